@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: runs every `bench/*.bench.ts` in turn and prints its figures. Benchmarks print; they never pass or
+ * fail on time. Pass names to run a subset: `npm run bench -- caption masks`.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** What a bench module exports. */
+export interface BenchModule {
+  /** Prints its figures to stdout. */
+  run(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
+  .sort();
+for (const file of files) {
+  console.log(`\n## ${file.replace('.bench.ts', '')}`);
+  const module = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
+  await module.run();
+}

@@ -1,0 +1,98 @@
+// ESLint flat config. The layering fences of CONVENTIONS.md live here: each folder of src/ may import only the
+// layers below it, and each fence says why when it trips.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import vue from 'eslint-plugin-vue';
+import globals from 'globals';
+import prettier from 'eslint-config-prettier';
+
+const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'url', 'stream', 'zlib'];
+
+/** One fence: `patterns` that a folder may not import, with the message a developer sees. */
+function fence(files, groups) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: groups }],
+    },
+  };
+}
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/**', 'out/**', 'dist/**', 'coverage/**', 'resources/models/**', 'e2e/artifacts/**'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...vue.configs['flat/recommended'],
+  {
+    files: ['**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser } },
+  },
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'vue/multi-word-component-names': 'off',
+    },
+  },
+  {
+    files: ['src/renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  fence(
+    ['src/shared/**'],
+    [
+      {
+        group: ['**/engine/**', '**/cli/**', '**/server/**', '**/main/**', '**/preload/**', '**/renderer/**'],
+        message: 'src/shared is the bottom layer: it imports nothing of ours.',
+      },
+      { group: ['electron', 'vue', 'pinia', ...nodeBuiltins], message: 'src/shared holds plain types and schemas only.' },
+    ],
+  ),
+  fence(
+    ['src/engine/**'],
+    [
+      {
+        group: ['**/cli/**', '**/server/**', '**/main/**', '**/preload/**', '**/renderer/**'],
+        message: 'src/engine imports only src/shared and Node: the adapters sit above it.',
+      },
+      { group: ['electron', 'electron/*', 'vue', 'pinia', 'echarts', 'vue-echarts'], message: 'src/engine never imports electron, vue or the DOM.' },
+    ],
+  ),
+  fence(
+    ['src/cli/**', 'src/server/**'],
+    [
+      { group: ['**/main/**', '**/preload/**', '**/renderer/**'], message: 'cli and server import engine + shared only.' },
+      { group: ['electron', 'electron/*', 'vue', 'pinia'], message: 'cli and server run in plain Node: no electron or vue.' },
+    ],
+  ),
+  fence(
+    ['src/main/**'],
+    [
+      { group: ['**/cli/**', '**/server/**', '**/preload/**', '**/renderer/**'], message: 'main imports engine + shared only.' },
+      { group: ['vue', 'pinia'], message: 'main never imports the UI framework.' },
+    ],
+  ),
+  fence(
+    ['src/preload/**'],
+    [
+      {
+        group: ['**/engine/**', '**/cli/**', '**/server/**', '**/main/**', '**/renderer/**'],
+        message: 'preload imports only src/shared: it forwards named calls, nothing more.',
+      },
+    ],
+  ),
+  fence(
+    ['src/renderer/**'],
+    [
+      {
+        group: ['**/engine/**', '**/cli/**', '**/server/**', '**/main/**', '**/preload/**'],
+        message: 'the renderer imports only src/shared: it reaches the engine through window.api or the WebSocket client.',
+      },
+      { group: ['electron', 'electron/*', 'onnxruntime-node', 'sharp', ...nodeBuiltins], message: 'the renderer runs in a sandboxed page: no Node or Electron modules.' },
+    ],
+  ),
+  prettier,
+);

@@ -1,0 +1,45 @@
+/** Model-pack facts that cross the UI boundary: roles, providers, validation results. Plain data only. */
+
+/** The seven ONNX graphs a model pack provides (DESIGN.md §4). */
+export const ROLES = [
+  'segmenter.encoder',
+  'segmenter.decoder',
+  'captioner.visual',
+  'captioner.text',
+  'captioner.decoder',
+  'scorer.image',
+  'scorer.text',
+] as const;
+
+export type Role = (typeof ROLES)[number];
+
+/** Execution providers the engine may request from onnxruntime-node. */
+export type ExecutionProvider = 'cuda' | 'dml' | 'coreml' | 'cpu';
+
+/** Which provider a role's session runs on, and why (e.g. the GPU provider failed to load). */
+export interface ProviderInfo {
+  role: Role;
+  requested: ExecutionProvider[];
+  used: ExecutionProvider;
+  /** Why `used` is not the first requested provider; absent when it is. */
+  fallbackReason?: string;
+}
+
+/** One problem found while validating a pack. */
+export interface PackIssue {
+  role?: Role;
+  file?: string;
+  tensor?: string;
+  message: string;
+}
+
+/** Summary of a pack as listed by `models list` and the models panel. */
+export interface PackSummary {
+  name: string;
+  dir: string;
+  description: string;
+  /** True for the generated shapes-world pack: a demo for exercising the pipeline, not a real model. */
+  demo: boolean;
+  valid: boolean;
+  issues: PackIssue[];
+}
