@@ -6,7 +6,18 @@ import vue from 'eslint-plugin-vue';
 import globals from 'globals';
 import prettier from 'eslint-config-prettier';
 
-const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'url', 'stream', 'zlib'];
+const nodeBuiltins = [
+  'node:*',
+  'fs',
+  'path',
+  'os',
+  'child_process',
+  'worker_threads',
+  'crypto',
+  'url',
+  'stream',
+  'zlib',
+];
 
 /** One fence: `patterns` that a folder may not import, with the message a developer sees. */
 function fence(files, groups) {
@@ -20,7 +31,14 @@ function fence(files, groups) {
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'out/**', 'dist/**', 'coverage/**', 'resources/models/**', 'e2e/artifacts/**'],
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'dist/**',
+      'coverage/**',
+      'resources/models/**',
+      'e2e/artifacts/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -48,7 +66,10 @@ export default tseslint.config(
         group: ['**/engine/**', '**/cli/**', '**/server/**', '**/main/**', '**/preload/**', '**/renderer/**'],
         message: 'src/shared is the bottom layer: it imports nothing of ours.',
       },
-      { group: ['electron', 'vue', 'pinia', ...nodeBuiltins], message: 'src/shared holds plain types and schemas only.' },
+      {
+        group: ['electron', 'vue', 'pinia', ...nodeBuiltins],
+        message: 'src/shared holds plain types and schemas only.',
+      },
     ],
   ),
   fence(
@@ -58,20 +79,32 @@ export default tseslint.config(
         group: ['**/cli/**', '**/server/**', '**/main/**', '**/preload/**', '**/renderer/**'],
         message: 'src/engine imports only src/shared and Node: the adapters sit above it.',
       },
-      { group: ['electron', 'electron/*', 'vue', 'pinia', 'echarts', 'vue-echarts'], message: 'src/engine never imports electron, vue or the DOM.' },
+      {
+        group: ['electron', 'electron/*', 'vue', 'pinia', 'echarts', 'vue-echarts'],
+        message: 'src/engine never imports electron, vue or the DOM.',
+      },
     ],
   ),
   fence(
     ['src/cli/**', 'src/server/**'],
     [
-      { group: ['**/main/**', '**/preload/**', '**/renderer/**'], message: 'cli and server import engine + shared only.' },
-      { group: ['electron', 'electron/*', 'vue', 'pinia'], message: 'cli and server run in plain Node: no electron or vue.' },
+      {
+        group: ['**/main/**', '**/preload/**', '**/renderer/**'],
+        message: 'cli and server import engine + shared only.',
+      },
+      {
+        group: ['electron', 'electron/*', 'vue', 'pinia'],
+        message: 'cli and server run in plain Node: no electron or vue.',
+      },
     ],
   ),
   fence(
     ['src/main/**'],
     [
-      { group: ['**/cli/**', '**/server/**', '**/preload/**', '**/renderer/**'], message: 'main imports engine + shared only.' },
+      {
+        group: ['**/cli/**', '**/server/**', '**/preload/**', '**/renderer/**'],
+        message: 'main imports engine + shared only.',
+      },
       { group: ['vue', 'pinia'], message: 'main never imports the UI framework.' },
     ],
   ),
@@ -89,9 +122,13 @@ export default tseslint.config(
     [
       {
         group: ['**/engine/**', '**/cli/**', '**/server/**', '**/main/**', '**/preload/**'],
-        message: 'the renderer imports only src/shared: it reaches the engine through window.api or the WebSocket client.',
+        message:
+          'the renderer imports only src/shared: it reaches the engine through window.api or the WebSocket client.',
       },
-      { group: ['electron', 'electron/*', 'onnxruntime-node', 'sharp', ...nodeBuiltins], message: 'the renderer runs in a sandboxed page: no Node or Electron modules.' },
+      {
+        group: ['electron', 'electron/*', 'onnxruntime-node', 'sharp', ...nodeBuiltins],
+        message: 'the renderer runs in a sandboxed page: no Node or Electron modules.',
+      },
     ],
   ),
   prettier,

@@ -13,12 +13,20 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 }
 const require = createRequire(import.meta.url);
 const root = dirname(require.resolve('onnxruntime-node/package.json'));
-const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12', npm_config_onnxruntime_node_install: 'cuda12' };
-const result = spawnSync(process.execPath, [join(root, 'script', 'install.js'), '--onnxruntime-node-install'], {
-  stdio: 'inherit',
-  cwd: root,
-  env,
-});
+const env = {
+  ...process.env,
+  ONNXRUNTIME_NODE_INSTALL: 'cuda12',
+  npm_config_onnxruntime_node_install: 'cuda12',
+};
+const result = spawnSync(
+  process.execPath,
+  [join(root, 'script', 'install.js'), '--onnxruntime-node-install'],
+  {
+    stdio: 'inherit',
+    cwd: root,
+    env,
+  },
+);
 if (result.status !== 0) {
   console.error('CUDA provider download failed; the app keeps running on CPU. See README "GPU set-up".');
   process.exit(result.status ?? 1);

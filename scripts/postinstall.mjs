@@ -10,7 +10,9 @@ const require = createRequire(import.meta.url);
 
 function electronBinary() {
   if (process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
-    console.log('[postinstall] ELECTRON_SKIP_BINARY_DOWNLOAD is set: Electron binary not fetched (CLI, served mode and tests do not need it).');
+    console.log(
+      '[postinstall] ELECTRON_SKIP_BINARY_DOWNLOAD is set: Electron binary not fetched (CLI, served mode and tests do not need it).',
+    );
     return;
   }
   let installScript;

@@ -18,7 +18,12 @@ run('lint', bin('eslint'), ['.']);
 run('typecheck (node)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
 run('typecheck (renderer)', bin('vue-tsc'), ['--noEmit', '-p', 'tsconfig.web.json']);
 mkdirSync('.cache', { recursive: true });
-run('unit and model tests', bin('vitest'), ['run', '--reporter=default', '--reporter=json', '--outputFile.json=.cache/vitest.json']);
+run('unit and model tests', bin('vitest'), [
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  '--outputFile.json=.cache/vitest.json',
+]);
 
 let passed = 0;
 let failed = 0;
@@ -40,8 +45,11 @@ if (existsSync('scripts/e2e.mjs') && process.env.SKIP_E2E !== '1') {
 }
 
 console.log('\n=== summary');
-for (const step of steps) console.log(`${step.ok ? 'ok  ' : 'FAIL'} ${step.name} (${step.seconds.toFixed(1)} s)`);
+for (const step of steps)
+  console.log(`${step.ok ? 'ok  ' : 'FAIL'} ${step.name} (${step.seconds.toFixed(1)} s)`);
 const failedSteps = steps.filter((s) => !s.ok).length;
 // A failed lint/typecheck step counts as a failure of its own in the closing line.
-console.log(`${passed} passed, ${failed + (failedSteps && failed === 0 ? failedSteps : 0)} failed, ${skipped} skipped`);
+console.log(
+  `${passed} passed, ${failed + (failedSteps && failed === 0 ? failedSteps : 0)} failed, ${skipped} skipped`,
+);
 process.exit(failedSteps > 0 ? 1 : 0);

@@ -43,7 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`pseudo-ris: ${message}\n`);
-    if (process.env.PSEUDO_RIS_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (process.env.PSEUDO_RIS_DEBUG && error instanceof Error && error.stack)
+      process.stderr.write(`${error.stack}\n`);
     return 1;
   }
 }

@@ -13,7 +13,9 @@ describe('GraphBuilder', () => {
     try {
       expect(session.inputNames).toEqual(['x']);
       expect(session.outputNames).toEqual(['y']);
-      const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]) });
+      const out = await session.run({
+        x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]),
+      });
       expect(Array.from(out.y.data as Float32Array)).toEqual([12, 30]);
       expect(out.y.dims).toEqual([2]);
     } finally {

@@ -117,7 +117,9 @@ export class GraphBuilder {
     domain = '',
   ): string[] {
     const outputNames =
-      typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase())) : outputs;
+      typeof outputs === 'number'
+        ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()))
+        : outputs;
     this.nodes.push({
       opType,
       domain,
@@ -130,7 +132,12 @@ export class GraphBuilder {
   }
 
   /** Adds a single-output node and returns the output's name. */
-  op(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, outputName?: string): string {
+  op(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, AttributeValue> = {},
+    outputName?: string,
+  ): string {
     return this.node(opType, inputs, attributes, outputName ? [outputName] : 1)[0];
   }
 
@@ -179,9 +186,15 @@ function valueInfo(name: string, dtype: DType, dims: Dim[]): onnxProto.onnx.IVal
 function tensorProto(name: string, tensor: TensorValue): onnxProto.onnx.ITensorProto {
   const count = tensor.dims.reduce((a, b) => a * b, 1);
   if (tensor.values.length !== count) {
-    throw new Error(`constant "${name}": ${tensor.values.length} values for dims [${tensor.dims.join(', ')}] (${count})`);
+    throw new Error(
+      `constant "${name}": ${tensor.values.length} values for dims [${tensor.dims.join(', ')}] (${count})`,
+    );
   }
-  const proto: onnxProto.onnx.ITensorProto = { name, dims: tensor.dims, dataType: ELEMENT_TYPE[tensor.dtype] };
+  const proto: onnxProto.onnx.ITensorProto = {
+    name,
+    dims: tensor.dims,
+    dataType: ELEMENT_TYPE[tensor.dtype],
+  };
   const values = Array.from(tensor.values as ArrayLike<number | bigint>, Number);
   switch (tensor.dtype) {
     case 'float32':

@@ -24,7 +24,9 @@ interface GoldenCase {
 }
 
 // Vectors produced by pycocotools.mask.encode / area / toBbox (copied from shared/testdata/coco-rle-golden.json).
-const golden = JSON.parse(readFileSync(new URL('./fixtures/coco-rle-golden.json', import.meta.url), 'utf8')) as {
+const golden = JSON.parse(
+  readFileSync(new URL('./fixtures/coco-rle-golden.json', import.meta.url), 'utf8'),
+) as {
   cases: GoldenCase[];
 };
 
@@ -55,13 +57,17 @@ describe('COCO RLE', () => {
     expect(stringToRuns(c.counts)).toEqual(c.columnMajorRuns);
     expect(rleArea({ counts: c.counts })).toBe(c.area);
     expect(rleToBbox({ size: [c.height, c.width], counts: c.counts })).toEqual(c.bboxXYWH);
-    expect(Buffer.from(decodeRle({ size: [c.height, c.width], counts: c.counts }).data).equals(Buffer.from(mask.data))).toBe(true);
+    expect(
+      Buffer.from(decodeRle({ size: [c.height, c.width], counts: c.counts }).data).equals(
+        Buffer.from(mask.data),
+      ),
+    ).toBe(true);
   });
 
   it('round-trips random masks of many sizes and densities', () => {
     for (let seed = 1; seed <= 60; seed++) {
-      const width = 1 + (seed * 37) % 211;
-      const height = 1 + (seed * 53) % 157;
+      const width = 1 + ((seed * 37) % 211);
+      const height = 1 + ((seed * 53) % 157);
       const mask = seededMask(seed, width, height, [0.5, 0.05, 0.001][seed % 3]);
       const rle = encodeRle(mask);
       expect(Buffer.from(decodeRle(rle).data).equals(Buffer.from(mask.data))).toBe(true);
@@ -81,7 +87,11 @@ describe('COCO RLE', () => {
 
   it('refuses a malformed string and runs that do not fill the mask', () => {
     expect(() => stringToRuns('0\u0007')).toThrow('invalid character');
-    expect(() => decodeRle({ size: [2, 2], counts: [1, 1] })).toThrow('RLE runs cover 2 pixels, the mask has 4');
-    expect(() => maskToRuns({ width: 2, height: 2, data: new Uint8Array(3) })).toThrow('mask data has 3 bytes');
+    expect(() => decodeRle({ size: [2, 2], counts: [1, 1] })).toThrow(
+      'RLE runs cover 2 pixels, the mask has 4',
+    );
+    expect(() => maskToRuns({ width: 2, height: 2, data: new Uint8Array(3) })).toThrow(
+      'mask data has 3 bytes',
+    );
   });
 });

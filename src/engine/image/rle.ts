@@ -93,7 +93,8 @@ export function stringToRuns(counts: string): number[] {
     while (more) {
       if (p >= counts.length) throw new Error(`RLE string ends inside a run at character ${p}`);
       const c = counts.charCodeAt(p) - 48;
-      if (c < 0 || c > 63) throw new Error(`RLE string has an invalid character ${JSON.stringify(counts[p])} at ${p}`);
+      if (c < 0 || c > 63)
+        throw new Error(`RLE string has an invalid character ${JSON.stringify(counts[p])} at ${p}`);
       x |= (c & 0x1f) << (5 * k);
       more = (c & 0x20) !== 0;
       p++;
@@ -127,7 +128,10 @@ export function rleArea(rle: { counts: string | number[] }): number {
 }
 
 /** Bounding box [x, y, w, h] (pycocotools `toBbox`, `rleToBbox`); [0, 0, 0, 0] for an empty mask. */
-export function rleToBbox(rle: { size: [number, number]; counts: string | number[] }): [number, number, number, number] {
+export function rleToBbox(rle: {
+  size: [number, number];
+  counts: string | number[];
+}): [number, number, number, number] {
   const height = rle.size[0];
   const runs = typeof rle.counts === 'string' ? stringToRuns(rle.counts) : rle.counts;
   const m = Math.floor(runs.length / 2) * 2; // a trailing run of zeros adds nothing
