@@ -1,0 +1,159 @@
+/**
+ * What a run produces, as plain data (DESIGN.md §5, §7): per image its masks (COCO RLE), candidates (crop, decoding
+ * setting, text, tokens, seed), CLIP scores (UoS / CoS / DoS and the mask each candidate is most confused with), the
+ * keep decisions at the run's τ, and per-image errors. The project store writes one `ImageResult` per line; the UI
+ * and the exporters read the same objects. Decisions are re-derived for any other τ from the stored scores
+ * (`engine/filter/decide.ts`), so moving τ recomputes nothing.
+ */
+
+/** Version of the `ImageResult` layout; bumped on an incompatible change. */
+export const RESULTS_VERSION = 1;
+
+/** COCO compressed RLE (pycocotools): `size` is [height, width], counts column-major. */
+export interface RleData {
+  size: [number, number];
+  counts: string;
+}
+
+/** An image of the project's list. `id` is its 1-based position in the list (used as COCO `image_id`). */
+export interface ImageRecord {
+  id: number;
+  /** Path as given to the run (absolute). */
+  path: string;
+  /** File name used in exports (unique within the project). */
+  name: string;
+  /** SHA-256 of the file's bytes: results stay attached to content, not to a path. */
+  sha256: string;
+  /** Upright size; 0 when the image could not be read. */
+  width: number;
+  height: number;
+}
+
+/** One mask of an image. `index` k is its position (0-based) among the image's kept masks. */
+export interface MaskResult {
+  index: number;
+  rle: RleData;
+  area: number;
+  /** COCO bbox [x, y, w, h] in pixels. */
+  bbox: [number, number, number, number];
+  /** Selector score (SAM predicted IoU / stability); 1 for imported masks. */
+  score: number;
+  source: 'generated' | 'imported';
+  /** The imported mask's own id or file name, when imported. */
+  importedId?: string;
+}
+
+/** Crop kinds: the masked crop and the box crops (DESIGN.md §5 Crops). */
+export type CropKey = 'masked' | `box-${string}`;
+
+/** How a candidate was decoded. `dcs` = distinctive caption sampling; `sampling` = plain top-k/top-p sampling. */
+export type DecodingMethod = 'beam' | 'dcs' | 'sampling';
+
+/** The decoding setting of one candidate. */
+export interface DecodingSetting {
+  method: DecodingMethod;
+  /** Top-k or top-p for sampled candidates; absent for beam search. */
+  filter?: 'top-k' | 'top-p';
+  /** k (top-k) or p (top-p). */
+  value?: number;
+}
+
+/** CLIP scores of one candidate (DESIGN.md §5 Scores). Ratios are `null` for single-mask images. */
+export interface CandidateScores {
+  /** θ(crop_i, y) = 100·cos on the margin-1.2 crop of the own mask. */
+  theta: number;
+  /** θ(masked_i, noun prompt). */
+  cos: number;
+  uos: number | null;
+  dos: number | null;
+  /** The other mask j that attains max_j CoS_j·θ(crop_j, y) — what the caption is most confused with. */
+  confusedWith: number | null;
+  /** Head noun and the prompt built from it. */
+  headNoun: string;
+  nounPrompt: string;
+}
+
+/** One generated caption for one mask. `index` n runs over the mask's candidates (0..43 with the defaults). */
+export interface CandidateResult {
+  index: number;
+  mask: number;
+  crop: CropKey;
+  decoding: DecodingSetting;
+  text: string;
+  tokens: number[];
+  /** Seed of this candidate's random stream (0 for beam search); with the settings it regenerates the caption. */
+  seed: number;
+  /** Plain-sampling comparison candidate: scored and reported, never exported. */
+  comparison: boolean;
+  scores: CandidateScores;
+}
+
+/** Why a candidate is kept or not at a given τ. */
+export type DecisionReason = 'dos-above-tau' | 'dos-at-or-below-tau' | 'single-mask' | 'single-mask-rank' | 'single-mask-dropped' | 'best-of-empty-mask' | 'comparison';
+
+/** The keep decision of one candidate. */
+export interface Decision {
+  mask: number;
+  candidate: number;
+  kept: boolean;
+  reason: DecisionReason;
+}
+
+/** Counters of one image's work, for the report and the benchmark. */
+export interface ImageCounters {
+  masks: number;
+  candidates: number;
+  clipImageEncodes: number;
+  clipTextEncodes: number;
+  /** Milliseconds per stage. */
+  stageMs: Record<string, number>;
+}
+
+/** A per-image failure: the batch records it and continues. */
+export interface ImageError {
+  /** Stage that failed: load, masks, crops, captions, scores. */
+  stage: string;
+  /** Machine-readable code (e.g. the image loader's `ImageInputError.code`). */
+  code: string;
+  message: string;
+}
+
+/** Everything one image produced; one committed line of the project's `results.jsonl`. */
+export interface ImageResult {
+  version: typeof RESULTS_VERSION;
+  image: ImageRecord;
+  status: 'done' | 'failed';
+  error?: ImageError;
+  masks: MaskResult[];
+  candidates: CandidateResult[];
+  /** Decisions at the run's τ (recomputable for any τ). */
+  decisions: Decision[];
+  counters?: ImageCounters;
+}
+
+/** Progress of a run, as emitted to the CLI progress bar and the UI. */
+export interface RunProgress {
+  imagesDone: number;
+  imagesTotal: number;
+  /** Images skipped because they were already committed (resume). */
+  imagesSkipped: number;
+  imagesFailed: number;
+  /** Current image and stage, when one is running. */
+  image?: string;
+  stage: 'start' | 'load' | 'masks' | 'crops' | 'captions' | 'scores' | 'commit' | 'done' | 'cancelled';
+  /** Images per minute over the images computed in this run. */
+  rate: number;
+  /** Seconds left at the current rate; null before the first image. */
+  etaSeconds: number | null;
+}
+
+/** A run's summary when it ends. */
+export interface RunSummary {
+  project: string;
+  imagesTotal: number;
+  imagesDone: number;
+  imagesFailed: number;
+  imagesSkipped: number;
+  cancelled: boolean;
+  seconds: number;
+}

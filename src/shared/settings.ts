@@ -1,0 +1,168 @@
+/**
+ * Pipeline settings: one zod schema with the paper's defaults (DESIGN.md §5) and named presets.
+ *
+ * Every run records the full, parsed settings with its results, so a project can be reproduced from its own folder.
+ * `parseSettings({})` gives the paper defaults; `settingsPreset('reference')` gives the reference-equivalent run.
+ * Extras beyond the reference are options whose defaults reproduce it, except the plain-sampling comparison
+ * candidates, which the default preset adds so the report can compare beam / plain sampling / DCS (they are scored
+ * and reported but never exported).
+ */
+import { z } from 'zod';
+
+/** Box-crop margin factors of the reference: 0 / 10 / 20 % (DESIGN.md §5 Crops). */
+export const REFERENCE_MARGINS = [1.0, 1.1, 1.2] as const;
+/** DCS top-k set of the reference. */
+export const REFERENCE_TOP_K = [5, 7, 9, 11, 13] as const;
+/** DCS top-p set of the reference. */
+export const REFERENCE_TOP_P = [0.4, 0.5, 0.6, 0.7, 0.8] as const;
+/** The distinctiveness threshold τ of the reference. */
+export const REFERENCE_TAU = 1.3;
+
+const probability = z.number().gt(0).lte(1);
+
+/** Mask generation / selection / import. */
+export const MaskSettingsSchema = z.strictObject({
+  /** `generated`: SAM automatic mask generation + selection; `imported`: masks read from `importPath`. */
+  source: z.enum(['generated', 'imported']).default('generated'),
+  /** AMG threshold set: `sam` = segment-anything defaults (pred IoU 0.88), `reference` = Pseudo-RIS (pred IoU 0.5). */
+  preset: z.enum(['sam', 'reference']).default('reference'),
+  /** Masks kept per image by the selector (the reference keeps ~5). */
+  maxMasks: z.number().int().min(1).max(30).default(5),
+  /** Absolute cap on masks per image, also for imported masks: DCS costs n² decoder rows per step. */
+  hardCap: z.number().int().min(1).max(100).default(30),
+  /** SAM AMG grid: points per side (32 in SAM and the reference). */
+  pointsPerSide: z.number().int().min(1).max(64).default(32),
+  /** Folder of PNG masks or a COCO JSON, for `source: imported`. */
+  importPath: z.string().optional(),
+});
+
+/** The four crops per mask. */
+export const CropSettingsSchema = z.strictObject({
+  /** Box-crop margin factors (box scaled about its centre, clamped to the image). */
+  margins: z.array(z.number().min(1).max(3)).min(1).default([...REFERENCE_MARGINS]),
+  /** Include the masked crop (pixels outside the mask filled). The reference does. */
+  masked: z.boolean().default(true),
+  /** Fill: `reference` = the mean vector written in normalized space (≈ (0.611, 0.578, 0.521)), or explicit 0–1 RGB. */
+  fill: z.union([z.literal('reference'), z.tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)])]).default('reference'),
+});
+
+/** Caption generation per crop: beam + DCS (11 per crop), optional plain-sampling comparison. */
+export const CaptionSettingsSchema = z.strictObject({
+  /** One beam-search caption per crop. */
+  beam: z.boolean().default(true),
+  /** `reference`: 6 beams in 3 groups of 2, raw-logit scores; `log-prob`: a standard log-probability beam search. */
+  beamMode: z.enum(['reference', 'log-prob']).default('reference'),
+  topK: z.array(z.number().int().min(1)).default([...REFERENCE_TOP_K]),
+  topP: z.array(probability).default([...REFERENCE_TOP_P]),
+  /** Distinctive caption sampling for every k and p; off = plain top-k/top-p sampling in their place. */
+  dcs: z.boolean().default(true),
+  /** DCS aggregation of the other masks' logits: the reference's mean, or the paper's weighted sum. */
+  aggregation: z.enum(['mean', 'weighted-sum']).default('mean'),
+  temperature: z.number().gt(0).default(1),
+  maxLength: z.number().int().min(2).max(77).default(30),
+  minLength: z.number().int().min(0).max(76).default(5),
+  repetitionPenalty: z.number().gt(0).default(1),
+  /** Also sample every k/p setting without DCS, for the report's plain-vs-DCS comparison (never exported). */
+  plainSampling: z.boolean().default(true),
+});
+
+/** Distinctiveness filtering (DESIGN.md §5 Scores). */
+export const FilterSettingsSchema = z.strictObject({
+  /** Keep candidates with DoS > τ (strict). */
+  tau: z.number().default(REFERENCE_TAU),
+  /** Images with one mask have no ratio: keep all, keep the top share by CoS, or drop. */
+  singleMask: z.enum(['keep-all', 'keep-by-cos-rank', 'drop']).default('keep-all'),
+  /** With `keep-by-cos-rank`: the share of a mask's candidates kept, best CoS first (the reference trains on the top half). */
+  singleMaskShare: probability.default(0.5),
+  /** Masks with no candidate above τ: drop them, or keep their best candidate by DoS. */
+  emptyMask: z.enum(['drop', 'keep-best']).default('drop'),
+});
+
+/** The complete settings of a run. */
+export const SettingsSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  /** The preset these settings started from (informational). */
+  preset: z.enum(['default', 'reference', 'custom']).default('default'),
+  masks: MaskSettingsSchema.prefault({}),
+  crops: CropSettingsSchema.prefault({}),
+  captions: CaptionSettingsSchema.prefault({}),
+  filter: FilterSettingsSchema.prefault({}),
+  /** Seeds every random draw; a candidate's own seed derives from it and its position. */
+  seed: z.number().int().min(0).max(0xffffffff).default(0),
+  /** Images above this many pixels are refused (decompression-bomb guard). */
+  maxPixels: z.number().int().positive().default(50_000_000),
+}).superRefine((value, context) => {
+  if (value.captions.minLength >= value.captions.maxLength) {
+    context.addIssue({ code: 'custom', path: ['captions', 'minLength'], message: `minLength (${value.captions.minLength}) must be below maxLength (${value.captions.maxLength})` });
+  }
+  if (value.masks.maxMasks > value.masks.hardCap) {
+    context.addIssue({ code: 'custom', path: ['masks', 'maxMasks'], message: `maxMasks (${value.masks.maxMasks}) exceeds hardCap (${value.masks.hardCap})` });
+  }
+  if (value.masks.source === 'imported' && !value.masks.importPath) {
+    context.addIssue({ code: 'custom', path: ['masks', 'importPath'], message: 'masks.source "imported" needs masks.importPath' });
+  }
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+export type SettingsInput = z.input<typeof SettingsSchema>;
+export type MaskSettings = Settings['masks'];
+export type CropSettings = Settings['crops'];
+export type CaptionSettings = Settings['captions'];
+export type FilterSettings = Settings['filter'];
+
+/** Preset names accepted by `settingsPreset` and the CLI's `--preset`. */
+export const PRESETS = ['default', 'reference'] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+/**
+ * The settings of a named preset.
+ *
+ * `default`: the paper's numbers plus plain-sampling comparison candidates for the report.
+ * `reference`: exactly the released code's run — no comparison candidates, reference AMG thresholds.
+ */
+export function settingsPreset(name: PresetName): Settings {
+  switch (name) {
+    case 'default':
+      return SettingsSchema.parse({ preset: 'default' });
+    case 'reference':
+      return SettingsSchema.parse({ preset: 'reference', masks: { preset: 'reference' }, captions: { plainSampling: false } });
+    default:
+      throw new Error(`unknown preset "${String(name)}": expected one of ${PRESETS.join(', ')}`);
+  }
+}
+
+/**
+ * Parses settings, filling defaults; throws one message naming every invalid field.
+ */
+export function parseSettings(input: unknown): Settings {
+  const result = SettingsSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `settings.${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new Error(`invalid settings: ${lines.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** Number of candidates generated per crop (11 with the defaults; +10 with the plain-sampling comparison). */
+export function candidatesPerCrop(captions: CaptionSettings): number {
+  const sampled = captions.topK.length + captions.topP.length;
+  return (captions.beam ? 1 : 0) + sampled + (captions.plainSampling && captions.dcs ? sampled : 0);
+}
+
+/** The parts of the settings that change generated results (τ and the filter policies do not). */
+export function generationKey(settings: Settings): string {
+  const { masks, crops, captions, seed, maxPixels } = settings;
+  return stableStringify({ masks, crops, captions, seed, maxPixels });
+}
+
+/** JSON with object keys sorted, so equal settings give equal strings. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
