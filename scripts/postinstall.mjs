@@ -22,12 +22,16 @@ function electronBinary() {
     return; // production install without devDependencies: nothing to fetch
   }
   if (!existsSync(installScript)) return;
-  const result = spawnSync(process.execPath, [installScript], { stdio: 'inherit', timeout: 300_000 });
+  const result = spawnSync(process.execPath, [installScript], { encoding: 'utf8', timeout: 300_000 });
   if (result.status === 0) {
     console.log('[postinstall] Electron binary is in place.');
   } else {
+    const reason =
+      `${result.stderr ?? ''}${result.error?.message ?? ''}`.split('\n').find((line) => line.trim()) ??
+      'unknown error';
     console.warn(
-      '[postinstall] The Electron binary could not be downloaded (no network beyond the npm registry?).\n' +
+      `[postinstall] The Electron binary could not be downloaded (${reason.trim()}).\n` +
+        '              Is there network access beyond the npm registry?\n' +
         '              Everything but the desktop window works without it; fetch it later with `npm run electron:setup`.',
     );
   }
