@@ -38,7 +38,9 @@ describe('normalizedFill', () => {
   });
 
   it('rejects a fill that is not an RGB triple', () => {
-    expect(() => normalizedFill([1, 2] as unknown as [number, number, number])).toThrow("fill must be 'reference' or an RGB triple");
+    expect(() => normalizedFill([1, 2] as unknown as [number, number, number])).toThrow(
+      "fill must be 'reference' or an RGB triple",
+    );
   });
 });
 
@@ -87,7 +89,12 @@ describe('buildCrops', () => {
   it('fills pixels outside the mask and the padding with the reference fill in the masked crop', () => {
     const image = solidImage(6, 4, 255);
     // Box x 1..3, y 1..2 → window x 1, y 1, 2×1, square side 2 (pad bottom 1 row). (2,1) is outside the mask.
-    const mask = maskOf(6, 4, [[1, 1], [3, 1], [1, 2], [3, 2]]);
+    const mask = maskOf(6, 4, [
+      [1, 1],
+      [3, 1],
+      [1, 2],
+      [3, 2],
+    ]);
     const [masked] = buildCrops(image, [mask], { size: 2 });
     expect(masked.kind).toBe('masked');
     expect(masked.dims).toEqual([1, 3, 2, 2]);
@@ -101,9 +108,19 @@ describe('buildCrops', () => {
 
   it('keeps every pixel of the box in the box crops', () => {
     const image = solidImage(6, 4, 255);
-    const mask = maskOf(6, 4, [[1, 1], [3, 1], [1, 2], [3, 2]]);
+    const mask = maskOf(6, 4, [
+      [1, 1],
+      [3, 1],
+      [1, 2],
+      [3, 2],
+    ]);
     const batches = buildCrops(image, [mask], { size: 2 });
-    expect(batches.map((b) => [b.kind, b.margin])).toEqual([['masked', 1], ['box', 1], ['box', 1.1], ['box', 1.2]]);
+    expect(batches.map((b) => [b.kind, b.margin])).toEqual([
+      ['masked', 1],
+      ['box', 1],
+      ['box', 1.1],
+      ['box', 1.2],
+    ]);
     const box = batches[1];
     expect(at(box.data, 2, 0, 0, 1, 0)).toBeCloseTo(WHITE[0], 5); // (2,1) is image, not fill
     expect(at(box.data, 2, 0, 0, 0, 1)).toBeCloseTo(OPENAI_MEAN[0], 6); // still padding below
@@ -114,13 +131,20 @@ describe('buildCrops', () => {
     const width = 8;
     const height = 6;
     const data = new Uint8Array(width * height * 3);
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.fill(x * 30, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) data.fill(x * 30, (y * width + x) * 3, (y * width + x) * 3 + 3);
     const image: RgbImage = { width, height, data };
     const pixels: Array<[number, number]> = [];
     for (let y = 0; y < 6; y++) for (let x = 2; x <= 4; x++) pixels.push([x, y]);
     const [, box] = buildCrops(image, [maskOf(width, height, pixels)], { size: 5 });
     expect(box.windows[0]).toEqual({ x: 2, y: 0, width: 2, height: 5, side: 5, padLeft: 1, padTop: 0 });
-    const expectRow = [OPENAI_MEAN[0], (60 / 255 - OPENAI_MEAN[0]) / OPENAI_STD[0], (90 / 255 - OPENAI_MEAN[0]) / OPENAI_STD[0], OPENAI_MEAN[0], OPENAI_MEAN[0]];
+    const expectRow = [
+      OPENAI_MEAN[0],
+      (60 / 255 - OPENAI_MEAN[0]) / OPENAI_STD[0],
+      (90 / 255 - OPENAI_MEAN[0]) / OPENAI_STD[0],
+      OPENAI_MEAN[0],
+      OPENAI_MEAN[0],
+    ];
     expectRow.forEach((v, x) => expect(at(box.data, 5, 0, 0, x, 3)).toBeCloseTo(v, 5));
   });
 
@@ -128,7 +152,13 @@ describe('buildCrops', () => {
     const image = solidImage(64, 48, 51);
     const pixels: Array<[number, number]> = [];
     for (let y = 10; y < 30; y++) for (let x = 5; x < 45; x++) pixels.push([x, y]);
-    const batches = buildCrops(image, [maskOf(64, 48, pixels), maskOf(64, 48, [[0, 0], [63, 47]])]);
+    const batches = buildCrops(image, [
+      maskOf(64, 48, pixels),
+      maskOf(64, 48, [
+        [0, 0],
+        [63, 47],
+      ]),
+    ]);
     expect(batches).toHaveLength(4);
     for (const batch of batches) {
       expect(batch.dims).toEqual([2, 3, 224, 224]);
@@ -139,12 +169,29 @@ describe('buildCrops', () => {
     expect(at(batches[1].data, 224, 0, 0, 112, 112)).toBeCloseTo(v, 5);
     expect(at(batches[1].data, 224, 0, 0, 112, 0)).toBeCloseTo(OPENAI_MEAN[0], 5);
     // Mask 1 spans the whole image: its box crop at 1.2 is clamped to the image and centred.
-    expect(batches[3].windows[1]).toEqual({ x: 0, y: 0, width: 64, height: 48, side: 64, padLeft: 0, padTop: 8 });
+    expect(batches[3].windows[1]).toEqual({
+      x: 0,
+      y: 0,
+      width: 64,
+      height: 48,
+      side: 64,
+      padLeft: 0,
+      padTop: 8,
+    });
   });
 
   it('uses a configurable pixel fill and margins', () => {
     const image = solidImage(4, 4, 0);
-    const batches = buildCrops(image, [maskOf(4, 4, [[0, 0], [2, 0]])], { size: 2, fill: [1, 1, 1], margins: [1.5] });
+    const batches = buildCrops(
+      image,
+      [
+        maskOf(4, 4, [
+          [0, 0],
+          [2, 0],
+        ]),
+      ],
+      { size: 2, fill: [1, 1, 1], margins: [1.5] },
+    );
     expect(batches).toHaveLength(2);
     expect(batches[1].margin).toBe(1.5);
     expect(at(batches[0].data, 2, 0, 0, 1, 0)).toBeCloseTo(WHITE[0], 5); // (1,0) is outside the mask → white fill
@@ -154,6 +201,29 @@ describe('buildCrops', () => {
     const image = solidImage(4, 4, 0);
     expect(() => buildCrops(image, [maskOf(4, 4, [])])).toThrow('mask 0 is empty: it has no box to crop');
     expect(() => buildCrops(image, [maskOf(3, 4, [[0, 0]])])).toThrow('mask 0 is 3×4, the image is 4×4');
-    expect(() => buildCrops(image, [maskOf(4, 4, [[0, 0]])], { margins: [0.9] })).toThrow('crop margins must be finite numbers ≥ 1, got 0.9');
+    expect(() => buildCrops(image, [maskOf(4, 4, [[0, 0]])], { margins: [0.9] })).toThrow(
+      'crop margins must be finite numbers ≥ 1, got 0.9',
+    );
+  });
+});
+
+describe('buildCrops with crop types', () => {
+  it('builds the batches of the given crop types in order', () => {
+    const image = solidImage(4, 4, 0);
+    const batches = buildCrops(
+      image,
+      [
+        maskOf(4, 4, [
+          [0, 0],
+          [2, 2],
+        ]),
+      ],
+      {
+        size: 2,
+        crops: [{ kind: 'box', margin: 1.2 }, { kind: 'masked' }],
+      },
+    );
+    expect(batches.map((b) => b.crop)).toEqual([{ kind: 'box', margin: 1.2 }, { kind: 'masked' }]);
+    expect(batches[1].margin).toBe(1);
   });
 });

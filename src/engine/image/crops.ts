@@ -14,6 +14,7 @@
  * `x1 − x0` (so the last column and row of the box fall outside the crop, as in the reference), and float corners are
  * truncated with `int()`. `boxSize: 'inclusive'` uses `x1 − x0 + 1` instead.
  */
+import type { CropType } from '../../shared/caption.ts';
 import { maskBox } from './mask.ts';
 import { resizeBilinearChw } from './resize.ts';
 import type { BinaryMask, Box, RgbImage } from './types.ts';
@@ -36,8 +37,10 @@ export interface CropOptions {
   mean?: Rgb;
   /** Normalization std on the 0–1 scale (default OpenAI). */
   std?: Rgb;
-  /** Margin factors of the box crops, each ≥ 1 (default 1.0, 1.1, 1.2). */
+  /** Margin factors of the box crops, each ≥ 1 (default 1.0, 1.1, 1.2); the masked crop always comes first. */
   margins?: readonly number[];
+  /** The crop types to build, in order (overrides `margins`), e.g. `DEFAULT_CROP_TYPES` of shared/caption.ts. */
+  crops?: readonly CropType[];
   /**
    * Fill for pixels outside the mask and for the square padding: 'reference' (the mean vector in normalized space,
    * the reference's choice) or a pixel colour on the 0–1 scale (e.g. the mean colour itself for a neutral grey fill).
@@ -64,6 +67,8 @@ export interface CropWindow {
 
 /** One crop kind for every mask of an image, stacked as a batch. */
 export interface CropBatch {
+  /** The crop type (shared/caption.ts). */
+  crop: CropType;
   kind: 'masked' | 'box';
   /** Margin factor: 1 for the masked crop. */
   margin: number;
@@ -78,23 +83,31 @@ export interface CropBatch {
 /**
  * Builds the masked crop and the box crops (one batch per kind) for the masks of one image.
  *
- * Returns `[masked, box@margins[0], box@margins[1], …]`; each batch is float32[n, 3, size, size] in normalized space.
+ * Returns `[masked, box@margins[0], box@margins[1], …]` (or the batches of `options.crops`, in order); each batch is float32[n, 3, size, size] in normalized space.
  * Masks must be at image resolution and non-empty (an empty mask has no box to crop).
  */
-export function buildCrops(image: RgbImage, masks: readonly BinaryMask[], options: CropOptions = {}): CropBatch[] {
+export function buildCrops(
+  image: RgbImage,
+  masks: readonly BinaryMask[],
+  options: CropOptions = {},
+): CropBatch[] {
   const size = options.size ?? 224;
   const mean = options.mean ?? OPENAI_MEAN;
   const std = options.std ?? OPENAI_STD;
   const margins = options.margins ?? REFERENCE_MARGINS;
   const inclusive = (options.boxSize ?? 'reference') === 'inclusive';
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`crop size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`crop size must be a positive integer, got ${size}`);
   for (const m of margins) {
-    if (!(Number.isFinite(m) && m >= 1)) throw new RangeError(`crop margins must be finite numbers ≥ 1, got ${m}`);
+    if (!(Number.isFinite(m) && m >= 1))
+      throw new RangeError(`crop margins must be finite numbers ≥ 1, got ${m}`);
   }
   checkImage(image);
   const boxes = masks.map((mask, i) => {
     if (mask.width !== image.width || mask.height !== image.height) {
-      throw new RangeError(`mask ${i} is ${mask.width}×${mask.height}, the image is ${image.width}×${image.height}`);
+      throw new RangeError(
+        `mask ${i} is ${mask.width}×${mask.height}, the image is ${image.width}×${image.height}`,
+      );
     }
     const box = maskBox(mask);
     if (box === null) throw new RangeError(`mask ${i} is empty: it has no box to crop`);
@@ -103,24 +116,32 @@ export function buildCrops(image: RgbImage, masks: readonly BinaryMask[], option
   const fill = normalizedFill(options.fill ?? 'reference', mean, std);
   const normalized = normalizeImage(image, mean, std);
 
-  const batches: CropBatch[] = [];
+  const types: readonly CropType[] = options.crops ?? [
+    { kind: 'masked' },
+    ...margins.map((margin) => ({ kind: 'box' as const, margin })),
+  ];
   const n = masks.length;
   const plane = 3 * size * size;
-
-  const masked: CropBatch = { kind: 'masked', margin: 1, dims: [n, 3, size, size], data: new Float32Array(n * plane), windows: [] };
-  masks.forEach((mask, i) => {
-    const window = boxWindow(boxes[i], 1, image, inclusive);
-    masked.windows.push(window);
-    masked.data.set(renderCrop(normalized, image, window, fill, size, mask), i * plane);
-  });
-  batches.push(masked);
-
-  for (const margin of margins) {
-    const batch: CropBatch = { kind: 'box', margin, dims: [n, 3, size, size], data: new Float32Array(n * plane), windows: [] };
-    boxes.forEach((box, i) => {
-      const window = boxWindow(box, margin, image, inclusive);
+  const batches: CropBatch[] = [];
+  for (const crop of types) {
+    const margin = crop.kind === 'masked' ? 1 : crop.margin;
+    if (!(Number.isFinite(margin) && margin >= 1))
+      throw new RangeError(`crop margins must be finite numbers ≥ 1, got ${margin}`);
+    const batch: CropBatch = {
+      crop,
+      kind: crop.kind,
+      margin,
+      dims: [n, 3, size, size],
+      data: new Float32Array(n * plane),
+      windows: [],
+    };
+    masks.forEach((mask, i) => {
+      const window = boxWindow(boxes[i], margin, image, inclusive);
       batch.windows.push(window);
-      batch.data.set(renderCrop(normalized, image, window, fill, size, null), i * plane);
+      batch.data.set(
+        renderCrop(normalized, image, window, fill, size, crop.kind === 'masked' ? mask : null),
+        i * plane,
+      );
     });
     batches.push(batch);
   }
@@ -135,7 +156,12 @@ export function buildCrops(image: RgbImage, masks: readonly BinaryMask[], option
  * (it cannot leave the image). A zero width or height (a one-pixel-thin mask) is raised to 1 so the crop exists
  * (the reference would produce an all-fill crop or fail there).
  */
-export function boxWindow(box: Box, margin: number, image: { width: number; height: number }, inclusive = false): CropWindow {
+export function boxWindow(
+  box: Box,
+  margin: number,
+  image: { width: number; height: number },
+  inclusive = false,
+): CropWindow {
   const extra = inclusive ? 1 : 0;
   const boxW = box.x1 - box.x0 + extra;
   const boxH = box.y1 - box.y0 + extra;
@@ -180,7 +206,9 @@ export function boxWindow(box: Box, margin: number, image: { width: number; heig
 export function normalizedFill(fill: 'reference' | Rgb, mean: Rgb = OPENAI_MEAN, std: Rgb = OPENAI_STD): Rgb {
   if (fill === 'reference') return [mean[0], mean[1], mean[2]];
   if (!Array.isArray(fill) || fill.length !== 3 || fill.some((v) => !Number.isFinite(v))) {
-    throw new RangeError(`fill must be 'reference' or an RGB triple on the 0–1 scale, got ${JSON.stringify(fill)}`);
+    throw new RangeError(
+      `fill must be 'reference' or an RGB triple on the 0–1 scale, got ${JSON.stringify(fill)}`,
+    );
   }
   return [(fill[0] - mean[0]) / std[0], (fill[1] - mean[1]) / std[1], (fill[2] - mean[2]) / std[2]];
 }
@@ -191,14 +219,19 @@ export function normalizedFill(fill: 'reference' | Rgb, mean: Rgb = OPENAI_MEAN,
  * in:  image uint8[height, width, 3] (interleaved RGB)
  * out: float32[3, height, width]
  */
-export function normalizeImage(image: RgbImage, mean: Rgb = OPENAI_MEAN, std: Rgb = OPENAI_STD): Float32Array {
+export function normalizeImage(
+  image: RgbImage,
+  mean: Rgb = OPENAI_MEAN,
+  std: Rgb = OPENAI_STD,
+): Float32Array {
   checkImage(image);
   const plane = image.width * image.height;
   const out = new Float32Array(3 * plane);
   // Per-channel lookup tables: 256 values each, computed in float32 like torch's in-place div/sub/div.
   const tables = [0, 1, 2].map((c) => {
     const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++) t[v] = (Math.fround(Math.fround(v / 255) - Math.fround(mean[c])) / Math.fround(std[c]));
+    for (let v = 0; v < 256; v++)
+      t[v] = Math.fround(Math.fround(v / 255) - Math.fround(mean[c])) / Math.fround(std[c]);
     return t;
   });
   const d = image.data;
@@ -241,10 +274,19 @@ function renderCrop(
 }
 
 function checkImage(image: RgbImage): void {
-  if (!Number.isInteger(image.width) || !Number.isInteger(image.height) || image.width < 1 || image.height < 1) {
-    throw new RangeError(`image must have positive integer width and height, got ${image.width}×${image.height}`);
+  if (
+    !Number.isInteger(image.width) ||
+    !Number.isInteger(image.height) ||
+    image.width < 1 ||
+    image.height < 1
+  ) {
+    throw new RangeError(
+      `image must have positive integer width and height, got ${image.width}×${image.height}`,
+    );
   }
   if (image.data.length !== image.width * image.height * 3) {
-    throw new RangeError(`image data has ${image.data.length} bytes, expected width·height·3 = ${image.width * image.height * 3}`);
+    throw new RangeError(
+      `image data has ${image.data.length} bytes, expected width·height·3 = ${image.width * image.height * 3}`,
+    );
   }
 }

@@ -68,7 +68,10 @@ export function maskIou(a: BinaryMask, b: BinaryMask): number {
 }
 
 /** |a ∩ b| and the areas of a and b, in one pass (for containment rules). */
-export function maskOverlap(a: BinaryMask, b: BinaryMask): { intersection: number; areaA: number; areaB: number } {
+export function maskOverlap(
+  a: BinaryMask,
+  b: BinaryMask,
+): { intersection: number; areaA: number; areaB: number } {
   sameSize(a, b, 'maskOverlap');
   let intersection = 0;
   let areaA = 0;
@@ -84,7 +87,13 @@ export function maskOverlap(a: BinaryMask, b: BinaryMask): { intersection: numbe
 }
 
 /** Which image borders (top, right, bottom, left) the mask touches. */
-export function bordersTouched(mask: BinaryMask): { top: boolean; right: boolean; bottom: boolean; left: boolean; count: number } {
+export function bordersTouched(mask: BinaryMask): {
+  top: boolean;
+  right: boolean;
+  bottom: boolean;
+  left: boolean;
+  count: number;
+} {
   const box = maskBox(mask);
   if (box === null) return { top: false, right: false, bottom: false, left: false, count: 0 };
   const top = box.y0 === 0;
@@ -161,7 +170,11 @@ export function connectedComponents(mask: BinaryMask, value: 0 | 1 = 1, connecti
  * every island is small. Returns the new mask and whether anything changed (SAM scores unchanged masks 1 for the
  * NMS that follows).
  */
-export function removeSmallRegions(mask: BinaryMask, areaThreshold: number, mode: 'holes' | 'islands'): { mask: BinaryMask; changed: boolean } {
+export function removeSmallRegions(
+  mask: BinaryMask,
+  areaThreshold: number,
+  mode: 'holes' | 'islands',
+): { mask: BinaryMask; changed: boolean } {
   const holes = mode === 'holes';
   const { labels, count, areas } = connectedComponents(mask, holes ? 0 : 1, 8);
   const small = new Uint8Array(count + 1);
@@ -201,7 +214,9 @@ export async function readMaskPng(input: string | Buffer): Promise<BinaryMask> {
 export async function encodeMaskPng(mask: BinaryMask): Promise<Buffer> {
   const pixels = Buffer.alloc(mask.data.length);
   for (let i = 0; i < pixels.length; i++) pixels[i] = mask.data[i] !== 0 ? 255 : 0;
-  return sharp(pixels, { raw: { width: mask.width, height: mask.height, channels: 1 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width: mask.width, height: mask.height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 function sameSize(a: BinaryMask, b: BinaryMask, what: string): void {

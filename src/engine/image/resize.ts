@@ -19,7 +19,8 @@ import type { BinaryMask, Size } from './types.ts';
 export function resizeBilinearChw(src: Float32Array, channels: number, from: Size, to: Size): Float32Array {
   checkSize(from, 'from');
   checkSize(to, 'to');
-  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`channels must be a positive integer, got ${channels}`);
+  if (!Number.isInteger(channels) || channels < 1)
+    throw new RangeError(`channels must be a positive integer, got ${channels}`);
   const plane = from.width * from.height;
   if (src.length !== channels * plane) {
     throw new RangeError(
@@ -88,6 +89,8 @@ function sourceTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int3
 
 function checkSize(size: Size, name: string): void {
   if (!Number.isInteger(size.width) || !Number.isInteger(size.height) || size.width < 1 || size.height < 1) {
-    throw new RangeError(`${name} must have positive integer width and height, got ${size.width}×${size.height}`);
+    throw new RangeError(
+      `${name} must have positive integer width and height, got ${size.width}×${size.height}`,
+    );
   }
 }
