@@ -5,6 +5,7 @@
  * and the exporters read the same objects. Decisions are re-derived for any other τ from the stored scores
  * (`engine/filter/decide.ts`), so moving τ recomputes nothing.
  */
+import type { CropType, DecodingSetting } from './caption.ts';
 
 /** Version of the `ImageResult` layout; bumped on an incompatible change. */
 export const RESULTS_VERSION = 1;
@@ -43,19 +44,13 @@ export interface MaskResult {
   importedId?: string;
 }
 
-/** Crop kinds: the masked crop and the box crops (DESIGN.md §5 Crops). */
-export type CropKey = 'masked' | `box-${string}`;
-
-/** How a candidate was decoded. `dcs` = distinctive caption sampling; `sampling` = plain top-k/top-p sampling. */
+/** How a candidate was decoded: beam search, distinctive caption sampling, or plain top-k/top-p sampling. */
 export type DecodingMethod = 'beam' | 'dcs' | 'sampling';
 
-/** The decoding setting of one candidate. */
-export interface DecodingSetting {
-  method: DecodingMethod;
-  /** Top-k or top-p for sampled candidates; absent for beam search. */
-  filter?: 'top-k' | 'top-p';
-  /** k (top-k) or p (top-p). */
-  value?: number;
+/** The method of a decoding setting (shared/caption.ts). */
+export function decodingMethod(setting: DecodingSetting): DecodingMethod {
+  if (setting.kind === 'beam') return 'beam';
+  return setting.distinctive ? 'dcs' : 'sampling';
 }
 
 /** CLIP scores of one candidate (DESIGN.md §5 Scores). Ratios are `null` for single-mask images. */
@@ -77,12 +72,20 @@ export interface CandidateScores {
 export interface CandidateResult {
   index: number;
   mask: number;
-  crop: CropKey;
-  decoding: DecodingSetting;
+  crop: CropType;
+  /** `cropKey(crop)`: masked, box-1.0, box-1.1, box-1.2. */
+  cropKey: string;
+  setting: DecodingSetting;
+  /** `settingKey(setting)`: beam, dcs-top-k-5, top-p-0.4, … */
+  settingKey: string;
+  method: DecodingMethod;
   text: string;
+  /** Generated ids, sot first, up to and including eot. */
   tokens: number[];
-  /** Seed of this candidate's random stream (0 for beam search); with the settings it regenerates the caption. */
+  /** The run's seed (sampling only); with `streamId` and the settings it regenerates the caption and its trace. */
   seed: number;
+  /** The random stream the candidate drew from (sampling only). */
+  streamId?: string;
   /** Plain-sampling comparison candidate: scored and reported, never exported. */
   comparison: boolean;
   scores: CandidateScores;
