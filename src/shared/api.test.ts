@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { API_EVENTS, API_METHODS, ApiError, REQUEST_SCHEMAS, createApiClient, mergeSettings, parseParams, type ApiTransport } from './api.ts';
+import { parseSettings } from './settings.ts';
+import { createSocketTransport, decodeMessage, encodeMessage, type TextSocket } from './wire.ts';
+
+describe('the API contract', () => {
+  it('has a schema for every channel and channel names of the form domain:verb', () => {
+    const channels = Object.values(API_METHODS);
+    expect(new Set(channels).size).toBe(channels.length);
+    for (const channel of channels) {
+      expect(channel).toMatch(/^[a-z]+:[a-zA-Z]+$/);
+      expect(Object.hasOwn(REQUEST_SCHEMAS, channel)).toBe(true);
+    }
+    expect(Object.keys(REQUEST_SCHEMAS).sort()).toEqual([...channels].sort());
+    for (const event of Object.values(API_EVENTS)) expect(event).toMatch(/^[a-z]+:[a-zA-Z]+$/);
+  });
+
+  it('fills defaults and rejects malformed parameters with a message naming the field', () => {
+    expect(parseParams('project:openDemo', { dir: '/tmp/demo' })).toEqual({ dir: '/tmp/demo', count: 8, seed: 1 });
+    expect(() => parseParams('project:open', { dir: 'relative/path' })).toThrow('project:open: invalid parameters: dir: the path must be absolute');
+    expect(() => parseParams('filter:counts', { tau: 'high' })).toThrow(/filter:counts: invalid parameters: tau:/);
+    expect(() => parseParams('image:get', { imageId: '../etc/passwd' })).toThrow(/imageId: an id holds only letters/);
+    expect(() => parseParams('mask:add', { imageId: 'img-1', prompt: { points: [] } })).toThrow(/a prompt needs at least one point or a box/);
+    expect(() => parseParams('run:status', { extra: 1 })).toThrow(/run:status: invalid parameters/);
+  });
+
+  it('refuses a channel outside the contract, including inherited property names', () => {
+    for (const channel of ['shell:exec', 'toString', '__proto__']) {
+      const error = (() => {
+        try {
+          parseParams(channel as never, {});
+        } catch (caught) {
+          return caught as ApiError;
+        }
+      })();
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error?.code).toBe('unknown-channel');
+    }
+  });
+
+  it('merges a settings patch over the current settings and names bad fields', () => {
+    const base = parseSettings({});
+    const merged = mergeSettings(base, { filter: { tau: 1.5 }, captions: { topK: [5] } });
+    expect(merged.filter.tau).toBeCloseTo(1.5);
+    expect(merged.filter.singleMask).toBe(base.filter.singleMask);
+    expect(merged.captions.topK).toEqual([5]);
+    expect(() => mergeSettings(base, { captions: { temperature: -1 } })).toThrow(/invalid settings: settings.captions.temperature/);
+  });
+});
+
+describe('createApiClient', () => {
+  it('turns named functions into channel requests and listeners into subscriptions', async () => {
+    const sent: [string, unknown][] = [];
+    const listeners = new Map<string, (payload: unknown) => void>();
+    const transport: ApiTransport = {
+      request: async (channel, params) => {
+        sent.push([channel, params]);
+        return { ok: channel };
+      },
+      listen: (event, listener) => {
+        listeners.set(event, listener);
+        return () => listeners.delete(event);
+      },
+    };
+    const api = createApiClient(transport);
+    await expect(api.keptCounts({ tau: 1.3 })).resolves.toEqual({ ok: 'filter:counts' });
+    await api.runStatus();
+    expect(sent).toEqual([
+      ['filter:counts', { tau: 1.3 }],
+      ['run:status', {}],
+    ]);
+    const seen: unknown[] = [];
+    const unsubscribe = api.onProgress((payload) => seen.push(payload));
+    listeners.get('run:progress')?.({ imagesDone: 1 });
+    unsubscribe();
+    expect(listeners.has('run:progress')).toBe(false);
+    expect(seen).toEqual([{ imagesDone: 1 }]);
+  });
+
+  it('rejects bad parameters before sending and maps transport errors to ApiError', async () => {
+    let calls = 0;
+    const api = createApiClient({
+      request: async () => {
+        calls++;
+        throw { code: 'no-project', message: 'no project is open' };
+      },
+      listen: () => () => {},
+    });
+    await expect(api.openProject({ dir: 'nope' })).rejects.toThrow('dir: the path must be absolute');
+    expect(calls).toBe(0);
+    const error = await api.listImages().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).code).toBe('no-project');
+  });
+});
+
+describe('the wire codec', () => {
+  it('round-trips typed arrays, NaN and infinities inside them', () => {
+    const dos = new Float64Array([1.5, Number.NaN, Number.POSITIVE_INFINITY, -0.25]);
+    const bytes = new Uint8Array([0, 255, 7]);
+    const decoded = decodeMessage(encodeMessage({ type: 'response', id: 3, ok: true, result: { dos, bytes, index: new Int32Array([-1, 2]) } })) as {
+      result: { dos: Float64Array; bytes: Uint8Array; index: Int32Array };
+    };
+    expect(decoded.result.dos).toBeInstanceOf(Float64Array);
+    expect(Array.from(decoded.result.dos)).toEqual([1.5, Number.NaN, Number.POSITIVE_INFINITY, -0.25]);
+    expect(Array.from(decoded.result.bytes)).toEqual([0, 255, 7]);
+    expect(Array.from(decoded.result.index)).toEqual([-1, 2]);
+  });
+
+  it('refuses unknown typed-array tags', () => {
+    expect(() => decodeMessage('{"x":{"$typed":"BigInt64Array","base64":""}}')).toThrow('decodeMessage: unknown typed array BigInt64Array');
+    expect(() => decodeMessage('{"x":{"$typed":"Float64Array","base64":"AAA="}}')).toThrow(/not a multiple of 8/);
+  });
+
+  it('matches responses to requests by id and rejects pending requests when the socket closes', async () => {
+    let onText: (text: string) => void = () => {};
+    let onClose: (reason: string) => void = () => {};
+    const outbox: string[] = [];
+    const socket: TextSocket = { send: (text) => outbox.push(text), onText: (h) => (onText = h), onClose: (h) => (onClose = h) };
+    const transport = createSocketTransport(socket);
+    const first = transport.request('run:status', {});
+    const second = transport.request('app:info', {});
+    const ids = outbox.map((text) => (decodeMessage(text) as { id: number }).id);
+    onText(encodeMessage({ type: 'response', id: ids[0], ok: false, error: { code: 'busy', message: 'a run is going' } }));
+    await expect(first).rejects.toThrow('a run is going');
+    onClose('server stopped');
+    await expect(second).rejects.toThrow('connection to the engine closed: server stopped');
+    expect(transport.pending()).toBe(0);
+  });
+});

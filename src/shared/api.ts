@@ -1,0 +1,669 @@
+/**
+ * The one contract between the UI and the engine (CONVENTIONS.md "One contract"; GitHub Desktop's `ipc-shared.ts`).
+ *
+ * - Requests: `domain:verb` channel → parameter schema (zod, validated by every adapter before the engine sees it)
+ *   and result type. Every call returns a Promise.
+ * - Events: channel → payload type, pushed by the engine (run progress, image updates, run finished, …).
+ * - `Api`: the named functions the renderer calls (`api.startRun(…)`, `api.onProgress(cb) → unsubscribe`), built by
+ *   the Electron preload or by `createApiClient(transport)` over the served mode's WebSocket.
+ * - `ApiHandlers`: what an engine facade implements; the adapters (Electron IPC, WebSocket server) forward to it.
+ *
+ * Everything that crosses is plain data: objects, arrays, numbers, strings, typed arrays. Never class instances.
+ * No channel string appears outside this file and `api-names.ts`.
+ */
+import { z } from 'zod';
+import { API_EVENTS, API_METHODS, type ApiListenerName, type ApiMethodName, type EventChannel, type RequestChannel } from './api-names.ts';
+import type { PackIssue, ProviderInfo } from './models.ts';
+import { SettingsSchema, type Settings } from './settings.ts';
+
+export * from './api-names.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameter schemas
+// ---------------------------------------------------------------------------------------------------------------
+
+const MAX_PATH = 4096;
+
+/** An absolute file-system path (POSIX `/…`, Windows `C:\…` or UNC `\\…`); NUL bytes refused. */
+export const AbsolutePathSchema = z
+  .string()
+  .min(1, 'a path is required')
+  .max(MAX_PATH, `a path is at most ${MAX_PATH} characters`)
+  .refine((value) => !value.includes('\0'), 'a path may not contain NUL bytes')
+  .refine((value) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(value), 'the path must be absolute');
+
+/** An identifier minted by the engine (image, mask, candidate, run): short, no path characters. */
+export const IdSchema = z
+  .string()
+  .min(1, 'an id is required')
+  .max(200, 'an id is at most 200 characters')
+  .regex(/^[A-Za-z0-9_.:#-]+$/, 'an id holds only letters, digits and _ . : # -')
+  .refine((value) => !value.includes('..'), 'an id may not contain ".."');
+
+const Empty = z.strictObject({});
+const finite = z.number().finite();
+const pixel = finite.min(0, 'pixel coordinates are ≥ 0').max(100_000, 'pixel coordinates are ≤ 100000');
+
+/** One prompt point in image pixels; label 1 = foreground, 0 = background (SAM's point labels). */
+export const PromptPointSchema = z.strictObject({ x: pixel, y: pixel, label: z.union([z.literal(0), z.literal(1)]) });
+
+/** A prompt box in image pixels, XYXY. */
+export const PromptBoxSchema = z
+  .strictObject({ x0: pixel, y0: pixel, x1: pixel, y1: pixel })
+  .refine((box) => box.x1 > box.x0 && box.y1 > box.y0, 'box: x1 > x0 and y1 > y0 are required');
+
+/** A point/box prompt for the segmenter: at least one point or a box. */
+export const MaskPromptSchema = z
+  .strictObject({ points: z.array(PromptPointSchema).max(64, 'at most 64 prompt points').default([]), box: PromptBoxSchema.optional() })
+  .refine((prompt) => prompt.points.length > 0 || prompt.box !== undefined, 'a prompt needs at least one point or a box');
+
+/** Settings overrides: any subset of the settings; the engine merges them over the current settings. */
+export const SettingsPatchSchema = z.record(z.string(), z.unknown());
+
+/** Decoding overrides for re-running one crop in the inspector. */
+export const DecodingOverridesSchema = z.strictObject({
+  topK: z.number().int().min(1).max(100_000).optional(),
+  topP: z.number().gt(0).lte(1).optional(),
+  temperature: z.number().gt(0).max(100).optional(),
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  aggregation: z.enum(['mean', 'weighted-sum']).optional(),
+});
+
+/** Export formats (DESIGN.md §7). */
+export const EXPORT_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks', 'repro'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** What a folder dialog is for: it picks the dialog's title and remembers the folder's role. */
+export const FOLDER_PURPOSES = ['images', 'project', 'export', 'models'] as const;
+export type FolderPurpose = (typeof FOLDER_PURPOSES)[number];
+
+/** τ: DoS ratios live around 1; the slider spans 0–10. */
+const TauSchema = finite.min(0, 'tau must be ≥ 0').max(10, 'tau must be ≤ 10');
+
+/** The parameter schema of every request channel. */
+export const REQUEST_SCHEMAS = {
+  'app:info': Empty,
+
+  'models:list': Empty,
+  'models:validate': z.strictObject({ dir: AbsolutePathSchema }),
+  'models:addFolder': z.strictObject({ dir: AbsolutePathSchema }),
+  'models:use': z.strictObject({ dir: AbsolutePathSchema, forceCpu: z.boolean().default(false) }),
+  'models:providers': Empty,
+
+  'project:create': z.strictObject({ dir: AbsolutePathSchema, name: z.string().min(1).max(200).optional() }),
+  'project:open': z.strictObject({ dir: AbsolutePathSchema }),
+  'project:openDemo': z.strictObject({
+    dir: AbsolutePathSchema,
+    count: z.number().int().min(1, 'count must be ≥ 1').max(500, 'count must be ≤ 500').default(8),
+    seed: z.number().int().min(0).max(0xffffffff).default(1),
+  }),
+  'project:current': Empty,
+  'project:addImages': z.strictObject({ folder: AbsolutePathSchema, recursive: z.boolean().default(false) }),
+  'project:images': Empty,
+
+  'settings:get': Empty,
+  'settings:defaults': z.strictObject({ preset: z.enum(['default', 'reference']).default('default') }),
+  'settings:set': z.strictObject({ settings: SettingsPatchSchema }),
+
+  'run:start': z.strictObject({
+    settings: SettingsPatchSchema.optional(),
+    /** Only these images (default: every image not done with the current settings). */
+    imageIds: z.array(IdSchema).max(100_000).optional(),
+    /** Redo images already done. */
+    force: z.boolean().default(false),
+  }),
+  'run:pause': Empty,
+  'run:resume': Empty,
+  'run:cancel': Empty,
+  'run:status': Empty,
+
+  'image:get': z.strictObject({
+    imageId: IdSchema,
+    /** Longest side of a thumbnail; omitted = the full upright image. */
+    maxSide: z.number().int().min(16).max(4096).optional(),
+  }),
+  'image:masks': z.strictObject({ imageId: IdSchema }),
+
+  'mask:predict': z.strictObject({ imageId: IdSchema, prompt: MaskPromptSchema }),
+  'mask:add': z.strictObject({ imageId: IdSchema, prompt: MaskPromptSchema }),
+  'mask:refine': z.strictObject({ maskId: IdSchema, prompt: MaskPromptSchema }),
+  'mask:delete': z.strictObject({ maskId: IdSchema }),
+
+  'candidates:list': z.strictObject({ imageId: IdSchema, maskId: IdSchema.optional() }),
+  'candidates:decide': z.strictObject({ candidateId: IdSchema, decision: z.enum(['accepted', 'rejected', 'none']) }),
+  'candidates:edit': z.strictObject({ candidateId: IdSchema, text: z.string().trim().min(1, 'text may not be empty').max(500) }),
+  'candidates:undo': Empty,
+
+  'filter:scores': Empty,
+  'filter:counts': z.strictObject({ tau: TauSchema }),
+
+  'inspector:trace': z.strictObject({ candidateId: IdSchema }),
+  'inspector:rerun': z.strictObject({ candidateId: IdSchema, overrides: DecodingOverridesSchema.default({}) }),
+
+  'report:get': z.strictObject({ tau: TauSchema.optional() }),
+  'export:run': z.strictObject({
+    formats: z.array(z.enum(EXPORT_FORMATS)).min(1, 'choose at least one format'),
+    /** Destination folder; default `<project>/exports`. */
+    dest: AbsolutePathSchema.optional(),
+    tau: TauSchema.optional(),
+    split: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'split is a short name such as "train"').default('train'),
+  }),
+
+  'dialog:chooseFolder': z.strictObject({ purpose: z.enum(FOLDER_PURPOSES), title: z.string().max(200).optional() }),
+} satisfies Record<RequestChannel, z.ZodType>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Result types
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Where the UI runs and what it can do there. */
+export interface AppInfo {
+  mode: 'electron' | 'served';
+  version: string;
+  /** Native folder dialogs exist (Electron only); in served mode the UI asks for typed paths. */
+  nativeDialogs: boolean;
+  /** A suggested folder for new projects (e.g. the served mode's working folder). */
+  defaultProjectDir: string;
+  /** Served mode: projects, image folders and exports must lie under one of these. Electron: empty (no limit). */
+  allowedRoots: string[];
+}
+
+/** A model pack as the models panel shows it. */
+export interface PackView {
+  name: string;
+  dir: string;
+  description: string;
+  /** The generated shapes-world pack: label it as a demo wherever it is in use. */
+  demo: boolean;
+  valid: boolean;
+  issues: PackIssue[];
+  /** The pack the engine uses now. */
+  active: boolean;
+  /** Where it was found: bundled resources, or a folder the user added. */
+  origin: 'resources' | 'user';
+}
+
+/** Which provider each role of the active pack runs on. */
+export interface ProvidersView {
+  pack: string | null;
+  demo: boolean;
+  /** Available execution providers of this onnxruntime-node build. */
+  available: string[];
+  roles: ProviderInfo[];
+}
+
+/** The open project. */
+export interface ProjectInfo {
+  dir: string;
+  name: string;
+  imageFolders: string[];
+  imageCount: number;
+  /** The model pack this project runs with. */
+  pack: { name: string; dir: string; demo: boolean } | null;
+  settings: Settings;
+}
+
+/** Processing state of one image. */
+export type ImageStatus = 'pending' | 'running' | 'done' | 'error';
+
+/** One image of the project, for the gallery. */
+export interface ImageSummary {
+  id: string;
+  /** File name relative to its image folder. */
+  file: string;
+  folder: string;
+  width: number | null;
+  height: number | null;
+  status: ImageStatus;
+  /** Why the image failed (unreadable, too large, corrupt, …). */
+  error: { code: string; message: string } | null;
+  masks: number;
+  candidates: number;
+  /** Candidates kept at the project's τ. */
+  kept: number;
+}
+
+/** Image bytes for display (PNG/JPEG), upright. */
+export interface ImageBytes {
+  width: number;
+  height: number;
+  mime: 'image/png' | 'image/jpeg' | 'image/webp';
+  // in: encoded image file bytes
+  bytes: Uint8Array;
+}
+
+/** COCO compressed RLE (`size` is [height, width], as pycocotools). */
+export interface RleView {
+  size: [number, number];
+  counts: string;
+}
+
+/** A mask of an image with its scores and why it was selected. */
+export interface MaskView {
+  id: string;
+  imageId: string;
+  /** Position among the image's masks (0-based); candidates refer to other masks by id. */
+  index: number;
+  /** Box in pixels, XYWH. */
+  bbox: [number, number, number, number];
+  area: number;
+  rle: RleView;
+  /** SAM predicted IoU and stability score; null for imported masks. */
+  predictedIou: number | null;
+  stability: number | null;
+  source: 'generated' | 'prompt' | 'imported';
+  /** Why the selector kept it (e.g. "rank 2 by score, overlap 0.12"). */
+  selectionReason: string;
+  candidates: number;
+  kept: number;
+}
+
+/** A mask proposed from a prompt, not yet saved. */
+export interface MaskPreview {
+  imageId: string;
+  bbox: [number, number, number, number];
+  area: number;
+  rle: RleView;
+  predictedIou: number;
+  stability: number;
+}
+
+/** How a candidate was decoded. */
+export interface DecodingView {
+  method: 'beam' | 'dcs' | 'plain';
+  topK: number | null;
+  topP: number | null;
+}
+
+/** One referring-expression candidate of a mask, with its scores (DESIGN.md §5 Scores). */
+export interface CandidateView {
+  id: string;
+  maskId: string;
+  imageId: string;
+  /** `masked` or `box-<margin>` (e.g. `box-1.2`). */
+  cropType: string;
+  decoding: DecodingView;
+  /** The generated text (edits are kept apart in `editedText`). */
+  text: string;
+  editedText: string | null;
+  /** Uniqueness, correctness and distinctiveness; null where no ratio exists (single-mask image). */
+  uos: number | null;
+  cos: number | null;
+  dos: number | null;
+  /** The image has one mask: the single-mask policy decides. */
+  singleMask: boolean;
+  /** The other mask this candidate points at most (the arg-max of the DoS denominator). */
+  confusedWith: string | null;
+  /** Comparison-only candidates (plain sampling) are scored but never exported. */
+  exportable: boolean;
+  decision: 'accepted' | 'rejected' | null;
+}
+
+/** Result of an undo: which candidate changed back, or null when nothing was left to undo. */
+export interface UndoResult {
+  candidate: CandidateView | null;
+}
+
+/** Every stored DoS of the project, for instant τ re-filtering in the UI (no engine call per slider move). */
+export interface DosScores {
+  tau: number;
+  // in: per exportable candidate, float64[n]; NaN = no ratio (single-mask)
+  dos: Float64Array;
+  // in: index into `imageIds` per candidate, int32[n]
+  imageIndex: Int32Array;
+  imageIds: string[];
+}
+
+/** Kept counts at one τ, computed from stored scores without re-decoding. */
+export interface KeptCounts {
+  tau: number;
+  candidates: number;
+  kept: number;
+  masks: number;
+  masksWithKept: number;
+  perImage: Record<string, { candidates: number; kept: number }>;
+}
+
+/** One token with a value in a trace distribution. */
+export interface TokenValue {
+  id: number;
+  token: string;
+  value: number;
+}
+
+/** One decoding step of a trace (DESIGN.md §5 Traces); distributions are bounded to their top tokens. */
+export interface TraceStepView {
+  step: number;
+  chosen: { id: number; token: string };
+  /** Target logits z_i. */
+  target: TokenValue[];
+  /** Each other mask's logits with its weight s_ij (DCS only). */
+  others: { maskId: string; weight: number; logits: TokenValue[] }[];
+  /** Aggregate o and calibrated logits c (DCS only). */
+  aggregate: TokenValue[] | null;
+  calibrated: TokenValue[] | null;
+  /** Size of the kept set V. */
+  keptSetSize: number;
+  /** Final sampling weights. */
+  final: TokenValue[];
+  /** The random draw in [0, 1); null for beam search. */
+  draw: number | null;
+}
+
+/** A decoding trace of one candidate. */
+export interface TraceView {
+  candidateId: string | null;
+  maskId: string;
+  cropType: string;
+  decoding: DecodingView & { temperature: number; seed: number | null; aggregation: 'mean' | 'weighted-sum' };
+  text: string;
+  steps: TraceStepView[];
+}
+
+/** Naive (plain top-k/top-p) vs DCS decoding of the same crop with the same random stream. */
+export interface TraceComparison {
+  dcs: TraceView;
+  naive: TraceView;
+  /** First step where the chosen tokens differ; null when they never do. */
+  firstDivergence: number | null;
+}
+
+/** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]). */
+export interface HistogramView {
+  edges: number[];
+  counts: number[];
+}
+
+/** The quality report (DESIGN.md §7). */
+export interface ReportView {
+  tau: number;
+  images: number;
+  imagesFailed: number;
+  masks: number;
+  candidates: number;
+  kept: number;
+  keptShare: number;
+  /** Mean scores by decoding method. */
+  means: Record<DecodingView['method'], { count: number; uos: number | null; cos: number | null; dos: number | null }>;
+  dosHistogram: Record<'plain' | 'dcs' | 'beam', HistogramView>;
+  keptShareVsTau: { tau: number[]; share: number[] };
+  vocabularySize: number;
+  /** Shapes world only: share of kept expressions the oracle says identify their object. */
+  oracle: { identified: number; total: number; rate: number } | null;
+  demo: boolean;
+}
+
+/** Files an export wrote. */
+export interface ExportResult {
+  dest: string;
+  files: string[];
+  expressions: number;
+}
+
+/** Run state. */
+export interface RunStatus {
+  runId: string;
+  state: 'running' | 'paused' | 'cancelling';
+  imagesDone: number;
+  imagesFailed: number;
+  imagesTotal: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Progress of a run (`run:progress`). */
+export interface RunProgress extends RunStatus {
+  /** The image being processed and its stage. */
+  imageId: string | null;
+  stage: 'masks' | 'crops' | 'captions' | 'scores' | 'save' | null;
+  stageDone: number;
+  stageTotal: number;
+  elapsedSeconds: number;
+}
+
+/** A run ended (`run:finished`). */
+export interface RunFinished {
+  runId: string;
+  outcome: 'completed' | 'cancelled' | 'failed';
+  imagesDone: number;
+  imagesFailed: number;
+  seconds: number;
+  error: string | null;
+}
+
+/** Progress of an export (`export:progress`). */
+export interface ExportProgress {
+  format: ExportFormat;
+  done: number;
+  total: number;
+}
+
+/** The payload of every event channel. */
+export interface ApiEventPayloads {
+  'run:progress': RunProgress;
+  'run:image': ImageSummary;
+  'run:finished': RunFinished;
+  'export:progress': ExportProgress;
+  'project:changed': ProjectInfo | null;
+}
+
+/** The result type of every request channel. */
+export interface ApiResults {
+  'app:info': AppInfo;
+  'models:list': PackView[];
+  'models:validate': PackView;
+  'models:addFolder': PackView[];
+  'models:use': ProvidersView;
+  'models:providers': ProvidersView;
+  'project:create': ProjectInfo;
+  'project:open': ProjectInfo;
+  'project:openDemo': ProjectInfo;
+  'project:current': ProjectInfo | null;
+  'project:addImages': { added: number; skipped: number; project: ProjectInfo };
+  'project:images': ImageSummary[];
+  'settings:get': Settings;
+  'settings:defaults': Settings;
+  'settings:set': Settings;
+  'run:start': RunStatus;
+  'run:pause': RunStatus | null;
+  'run:resume': RunStatus | null;
+  'run:cancel': RunStatus | null;
+  'run:status': RunStatus | null;
+  'image:get': ImageBytes;
+  'image:masks': MaskView[];
+  'mask:predict': MaskPreview;
+  'mask:add': MaskView;
+  'mask:refine': MaskView;
+  'mask:delete': { deleted: string };
+  'candidates:list': CandidateView[];
+  'candidates:decide': CandidateView;
+  'candidates:edit': CandidateView;
+  'candidates:undo': UndoResult;
+  'filter:scores': DosScores;
+  'filter:counts': KeptCounts;
+  'inspector:trace': TraceView;
+  'inspector:rerun': TraceComparison;
+  'report:get': ReportView;
+  'export:run': ExportResult;
+  'dialog:chooseFolder': string | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Derived types
+// ---------------------------------------------------------------------------------------------------------------
+
+type Schemas = typeof REQUEST_SCHEMAS;
+/** What a caller sends on `C` (fields with defaults may be omitted). */
+export type Params<C extends RequestChannel> = z.input<Schemas[C]>;
+/** What a handler receives on `C` after validation (defaults filled in). */
+export type ParsedParams<C extends RequestChannel> = z.output<Schemas[C]>;
+/** What a request on `C` resolves to. */
+export type Result<C extends RequestChannel> = ApiResults[C];
+/** The payload of event `E`. */
+export type EventPayload<E extends EventChannel> = ApiEventPayloads[E];
+
+type MethodFunction<C extends RequestChannel> = object extends Params<C>
+  ? (params?: Params<C>) => Promise<Result<C>>
+  : (params: Params<C>) => Promise<Result<C>>;
+
+/** The renderer's API: a named function per request, a named listener per event (returns its unsubscribe). */
+export type Api = { [M in ApiMethodName]: MethodFunction<(typeof API_METHODS)[M]> } & {
+  [L in ApiListenerName]: (listener: (payload: EventPayload<(typeof API_EVENTS)[L]>) => void) => () => void;
+};
+
+/** Context of one request inside the engine: cancellation and event emission. */
+export interface RequestContext {
+  /** Aborted when the caller goes away (window closed, socket dropped) or cancels. */
+  signal: AbortSignal;
+  emit<E extends EventChannel>(event: E, payload: EventPayload<E>): void;
+}
+
+/** What an engine facade implements: one handler per request channel, receiving validated parameters. */
+export type ApiHandlers = { [C in RequestChannel]: (params: ParsedParams<C>, context: RequestContext) => Promise<Result<C>> };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors and validation
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Error kinds that cross the boundary. */
+export type ApiErrorCode =
+  | 'invalid-params'
+  | 'unknown-channel'
+  | 'forbidden'
+  | 'not-found'
+  | 'no-project'
+  | 'busy'
+  | 'cancelled'
+  | 'unsupported'
+  | 'engine';
+
+/** An error as it travels over IPC/WebSocket. */
+export interface ApiErrorData {
+  code: ApiErrorCode;
+  message: string;
+}
+
+/** An API error: a code the UI can branch on and a message a person can read. */
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  constructor(code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+  }
+
+  /** Plain data for the wire. */
+  toData(): ApiErrorData {
+    return { code: this.code, message: this.message };
+  }
+
+  /** An ApiError from anything thrown; unknown errors become `engine` errors with their message. */
+  static from(error: unknown): ApiError {
+    if (error instanceof ApiError) return error;
+    if (isApiErrorData(error)) return new ApiError(error.code, error.message);
+    const message = error instanceof Error ? error.message : String(error);
+    return new ApiError('engine', message);
+  }
+}
+
+const ERROR_CODES: readonly ApiErrorCode[] = [
+  'invalid-params',
+  'unknown-channel',
+  'forbidden',
+  'not-found',
+  'no-project',
+  'busy',
+  'cancelled',
+  'unsupported',
+  'engine',
+];
+
+/** True for `{ code, message }` error data. */
+export function isApiErrorData(value: unknown): value is ApiErrorData {
+  if (!value || typeof value !== 'object') return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.message === 'string' && ERROR_CODES.includes(record.code as ApiErrorCode);
+}
+
+/**
+ * Validates the parameters of a request; throws `ApiError('invalid-params')` naming the channel and every bad field,
+ * or `ApiError('unknown-channel')` for a channel outside the contract.
+ */
+export function parseParams<C extends RequestChannel>(channel: C, params: unknown): ParsedParams<C> {
+  const schema = (REQUEST_SCHEMAS as Record<string, z.ZodType>)[channel];
+  if (!schema || !Object.hasOwn(REQUEST_SCHEMAS, channel)) {
+    throw new ApiError('unknown-channel', `unknown request channel ${JSON.stringify(String(channel)).slice(0, 80)}`);
+  }
+  const result = schema.safeParse(params === undefined ? {} : params);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'params'}: ${issue.message}`);
+    throw new ApiError('invalid-params', `${channel}: invalid parameters: ${issues.join('; ')}`);
+  }
+  return result.data as ParsedParams<C>;
+}
+
+/** Validates a settings patch merged over `base`; throws `invalid-params` naming every bad field. */
+export function mergeSettings(base: Settings, patch: Record<string, unknown> | undefined): Settings {
+  if (!patch) return base;
+  const merged = deepMerge(base as unknown as Record<string, unknown>, patch);
+  const result = SettingsSchema.safeParse(merged);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => `settings.${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ApiError('invalid-params', `invalid settings: ${issues.join('; ')}`);
+  }
+  return result.data;
+}
+
+function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+    const current = out[key];
+    if (isPlainObject(value) && isPlainObject(current)) out[key] = deepMerge(current, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client factory
+// ---------------------------------------------------------------------------------------------------------------
+
+/** How a client reaches the engine: Electron IPC (preload) or the served mode's WebSocket. */
+export interface ApiTransport {
+  /** Sends one request; rejects with the engine's error (data or ApiError). */
+  request(channel: RequestChannel, params: unknown): Promise<unknown>;
+  /** Subscribes to one event channel; returns the unsubscribe function. */
+  listen(event: EventChannel, listener: (payload: unknown) => void): () => void;
+}
+
+/**
+ * Builds the named-function `Api` over a transport. Errors arrive as `ApiError`s. Parameters are validated here
+ * too, so a UI bug shows as a clear message before anything is sent (the receiving side validates again).
+ */
+export function createApiClient(transport: ApiTransport): Api {
+  const api: Record<string, unknown> = {};
+  for (const [name, channel] of Object.entries(API_METHODS) as [ApiMethodName, RequestChannel][]) {
+    api[name] = async (params?: unknown) => {
+      parseParams(channel, params);
+      try {
+        return await transport.request(channel, params ?? {});
+      } catch (error) {
+        throw ApiError.from(error);
+      }
+    };
+  }
+  for (const [name, event] of Object.entries(API_EVENTS) as [ApiListenerName, EventChannel][]) {
+    api[name] = (listener: (payload: unknown) => void) => {
+      if (typeof listener !== 'function') throw new TypeError(`${name}: the listener must be a function`);
+      return transport.listen(event, listener);
+    };
+  }
+  return Object.freeze(api) as unknown as Api;
+}

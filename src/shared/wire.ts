@@ -1,0 +1,179 @@
+/**
+ * The message protocol shared by the served mode's WebSocket and the engine host (worker thread / Electron
+ * utilityProcess), and the JSON codec that carries typed arrays over the WebSocket.
+ *
+ * Worker and utilityProcess messages are structured-cloned, so typed arrays pass as they are; the WebSocket carries
+ * text, so `encodeMessage` tags typed arrays as `{ $typed, base64 }` and `decodeMessage` rebuilds them.
+ */
+import { ApiError, isApiErrorData, type ApiErrorData, type ApiTransport, type EventChannel, type RequestChannel } from './api.ts';
+
+/** A request from a client: `id` is unique per connection. */
+export interface RequestMessage {
+  type: 'request';
+  id: number;
+  channel: RequestChannel;
+  params: unknown;
+}
+
+/** The caller no longer wants the answer to request `id` (its work is aborted). */
+export interface CancelMessage {
+  type: 'cancel';
+  id: number;
+}
+
+/** The answer to request `id`. */
+export type ResponseMessage = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: ApiErrorData };
+
+/** An event pushed by the engine. */
+export interface EventMessage {
+  type: 'event';
+  event: EventChannel;
+  payload: unknown;
+}
+
+/** Client → engine. */
+export type ClientMessage = RequestMessage | CancelMessage;
+/** Engine → client. */
+export type EngineMessage = ResponseMessage | EventMessage;
+
+/** Checks the envelope of a client message (the params are validated later against the channel's schema). */
+export function isClientMessage(value: unknown): value is ClientMessage {
+  if (!value || typeof value !== 'object') return false;
+  const message = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(message.id)) return false;
+  if (message.type === 'cancel') return true;
+  return message.type === 'request' && typeof message.channel === 'string';
+}
+
+/** Checks the envelope of an engine message. */
+export function isEngineMessage(value: unknown): value is EngineMessage {
+  if (!value || typeof value !== 'object') return false;
+  const message = value as Record<string, unknown>;
+  if (message.type === 'event') return typeof message.event === 'string';
+  if (message.type !== 'response' || !Number.isSafeInteger(message.id)) return false;
+  return message.ok === true || (message.ok === false && isApiErrorData(message.error));
+}
+
+const TYPED_ARRAYS = {
+  Uint8Array,
+  Int8Array,
+  Uint16Array,
+  Int16Array,
+  Uint32Array,
+  Int32Array,
+  Float32Array,
+  Float64Array,
+} as const;
+type TypedName = keyof typeof TYPED_ARRAYS;
+
+/** Encodes a message as JSON text, typed arrays as base64 of their bytes (NaN and ±∞ in float arrays survive). */
+export function encodeMessage(message: ClientMessage | EngineMessage): string {
+  return JSON.stringify(message, (_key, value: unknown) => {
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      const name = value.constructor.name as TypedName;
+      if (!(name in TYPED_ARRAYS)) throw new TypeError(`encodeMessage: unsupported typed array ${name}`);
+      return { $typed: name, base64: bytesToBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+    }
+    if (value instanceof ArrayBuffer) return { $typed: 'ArrayBuffer', base64: bytesToBase64(new Uint8Array(value)) };
+    return value;
+  });
+}
+
+/** Decodes JSON text made by `encodeMessage`; throws on text that is not JSON. */
+export function decodeMessage(text: string): unknown {
+  return JSON.parse(text, (_key, value: unknown) => {
+    if (value && typeof value === 'object' && typeof (value as Record<string, unknown>).$typed === 'string') {
+      const { $typed, base64 } = value as { $typed: string; base64: unknown };
+      if (typeof base64 !== 'string') throw new TypeError(`decodeMessage: ${$typed} without base64 data`);
+      const bytes = base64ToBytes(base64);
+      if ($typed === 'ArrayBuffer') return bytes.buffer;
+      const Constructor = (TYPED_ARRAYS as Record<string, (typeof TYPED_ARRAYS)[TypedName]>)[$typed];
+      if (!Constructor || !Object.hasOwn(TYPED_ARRAYS, $typed)) throw new TypeError(`decodeMessage: unknown typed array ${$typed}`);
+      if (bytes.byteLength % Constructor.BYTES_PER_ELEMENT !== 0) {
+        throw new TypeError(`decodeMessage: ${$typed} byte length ${bytes.byteLength} is not a multiple of ${Constructor.BYTES_PER_ELEMENT}`);
+      }
+      return new Constructor(bytes.buffer as ArrayBuffer, 0, bytes.byteLength / Constructor.BYTES_PER_ELEMENT);
+    }
+    return value;
+  });
+}
+
+/** Base64 of bytes; works in browsers and Node (btoa), in chunks so large arrays do not overflow the call stack. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(binary);
+}
+
+/** Bytes of base64 text (a fresh, aligned buffer). */
+export function base64ToBytes(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The minimal socket a WebSocket transport needs (a browser `WebSocket` adapts in three lines). */
+export interface TextSocket {
+  send(text: string): void;
+  /** Registers the handler of incoming text messages. */
+  onText(handler: (text: string) => void): void;
+  /** Registers the handler called once when the socket closes. */
+  onClose(handler: (reason: string) => void): void;
+}
+
+/**
+ * An `ApiTransport` over a text socket speaking this protocol: requests are numbered, responses matched by id,
+ * events fanned out to listeners. Pending requests reject when the socket closes.
+ */
+export function createSocketTransport(socket: TextSocket): ApiTransport & { pending(): number } {
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  socket.onText((text) => {
+    let message: unknown;
+    try {
+      message = decodeMessage(text);
+    } catch {
+      return; // not ours: ignore rather than break the connection
+    }
+    if (!isEngineMessage(message)) return;
+    if (message.type === 'event') {
+      for (const listener of listeners.get(message.event) ?? []) listener(message.payload);
+      return;
+    }
+    const entry = waiting.get(message.id);
+    if (!entry) return;
+    waiting.delete(message.id);
+    if (message.ok) entry.resolve(message.result);
+    else entry.reject(new ApiError(message.error.code, message.error.message));
+  });
+  socket.onClose((reason) => {
+    for (const entry of waiting.values()) entry.reject(new ApiError('engine', `connection to the engine closed: ${reason}`));
+    waiting.clear();
+  });
+  return {
+    request(channel, params) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        try {
+          socket.send(encodeMessage({ type: 'request', id, channel, params }));
+        } catch (error) {
+          waiting.delete(id);
+          reject(ApiError.from(error));
+        }
+      });
+    },
+    listen(event, listener) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+      };
+    },
+    pending: () => waiting.size,
+  };
+}
