@@ -13,10 +13,15 @@
  */
 import { z } from 'zod';
 import { API_EVENTS, API_METHODS, type ApiListenerName, type ApiMethodName, type EventChannel, type RequestChannel } from './api-names.ts';
+import type { CaptionTrace, CropType, DecodingSetting, TraceComparison } from './caption.ts';
 import type { PackIssue, ProviderInfo } from './models.ts';
+import type { DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, type Settings } from './settings.ts';
 
 export * from './api-names.ts';
+export type { CaptionTrace, CropType, DecodingSetting, TraceComparison, TraceStep } from './caption.ts';
+export type { DecodingMethod } from './results.ts';
+export type { Settings } from './settings.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parameter schemas
@@ -268,21 +273,19 @@ export interface MaskPreview {
   stability: number;
 }
 
-/** How a candidate was decoded. */
-export interface DecodingView {
-  method: 'beam' | 'dcs' | 'plain';
-  topK: number | null;
-  topP: number | null;
-}
 
 /** One referring-expression candidate of a mask, with its scores (DESIGN.md §5 Scores). */
 export interface CandidateView {
   id: string;
   maskId: string;
   imageId: string;
-  /** `masked` or `box-<margin>` (e.g. `box-1.2`). */
-  cropType: string;
-  decoding: DecodingView;
+  crop: CropType;
+  /** `masked`, `box-1.0`, `box-1.1`, `box-1.2` (shared/caption.ts `cropKey`). */
+  cropKey: string;
+  setting: DecodingSetting;
+  /** `beam`, `dcs-top-k-5`, `top-p-0.4`, … (shared/caption.ts `settingKey`). */
+  settingKey: string;
+  method: DecodingMethod;
   /** The generated text (edits are kept apart in `editedText`). */
   text: string;
   editedText: string | null;
@@ -324,48 +327,22 @@ export interface KeptCounts {
   perImage: Record<string, { candidates: number; kept: number }>;
 }
 
-/** One token with a value in a trace distribution. */
-export interface TokenValue {
-  id: number;
-  token: string;
-  value: number;
+/** The decoding trace of one candidate, with the ids of the masks its `maskIndex` fields refer to. */
+export interface InspectorTrace {
+  candidateId: string;
+  /** `trace.target.maskIndex` and `trace.steps[].others[].maskIndex` index this list of mask ids. */
+  maskIds: string[];
+  trace: CaptionTrace;
 }
 
-/** One decoding step of a trace (DESIGN.md §5 Traces); distributions are bounded to their top tokens. */
-export interface TraceStepView {
-  step: number;
-  chosen: { id: number; token: string };
-  /** Target logits z_i. */
-  target: TokenValue[];
-  /** Each other mask's logits with its weight s_ij (DCS only). */
-  others: { maskId: string; weight: number; logits: TokenValue[] }[];
-  /** Aggregate o and calibrated logits c (DCS only). */
-  aggregate: TokenValue[] | null;
-  calibrated: TokenValue[] | null;
-  /** Size of the kept set V. */
-  keptSetSize: number;
-  /** Final sampling weights. */
-  final: TokenValue[];
-  /** The random draw in [0, 1); null for beam search. */
-  draw: number | null;
-}
-
-/** A decoding trace of one candidate. */
-export interface TraceView {
-  candidateId: string | null;
-  maskId: string;
-  cropType: string;
-  decoding: DecodingView & { temperature: number; seed: number | null; aggregation: 'mean' | 'weighted-sum' };
-  text: string;
-  steps: TraceStepView[];
-}
-
-/** Naive (plain top-k/top-p) vs DCS decoding of the same crop with the same random stream. */
-export interface TraceComparison {
-  dcs: TraceView;
-  naive: TraceView;
-  /** First step where the chosen tokens differ; null when they never do. */
-  firstDivergence: number | null;
+/** Naive (plain top-k/top-p) vs DCS decoding of the same crop with the same random stream, after overrides. */
+export interface InspectorRerun {
+  candidateId: string;
+  maskIds: string[];
+  naive: CaptionTrace;
+  dcs: CaptionTrace;
+  /** Step-by-step comparison, left = naive, right = DCS, with the first divergence. */
+  comparison: TraceComparison;
 }
 
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]). */
@@ -384,8 +361,8 @@ export interface ReportView {
   kept: number;
   keptShare: number;
   /** Mean scores by decoding method. */
-  means: Record<DecodingView['method'], { count: number; uos: number | null; cos: number | null; dos: number | null }>;
-  dosHistogram: Record<'plain' | 'dcs' | 'beam', HistogramView>;
+  means: Record<DecodingMethod, { count: number; uos: number | null; cos: number | null; dos: number | null }>;
+  dosHistogram: Record<DecodingMethod, HistogramView>;
   keptShareVsTau: { tau: number[]; share: number[] };
   vocabularySize: number;
   /** Shapes world only: share of kept expressions the oracle says identify their object. */
@@ -417,9 +394,11 @@ export interface RunStatus {
 export interface RunProgress extends RunStatus {
   /** The image being processed and its stage. */
   imageId: string | null;
-  stage: 'masks' | 'crops' | 'captions' | 'scores' | 'save' | null;
-  stageDone: number;
-  stageTotal: number;
+  stage: EngineRunProgress['stage'];
+  imagesSkipped: number;
+  /** Images per minute in this run; seconds left at that rate (null before the first image). */
+  rate: number;
+  etaSeconds: number | null;
   elapsedSeconds: number;
 }
 
@@ -483,8 +462,8 @@ export interface ApiResults {
   'candidates:undo': UndoResult;
   'filter:scores': DosScores;
   'filter:counts': KeptCounts;
-  'inspector:trace': TraceView;
-  'inspector:rerun': TraceComparison;
+  'inspector:trace': InspectorTrace;
+  'inspector:rerun': InspectorRerun;
   'report:get': ReportView;
   'export:run': ExportResult;
   'dialog:chooseFolder': string | null;
@@ -504,7 +483,7 @@ export type Result<C extends RequestChannel> = ApiResults[C];
 /** The payload of event `E`. */
 export type EventPayload<E extends EventChannel> = ApiEventPayloads[E];
 
-type MethodFunction<C extends RequestChannel> = object extends Params<C>
+type MethodFunction<C extends RequestChannel> = Record<never, never> extends Params<C>
   ? (params?: Params<C>) => Promise<Result<C>>
   : (params: Params<C>) => Promise<Result<C>>;
 
