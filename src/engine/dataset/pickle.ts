@@ -1,0 +1,111 @@
+/**
+ * A minimal Python pickle writer (protocol 2) for the RefCOCO `refs(<splitBy>).p` file (formats.md §1.4).
+ *
+ * Writes lists, dicts, str, int, float, bool and None with the protocol-2 opcodes only, no memo: readable by
+ * Python 2.7 `cPickle` (the original refer.py) and every Python 3 `pickle.load`. Strings are BINUNICODE (UTF-8), so
+ * non-ASCII text loads without `encoding=`.
+ */
+
+/** Values the writer accepts. */
+export type PickleValue = null | boolean | number | bigint | string | PickleValue[] | { [key: string]: PickleValue };
+
+/** Serializes a value as a protocol-2 pickle: `80 02` + value + `.`. */
+export function pickleDumps(value: PickleValue): Uint8Array {
+  const out = new ByteWriter();
+  out.bytes(0x80, 0x02);
+  write(out, value, '$');
+  out.bytes(0x2e);
+  return out.finish();
+}
+
+function write(out: ByteWriter, value: PickleValue, path: string): void {
+  if (value === null) return out.bytes(0x4e); // NONE
+  if (value === true) return out.bytes(0x88); // NEWTRUE
+  if (value === false) return out.bytes(0x89); // NEWFALSE
+  if (typeof value === 'bigint') return writeInt(out, value);
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return writeInt(out, BigInt(value));
+    if (!Number.isFinite(value)) throw new Error(`pickle: ${path} is ${value}; only finite numbers can be written`);
+    out.bytes(0x47); // BINFLOAT: IEEE-754 double, big-endian
+    const view = new DataView(new ArrayBuffer(8));
+    view.setFloat64(0, value, false);
+    return out.raw(new Uint8Array(view.buffer));
+  }
+  if (typeof value === 'string') {
+    const utf8 = Buffer.from(value, 'utf8');
+    out.bytes(0x58); // BINUNICODE + u32 LE length
+    out.u32(utf8.length);
+    return out.raw(utf8);
+  }
+  if (Array.isArray(value)) {
+    out.bytes(0x5d); // EMPTY_LIST
+    if (value.length === 0) return;
+    out.bytes(0x28); // MARK
+    value.forEach((item, i) => write(out, item, `${path}[${i}]`));
+    return out.bytes(0x65); // APPENDS
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value);
+    out.bytes(0x7d); // EMPTY_DICT
+    if (entries.length === 0) return;
+    out.bytes(0x28); // MARK
+    for (const [key, item] of entries) {
+      write(out, key, path);
+      write(out, item, `${path}.${key}`);
+    }
+    return out.bytes(0x75); // SETITEMS
+  }
+  throw new Error(`pickle: ${path} has unsupported type ${typeof value}`);
+}
+
+function writeInt(out: ByteWriter, value: bigint): void {
+  if (value >= 0n && value <= 0xffn) return out.bytes(0x4b, Number(value)); // BININT1
+  if (value >= 0n && value <= 0xffffn) {
+    out.bytes(0x4d, Number(value & 0xffn), Number(value >> 8n)); // BININT2, LE
+    return;
+  }
+  if (value >= -(2n ** 31n) && value < 2n ** 31n) {
+    out.bytes(0x4a); // BININT, i32 LE
+    const view = new DataView(new ArrayBuffer(4));
+    view.setInt32(0, Number(value), true);
+    return out.raw(new Uint8Array(view.buffer));
+  }
+  // LONG1: minimal two's-complement little-endian bytes
+  const bytes: number[] = [];
+  let v = value;
+  for (;;) {
+    const byte = Number(v & 0xffn);
+    bytes.push(byte);
+    v >>= 8n;
+    if ((v === 0n && (byte & 0x80) === 0) || (v === -1n && (byte & 0x80) !== 0)) break;
+  }
+  out.bytes(0x8a, bytes.length, ...bytes);
+}
+
+class ByteWriter {
+  private chunks: Uint8Array[] = [];
+  private small: number[] = [];
+
+  bytes(...values: number[]): void {
+    for (const v of values) this.small.push(v);
+  }
+
+  u32(value: number): void {
+    this.bytes(value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff);
+  }
+
+  raw(data: Uint8Array): void {
+    this.flush();
+    this.chunks.push(data);
+  }
+
+  finish(): Uint8Array {
+    this.flush();
+    return Buffer.concat(this.chunks);
+  }
+
+  private flush(): void {
+    if (this.small.length > 0) this.chunks.push(Uint8Array.from(this.small));
+    this.small = [];
+  }
+}
