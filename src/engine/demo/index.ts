@@ -1,0 +1,21 @@
+/**
+ * The shapes world and the demo model pack (DESIGN.md §6): scene generator, ground truth, oracle and pack builder.
+ */
+export {
+  renderScene,
+  generateScenes,
+  groundTruthOf,
+  encodePng,
+  sceneFileName,
+  shareTwoAttributes,
+  sharedAttributes,
+  type Scene,
+  type SceneObject,
+  type SceneTruth,
+  type GroundTruth,
+  type GroundTruthImage,
+  type GroundTruthObject,
+  type GenerateScenesOptions,
+} from './scenes.ts';
+export { Random, mixSeed } from './random.ts';
+export * from './world.ts';
