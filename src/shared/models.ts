@@ -27,6 +27,8 @@ export interface ProviderInfo {
 
 /** One problem found while validating a pack. */
 export interface PackIssue {
+  /** Machine-readable kind (the runtime's `ModelPackError` code, e.g. `checksum-mismatch`). */
+  code?: string;
   role?: Role;
   file?: string;
   tensor?: string;

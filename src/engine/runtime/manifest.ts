@@ -17,7 +17,9 @@ export const GraphFileSchema = z.strictObject({
   /** Size in bytes; lets a truncated copy be told apart from a corrupt one before hashing. */
   bytes: z.number().int().positive(),
   /** Side files with external tensor data (e.g. SAM ViT-H `<name>_data.bin`), each with its checksum. */
-  externalData: z.array(z.strictObject({ file: z.string().min(1), sha256, bytes: z.number().int().positive() })).optional(),
+  externalData: z
+    .array(z.strictObject({ file: z.string().min(1), sha256, bytes: z.number().int().positive() }))
+    .optional(),
   /** Canonical tensor name → name in the graph, for exports that name tensors differently. */
   names: z.record(z.string(), z.string()).optional(),
 });

@@ -1,0 +1,34 @@
+/**
+ * The model runtime: model packs, their ONNX sessions per role, execution providers and validation.
+ *
+ * Everything else in the engine reaches onnxruntime through `loadModelPack(dir).session(role)`, feeding and reading
+ * tensors by the canonical names of DESIGN.md §4.
+ */
+export { ModelPackError, type ModelPackErrorCode } from './errors.ts';
+export { ManifestSchema, type Manifest, type GraphFile } from './manifest.ts';
+export {
+  ROLE_CONTRACTS,
+  checkContract,
+  graphFileOf,
+  type RoleContract,
+  type TensorContract,
+} from './contracts.ts';
+export {
+  loadModelPack,
+  readManifest,
+  type LoadModelPackOptions,
+  type ModelPack,
+  type ModelSession,
+  type SessionStats,
+  type TensorInfo,
+  type TensorMap,
+} from './pack.ts';
+export {
+  defaultProviders,
+  requestedProviders,
+  supportedBackends,
+  type ProviderOptions,
+  type SessionTuning,
+} from './providers.ts';
+export { listModelPacks, modelRoots, validateModelPack, type ValidateOptions } from './validate.ts';
+export { sha256File } from './files.ts';

@@ -1,0 +1,181 @@
+/**
+ * Execution-provider choice and the GPU → CPU fallback (DESIGN.md §4).
+ *
+ * onnxruntime-node behaves differently per provider when it cannot use it (contracts.md §4.1, verified on 1.30):
+ * a provider not built into this platform's binary (`dml` on Linux) is dropped with a warning, while `cuda` with its
+ * shared libraries missing throws from session creation with no fallback of its own. So the runtime filters the
+ * request by `listSupportedBackends()`, tries the GPU provider, and on failure creates the session on CPU and keeps
+ * the reason for the user.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProvider } from '../../shared/models.ts';
+
+/** The provider order the runtime requests on a platform: its GPU provider first (if any), then CPU. */
+export function defaultProviders(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): ExecutionProvider[] {
+  // onnxruntime-node ships CUDA only for Linux x64, DirectML only for Windows, CoreML only for macOS.
+  if (platform === 'linux' && arch === 'x64') return ['cuda', 'cpu'];
+  if (platform === 'win32') return ['dml', 'cpu'];
+  if (platform === 'darwin') return ['coreml', 'cpu'];
+  return ['cpu'];
+}
+
+/** Options that decide the providers of a pack's sessions. */
+export interface ProviderOptions {
+  /** Use CPU only (a user setting; also the way round a GPU provider that loads but misbehaves). */
+  forceCpu?: boolean;
+  /** Explicit order; `cpu` is appended when missing so there is always somewhere to run. */
+  providers?: ExecutionProvider[];
+}
+
+/** The order requested for a session: forced CPU, the caller's list (CPU appended), or the platform default. */
+export function requestedProviders(
+  options: ProviderOptions = {},
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): ExecutionProvider[] {
+  if (options.forceCpu) return ['cpu'];
+  const list =
+    options.providers && options.providers.length > 0
+      ? [...new Set(options.providers)]
+      : defaultProviders(platform, arch);
+  return list.includes('cpu') ? list : [...list, 'cpu'];
+}
+
+/** Backends onnxruntime-node reports for this machine (`cpu`, `webgpu`, `cuda` …), with whether each is bundled. */
+export function supportedBackends(): { name: string; bundled: boolean }[] {
+  return ort.listSupportedBackends().map((backend) => ({ name: backend.name, bundled: backend.bundled }));
+}
+
+/** Session options shared by every role, set on purpose rather than left to defaults. */
+export interface SessionTuning {
+  /** Threads per session for intra-operator parallelism; default: the machine's available parallelism. */
+  intraOpThreads?: number;
+  /** ORT log level 0–4 (0 verbose … 4 fatal); default 3 (errors), the runtime reports fallbacks itself. */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+/** The session options for one provider attempt. */
+export function sessionOptions(
+  provider: ExecutionProvider,
+  tuning: SessionTuning = {},
+): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    // The engine runs one session at a time (pipeline stages are sequential), so each may use every core; callers
+    // that run sessions concurrently pass fewer threads to avoid oversubscription.
+    intraOpNumThreads: tuning.intraOpThreads ?? availableParallelism(),
+    // Graphs are run node after node: the pack graphs are chains, so 'parallel' (inter-op) gains nothing and adds
+    // a second thread pool per session.
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    // 'all' = constant folding, node fusions and layout optimizations (ORT's default, stated so it is not lost).
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: tuning.logSeverityLevel ?? 3,
+    // No busy-waiting between runs: captioning makes thousands of tiny decoder calls with JS work in between, and
+    // spinning threads would burn the CPU that JS needs (contracts.md §4.4).
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
+}
+
+/** The outcome of creating a session with fallback. */
+export interface CreatedSession {
+  session: ort.InferenceSession;
+  requested: ExecutionProvider[];
+  used: ExecutionProvider;
+  /** Why `used` is not `requested[0]`; absent when it is. */
+  fallbackReason?: string;
+}
+
+/**
+ * Creates a session on the first provider of `requested` that works, recording why earlier ones were skipped.
+ *
+ * `known` carries failures across the roles of a pack: once `cuda` failed to load, later roles skip it with the same
+ * reason instead of failing again. Errors from the last provider (CPU) are thrown unchanged: they are about the
+ * model, not the provider.
+ */
+export async function createSessionWithFallback(
+  model: string | Uint8Array,
+  requested: ExecutionProvider[],
+  tuning: SessionTuning = {},
+  known: Map<ExecutionProvider, string> = new Map(),
+): Promise<CreatedSession> {
+  const backends = new Set(supportedBackends().map((b) => b.name));
+  const reasons: string[] = [];
+  for (let index = 0; index < requested.length; index += 1) {
+    const provider = requested[index];
+    const last = index === requested.length - 1;
+    const skip =
+      known.get(provider) ??
+      (provider === 'cpu' || backends.has(provider) ? undefined : notBuiltReason(provider));
+    if (skip && !last) {
+      known.set(provider, skip);
+      reasons.push(skip);
+      continue;
+    }
+    // A failing cuda also prints onnxruntime's own loader error on stderr (its environment logger, which session
+    // options do not reach); when the provider libraries are installed that line names the missing CUDA library.
+    const options = sessionOptions(provider, tuning);
+    try {
+      const session =
+        typeof model === 'string'
+          ? await ort.InferenceSession.create(model, options)
+          : await ort.InferenceSession.create(model, options);
+      return {
+        session,
+        requested,
+        used: provider,
+        ...(reasons.length > 0 ? { fallbackReason: reasons.join('; ') } : {}),
+      };
+    } catch (error) {
+      if (last) throw error;
+      const reason = failureReason(provider, error);
+      known.set(provider, reason);
+      reasons.push(reason);
+    }
+  }
+  throw new Error('no execution provider was requested');
+}
+
+/** A sentence on why a provider failed, with what the user can do about it. */
+export function failureReason(provider: ExecutionProvider, error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  if (provider === 'cuda') {
+    const missing = missingCudaLibraries();
+    if (missing.length > 0) {
+      return `cuda failed to load (${message}): ${missing.join(' and ')} not installed; run \`npm run gpu:setup\` (needs CUDA 12 and cuDNN 9)`;
+    }
+    return `cuda failed to load (${message}): the provider libraries are installed, so CUDA 12 / cuDNN 9 or the GPU driver is missing from the loader path`;
+  }
+  return `${provider} failed to load (${message})`;
+}
+
+/** The CUDA provider libraries of onnxruntime-node that are not installed (what `npm run gpu:setup` fetches). */
+export function missingCudaLibraries(): string[] {
+  const dir = bindingDir();
+  if (dir === undefined) return [];
+  return ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'].filter(
+    (lib) => !existsSync(join(dir, lib)),
+  );
+}
+
+function notBuiltReason(provider: ExecutionProvider): string {
+  return `${provider} is not available in onnxruntime-node for ${process.platform}/${process.arch}`;
+}
+
+/** The folder of onnxruntime-node's native binding, where the CUDA provider libraries go. */
+export function bindingDir(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const root = dirname(require.resolve('onnxruntime-node/package.json'));
+    return join(root, 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
