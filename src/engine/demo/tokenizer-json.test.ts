@@ -45,7 +45,7 @@ describe('demo tokenizer.json loaded by @huggingface/tokenizers', () => {
     const text = 'zebra, 42 café!';
     const { ids } = tokenizer.encode(text);
     expect(ids.length).toBeGreaterThan(8);
-    expect(ids.every((id) => id >= 0 && id < demoVocabulary().size)).toBe(true);
+    expect(ids.every((id: number) => id >= 0 && id < demoVocabulary().size)).toBe(true);
     expect(tokenizer.decode(ids, { skip_special_tokens: true })).toBe('zebra , 4 2 café !');
   });
 

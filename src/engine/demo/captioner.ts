@@ -1,0 +1,314 @@
+/**
+ * The demo captioner: three ONNX graphs with CoCa's contract (DESIGN.md §4) and a real conditional language model.
+ *
+ * - visual: `image` float32[B,3,224,224] (OpenAI-normalized) → `image_latent` float32[B,16] (L2-normalized) and
+ *   `image_embs` float32[B,2,64]: row 0 holds the attribute probabilities of captioner-features.ts (+ a constant 1),
+ *   row 1 the raw measurements behind them.
+ * - text: `text` int64[B,L] (starts with sot) → `token_embs` float32[B,L,64]. Causal by construction: each token is
+ *   mapped (Gather) to its grammatical class, and a CumSum over positions records what has been said so far (a frame
+ *   "… of", the tail "on …"); position t's embedding is the one-hot of (class of token t) × (context up to t).
+ * - decoder: `image_embs` [B,T,64], `token_embs` [B,L,64] → `logits` float32[B,L,V]: log-probabilities of a bilinear
+ *   model — for each grammar state, a log-weight per word plus β · (image probability of the word's attribute).
+ *   Either batch may be 1 and broadcast (DCS pairs one prefix with every other crop's `image_embs`).
+ *
+ * The grammar writes CoCa-like captions: `[a photo of | a picture of | an image of] a|an [pattern] [colour]
+ * (shape|"shape"|"object") [on a grey background]`. Generic words are likely ("a red shape", "an object", no pattern
+ * word at all), so plain sampling is often ambiguous, while attribute words carry the image, so DCS, which subtracts
+ * the other crops' logits, favours the distinguishing attribute. Ungrammatical words get −200 and non-word tokens
+ * −1000 before the log-softmax, so top-k never reaches a non-word token (24 words ≥ any k of the reference) and
+ * DCS's calibration keeps them far down even for very similar crops.
+ */
+import { addAttributeFeatures, ATTRIBUTE_COUNT, ATTRIBUTE_INDEX } from './captioner-features.ts';
+import { GraphBuilder, attr } from './onnx-builder.ts';
+import { demoTokenizerJson } from './tokenizer-json.ts';
+import { DEMO_WORDS, demoVocabulary, wordId } from './vocabulary.ts';
+import { COLOURS, PATTERNS, SHAPES } from './world.ts';
+
+/** Width W of `image_embs` and `token_embs`. */
+export const EMBED_WIDTH = 64;
+/** Image tokens T of `image_embs`. */
+export const IMAGE_TOKENS = 2;
+/** Size D of `image_latent`. */
+export const LATENT_SIZE = 16;
+
+/** Log-weight of a word the grammar does not allow in a state. */
+export const UNGRAMMATICAL = -200;
+/** Logit of a token that is no demo word (byte pieces, partial merges, sot, the pad "!"). */
+export const NON_WORD = -1000;
+/** How strongly an attribute word follows the image: + β · p(attribute). */
+export const ATTRIBUTE_BETA = 7;
+
+/** The three graphs, the tokenizer and the special ids handed to the pack builder. */
+export interface DemoCaptioner {
+  visual: Uint8Array;
+  text: Uint8Array;
+  decoder: Uint8Array;
+  tokenizerJson: string;
+  specialTokens: { sot: number; eot: number; pad: number };
+  vocabSize: number;
+}
+
+/** Builds the demo captioner; deterministic (byte-identical on every call). */
+export function buildDemoCaptioner(): DemoCaptioner {
+  const vocabulary = demoVocabulary();
+  return {
+    visual: buildVisual(),
+    text: buildText(),
+    decoder: buildDecoder(),
+    tokenizerJson: demoTokenizerJson(),
+    specialTokens: { sot: vocabulary.sot, eot: vocabulary.eot, pad: vocabulary.pad },
+    vocabSize: vocabulary.size,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Grammar
+
+/** Grammatical classes of tokens: what the next word depends on. */
+const CLASSES = ['sot', 'a', 'an', 'frame', 'of', 'pattern', 'colour', 'noun', 'on', 'grey', 'background', 'other'] as const;
+type TokenClass = (typeof CLASSES)[number];
+/** Contexts: before any "of"/"on", after "of" (the object phrase of a frame), after "on" (the tail). */
+const CONTEXTS = ['start', 'object', 'tail'] as const;
+type Context = (typeof CONTEXTS)[number];
+/** Grammar states S = classes × contexts (the leading dims of `token_embs`). */
+const STATE_COUNT = CLASSES.length * CONTEXTS.length;
+/** Image features M the decoder reads: the 12 attribute probabilities and a constant 1 (the bias). */
+const FEATURE_COUNT = ATTRIBUTE_COUNT + 1;
+const BIAS = ATTRIBUTE_COUNT;
+
+/** The words the decoder scores (the demo words and eot), in logit-column order. */
+const OUTPUT_WORDS = [...DEMO_WORDS, '<eot>'];
+
+function classOf(word: string): TokenClass {
+  if (word === 'a' || word === 'an' || word === 'of' || word === 'on' || word === 'grey' || word === 'background') {
+    return word;
+  }
+  if (word === 'photo' || word === 'picture' || word === 'image') return 'frame';
+  if ((PATTERNS as readonly string[]).includes(word)) return 'pattern';
+  if ((COLOURS as readonly string[]).includes(word)) return 'colour';
+  if ((SHAPES as readonly string[]).includes(word) || word === 'shape' || word === 'object') return 'noun';
+  return 'other';
+}
+
+/** One word's weight in a state: log-weight, optionally raised by β · p(attribute). */
+interface Entry {
+  word: string;
+  logWeight: number;
+  attribute?: string;
+  beta?: number;
+}
+
+/**
+ * An attribute group whose members share a probability mass `total` when the image is certain: each word gets
+ * log(total) − β, raised by β · p(its attribute), so the true attribute word carries `total` and the others e^−β less.
+ */
+function attributeGroup(words: readonly string[], total: number, beta = ATTRIBUTE_BETA): Entry[] {
+  return words.map((word) => ({ word, logWeight: Math.log(total) - beta, attribute: word, beta }));
+}
+
+/** The object phrase after the article "a" (orange needs "an"), scaled by `scale`. */
+function afterA(scale: number): Entry[] {
+  return [
+    ...attributeGroup(COLOURS.filter((c) => c !== 'orange'), 0.42 * scale),
+    ...attributeGroup(['striped', 'dotted'], 0.3 * scale),
+    ...attributeGroup(['plain'], 0.04 * scale),
+    ...attributeGroup(SHAPES, 0.15 * scale),
+    { word: 'shape', logWeight: Math.log(0.13 * scale) },
+  ];
+}
+
+/** The object phrase after "an": "orange …" or the generic "object". */
+function afterAn(scale: number): Entry[] {
+  return [...attributeGroup(['orange'], 0.6 * scale), { word: 'object', logWeight: Math.log(0.4 * scale) }];
+}
+
+/** The article before an object phrase: "an" rises with the image's orange. */
+function article(): Entry[] {
+  return [
+    { word: 'a', logWeight: Math.log(0.8) },
+    { word: 'an', logWeight: Math.log(0.1), attribute: 'orange', beta: 3.5 },
+  ];
+}
+
+const w = (word: string, probability: number): Entry => ({ word, logWeight: Math.log(probability) });
+
+/** The grammar: next-word entries per (class, context); states not listed fall back to {@link DEFAULT_STATE}. */
+function grammar(): Map<string, Entry[]> {
+  const table = new Map<string, Entry[]>();
+  const set = (cls: TokenClass, contexts: readonly Context[], entries: Entry[]) => {
+    for (const context of contexts) table.set(`${cls}/${context}`, entries);
+  };
+  set('sot', ['start'], [w('a', 0.8), { word: 'an', logWeight: Math.log(0.15), attribute: 'orange', beta: 1.5 }]);
+  // After a first "a": a frame ("a photo of …") or directly the object phrase ("a red circle").
+  set('a', ['start'], [w('photo', 0.4), w('picture', 0.1), ...afterA(0.5)]);
+  set('an', ['start'], [w('image', 0.5), ...afterAn(0.5)]);
+  set('frame', ['start'], [w('of', 1)]);
+  set('of', ['object'], article());
+  set('a', ['object'], afterA(1));
+  set('an', ['object'], afterAn(1));
+  set('pattern', ['start', 'object'], [
+    ...attributeGroup(COLOURS, 0.55),
+    ...attributeGroup(SHAPES, 0.25),
+    w('shape', 0.15),
+    w('object', 0.05),
+  ]);
+  set('colour', ['start', 'object'], [...attributeGroup(SHAPES, 0.52), w('shape', 0.33), w('object', 0.15)]);
+  // A short caption ("a red circle") continues with the tail more often; min length 5 forbids eot there anyway.
+  set('noun', ['start'], [w('<eot>', 0.75), w('on', 0.25)]);
+  set('noun', ['object'], [w('<eot>', 0.92), w('on', 0.08)]);
+  set('on', ['tail'], [w('a', 1)]);
+  set('a', ['tail'], [w('grey', 1)]);
+  set('grey', ['tail'], [w('background', 1)]);
+  set('background', ['tail'], [w('<eot>', 1)]);
+  return table;
+}
+
+/** Anything else (an unexpected token): end, or recover with the tail when eot is still forbidden. */
+const DEFAULT_STATE: Entry[] = [w('<eot>', 0.9), w('on', 0.1)];
+
+/** Bilinear weights float32[S·M, words]: row s·M + m, column = word. */
+function decoderWeights(): Float32Array {
+  const table = grammar();
+  const columns = OUTPUT_WORDS.length;
+  const weights = new Float32Array(STATE_COUNT * FEATURE_COUNT * columns);
+  CLASSES.forEach((cls, c) => {
+    CONTEXTS.forEach((context, x) => {
+      const state = c * CONTEXTS.length + x;
+      const entries = table.get(`${cls}/${context}`) ?? DEFAULT_STATE;
+      const row = (m: number) => (state * FEATURE_COUNT + m) * columns;
+      for (let word = 0; word < columns; word++) weights[row(BIAS) + word] = UNGRAMMATICAL;
+      for (const entry of entries) {
+        const column = OUTPUT_WORDS.indexOf(entry.word);
+        if (column < 0) throw new Error(`grammar names "${entry.word}", which is not an output word`);
+        weights[row(BIAS) + column] = entry.logWeight;
+        if (entry.attribute !== undefined) {
+          weights[row(ATTRIBUTE_INDEX[entry.attribute]) + column] = entry.beta ?? ATTRIBUTE_BETA;
+        }
+      }
+    });
+  });
+  return weights;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Graphs
+
+function buildVisual(): Uint8Array {
+  const g = new GraphBuilder('demo_captioner_visual');
+  const image = g.input('image', 'float32', ['B', 3, 224, 224]);
+  const features = addAttributeFeatures(g, image);
+  // in: probabilities [B,12] → row 0 of image_embs: probabilities, 1 (bias), zeros.
+  const batchOnes = g.op('ReduceMax', [g.op('Mul', [features.probabilities, g.floats([0], [1])])], {
+    axes: attr.ints([1]),
+    keepdims: attr.int(1),
+  }); // [B,1] of zeros, made from the input so the batch size follows it
+  const one = g.op('Add', [batchOnes, g.floats([1], [1])]);
+  const row0 = padLast(g, g.op('Concat', [features.probabilities, one], { axis: attr.int(1) }), FEATURE_COUNT, EMBED_WIDTH);
+  const row1 = padLast(g, features.measurements, 8, EMBED_WIDTH);
+  const embs = g.op('Concat', [g.op('Unsqueeze', [row0, g.ints([1])]), g.op('Unsqueeze', [row1, g.ints([1])])], {
+    axis: attr.int(1),
+  });
+  g.output(embs, 'float32', ['B', IMAGE_TOKENS, EMBED_WIDTH], 'image_embs');
+  // image_latent: weighted attribute probabilities + a shared constant, L2-normalized. Weights set how similar two
+  // crops look to DCS: colour counts most, then shape, then pattern (cos ≈ 0.68 for same colour+pattern).
+  const latentWeights = [
+    ...COLOURS.map(() => 1.0),
+    ...SHAPES.map(() => 0.9),
+    ...PATTERNS.map(() => 0.7),
+    0.45,
+  ];
+  const latentRaw = padLast(
+    g,
+    g.op('Mul', [g.op('Concat', [features.probabilities, one], { axis: attr.int(1) }), g.floats(latentWeights, [1, FEATURE_COUNT])]),
+    FEATURE_COUNT,
+    LATENT_SIZE,
+  );
+  const latent = l2Normalize(g, latentRaw);
+  g.output(latent, 'float32', ['B', LATENT_SIZE], 'image_latent');
+  return g.toModel({ docString: 'Demo CoCa visual tower (shapes world; not a real model).' });
+}
+
+function buildText(): Uint8Array {
+  const g = new GraphBuilder('demo_captioner_text');
+  const text = g.input('text', 'int64', ['B', 'L']);
+  const { size } = demoVocabulary();
+  const idToClass = tokenClasses();
+  const classTable = new Float32Array(size * CLASSES.length);
+  const flagTable = new Float32Array(size * 2);
+  idToClass.forEach((cls, id) => (classTable[id * CLASSES.length + CLASSES.indexOf(cls)] = 1));
+  flagTable[wordId('of') * 2] = 1;
+  flagTable[wordId('on') * 2 + 1] = 1;
+  // in: text int64[B,L] → classes [B,L,12], "said so far" flags [B,L,2] (causal: CumSum over positions ≤ t).
+  const classes = g.op('Gather', [g.floats(classTable, [size, CLASSES.length]), text], { axis: attr.int(0) });
+  const counts = g.op('CumSum', [g.op('Gather', [g.floats(flagTable, [size, 2]), text], { axis: attr.int(0) }), g.ints([1], [])]);
+  const seen = g.op('Min', [counts, g.floats([1], [1])]);
+  const slice = (x: string, from: number, to: number) => g.op('Slice', [x, g.ints([from]), g.ints([to]), g.ints([2])]);
+  const seenOf = slice(seen, 0, 1);
+  const seenOn = slice(seen, 1, 2);
+  const notOn = g.op('Sub', [g.floats([1], [1]), seenOn]);
+  const start = g.op('Mul', [g.op('Sub', [g.floats([1], [1]), seenOf]), notOn]);
+  const object = g.op('Mul', [seenOf, notOn]);
+  const context = g.op('Concat', [start, object, seenOn], { axis: attr.int(2) }); // [B,L,3]
+  const state = g.op('Reshape', [
+    g.op('Mul', [g.op('Unsqueeze', [classes, g.ints([3])]), g.op('Unsqueeze', [context, g.ints([2])])]),
+    g.ints([0, 0, STATE_COUNT]),
+  ]); // [B,L,36]
+  const embs = padLast(g, g.op('Concat', [state, seen], { axis: attr.int(2) }), STATE_COUNT + 2, EMBED_WIDTH, 3);
+  g.output(embs, 'float32', ['B', 'L', EMBED_WIDTH], 'token_embs');
+  return g.toModel({ docString: 'Demo CoCa text tower (shapes world; not a real model).' });
+}
+
+function buildDecoder(): Uint8Array {
+  const g = new GraphBuilder('demo_captioner_decoder');
+  const imageEmbs = g.input('image_embs', 'float32', ['B', IMAGE_TOKENS, EMBED_WIDTH]);
+  const tokenEmbs = g.input('token_embs', 'float32', ['B', 'L', EMBED_WIDTH]);
+  const { size } = demoVocabulary();
+  // in: image_embs [B,T,W] → features [B,1,1,13] (row 0: probabilities + bias).
+  const row0 = g.op('Gather', [imageEmbs, g.ints([0], [])], { axis: attr.int(1) }); // [B,W]
+  const features = g.op('Slice', [row0, g.ints([0]), g.ints([FEATURE_COUNT]), g.ints([1])]);
+  const features4 = g.op('Unsqueeze', [features, g.ints([1, 2])]);
+  // in: token_embs [B,L,W] → state [B,L,36,1].
+  const state = g.op('Slice', [tokenEmbs, g.ints([0]), g.ints([STATE_COUNT]), g.ints([2])]);
+  const state4 = g.op('Unsqueeze', [state, g.ints([3])]);
+  const outer = g.op('Reshape', [g.op('Mul', [state4, features4]), g.ints([0, 0, STATE_COUNT * FEATURE_COUNT])]);
+  const columns = OUTPUT_WORDS.length;
+  const wordLogits = g.op('MatMul', [outer, g.floats(decoderWeights(), [STATE_COUNT * FEATURE_COUNT, columns])]);
+  // Scatter the word columns to their vocabulary ids; every other id gets NON_WORD.
+  const scatter = new Float32Array(columns * size);
+  const bias = new Float32Array(size).fill(NON_WORD);
+  const vocabulary = demoVocabulary();
+  OUTPUT_WORDS.forEach((word, column) => {
+    const id = word === '<eot>' ? vocabulary.eot : wordId(word);
+    scatter[column * size + id] = 1;
+    bias[id] = 0;
+  });
+  const logits = g.op('Add', [g.op('MatMul', [wordLogits, g.floats(scatter, [columns, size])]), g.floats(bias, [size])]);
+  const logProbabilities = g.op('LogSoftmax', [logits], { axis: attr.int(-1) });
+  g.output(logProbabilities, 'float32', ['B', 'L', size], 'logits');
+  return g.toModel({ docString: 'Demo CoCa multimodal decoder (shapes world; not a real model).' });
+}
+
+/** Grammatical class of every vocabulary id (sot is its own class; eot, pad and non-words are "other"). */
+function tokenClasses(): TokenClass[] {
+  const vocabulary = demoVocabulary();
+  const classes: TokenClass[] = new Array<TokenClass>(vocabulary.size).fill('other');
+  for (const word of DEMO_WORDS) classes[wordId(word)] = classOf(word);
+  classes[vocabulary.sot] = 'sot';
+  return classes;
+}
+
+/** Zero-pads the last axis of a rank-`rank` value from `from` to `to`. */
+function padLast(g: GraphBuilder, value: string, from: number, to: number, rank = 2): string {
+  if (to === from) return value;
+  const pads = new Array<number>(2 * rank).fill(0);
+  pads[2 * rank - 1] = to - from;
+  return g.op('Pad', [value, g.ints(pads)], { mode: attr.string('constant') });
+}
+
+/** x / ‖x‖ over the last axis of a [B,D] value. */
+export function l2Normalize(g: GraphBuilder, value: string): string {
+  const norm = g.op('Sqrt', [
+    g.op('Add', [g.op('ReduceSumSquare', [value], { axes: attr.ints([1]), keepdims: attr.int(1) }), g.floats([1e-12], [1])]),
+  ]);
+  return g.op('Div', [value, norm]);
+}
