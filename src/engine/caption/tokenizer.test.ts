@@ -31,7 +31,7 @@ describe('CLIP tokenization against the real tokenizer ids', () => {
   it('gives int32 when the graph declares int32', () => {
     const { data } = clip.encodeForScorer(['hello'], { dtype: 'int32' });
     expect(data).toBeInstanceOf(Int32Array);
-    expect(Array.from(data.slice(0, 3))).toEqual([49406, 3306, 49407]);
+    expect(Array.from(data.slice(0, 3) as ArrayLike<number | bigint>, Number)).toEqual([49406, 3306, 49407]);
   });
 
   it('truncates a long text to the context length with eot last (open_clip)', () => {
