@@ -1,0 +1,116 @@
+/**
+ * The served mode's transport: one WebSocket to the local server speaking the protocol of src/shared/wire.ts
+ * (numbered requests, responses matched by id, events; typed arrays tagged in JSON), reconnecting with back-off.
+ */
+import { ApiError, type ApiTransport, type EventChannel, type RequestChannel } from '../../../shared/api.ts';
+import { decodeMessage, encodeMessage, isEngineMessage } from '../../../shared/wire.ts';
+
+/** Connection state shown in the UI. */
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+
+/** Options of the WebSocket transport. */
+export interface WebSocketTransportOptions {
+  url: string;
+  /** Called on every state change (the app store mirrors it). */
+  onState?: (state: ConnectionState, detail?: string) => void;
+  /** Longest wait between reconnect attempts. */
+  maxBackoffMs?: number;
+}
+
+/** Close codes with which the server refuses the token; reconnecting cannot help. */
+const REFUSED = new Set([1008, 4401, 4403]);
+
+/**
+ * A reconnecting WebSocket transport. Requests made while disconnected wait for the connection; requests in flight
+ * when it drops are rejected (they may not be idempotent, so they are never silently resent). Event listeners
+ * survive reconnects.
+ */
+export function createWebSocketTransport(options: WebSocketTransportOptions): ApiTransport & { close(): void } {
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; channel: RequestChannel }>();
+  const queue: string[] = [];
+  const listeners = new Map<EventChannel, Set<(payload: unknown) => void>>();
+  let nextId = 1;
+  let socket: WebSocket | null = null;
+  let attempt = 0;
+  let closedByUser = false;
+  const maxBackoff = options.maxBackoffMs ?? 5000;
+
+  function connect(): void {
+    options.onState?.('connecting');
+    const ws = new WebSocket(options.url);
+    socket = ws;
+    ws.addEventListener('open', () => {
+      attempt = 0;
+      options.onState?.('open');
+      while (queue.length > 0 && ws.readyState === WebSocket.OPEN) ws.send(queue.shift()!);
+    });
+    ws.addEventListener('message', (message) => {
+      if (typeof message.data === 'string') onText(message.data);
+    });
+    ws.addEventListener('close', (event) => {
+      socket = null;
+      for (const [id, request] of pending) {
+        request.reject(new ApiError('engine', `${request.channel}: the connection to the engine closed before it answered`));
+        pending.delete(id);
+      }
+      if (closedByUser) return;
+      if (REFUSED.has(event.code)) {
+        options.onState?.('closed', event.reason || 'the server refused the access token: open the URL printed by `pseudo-ris serve`');
+        return;
+      }
+      options.onState?.('closed', event.reason || 'connection lost; reconnecting');
+      setTimeout(connect, Math.min(maxBackoff, 250 * 2 ** attempt++));
+    });
+  }
+
+  function onText(text: string): void {
+    let message: unknown;
+    try {
+      message = decodeMessage(text);
+    } catch {
+      return;
+    }
+    if (!isEngineMessage(message)) return;
+    if (message.type === 'event') {
+      for (const listener of listeners.get(message.event) ?? []) listener(message.payload);
+      return;
+    }
+    const request = pending.get(message.id);
+    if (!request) return;
+    pending.delete(message.id);
+    if (message.ok) request.resolve(message.result);
+    else request.reject(new ApiError(message.error.code, message.error.message));
+  }
+
+  connect();
+
+  return {
+    request(channel, params) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        let frame: string;
+        try {
+          frame = encodeMessage({ type: 'request', id, channel, params });
+        } catch (error) {
+          reject(ApiError.from(error));
+          return;
+        }
+        pending.set(id, { resolve, reject, channel });
+        if (socket && socket.readyState === WebSocket.OPEN) socket.send(frame);
+        else queue.push(frame);
+      });
+    },
+    listen(event, listener) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+      };
+    },
+    close() {
+      closedByUser = true;
+      socket?.close();
+    },
+  };
+}

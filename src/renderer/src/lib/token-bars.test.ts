@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { BAR_COLOURS, stepBars, tokenBarsOption, tokenLabel } from './token-bars.ts';
+
+const step = {
+  chosen: 4,
+  tokens: [
+    { id: 1, text: 'a ', kept: false },
+    { id: 2, text: 'red ', kept: true },
+    { id: 3, text: 'circ', kept: false },
+    { id: 4, text: 'blue</w>', kept: true },
+  ],
+};
+
+describe('inspector token bars', () => {
+  it('orders tokens by value, puts −∞ (null) last and marks the chosen token and the kept set', () => {
+    const bars = stepBars(step, [1.5, 3, null, 2], 3);
+    expect(bars.map((bar) => bar.label)).toEqual(['red·', 'blue·', 'a·']);
+    expect(bars.map((bar) => bar.role)).toEqual(['kept', 'chosen', 'dropped']);
+  });
+
+  it('shows −∞ entries as missing values', () => {
+    const bars = stepBars(step, [1, null, 0, 2], 10);
+    expect(bars[3]).toEqual({ id: 2, label: 'red·', value: null, role: 'kept' });
+  });
+
+  it('refuses a vector that is not aligned with the step tokens', () => {
+    expect(() => stepBars(step, [1, 2], 5)).toThrow('stepBars: the vector has 2 values but the step records 4 tokens');
+  });
+
+  it('labels word ends and empty tokens visibly', () => {
+    expect(tokenLabel('circ')).toBe('circ');
+    expect(tokenLabel('')).toBe('""');
+  });
+
+  it('draws the largest bar at the top with its role colour', () => {
+    const option = tokenBarsOption(stepBars(step, [0, 3, 0, 2], 2), { title: 'target', decimals: 2 }) as {
+      yAxis: { data: string[] };
+      series: { data: { itemStyle: { color: string } }[] }[];
+    };
+    expect(option.yAxis.data).toEqual(['blue·', 'red·']);
+    expect(option.series[0].data[0].itemStyle.color).toBe(BAR_COLOURS.chosen);
+  });
+});

@@ -1,0 +1,22 @@
+/** The page's one API connection, created on first use so that stores can share it. */
+import type { Api } from '../../../shared/api.ts';
+import { connectApi, type ApiConnection } from '../api/index.ts';
+
+let connection: ApiConnection | null = null;
+
+/** The connection (Electron or served), created on first call. */
+export function apiConnection(): ApiConnection {
+  connection ??= connectApi();
+  return connection;
+}
+
+/** The typed API. */
+export function api(): Api {
+  return apiConnection().api;
+}
+
+/** A readable message from anything thrown by an API call. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

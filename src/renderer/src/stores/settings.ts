@@ -1,0 +1,67 @@
+/** The parameters panel: the project's settings, edited as a draft, with the "paper defaults" / "reference" presets. */
+import { defineStore } from 'pinia';
+import { parseSettings, type Settings } from '../../../shared/settings.ts';
+import { api, errorMessage } from './api.ts';
+import { useAppStore } from './app.ts';
+import { useFilterStore } from './filter.ts';
+
+export const useSettingsStore = defineStore('settings', {
+  state: () => ({
+    saved: null as Settings | null,
+    draft: null as Settings | null,
+    error: null as string | null,
+    saving: false,
+  }),
+  getters: {
+    dirty: (state) => JSON.stringify(state.saved) !== JSON.stringify(state.draft),
+  },
+  actions: {
+    async load(): Promise<void> {
+      try {
+        this.saved = await api().getSettings();
+        this.draft = clone(this.saved);
+        useFilterStore().setTau(this.saved.filter.tau);
+      } catch (error) {
+        this.error = errorMessage(error);
+      }
+    },
+    async preset(name: 'default' | 'reference'): Promise<void> {
+      try {
+        this.draft = await api().defaultSettings({ preset: name });
+        this.error = null;
+      } catch (error) {
+        useAppStore().notify('error', `Preset: ${errorMessage(error)}`);
+      }
+    },
+    revert(): void {
+      this.draft = this.saved ? clone(this.saved) : null;
+      this.error = null;
+    },
+    /** Validates the draft with the shared schema first, so mistakes are named before anything is sent. */
+    async save(): Promise<void> {
+      if (!this.draft) return;
+      try {
+        parseSettings(this.draft);
+      } catch (error) {
+        this.error = errorMessage(error);
+        return;
+      }
+      this.saving = true;
+      try {
+        this.saved = await api().setSettings({ settings: this.draft as unknown as Record<string, unknown> });
+        this.draft = clone(this.saved);
+        this.error = null;
+        useFilterStore().setTau(this.saved.filter.tau);
+      } catch (error) {
+        this.error = errorMessage(error);
+      } finally {
+        this.saving = false;
+      }
+    },
+  },
+});
+
+// Settings are plain JSON; structuredClone cannot copy Vue's reactive proxies.
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

@@ -1,0 +1,173 @@
+/**
+ * The image workspace: one image, its masks, hover/selection, point and box prompts with a live preview, and an
+ * undo stack for prompt edits and mask additions/deletions.
+ */
+import { defineStore } from 'pinia';
+import type { MaskPreview, MaskView } from '../../../shared/api.ts';
+import { api, errorMessage } from './api.ts';
+import { useAppStore } from './app.ts';
+import { imageObjectUrl, useProjectStore } from './project.ts';
+
+/** A prompt point in image pixels; label 1 = positive (foreground), 0 = negative. */
+export interface PromptPoint {
+  x: number;
+  y: number;
+  label: 0 | 1;
+}
+
+/** One undoable workspace action. */
+type WorkspaceAction =
+  | { kind: 'prompt'; points: PromptPoint[]; box: [number, number, number, number] | null }
+  | { kind: 'mask-added'; maskId: string };
+
+export const useWorkspaceStore = defineStore('workspace', {
+  state: () => ({
+    imageId: null as string | null,
+    imageUrl: null as string | null,
+    width: 0,
+    height: 0,
+    masks: [] as MaskView[],
+    selected: null as number | null,
+    hovered: null as number | null,
+    mode: 'select' as 'select' | 'point' | 'box',
+    points: [] as PromptPoint[],
+    /** Box prompt, XYWH in pixels (converted to XYXY for the API). */
+    box: null as [number, number, number, number] | null,
+    preview: null as MaskPreview | null,
+    /** The mask the prompts refine (null = prompts add a new mask). */
+    refining: null as string | null,
+    undoStack: [] as WorkspaceAction[],
+    loading: false,
+    predicting: false,
+  }),
+  getters: {
+    selectedMask: (state) => state.masks.find((mask) => mask.index === state.selected) ?? null,
+    hasPrompt: (state) => state.points.length > 0 || state.box !== null,
+  },
+  actions: {
+    async openImage(imageId: string): Promise<void> {
+      if (this.imageId === imageId && this.imageUrl) return;
+      this.loading = true;
+      this.clearPrompt(false);
+      this.selected = null;
+      this.hovered = null;
+      this.undoStack = [];
+      try {
+        const [bytes, masks] = await Promise.all([api().getImage({ imageId }), api().listMasks({ imageId })]);
+        if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
+        this.imageId = imageId;
+        this.imageUrl = imageObjectUrl(bytes);
+        this.width = bytes.width;
+        this.height = bytes.height;
+        this.masks = masks;
+      } catch (error) {
+        useAppStore().notify('error', `Open image: ${errorMessage(error)}`);
+      } finally {
+        this.loading = false;
+      }
+    },
+    async reloadMasks(): Promise<void> {
+      if (!this.imageId) return;
+      this.masks = await api().listMasks({ imageId: this.imageId });
+    },
+    select(index: number | null): void {
+      this.selected = index;
+    },
+    setMode(mode: 'select' | 'point' | 'box'): void {
+      this.mode = mode;
+    },
+    pushPromptUndo(): void {
+      this.undoStack.push({ kind: 'prompt', points: [...this.points], box: this.box });
+    },
+    addPoint(point: PromptPoint): void {
+      this.pushPromptUndo();
+      this.points = [...this.points, point];
+      void this.predict();
+    },
+    setBox(box: [number, number, number, number]): void {
+      this.pushPromptUndo();
+      this.box = box;
+      void this.predict();
+    },
+    clearPrompt(record = true): void {
+      if (record && (this.points.length || this.box)) this.pushPromptUndo();
+      this.points = [];
+      this.box = null;
+      this.preview = null;
+      this.refining = null;
+    },
+    /** Starts refining the selected mask: the next prompts replace it instead of adding a new one. */
+    refineSelected(): void {
+      const mask = this.selectedMask;
+      if (!mask) return;
+      this.clearPrompt();
+      this.refining = mask.id;
+      this.mode = 'point';
+    },
+    prompt() {
+      const box = this.box ? { x0: this.box[0], y0: this.box[1], x1: this.box[0] + this.box[2], y1: this.box[1] + this.box[3] } : undefined;
+      return { points: this.points, box };
+    },
+    async predict(): Promise<void> {
+      if (!this.imageId || !this.hasPrompt) {
+        this.preview = null;
+        return;
+      }
+      this.predicting = true;
+      try {
+        this.preview = await api().predictMask({ imageId: this.imageId, prompt: this.prompt() });
+      } catch (error) {
+        this.preview = null;
+        useAppStore().notify('error', `Predict mask: ${errorMessage(error)}`);
+      } finally {
+        this.predicting = false;
+      }
+    },
+    /** Adds the mask predicted from the prompts (or refines the mask being refined). */
+    async commitPrompt(): Promise<void> {
+      if (!this.imageId || !this.hasPrompt) return;
+      try {
+        const mask = this.refining
+          ? await api().refineMask({ maskId: this.refining, prompt: this.prompt() })
+          : await api().addMask({ imageId: this.imageId, prompt: this.prompt() });
+        if (!this.refining) this.undoStack.push({ kind: 'mask-added', maskId: mask.id });
+        this.clearPrompt(false);
+        await this.reloadMasks();
+        this.selected = mask.index;
+        void useProjectStore().refresh();
+      } catch (error) {
+        useAppStore().notify('error', `Add mask: ${errorMessage(error)}`);
+      }
+    },
+    async deleteSelected(): Promise<void> {
+      const mask = this.selectedMask;
+      if (!mask) return;
+      try {
+        await api().deleteMask({ maskId: mask.id });
+        this.selected = null;
+        await this.reloadMasks();
+        void useProjectStore().refresh();
+      } catch (error) {
+        useAppStore().notify('error', `Delete mask: ${errorMessage(error)}`);
+      }
+    },
+    /** Undoes the last prompt edit, or removes the last mask added here. */
+    async undo(): Promise<void> {
+      const action = this.undoStack.pop();
+      if (!action) return;
+      if (action.kind === 'prompt') {
+        this.points = action.points;
+        this.box = action.box;
+        await this.predict();
+        return;
+      }
+      try {
+        await api().deleteMask({ maskId: action.maskId });
+        this.selected = null;
+        await this.reloadMasks();
+      } catch (error) {
+        useAppStore().notify('error', `Undo add mask: ${errorMessage(error)}`);
+      }
+    },
+  },
+});

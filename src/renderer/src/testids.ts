@@ -1,0 +1,100 @@
+/**
+ * Stable `data-testid` values the end-to-end tests drive. Keep the strings stable: e2e page objects (outside the
+ * renderer) spell the same names.
+ *
+ * | id                  | element                                                                |
+ * |---------------------|------------------------------------------------------------------------|
+ * | nav-<view>          | left navigation button per view (gallery, workspace, candidates,       |
+ * |                     | inspector, parameters, report, models)                                 |
+ * | view-<view>         | the root element of each view                                          |
+ * | demo-badge          | "Demo models — shapes world, not real models" badge                   |
+ * | connection-status   | connection state (data-state = connecting / open / closed)             |
+ * | open-demo           | gallery: open the demo scenes                                          |
+ * | open-folder         | gallery: open an image folder (path input `folder-path` + this button) |
+ * | folder-path         | gallery: folder path input                                             |
+ * | gallery-item        | one thumbnail (data-image-id, data-status = pending/running/done/failed)|
+ * | image-error         | per-image error text inside a failed gallery item                      |
+ * | run-count           | gallery: how many images to run (number input; empty = all)           |
+ * | run-start           | start a run                                                            |
+ * | run-pause / run-resume / run-cancel | run controls                                           |
+ * | run-progress        | progress bar (data-done, data-total, data-state)                       |
+ * | mask-overlay        | workspace canvas with the mask overlays (data-mask-count)              |
+ * | prompt-mode-<m>     | workspace prompt mode buttons: select, point, box                      |
+ * | prompt-add          | add the mask predicted from the current prompts                        |
+ * | prompt-clear        | clear the prompts                                                      |
+ * | mask-row            | one row of the mask list (data-mask-index)                             |
+ * | mask-delete         | delete the selected mask                                               |
+ * | open-candidates     | open the selected mask's candidates                                    |
+ * | candidate-row       | one candidates-table row (data-candidate-index, data-kept)             |
+ * | candidate-accept / candidate-reject / candidate-edit | per-row review buttons                |
+ * | kept-count          | candidates view: the mask's kept count at the current τ (data-kept, data-total) |
+ * | project-kept-count  | top bar: project-wide kept count at the current τ (data-kept, data-total) |
+ * | tau-slider          | the τ range input                                                      |
+ * | tau-value           | the τ number input                                                     |
+ * | open-inspector      | open the inspector for a candidate (one per candidates row)           |
+ * | inspector-step      | one step button of the inspector's token strip (data-step)            |
+ * | inspector-chart     | each inspector chart (data-chart = target/other-<j>/aggregate/calibrated/final) |
+ * | inspector-divergence| the first-divergence marker of the naive-vs-DCS comparison            |
+ * | rerun-crop          | inspector: re-run one crop with the form's k/p/temperature/seed        |
+ * | preset-default / preset-reference | parameters panel presets                                 |
+ * | settings-save       | parameters panel: save settings                                        |
+ * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau)               |
+ * | export-open         | opens the export dialog                                                |
+ * | export-format       | format select in the export dialog                                     |
+ * | export-destination  | destination folder input                                               |
+ * | export-button       | runs the export                                                        |
+ * | export-files        | list of written files (one `export-file` per file)                     |
+ * | models-pack         | one pack in the models panel (data-pack, data-valid)                   |
+ * | provider-row        | one role's provider row                                                |
+ */
+export const TESTID = {
+  demoBadge: 'demo-badge',
+  connectionStatus: 'connection-status',
+  openDemo: 'open-demo',
+  openFolder: 'open-folder',
+  folderPath: 'folder-path',
+  galleryItem: 'gallery-item',
+  imageError: 'image-error',
+  runCount: 'run-count',
+  runStart: 'run-start',
+  runPause: 'run-pause',
+  runResume: 'run-resume',
+  runCancel: 'run-cancel',
+  runProgress: 'run-progress',
+  maskOverlay: 'mask-overlay',
+  promptAdd: 'prompt-add',
+  promptClear: 'prompt-clear',
+  maskRow: 'mask-row',
+  maskDelete: 'mask-delete',
+  openCandidates: 'open-candidates',
+  candidateRow: 'candidate-row',
+  candidateAccept: 'candidate-accept',
+  candidateReject: 'candidate-reject',
+  candidateEdit: 'candidate-edit',
+  keptCount: 'kept-count',
+  projectKeptCount: 'project-kept-count',
+  tauSlider: 'tau-slider',
+  tauValue: 'tau-value',
+  openInspector: 'open-inspector',
+  inspectorStep: 'inspector-step',
+  inspectorChart: 'inspector-chart',
+  inspectorDivergence: 'inspector-divergence',
+  rerunCrop: 'rerun-crop',
+  presetDefault: 'preset-default',
+  presetReference: 'preset-reference',
+  settingsSave: 'settings-save',
+  reportChart: 'report-chart',
+  exportOpen: 'export-open',
+  exportFormat: 'export-format',
+  exportDestination: 'export-destination',
+  exportButton: 'export-button',
+  exportFiles: 'export-files',
+  exportFile: 'export-file',
+  modelsPack: 'models-pack',
+  providerRow: 'provider-row',
+} as const;
+
+/** `nav-<view>` and `view-<view>` ids. */
+export const navTestId = (view: string): string => `nav-${view}`;
+export const viewTestId = (view: string): string => `view-${view}`;
+export const promptModeTestId = (mode: string): string => `prompt-mode-${mode}`;
