@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeRle } from '../image/rle.ts';
+import { readMaskPng } from '../image/mask.ts';
+import { polygonsToMask } from '../image/polygon.ts';
+import type { BinaryMask } from '../image/types.ts';
+import { exportProject } from './export.ts';
+import { writeTestProject } from './test-project.ts';
+
+let dir: string;
+let project: string;
+let masks: Map<string, BinaryMask>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-export-'));
+  ({ project, masks } = await writeTestProject(dir));
+});
+
+/** refer.py's createIndex and getMask-free checks, run by python3 on the exported files. */
+const REFER_CHECK = `
+import pickle, json, sys
+root = sys.argv[1]
+refs = pickle.load(open(root + '/refcocog/refs(umd).p', 'rb'), fix_imports=True)
+inst = json.load(open(root + '/refcocog/instances.json'))
+anns = {a['id']: a for a in inst['annotations']}
+imgs = {i['id']: i for i in inst['images']}
+cats = {c['id']: c['name'] for c in inst['categories']}
+out = []
+for ref in refs:
+    ann = anns[ref['ann_id']]                 # refer.py: refToAnn[ref_id] = Anns[ann_id]
+    assert ann['image_id'] == ref['image_id'] and ref['image_id'] in imgs
+    assert cats[ref['category_id']] == 'object'
+    for sent, sid in zip(ref['sentences'], ref['sent_ids']):   # LAVT zips these
+        assert sent['sent_id'] == sid and isinstance(sent['tokens'], list)
+    out.append({'ref_id': ref['ref_id'], 'ann_id': ref['ann_id'], 'image_id': ref['image_id'], 'split': ref['split'],
+                'sents': [s['sent'] for s in ref['sentences']], 'raw': [s['raw'] for s in ref['sentences']],
+                'seg_is_polygon': type(ann['segmentation'][0]) == list, 'keys': sorted(ref.keys())})
+print(json.dumps(out))
+`;
+
+describe('refcoco export', () => {
+  it('writes a pickle that python3 loads into refer.py\'s structure, with ids that cross-reference instances.json', async () => {
+    const out = join(dir, 'refcoco');
+    const summary = await exportProject(project, { format: 'refcoco', out });
+    const refs = JSON.parse(execFileSync('python3', ['-c', REFER_CHECK, out]).toString());
+    // τ = 1.3: image 1 mask 0 keeps "a red circle" (1.5, beam + dcs duplicates → once) and the "left" one (2.0);
+    // mask 1 keeps "a dotted square" (1.31); image 2 has one mask: keep-all keeps both; comparison never exported
+    expect(refs).toHaveLength(3);
+    expect(refs[0]).toMatchObject({ ref_id: 0, ann_id: 1, image_id: 1, split: 'train', sents: ['a red circle', 'the left red circle'], raw: ['a red circle', 'the "left" red circle'] });
+    expect(refs[0].keys).toEqual(['ann_id', 'category_id', 'file_name', 'image_id', 'ref_id', 'sent_ids', 'sentences', 'split']);
+    expect(refs[1]).toMatchObject({ image_id: 1, sents: ['a dotted square'], seg_is_polygon: false });
+    expect(refs[2]).toMatchObject({ image_id: 2, sents: ['a green square', 'a square green'], seg_is_polygon: true });
+    expect(summary.expressions).toBe(5);
+    expect(existsSync(join(out, 'images/mscoco/images/train2014/a.png'))).toBe(true);
+    expect(existsSync(join(out, 'images/train2014/b.png'))).toBe(true);
+    expect(existsSync(join(out, 'images/train2014/broken.png'))).toBe(false);
+  });
+
+  it('writes segmentations that decode back to the project masks (polygons, or [RLE] for a mask with a hole)', async () => {
+    const out = join(dir, 'refcoco');
+    const instances = JSON.parse(readFileSync(join(out, 'refcocog/instances.json'), 'utf8'));
+    const expected = [masks.get('1:0')!, masks.get('1:1')!, masks.get('2:0')!];
+    instances.annotations.forEach((ann: { segmentation: unknown[]; image_id: number }, k: number) => {
+      const image = instances.images.find((i: { id: number }) => i.id === ann.image_id);
+      const decoded = Array.isArray(ann.segmentation[0])
+        ? polygonsToMask(ann.segmentation as number[][], { width: image.width, height: image.height })
+        : decodeRle(ann.segmentation[0] as { size: [number, number]; counts: string });
+      expect(Array.from(decoded.data)).toEqual(Array.from(expected[k].data));
+    });
+  });
+
+  it('rejects a dataset name refer.py would exit on', async () => {
+    await expect(exportProject(project, { format: 'refcoco', out: join(dir, 'bad'), dataset: 'mine' as 'refcoco' })).rejects.toThrow('dataset "mine" is not one refer.py accepts');
+  });
+});
+
+describe('cris export', () => {
+  it('writes the per-split JSON and 0/255 PNG masks named by segment id', async () => {
+    const out = join(dir, 'cris');
+    await exportProject(project, { format: 'cris', out });
+    const anns = JSON.parse(readFileSync(join(out, 'anns/refcocog/train.json'), 'utf8'));
+    expect(anns).toHaveLength(3);
+    expect(anns[0]).toEqual({ bbox: [1, 1, 6, 5], cat: 0, segment_id: 0, img_name: 'a.png', img_id: 1, sentences: [{ idx: 0, sent_id: 0, sent: 'a red circle' }, { idx: 1, sent_id: 1, sent: 'the left red circle' }], sentences_num: 2 });
+    const png = readFileSync(join(out, 'masks/refcocog/1.png'));
+    const mask = await readMaskPng(png);
+    expect(Array.from(mask.data)).toEqual(Array.from(masks.get('1:1')!.data));
+    const values = execFileSync('python3', ['-c', 'import sys,zlib,struct;d=open(sys.argv[1],"rb").read();print(d[25],d[24])', join(out, 'masks/refcocog/1.png')]).toString().trim();
+    expect(values).toBe('0 8'); // colour type 0 (greyscale), 8-bit
+  });
+});
+
+describe('csv export', () => {
+  it('writes the reference columns and python reads them back with their types', async () => {
+    const out = join(dir, 'csv');
+    await exportProject(project, { format: 'csv', out });
+    const script = `
+import csv, sys, json
+rows = list(csv.DictReader(open(sys.argv[1] + '/pseudo_supervision.csv', newline='')))
+print(json.dumps([{'cols': list(r.keys()), 'img_name': r['img_name'], 'img_id': int(r['img_id']), 'seg_id': int(r['seg_id']),
+  'num_sent': int(r['num_sent']), 'pseudo_caption': eval(r['pseudo_caption']), 'doc': eval(r['doc']), 'one_mask': int(r['one_mask'])} for r in rows]))`;
+    const rows = JSON.parse(execFileSync('python3', ['-c', script, out]).toString());
+    expect(rows).toHaveLength(3);
+    expect(rows[0].cols).toEqual(['index', 'img_name', 'img_id', 'seg_id', 'num_sent', 'pseudo_caption', 'doc', 'one_mask']);
+    expect(rows[0]).toMatchObject({ img_name: 'a.png', img_id: 1, seg_id: 0, num_sent: 4, one_mask: 0 });
+    expect(rows[0].pseudo_caption).toEqual(['a red circle', 'the "left" red circle', 'a red circle', 'a shape']);
+    expect(rows[0].doc).toEqual([1.5, 2, 1.6, 1.1]);
+    expect(rows[1].doc).toEqual([1.31, 0]); // a missing ratio is written as 0, never NaN
+    expect(rows[2]).toMatchObject({ img_id: 2, one_mask: 1, doc: [28, 27] });
+    const mask = await readMaskPng(readFileSync(join(out, 'pseudo_masks/1/1.png')));
+    expect(Array.from(mask.data)).toEqual(Array.from(masks.get('1:1')!.data));
+  });
+});
+
+describe('jsonl export and the reproducibility record', () => {
+  it('writes every candidate with its scores and kept flag at the export τ, plus the record', async () => {
+    const out = join(dir, 'jsonl');
+    await exportProject(project, { format: 'jsonl', out, tau: 1.55 });
+    const lines = readFileSync(join(out, 'candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(9);
+    expect(lines.filter((l) => l.image_id === 1).map((l) => l.kept)).toEqual([false, true, true, false, false, false, false]);
+    expect(lines[4]).toMatchObject({ method: 'sampling', comparison: true, kept: false, reason: 'comparison' });
+    expect(lines[1]).toMatchObject({ crop: 'box-1.2', setting: 'dcs-top-k-5', seed: 7, dos: 2, cos: 31 });
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.export).toMatchObject({ format: 'jsonl', tau: 1.55 });
+    expect(record.settings.filter.tau).toBe(1.55);
+    expect(record.seed).toBe(0);
+    expect(record.images).toHaveLength(3);
+    expect(record.versions.node).toBe(process.versions.node);
+  });
+});

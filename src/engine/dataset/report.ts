@@ -1,0 +1,209 @@
+/**
+ * The quality report of a project (DESIGN.md §7): counts, kept share, mean UoS/CoS/DoS per decoding method (beam,
+ * plain sampling, DCS), DoS histograms, kept share vs τ and vocabulary size — all from stored scores — and, on the
+ * shapes world, the oracle's identification rate (`evaluateProject`).
+ */
+import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
+import type { FilterSettings } from '../../shared/settings.ts';
+import { decide } from '../filter/decide.ts';
+import { tokenize } from './export.ts';
+
+/** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]); the first and last bins also take values beyond. */
+export interface Histogram {
+  edges: number[];
+  counts: number[];
+}
+
+/** Mean scores of one group of candidates (null ratios left out of the means). */
+export interface ScoreMeans {
+  count: number;
+  uos: number | null;
+  cos: number | null;
+  dos: number | null;
+  /** Candidates of this group kept at τ (comparison candidates: would be kept, had they been exportable). */
+  keptShare: number | null;
+}
+
+/** Oracle identification rates (shapes world). */
+export interface OracleRate {
+  identified: number;
+  total: number;
+  rate: number | null;
+}
+
+/** The report. */
+export interface QualityReport {
+  tau: number;
+  images: number;
+  imagesFailed: number;
+  masks: number;
+  /** Exportable candidates (beam + DCS, or plain sampling when DCS is off). */
+  candidates: number;
+  /** Plain-sampling comparison candidates (scored, never exported). */
+  comparisonCandidates: number;
+  kept: number;
+  keptShare: number | null;
+  means: Record<DecodingMethod, ScoreMeans>;
+  dosHistogram: Record<DecodingMethod, Histogram>;
+  keptShareVsTau: { tau: number[]; share: (number | null)[] };
+  /** Distinct words in kept expressions, and in all candidates. */
+  vocabularySize: number;
+  vocabularyAll: number;
+  /** Per-image failures with their reason. */
+  failures: { image: string; stage: string; code: string; message: string }[];
+  oracle: null | { all: OracleRate; kept: OracleRate; byMethod: Record<DecodingMethod, OracleRate>; keptByMethod: Record<DecodingMethod, OracleRate> };
+}
+
+const METHODS: DecodingMethod[] = ['beam', 'sampling', 'dcs'];
+/** DoS histogram bins: 0 … 3 in steps of 0.1 (τ = 1.3 falls on an edge). */
+const DOS_EDGES = Array.from({ length: 31 }, (_, i) => round(i * 0.1));
+/** τ grid of the kept-share curve. */
+const TAU_GRID = Array.from({ length: 17 }, (_, i) => round(0.8 + i * 0.1));
+
+/**
+ * Decides every candidate as if it were exportable: comparison candidates get the decision a normal candidate with
+ * their scores would get, so the report can say how often plain sampling would pass the filter.
+ */
+export function decideForReport(result: ImageResult, filter: FilterSettings): boolean[] {
+  const asExportable = result.candidates.map((c) => ({ ...c, comparison: false }));
+  // comparison and exportable candidates of one mask must not compete in keep-best: decide each group apart
+  const exportable = decide(asExportable.filter((c, k) => !result.candidates[k].comparison), result.masks.length, filter);
+  const comparison = decide(asExportable.filter((c, k) => result.candidates[k].comparison), result.masks.length, filter);
+  let e = 0;
+  let p = 0;
+  return result.candidates.map((c) => (c.comparison ? comparison[p++].kept : exportable[e++].kept));
+}
+
+/** Builds the report from committed results at τ = `filter.tau`. */
+export function buildReport(results: readonly ImageResult[], filter: FilterSettings): QualityReport {
+  const done = results.filter((r) => r.status === 'done');
+  const groups = new Map<DecodingMethod, { c: CandidateResult; kept: boolean }[]>(METHODS.map((m) => [m, []]));
+  const vocabKept = new Set<string>();
+  const vocabAll = new Set<string>();
+  let candidates = 0;
+  let comparison = 0;
+  let kept = 0;
+  for (const result of done) {
+    const decisions = decideForReport(result, filter);
+    result.candidates.forEach((c, k) => {
+      groups.get(c.method)!.push({ c, kept: decisions[k] });
+      for (const w of tokenize(c.text)) vocabAll.add(w);
+      if (c.comparison) {
+        comparison++;
+        return;
+      }
+      candidates++;
+      if (decisions[k]) {
+        kept++;
+        for (const w of tokenize(c.text)) vocabKept.add(w);
+      }
+    });
+  }
+  const means = {} as Record<DecodingMethod, ScoreMeans>;
+  const dosHistogram = {} as Record<DecodingMethod, Histogram>;
+  for (const method of METHODS) {
+    const group = groups.get(method)!;
+    means[method] = {
+      count: group.length,
+      uos: mean(group.map((g) => g.c.scores.uos)),
+      cos: mean(group.map((g) => g.c.scores.cos)),
+      dos: mean(group.map((g) => g.c.scores.dos)),
+      keptShare: group.length > 0 ? group.filter((g) => g.kept).length / group.length : null,
+    };
+    dosHistogram[method] = histogram(group.map((g) => g.c.scores.dos).filter((d): d is number => d !== null), DOS_EDGES);
+  }
+  const share = TAU_GRID.map((tau) => {
+    let total = 0;
+    let k = 0;
+    for (const result of done) {
+      const decisions = decide(result.candidates, result.masks.length, { ...filter, tau });
+      result.candidates.forEach((c, i) => {
+        if (c.comparison) return;
+        total++;
+        if (decisions[i].kept) k++;
+      });
+    }
+    return total > 0 ? k / total : null;
+  });
+  return {
+    tau: filter.tau,
+    images: done.length,
+    imagesFailed: results.length - done.length,
+    masks: done.reduce((s, r) => s + r.masks.length, 0),
+    candidates,
+    comparisonCandidates: comparison,
+    kept,
+    keptShare: candidates > 0 ? kept / candidates : null,
+    means,
+    dosHistogram,
+    keptShareVsTau: { tau: TAU_GRID, share },
+    vocabularySize: vocabKept.size,
+    vocabularyAll: vocabAll.size,
+    failures: results.filter((r) => r.status === 'failed').map((r) => ({ image: r.image.name, stage: r.error?.stage ?? '', code: r.error?.code ?? '', message: r.error?.message ?? '' })),
+    oracle: null,
+  };
+}
+
+/** Bins values into a histogram with the given edges (values outside go to the first/last bin). */
+export function histogram(values: readonly number[], edges: readonly number[]): Histogram {
+  if (edges.length < 2) throw new Error('histogram: needs at least two edges');
+  const counts = new Array<number>(edges.length - 1).fill(0);
+  for (const v of values) {
+    let bin = edges.findIndex((e, i) => i < edges.length - 1 && v >= e && v < edges[i + 1]);
+    if (bin < 0) bin = v < edges[0] ? 0 : counts.length - 1;
+    counts[bin]++;
+  }
+  return { edges: [...edges], counts };
+}
+
+/** Mean of the non-null values, or null when there are none. */
+export function mean(values: readonly (number | null)[]): number | null {
+  const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  return present.length > 0 ? present.reduce((s, v) => s + v, 0) / present.length : null;
+}
+
+/** Formats the report as text for the terminal. */
+export function formatReport(report: QualityReport): string {
+  const f = (v: number | null, digits = 3) => (v === null ? '—' : v.toFixed(digits));
+  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(1)}%`);
+  const lines = [
+    `images: ${report.images} done, ${report.imagesFailed} failed · masks: ${report.masks} · candidates: ${report.candidates} (+${report.comparisonCandidates} plain-sampling comparison)`,
+    `kept at τ=${report.tau}: ${report.kept} (${pct(report.keptShare)}) · vocabulary: ${report.vocabularySize} words kept, ${report.vocabularyAll} in all candidates`,
+    '',
+    'method     count   mean UoS  mean CoS  mean DoS  kept',
+    ...METHODS.map((m) => {
+      const s = report.means[m];
+      return `${m.padEnd(9)} ${String(s.count).padStart(6)}  ${f(s.uos).padStart(8)}  ${f(s.cos, 2).padStart(8)}  ${f(s.dos).padStart(8)}  ${pct(s.keptShare).padStart(6)}`;
+    }),
+    '',
+    `kept share vs τ: ${report.keptShareVsTau.tau.map((t, i) => `${t.toFixed(1)}:${pct(report.keptShareVsTau.share[i])}`).join(' ')}`,
+    '',
+    'DoS histogram (all methods, bin width 0.1 from 0 to 3):',
+    ...histogramLines(report),
+  ];
+  if (report.oracle) {
+    const o = report.oracle;
+    lines.push('', 'oracle identification rate (shapes world):');
+    lines.push(`  all candidates  ${pct(o.all.rate)} (${o.all.identified}/${o.all.total})   kept  ${pct(o.kept.rate)} (${o.kept.identified}/${o.kept.total})`);
+    for (const m of METHODS) {
+      lines.push(`  ${m.padEnd(9)} all ${pct(o.byMethod[m].rate).padStart(6)} (${o.byMethod[m].identified}/${o.byMethod[m].total})   kept ${pct(o.keptByMethod[m].rate).padStart(6)} (${o.keptByMethod[m].identified}/${o.keptByMethod[m].total})`);
+    }
+  }
+  if (report.failures.length > 0) {
+    lines.push('', `failed images (${report.failures.length}):`, ...report.failures.map((e) => `  ${e.image}: [${e.stage}/${e.code}] ${e.message}`));
+  }
+  return lines.join('\n');
+}
+
+function histogramLines(report: QualityReport): string[] {
+  const total = report.dosHistogram.beam.counts.map((_, i) => METHODS.reduce((s, m) => s + report.dosHistogram[m].counts[i], 0));
+  const max = Math.max(1, ...total);
+  return total.map((count, i) => {
+    const edge = report.dosHistogram.beam.edges[i];
+    return `  ${edge.toFixed(1).padStart(4)} ${'█'.repeat(Math.round((40 * count) / max)).padEnd(40)} ${count}`;
+  });
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
