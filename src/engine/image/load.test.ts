@@ -1,0 +1,175 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOMB_SIZE, writeBadImageCorpus, type BadImageCase } from './bad-image-corpus.ts';
+import { DEFAULT_MAX_PIXELS, ImageInputError, loadImage, probeImage, sniffFormat } from './load.ts';
+
+let dir: string;
+let corpus: BadImageCase[];
+const byFile = (file: string) => corpus.find((c) => c.file === file)!;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pseudo-ris-images-'));
+  corpus = await writeBadImageCorpus(dir);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function refusal(promise: Promise<unknown>): Promise<ImageInputError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ImageInputError);
+  return error as ImageInputError;
+}
+
+describe('the bad-image corpus', () => {
+  it('holds every case the issue lists', () => {
+    expect(corpus.map((c) => c.file).sort()).toEqual(
+      [
+        'bomb.png',
+        'cmyk.jpg',
+        'control.png',
+        'corrupt.png',
+        'empty.jpg',
+        'exif-6.jpg',
+        'grey-alpha.png',
+        'palette.png',
+        'rgb16.png',
+        'text.jpg',
+        'truncated.jpg',
+      ].sort(),
+    );
+  });
+
+  it('really is made of the awkward formats it claims', async () => {
+    const meta = async (file: string) => sharp(await readFile(byFile(file).path)).metadata();
+    expect((await meta('cmyk.jpg')).space).toBe('cmyk');
+    expect((await meta('rgb16.png')).depth).toBe('ushort');
+    const greyAlpha = await meta('grey-alpha.png');
+    expect([greyAlpha.space, greyAlpha.channels, greyAlpha.hasAlpha]).toEqual(['b-w', 2, true]);
+    expect((await meta('palette.png')).isPalette).toBe(true);
+    const exif = await meta('exif-6.jpg');
+    expect([exif.width, exif.height, exif.orientation]).toEqual([40, 20, 6]);
+    expect((await readFile(byFile('bomb.png').path)).length).toBeLessThan(200_000);
+  });
+
+  it('is loaded exactly as each case expects', async () => {
+    for (const item of corpus) {
+      const expected = item.expected;
+      if ('code' in expected) {
+        const error = await refusal(loadImage(item.path));
+        expect([item.file, error.code]).toEqual([item.file, expected.code]);
+        expect(error.message).toContain(item.path);
+        continue;
+      }
+      const image = await loadImage(item.path);
+      expect([item.file, image.width, image.height, image.data.length]).toEqual([
+        item.file,
+        expected.width,
+        expected.height,
+        expected.width * expected.height * 3,
+      ]);
+      for (const { x, y, rgb } of expected.pixels ?? []) {
+        const at = (y * image.width + x) * 3;
+        const got = Array.from(image.data.subarray(at, at + 3));
+        for (let c = 0; c < 3; c += 1) {
+          expect(
+            Math.abs(got[c] - rgb[c]),
+            `${item.file} (${x},${y}) channel ${c}: got ${got}, want ${rgb}`,
+          ).toBeLessThanOrEqual(expected.tolerance ?? 0);
+        }
+      }
+    }
+  });
+});
+
+describe('loadImage refusals', () => {
+  it('names a 0-byte file', async () => {
+    const error = await refusal(loadImage(byFile('empty.jpg').path));
+    expect(error.message).toBe(`image ${byFile('empty.jpg').path}: the file is empty (0 bytes)`);
+  });
+
+  it('names a truncated JPEG', async () => {
+    const error = await refusal(loadImage(byFile('truncated.jpg').path));
+    expect(error.code).toBe('truncated');
+    expect(error.message).toMatch(/the jpeg data ends early \(.*premature end.*\): the file was cut short/i);
+  });
+
+  it('refuses the 400 MP PNG from its header, before decoding', async () => {
+    const error = await refusal(loadImage(byFile('bomb.png').path));
+    expect(error.code).toBe('too-large');
+    expect(error.message).toContain(
+      '20000×20000 = 400,000,000 pixels is over the limit of 67,108,864; refused before decoding',
+    );
+    // With the limit lifted, the same file gets as far as decoding, where its missing rows make it fail otherwise:
+    // so the refusal above came from the header alone.
+    const decoded = await refusal(
+      loadImage(byFile('bomb.png').path, { maxPixels: BOMB_SIZE.width * BOMB_SIZE.height }),
+    );
+    expect(decoded.code).not.toBe('too-large');
+  });
+
+  it('applies a smaller configured pixel limit', async () => {
+    const error = await refusal(loadImage(byFile('control.png').path, { maxPixels: 32 * 24 - 1 }));
+    expect(error.code).toBe('too-large');
+    await expect(loadImage(byFile('control.png').path, { maxPixels: 32 * 24 })).resolves.toMatchObject({
+      width: 32,
+      height: 24,
+    });
+    await expect(loadImage(byFile('control.png').path, { maxPixels: 0 })).rejects.toThrow(
+      'maxPixels must be a positive number of pixels, got 0',
+    );
+  });
+
+  it('says a text file named .jpg is not an image and shows how it starts', async () => {
+    const error = await refusal(loadImage(byFile('text.jpg').path));
+    expect(error.code).toBe('not-an-image');
+    expect(error.message).toContain('the file starts with "This is "');
+  });
+
+  it('calls a complete PNG with overwritten data corrupt', async () => {
+    const error = await refusal(loadImage(byFile('corrupt.png').path));
+    expect(error.code).toBe('corrupt');
+    expect(error.message).toContain('the png data is damaged');
+  });
+
+  it('names a missing file and an empty buffer', async () => {
+    const missing = await refusal(loadImage(join(dir, 'nope.png')));
+    expect([missing.code, missing.message]).toEqual([
+      'unreadable',
+      `image ${join(dir, 'nope.png')}: file not found`,
+    ]);
+    const empty = await refusal(loadImage(new Uint8Array(0)));
+    expect([empty.code, empty.message]).toEqual(['empty', 'image <buffer>: the buffer is empty (0 bytes)']);
+  });
+});
+
+describe('probeImage', () => {
+  it('gives upright dimensions and the stored orientation without decoding', async () => {
+    const probe = await probeImage(byFile('exif-6.jpg').path);
+    expect(probe).toMatchObject({ format: 'jpeg', width: 20, height: 40, orientation: 6 });
+  });
+
+  it('loads from a buffer the same as from the file', async () => {
+    const bytes = await readFile(byFile('palette.png').path);
+    const fromBuffer = await loadImage(bytes);
+    const fromFile = await loadImage(byFile('palette.png').path);
+    expect(fromBuffer.width).toBe(fromFile.width);
+    expect(Buffer.from(fromBuffer.data).equals(Buffer.from(fromFile.data))).toBe(true);
+  });
+
+  it('uses a default limit well under sharp’s 268 MP', () => {
+    expect(DEFAULT_MAX_PIXELS).toBe(67_108_864);
+  });
+
+  it('recognises formats by their magic bytes', () => {
+    expect(sniffFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBe('jpeg');
+    expect(sniffFormat(new TextEncoder().encode('GIF89a...'))).toBe('gif');
+    expect(sniffFormat(new TextEncoder().encode('hello'))).toBeUndefined();
+  });
+});
