@@ -36,13 +36,23 @@ export type ClientMessage = RequestMessage | CancelMessage;
 /** Engine → client. */
 export type EngineMessage = ResponseMessage | EventMessage;
 
-/** Checks the envelope of a client message (the params are validated later against the channel's schema). */
+/**
+ * Checks the envelope of a client message (the params are validated later against the channel's schema). A request
+ * may omit `type` (`{ id, channel, params }` is a request); `toClientMessage` fills it in.
+ */
 export function isClientMessage(value: unknown): value is ClientMessage {
   if (!value || typeof value !== 'object') return false;
   const message = value as Record<string, unknown>;
   if (!Number.isSafeInteger(message.id)) return false;
   if (message.type === 'cancel') return true;
-  return message.type === 'request' && typeof message.channel === 'string';
+  return (message.type === 'request' || message.type === undefined) && typeof message.channel === 'string';
+}
+
+/** The client message in `value` with its `type` filled in, or null when the envelope is not one. */
+export function toClientMessage(value: unknown): ClientMessage | null {
+  if (!isClientMessage(value)) return null;
+  if (value.type === 'cancel') return { type: 'cancel', id: value.id };
+  return { type: 'request', id: value.id, channel: value.channel, params: value.params };
 }
 
 /** Checks the envelope of an engine message. */

@@ -1,0 +1,125 @@
+/**
+ * The engine facade: one handler per request channel of the API contract (shared/api.ts), over the engine modules
+ * (runtime, segment, caption, filter, pipeline, dataset). It stays thin — the logic lives in those modules; this
+ * file keeps the session state (open project, active model pack, current run) and maps engine results to the
+ * contract's view types. The adapters (Electron IPC, WebSocket server) run it inside an engine host.
+ */
+import { readFileSync } from 'node:fs';
+import { ApiError, type ApiHandlers, type PackView, type ProvidersView } from '../../shared/api.ts';
+import type { PackSummary } from '../../shared/models.ts';
+import { settingsPreset } from '../../shared/settings.ts';
+import { listModelPacks, loadModelPack, modelRoots, supportedBackends, validateModelPack, type ModelPack } from '../runtime/index.ts';
+import type { EngineServiceOptions } from './options.ts';
+import { FileScope, isInside, realPathOf } from './paths.ts';
+
+/** Builds the facade's handlers. State (project, pack, run) lives in the returned closure. */
+export function createEngineService(options: EngineServiceOptions): ApiHandlers {
+  const userPackDirs = new Set<string>(options.packDirs);
+  const served = new FileScope();
+  const servedReady = Promise.all(options.allowedRoots.map((root) => served.allow(root)));
+  let activePack: { summary: PackSummary; pack: ModelPack } | null = null;
+
+  /** In served mode, a folder the user names must lie under an allowed root. */
+  async function checkServed(path: string, what: string): Promise<string> {
+    if (options.allowedRoots.length === 0) return realPathOf(path);
+    await servedReady;
+    return served.check(path, what);
+  }
+
+  function packView(summary: PackSummary): PackView {
+    const origin = [...userPackDirs].some((dir) => isInside(dir, summary.dir)) ? 'user' : 'resources';
+    return { ...summary, active: activePack?.summary.dir === summary.dir, origin };
+  }
+
+  async function providersView(): Promise<ProvidersView> {
+    const available = supportedBackends().map((backend) => backend.name);
+    if (!activePack) return { pack: null, demo: false, available, roles: [] };
+    return { pack: activePack.summary.name, demo: activePack.summary.demo, available, roles: activePack.pack.providers() };
+  }
+
+  async function useModels(dir: string, forceCpu: boolean): Promise<ProvidersView> {
+    const summary = await validateModelPack(dir, { level: 'quick' });
+    if (!summary.valid) throw new ApiError('invalid-params', `model pack "${summary.name}" is not usable: ${summary.issues.map((i) => i.message).join('; ')}`);
+    const pack = await loadModelPack(dir, { forceCpu: forceCpu || options.forceCpu });
+    await activePack?.pack.dispose();
+    activePack = { summary, pack };
+    return providersView();
+  }
+
+  const notYet = (what: string) => async (): Promise<never> => {
+    throw new ApiError('unsupported', `${what} is not available in this build yet`);
+  };
+
+  return {
+    'app:info': async () => ({
+      mode: options.mode,
+      version: options.version || packageVersion(),
+      nativeDialogs: false,
+      defaultProjectDir: options.defaultProjectDir,
+      allowedRoots: options.allowedRoots.length ? (await servedReady, served.roots()) : [],
+    }),
+
+    'models:list': async () => (await listModelPacks([...userPackDirs])).map(packView),
+    'models:validate': async ({ dir }) => packView(await validateModelPack(await checkModelDir(dir))),
+    'models:addFolder': async ({ dir }) => {
+      userPackDirs.add(await checkModelDir(dir));
+      return (await listModelPacks([...userPackDirs])).map(packView);
+    },
+    'models:use': async ({ dir, forceCpu }) => useModels(await checkModelDir(dir), forceCpu),
+    'models:providers': async () => providersView(),
+
+    'settings:defaults': async ({ preset }) => settingsPreset(preset),
+
+    'project:create': notYet('project:create'),
+    'project:open': notYet('project:open'),
+    'project:openDemo': notYet('project:openDemo'),
+    'project:current': async () => null,
+    'project:addImages': notYet('project:addImages'),
+    'project:images': notYet('project:images'),
+    'settings:get': notYet('settings:get'),
+    'settings:set': notYet('settings:set'),
+    'run:start': notYet('run:start'),
+    'run:pause': async () => null,
+    'run:resume': async () => null,
+    'run:cancel': async () => null,
+    'run:status': async () => null,
+    'image:get': notYet('image:get'),
+    'image:masks': notYet('image:masks'),
+    'mask:predict': notYet('mask:predict'),
+    'mask:add': notYet('mask:add'),
+    'mask:refine': notYet('mask:refine'),
+    'mask:delete': notYet('mask:delete'),
+    'candidates:list': notYet('candidates:list'),
+    'candidates:decide': notYet('candidates:decide'),
+    'candidates:edit': notYet('candidates:edit'),
+    'candidates:undo': notYet('candidates:undo'),
+    'filter:scores': notYet('filter:scores'),
+    'filter:counts': notYet('filter:counts'),
+    'inspector:trace': notYet('inspector:trace'),
+    'inspector:rerun': notYet('inspector:rerun'),
+    'report:get': notYet('report:get'),
+    'export:run': notYet('export:run'),
+
+    'dialog:chooseFolder': async () => {
+      throw new ApiError('unsupported', 'folder dialogs exist only in the desktop app: type the folder path instead');
+    },
+  };
+
+  /** Model folders: the runtime's own roots are always readable; others obey the served-mode roots. */
+  async function checkModelDir(dir: string): Promise<string> {
+    const real = await realPathOf(dir);
+    for (const root of modelRoots([...userPackDirs])) if (isInside(root, real)) return real;
+    return checkServed(dir, 'model folder');
+  }
+}
+
+let cachedVersion: string | null = null;
+function packageVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  try {
+    cachedVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    cachedVersion = '0.0.0';
+  }
+  return cachedVersion;
+}
