@@ -7,7 +7,7 @@
  * alpha over the background, converting CMYK / greyscale / palette / 16-bit to 8-bit sRGB RGB.
  */
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { RgbImage, Size } from './types.ts';
 
 /**
@@ -105,7 +105,7 @@ export async function loadImage(
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const probe = await probeBytes(bytes, source, maxPixels);
   const [r, g, b] = options.background ?? [255, 255, 255];
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
     // failOn 'error': refuse truncated and broken data, but accept files with only libjpeg *warnings* (e.g.
     // "extraneous bytes before marker"), which cameras produce and every viewer shows.
@@ -158,7 +158,7 @@ async function probeBytes(bytes: Buffer, source: string, maxPixels: number): Pro
   if (!(maxPixels > 0))
     throw new RangeError(`maxPixels must be a positive number of pixels, got ${maxPixels}`);
   const signature = sniffFormat(bytes);
-  let metadata: sharp.Metadata;
+  let metadata: Metadata;
   try {
     // No limitInputPixels here: metadata() decodes no pixels, and the limit is checked below with a clear message.
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
