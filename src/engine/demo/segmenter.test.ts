@@ -1,0 +1,210 @@
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resizeBilinearChw } from '../image/resize.ts';
+import type { BinaryMask, RgbImage } from '../image/types.ts';
+import { renderScene, type SceneObject } from './scenes.ts';
+import { DEMO_EMBEDDING_CHANNELS, buildDemoSegmenter } from './segmenter.ts';
+
+const SAM_MEAN = [123.675, 116.28, 103.53];
+const SAM_STD = [58.395, 57.12, 57.375];
+
+/** SAM encoder input as contracts.md §1.2 builds it: longest side 1024, bilinear, SAM mean/std, zero pad. */
+function encoderInput(image: RgbImage): { tensor: ort.Tensor; width: number; height: number } {
+  const { width, height, data } = image;
+  const scale = 1024 / Math.max(width, height);
+  const newWidth = Math.floor(width * scale + 0.5);
+  const newHeight = Math.floor(height * scale + 0.5);
+  const plane = width * height;
+  const chw = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i += 1) for (let c = 0; c < 3; c += 1) chw[c * plane + i] = data[i * 3 + c];
+  const resized = resizeBilinearChw(chw, 3, { width, height }, { width: newWidth, height: newHeight });
+  const out = new Float32Array(3 * 1024 * 1024);
+  for (let c = 0; c < 3; c += 1) {
+    for (let y = 0; y < newHeight; y += 1) {
+      for (let x = 0; x < newWidth; x += 1) {
+        const v = Math.round(resized[c * newWidth * newHeight + y * newWidth + x]);
+        out[c * 1024 * 1024 + y * 1024 + x] = (v - SAM_MEAN[c]) / SAM_STD[c];
+      }
+    }
+  }
+  return { tensor: new ort.Tensor('float32', out, [1, 3, 1024, 1024]), width: newWidth, height: newHeight };
+}
+
+interface Prompt {
+  points: [number, number, number][]; // x, y in original pixels, label
+  maskInput?: Float32Array;
+}
+
+let encoder: ort.InferenceSession;
+let decoder: ort.InferenceSession;
+
+beforeAll(async () => {
+  const graphs = buildDemoSegmenter();
+  encoder = await ort.InferenceSession.create(graphs.encoder, { intraOpNumThreads: 2 });
+  decoder = await ort.InferenceSession.create(graphs.decoder, { intraOpNumThreads: 2 });
+});
+
+afterAll(async () => {
+  await encoder?.release();
+  await decoder?.release();
+});
+
+async function embed(image: RgbImage) {
+  const input = encoderInput(image);
+  const out = await encoder.run({ image: input.tensor });
+  return { embeddings: out.image_embeddings, frame: input };
+}
+
+/** Runs the decoder with feeds built as the official contract says (padding point appended without a box). */
+async function decode(image: RgbImage, embedded: Awaited<ReturnType<typeof embed>>, prompt: Prompt) {
+  const points = [...prompt.points];
+  if (!points.some(([, , label]) => label === 2 || label === 3)) points.push([0, 0, -1]);
+  const sx = embedded.frame.width / image.width;
+  const sy = embedded.frame.height / image.height;
+  const coords = new Float32Array(points.flatMap(([x, y, label]) => (label === -1 ? [0, 0] : [x * sx, y * sy])));
+  const labels = new Float32Array(points.map(([, , label]) => label));
+  return decoder.run({
+    image_embeddings: embedded.embeddings,
+    point_coords: new ort.Tensor('float32', coords, [1, points.length, 2]),
+    point_labels: new ort.Tensor('float32', labels, [1, points.length]),
+    mask_input: new ort.Tensor('float32', prompt.maskInput ?? new Float32Array(256 * 256), [1, 1, 256, 256]),
+    has_mask_input: new ort.Tensor('float32', new Float32Array([prompt.maskInput ? 1 : 0]), [1]),
+    orig_im_size: new ort.Tensor('float32', new Float32Array([image.height, image.width]), [2]),
+  });
+}
+
+function maskOf(output: ort.InferenceSession.OnnxValueMapType, index: number, image: RgbImage): BinaryMask {
+  const plane = image.width * image.height;
+  const logits = (output.masks.data as Float32Array).subarray(index * plane, (index + 1) * plane);
+  return { width: image.width, height: image.height, data: Uint8Array.from(logits, (v) => (v > 0 ? 1 : 0)) };
+}
+
+function iou(a: BinaryMask, b: BinaryMask): number {
+  let intersection = 0;
+  let union = 0;
+  for (let i = 0; i < a.data.length; i += 1) {
+    if (a.data[i] && b.data[i]) intersection += 1;
+    if (a.data[i] || b.data[i]) union += 1;
+  }
+  return union === 0 ? 0 : intersection / union;
+}
+
+/** A pixel of the object near its bbox centre (the first mask pixel in reading order when the centre is outside). */
+function pointInside(object: SceneObject): [number, number] {
+  const { width, data } = object.mask;
+  const [x, y, w, h] = object.bbox;
+  const cx = Math.floor(x + w / 2);
+  const cy = Math.floor(y + h * 0.6);
+  if (data[cy * width + cx]) return [cx + 0.5, cy + 0.5];
+  for (let yy = y; yy < y + h; yy += 1) for (let xx = x; xx < x + w; xx += 1) if (data[yy * width + xx]) return [xx + 0.5, yy + 0.5];
+  throw new Error('empty object mask');
+}
+
+function bestMultimask(output: ort.InferenceSession.OnnxValueMapType): number {
+  const scores = output.iou_predictions.data as Float32Array;
+  let best = 1;
+  for (let k = 2; k <= 3; k += 1) if (scores[k] > scores[best]) best = k;
+  return best;
+}
+
+describe('demo segmenter', () => {
+  it('declares the official SAM decoder inputs and outputs', () => {
+    expect(encoder.inputNames).toEqual(['image']);
+    expect(encoder.outputNames).toEqual(['image_embeddings']);
+    expect(decoder.inputNames).toEqual([
+      'image_embeddings',
+      'point_coords',
+      'point_labels',
+      'mask_input',
+      'has_mask_input',
+      'orig_im_size',
+    ]);
+    expect(decoder.outputNames).toEqual(['masks', 'iou_predictions', 'low_res_masks']);
+  });
+
+  it('builds byte-identical graphs', () => {
+    const again = buildDemoSegmenter();
+    const first = buildDemoSegmenter();
+    expect(Buffer.from(again.encoder).equals(Buffer.from(first.encoder))).toBe(true);
+    expect(Buffer.from(again.decoder).equals(Buffer.from(first.decoder))).toBe(true);
+  });
+
+  it('segments the object under a prompt point with IoU ≥ 0.9 for at least 95 % of objects', async () => {
+    let objects = 0;
+    let good = 0;
+    let sum = 0;
+    for (let index = 0; index < 14; index += 1) {
+      const { image, truth } = renderScene(2024, index);
+      const embedded = await embed(image);
+      expect(embedded.embeddings.dims).toEqual([1, DEMO_EMBEDDING_CHANNELS, 64, 64]);
+      for (const object of truth.objects) {
+        const [x, y] = pointInside(object);
+        const out = await decode(image, embedded, { points: [[x, y, 1]] });
+        expect(out.masks.dims).toEqual([1, 4, image.height, image.width]);
+        expect(out.iou_predictions.dims).toEqual([1, 4]);
+        expect(out.low_res_masks.dims).toEqual([1, 4, 256, 256]);
+        const value = iou(maskOf(out, bestMultimask(out), image), object.mask);
+        objects += 1;
+        sum += value;
+        if (value >= 0.9) good += 1;
+      }
+    }
+    console.log(`demo segmenter: ${good}/${objects} objects with IoU ≥ 0.9 (${((100 * good) / objects).toFixed(1)} %), mean IoU ${(sum / objects).toFixed(3)}`);
+    expect(good / objects).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('gives a point on the background a low predicted IoU and a mask that touches the border', async () => {
+    const { image, truth } = renderScene(5, 1);
+    const embedded = await embed(image);
+    const out = await decode(image, embedded, { points: [[3, 3, 1]] });
+    const scores = Array.from(out.iou_predictions.data as Float32Array);
+    expect(Math.max(...scores)).toBeLessThan(0.5);
+    const mask = maskOf(out, 2, image);
+    expect(mask.data[0]).toBe(1);
+    for (const object of truth.objects) expect(iou(mask, object.mask)).toBeLessThan(0.01);
+    const objectOut = await decode(image, embedded, { points: [[...pointInside(truth.objects[0]), 1]] });
+    const objectScores = Array.from(objectOut.iou_predictions.data as Float32Array);
+    expect(objectScores[0]).toBeCloseTo(0.96, 5);
+    expect(objectScores[2]).toBeGreaterThan(0.88);
+    expect(objectScores[1]).toBeLessThan(objectScores[2]);
+    expect(objectScores[3]).toBeLessThan(objectScores[2]);
+  });
+
+  it('returns nested multimask hypotheses: eroded ⊂ object ⊂ dilated', async () => {
+    const { image, truth } = renderScene(5, 2);
+    const embedded = await embed(image);
+    const out = await decode(image, embedded, { points: [[...pointInside(truth.objects[0]), 1]] });
+    const [eroded, object, dilated] = [1, 2, 3].map((k) => maskOf(out, k, image));
+    const count = (m: BinaryMask) => m.data.reduce((a, v) => a + v, 0);
+    expect(count(eroded)).toBeLessThan(count(object));
+    expect(count(object)).toBeLessThan(count(dilated));
+    expect(iou(eroded, object)).toBeCloseTo(count(eroded) / count(object), 6);
+    expect(iou(object, dilated)).toBeCloseTo(count(object) / count(dilated), 6);
+  });
+
+  it('unites two foreground points, removes background points and keeps a previous mask_input', async () => {
+    const { image, truth } = renderScene(5, 3);
+    const embedded = await embed(image);
+    const [a, b] = truth.objects;
+    const both = await decode(image, embedded, { points: [[...pointInside(a), 1], [...pointInside(b), 1]] });
+    const union: BinaryMask = { ...a.mask, data: a.mask.data.map((v, i) => v | b.mask.data[i]) };
+    expect(iou(maskOf(both, 0, image), union)).toBeGreaterThan(0.9);
+
+    const removed = await decode(image, embedded, { points: [[...pointInside(a), 1], [...pointInside(a), 0]] });
+    expect(maskOf(removed, 0, image).data.reduce((s, v) => s + v, 0)).toBe(0);
+
+    const first = await decode(image, embedded, { points: [[...pointInside(a), 1]] });
+    const previous = (first.low_res_masks.data as Float32Array).slice(0, 256 * 256);
+    const refined = await decode(image, embedded, { points: [[...pointInside(b), 1]], maskInput: previous });
+    expect(iou(maskOf(refined, 0, image), union)).toBeGreaterThan(0.9);
+  });
+
+  it('segments the object inside a box prompt (labels 2 and 3, no padding point)', async () => {
+    const { image, truth } = renderScene(5, 4);
+    const embedded = await embed(image);
+    const object = truth.objects[truth.objects.length - 1];
+    const [x, y, w, h] = object.bbox;
+    const out = await decode(image, embedded, { points: [[x, y, 2], [x + w, y + h, 3]] });
+    expect(iou(maskOf(out, 0, image), object.mask)).toBeGreaterThan(0.9);
+  });
+});
