@@ -4,6 +4,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type VuePlugin from '@vitejs/plugin-vue';
+import type * as Vite from 'vite';
 
 /** Result of {@link ensureRendererBuild}. */
 export interface RendererBuild {
@@ -53,8 +55,8 @@ export async function ensureRendererBuild(root: string, options: { force?: boole
   }
   const started = performance.now();
   options.log?.('building the renderer (vite)…');
-  let vite: typeof import('vite');
-  let vue: typeof import('@vitejs/plugin-vue').default;
+  let vite: typeof Vite;
+  let vue: typeof VuePlugin;
   try {
     vite = await import('vite');
     vue = (await import('@vitejs/plugin-vue')).default;

@@ -94,7 +94,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = requestUrl(request);
     if (!isAuthorized(token, url, request.headers)) return send(response, 401, 'missing or wrong token: open the URL printed by `pseudo-ris serve`');
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed', { Allow: 'GET, HEAD' });
-    const file = await staticFile(url.pathname);
+    // The raw path, not url.pathname: URL parsing folds `..` away, and a traversal attempt should be refused as
+    // such rather than quietly re-rooted.
+    const file = await staticFile((request.url ?? '/').split('?')[0]);
     if (file === 'forbidden') return send(response, 403, 'forbidden');
     if (!file) return send(response, 404, 'not found');
     const headers: Record<string, string> = {
