@@ -40,7 +40,7 @@ export const FEATURE_CONSTANTS = {
   saturationThreshold: 0.16,
   saturationSlope: 60,
   /** Sharpness of the soft colour assignment on chroma cosines. */
-  colourSharpness: 40,
+  colourSharpness: 80,
   /** σ of the centre weighting, as a fraction of the crop side. */
   centreSigma: 0.3,
   /** Expected fill ratios of circle, square, triangle and the width of their likelihoods. */

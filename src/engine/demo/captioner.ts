@@ -119,14 +119,17 @@ function afterA(scale: number): Entry[] {
 
 /** The object phrase after "an": "orange …" or the generic "object". */
 function afterAn(scale: number): Entry[] {
-  return [...attributeGroup(['orange'], 0.6 * scale), { word: 'object', logWeight: Math.log(0.4 * scale) }];
+  return [...attributeGroup(['orange'], 0.7 * scale), { word: 'object', logWeight: Math.log(0.3 * scale) }];
 }
 
-/** The article before an object phrase: "an" rises with the image's orange. */
+/**
+ * The article before an object phrase: "an" rises with the image's orange. Its image-independent part stays small:
+ * DCS flattens image-independent choices by (1 − s), and "an" mostly leads to the generic "an object".
+ */
 function article(): Entry[] {
   return [
     { word: 'a', logWeight: Math.log(0.8) },
-    { word: 'an', logWeight: Math.log(0.1), attribute: 'orange', beta: 3.5 },
+    { word: 'an', logWeight: Math.log(0.01), attribute: 'orange', beta: 5 },
   ];
 }
 
@@ -138,7 +141,7 @@ function grammar(): Map<string, Entry[]> {
   const set = (cls: TokenClass, contexts: readonly Context[], entries: Entry[]) => {
     for (const context of contexts) table.set(`${cls}/${context}`, entries);
   };
-  set('sot', ['start'], [w('a', 0.8), { word: 'an', logWeight: Math.log(0.15), attribute: 'orange', beta: 1.5 }]);
+  set('sot', ['start'], [w('a', 0.8), { word: 'an', logWeight: Math.log(0.01), attribute: 'orange', beta: 5 }]);
   // After a first "a": a frame ("a photo of …") or directly the object phrase ("a red circle").
   set('a', ['start'], [w('photo', 0.4), w('picture', 0.1), ...afterA(0.5)]);
   set('an', ['start'], [w('image', 0.5), ...afterAn(0.5)]);
