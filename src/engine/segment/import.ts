@@ -1,0 +1,255 @@
+/**
+ * Imported masks (DESIGN.md §5): ground truth or another model's masks, instead of generated ones.
+ *
+ * Two sources:
+ * - a folder with one sub-folder per image, named by the image's file stem, holding `<k>.png` masks (0/255, the
+ *   reference's layout; any value ≥ 128 counts as inside), read in numeric order of k;
+ * - a COCO instances JSON: `images[{id, file_name, width, height}]` and `annotations[{id, image_id, segmentation}]`
+ *   with polygons (`[[x, y, …], …]`), compressed or uncompressed RLE (`{size, counts}`), or a list of RLEs; images
+ *   are matched by `file_name` (or its base name).
+ * Errors name the file and what is wrong: a mask or annotation whose size differs from the image's, entries for
+ * images that are not in the project, malformed JSON.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { readMaskPng } from '../image/mask.ts';
+import { polygonsToMask } from '../image/polygon.ts';
+import { decodeRle } from '../image/rle.ts';
+import type { BinaryMask, Size } from '../image/types.ts';
+
+/** One imported mask. */
+export interface ImportedMask {
+  /** The mask's own name in the source: `<stem>/<k>.png` or `annotation <id>`. */
+  sourceId: string;
+  mask: BinaryMask;
+}
+
+/** An opened import source. */
+export interface MaskImport {
+  kind: 'png-folder' | 'coco';
+  path: string;
+  /** Image names the source has masks for (folder stems, or COCO file names). */
+  imageNames(): string[];
+  /** Names in the source that match none of `imageFiles` (the project's image file names or paths). */
+  unknownImages(imageFiles: readonly string[]): string[];
+  /** The masks of one image (by its file name or path), checked against its size; [] when the source has none. */
+  masksFor(imageFile: string, size: Size): Promise<ImportedMask[]>;
+}
+
+/** Thrown for every import problem; `code` tells them apart. */
+export class MaskImportError extends Error {
+  constructor(
+    readonly code: 'not-found' | 'bad-json' | 'bad-coco' | 'size-mismatch' | 'unknown-images' | 'bad-png',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MaskImportError';
+  }
+}
+
+/** Opens a PNG folder or a COCO JSON file. */
+export async function openMaskImport(path: string): Promise<MaskImport> {
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new MaskImportError('not-found', `mask import: ${path} does not exist`);
+  if (info.isDirectory()) return openPngFolder(path);
+  return openCoco(path);
+}
+
+/** Throws when the source names images that are not among `imageFiles` (listing the first few). */
+export function assertKnownImages(source: MaskImport, imageFiles: readonly string[]): void {
+  const unknown = source.unknownImages(imageFiles);
+  if (unknown.length > 0) {
+    const shown = unknown.slice(0, 5).join(', ');
+    throw new MaskImportError(
+      'unknown-images',
+      `mask import ${source.path}: ${unknown.length} image(s) not in the project: ${shown}${unknown.length > 5 ? ', …' : ''}`,
+    );
+  }
+}
+
+function stemOf(file: string): string {
+  const base = basename(file);
+  const ext = extname(base);
+  return ext ? base.slice(0, -ext.length) : base;
+}
+
+async function openPngFolder(dir: string): Promise<MaskImport> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const stems = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  return {
+    kind: 'png-folder',
+    path: dir,
+    imageNames: () => [...stems],
+    unknownImages: (imageFiles) => {
+      const known = new Set(imageFiles.map(stemOf));
+      return stems.filter((s) => !known.has(s));
+    },
+    masksFor: async (imageFile, size) => {
+      const stem = stemOf(imageFile);
+      if (!stems.includes(stem)) return [];
+      const folder = join(dir, stem);
+      const files = (await readdir(folder)).filter((f) => /^\d+\.png$/i.test(f));
+      files.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
+      const masks: ImportedMask[] = [];
+      for (const file of files) {
+        const sourceId = `${stem}/${file}`;
+        let mask: BinaryMask;
+        try {
+          mask = await readMaskPng(join(folder, file));
+        } catch (error) {
+          throw new MaskImportError(
+            'bad-png',
+            `mask import: ${join(folder, file)} is not a readable PNG (${(error as Error).message})`,
+          );
+        }
+        if (mask.width !== size.width || mask.height !== size.height) {
+          throw new MaskImportError(
+            'size-mismatch',
+            `mask import: ${join(folder, file)} is ${mask.width}×${mask.height} but image ${basename(imageFile)} is ${size.width}×${size.height}`,
+          );
+        }
+        masks.push({ sourceId, mask });
+      }
+      return masks;
+    },
+  };
+}
+
+interface CocoImage {
+  id: number | string;
+  file_name: string;
+  width?: number;
+  height?: number;
+}
+
+interface CocoAnnotation {
+  id?: number | string;
+  image_id: number | string;
+  segmentation: unknown;
+}
+
+async function openCoco(file: string): Promise<MaskImport> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new MaskImportError('bad-json', `mask import: ${file} is not JSON (${(error as Error).message})`);
+  }
+  const doc = json as { images?: unknown; annotations?: unknown };
+  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.images) || !Array.isArray(doc.annotations)) {
+    throw new MaskImportError(
+      'bad-coco',
+      `mask import: ${file} is not a COCO instances file (needs "images" and "annotations" arrays)`,
+    );
+  }
+  const images = doc.images as CocoImage[];
+  images.forEach((image, i) => {
+    if (
+      !image ||
+      typeof image.file_name !== 'string' ||
+      (typeof image.id !== 'number' && typeof image.id !== 'string')
+    ) {
+      throw new MaskImportError('bad-coco', `mask import: ${file}: images[${i}] needs "id" and "file_name"`);
+    }
+  });
+  const annotations = doc.annotations as CocoAnnotation[];
+  const byImage = new Map<string, CocoAnnotation[]>();
+  annotations.forEach((a, i) => {
+    if (
+      !a ||
+      (typeof a.image_id !== 'number' && typeof a.image_id !== 'string') ||
+      a.segmentation === undefined
+    ) {
+      throw new MaskImportError(
+        'bad-coco',
+        `mask import: ${file}: annotations[${i}] needs "image_id" and "segmentation"`,
+      );
+    }
+    const key = String(a.image_id);
+    const list = byImage.get(key);
+    if (list) list.push(a);
+    else byImage.set(key, [a]);
+  });
+  const names = images.map((i) => i.file_name);
+  const find = (imageFile: string) => {
+    const base = basename(imageFile);
+    return (
+      images.find((i) => i.file_name === imageFile) ?? images.find((i) => basename(i.file_name) === base)
+    );
+  };
+  return {
+    kind: 'coco',
+    path: file,
+    imageNames: () => [...names],
+    unknownImages: (imageFiles) => {
+      const known = new Set(imageFiles.map((f) => basename(f)));
+      return names.filter((n) => !known.has(basename(n)));
+    },
+    masksFor: async (imageFile, size) => {
+      const image = find(imageFile);
+      if (!image) return [];
+      if (
+        (image.width !== undefined && image.width !== size.width) ||
+        (image.height !== undefined && image.height !== size.height)
+      ) {
+        throw new MaskImportError(
+          'size-mismatch',
+          `mask import: ${file} says ${image.file_name} is ${image.width}×${image.height} but the image is ${size.width}×${size.height}`,
+        );
+      }
+      return (byImage.get(String(image.id)) ?? []).map((a, i) => {
+        const sourceId = `annotation ${a.id ?? i}`;
+        return {
+          sourceId,
+          mask: segmentationToMask(a.segmentation, size, `${file}: ${image.file_name} ${sourceId}`),
+        };
+      });
+    },
+  };
+}
+
+/** A COCO `segmentation` (polygons, RLE or a list of RLEs) as a mask of the image's size. */
+export function segmentationToMask(segmentation: unknown, size: Size, where = 'segmentation'): BinaryMask {
+  const rles: Array<{ size: [number, number]; counts: string | number[] }> = [];
+  if (Array.isArray(segmentation) && segmentation.length > 0 && segmentation.every((p) => Array.isArray(p))) {
+    try {
+      return polygonsToMask(segmentation as number[][], size);
+    } catch (error) {
+      throw new MaskImportError('bad-coco', `mask import: ${where}: ${(error as Error).message}`);
+    }
+  }
+  if (isRle(segmentation)) rles.push(segmentation);
+  else if (Array.isArray(segmentation) && segmentation.length > 0 && segmentation.every(isRle))
+    rles.push(...(segmentation as typeof rles));
+  else
+    throw new MaskImportError('bad-coco', `mask import: ${where}: segmentation is neither polygons nor RLE`);
+  const data = new Uint8Array(size.width * size.height);
+  for (const rle of rles) {
+    const [h, w] = rle.size;
+    if (h !== size.height || w !== size.width) {
+      throw new MaskImportError(
+        'size-mismatch',
+        `mask import: ${where}: RLE size is ${w}×${h} (size [${h}, ${w}]) but the image is ${size.width}×${size.height}`,
+      );
+    }
+    let mask: BinaryMask;
+    try {
+      mask = decodeRle(rle);
+    } catch (error) {
+      throw new MaskImportError('bad-coco', `mask import: ${where}: bad RLE (${(error as Error).message})`);
+    }
+    for (let i = 0; i < data.length; i++) if (mask.data[i]) data[i] = 1;
+  }
+  return { width: size.width, height: size.height, data };
+}
+
+function isRle(value: unknown): value is { size: [number, number]; counts: string | number[] } {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as { size?: unknown; counts?: unknown };
+  return (
+    Array.isArray(v.size) && v.size.length === 2 && (typeof v.counts === 'string' || Array.isArray(v.counts))
+  );
+}
