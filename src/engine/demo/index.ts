@@ -19,3 +19,15 @@ export {
 } from './scenes.ts';
 export { Random, mixSeed } from './random.ts';
 export * from './world.ts';
+export {
+  identifies,
+  explainIdentification,
+  attributeWords,
+  TARGET_IOU,
+  type OracleImage,
+  type OracleObject,
+  type Identification,
+  type AttributeWord,
+  type AttributeKind,
+} from './oracle.ts';
+export { buildDemoSegmenter, DEMO_EMBEDDING_CHANNELS, SEGMENTER_VERSION, type DemoSegmenter } from './segmenter.ts';
