@@ -210,7 +210,7 @@ export interface TraceOther {
  * One decoding step of a sampled caption. Every vector is in the space its name says:
  * - `raw`: the target's decoder logits z_i as the model returned them (logit space);
  * - `processed`: after min-length and repetition penalty (logit space) — the z_i of DESIGN.md §5;
- * - `filtered`: `processed` ÷ T with −∞ outside the kept set V;
+ * - `filtered`: `processed` with −∞ outside the kept set V (logit space, before ÷ T; the reference's `filtered_logits`);
  * - `others[j].logits`, `aggregate` (o), `calibrated` (c = z_i − o, −∞ outside V): logit space, DCS only;
  * - `naive`: softmax of `filtered` — what plain sampling would draw from (probability space);
  * - `weights`: the final sampling weights (unnormalized: DCS softmax(c/T) with p[eot] restored from `naive`).
@@ -286,6 +286,16 @@ export interface CaptionTrace {
   /** The generated ids (sot … eot) and decoded text. */
   tokenIds: number[];
   text: string;
+}
+
+/** The outcome of replaying a trace without the model. */
+export interface TraceReplay {
+  /** The tokens the replay chose (sot first). */
+  tokenIds: number[];
+  /** Whether every step chose the recorded token. */
+  matches: boolean;
+  /** First step whose replayed token differs from the recorded one, or null. */
+  firstMismatch: number | null;
 }
 
 /** A step-by-step comparison of two traces of the same crop and random stream (naive vs DCS). */

@@ -1,0 +1,57 @@
+/**
+ * Test helper: the demo captioner's sessions and tokenizer — from the built demo pack when it exists
+ * (`resources/models/demo`, made by the test global setup), otherwise from the demo builder's graph bytes in memory.
+ * Either way the real ONNX graphs run.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { buildDemoCaptioner } from '../demo/captioner.ts';
+import { loadModelPack, type ModelPack } from '../runtime/index.ts';
+import type { CaptionerSessions } from './captioner.ts';
+import { CaptionTokenizer, loadTokenizer } from './tokenizer.ts';
+
+/** The demo captioner for tests; call `dispose()` when done. */
+export interface DemoCaptionerForTests {
+  sessions: CaptionerSessions;
+  tokenizer: CaptionTokenizer;
+  special: { sot: number; eot: number; pad: number };
+  source: 'pack' | 'memory';
+  dispose(): Promise<void>;
+}
+
+/** Opens the demo captioner (see the module comment). */
+export async function openDemoCaptioner(): Promise<DemoCaptionerForTests> {
+  const dir = join(process.cwd(), 'resources/models/demo');
+  if (existsSync(join(dir, 'manifest.json'))) {
+    const pack: ModelPack = await loadModelPack(dir, { providers: ['cpu'] });
+    const special = pack.manifest.captioner.specialTokens;
+    return {
+      sessions: {
+        visual: await pack.session('captioner.visual'),
+        text: await pack.session('captioner.text'),
+        decoder: await pack.session('captioner.decoder'),
+      },
+      tokenizer: await loadTokenizer(pack.path(pack.manifest.captioner.tokenizer), special),
+      special,
+      source: 'pack',
+      dispose: () => pack.dispose(),
+    };
+  }
+  const demo = buildDemoCaptioner();
+  const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1 };
+  const visual = await ort.InferenceSession.create(demo.visual, options);
+  const text = await ort.InferenceSession.create(demo.text, options);
+  const decoder = await ort.InferenceSession.create(demo.decoder, options);
+  return {
+    sessions: { visual, text, decoder },
+    tokenizer: new CaptionTokenizer(JSON.parse(demo.tokenizerJson) as object, demo.specialTokens),
+    special: demo.specialTokens,
+    source: 'memory',
+    dispose: async () => {
+      await visual.release();
+      await text.release();
+      await decoder.release();
+    },
+  };
+}
