@@ -40,7 +40,7 @@
  * | settings-save       | parameters panel: save settings                                        |
  * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau)               |
  * | export-open         | opens the export dialog                                                |
- * | export-format       | format select in the export dialog                                     |
+ * | export-format-<f>   | export dialog: one checkbox per format (refcoco, cris, csv, jsonl, masks, repro) |
  * | export-destination  | destination folder input                                               |
  * | export-button       | runs the export                                                        |
  * | export-files        | list of written files (one `export-file` per file)                     |
@@ -85,7 +85,6 @@ export const TESTID = {
   settingsSave: 'settings-save',
   reportChart: 'report-chart',
   exportOpen: 'export-open',
-  exportFormat: 'export-format',
   exportDestination: 'export-destination',
   exportButton: 'export-button',
   exportFiles: 'export-files',
@@ -97,4 +96,5 @@ export const TESTID = {
 /** `nav-<view>` and `view-<view>` ids. */
 export const navTestId = (view: string): string => `nav-${view}`;
 export const viewTestId = (view: string): string => `view-${view}`;
+export const exportFormatTestId = (format: string): string => `export-format-${format}`;
 export const promptModeTestId = (mode: string): string => `prompt-mode-${mode}`;

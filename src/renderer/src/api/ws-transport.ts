@@ -21,13 +21,14 @@ export interface WebSocketTransportOptions {
 const REFUSED = new Set([1008, 4401, 4403]);
 
 /**
- * A reconnecting WebSocket transport. Requests made while disconnected wait for the connection; requests in flight
+ * A reconnecting WebSocket transport. Requests made while disconnected wait for the connection; requests sent
  * when it drops are rejected (they may not be idempotent, so they are never silently resent). Event listeners
  * survive reconnects.
  */
 export function createWebSocketTransport(options: WebSocketTransportOptions): ApiTransport & { close(): void } {
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; channel: RequestChannel }>();
-  const queue: string[] = [];
+  // `sent`: the frame left on the current socket; queued requests wait for the next connection instead.
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; channel: RequestChannel; sent: boolean }>();
+  const queue: { id: number; frame: string }[] = [];
   const listeners = new Map<EventChannel, Set<(payload: unknown) => void>>();
   let nextId = 1;
   let socket: WebSocket | null = null;
@@ -37,12 +38,25 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
 
   function connect(): void {
     options.onState?.('connecting');
-    const ws = new WebSocket(options.url);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(options.url);
+    } catch (error) {
+      // A page not served over http(s) (e.g. opened from a file) has no server to reach.
+      options.onState?.('closed', `cannot open ${options.url}: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
     socket = ws;
     ws.addEventListener('open', () => {
       attempt = 0;
       options.onState?.('open');
-      while (queue.length > 0 && ws.readyState === WebSocket.OPEN) ws.send(queue.shift()!);
+      while (queue.length > 0 && ws.readyState === WebSocket.OPEN) {
+        const { id, frame } = queue.shift()!;
+        const request = pending.get(id);
+        if (!request) continue;
+        ws.send(frame);
+        request.sent = true;
+      }
     });
     ws.addEventListener('message', (message) => {
       if (typeof message.data === 'string') onText(message.data);
@@ -50,6 +64,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
     ws.addEventListener('close', (event) => {
       socket = null;
       for (const [id, request] of pending) {
+        if (!request.sent) continue;
         request.reject(new ApiError('engine', `${request.channel}: the connection to the engine closed before it answered`));
         pending.delete(id);
       }
@@ -95,9 +110,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
           reject(ApiError.from(error));
           return;
         }
-        pending.set(id, { resolve, reject, channel });
-        if (socket && socket.readyState === WebSocket.OPEN) socket.send(frame);
-        else queue.push(frame);
+        const open = socket !== null && socket.readyState === WebSocket.OPEN;
+        pending.set(id, { resolve, reject, channel, sent: open });
+        if (open) socket!.send(frame);
+        else queue.push({ id, frame });
       });
     },
     listen(event, listener) {
