@@ -30,6 +30,7 @@ import type { Attributes } from './world.ts';
 const SEED = 2024;
 const SCENES = 12;
 const captioner = buildDemoCaptioner();
+const scenes = sceneCrops(SEED, SCENES);
 let sessions: CaptionerSessions;
 
 beforeAll(async () => {
@@ -71,7 +72,7 @@ describe('demo captioner graphs', () => {
   });
 
   it('gives exact output dims and an L2-normalized image_latent', async () => {
-    const [{ batches }] = sceneCrops(SEED, 1);
+    const [{ batches }] = scenes;
     const masked = batches[0];
     const n = masked.dims[0];
     const { image_latent, image_embs } = await sessions.visual.run({ image: cropTensor(masked) });
@@ -95,7 +96,7 @@ describe('demo captioner graphs', () => {
   });
 
   it('pairs one image with many prefixes (and one prefix with many images) by broadcasting the batch', async () => {
-    const [{ batches }] = sceneCrops(SEED, 1);
+    const [{ batches }] = scenes;
     const { image_embs } = await sessions.visual.run({ image: cropTensor(batches[0]) });
     const n = image_embs.dims[0];
     const { token_embs } = await sessions.text.run({ text: tokenTensor([ids('a photo of a')]) });
@@ -107,7 +108,7 @@ describe('demo captioner graphs', () => {
   });
 
   it('is causal: position t of token_embs and logits depends only on tokens ≤ t', async () => {
-    const [{ batches }] = sceneCrops(SEED, 1);
+    const [{ batches }] = scenes;
     const { image_embs } = await sessions.visual.run({ image: cropTensor(batches[0]) });
     const one = rowOf(image_embs, 0);
     const a = ids('a photo of a red circle');
@@ -128,7 +129,7 @@ describe('demo captioner graphs', () => {
   });
 
   it('keeps non-word tokens out of the top 13 of every step, so top-k only ever sees words', async () => {
-    const [{ batches }] = sceneCrops(SEED, 1);
+    const [{ batches }] = scenes;
     const { image_embs } = await sessions.visual.run({ image: cropTensor(batches[0]) });
     const prefixes = ['a', 'a photo of', 'a photo of a', 'a photo of an', 'a striped', 'a red', 'a red circle on a'].map(ids);
     const { eot, size } = demoVocabulary();
@@ -145,7 +146,6 @@ describe('demo captioner graphs', () => {
 
 describe('demo captioner language', () => {
   it('names the right colour and shape in greedy captions of isolated objects (≥ 90 %)', async () => {
-    const scenes = sceneCrops(SEED, SCENES);
     const names = ['masked', 'box 1.0', 'box 1.1', 'box 1.2'];
     const figures: string[] = [];
     const rates: number[] = [];
@@ -175,7 +175,7 @@ describe('demo captioner language', () => {
   });
 
   it('writes CoCa-like greedy captions and continues short ones with the tail under the min length', async () => {
-    const [{ objects, batches }] = sceneCrops(SEED, 1);
+    const [{ objects, batches }] = scenes;
     const captions = (await greedyCaptions(sessions, cropTensor(batches[0]))).map(captionText);
     captions.forEach((caption, i) => {
       expect(caption).toMatch(/^(a photo of |a picture of |an image of )?(a|an) ((plain|striped|dotted) )?[a-z]+ [a-z]+$/);
