@@ -6,12 +6,14 @@ import { Command, CommanderError } from 'commander';
 import { registerCaption } from './commands/caption.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerMasks } from './commands/masks.ts';
 import { registerModels } from './commands/models.ts';
 import { registerReport } from './commands/report.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerTrace } from './commands/trace.ts';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerExport(program);
   registerReport(program);
+  registerEval(program);
+  registerTrace(program);
   registerServe(program);
   return program;
 }

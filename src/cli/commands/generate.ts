@@ -1,8 +1,193 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { openStages } from '../../engine/pipeline/engine.ts';
+import { runProject } from '../../engine/pipeline/run.ts';
+import { Project } from '../../engine/pipeline/store.ts';
+import type { RunProgress } from '../../shared/results.ts';
+import { parseSettings, PRESETS, settingsPreset, type PresetName, type Settings } from '../../shared/settings.ts';
 
-/** Registers `generate`. (Being built: see the issue that owns it.) */
+/** Default model pack: the demo pack built in the working tree. */
+export const DEFAULT_PACK = 'resources/models/demo';
+
+interface GenerateFlags {
+  project: string;
+  models?: string;
+  preset?: string;
+  settings?: string;
+  seed?: string;
+  maxMasks?: string;
+  masks?: string;
+  pointsPerSide?: string;
+  tau?: string;
+  plain?: boolean;
+  progress?: boolean;
+}
+
+/** Registers `generate <images> --project <dir>`: runs (or resumes) the pipeline over a folder of images. */
 export function registerGenerate(program: Command): void {
-  program.command('generate').description('(not built yet)').action(() => {
-    throw new Error('`generate` is not built yet');
-  });
+  program
+    .command('generate')
+    .description('masks → crops → captions → scores → kept set for every image; resumes an interrupted run')
+    .argument('[images]', 'image folder or file (omit to resume the project\'s own list)')
+    .requiredOption('--project <dir>', 'project folder (created if missing)')
+    .option('--models <pack>', 'model pack folder', DEFAULT_PACK)
+    .option('--preset <name>', `settings preset (${PRESETS.join(', ')})`)
+    .option('--settings <file>', 'settings JSON (overrides the preset; the CLI flags override both)')
+    .option('--seed <n>', 'random seed')
+    .option('--max-masks <k>', 'masks kept per image (K)')
+    .option('--masks <path>', 'import masks (PNG folder <stem>/<k>.png or COCO JSON) instead of generating them')
+    .option('--points-per-side <n>', 'SAM grid points per side')
+    .option('--tau <t>', 'distinctiveness threshold τ')
+    .option('--no-plain', 'skip the plain-sampling comparison candidates')
+    .option('--no-progress', 'plain progress lines even on a terminal')
+    .action(async (images: string | undefined, flags: GenerateFlags) => {
+      const existing = tryOpen(flags.project);
+      const settings = resolveSettings(flags, existing?.file.settings);
+      const stages = await openStages(resolve(flags.models ?? DEFAULT_PACK));
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts === 1) {
+          process.stderr.write('\nstopping after the current image (Ctrl-C again to quit now; the run resumes later)\n');
+          controller.abort();
+        } else {
+          process.exit(130);
+        }
+      };
+      process.on('SIGINT', onSigint);
+      const reporter = progressReporter(flags.progress !== false && Boolean(process.stderr.isTTY));
+      try {
+        const summary = await runProject({
+          project: flags.project,
+          images: images ?? undefined,
+          settings,
+          stages,
+          pack: stages.packInfo,
+          versions: versions(),
+          onProgress: reporter.update,
+          signal: controller.signal,
+        });
+        reporter.stop();
+        process.stdout.write(
+          `${summary.cancelled ? 'stopped' : 'done'}: ${summary.imagesDone}/${summary.imagesTotal} images (${summary.imagesSkipped} already committed, ${summary.imagesFailed} failed) in ${summary.seconds.toFixed(1)} s → ${summary.project}\n`,
+        );
+        if (summary.cancelled) process.exitCode = 130;
+      } finally {
+        reporter.stop();
+        process.off('SIGINT', onSigint);
+        await stages.dispose();
+      }
+    });
+}
+
+function tryOpen(dir: string): Project | null {
+  try {
+    return Project.open(dir);
+  } catch {
+    return null;
+  }
+}
+
+/** Preset → settings file → the project's settings (resume) → flags. */
+function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Settings {
+  let base: Record<string, unknown>;
+  if (flags.preset) {
+    if (!(PRESETS as readonly string[]).includes(flags.preset)) throw new Error(`--preset must be one of ${PRESETS.join(', ')}, got "${flags.preset}"`);
+    base = settingsPreset(flags.preset as PresetName) as unknown as Record<string, unknown>;
+  } else if (stored) {
+    base = structuredClone(stored) as unknown as Record<string, unknown>;
+  } else {
+    base = settingsPreset('default') as unknown as Record<string, unknown>;
+  }
+  if (flags.settings) {
+    let file: Record<string, unknown>;
+    try {
+      file = JSON.parse(readFileSync(flags.settings, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(`--settings ${flags.settings}: ${(error as Error).message}`, { cause: error });
+    }
+    base = merge(base, file);
+  }
+  const s = base as { masks: Record<string, unknown>; captions: Record<string, unknown>; filter: Record<string, unknown>; seed?: number };
+  if (flags.seed !== undefined) s.seed = integer('--seed', flags.seed);
+  if (flags.maxMasks !== undefined) s.masks.maxMasks = integer('--max-masks', flags.maxMasks);
+  if (flags.pointsPerSide !== undefined) s.masks.pointsPerSide = integer('--points-per-side', flags.pointsPerSide);
+  if (flags.masks !== undefined) Object.assign(s.masks, { source: 'imported', importPath: resolve(flags.masks) });
+  if (flags.tau !== undefined) s.filter.tau = number('--tau', flags.tau);
+  if (flags.plain === false) s.captions.plainSampling = false;
+  if (flags.preset || flags.settings || flags.seed || flags.maxMasks || flags.masks || flags.pointsPerSide || flags.plain === false) {
+    if (!flags.preset) (base as { preset?: string }).preset = 'custom';
+  }
+  return parseSettings(base);
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' ? merge(a[k] as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+function integer(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`${flag} must be an integer, got "${value}"`);
+  return n;
+}
+
+function number(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
+  return n;
+}
+
+/** Versions recorded with the results and every export. */
+export function versions(): Record<string, string> {
+  const read = (path: string) => {
+    try {
+      return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    'pseudo-ris-studio': read(resolve(import.meta.dirname, '../../../package.json')),
+    'onnxruntime-node': read(resolve(import.meta.dirname, '../../../node_modules/onnxruntime-node/package.json')),
+    sharp: read(resolve(import.meta.dirname, '../../../node_modules/sharp/package.json')),
+    node: process.versions.node,
+  };
+}
+
+function progressReporter(tty: boolean): { update: (p: RunProgress) => void; stop: () => void } {
+  if (tty) {
+    const bar = new SingleBar({ format: '{bar} {value}/{total} images · {stage} {image} · {rate} img/min · ETA {eta_s2}', hideCursor: true, clearOnComplete: false }, Presets.shades_classic);
+    let started = false;
+    return {
+      update(p) {
+        const payload = { stage: p.stage, image: p.image ?? '', rate: p.rate.toFixed(1), eta_s2: p.etaSeconds === null ? '—' : `${Math.round(p.etaSeconds)} s` };
+        if (!started) {
+          bar.start(p.imagesTotal, p.imagesDone, payload);
+          started = true;
+        } else bar.update(p.imagesDone, payload);
+      },
+      stop() {
+        if (started) bar.stop();
+        started = false;
+      },
+    };
+  }
+  let last = -1;
+  return {
+    update(p) {
+      // one line per committed image (and the start/end), not per stage
+      if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'cancelled') return;
+      last = p.imagesDone;
+      const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
+      process.stderr.write(`[${p.imagesDone}/${p.imagesTotal}] ${p.stage}${p.imagesFailed ? `, ${p.imagesFailed} failed` : ''}, ${p.rate.toFixed(1)} img/min${eta}\n`);
+    },
+    stop() {},
+  };
 }

@@ -1,8 +1,20 @@
 import type { Command } from 'commander';
+import { buildReport, formatReport } from '../../engine/dataset/report.ts';
+import { Project } from '../../engine/pipeline/store.ts';
 
-/** Registers `report`. (Being built: see the issue that owns it.) */
+/** Registers `report <project> [--json] [--tau T]`. */
 export function registerReport(program: Command): void {
-  program.command('report').description('(not built yet)').action(() => {
-    throw new Error('`report` is not built yet');
-  });
+  program
+    .command('report')
+    .description('counts, kept share, mean UoS/CoS/DoS per decoding method, DoS histogram, kept share vs τ, vocabulary')
+    .argument('<project>', 'project folder')
+    .option('--json', 'print JSON')
+    .option('--tau <t>', 'τ for the kept figures (default: the project\'s)')
+    .action((dir: string, flags: { json?: boolean; tau?: string }) => {
+      const project = Project.open(dir);
+      const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
+      if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
+      const report = buildReport(project.results(), { ...project.file.settings.filter, tau });
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    });
 }

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { evaluateResults, readGroundTruth } from '../../engine/dataset/evaluate.ts';
+import { formatReport } from '../../engine/dataset/report.ts';
+import { Project } from '../../engine/pipeline/store.ts';
+
+/** Registers `eval <project> --ground-truth <file>`: the report plus the shapes-world oracle's identification rates. */
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('report + oracle identification rate (shapes world) for all, kept, and per decoding method')
+    .argument('<project>', 'project folder')
+    .requiredOption('--ground-truth <file>', 'ground-truth.json of the scenes')
+    .option('--json', 'print JSON')
+    .option('--tau <t>', 'τ for the kept figures (default: the project\'s)')
+    .action((dir: string, flags: { groundTruth: string; json?: boolean; tau?: string }) => {
+      const project = Project.open(dir);
+      const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
+      if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
+      const report = evaluateResults(project.results(), readGroundTruth(flags.groundTruth), { ...project.file.settings.filter, tau });
+      if (report.oracleImages === 0) throw new Error(`no project image matches an image of ${flags.groundTruth} (matched by file name)`);
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    });
+}

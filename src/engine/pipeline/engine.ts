@@ -1,0 +1,142 @@
+/**
+ * The runner's stages over a model pack: the runtime's image loader and sessions, the segmenter's generation +
+ * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
+ */
+import * as ort from 'onnxruntime-node';
+import type { DecodingOptions } from '../../shared/caption.ts';
+import type { Settings } from '../../shared/settings.ts';
+import { Captioner } from '../caption/captioner.ts';
+import { generateCaptions } from '../caption/generate.ts';
+import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
+import { loadImage } from '../image/load.ts';
+import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
+import { generateMasks } from '../segment/generate.ts';
+import { openMaskImport, type MaskImport } from '../segment/import.ts';
+import { SamModel } from '../segment/model.ts';
+import { selectMasks } from '../segment/select.ts';
+import type { CropBatch } from '../image/crops.ts';
+import type { ImageStages } from './run.ts';
+
+/** Stages plus what a run records and the bench reads. */
+export interface PackStages extends ImageStages {
+  pack: ModelPack;
+  captioner: Captioner;
+  /** Facts recorded in the project: pack name and file checksums. */
+  packInfo: { dir: string; name: string; demo: boolean; checksums: Record<string, string> };
+  /** Releases every session. */
+  dispose(): Promise<void>;
+}
+
+/** Options of {@link openStages}. */
+export interface OpenStagesOptions {
+  /** Caption decoding as the reference's code does it (no caching or batching), for the bench's ratio. */
+  mode?: 'engine' | 'reference';
+}
+
+/** The caption engine's decoding options from the pipeline settings. */
+export function decodingOptions(settings: Settings): DecodingOptions {
+  const c = settings.captions;
+  return {
+    topK: c.topK,
+    topP: c.topP,
+    distinctive: c.dcs,
+    alsoPlain: c.dcs && c.plainSampling,
+    beam: c.beam ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' } : null,
+    aggregation: c.aggregation,
+    temperature: c.temperature,
+    repetitionPenalty: c.repetitionPenalty,
+    minLength: c.minLength,
+    maxLength: c.maxLength,
+    maxCalibrationCrops: 30,
+    seed: settings.seed,
+  };
+}
+
+/** Opens a model pack and builds the runner's stages over it. */
+export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
+  const pack = await loadModelPack(packDir);
+  const { manifest } = pack;
+  const [visual, text, decoder, scorerImage, scorerText] = await Promise.all([
+    pack.session('captioner.visual'),
+    pack.session('captioner.text'),
+    pack.session('captioner.decoder'),
+    pack.session('scorer.image'),
+    pack.session('scorer.text'),
+  ]);
+  const mode = options.mode ?? 'engine';
+  const captioner = new Captioner({ visual, text, decoder }, { dedupe: mode === 'engine' });
+  const captionTokenizer = await loadTokenizer(pack.path(manifest.captioner.tokenizer), manifest.captioner.specialTokens);
+  const scorerTokenizer = manifest.scorer.tokenizer === manifest.captioner.tokenizer ? captionTokenizer : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
+  let sam: SamModel | null = null;
+  const imports = new Map<string, Promise<MaskImport>>();
+  const checksums: Record<string, string> = {};
+  for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
+    for (const [key, value] of Object.entries(manifest[role])) {
+      if (value && typeof value === 'object' && 'sha256' in value) checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
+    }
+  }
+  const cropSize = manifest.scorer.preprocess.size;
+  return {
+    pack,
+    captioner,
+    packInfo: { dir: pack.dir, name: pack.name, demo: manifest.demo, checksums },
+    logitScale: manifest.scorer.logitScale,
+    cropSize,
+    load: (path, maxPixels) => loadImage(path, { maxPixels }),
+    async masks(image, entry, settings, signal) {
+      if (settings.masks.source === 'imported') {
+        const path = settings.masks.importPath!;
+        if (!imports.has(path)) imports.set(path, openMaskImport(path));
+        const source = await imports.get(path)!;
+        const found = await source.masksFor(entry.path, image);
+        return { masks: found.map((m) => m.mask), scores: found.map(() => 1), source: 'imported', importedIds: found.map((m) => m.sourceId) };
+      }
+      sam ??= await SamModel.open(pack);
+      const { proposals } = await generateMasks(sam, image, { preset: settings.masks.preset, pointsPerSide: settings.masks.pointsPerSide, signal });
+      const { selected } = selectMasks(proposals, { maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap) });
+      return { masks: selected.map((p) => p.mask), scores: selected.map((p) => p.predictedIou * p.stability), source: 'generated' };
+    },
+    async captions({ masks, crops, settings, imageKey }) {
+      const options = decodingOptions(settings);
+      const all = [];
+      for (const batch of crops) {
+        const out = await generateCaptions({ captioner, tokenizer: captionTokenizer, special: manifest.captioner.specialTokens, crops: batch.data, count: masks.length, size: cropSize, crop: batch.crop, imageId: imageKey, options, mode, model: { pack: pack.name } });
+        all.push(...out.candidates);
+      }
+      // candidate order: by mask, then crop type, then setting (the order the caption engine emits per crop type)
+      return all.map((c, k) => ({ c, k })).sort((a, b) => a.c.maskIndex - b.c.maskIndex || a.k - b.k).map((x) => x.c);
+    },
+    embedImages: (batch: CropBatch) => embedImages(scorerImage, batch),
+    embedTexts: (texts) => embedTexts(scorerText, scorerTokenizer, texts, manifest.scorer.contextLength),
+    dispose: () => pack.dispose(),
+  };
+}
+
+/** CLIP image embeddings of a crop batch. in: image float32[n,3,S,S] → out: embedding float32[n,E]. */
+async function embedImages(session: ModelSession, batch: CropBatch): Promise<Float32Array[]> {
+  const [n, , h, w] = batch.dims;
+  const out = await session.run({ image: new ort.Tensor('float32', batch.data, [n, 3, h, w]) });
+  return rows(out.embedding, n, 'scorer.image');
+}
+
+/** CLIP text embeddings. in: text int64[B,77] (zero-padded) → out: embedding float32[B,E]. */
+async function embedTexts(session: ModelSession, tokenizer: CaptionTokenizer, texts: string[], contextLength: number): Promise<Float32Array[]> {
+  const result: Float32Array[] = [];
+  const batchSize = 64;
+  for (let start = 0; start < texts.length; start += batchSize) {
+    const slice = texts.slice(start, start + batchSize);
+    const tokens = tokenizer.encodeForScorer(slice, { contextLength, dtype: 'int64' });
+    const out = await session.run({ text: new ort.Tensor('int64', tokens.data, tokens.dims) });
+    result.push(...rows(out.embedding, slice.length, 'scorer.text'));
+  }
+  return result;
+}
+
+function rows(tensor: ort.Tensor | undefined, n: number, role: string): Float32Array[] {
+  if (!tensor || tensor.dims.length !== 2 || tensor.dims[0] !== n) {
+    throw new Error(`${role} returned embedding [${tensor?.dims.join(',') ?? 'none'}], expected [${n},E]`);
+  }
+  const e = Number(tensor.dims[1]);
+  const data = tensor.data as Float32Array;
+  return Array.from({ length: n }, (_, i) => data.slice(i * e, (i + 1) * e));
+}

@@ -1,0 +1,50 @@
+/**
+ * Re-creates a stored candidate's decoding trace. Candidates store their seed, random-stream name, crop and setting,
+ * so decoding that one setting of that crop type again (with the image's other masks, as DCS needs them) replays
+ * the same random draws and gives the same caption with its step-by-step trace — no trace has to be stored.
+ */
+import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
+import type { CandidateResult } from '../../shared/results.ts';
+import { generateCaptions } from '../caption/generate.ts';
+import { loadTokenizer } from '../caption/tokenizer.ts';
+import { buildCrops } from '../image/crops.ts';
+import { decodeRle } from '../image/rle.ts';
+import { decodingOptions, type PackStages } from './engine.ts';
+import { Project } from './store.ts';
+
+/** A candidate and its regenerated trace (null for beam-search candidates, which have no sampling trace). */
+export interface CandidateTrace {
+  candidate: CandidateResult;
+  trace: CaptionTrace | null;
+  /** True when the regenerated caption equals the stored one. */
+  reproduced: boolean;
+}
+
+/** Regenerates the trace of candidate `candidate` of mask `mask` of image `imageId`. */
+export async function traceCandidate(projectDir: string, where: { image: number; mask: number; candidate: number }, stages: PackStages): Promise<CandidateTrace> {
+  const project = Project.open(projectDir);
+  const result = project.results().find((r) => r.image.id === where.image);
+  if (!result) throw new Error(`image ${where.image} has no committed result in ${project.dir}`);
+  if (result.status !== 'done') throw new Error(`image ${where.image} failed (${result.error?.message ?? 'no reason'}); it has no candidates`);
+  if (where.mask < 0 || where.mask >= result.masks.length) throw new Error(`image ${where.image} has masks 0..${result.masks.length - 1}, not ${where.mask}`);
+  const candidates = result.candidates.filter((c) => c.mask === where.mask);
+  const candidate = candidates.find((c) => c.index === where.candidate);
+  if (!candidate) throw new Error(`mask ${where.mask} of image ${where.image} has candidates 0..${candidates.length - 1}, not ${where.candidate}`);
+  if (candidate.setting.kind === 'beam') return { candidate, trace: null, reproduced: true };
+  const settings = project.file.settings;
+  const image = await stages.load(result.image.path, settings.maxPixels);
+  const masks = result.masks.map((m) => decodeRle(m.rle));
+  const [batch] = buildCrops(image, masks, { size: stages.cropSize, crops: [candidate.crop], fill: settings.crops.fill });
+  const setting = candidate.setting as SamplingSetting;
+  // decode only this setting: random streams are named per (image, mask, crop, setting), so the draws are the same
+  const options = { ...decodingOptions(settings), beam: null, alsoPlain: false, distinctive: setting.distinctive, topK: setting.kind === 'top-k' ? [setting.k] : [], topP: setting.kind === 'top-p' ? [setting.p] : [] };
+  const manifest = stages.pack.manifest;
+  const tokenizer = await loadTokenizer(stages.pack.path(manifest.captioner.tokenizer), manifest.captioner.specialTokens);
+  const key = settingKey(setting);
+  const out = await generateCaptions({
+    captioner: stages.captioner, tokenizer, special: manifest.captioner.specialTokens, crops: batch.data, count: masks.length, size: stages.cropSize,
+    crop: candidate.crop, imageId: result.image.sha256, options, trace: { include: (m, k) => m === where.mask && k === key }, model: { pack: stages.pack.name },
+  });
+  const trace = out.traces.find((t) => t.target.maskIndex === where.mask) ?? null;
+  return { candidate, trace, reproduced: trace !== null && trace.text === candidate.text };
+}
