@@ -30,4 +30,20 @@ export {
   type AttributeWord,
   type AttributeKind,
 } from './oracle.ts';
-export { buildDemoSegmenter, DEMO_EMBEDDING_CHANNELS, SEGMENTER_VERSION, type DemoSegmenter } from './segmenter.ts';
+export {
+  buildDemoSegmenter,
+  DEMO_EMBEDDING_CHANNELS,
+  SEGMENTER_VERSION,
+  type DemoSegmenter,
+} from './segmenter.ts';
+export {
+  buildDemoPack,
+  buildDemoPackFiles,
+  ensureDemoPack,
+  defaultDemoPackDir,
+  DEMO_PACK_NAME,
+  DEMO_PACK_DESCRIPTION,
+  BUILD_ID_FILE,
+  type DemoPackFiles,
+  type EnsureDemoPackOptions,
+} from './pack.ts';

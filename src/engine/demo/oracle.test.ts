@@ -22,11 +22,13 @@ const scene: OracleImage = {
 
 describe('oracle', () => {
   it('finds attribute words and their synonyms, case-insensitively', () => {
-    expect(attributeWords('A Red striped circle on a grey background').map((w) => [w.kind, w.value])).toEqual([
-      ['colour', 'red'],
-      ['pattern', 'striped'],
-      ['shape', 'circle'],
-    ]);
+    expect(attributeWords('A Red striped circle on a grey background').map((w) => [w.kind, w.value])).toEqual(
+      [
+        ['colour', 'red'],
+        ['pattern', 'striped'],
+        ['shape', 'circle'],
+      ],
+    );
     expect(attributeWords('two squares with dots').map((w) => w.value)).toEqual(['square', 'dotted']);
     expect(attributeWords('a photo of a shape')).toEqual([]);
   });
@@ -61,7 +63,10 @@ describe('oracle', () => {
     expect(explainIdentification(scene, mask(0, 1, 5), 'a striped circle').targetId).toBe(2);
     expect(explainIdentification(scene, mask(0, 1, 2, 3), 'a striped circle').targetId).toBe(null);
     const rle: OracleImage = {
-      objects: scene.objects.map(({ mask: m, ...rest }) => ({ ...rest, segmentation: encodeRle(m as BinaryMask) })),
+      objects: scene.objects.map(({ mask: m, ...rest }) => ({
+        ...rest,
+        segmentation: encodeRle(m as BinaryMask),
+      })),
     };
     expect(identifies(rle, mask(2, 3, 6, 7), 'a dotted shape')).toBe(true);
   });
@@ -79,6 +84,8 @@ describe('oracle', () => {
     expect(() => identifies(scene, { width: 2, height: 2, data: new Uint8Array(4) }, 'red')).toThrow(
       'identifies: target mask is 2×2, object 1 is 4×2',
     );
-    expect(() => identifies({ objects: [] }, 1, 'red')).toThrow('the image ground truth must have at least one object');
+    expect(() => identifies({ objects: [] }, 1, 'red')).toThrow(
+      'the image ground truth must have at least one object',
+    );
   });
 });

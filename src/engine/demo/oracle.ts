@@ -66,7 +66,8 @@ const SYNONYMS: Record<string, [AttributeKind, string]> = Object.fromEntries([
 
 /** Attribute words of a caption (case-insensitive; any non-letter separates words). */
 export function attributeWords(caption: string): AttributeWord[] {
-  if (typeof caption !== 'string') throw new Error(`attributeWords: caption must be a string, got ${typeof caption}`);
+  if (typeof caption !== 'string')
+    throw new Error(`attributeWords: caption must be a string, got ${typeof caption}`);
   const words: AttributeWord[] = [];
   for (const word of caption.toLowerCase().split(/[^a-z]+/)) {
     const entry = SYNONYMS[word];
@@ -84,7 +85,11 @@ export function identifies(image: OracleImage, target: number | BinaryMask, capt
 }
 
 /** {@link identifies} with its reasons: the target found, the attribute words and the objects they match. */
-export function explainIdentification(image: OracleImage, target: number | BinaryMask, caption: string): Identification {
+export function explainIdentification(
+  image: OracleImage,
+  target: number | BinaryMask,
+  caption: string,
+): Identification {
   if (!image || !Array.isArray(image.objects) || image.objects.length === 0) {
     throw new Error('identifies: the image ground truth must have at least one object');
   }
@@ -92,14 +97,19 @@ export function explainIdentification(image: OracleImage, target: number | Binar
   const matching = image.objects.filter((o) => words.every((w) => o[w.kind] === w.value)).map((o) => o.id);
   const targetId = resolveTarget(image, target);
   const identifies =
-    targetId !== null && matching.length === 1 && matching[0] === targetId && (words.length > 0 || image.objects.length === 1);
+    targetId !== null &&
+    matching.length === 1 &&
+    matching[0] === targetId &&
+    (words.length > 0 || image.objects.length === 1);
   return { identifies, targetId, words, matching };
 }
 
 function resolveTarget(image: OracleImage, target: number | BinaryMask): number | null {
   if (typeof target === 'number') {
     if (!image.objects.some((o) => o.id === target)) {
-      throw new Error(`identifies: no object with id ${target} (ids: ${image.objects.map((o) => o.id).join(', ')})`);
+      throw new Error(
+        `identifies: no object with id ${target} (ids: ${image.objects.map((o) => o.id).join(', ')})`,
+      );
     }
     return target;
   }

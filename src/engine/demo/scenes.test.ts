@@ -79,7 +79,11 @@ describe('renderScene', () => {
         const [r, g, b] = [image.data[i * 3], image.data[i * 3 + 1], image.data[i * 3 + 2]];
         const low = Math.min(r, g, b);
         const high = Math.max(r, g, b);
-        if (low < BACKGROUND_RANGE.min || high > BACKGROUND_RANGE.max || high - low > BACKGROUND_RANGE.maxChannelSpread) {
+        if (
+          low < BACKGROUND_RANGE.min ||
+          high > BACKGROUND_RANGE.max ||
+          high - low > BACKGROUND_RANGE.maxChannelSpread
+        ) {
           offRange += 1;
         }
       }

@@ -92,7 +92,8 @@ export function sceneFileName(index: number): string {
  */
 export function renderScene(seed: number, index: number): Scene {
   if (!Number.isInteger(seed)) throw new Error(`renderScene: seed must be an integer, got ${seed}`);
-  if (!Number.isInteger(index) || index < 0) throw new Error(`renderScene: index must be an integer ≥ 0, got ${index}`);
+  if (!Number.isInteger(index) || index < 0)
+    throw new Error(`renderScene: index must be an integer ≥ 0, got ${index}`);
   const random = new Random(mixSeed(seed, index));
   const { width, height } = pickSize(random);
   const data = new Uint8Array(width * height * 3);
@@ -138,8 +139,10 @@ export function groundTruthOf(truth: SceneTruth): GroundTruthImage {
  */
 export async function generateScenes(options: GenerateScenesOptions): Promise<GroundTruth> {
   const { count, seed, outDir } = options;
-  if (!Number.isInteger(count) || count < 1) throw new Error(`generateScenes: count must be an integer ≥ 1, got ${count}`);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`generateScenes: seed must be an integer ≥ 0, got ${seed}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`generateScenes: count must be an integer ≥ 1, got ${count}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new Error(`generateScenes: seed must be an integer ≥ 0, got ${seed}`);
   await mkdir(outDir, { recursive: true });
   const images: GroundTruthImage[] = [];
   for (let index = 0; index < count; index += 1) {
@@ -148,7 +151,10 @@ export async function generateScenes(options: GenerateScenesOptions): Promise<Gr
     images.push(groundTruthOf(truth));
   }
   const groundTruth: GroundTruth = { version: 1, seed, images };
-  await writeAtomic(join(outDir, 'ground-truth.json'), Buffer.from(JSON.stringify(groundTruth, null, 1) + '\n'));
+  await writeAtomic(
+    join(outDir, 'ground-truth.json'),
+    Buffer.from(JSON.stringify(groundTruth, null, 1) + '\n'),
+  );
   return groundTruth;
 }
 
@@ -209,7 +215,11 @@ function pickAttributes(count: number, random: Random): Attributes[] {
       else if (which === 1) candidate.shape = random.pick(SHAPES.filter((s) => s !== base.shape));
       else candidate.pattern = random.pick(PATTERNS.filter((p) => p !== base.pattern));
     } else {
-      candidate = { colour: random.pick(COLOURS), shape: random.pick(SHAPES), pattern: random.pick(PATTERNS) };
+      candidate = {
+        colour: random.pick(COLOURS),
+        shape: random.pick(SHAPES),
+        pattern: random.pick(PATTERNS),
+      };
     }
     if (taken.has(key(candidate))) continue;
     taken.add(key(candidate));
@@ -242,7 +252,11 @@ function placeObjects(count: number, width: number, height: number, random: Rand
         const x = random.int(margin, width - margin - size);
         const y = random.int(margin, height - margin - size);
         ok = placed.every(
-          (p) => x + size + margin <= p.x || p.x + p.size + margin <= x || y + size + margin <= p.y || p.y + p.size + margin <= y,
+          (p) =>
+            x + size + margin <= p.x ||
+            p.x + p.size + margin <= x ||
+            y + size + margin <= p.y ||
+            p.y + p.size + margin <= y,
         );
         if (ok) placed.push({ x, y, size });
       }
@@ -340,7 +354,14 @@ function paintObject(
 }
 
 /** Whether a point (relative to the shape's square) is inside the shape. */
-function inside(shape: Attributes['shape'], px: number, py: number, size: number, top: number, triangleHeight: number): boolean {
+function inside(
+  shape: Attributes['shape'],
+  px: number,
+  py: number,
+  size: number,
+  top: number,
+  triangleHeight: number,
+): boolean {
   if (shape === 'square') return true;
   if (shape === 'circle') {
     const r = size / 2;

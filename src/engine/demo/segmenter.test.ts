@@ -61,7 +61,9 @@ async function decode(image: RgbImage, embedded: Awaited<ReturnType<typeof embed
   if (!points.some(([, , label]) => label === 2 || label === 3)) points.push([0, 0, -1]);
   const sx = embedded.frame.width / image.width;
   const sy = embedded.frame.height / image.height;
-  const coords = new Float32Array(points.flatMap(([x, y, label]) => (label === -1 ? [0, 0] : [x * sx, y * sy])));
+  const coords = new Float32Array(
+    points.flatMap(([x, y, label]) => (label === -1 ? [0, 0] : [x * sx, y * sy])),
+  );
   const labels = new Float32Array(points.map(([, , label]) => label));
   return decoder.run({
     image_embeddings: embedded.embeddings,
@@ -96,7 +98,8 @@ function pointInside(object: SceneObject): [number, number] {
   const cx = Math.floor(x + w / 2);
   const cy = Math.floor(y + h * 0.6);
   if (data[cy * width + cx]) return [cx + 0.5, cy + 0.5];
-  for (let yy = y; yy < y + h; yy += 1) for (let xx = x; xx < x + w; xx += 1) if (data[yy * width + xx]) return [xx + 0.5, yy + 0.5];
+  for (let yy = y; yy < y + h; yy += 1)
+    for (let xx = x; xx < x + w; xx += 1) if (data[yy * width + xx]) return [xx + 0.5, yy + 0.5];
   throw new Error('empty object mask');
 }
 
@@ -149,7 +152,9 @@ describe('demo segmenter', () => {
         if (value >= 0.9) good += 1;
       }
     }
-    console.log(`demo segmenter: ${good}/${objects} objects with IoU ≥ 0.9 (${((100 * good) / objects).toFixed(1)} %), mean IoU ${(sum / objects).toFixed(3)}`);
+    console.log(
+      `demo segmenter: ${good}/${objects} objects with IoU ≥ 0.9 (${((100 * good) / objects).toFixed(1)} %), mean IoU ${(sum / objects).toFixed(3)}`,
+    );
     expect(good / objects).toBeGreaterThanOrEqual(0.95);
   });
 
@@ -186,11 +191,21 @@ describe('demo segmenter', () => {
     const { image, truth } = renderScene(5, 3);
     const embedded = await embed(image);
     const [a, b] = truth.objects;
-    const both = await decode(image, embedded, { points: [[...pointInside(a), 1], [...pointInside(b), 1]] });
+    const both = await decode(image, embedded, {
+      points: [
+        [...pointInside(a), 1],
+        [...pointInside(b), 1],
+      ],
+    });
     const union: BinaryMask = { ...a.mask, data: a.mask.data.map((v, i) => v | b.mask.data[i]) };
     expect(iou(maskOf(both, 0, image), union)).toBeGreaterThan(0.9);
 
-    const removed = await decode(image, embedded, { points: [[...pointInside(a), 1], [...pointInside(a), 0]] });
+    const removed = await decode(image, embedded, {
+      points: [
+        [...pointInside(a), 1],
+        [...pointInside(a), 0],
+      ],
+    });
     expect(maskOf(removed, 0, image).data.reduce((s, v) => s + v, 0)).toBe(0);
 
     const first = await decode(image, embedded, { points: [[...pointInside(a), 1]] });
@@ -204,7 +219,12 @@ describe('demo segmenter', () => {
     const embedded = await embed(image);
     const object = truth.objects[truth.objects.length - 1];
     const [x, y, w, h] = object.bbox;
-    const out = await decode(image, embedded, { points: [[x, y, 2], [x + w, y + h, 3]] });
+    const out = await decode(image, embedded, {
+      points: [
+        [x, y, 2],
+        [x + w, y + h, 3],
+      ],
+    });
     expect(iou(maskOf(out, 0, image), object.mask)).toBeGreaterThan(0.9);
   });
 });

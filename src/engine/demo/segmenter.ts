@@ -81,12 +81,18 @@ function buildEncoder(): GraphBuilder {
   const g = new GraphBuilder('demo_sam_encoder');
   // in: image float32[1,3,1024,1024]
   const image = g.input('image', 'float32', [1, 3, 1024, 1024]);
-  const rgb = g.op('Add', [g.op('Mul', [image, g.floats(SAM_STD, [1, 3, 1, 1])]), g.floats(SAM_MEAN, [1, 3, 1, 1])]);
+  const rgb = g.op('Add', [
+    g.op('Mul', [image, g.floats(SAM_STD, [1, 3, 1, 1])]),
+    g.floats(SAM_MEAN, [1, 3, 1, 1]),
+  ]);
   // Padding is exactly 0 after normalization; a real pixel never is (the means are not integers).
   const valid = g.op('Cast', [g.op('Greater', [maxOver(g, g.op('Abs', [image]), 1), g.floats([1e-4], [])])], {
     to: attr.int(1),
   });
-  const sum = g.op('Add', [g.op('ReduceSum', [rgb, g.ints([1])], { keepdims: attr.int(1) }), g.floats([1e-3], [])]);
+  const sum = g.op('Add', [
+    g.op('ReduceSum', [rgb, g.ints([1])], { keepdims: attr.int(1) }),
+    g.floats([1e-3], []),
+  ]);
   const chroma = g.op('Div', [rgb, sum]); // [1,3,1024,1024]
   // Squared distance to each prototype: |x|² − 2 x·p + |p|², the cross term as a 1×1 convolution.
   const protos = prototypes();
@@ -100,17 +106,35 @@ function buildEncoder(): GraphBuilder {
     protos.map((_, i) => i),
     [1, protos.length, 1, 1],
   );
-  const oneHot = g.op('Mul', [g.op('Cast', [g.op('Equal', [nearest, classIds])], { to: attr.int(1) }), valid]);
+  const oneHot = g.op('Mul', [
+    g.op('Cast', [g.op('Equal', [nearest, classIds])], { to: attr.int(1) }),
+    valid,
+  ]);
   const padding = g.op('Sub', [g.floats([1], []), valid]);
   const classes = g.op('Concat', [oneHot, padding], { axis: attr.int(1) }); // [1,8,1024,1024]
-  const fractions = g.op('AveragePool', [classes], { kernel_shape: attr.ints([4, 4]), strides: attr.ints([4, 4]) });
+  const fractions = g.op('AveragePool', [classes], {
+    kernel_shape: attr.ints([4, 4]),
+    strides: attr.ints([4, 4]),
+  });
   // out of this step: fractions float32[1,8,256,256]
 
   // Dominant class per cell (padding excluded from labelling), one plane per labelled class.
   const dominant = g.op('ArgMax', [fractions], { axis: attr.int(1), keepdims: attr.int(1) });
-  const labelled = g.op('Cast', [g.op('Equal', [dominant, g.ints(protos.map((_, i) => i), [1, protos.length, 1, 1])])], {
-    to: attr.int(1),
-  }); // [1,7,256,256]
+  const labelled = g.op(
+    'Cast',
+    [
+      g.op('Equal', [
+        dominant,
+        g.ints(
+          protos.map((_, i) => i),
+          [1, protos.length, 1, 1],
+        ),
+      ]),
+    ],
+    {
+      to: attr.int(1),
+    },
+  ); // [1,7,256,256]
   const cellIds = g.op('Reshape', [
     g.op('Range', [g.floats([1], []), g.floats([CELLS + 1], []), g.floats([1], [])]),
     g.ints([1, 1, GRID, GRID]),
@@ -124,7 +148,10 @@ function buildEncoder(): GraphBuilder {
   const before = body.input('labels_in', 'float32', [1, protos.length, GRID, GRID]);
   let labels = before;
   for (let step = 0; step < STEPS_PER_ITERATION; step += 1) {
-    const pooled = body.op('MaxPool', [labels], { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) });
+    const pooled = body.op('MaxPool', [labels], {
+      kernel_shape: attr.ints([3, 3]),
+      pads: attr.ints([1, 1, 1, 1]),
+    });
     labels = body.op('Mul', [pooled, labelled]);
   }
   const changed = body.op('Greater', [
@@ -135,7 +162,11 @@ function buildEncoder(): GraphBuilder {
   body.output(labels, 'float32', [1, protos.length, GRID, GRID], 'labels_out');
   const propagated = g.op(
     'Loop',
-    [g.constant({ dtype: 'int64', dims: [], values: [MAX_ITERATIONS] }), g.constant({ dtype: 'bool', dims: [], values: [1] }), initial],
+    [
+      g.constant({ dtype: 'int64', dims: [], values: [MAX_ITERATIONS] }),
+      g.constant({ dtype: 'bool', dims: [], values: [1] }),
+      initial,
+    ],
     { body: attr.graph(body) },
   );
   const componentLabel = maxOver(g, propagated, 1); // [1,1,256,256], 0 on padding
@@ -171,7 +202,8 @@ function buildDecoder(): GraphBuilder {
   // Prompts: [N,2] coordinates and [N] labels.
   const coords = g.op('Reshape', [pointCoords, g.ints([-1, 2])]);
   const kinds = g.op('Reshape', [pointLabels, g.ints([-1])]);
-  const is = (value: number) => g.op('Cast', [g.op('Equal', [kinds, g.floats([value], [])])], { to: attr.int(1) });
+  const is = (value: number) =>
+    g.op('Cast', [g.op('Equal', [kinds, g.floats([value], [])])], { to: attr.int(1) });
   const isForeground = is(1);
   const isBackground = is(0);
   const isTopLeft = is(2);
@@ -198,11 +230,21 @@ function buildDecoder(): GraphBuilder {
 
   // Cell under each point (1024 frame → 256 grid).
   const cellOf = (v: string) =>
-    g.op('Clip', [g.op('Floor', [g.op('Mul', [v, g.floats([0.25], [])])]), g.floats([0], []), g.floats([GRID - 1], [])]);
-  const cellIndex = g.op('Cast', [g.op('Add', [g.op('Mul', [cellOf(allY), g.floats([GRID], [])]), cellOf(allX)])], {
-    to: attr.int(7),
-  }); // [N+1] int64
-  const pointLabel = g.op('Gather', [g.op('Reshape', [labels, g.ints([-1])]), cellIndex], { axis: attr.int(0) }); // [N+1]
+    g.op('Clip', [
+      g.op('Floor', [g.op('Mul', [v, g.floats([0.25], [])])]),
+      g.floats([0], []),
+      g.floats([GRID - 1], []),
+    ]);
+  const cellIndex = g.op(
+    'Cast',
+    [g.op('Add', [g.op('Mul', [cellOf(allY), g.floats([GRID], [])]), cellOf(allX)])],
+    {
+      to: attr.int(7),
+    },
+  ); // [N+1] int64
+  const pointLabel = g.op('Gather', [g.op('Reshape', [labels, g.ints([-1])]), cellIndex], {
+    axis: attr.int(0),
+  }); // [N+1]
   const pointFractions = g.op('Gather', [fractions, cellIndex], { axis: attr.int(1) }); // [8,N+1]
   const pointClass = g.op('ArgMax', [pointFractions], { axis: attr.int(0), keepdims: attr.int(0) }); // [N+1]
   const onComponent = g.op('Cast', [g.op('Greater', [pointLabel, g.floats([0], [])])], { to: attr.int(1) });
@@ -241,14 +283,24 @@ function buildDecoder(): GraphBuilder {
   ]); // [256]
   const within = (lo: string, hi: string) =>
     g.op('Mul', [
-      g.op('Cast', [g.op('GreaterOrEqual', [cellCentres, g.op('Sub', [lo, g.floats([2], [])])])], { to: attr.int(1) }),
-      g.op('Cast', [g.op('LessOrEqual', [cellCentres, g.op('Add', [hi, g.floats([2], [])])])], { to: attr.int(1) }),
+      g.op('Cast', [g.op('GreaterOrEqual', [cellCentres, g.op('Sub', [lo, g.floats([2], [])])])], {
+        to: attr.int(1),
+      }),
+      g.op('Cast', [g.op('LessOrEqual', [cellCentres, g.op('Add', [hi, g.floats([2], [])])])], {
+        to: attr.int(1),
+      }),
     ]);
   const inBox = g.op('Reshape', [
-    g.op('Mul', [g.op('Unsqueeze', [within(boxY0, boxY1), g.ints([1])]), g.op('Unsqueeze', [within(boxX0, boxX1), g.ints([0])])]),
+    g.op('Mul', [
+      g.op('Unsqueeze', [within(boxY0, boxY1), g.ints([1])]),
+      g.op('Unsqueeze', [within(boxX0, boxX1), g.ints([0])]),
+    ]),
     g.ints([CELLS]),
   ]);
-  const boxLimit = g.op('Sub', [g.op('Mul', [g.op('Mul', [inBox, hasBox]), g.floats([2 * LOGIT], [])]), g.floats([LOGIT], [])]);
+  const boxLimit = g.op('Sub', [
+    g.op('Mul', [g.op('Mul', [inBox, hasBox]), g.floats([2 * LOGIT], [])]),
+    g.floats([LOGIT], []),
+  ]);
   const noBox = g.op('Mul', [g.op('Sub', [g.floats([1], []), hasBox]), g.floats([2 * LOGIT], [])]);
   combined = g.op('Min', [combined, g.op('Add', [boxLimit, noBox])]);
   const mask = g.op('Reshape', [combined, g.ints([1, 1, GRID, GRID])]);
@@ -268,8 +320,18 @@ function buildDecoder(): GraphBuilder {
   // Predicted IoU from the mask itself: touching the image border (a background) or tiny ⇒ low.
   const inside = g.op('Cast', [g.op('Greater', [combined, g.floats([0], [])])], { to: attr.int(1) }); // [65536]
   const area = g.op('ReduceSum', [inside, g.ints([0])], { keepdims: attr.int(1) }); // [1]
-  const lastRow = g.op('Floor', [g.op('Div', [g.op('Sub', [g.op('Slice', [prePadding, g.ints([0]), g.ints([1]), g.ints([0])]), half]), g.floats([4], [])])]);
-  const lastColumn = g.op('Floor', [g.op('Div', [g.op('Sub', [g.op('Slice', [prePadding, g.ints([1]), g.ints([2]), g.ints([0])]), half]), g.floats([4], [])])]);
+  const lastRow = g.op('Floor', [
+    g.op('Div', [
+      g.op('Sub', [g.op('Slice', [prePadding, g.ints([0]), g.ints([1]), g.ints([0])]), half]),
+      g.floats([4], []),
+    ]),
+  ]);
+  const lastColumn = g.op('Floor', [
+    g.op('Div', [
+      g.op('Sub', [g.op('Slice', [prePadding, g.ints([1]), g.ints([2]), g.ints([0])]), half]),
+      g.floats([4], []),
+    ]),
+  ]);
   const index = g.op('Range', [g.floats([0], []), g.floats([GRID], []), g.floats([1], [])]); // [256]
   const edgeOf = (last: string) =>
     g.op('Max', [
@@ -278,8 +340,14 @@ function buildDecoder(): GraphBuilder {
     ]);
   const rowEdge = g.op('Unsqueeze', [edgeOf(lastRow), g.ints([1])]); // [256,1]
   const columnEdge = g.op('Unsqueeze', [edgeOf(lastColumn), g.ints([0])]); // [1,256]
-  const rowValid = g.op('Unsqueeze', [g.op('Cast', [g.op('LessOrEqual', [index, lastRow])], { to: attr.int(1) }), g.ints([1])]);
-  const columnValid = g.op('Unsqueeze', [g.op('Cast', [g.op('LessOrEqual', [index, lastColumn])], { to: attr.int(1) }), g.ints([0])]);
+  const rowValid = g.op('Unsqueeze', [
+    g.op('Cast', [g.op('LessOrEqual', [index, lastRow])], { to: attr.int(1) }),
+    g.ints([1]),
+  ]);
+  const columnValid = g.op('Unsqueeze', [
+    g.op('Cast', [g.op('LessOrEqual', [index, lastColumn])], { to: attr.int(1) }),
+    g.ints([0]),
+  ]);
   const border = g.op('Reshape', [
     g.op('Mul', [g.op('Mul', [rowValid, columnValid]), g.op('Max', [rowEdge, columnEdge])]),
     g.ints([CELLS]),
@@ -300,7 +368,9 @@ function buildDecoder(): GraphBuilder {
   const upsampled = g.op('Resize', [lowRes, '', '', g.ints([1, 4, 1024, 1024])], resizeAttributes());
   const cropEnd = g.op('Cast', [prePadding], { to: attr.int(7) });
   const cropped = g.op('Slice', [upsampled, g.ints([0, 0]), cropEnd, g.ints([2, 3])]);
-  const outSize = g.op('Concat', [g.ints([1, 4]), g.op('Cast', [origSize], { to: attr.int(7) })], { axis: attr.int(0) });
+  const outSize = g.op('Concat', [g.ints([1, 4]), g.op('Cast', [origSize], { to: attr.int(7) })], {
+    axis: attr.int(0),
+  });
   const masks = g.op('Resize', [cropped, '', '', outSize], resizeAttributes());
 
   // out: masks float32[1,4,H,W], iou_predictions float32[1,4], low_res_masks float32[1,4,256,256]
@@ -325,5 +395,8 @@ function maxOver(g: GraphBuilder, value: string, axis: number, keepdims = 1): st
 
 /** `weight ? logits : −8` for weights in {0, 1}, as arithmetic: (logits + 8)·weight − 8. */
 function gate(g: GraphBuilder, logits: string, weight: string): string {
-  return g.op('Sub', [g.op('Mul', [g.op('Add', [logits, g.floats([LOGIT], [])]), weight]), g.floats([LOGIT], [])]);
+  return g.op('Sub', [
+    g.op('Mul', [g.op('Add', [logits, g.floats([LOGIT], [])]), weight]),
+    g.floats([LOGIT], []),
+  ]);
 }
