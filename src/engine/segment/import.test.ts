@@ -1,0 +1,106 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeMaskPng } from '../image/mask.ts';
+import { encodeRle } from '../image/rle.ts';
+import type { BinaryMask } from '../image/types.ts';
+import { assertKnownImages, openMaskImport, segmentationToMask } from './import.ts';
+
+let dir: string;
+
+function rect(width: number, height: number, x0: number, y0: number, x1: number, y1: number): BinaryMask {
+  const data = new Uint8Array(width * height);
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) data[y * width + x] = 1;
+  return { width, height, data };
+}
+
+const SIZE = { width: 12, height: 8 };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'masks-import-'));
+  await mkdir(join(dir, 'png', 'photo'), { recursive: true });
+  await mkdir(join(dir, 'png', 'stranger'), { recursive: true });
+  await writeFile(join(dir, 'png', 'photo', '10.png'), await encodeMaskPng(rect(12, 8, 0, 0, 3, 3)));
+  await writeFile(join(dir, 'png', 'photo', '2.png'), await encodeMaskPng(rect(12, 8, 5, 5, 8, 7)));
+  await writeFile(join(dir, 'png', 'photo', 'notes.txt'), 'ignored');
+  await mkdir(join(dir, 'bad', 'photo'), { recursive: true });
+  await writeFile(join(dir, 'bad', 'photo', '0.png'), await encodeMaskPng(rect(10, 8, 0, 0, 3, 3)));
+  const coco = {
+    images: [
+      { id: 1, file_name: 'images/photo.jpg', width: 12, height: 8 },
+      { id: 2, file_name: 'other.jpg', width: 5, height: 5 },
+    ],
+    annotations: [
+      { id: 7, image_id: 1, segmentation: [[1, 1, 4, 1, 4, 3, 1, 3]] },
+      { id: 8, image_id: 1, segmentation: encodeRle(rect(12, 8, 6, 2, 9, 6)) },
+      { id: 9, image_id: 1, segmentation: { size: [8, 12], counts: [90, 2, 4] } },
+    ],
+    categories: [],
+  };
+  await writeFile(join(dir, 'coco.json'), JSON.stringify(coco));
+  await writeFile(join(dir, 'broken.json'), '{ not json');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('PNG folder import', () => {
+  it('reads <stem>/<k>.png in numeric order of k', async () => {
+    const source = await openMaskImport(join(dir, 'png'));
+    expect(source.kind).toBe('png-folder');
+    const masks = await source.masksFor('/some/where/photo.jpg', SIZE);
+    expect(masks.map((m) => m.sourceId)).toEqual(['photo/2.png', 'photo/10.png']);
+    expect(masks[1].mask.data.reduce((s, v) => s + v, 0)).toBe(9);
+    expect(await source.masksFor('absent.jpg', SIZE)).toEqual([]);
+  });
+
+  it('names folders that match no image', async () => {
+    const source = await openMaskImport(join(dir, 'png'));
+    expect(source.unknownImages(['photo.jpg'])).toEqual(['stranger']);
+    expect(() => assertKnownImages(source, ['photo.jpg'])).toThrow(
+      /1 image\(s\) not in the project: stranger$/,
+    );
+  });
+
+  it('rejects a mask whose size differs from the image', async () => {
+    const source = await openMaskImport(join(dir, 'bad'));
+    await expect(source.masksFor('photo.png', SIZE)).rejects.toThrow(
+      /bad\/photo\/0\.png is 10×8 but image photo\.png is 12×8$/,
+    );
+  });
+});
+
+describe('COCO import', () => {
+  it('decodes polygons, compressed RLE and uncompressed RLE by file name', async () => {
+    const source = await openMaskImport(join(dir, 'coco.json'));
+    expect(source.kind).toBe('coco');
+    const masks = await source.masksFor('photo.jpg', SIZE);
+    expect(masks.map((m) => m.sourceId)).toEqual(['annotation 7', 'annotation 8', 'annotation 9']);
+    const areas = masks.map((m) => m.mask.data.reduce((s, v) => s + v, 0));
+    expect(areas).toEqual([6, 12, 2]);
+    // Uncompressed counts [90, 2, 4]: column-major index 90 and 91 → x = 11, y = 2 and 3.
+    expect(masks[2].mask.data[2 * 12 + 11]).toBe(1);
+    expect(masks[2].mask.data[3 * 12 + 11]).toBe(1);
+  });
+
+  it('reports images missing from the project and size mismatches', async () => {
+    const source = await openMaskImport(join(dir, 'coco.json'));
+    expect(source.unknownImages(['photo.jpg'])).toEqual(['other.jpg']);
+    await expect(source.masksFor('photo.jpg', { width: 10, height: 8 })).rejects.toThrow(
+      'says images/photo.jpg is 12×8 but the image is 10×8',
+    );
+  });
+
+  it('rejects malformed files and segmentations with clear messages', async () => {
+    await expect(openMaskImport(join(dir, 'broken.json'))).rejects.toThrow(/broken\.json is not JSON/);
+    await expect(openMaskImport(join(dir, 'nowhere'))).rejects.toThrow(/nowhere does not exist$/);
+    expect(() => segmentationToMask({ size: [4, 4], counts: '0' }, SIZE, 'ann 3')).toThrow(
+      'mask import: ann 3: RLE size is 4×4 (size [4, 4]) but the image is 12×8',
+    );
+    expect(() => segmentationToMask('nope', SIZE, 'ann 4')).toThrow(
+      'mask import: ann 4: segmentation is neither polygons nor RLE',
+    );
+  });
+});
