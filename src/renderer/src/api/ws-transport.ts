@@ -15,6 +15,8 @@ export interface WebSocketTransportOptions {
   onState?: (state: ConnectionState, detail?: string) => void;
   /** Longest wait between reconnect attempts. */
   maxBackoffMs?: number;
+  /** The WebSocket class (the browser's by default; tests pass another standard implementation). */
+  WebSocket?: typeof WebSocket;
 }
 
 /** Close codes with which the server refuses the token; reconnecting cannot help. */
@@ -35,12 +37,14 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
   let attempt = 0;
   let closedByUser = false;
   const maxBackoff = options.maxBackoffMs ?? 5000;
+  const Socket = options.WebSocket ?? globalThis.WebSocket;
+  const OPEN = 1; // WebSocket.OPEN, spelled out so that any standard implementation works
 
   function connect(): void {
     options.onState?.('connecting');
     let ws: WebSocket;
     try {
-      ws = new WebSocket(options.url);
+      ws = new Socket(options.url);
     } catch (error) {
       // A page not served over http(s) (e.g. opened from a file) has no server to reach.
       options.onState?.('closed', `cannot open ${options.url}: ${error instanceof Error ? error.message : String(error)}`);
@@ -50,7 +54,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
     ws.addEventListener('open', () => {
       attempt = 0;
       options.onState?.('open');
-      while (queue.length > 0 && ws.readyState === WebSocket.OPEN) {
+      while (queue.length > 0 && ws.readyState === OPEN) {
         const { id, frame } = queue.shift()!;
         const request = pending.get(id);
         if (!request) continue;
@@ -110,7 +114,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
           reject(ApiError.from(error));
           return;
         }
-        const open = socket !== null && socket.readyState === WebSocket.OPEN;
+        const open = socket !== null && socket.readyState === OPEN;
         pending.set(id, { resolve, reject, channel, sent: open });
         if (open) socket!.send(frame);
         else queue.push({ id, frame });

@@ -2,21 +2,20 @@
  * The open project, its images (gallery) and the batch run: status, progress events, start/pause/resume/cancel.
  */
 import { defineStore } from 'pinia';
-import type { ImageBytes, ImageSummary, ProjectInfo, RunFinished, RunProgress, RunStatus } from '../../../shared/api.ts';
+import type { ImageSummary, ProjectInfo, RunFinished, RunProgress, RunStatus } from '../../../shared/api.ts';
+import { imageObjectUrl } from '../lib/image-url.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { useFilterStore } from './filter.ts';
+import { useWorkspaceStore } from './workspace.ts';
 
 /** Longest side of gallery thumbnails, in pixels. */
 const THUMBNAIL_SIDE = 160;
 
-/** An object URL for encoded image bytes (revoked by the owner when replaced). */
-export function imageObjectUrl(image: ImageBytes): string {
-  const bytes = image.bytes instanceof Uint8Array ? image.bytes : new Uint8Array(image.bytes as ArrayLike<number>);
-  return URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: image.mime }));
-}
-
 let subscribed = false;
+/** Stored scores are re-read at most this often while a run commits images (τ counts follow the run). */
+const SCORES_REFRESH_MS = 2000;
+let scoresTimer: ReturnType<typeof setTimeout> | null = null;
 
 export const useProjectStore = defineStore('project', {
   state: () => ({
@@ -53,6 +52,14 @@ export const useProjectStore = defineStore('project', {
         if (i >= 0) this.images[i] = image;
         else this.images.push(image);
         if (image.status === 'done' && !this.thumbnails[image.id]) void this.loadThumbnail(image.id);
+        if (image.status === 'done') {
+          const workspace = useWorkspaceStore();
+          if (workspace.imageId === image.id) void workspace.reloadMasks();
+          scoresTimer ??= setTimeout(() => {
+            scoresTimer = null;
+            void useFilterStore().load();
+          }, SCORES_REFRESH_MS);
+        }
       });
       api().onRunFinished((finished) => {
         this.lastFinished = finished;

@@ -6,7 +6,8 @@ import { defineStore } from 'pinia';
 import type { MaskPreview, MaskView } from '../../../shared/api.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
-import { imageObjectUrl, useProjectStore } from './project.ts';
+import { useProjectStore } from './project.ts';
+import { imageObjectUrl } from '../lib/image-url.ts';
 
 /** A prompt point in image pixels; label 1 = positive (foreground), 0 = negative. */
 export interface PromptPoint {
