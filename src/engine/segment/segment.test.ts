@@ -32,8 +32,15 @@ function centreOf(scene: Scene, objectIndex: number): { x: number; y: number } {
   let sx = 0;
   let sy = 0;
   let n = 0;
-  for (let y = 0; y < mask.height; y++)
-    for (let x = 0; x < mask.width; x++) if (mask.data[y * mask.width + x]) ((sx += x), (sy += y), n++);
+  for (let y = 0; y < mask.height; y++) {
+    for (let x = 0; x < mask.width; x++) {
+      if (mask.data[y * mask.width + x]) {
+        sx += x;
+        sy += y;
+        n++;
+      }
+    }
+  }
   return { x: sx / n + 0.5, y: sy / n + 0.5 };
 }
 
