@@ -1,8 +1,65 @@
 import type { Command } from 'commander';
+import { listModelPacks, modelRoots, validateModelPack } from '../../engine/runtime/index.ts';
+import type { PackSummary } from '../../shared/models.ts';
+import { registerBuildDemo } from './demo.ts';
 
-/** Registers `models`. (Being built: see the issue that owns it.) */
+/**
+ * Registers `models` with `list`, `validate` and (from demo.ts) `build-demo`.
+ *
+ * `models validate <dir>` exits 0 when the pack is valid and 1 otherwise, printing every issue.
+ */
 export function registerModels(program: Command): void {
-  program.command('models').description('(not built yet)').action(() => {
-    throw new Error('`models` is not built yet');
-  });
+  const models = program.command('models').description('list, validate and build model packs');
+
+  models
+    .command('list')
+    .description('list the model packs found in resources/models, $PSEUDO_RIS_MODELS and --dir folders')
+    .option('--dir <folder...>', 'extra folders to search (a pack folder, or a folder of packs)', [])
+    .option('--full', 'validate fully (checksums and sessions) instead of the quick file check', false)
+    .option('--json', 'print JSON', false)
+    .action(async (options: { dir: string[]; full: boolean; json: boolean }) => {
+      const packs = await listModelPacks(options.dir, { level: options.full ? 'full' : 'quick' });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ roots: modelRoots(options.dir), packs }, null, 2)}\n`);
+        return;
+      }
+      if (packs.length === 0) {
+        process.stdout.write(
+          `No model packs found in:\n${modelRoots(options.dir)
+            .map((root) => `  ${root}\n`)
+            .join(
+              '',
+            )}Build the demo pack with \`pseudo-ris models build-demo\`, or add a folder with --dir.\n`,
+        );
+        return;
+      }
+      for (const pack of packs) process.stdout.write(formatSummary(pack, options.full ? 'full' : 'quick'));
+    });
+
+  models
+    .command('validate')
+    .description(
+      'check a pack: manifest schema, files, checksums, and every graph against the DESIGN §4 contracts',
+    )
+    .argument('<dir>', 'the pack folder (holding manifest.json)')
+    .option('--json', 'print JSON', false)
+    .action(async (dir: string, options: { json: boolean }) => {
+      const summary = await validateModelPack(dir);
+      if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else process.stdout.write(formatSummary(summary, 'full'));
+      if (!summary.valid) process.exitCode = 1;
+    });
+
+  registerBuildDemo(models);
+}
+
+/** One pack as text: a status line, then one line per issue. */
+export function formatSummary(pack: PackSummary, level: 'quick' | 'full'): string {
+  const tag = pack.demo ? ' [demo: shapes world, not a real model]' : '';
+  const checked =
+    level === 'full' ? 'manifest, files, checksums and all 7 graphs checked' : 'manifest and files checked';
+  const head = pack.valid
+    ? `valid    ${pack.name}${tag}\n         ${pack.dir}\n         (${checked})\n`
+    : `INVALID  ${pack.name}${tag}\n         ${pack.dir}\n         ${pack.issues.length} issue${pack.issues.length === 1 ? '' : 's'}:\n`;
+  return head + pack.issues.map((issue) => `  - [${issue.code ?? 'issue'}] ${issue.message}\n`).join('');
 }
