@@ -13,10 +13,14 @@ import {
 
 /** Registers `demo scenes`: the shapes world's scene generator. */
 export function registerDemo(program: Command): void {
-  const demo = program.command('demo').description('the shapes world: generated scenes with ground truth for the demo pack');
+  const demo = program
+    .command('demo')
+    .description('the shapes world: generated scenes with ground truth for the demo pack');
   demo
     .command('scenes')
-    .description('write deterministic PNG scenes and ground-truth.json (COCO RLE masks, attributes) into a folder')
+    .description(
+      'write deterministic PNG scenes and ground-truth.json (COCO RLE masks, attributes) into a folder',
+    )
     .requiredOption('--out <dir>', 'output folder (created if missing)')
     .option('--count <n>', 'number of scenes', integer('--count', 1), 20)
     .option('--seed <s>', 'seed: the same seed gives byte-identical files', integer('--seed', 0), 1)
@@ -36,7 +40,9 @@ export function registerDemo(program: Command): void {
 export function registerBuildDemo(models: Command): void {
   models
     .command('build-demo')
-    .description('build the demo model pack (a demo for exercising the pipeline, not a real model); skipped when up to date')
+    .description(
+      'build the demo model pack (a demo for exercising the pipeline, not a real model); skipped when up to date',
+    )
     .option('--out <dir>', 'pack folder', defaultDemoPackDir())
     .action(async (options: { out: string }) => {
       const dir = resolve(options.out);
