@@ -68,3 +68,15 @@ export function evaluateResults(results: readonly ImageResult[], truth: GroundTr
     oracleImages: matched,
   };
 }
+
+/** The ground truth as a COCO instances file, so its masks can be imported (`generate --masks`). */
+export function groundTruthToCoco(truth: GroundTruth): { images: object[]; annotations: object[]; categories: object[] } {
+  let annotationId = 1;
+  return {
+    images: truth.images.map((i) => ({ id: i.id, file_name: basename(i.file), width: i.width, height: i.height })),
+    annotations: truth.images.flatMap((i) =>
+      i.objects.map((o) => ({ id: annotationId++, image_id: i.id, category_id: 1, iscrowd: 0, bbox: o.bbox, area: decodeRle(o.segmentation).data.reduce((s, v) => s + v, 0), segmentation: o.segmentation })),
+    ),
+    categories: [{ id: 1, name: 'object', supercategory: 'object' }],
+  };
+}

@@ -172,7 +172,8 @@ async function exportRefcoco(results: readonly ImageResult[], filter: FilterSett
   for (const result of images.values()) {
     writer.image(result, join('images', 'mscoco', 'images', 'train2014', result.image.name));
     writer.image(result, join('images', 'train2014', result.image.name));
-    options.onProgress?.(++summary.images, images.size);
+    summary.images++;
+    options.onProgress?.(summary.images, images.size);
   }
   summary.refs = refs.length;
 }
@@ -201,7 +202,8 @@ async function exportCris(results: readonly ImageResult[], filter: FilterSetting
   const images = new Map(refs.map((r) => [r.result.image.id, r.result]));
   for (const result of images.values()) {
     writer.image(result, join('images', 'train2014', result.image.name));
-    options.onProgress?.(++summary.images, images.size);
+    summary.images++;
+    options.onProgress?.(summary.images, images.size);
   }
   summary.refs = refs.length;
 }
