@@ -45,9 +45,9 @@ export const FEATURE_CONSTANTS = {
   centreSigma: 0.3,
   /** Expected fill ratios of circle, square, triangle and the width of their likelihoods. */
   fill: { circle: Math.PI / 4, square: 0.97, triangle: 0.5, sigma: 0.06 },
-  /** Mean squared log-value gradient inside the region above which an object counts as patterned. */
-  patternEnergy: 0.003,
-  /** Structure-tensor coherence above which the pattern counts as stripes. */
+  /** Mean squared log-value difference (per pixel of offset) inside the region above which an object is patterned. */
+  patternEnergy: 0.001,
+  /** Anisotropy of the directional differences above which the pattern counts as stripes. */
   stripeCoherence: 0.5,
 } as const;
 
@@ -117,39 +117,48 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   const fillDistance = g.op('Div', [g.op('Sub', [fill1, fillCentres]), g.floats([k.fill.sigma], [1])]);
   const shape = g.op('Softmax', [g.op('Neg', [g.op('Mul', [fillDistance, fillDistance])])], { axis: attr.int(1) });
 
-  // Pattern: structure tensor of log value inside the eroded region.
-  const interior = g.op('Sub', [
-    g.floats([1], [1]),
-    g.op('MaxPool', [g.op('Sub', [g.floats([1], [1]), inRun])], {
-      kernel_shape: attr.ints([7, 7]),
-      pads: attr.ints([3, 3, 3, 3]),
-    }),
-  ]);
+  // Pattern: directional differences of log value inside the eroded region.
+  // Erosion by 3 px, counting outside the crop as outside the region (a square's masked crop fills the whole crop,
+  // and the difference kernels' zero padding must not reach the interior).
+  const outside = g.op('Pad', [g.op('Sub', [g.floats([1], [1]), inRun]), g.ints([0, 0, 3, 3, 0, 0, 3, 3]), g.floats([1], [])], {
+    mode: attr.string('constant'),
+  });
+  const interior = g.op('Sub', [g.floats([1], [1]), g.op('MaxPool', [outside], { kernel_shape: attr.ints([7, 7]) })]);
   const value = g.op('ReduceMax', [rgb], { axes: attr.ints([1]), keepdims: attr.int(1) });
-  const logValue = g.op('Log', [g.op('Add', [value, g.floats([0.05], [1])])]);
-  const gx = g.op('Conv', [logValue, g.floats([-0.5, 0, 0.5], [1, 1, 1, 3])], { pads: attr.ints([0, 1, 0, 1]) });
-  const gy = g.op('Conv', [logValue, g.floats([-0.5, 0, 0.5], [1, 1, 3, 1])], { pads: attr.ints([1, 0, 1, 0]) });
-  const sumInside = (x: string) => g.op('ReduceSum', [g.op('Mul', [x, interior]), g.ints([1, 2, 3])], { keepdims: attr.int(0) });
-  const jxx = sumInside(g.op('Mul', [gx, gx]));
-  const jyy = sumInside(g.op('Mul', [gy, gy]));
-  const jxy = sumInside(g.op('Mul', [gx, gy]));
-  const count = g.op('Add', [sumInside(g.floats([1], [1, 1, 1, 1])), g.floats([1], [1])]);
-  const trace = g.op('Add', [jxx, jyy]);
-  const energy = g.op('Div', [trace, count]); // [B]
-  const difference = g.op('Sub', [jxx, jyy]);
-  const coherence = g.op('Div', [
-    g.op('Sqrt', [
-      g.op('Add', [
-        g.op('Mul', [difference, difference]),
-        g.op('Mul', [g.op('Mul', [jxy, jxy]), g.floats([4], [1])]),
-      ]),
+  // A 3×3 blur first: diagonal stripes of small objects are pixel staircases magnified by the crop's resize.
+  const logValue = g.op('AveragePool', [g.op('Log', [g.op('Add', [value, g.floats([0.05], [1])])])], {
+    kernel_shape: attr.ints([3, 3]),
+    pads: attr.ints([1, 1, 1, 1]),
+    count_include_pad: attr.int(0),
+  });
+  // Squared differences at offsets (2,0), (0,2), (2,2), (2,−2), per unit of offset length: stripes have one direction
+  // with almost no change (along the stripes, also for the pixel staircases of diagonal stripes), dots none.
+  const differences = g.op('Conv', [logValue, g.floats(offsetKernels(), [4, 1, 5, 5])], { pads: attr.ints([2, 2, 2, 2]) });
+  const count = g.op('Add', [
+    g.op('ReduceSum', [interior, g.ints([1, 2, 3])], { keepdims: attr.int(0) }),
+    g.floats([1], [1]),
+  ]); // [B]
+  const directional = g.op('Div', [
+    g.op('Mul', [
+      g.op('ReduceSum', [g.op('Mul', [g.op('Mul', [differences, differences]), interior]), g.ints([2, 3])], {
+        keepdims: attr.int(0),
+      }),
+      g.floats([1 / 2, 1 / 2, 1 / (2 * Math.SQRT2), 1 / (2 * Math.SQRT2)], [1, 4]),
     ]),
-    g.op('Add', [trace, g.floats([1e-6], [1])]),
+    g.op('Unsqueeze', [count, g.ints([1])]),
+  ]); // [B,4]
+  const strongest = g.op('ReduceMax', [directional], { axes: attr.ints([1]), keepdims: attr.int(0) });
+  const weakest = g.op('ReduceMin', [directional], { axes: attr.ints([1]), keepdims: attr.int(0) });
+  const energy = g.op('ReduceMean', [directional], { axes: attr.ints([1]), keepdims: attr.int(0) }); // [B]
+  // Anisotropy ("coherence"): 1 when one direction is flat (stripes), near 0 when all are alike (dots).
+  const coherence = g.op('Div', [
+    g.op('Sub', [strongest, weakest]),
+    g.op('Add', [g.op('Add', [strongest, weakest]), g.floats([1e-6], [1])]),
   ]);
   const patterned = g.op('Sigmoid', [
     g.op('Mul', [
       g.op('Sub', [g.op('Log', [g.op('Add', [energy, g.floats([1e-5], [1])])]), g.floats([Math.log(k.patternEnergy)], [1])]),
-      g.floats([3], [1]),
+      g.floats([4], [1]),
     ]),
   ]);
   const striped = g.op('Mul', [
@@ -189,6 +198,24 @@ export function colourDirections(): number[] {
     const c = [r - grey, g - grey, b - grey];
     const norm = Math.hypot(c[0], c[1], c[2]);
     out.push(...c.map((v) => v / norm));
+  }
+  return out;
+}
+
+/** Four 5×5 kernels L(p + offset) − L(p) for offsets (dx, dy) = (2,0), (0,2), (2,2), (2,−2), [4,1,5,5] row-major. */
+function offsetKernels(): number[] {
+  const offsets = [
+    [2, 0],
+    [0, 2],
+    [2, 2],
+    [2, -2],
+  ];
+  const out: number[] = [];
+  for (const [dx, dy] of offsets) {
+    const kernel = new Array<number>(25).fill(0);
+    kernel[2 * 5 + 2] = -1;
+    kernel[(2 + dy) * 5 + (2 + dx)] = 1;
+    out.push(...kernel);
   }
   return out;
 }
