@@ -1,0 +1,101 @@
+/**
+ * Masks benchmark (DESIGN.md §10): SAM automatic mask generation + selection on shapes-world scenes with the demo
+ * pack, for the `sam` and the `reference` (Pseudo-RIS) presets. Prints decoder runs per image, prompts per second,
+ * the share of wall time spent outside `session.run` (post-processing: stability, binarize, NMS, selection), and how
+ * many ground-truth objects the selected masks recover. Also interactive prompts with the image embeddings cached
+ * (our engine) vs re-encoding the image for every prompt (no cache), as a ratio.
+ *
+ * Env: MASKS_BENCH_SCENES (comma-separated scene indices, default "9,5"), MASKS_BENCH_POINTS (points per side,
+ * default 32 as SAM and the reference), MASKS_BENCH_PROMPTS (interactive prompts, default 8).
+ */
+import { resolve } from 'node:path';
+import { ensureDemoPack, renderScene } from '../src/engine/demo/index.ts';
+import { maskIou } from '../src/engine/image/mask.ts';
+import { loadModelPack } from '../src/engine/runtime/index.ts';
+import { proposeMasks, promptMask, SamModel, SegmentSession } from '../src/engine/segment/index.ts';
+
+const SEED = 7;
+
+export async function run(): Promise<void> {
+  const scenes = (process.env.MASKS_BENCH_SCENES ?? '9,5').split(',').map(Number);
+  const points = Number(process.env.MASKS_BENCH_POINTS ?? 32);
+  const promptCount = Number(process.env.MASKS_BENCH_PROMPTS ?? 8);
+  const dir = await ensureDemoPack();
+  const pack = await loadModelPack(resolve(dir));
+  try {
+    const model = await SamModel.open(pack);
+    console.log(
+      `demo pack, seed ${SEED}, scenes ${scenes.join(', ')}, ${points} points per side, decoder batch ${model.batchable ? 'dynamic' : 'fixed at 1 (loop)'}`,
+    );
+    console.log(
+      'preset     scene  size       runs  prompts/s  outside run  proposals  selected  recovered  unmatched  seconds',
+    );
+    for (const preset of ['sam', 'reference'] as const) {
+      let wall = 0;
+      let session = 0;
+      let runs = 0;
+      let objects = 0;
+      let recovered = 0;
+      for (const index of scenes) {
+        const scene = renderScene(SEED, index);
+        const result = await proposeMasks(new SegmentSession(model, scene.image), {
+          preset,
+          pointsPerSide: points,
+        });
+        const s = result.stats;
+        const found = scene.truth.objects.filter((o) =>
+          result.selected.some((m) => maskIou(m.mask, o.mask) >= 0.9),
+        ).length;
+        const unmatched = result.selected.filter(
+          (m) => !scene.truth.objects.some((o) => maskIou(m.mask, o.mask) >= 0.5),
+        ).length;
+        wall += s.milliseconds;
+        session += s.sessionMilliseconds;
+        runs += s.decoderRuns;
+        objects += scene.truth.objects.length;
+        recovered += found;
+        console.log(
+          [
+            preset.padEnd(10),
+            String(index).padStart(5),
+            `${scene.image.width}×${scene.image.height}`.padEnd(10),
+            String(s.decoderRuns).padStart(5),
+            (s.points / (s.milliseconds / 1000)).toFixed(1).padStart(10),
+            `${((100 * (s.milliseconds - s.sessionMilliseconds)) / s.milliseconds).toFixed(1)} %`.padStart(
+              12,
+            ),
+            String(s.afterNms).padStart(10),
+            String(result.selected.length).padStart(9),
+            `${found}/${scene.truth.objects.length}`.padStart(10),
+            String(unmatched).padStart(10),
+            (s.milliseconds / 1000).toFixed(1).padStart(8),
+          ].join(' '),
+        );
+      }
+      console.log(
+        `${preset}: ${(runs / scenes.length).toFixed(0)} decoder runs per image, ${(runs / (wall / 1000)).toFixed(1)} prompts/s, ` +
+          `${((100 * (wall - session)) / wall).toFixed(1)} % of wall time outside session.run, recovered ${recovered}/${objects} objects at IoU ≥ 0.9`,
+      );
+    }
+
+    // Interactive prompts: one encoder run per image (cached) vs one per prompt (no cache).
+    const scene = renderScene(SEED, scenes[0]);
+    const clicks = Array.from({ length: promptCount }, (_, i) => {
+      const o = scene.truth.objects[i % scene.truth.objects.length];
+      return { x: o.bbox[0] + o.bbox[2] / 2, y: o.bbox[1] + o.bbox[3] / 2, label: 1 as const };
+    });
+    const cachedSession = new SegmentSession(model, scene.image);
+    let start = performance.now();
+    for (const click of clicks) await promptMask(cachedSession, { points: [click] });
+    const cached = (performance.now() - start) / clicks.length;
+    start = performance.now();
+    for (const click of clicks) await promptMask(new SegmentSession(model, scene.image), { points: [click] });
+    const uncached = (performance.now() - start) / clicks.length;
+    console.log(
+      `interactive prompts on scene ${scenes[0]}: ${cached.toFixed(0)} ms/prompt with cached embeddings, ${uncached.toFixed(0)} ms/prompt ` +
+        `re-encoding each time (no cache): ${(uncached / cached).toFixed(2)}× faster`,
+    );
+  } finally {
+    await pack.dispose();
+  }
+}
