@@ -27,4 +27,11 @@ describe('COCO RLE decoding in the renderer', () => {
     expect(rgba[(1 * 4 + 1) * 4 + 3]).toBe(51); // interior pixel (1,1)
     expect(rgba[(1 * 4 + 1) * 4]).toBe(10);
   });
+
+  it('widens the outline to the requested number of pixels', () => {
+    const mask = decodeRle({ size: [7, 7], counts: [0, 49] });
+    const rgba = paintMask(mask, [1, 2, 3], { fillAlpha: 0, outlineAlpha: 1, outlineWidth: 2 });
+    const alpha = (x: number, y: number) => rgba[(y * 7 + x) * 4 + 3];
+    expect([alpha(0, 3), alpha(1, 3), alpha(2, 3), alpha(3, 3)]).toEqual([255, 255, 0, 0]);
+  });
 });
