@@ -136,7 +136,7 @@ describe('demo segmenter', () => {
     let objects = 0;
     let good = 0;
     let sum = 0;
-    for (let index = 0; index < 14; index += 1) {
+    for (let index = 0; index < 10; index += 1) {
       const { image, truth } = renderScene(2024, index);
       const embedded = await embed(image);
       expect(embedded.embeddings.dims).toEqual([1, DEMO_EMBEDDING_CHANNELS, 64, 64]);
@@ -173,6 +173,32 @@ describe('demo segmenter', () => {
     expect(objectScores[2]).toBeGreaterThan(0.88);
     expect(objectScores[1]).toBeLessThan(objectScores[2]);
     expect(objectScores[3]).toBeLessThan(objectScores[2]);
+  });
+
+  it('post-processes as the official graph: upsample to 1024, crop the padding, resize to orig_im_size', async () => {
+    const { image, truth } = renderScene(5, 5);
+    const embedded = await embed(image);
+    const out = await decode(image, embedded, { points: [[...pointInside(truth.objects[0]), 1]] });
+    const low = out.low_res_masks.data as Float32Array;
+    const scale = 1024 / Math.max(image.width, image.height);
+    const prePadding = {
+      width: Math.floor(image.width * scale + 0.5),
+      height: Math.floor(image.height * scale + 0.5),
+    };
+    const up = resizeBilinearChw(low, 4, { width: 256, height: 256 }, { width: 1024, height: 1024 });
+    const cropped = new Float32Array(4 * prePadding.width * prePadding.height);
+    for (let c = 0; c < 4; c += 1) {
+      for (let y = 0; y < prePadding.height; y += 1) {
+        for (let x = 0; x < prePadding.width; x += 1) {
+          cropped[(c * prePadding.height + y) * prePadding.width + x] = up[(c * 1024 + y) * 1024 + x];
+        }
+      }
+    }
+    const expected = resizeBilinearChw(cropped, 4, prePadding, { width: image.width, height: image.height });
+    const masks = out.masks.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < expected.length; i += 1) worst = Math.max(worst, Math.abs(expected[i] - masks[i]));
+    expect(worst).toBeLessThan(1e-3); // float32 rounding on logits of magnitude ≤ 8
   });
 
   it('returns nested multimask hypotheses: eroded ⊂ object ⊂ dilated', async () => {

@@ -25,7 +25,7 @@ import { GraphBuilder, attr } from './onnx-builder.ts';
 import { COLOURS, COLOUR_RGB } from './world.ts';
 
 /** Bumped whenever the segmenter graphs change (part of the pack's build id). */
-export const SEGMENTER_VERSION = 1;
+export const SEGMENTER_VERSION = 2;
 
 /** Feature planes per 256×256 cell: 8 class fractions (6 colours, neutral, padding) + component label. */
 const CLASSES = COLOURS.length + 2;
@@ -364,9 +364,22 @@ function buildDecoder(): GraphBuilder {
     g.floats([1], []),
   ]); // [1,4]
 
-  // Official post-processing: upsample to 1024, crop the padding, resize to the original size.
-  const upsampled = g.op('Resize', [lowRes, '', '', g.ints([1, 4, 1024, 1024])], resizeAttributes());
+  // Official post-processing: upsample to 1024, crop the padding, resize to the original size. The upsampling (×4,
+  // half-pixel) reads low-res rows up to floor(h'/4) + 1 for output rows below h', so the low-res logits are cut to
+  // that first: the same values, without upsampling the padding.
   const cropEnd = g.op('Cast', [prePadding], { to: attr.int(7) });
+  const lowResEnd = g.op(
+    'Cast',
+    [
+      g.op('Min', [
+        g.op('Add', [g.op('Floor', [g.op('Div', [prePadding, g.floats([4], [])])]), g.floats([2], [])]),
+        g.floats([GRID], []),
+      ]),
+    ],
+    { to: attr.int(7) },
+  );
+  const lowResCropped = g.op('Slice', [lowRes, g.ints([0, 0]), lowResEnd, g.ints([2, 3])]);
+  const upsampled = g.op('Resize', [lowResCropped, '', g.floats([1, 1, 4, 4])], resizeAttributes());
   const cropped = g.op('Slice', [upsampled, g.ints([0, 0]), cropEnd, g.ints([2, 3])]);
   const outSize = g.op('Concat', [g.ints([1, 4]), g.op('Cast', [origSize], { to: attr.int(7) })], {
     axis: attr.int(0),
