@@ -5,12 +5,13 @@
  * contract's view types. The adapters (Electron IPC, WebSocket server) run it inside an engine host.
  */
 import { readFileSync } from 'node:fs';
-import { ApiError, type ApiHandlers, type PackView, type ProvidersView } from '../../shared/api.ts';
+import { ApiError, mergeSettings, type ApiHandlers, type PackView, type ProvidersView } from '../../shared/api.ts';
 import type { PackSummary } from '../../shared/models.ts';
-import { settingsPreset } from '../../shared/settings.ts';
+import { parseSettings, settingsPreset } from '../../shared/settings.ts';
 import { listModelPacks, loadModelPack, modelRoots, supportedBackends, validateModelPack, type ModelPack } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
 import { FileScope, isInside, realPathOf } from './paths.ts';
+import { demoPackDir, ProjectService } from './project.ts';
 
 /** Builds the facade's handlers. State (project, pack, run) lives in the returned closure. */
 export function createEngineService(options: EngineServiceOptions): ApiHandlers {
@@ -46,9 +47,11 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     return providersView();
   }
 
-  const notYet = (what: string) => async (): Promise<never> => {
-    throw new ApiError('unsupported', `${what} is not available in this build yet`);
-  };
+  const projects = new ProjectService({
+    checkUserPath: (path, what) => checkServed(path, what),
+    packDir: async () => activePack?.summary.dir ?? demoPackDir(),
+    newSettings: () => mergeSettings(parseSettings({}), options.defaultSettings),
+  });
 
   return {
     'app:info': async () => ({
@@ -70,35 +73,35 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
 
     'settings:defaults': async ({ preset }) => settingsPreset(preset),
 
-    'project:create': notYet('project:create'),
-    'project:open': notYet('project:open'),
-    'project:openDemo': notYet('project:openDemo'),
-    'project:current': async () => null,
-    'project:addImages': notYet('project:addImages'),
-    'project:images': notYet('project:images'),
-    'settings:get': notYet('settings:get'),
-    'settings:set': notYet('settings:set'),
-    'run:start': notYet('run:start'),
-    'run:pause': async () => null,
-    'run:resume': async () => null,
-    'run:cancel': async () => null,
-    'run:status': async () => null,
-    'image:get': notYet('image:get'),
-    'image:masks': notYet('image:masks'),
-    'mask:predict': notYet('mask:predict'),
-    'mask:add': notYet('mask:add'),
-    'mask:refine': notYet('mask:refine'),
-    'mask:delete': notYet('mask:delete'),
-    'candidates:list': notYet('candidates:list'),
-    'candidates:decide': notYet('candidates:decide'),
-    'candidates:edit': notYet('candidates:edit'),
-    'candidates:undo': notYet('candidates:undo'),
-    'filter:scores': notYet('filter:scores'),
-    'filter:counts': notYet('filter:counts'),
-    'inspector:trace': notYet('inspector:trace'),
-    'inspector:rerun': notYet('inspector:rerun'),
-    'report:get': notYet('report:get'),
-    'export:run': notYet('export:run'),
+    'project:create': (params, context) => projects.create(params, context),
+    'project:open': (params, context) => projects.open(params, context),
+    'project:openDemo': (params, context) => projects.openDemo(params, context),
+    'project:current': async () => projects.current(),
+    'project:addImages': (params, context) => projects.addImages(params, context),
+    'project:images': async () => projects.images(),
+    'settings:get': async () => projects.settings(),
+    'settings:set': async (params, context) => projects.setSettings(params, context),
+    'run:start': async (params, context) => projects.startRun(params, context),
+    'run:pause': () => projects.pause(),
+    'run:resume': (_params, context) => projects.resume(context),
+    'run:cancel': () => projects.cancel(),
+    'run:status': async () => projects.status(),
+    'image:get': (params) => projects.image(params),
+    'image:masks': async (params) => projects.masks(params),
+    'mask:predict': (params) => projects.predict(params),
+    'mask:add': (params) => projects.addMask(params),
+    'mask:refine': (params) => projects.refineMask(params),
+    'mask:delete': async (params) => projects.deleteMask(params),
+    'candidates:list': async (params) => projects.candidates(params),
+    'candidates:decide': async (params) => projects.decide(params),
+    'candidates:edit': async (params) => projects.edit(params),
+    'candidates:undo': async () => projects.undo(),
+    'filter:scores': async () => projects.dosScores(),
+    'filter:counts': async (params) => projects.keptCounts(params),
+    'inspector:trace': (params) => projects.trace(params),
+    'inspector:rerun': (params) => projects.rerun(params),
+    'report:get': async (params) => projects.report(params),
+    'export:run': (params, context) => projects.export(params, context),
 
     'dialog:chooseFolder': async () => {
       throw new ApiError('unsupported', 'folder dialogs exist only in the desktop app: type the folder path instead');

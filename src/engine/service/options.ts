@@ -12,6 +12,11 @@ export interface EngineServiceOptions {
   allowedRoots: string[];
   /** Suggested folder for new projects. */
   defaultProjectDir: string;
+  /**
+   * Settings for new projects (a partial settings object over the paper defaults), e.g. reduced settings for a
+   * quick demo; omitted = the paper defaults.
+   */
+  defaultSettings?: Record<string, unknown>;
   /** Force every session onto the CPU provider. */
   forceCpu?: boolean;
 }

@@ -1,0 +1,679 @@
+/**
+ * The facade's project-level work: open/create projects (the pipeline's store), image lists, runs (the pipeline's
+ * per-image job, committed image by image), masks by prompt, candidates and their review, τ re-filtering from
+ * stored scores, traces, report and export. Logic stays in the engine modules; this file keeps the session state
+ * and checks every file path against the allowed folders.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import {
+  ApiError,
+  mergeSettings,
+  type DosScores,
+  type ExportResult,
+  type ImageBytes,
+  type ImageSummary,
+  type InspectorRerun,
+  type InspectorTrace,
+  type KeptCounts,
+  type MaskPreview,
+  type MaskView,
+  type ParsedParams,
+  type ProjectInfo,
+  type ReportView,
+  type RequestContext,
+  type RunStatus,
+} from '../../shared/api.ts';
+import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
+import type { ImageResult, RunProgress as EngineRunProgress } from '../../shared/results.ts';
+import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { compareTraces } from '../caption/trace.ts';
+import { generateCaptions } from '../caption/generate.ts';
+import { loadTokenizer } from '../caption/tokenizer.ts';
+import { exportProject } from '../dataset/export.ts';
+import { evaluateResults, readGroundTruth } from '../dataset/evaluate.ts';
+import { buildReport } from '../dataset/report.ts';
+import { ensureDemoPack, generateScenes } from '../demo/index.ts';
+import { buildCrops } from '../image/crops.ts';
+import { loadImage } from '../image/load.ts';
+import { decodeRle, encodeRle } from '../image/rle.ts';
+import type { RgbImage } from '../image/types.ts';
+import { decodingOptions, openStages, type PackStages } from '../pipeline/engine.ts';
+import { failedResult, processImage } from '../pipeline/run.ts';
+import { listImages, Project, writeFileAtomic, type ImageEntry } from '../pipeline/store.ts';
+import { SamModel, SegmentSession } from '../segment/model.ts';
+import { promptMask } from '../segment/prompt.ts';
+import { FileScope } from './paths.ts';
+import { candidateView, candidateViews, emptyReview, imageSummary, keptFlags, maskViews, parseId, type ReviewState } from './views.ts';
+
+/** The review sidecar of a project folder (decisions, edits, prompted and deleted masks). */
+export const REVIEW_FILE = 'review.json';
+/** Demo scenes are generated into this sub-folder of a demo project. */
+export const DEMO_SCENES = 'scenes';
+
+interface ActiveRun {
+  status: RunStatus;
+  controller: AbortController;
+  imageIds: number[];
+  started: number;
+  done: Promise<void>;
+}
+
+type Undo = { kind: 'decision'; id: string; before: 'accepted' | 'rejected' | undefined } | { kind: 'edit'; id: string; before: string | undefined };
+
+/** Hooks the project service needs from the facade. */
+export interface ProjectServiceOptions {
+  /** Checks a user-named folder against the served mode's roots; answers its real path. */
+  checkUserPath(path: string, what: string): Promise<string>;
+  /** The model pack to run (the active one, else the demo pack). */
+  packDir(): Promise<string>;
+  /** Settings of new projects. */
+  newSettings(): Settings;
+}
+
+/** State and handlers of the open project. */
+export class ProjectService {
+  #project: Project | null = null;
+  #review: ReviewState = emptyReview();
+  #undo: Undo[] = [];
+  #results = new Map<number, ImageResult>();
+  #scope = new FileScope();
+  #stages: { dir: string; stages: Promise<PackStages> } | null = null;
+  #run: ActiveRun | null = null;
+  #runSeq = 0;
+  #segmentSessions = new Map<number, Promise<SegmentSession>>();
+
+  constructor(private readonly options: ProjectServiceOptions) {}
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // projects
+
+  async create({ dir, name }: ParsedParams<'project:create'>, context: RequestContext): Promise<ProjectInfo> {
+    const real = await this.options.checkUserPath(dir, 'project folder');
+    if (existsSync(join(real, 'project.json'))) throw new ApiError('invalid-params', `${real} already holds a project: open it instead`);
+    const packInfo = (await this.stages()).packInfo;
+    const project = await Project.create(real, { images: [], settings: this.options.newSettings(), pack: packInfo });
+    if (name) project.file.versions = { ...project.file.versions, projectName: name };
+    project.save();
+    return this.#adopt(project, context);
+  }
+
+  async open({ dir }: ParsedParams<'project:open'>, context: RequestContext): Promise<ProjectInfo> {
+    const real = await this.options.checkUserPath(dir, 'project folder');
+    let project: Project;
+    try {
+      project = Project.open(real);
+    } catch (error) {
+      throw new ApiError('not-found', (error as Error).message);
+    }
+    for (const entry of project.file.images) await this.options.checkUserPath(dirname(entry.path), 'image folder of the project');
+    return this.#adopt(project, context);
+  }
+
+  async openDemo({ dir, count, seed }: ParsedParams<'project:openDemo'>, context: RequestContext): Promise<ProjectInfo> {
+    const real = await this.options.checkUserPath(dir, 'demo project folder');
+    if (existsSync(join(real, 'project.json'))) return this.open({ dir: real }, context);
+    const scenes = join(real, DEMO_SCENES);
+    await generateScenes({ count, seed, outDir: scenes });
+    const packInfo = (await this.stages()).packInfo;
+    const project = await Project.create(real, { images: listImages(scenes), settings: this.options.newSettings(), pack: packInfo });
+    return this.#adopt(project, context);
+  }
+
+  current(): ProjectInfo | null {
+    return this.#project ? this.#info() : null;
+  }
+
+  async addImages({ folder }: ParsedParams<'project:addImages'>, context: RequestContext): Promise<{ added: number; skipped: number; project: ProjectInfo }> {
+    const project = this.#require();
+    const real = await this.options.checkUserPath(folder, 'image folder');
+    let paths: string[];
+    try {
+      paths = listImages(real);
+    } catch (error) {
+      throw new ApiError('not-found', (error as Error).message);
+    }
+    const before = project.file.images.length;
+    const reopened = await Project.create(project.dir, { images: paths, settings: project.file.settings, pack: project.file.pack });
+    this.#project = reopened;
+    await this.#scope.allow(real);
+    const added = reopened.file.images.length - before;
+    const info = this.#info();
+    context.emit('project:changed', info);
+    return { added, skipped: paths.length - added, project: info };
+  }
+
+  images(): ImageSummary[] {
+    const project = this.#require();
+    const filter = project.file.settings.filter;
+    const running = new Set(this.#run?.imageIds ?? []);
+    return project.file.images.map((entry) => imageSummary(entry, this.#results.get(entry.id), filter, running.has(entry.id) && !this.#results.has(entry.id), dirname(entry.path)));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // settings
+
+  settings(): Settings {
+    return this.#require().file.settings;
+  }
+
+  setSettings({ settings }: ParsedParams<'settings:set'>, context: RequestContext): Settings {
+    const project = this.#require();
+    const merged = mergeSettings(project.file.settings, settings);
+    if (this.#results.size > 0 && generationKey(merged) !== generationKey(project.file.settings)) {
+      throw new ApiError(
+        'invalid-params',
+        'this project already has results made with other generation settings; only τ and the filter policies can change (use a new project for new generation settings)',
+      );
+    }
+    project.file.settings = merged;
+    project.save();
+    context.emit('project:changed', this.#info());
+    return merged;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // runs
+
+  startRun({ settings, imageIds, force }: ParsedParams<'run:start'>, context: RequestContext): RunStatus {
+    const project = this.#require();
+    if (this.#run && this.#run.status.state !== 'paused') throw new ApiError('busy', 'a run is already going: pause or cancel it first');
+    if (force) throw new ApiError('unsupported', 'redoing finished images is not supported: results are append-only; use a new project');
+    if (settings) this.setSettings({ settings }, context);
+    const wanted = imageIds ? new Set(imageIds.map((id) => parseId(id, 'image').image)) : null;
+    for (const id of wanted ?? []) project.image(id);
+    const pending = project.file.images.filter((entry) => !this.#results.has(entry.id) && (!wanted || wanted.has(entry.id)));
+    const status: RunStatus = {
+      runId: `run-${++this.#runSeq}`,
+      state: 'running',
+      imagesDone: 0,
+      imagesFailed: 0,
+      imagesTotal: pending.length,
+    };
+    const controller = new AbortController();
+    const run: ActiveRun = { status, controller, imageIds: pending.map((e) => e.id), started: performance.now(), done: Promise.resolve() };
+    this.#run = run;
+    run.done = this.#execute(run, pending, context);
+    return { ...status };
+  }
+
+  async pause(): Promise<RunStatus | null> {
+    const run = this.#run;
+    if (!run) return null;
+    // Pause stops at the next image boundary (work of the image in flight is kept only if it commits first);
+    // resume continues from the committed images.
+    run.status.state = 'paused';
+    run.controller.abort();
+    await run.done;
+    return { ...run.status };
+  }
+
+  async resume(context: RequestContext): Promise<RunStatus | null> {
+    const run = this.#run;
+    if (!run || run.status.state !== 'paused') return run ? { ...run.status } : null;
+    const remaining = run.imageIds.filter((id) => !this.#results.has(id)).map(String);
+    this.#run = null;
+    if (remaining.length === 0) return null;
+    return this.startRun({ imageIds: remaining, force: false }, context);
+  }
+
+  async cancel(): Promise<RunStatus | null> {
+    const run = this.#run;
+    if (!run) return null;
+    run.status.state = 'cancelling';
+    run.controller.abort();
+    await run.done;
+    this.#run = null;
+    return { ...run.status };
+  }
+
+  status(): RunStatus | null {
+    return this.#run ? { ...this.#run.status } : null;
+  }
+
+  async #execute(run: ActiveRun, pending: ImageEntry[], context: RequestContext): Promise<void> {
+    const project = this.#require();
+    const settings = project.file.settings;
+    const signal = run.controller.signal;
+    let outcome: 'completed' | 'cancelled' | 'failed' = 'completed';
+    let error: string | null = null;
+    let currentImage: string | null = null;
+    let stage: EngineRunProgress['stage'] = 'start';
+    const progress = () => {
+      const elapsed = (performance.now() - run.started) / 1000;
+      const rate = elapsed > 0 ? (run.status.imagesDone / elapsed) * 60 : 0;
+      context.emit('run:progress', {
+        ...run.status,
+        imageId: currentImage,
+        stage,
+        imagesSkipped: 0,
+        rate,
+        etaSeconds: rate > 0 ? ((run.status.imagesTotal - run.status.imagesDone) / rate) * 60 : null,
+        elapsedSeconds: elapsed,
+      });
+    };
+    try {
+      const stages = await this.stages();
+      progress();
+      for (const entry of pending) {
+        if (signal.aborted) break;
+        currentImage = String(entry.id);
+        context.emit('run:image', imageSummary(entry, undefined, settings.filter, true, dirname(entry.path)));
+        let result: ImageResult;
+        try {
+          result = await processImage(stages, entry, settings, signal, (next) => {
+            stage = next;
+            progress();
+          });
+        } catch (caught) {
+          if ((caught as Error).name === 'ModelPackError') throw caught;
+          result = failedResult(entry, caught);
+        }
+        project.commit(result);
+        this.#results.set(entry.id, result);
+        run.status.imagesDone++;
+        if (result.status === 'failed') run.status.imagesFailed++;
+        stage = 'commit';
+        context.emit('run:image', imageSummary(entry, result, settings.filter, false, dirname(entry.path)));
+        progress();
+      }
+      if (signal.aborted) outcome = 'cancelled';
+    } catch (caught) {
+      outcome = signal.aborted ? 'cancelled' : 'failed';
+      error = outcome === 'failed' ? (caught as Error).message : null;
+    } finally {
+      project.close();
+    }
+    currentImage = null;
+    stage = outcome === 'cancelled' ? 'cancelled' : 'done';
+    progress();
+    if (run.status.state !== 'paused') this.#run = null;
+    context.emit('run:finished', {
+      runId: run.status.runId,
+      outcome,
+      imagesDone: run.status.imagesDone,
+      imagesFailed: run.status.imagesFailed,
+      seconds: (performance.now() - run.started) / 1000,
+      error,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // images and masks
+
+  async image({ imageId, maxSide }: ParsedParams<'image:get'>): Promise<ImageBytes> {
+    const entry = this.#entry(imageId);
+    const path = await this.#scope.check(entry.path, 'image');
+    const settings = this.#require().file.settings;
+    let image: RgbImage;
+    try {
+      image = await loadImage(path, { maxPixels: settings.maxPixels });
+    } catch (error) {
+      throw new ApiError('invalid-params', `image ${entry.name}: ${(error as Error).message}`);
+    }
+    let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels: 3 } });
+    let { width, height } = image;
+    if (maxSide && Math.max(width, height) > maxSide) {
+      const scale = maxSide / Math.max(width, height);
+      width = Math.max(1, Math.round(width * scale));
+      height = Math.max(1, Math.round(height * scale));
+      pipeline = pipeline.resize(width, height);
+    }
+    const bytes = await pipeline.png().toBuffer();
+    return { width, height, mime: 'image/png', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  }
+
+  masks({ imageId }: ParsedParams<'image:masks'>): MaskView[] {
+    const entry = this.#entry(imageId);
+    return maskViews(this.#results.get(entry.id), entry.id, this.#review, this.#require().file.settings.filter);
+  }
+
+  async predict({ imageId, prompt }: ParsedParams<'mask:predict'>): Promise<MaskPreview> {
+    const entry = this.#entry(imageId);
+    const session = await this.#segmentSession(entry);
+    const predicted = await promptMask(session, prompt);
+    if (predicted.area === 0) throw new ApiError('invalid-params', 'the prompt selects no pixels: click inside an object');
+    return { imageId, bbox: predicted.bbox, area: predicted.area, rle: encodeRle(predicted.mask), predictedIou: predicted.predictedIou, stability: predicted.stability };
+  }
+
+  async addMask({ imageId, prompt }: ParsedParams<'mask:add'>): Promise<MaskView> {
+    const preview = await this.predict({ imageId, prompt });
+    const list = (this.#review.userMasks[imageId] ??= []);
+    list.push({ rle: preview.rle, bbox: preview.bbox, area: preview.area, predictedIou: preview.predictedIou, stability: preview.stability });
+    this.#saveReview();
+    const id = `${imageId}:u${list.length - 1}`;
+    return this.masks({ imageId }).find((m) => m.id === id)!;
+  }
+
+  async refineMask({ maskId, prompt }: ParsedParams<'mask:refine'>): Promise<MaskView> {
+    const { image } = parseId(maskId, 'mask');
+    const imageId = String(image);
+    const preview = await this.predict({ imageId, prompt });
+    const list = (this.#review.userMasks[imageId] ??= []);
+    list.push({ rle: preview.rle, bbox: preview.bbox, area: preview.area, predictedIou: preview.predictedIou, stability: preview.stability });
+    // The refined mask replaces the old one: the old one is marked deleted (stored results are append-only).
+    if (!this.#review.deletedMasks.includes(maskId)) this.#review.deletedMasks.push(maskId);
+    this.#saveReview();
+    const id = `${imageId}:u${list.length - 1}`;
+    return this.masks({ imageId }).find((m) => m.id === id)!;
+  }
+
+  deleteMask({ maskId }: ParsedParams<'mask:delete'>): { deleted: string } {
+    const { image } = parseId(maskId, 'mask');
+    if (!this.masks({ imageId: String(image) }).some((m) => m.id === maskId)) throw new ApiError('not-found', `no mask with id "${maskId}"`);
+    this.#review.deletedMasks.push(maskId);
+    this.#saveReview();
+    return { deleted: maskId };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // candidates and review
+
+  candidates({ imageId, maskId }: ParsedParams<'candidates:list'>) {
+    const entry = this.#entry(imageId);
+    const result = this.#results.get(entry.id);
+    if (!result || result.status !== 'done') return [];
+    const mask = maskId === undefined ? undefined : parseId(maskId, 'mask');
+    if (mask && mask.image !== entry.id) throw new ApiError('not-found', `mask ${maskId} is not a mask of image ${imageId}`);
+    if (mask?.user !== undefined) return [];
+    return candidateViews(result, this.#review, mask?.mask);
+  }
+
+  decide({ candidateId, decision }: ParsedParams<'candidates:decide'>) {
+    const found = this.#candidate(candidateId);
+    this.#undo.push({ kind: 'decision', id: candidateId, before: this.#review.decisions[candidateId] });
+    if (decision === 'none') delete this.#review.decisions[candidateId];
+    else this.#review.decisions[candidateId] = decision;
+    this.#saveReview();
+    return candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.#review);
+  }
+
+  edit({ candidateId, text }: ParsedParams<'candidates:edit'>) {
+    const found = this.#candidate(candidateId);
+    this.#undo.push({ kind: 'edit', id: candidateId, before: this.#review.edits[candidateId] });
+    this.#review.edits[candidateId] = text;
+    this.#saveReview();
+    return candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.#review);
+  }
+
+  undo() {
+    const last = this.#undo.pop();
+    if (!last) return { candidate: null };
+    const table = last.kind === 'decision' ? this.#review.decisions : this.#review.edits;
+    if (last.before === undefined) delete table[last.id];
+    else (table as Record<string, string>)[last.id] = last.before;
+    this.#saveReview();
+    const found = this.#candidate(last.id);
+    return { candidate: candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.#review) };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // τ re-filtering, report, export
+
+  dosScores(): DosScores {
+    const project = this.#require();
+    const imageIds: string[] = [];
+    const dos: number[] = [];
+    const imageIndex: number[] = [];
+    for (const result of this.#doneResults()) {
+      const index = imageIds.push(String(result.image.id)) - 1;
+      for (const candidate of result.candidates) {
+        if (candidate.comparison) continue;
+        dos.push(candidate.scores.dos ?? Number.NaN);
+        imageIndex.push(index);
+      }
+    }
+    return { tau: project.file.settings.filter.tau, dos: Float64Array.from(dos), imageIndex: Int32Array.from(imageIndex), imageIds };
+  }
+
+  keptCounts({ tau }: ParsedParams<'filter:counts'>): KeptCounts {
+    const filter: FilterSettings = { ...this.#require().file.settings.filter, tau };
+    const counts: KeptCounts = { tau, candidates: 0, kept: 0, masks: 0, masksWithKept: 0, perImage: {} };
+    for (const result of this.#doneResults()) {
+      const kept = keptFlags(result, filter);
+      const exportable = result.candidates.filter((c) => !c.comparison).length;
+      const keptCount = kept.filter(Boolean).length;
+      counts.candidates += exportable;
+      counts.kept += keptCount;
+      counts.masks += result.masks.length;
+      counts.masksWithKept += new Set(result.candidates.filter((_, k) => kept[k]).map((c) => c.mask)).size;
+      counts.perImage[String(result.image.id)] = { candidates: exportable, kept: keptCount };
+    }
+    return counts;
+  }
+
+  report({ tau }: ParsedParams<'report:get'>): ReportView {
+    const project = this.#require();
+    const filter: FilterSettings = { ...project.file.settings.filter, tau: tau ?? project.file.settings.filter.tau };
+    const results = [...this.#results.values()];
+    const truthPath = join(project.dir, DEMO_SCENES, 'ground-truth.json');
+    const report = existsSync(truthPath) ? evaluateResults(results, readGroundTruth(truthPath), filter) : buildReport(results, filter);
+    const kept = report.oracle?.kept;
+    return {
+      tau: report.tau,
+      images: report.images,
+      imagesFailed: report.imagesFailed,
+      masks: report.masks,
+      candidates: report.candidates,
+      kept: report.kept,
+      keptShare: report.keptShare ?? 0,
+      means: report.means,
+      dosHistogram: report.dosHistogram,
+      keptShareVsTau: { tau: report.keptShareVsTau.tau, share: report.keptShareVsTau.share.map((s) => s ?? 0) },
+      vocabularySize: report.vocabularySize,
+      oracle: kept ? { identified: kept.identified, total: kept.total, rate: kept.rate ?? 0 } : null,
+      demo: project.file.pack?.demo ?? false,
+    };
+  }
+
+  async export({ formats, dest, tau, split }: ParsedParams<'export:run'>, context: RequestContext): Promise<ExportResult> {
+    const project = this.#require();
+    const out = dest ? await this.options.checkUserPath(dest, 'export destination') : join(project.dir, 'exports');
+    const files: string[] = [];
+    let expressions = 0;
+    for (const format of formats) {
+      if (format === 'repro') continue; // every export writes the reproducibility record beside its files
+      context.signal.throwIfAborted();
+      const folder = join(out, format);
+      const summary = await exportProject(project.dir, {
+        format,
+        out: folder,
+        tau,
+        split,
+        onProgress: (done, total) => context.emit('export:progress', { format, done, total }),
+      });
+      files.push(...summary.files.map((file) => join(folder, file)));
+      expressions = Math.max(expressions, summary.expressions);
+    }
+    return { dest: out, files, expressions };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // inspector
+
+  async trace({ candidateId }: ParsedParams<'inspector:trace'>): Promise<InspectorTrace> {
+    const { result, candidate } = this.#candidate(candidateId);
+    if (candidate.setting.kind === 'beam') throw new ApiError('unsupported', 'beam-search candidates have no sampling trace: open a sampled (DCS or plain) candidate');
+    const traced = await this.#decodeOne(result, candidate.mask, candidate.crop, candidate.setting, {});
+    return { candidateId, maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`), trace: traced };
+  }
+
+  async rerun({ candidateId, overrides }: ParsedParams<'inspector:rerun'>): Promise<InspectorRerun> {
+    const { result, candidate } = this.#candidate(candidateId);
+    const base: SamplingSetting = candidate.setting.kind === 'beam' ? { kind: 'top-k', k: 5, distinctive: true } : candidate.setting;
+    let setting: SamplingSetting = base;
+    if (overrides.topK !== undefined) setting = { kind: 'top-k', k: overrides.topK, distinctive: true };
+    else if (overrides.topP !== undefined) setting = { kind: 'top-p', p: overrides.topP, distinctive: true };
+    const tweaks = { temperature: overrides.temperature, seed: overrides.seed, aggregation: overrides.aggregation };
+    const dcs = await this.#decodeOne(result, candidate.mask, candidate.crop, { ...setting, distinctive: true }, tweaks);
+    const naive = await this.#decodeOne(result, candidate.mask, candidate.crop, { ...setting, distinctive: false }, tweaks);
+    return { candidateId, maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`), naive, dcs, comparison: compareTraces(naive, dcs) };
+  }
+
+  /**
+   * Decodes one setting of one crop type of a stored image with a trace (DCS needs every mask's crop of that type).
+   * Random streams are named per image, mask, crop and setting, so with the stored seed this replays the stored
+   * candidate; a plain and a DCS decode of the same setting draw the same uniforms.
+   */
+  async #decodeOne(
+    result: ImageResult,
+    mask: number,
+    crop: ImageResult['candidates'][number]['crop'],
+    setting: SamplingSetting,
+    tweaks: { temperature?: number; seed?: number; aggregation?: 'mean' | 'weighted-sum' },
+  ): Promise<CaptionTrace> {
+    const project = this.#require();
+    const settings = project.file.settings;
+    const stages = await this.stages();
+    const path = await this.#scope.check(result.image.path, 'image');
+    const image = await stages.load(path, settings.maxPixels);
+    const masks = result.masks.map((m) => decodeRle(m.rle));
+    const [batch] = buildCrops(image, masks, { size: stages.cropSize, crops: [crop], fill: settings.crops.fill });
+    const options = {
+      ...decodingOptions(settings),
+      beam: null,
+      alsoPlain: false,
+      distinctive: setting.distinctive,
+      topK: setting.kind === 'top-k' ? [setting.k] : [],
+      topP: setting.kind === 'top-p' ? [setting.p] : [],
+      ...(tweaks.temperature !== undefined ? { temperature: tweaks.temperature } : {}),
+      ...(tweaks.seed !== undefined ? { seed: tweaks.seed } : {}),
+      ...(tweaks.aggregation !== undefined ? { aggregation: tweaks.aggregation } : {}),
+    };
+    const manifest = stages.pack.manifest;
+    const tokenizer = await loadTokenizer(stages.pack.path(manifest.captioner.tokenizer), manifest.captioner.specialTokens);
+    const key = settingKey(setting);
+    const out = await generateCaptions({
+      captioner: stages.captioner,
+      tokenizer,
+      special: manifest.captioner.specialTokens,
+      crops: batch.data,
+      count: masks.length,
+      size: stages.cropSize,
+      crop,
+      imageId: result.image.sha256,
+      options,
+      trace: { include: (m, k) => m === mask && k === key },
+      model: { pack: stages.pack.name },
+    });
+    const trace = out.traces.find((t) => t.target.maskIndex === mask);
+    if (!trace) throw new ApiError('engine', `no trace was recorded for mask ${mask} (${key})`);
+    return trace;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // internals
+
+  /** The pipeline's stages over the current pack (opened once, reopened when the pack changes). */
+  async stages(): Promise<PackStages> {
+    const dir = await this.options.packDir();
+    if (this.#stages?.dir !== dir) {
+      const previous = this.#stages;
+      this.#stages = { dir, stages: openStages(dir) };
+      this.#stages.stages.catch(() => (this.#stages = null));
+      this.#segmentSessions.clear();
+      if (previous) void previous.stages.then((s) => s.dispose()).catch(() => {});
+    }
+    return this.#stages.stages;
+  }
+
+  /** Releases the sessions. */
+  async dispose(): Promise<void> {
+    this.#run?.controller.abort();
+    await this.#run?.done;
+    if (this.#stages) await (await this.#stages.stages.catch(() => null))?.dispose();
+  }
+
+  async #adopt(project: Project, context: RequestContext): Promise<ProjectInfo> {
+    if (this.#run) throw new ApiError('busy', 'a run is going: cancel it before opening another project');
+    this.#project?.close();
+    this.#project = project;
+    this.#results = new Map(project.results().map((r) => [r.image.id, r]));
+    this.#review = readReview(project.dir);
+    this.#undo = [];
+    this.#segmentSessions.clear();
+    this.#scope.clear();
+    await this.#scope.allow(project.dir);
+    for (const folder of new Set(project.file.images.map((e) => dirname(e.path)))) await this.#scope.allow(folder).catch(() => {});
+    const info = this.#info();
+    context.emit('project:changed', info);
+    return info;
+  }
+
+  #info(): ProjectInfo {
+    const project = this.#require();
+    const pack = project.file.pack;
+    return {
+      dir: project.dir,
+      name: project.file.versions.projectName ?? project.dir.split(/[\\/]/).pop() ?? project.dir,
+      imageFolders: [...new Set(project.file.images.map((e) => dirname(e.path)))],
+      imageCount: project.file.images.length,
+      pack: pack ? { name: pack.name, dir: pack.dir, demo: pack.demo } : null,
+      settings: project.file.settings,
+    };
+  }
+
+  #require(): Project {
+    if (!this.#project) throw new ApiError('no-project', 'no project is open: open or create one first');
+    return this.#project;
+  }
+
+  #entry(imageId: string): ImageEntry {
+    const { image } = parseId(imageId, 'image');
+    try {
+      return this.#require().image(image);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw new ApiError('not-found', `no image with id "${imageId}"`);
+    }
+  }
+
+  #doneResults(): ImageResult[] {
+    return [...this.#results.values()].filter((r) => r.status === 'done').sort((a, b) => a.image.id - b.image.id);
+  }
+
+  #candidate(id: string) {
+    const { image, mask, candidate } = parseId(id, 'candidate');
+    const result = this.#results.get(image);
+    const found = result?.candidates.find((c) => c.mask === mask && c.index === candidate);
+    if (!result || !found) throw new ApiError('not-found', `no candidate with id "${id}"`);
+    return { result, candidate: found };
+  }
+
+  async #segmentSession(entry: ImageEntry): Promise<SegmentSession> {
+    let session = this.#segmentSessions.get(entry.id);
+    if (!session) {
+      session = (async () => {
+        const stages = await this.stages();
+        const path = await this.#scope.check(entry.path, 'image');
+        const image = await loadImage(path, { maxPixels: this.#require().file.settings.maxPixels });
+        return new SegmentSession(await SamModel.open(stages.pack), image);
+      })();
+      session.catch(() => this.#segmentSessions.delete(entry.id));
+      // Keep the embeddings of a few images only: each holds a [1,C,64,64] tensor.
+      if (this.#segmentSessions.size >= 4) this.#segmentSessions.delete(this.#segmentSessions.keys().next().value as number);
+      this.#segmentSessions.set(entry.id, session);
+    }
+    return session;
+  }
+
+  #saveReview(): void {
+    writeFileAtomic(join(this.#require().dir, REVIEW_FILE), `${JSON.stringify(this.#review, null, 1)}\n`);
+  }
+}
+
+function readReview(dir: string): ReviewState {
+  const path = join(dir, REVIEW_FILE);
+  if (!existsSync(path)) return emptyReview();
+  try {
+    return { ...emptyReview(), ...(JSON.parse(readFileSync(path, 'utf8')) as Partial<ReviewState>) };
+  } catch (error) {
+    throw new ApiError('engine', `${path} is not valid JSON (${(error as Error).message}); move it aside to reset the review`);
+  }
+}
+
+/** The demo pack folder (built on first use). */
+export function demoPackDir(): Promise<string> {
+  return ensureDemoPack();
+}

@@ -1,0 +1,167 @@
+/**
+ * Maps the pipeline's stored results (shared/results.ts) to the API's view types (shared/api.ts), and the ids the
+ * UI uses to the store's numeric positions: image `7`, mask `7:2`, candidate `7:2:13`, prompted mask `7:u0`.
+ * Pure functions: no file or model access.
+ */
+import { ApiError, type CandidateView, type ImageSummary, type MaskView } from '../../shared/api.ts';
+import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
+import type { FilterSettings } from '../../shared/settings.ts';
+import { decide } from '../filter/decide.ts';
+import type { ImageEntry } from '../pipeline/store.ts';
+
+/** Review state kept beside the results (the store's results are append-only; decisions and edits are not). */
+export interface ReviewState {
+  decisions: Record<string, 'accepted' | 'rejected'>;
+  edits: Record<string, string>;
+  /** Masks added with prompts, per image id. */
+  userMasks: Record<string, { rle: { size: [number, number]; counts: string }; bbox: [number, number, number, number]; area: number; predictedIou: number; stability: number }[]>;
+  /** Mask ids the user deleted. */
+  deletedMasks: string[];
+}
+
+/** An empty review state. */
+export function emptyReview(): ReviewState {
+  return { decisions: {}, edits: {}, userMasks: {}, deletedMasks: [] };
+}
+
+/** Parses `7`, `7:2`, `7:2:13`, `7:u0` into their parts; throws `not-found` naming the id on anything else. */
+export function parseId(id: string, kind: 'image' | 'mask' | 'candidate'): { image: number; mask?: number; user?: number; candidate?: number } {
+  const patterns = {
+    image: /^(\d+)$/,
+    mask: /^(\d+):(?:(\d+)|u(\d+))$/,
+    candidate: /^(\d+):(\d+):(\d+)$/,
+  } as const;
+  const match = patterns[kind].exec(id);
+  if (!match) throw new ApiError('not-found', `no ${kind} with id "${id}"`);
+  const image = Number(match[1]);
+  if (kind === 'image') return { image };
+  if (kind === 'mask') return match[2] !== undefined ? { image, mask: Number(match[2]) } : { image, user: Number(match[3]) };
+  return { image, mask: Number(match[2]), candidate: Number(match[3]) };
+}
+
+/** The id of mask `index` of image `image`. */
+export const maskId = (image: number, index: number): string => `${image}:${index}`;
+/** The id of a candidate. */
+export const candidateId = (image: number, candidate: CandidateResult): string => `${image}:${candidate.mask}:${candidate.index}`;
+
+/** Kept flags of every candidate of a result at the filter's τ (comparison candidates are never kept). */
+export function keptFlags(result: ImageResult, filter: FilterSettings): boolean[] {
+  const decisions = decide(result.candidates, result.masks.length, filter);
+  const kept = new Set(decisions.filter((d) => d.kept).map((d) => `${d.mask}:${d.candidate}`));
+  return result.candidates.map((c) => kept.has(`${c.mask}:${c.index}`));
+}
+
+/** The gallery summary of one image. */
+export function imageSummary(entry: ImageEntry, result: ImageResult | undefined, filter: FilterSettings, running: boolean, folder: string): ImageSummary {
+  const base: ImageSummary = {
+    id: String(entry.id),
+    file: entry.name,
+    folder,
+    width: null,
+    height: null,
+    status: running ? 'running' : 'pending',
+    error: null,
+    masks: 0,
+    candidates: 0,
+    kept: 0,
+  };
+  if (!result) return base;
+  if (result.status === 'failed') {
+    return { ...base, status: 'error', error: { code: result.error?.code ?? 'error', message: result.error?.message ?? 'the image failed' } };
+  }
+  const kept = keptFlags(result, filter);
+  return {
+    ...base,
+    status: 'done',
+    width: result.image.width,
+    height: result.image.height,
+    masks: result.masks.length,
+    candidates: result.candidates.filter((c) => !c.comparison).length,
+    kept: kept.filter(Boolean).length,
+  };
+}
+
+/** The views of an image's masks: stored masks (minus deleted ones) then prompted masks. */
+export function maskViews(result: ImageResult | undefined, imageId: number, review: ReviewState, filter: FilterSettings): MaskView[] {
+  const deleted = new Set(review.deletedMasks);
+  const views: MaskView[] = [];
+  if (result && result.status === 'done') {
+    const kept = keptFlags(result, filter);
+    const ranked = [...result.masks].sort((a, b) => b.score - a.score).map((m) => m.index);
+    for (const mask of result.masks) {
+      const id = maskId(imageId, mask.index);
+      if (deleted.has(id)) continue;
+      const own = result.candidates.map((c, k) => ({ c, k })).filter(({ c }) => c.mask === mask.index && !c.comparison);
+      views.push({
+        id,
+        imageId: String(imageId),
+        index: mask.index,
+        bbox: mask.bbox,
+        area: mask.area,
+        rle: mask.rle,
+        predictedIou: mask.source === 'generated' ? mask.score : null,
+        stability: null,
+        source: mask.source,
+        selectionReason: selectionReason(mask, ranked),
+        candidates: own.length,
+        kept: own.filter(({ k }) => kept[k]).length,
+      });
+    }
+  }
+  (review.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
+    const id = `${imageId}:u${k}`;
+    if (deleted.has(id)) return;
+    views.push({
+      id,
+      imageId: String(imageId),
+      index: (result?.masks.length ?? 0) + k,
+      bbox: mask.bbox,
+      area: mask.area,
+      rle: mask.rle,
+      predictedIou: mask.predictedIou,
+      stability: mask.stability,
+      source: 'prompt',
+      selectionReason: 'added with a prompt; run the image again to caption it',
+      candidates: 0,
+      kept: 0,
+    });
+  });
+  return views;
+}
+
+function selectionReason(mask: MaskResult, ranked: number[]): string {
+  if (mask.source === 'imported') return `imported${mask.importedId ? ` (${mask.importedId})` : ''}`;
+  return `rank ${ranked.indexOf(mask.index) + 1} of ${ranked.length} by predicted IoU × stability (${mask.score.toFixed(3)})`;
+}
+
+/** The views of a result's candidates (optionally one mask's), with review state and τ decisions. */
+export function candidateViews(result: ImageResult, review: ReviewState, maskIndex?: number): CandidateView[] {
+  const imageId = result.image.id;
+  return result.candidates
+    .filter((c) => maskIndex === undefined || c.mask === maskIndex)
+    .map((c) => candidateView(imageId, c, result.masks.length, review));
+}
+
+/** One candidate's view. */
+export function candidateView(imageId: number, c: CandidateResult, maskCount: number, review: ReviewState): CandidateView {
+  const id = candidateId(imageId, c);
+  return {
+    id,
+    maskId: maskId(imageId, c.mask),
+    imageId: String(imageId),
+    crop: c.crop,
+    cropKey: c.cropKey,
+    setting: c.setting,
+    settingKey: c.settingKey,
+    method: c.method,
+    text: c.text,
+    editedText: review.edits[id] ?? null,
+    uos: c.scores.uos,
+    cos: c.scores.cos,
+    dos: c.scores.dos,
+    singleMask: maskCount === 1,
+    confusedWith: c.scores.confusedWith === null ? null : maskId(imageId, c.scores.confusedWith),
+    exportable: !c.comparison,
+    decision: review.decisions[id] ?? null,
+  };
+}
