@@ -1,5 +1,5 @@
 /** The page's one API connection, created on first use so that stores can share it. */
-import type { Api } from '../../../shared/api.ts';
+import { ApiError, type Api } from '../../../shared/api.ts';
 import { connectApi, type ApiConnection } from '../api/index.ts';
 
 let connection: ApiConnection | null = null;
@@ -15,8 +15,7 @@ export function api(): Api {
   return apiConnection().api;
 }
 
-/** A readable message from anything thrown by an API call. */
+/** A readable message from anything thrown by an API call (ApiErrors, plain `{ code, message }`, Errors). */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return ApiError.from(error).message;
 }
