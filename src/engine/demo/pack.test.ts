@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,9 +77,12 @@ describe('demo pack', () => {
     await ensureDemoPack(dir);
     expect((await stat(join(dir, 'segmenter-decoder.onnx'))).mtimeMs).toBe(before);
 
+    await mkdir(join(dir, '..', 'demo.tmp-1-2'));
+    await writeFile(join(dir, '..', 'demo.tmp-1-2', 'manifest.json'), '{}');
     await writeFile(join(dir, BUILD_ID_FILE), 'an older build\n');
     await writeFile(join(dir, 'segmenter-decoder.onnx'), 'stale');
     await Promise.all([ensureDemoPack(dir), ensureDemoPack(dir)]);
+    expect((await readdir(join(dir, '..'))).sort()).toEqual(['demo']);
     const { files, buildId } = buildDemoPackFiles();
     expect((await readFile(join(dir, BUILD_ID_FILE), 'utf8')).trim()).toBe(buildId);
     expect(

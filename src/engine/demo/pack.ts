@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Manifest } from '../runtime/manifest.ts';
@@ -175,6 +175,7 @@ export async function ensureDemoPack(
     }
   }
   try {
+    await removeLeftovers(target);
     if (await isCurrent(target, pack)) return target;
     const suffix = `${process.pid}-${Date.now()}`;
     const fresh = `${target}.tmp-${suffix}`;
@@ -186,6 +187,19 @@ export async function ensureDemoPack(
     return target;
   } finally {
     await rm(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes `<dir>.tmp-*` and `<dir>.old-*` siblings left by a process killed mid-swap (called under the lock), so
+ * they are never listed as packs.
+ */
+async function removeLeftovers(target: string): Promise<void> {
+  const name = basename(target);
+  for (const entry of await readdir(dirname(target))) {
+    if (entry.startsWith(`${name}.tmp-`) || entry.startsWith(`${name}.old-`)) {
+      await rm(join(dirname(target), entry), { recursive: true, force: true });
+    }
   }
 }
 
