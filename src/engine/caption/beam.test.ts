@@ -76,6 +76,17 @@ describe('beam search', () => {
     expect(result.steps).toBe(3);
   });
 
+  it('can reproduce the pinned versions\' shared-hypotheses quirk: groups 1 and 2 never finish, so decoding runs to the maximum length', async () => {
+    const independent = await beamSearch(model, { ...base, beams: 6, groups: 3, maxLength: 6 });
+    const shared = await beamSearch(model, { ...base, beams: 6, groups: 3, maxLength: 6, sharedHypotheses: true });
+    // Independent groups are all done after 3 steps; with one shared list only group 0 can be marked done, the other
+    // groups are padded from then on and the loop stops at maxLength (5 steps). The best hypothesis is the same.
+    expect(independent.steps).toBe(3);
+    expect(shared.steps).toBe(5);
+    expect(shared.tokenIds).toEqual([SOT, X, EOT]);
+    expect(shared.score).toBeCloseTo(2.55, 12);
+  });
+
   it('rejects groups that do not divide the beams', async () => {
     await expect(beamSearch(model, { ...base, beams: 6, groups: 4 })).rejects.toThrow('groups must divide beams (6), got 4');
   });

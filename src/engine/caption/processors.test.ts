@@ -104,6 +104,21 @@ describe('top-p kept set', () => {
     expect(Array.from(topPKept(row(1, -Infinity, 1), 1))).toEqual([0, 2]);
   });
 
+  it('among tokens tied at the boundary keeps the later ones in the ascending sort (ties ordered by id)', () => {
+    // four equal tokens, p = 0.5: cumulative 0.25, 0.5 (≤ 0.5, dropped), 0.75, 1.0 → two kept, the higher ids.
+    expect(Array.from(topPKept(row(1, 1, 1, 1), 0.5))).toEqual([2, 3]);
+  });
+
+  it('agrees with a literal transcription of TopPLogitsWarper on random logits with ties', () => {
+    let state = 12345;
+    const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let trial = 0; trial < 200; trial++) {
+      const logits = Float64Array.from({ length: 40 }, () => Math.round(next() * 8) / 2 - (next() < 0.1 ? Infinity : 0));
+      const p = [0.1, 0.4, 0.5, 0.8, 0.95, 1][trial % 6]!;
+      expect(Array.from(topPKept(logits, p))).toEqual(literalTopP(logits, p));
+    }
+  });
+
   it('rejects p outside (0, 1]', () => {
     expect(() => topPKept(quarterHalf, 0)).toThrow('top-p p must be in (0, 1], got 0');
     expect(() => topPKept(quarterHalf, 1.5)).toThrow('top-p p must be in (0, 1], got 1.5');
@@ -128,3 +143,18 @@ describe('restricted softmax', () => {
     expect(() => restrictedSoftmax(row(-Infinity, 1), Int32Array.from([0]))).toThrow('every kept token has logit −∞');
   });
 });
+
+/** sort ascending (ties by id), cumulative softmax, drop ≤ 1 − p, keep the last: the warper as written. */
+function literalTopP(logits: Float64Array, p: number): number[] {
+  const max = Math.max(...logits);
+  let sum = 0;
+  for (const value of logits) sum += Math.exp(value - max);
+  const order = Array.from(logits.keys()).sort((a, b) => logits[a]! - logits[b]! || a - b);
+  const kept: number[] = [];
+  let cumulative = 0;
+  order.forEach((id, rank) => {
+    cumulative += Math.exp(logits[id]! - max) / sum;
+    if (cumulative > 1 - p || rank === order.length - 1) kept.push(id);
+  });
+  return kept.sort((a, b) => a - b);
+}
