@@ -17,15 +17,13 @@
 import type { CropType } from '../../shared/caption.ts';
 import { maskBox } from './mask.ts';
 import { resizeBilinearChw } from './resize.ts';
+import { OPENAI_MEAN, OPENAI_STD, openAiNormalizedChw } from './tensor.ts';
 import type { BinaryMask, Box, RgbImage } from './types.ts';
 
 /** An RGB triple. */
 export type Rgb = readonly [number, number, number];
 
-/** OpenAI CLIP mean on the 0–1 scale (CoCa and CLIP both use it). */
-export const OPENAI_MEAN: Rgb = [0.48145466, 0.4578275, 0.40821073];
-/** OpenAI CLIP std on the 0–1 scale. */
-export const OPENAI_STD: Rgb = [0.26862954, 0.26130258, 0.27577711];
+export { OPENAI_MEAN, OPENAI_STD };
 /** The reference's box-crop margin factors (the masked crop uses the plain box). */
 export const REFERENCE_MARGINS: readonly number[] = [1.0, 1.1, 1.2];
 
@@ -214,7 +212,7 @@ export function normalizedFill(fill: 'reference' | Rgb, mean: Rgb = OPENAI_MEAN,
 }
 
 /**
- * The whole image in normalized space: `(x/255 − mean) / std`.
+ * The whole image in normalized space: `(x/255 − mean) / std` (image/tensor.ts `openAiNormalizedChw`).
  *
  * in:  image uint8[height, width, 3] (interleaved RGB)
  * out: float32[3, height, width]
@@ -225,22 +223,7 @@ export function normalizeImage(
   std: Rgb = OPENAI_STD,
 ): Float32Array {
   checkImage(image);
-  const plane = image.width * image.height;
-  const out = new Float32Array(3 * plane);
-  // Per-channel lookup tables: 256 values each, computed in float32 like torch's in-place div/sub/div.
-  const tables = [0, 1, 2].map((c) => {
-    const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++)
-      t[v] = Math.fround(Math.fround(v / 255) - Math.fround(mean[c])) / Math.fround(std[c]);
-    return t;
-  });
-  const d = image.data;
-  for (let p = 0; p < plane; p++) {
-    out[p] = tables[0][d[3 * p]];
-    out[plane + p] = tables[1][d[3 * p + 1]];
-    out[2 * plane + p] = tables[2][d[3 * p + 2]];
-  }
-  return out;
+  return openAiNormalizedChw(image, mean, std).data;
 }
 
 /** Cuts a window (masked or not) into a fill-padded square and resizes it. out: float32[3, size, size]. */

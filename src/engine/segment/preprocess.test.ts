@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../image/types.ts';
-import { resizedSize, resizePilBilinear, samEncoderInput, toModelFrame } from './preprocess.ts';
-
-function rowImage(values: number[]): RgbImage {
-  const data = new Uint8Array(values.length * 3);
-  values.forEach((v, i) => data.fill(v, 3 * i, 3 * i + 3));
-  return { width: values.length, height: 1, data };
-}
+import { resizedSize, samEncoderInput, toModelFrame } from './preprocess.ts';
 
 describe('resizedSize', () => {
   it('scales the longest side to 1024 with int(x·s + 0.5)', () => {
@@ -23,25 +17,6 @@ describe('toModelFrame', () => {
     expect(out[1]).toBeCloseTo((50 * 683) / 1500, 4);
     expect(out[2]).toBeCloseTo(1024, 4);
     expect(out[3]).toBeCloseTo(683, 4);
-  });
-});
-
-describe('resizePilBilinear', () => {
-  it('halves with the widened triangle filter (Pillow antialiasing)', () => {
-    // Output 0: centre 1, support 2 → taps x = 0, 1, 2 with weights 0.75, 0.75, 0.25 (/1.75): 0·3/7 + 100·3/7 + 200/7 = 71.4.
-    const out = resizePilBilinear(rowImage([0, 100, 200, 300 % 256]), { width: 2, height: 1 });
-    expect(out.data[0]).toBe(71);
-  });
-
-  it('keeps a constant image constant when upscaling', () => {
-    const out = resizePilBilinear(rowImage([42, 42, 42]), { width: 7, height: 1 });
-    expect(Array.from(out.data).every((v) => v === 42)).toBe(true);
-  });
-
-  it('interpolates between neighbours when upscaling 2 → 4', () => {
-    // Centres 0.25, 0.75, 1.25, 1.75 in source pixels: weights as torch bilinear, then rounded.
-    const out = resizePilBilinear(rowImage([0, 200]), { width: 4, height: 1 });
-    expect([out.data[0], out.data[3], out.data[6], out.data[9]]).toEqual([0, 50, 150, 200]);
   });
 });
 
