@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { buildCrops, type CropBatch } from '../image/crops.ts';
 import { renderScene, type SceneObject } from './scenes.ts';
-import { demoVocabulary, END_OF_WORD } from './vocabulary.ts';
+import { demoVocabulary, END_OF_WORD, PATTERN_NOUNS } from './vocabulary.ts';
 import { COLOURS, PATTERNS, SHAPES, type Attributes } from './world.ts';
 
 /** CoCa generation lengths (DESIGN.md §5): eot is −∞ while the sequence (sot included) is shorter than 5; at most 30. */
@@ -140,7 +140,7 @@ export function captionText(ids: readonly number[]): string {
 
 /** The world's attribute words in a caption. */
 export function attributeWords(caption: string): { colours: string[]; shapes: string[]; patterns: string[] } {
-  const words = caption.split(/\s+/);
+  const words = caption.split(/\s+/).map((w) => PATTERN_NOUNS[w] ?? w);
   return {
     colours: words.filter((w) => (COLOURS as readonly string[]).includes(w)),
     shapes: words.filter((w) => (SHAPES as readonly string[]).includes(w)),

@@ -6,22 +6,23 @@
  *   row 1 the raw measurements behind them.
  * - text: `text` int64[B,L] (starts with sot) → `token_embs` float32[B,L,64]. Causal by construction: each token is
  *   mapped (Gather) to its grammatical class, and a CumSum over positions records what has been said so far (a frame
- *   "… of", the tail "on …"); position t's embedding is the one-hot of (class of token t) × (context up to t).
+ *   "… of", the tail "on …", a pattern word); position t's embedding is the one-hot of (class of token t) × (context
+ *   up to t), plus the "pattern said" flag.
  * - decoder: `image_embs` [B,T,64], `token_embs` [B,L,64] → `logits` float32[B,L,V]: log-probabilities of a bilinear
  *   model — for each grammar state, a log-weight per word plus β · (image probability of the word's attribute).
  *   Either batch may be 1 and broadcast (DCS pairs one prefix with every other crop's `image_embs`).
  *
  * The grammar writes CoCa-like captions: `[a photo of | a picture of | an image of] a|an [pattern] [colour]
- * (shape|"shape"|"object") [on a grey background]`. Generic words are likely ("a red shape", "an object", no pattern
+ * (shape|"shape"|"object") [with (stripes|dots)] [on a grey background]`. Generic words are likely ("a red shape", "an object", no pattern
  * word at all), so plain sampling is often ambiguous, while attribute words carry the image, so DCS, which subtracts
  * the other crops' logits, favours the distinguishing attribute. Ungrammatical words get −200 and non-word tokens
- * −1000 before the log-softmax, so top-k never reaches a non-word token (24 words ≥ any k of the reference) and
+ * −1000 before the log-softmax, so top-k never reaches a non-word token (27 words > any k of the reference) and
  * DCS's calibration keeps them far down even for very similar crops.
  */
 import { addAttributeFeatures, ATTRIBUTE_COUNT, ATTRIBUTE_INDEX } from './captioner-features.ts';
 import { GraphBuilder, attr } from './onnx-builder.ts';
 import { demoTokenizerJson } from './tokenizer-json.ts';
-import { DEMO_WORDS, demoVocabulary, wordId } from './vocabulary.ts';
+import { DEMO_WORDS, demoVocabulary, PATTERN_NOUNS, wordId } from './vocabulary.ts';
 import { COLOURS, PATTERNS, SHAPES } from './world.ts';
 
 /** Width W of `image_embs` and `token_embs`. */
@@ -37,6 +38,11 @@ export const UNGRAMMATICAL = -200;
 export const NON_WORD = -1000;
 /** How strongly an attribute word follows the image: + β · p(attribute). */
 export const ATTRIBUTE_BETA = 7;
+/**
+ * How strongly "with" (→ "with stripes/dots") follows a patterned image. Steep on purpose: for a plain object "with"
+ * must be as good as ungrammatical, or DCS, which flattens image-independent choices by (1 − s), would revive it.
+ */
+const WITH_BETA = 30;
 
 /** The three graphs, the tokenizer and the special ids handed to the pack builder. */
 export interface DemoCaptioner {
@@ -65,13 +71,31 @@ export function buildDemoCaptioner(): DemoCaptioner {
 // Grammar
 
 /** Grammatical classes of tokens: what the next word depends on. */
-const CLASSES = ['sot', 'a', 'an', 'frame', 'of', 'pattern', 'colour', 'noun', 'on', 'grey', 'background', 'other'] as const;
+const CLASSES = [
+  'sot',
+  'a',
+  'an',
+  'frame',
+  'of',
+  'pattern',
+  'colour',
+  'noun',
+  'with',
+  'patternNoun',
+  'on',
+  'grey',
+  'background',
+  'other',
+] as const;
 type TokenClass = (typeof CLASSES)[number];
 /** Contexts: before any "of"/"on", after "of" (the object phrase of a frame), after "on" (the tail). */
 const CONTEXTS = ['start', 'object', 'tail'] as const;
 type Context = (typeof CONTEXTS)[number];
-/** Grammar states S = classes × contexts (the leading dims of `token_embs`). */
-const STATE_COUNT = CLASSES.length * CONTEXTS.length;
+/** Grammar states = classes × contexts (the leading dims of `token_embs`). */
+const GRAMMAR_STATES = CLASSES.length * CONTEXTS.length;
+/** State dims the decoder reads: the grammar state one-hot, then "a pattern word has been said" (0/1). */
+const STATE_COUNT = GRAMMAR_STATES + 1;
+const PATTERN_SAID = GRAMMAR_STATES;
 /** Image features M the decoder reads: the 12 attribute probabilities and a constant 1 (the bias). */
 const FEATURE_COUNT = ATTRIBUTE_COUNT + 1;
 const BIAS = ATTRIBUTE_COUNT;
@@ -80,9 +104,8 @@ const BIAS = ATTRIBUTE_COUNT;
 const OUTPUT_WORDS = [...DEMO_WORDS, '<eot>'];
 
 function classOf(word: string): TokenClass {
-  if (word === 'a' || word === 'an' || word === 'of' || word === 'on' || word === 'grey' || word === 'background') {
-    return word;
-  }
+  if (['a', 'an', 'of', 'on', 'grey', 'background', 'with'].includes(word)) return word as TokenClass;
+  if (word in PATTERN_NOUNS) return 'patternNoun';
   if (word === 'photo' || word === 'picture' || word === 'image') return 'frame';
   if ((PATTERNS as readonly string[]).includes(word)) return 'pattern';
   if ((COLOURS as readonly string[]).includes(word)) return 'colour';
@@ -90,11 +113,11 @@ function classOf(word: string): TokenClass {
   return 'other';
 }
 
-/** One word's weight in a state: log-weight, optionally raised by β · p(attribute). */
+/** One word's weight in a state: log-weight, optionally raised by β · p(attribute) for each listed attribute. */
 interface Entry {
   word: string;
   logWeight: number;
-  attribute?: string;
+  attributes?: string[];
   beta?: number;
 }
 
@@ -103,7 +126,12 @@ interface Entry {
  * log(total) − β, raised by β · p(its attribute), so the true attribute word carries `total` and the others e^−β less.
  */
 function attributeGroup(words: readonly string[], total: number, beta = ATTRIBUTE_BETA): Entry[] {
-  return words.map((word) => ({ word, logWeight: Math.log(total) - beta, attribute: word, beta }));
+  return words.map((word) => ({
+    word,
+    logWeight: Math.log(total) - beta,
+    attributes: [PATTERN_NOUNS[word] ?? word],
+    beta,
+  }));
 }
 
 /** The object phrase after the article "a" (orange needs "an"), scaled by `scale`. */
@@ -129,7 +157,7 @@ function afterAn(scale: number): Entry[] {
 function article(): Entry[] {
   return [
     { word: 'a', logWeight: Math.log(0.8) },
-    { word: 'an', logWeight: Math.log(0.01), attribute: 'orange', beta: 5 },
+    { word: 'an', logWeight: Math.log(0.01), attributes: ['orange'], beta: 5 },
   ];
 }
 
@@ -141,7 +169,7 @@ function grammar(): Map<string, Entry[]> {
   const set = (cls: TokenClass, contexts: readonly Context[], entries: Entry[]) => {
     for (const context of contexts) table.set(`${cls}/${context}`, entries);
   };
-  set('sot', ['start'], [w('a', 0.8), { word: 'an', logWeight: Math.log(0.01), attribute: 'orange', beta: 5 }]);
+  set('sot', ['start'], [w('a', 0.8), { word: 'an', logWeight: Math.log(0.01), attributes: ['orange'], beta: 5 }]);
   // After a first "a": a frame ("a photo of …") or directly the object phrase ("a red circle").
   set('a', ['start'], [w('photo', 0.4), w('picture', 0.1), ...afterA(0.5)]);
   set('an', ['start'], [w('image', 0.5), ...afterAn(0.5)]);
@@ -157,8 +185,17 @@ function grammar(): Map<string, Entry[]> {
   ]);
   set('colour', ['start', 'object'], [...attributeGroup(SHAPES, 0.52), w('shape', 0.33), w('object', 0.15)]);
   // A short caption ("a red circle") continues with the tail more often; min length 5 forbids eot there anyway.
-  set('noun', ['start'], [w('<eot>', 0.75), w('on', 0.25)]);
-  set('noun', ['object'], [w('<eot>', 0.92), w('on', 0.08)]);
+  // "with stripes/dots" follows a patterned object now and then (never after a pattern word: see PATTERN_SAID).
+  const withPattern: Entry = {
+    word: 'with',
+    logWeight: Math.log(0.12) - WITH_BETA,
+    attributes: ['striped', 'dotted'],
+    beta: WITH_BETA,
+  };
+  set('noun', ['start'], [w('<eot>', 0.7), w('on', 0.2), withPattern]);
+  set('noun', ['object'], [w('<eot>', 0.82), w('on', 0.06), withPattern]);
+  set('with', ['start', 'object'], attributeGroup(['stripes', 'dots'], 0.5));
+  set('patternNoun', ['start', 'object'], [w('<eot>', 0.85), w('on', 0.15)]);
   set('on', ['tail'], [w('a', 1)]);
   set('a', ['tail'], [w('grey', 1)]);
   set('grey', ['tail'], [w('background', 1)]);
@@ -184,12 +221,14 @@ function decoderWeights(): Float32Array {
         const column = OUTPUT_WORDS.indexOf(entry.word);
         if (column < 0) throw new Error(`grammar names "${entry.word}", which is not an output word`);
         weights[row(BIAS) + column] = entry.logWeight;
-        if (entry.attribute !== undefined) {
-          weights[row(ATTRIBUTE_INDEX[entry.attribute]) + column] = entry.beta ?? ATTRIBUTE_BETA;
+        for (const attribute of entry.attributes ?? []) {
+          weights[row(ATTRIBUTE_INDEX[attribute]) + column] = entry.beta ?? ATTRIBUTE_BETA;
         }
       }
     });
   });
+  // Once a pattern word has been said, "with (stripes|dots)" would repeat it.
+  weights[(PATTERN_SAID * FEATURE_COUNT + BIAS) * columns + OUTPUT_WORDS.indexOf('with')] = UNGRAMMATICAL;
   return weights;
 }
 
@@ -237,26 +276,29 @@ function buildText(): Uint8Array {
   const { size } = demoVocabulary();
   const idToClass = tokenClasses();
   const classTable = new Float32Array(size * CLASSES.length);
-  const flagTable = new Float32Array(size * 2);
+  const flagTable = new Float32Array(size * 3);
   idToClass.forEach((cls, id) => (classTable[id * CLASSES.length + CLASSES.indexOf(cls)] = 1));
-  flagTable[wordId('of') * 2] = 1;
-  flagTable[wordId('on') * 2 + 1] = 1;
-  // in: text int64[B,L] → classes [B,L,12], "said so far" flags [B,L,2] (causal: CumSum over positions ≤ t).
+  flagTable[wordId('of') * 3] = 1;
+  flagTable[wordId('on') * 3 + 1] = 1;
+  for (const word of [...PATTERNS, ...Object.keys(PATTERN_NOUNS)]) flagTable[wordId(word) * 3 + 2] = 1;
+  // in: text int64[B,L] → classes [B,L,14], "said so far" flags [B,L,3] (causal: CumSum over positions ≤ t).
   const classes = g.op('Gather', [g.floats(classTable, [size, CLASSES.length]), text], { axis: attr.int(0) });
-  const counts = g.op('CumSum', [g.op('Gather', [g.floats(flagTable, [size, 2]), text], { axis: attr.int(0) }), g.ints([1], [])]);
+  const counts = g.op('CumSum', [g.op('Gather', [g.floats(flagTable, [size, 3]), text], { axis: attr.int(0) }), g.ints([1], [])]);
   const seen = g.op('Min', [counts, g.floats([1], [1])]);
   const slice = (x: string, from: number, to: number) => g.op('Slice', [x, g.ints([from]), g.ints([to]), g.ints([2])]);
   const seenOf = slice(seen, 0, 1);
   const seenOn = slice(seen, 1, 2);
+  const seenPattern = slice(seen, 2, 3);
   const notOn = g.op('Sub', [g.floats([1], [1]), seenOn]);
   const start = g.op('Mul', [g.op('Sub', [g.floats([1], [1]), seenOf]), notOn]);
   const object = g.op('Mul', [seenOf, notOn]);
   const context = g.op('Concat', [start, object, seenOn], { axis: attr.int(2) }); // [B,L,3]
   const state = g.op('Reshape', [
     g.op('Mul', [g.op('Unsqueeze', [classes, g.ints([3])]), g.op('Unsqueeze', [context, g.ints([2])])]),
-    g.ints([0, 0, STATE_COUNT]),
-  ]); // [B,L,36]
-  const embs = padLast(g, g.op('Concat', [state, seen], { axis: attr.int(2) }), STATE_COUNT + 2, EMBED_WIDTH, 3);
+    g.ints([0, 0, GRAMMAR_STATES]),
+  ]); // [B,L,42]
+  // token_embs: grammar state (42), pattern said (1), "of"/"on" seen (2), zeros.
+  const embs = padLast(g, g.op('Concat', [state, seenPattern, slice(seen, 0, 2)], { axis: attr.int(2) }), STATE_COUNT + 2, EMBED_WIDTH, 3);
   g.output(embs, 'float32', ['B', 'L', EMBED_WIDTH], 'token_embs');
   return g.toModel({ docString: 'Demo CoCa text tower (shapes world; not a real model).' });
 }
@@ -270,7 +312,7 @@ function buildDecoder(): Uint8Array {
   const row0 = g.op('Gather', [imageEmbs, g.ints([0], [])], { axis: attr.int(1) }); // [B,W]
   const features = g.op('Slice', [row0, g.ints([0]), g.ints([FEATURE_COUNT]), g.ints([1])]);
   const features4 = g.op('Unsqueeze', [features, g.ints([1, 2])]);
-  // in: token_embs [B,L,W] → state [B,L,36,1].
+  // in: token_embs [B,L,W] → state [B,L,43,1].
   const state = g.op('Slice', [tokenEmbs, g.ints([0]), g.ints([STATE_COUNT]), g.ints([2])]);
   const state4 = g.op('Unsqueeze', [state, g.ints([3])]);
   const outer = g.op('Reshape', [g.op('Mul', [state4, features4]), g.ints([0, 0, STATE_COUNT * FEATURE_COUNT])]);

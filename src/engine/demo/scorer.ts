@@ -6,7 +6,7 @@
  *   [colour probabilities (6) · a, shape (3) · b, pattern (3) · c, g, 0, 0, 0] with the probabilities of
  *   captioner-features.ts.
  * - text: `text` int64[B,77] (sot … eot, zero-padded) → `embedding` float32[B,16], L2-normalized: each attribute word
- *   (world.ts names) sets its dimension (Gather + ReduceSum over positions, clamped), plus the same generic
+ *   (world.ts names, and "stripes"/"dots") sets its dimension (Gather + ReduceSum over positions, clamped), plus the same generic
  *   component g. Other words — "a photo of", "shape", "object", the pad "!", byte pieces — add nothing.
  *
  * So a text scores on the attributes it names only: "a photo of a circle" measures shape, "a striped red circle" all
@@ -17,7 +17,7 @@
 import { addAttributeFeatures, ATTRIBUTE_COUNT, ATTRIBUTE_INDEX } from './captioner-features.ts';
 import { l2Normalize } from './captioner.ts';
 import { GraphBuilder, attr } from './onnx-builder.ts';
-import { demoVocabulary, wordId } from './vocabulary.ts';
+import { demoVocabulary, PATTERN_NOUNS, wordId } from './vocabulary.ts';
 import { COLOURS, PATTERNS, SHAPES } from './world.ts';
 
 /** Size E of both embeddings. */
@@ -73,6 +73,9 @@ function buildText(): Uint8Array {
   const table = new Float32Array(size * SCORER_EMBED_SIZE);
   for (const name of [...COLOURS, ...SHAPES, ...PATTERNS]) {
     table[wordId(name) * SCORER_EMBED_SIZE + ATTRIBUTE_INDEX[name]] = 1;
+  }
+  for (const [noun, pattern] of Object.entries(PATTERN_NOUNS)) {
+    table[wordId(noun) * SCORER_EMBED_SIZE + ATTRIBUTE_INDEX[pattern]] = 1;
   }
   // in: text int64[B,77] → [B,77,16] → summed over positions, a repeated word counts once.
   const summed = g.op('ReduceSum', [g.op('Gather', [g.floats(table, [size, SCORER_EMBED_SIZE]), text], { axis: attr.int(0) }), g.ints([1])], {

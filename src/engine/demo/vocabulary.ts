@@ -21,6 +21,10 @@ export const FRAME_WORDS = ['a', 'an', 'photo', 'picture', 'image', 'of'] as con
 export const GENERIC_NOUNS = ['shape', 'object'] as const;
 /** The optional tail "on a grey background" that CoCa-style captions append. */
 export const TAIL_WORDS = ['on', 'grey', 'background'] as const;
+/** The optional pattern phrase after the noun: "a red circle with stripes" / "with dots". */
+export const PATTERN_PHRASE_WORDS = ['with', 'stripes', 'dots'] as const;
+/** Nouns of the pattern phrase and the pattern each names (the oracle reads them the same way). */
+export const PATTERN_NOUNS: Record<string, 'striped' | 'dotted'> = { stripes: 'striped', dots: 'dotted' };
 
 /**
  * Every word the demo models know, in a fixed order (the order fixes the merge list and therefore the ids).
@@ -34,6 +38,7 @@ export const DEMO_WORDS: readonly string[] = dedupe([
   ...SHAPES,
   ...GENERIC_NOUNS,
   ...TAIL_WORDS,
+  ...PATTERN_PHRASE_WORDS,
 ]);
 
 /** The demo vocabulary: tokens by id, merges in rank order, and the special ids. */
