@@ -1,0 +1,45 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replayTrace } from '../caption/trace.ts';
+import { ensureDemoPack } from '../demo/index.ts';
+import { openStages, type PackStages } from './engine.ts';
+import { runProject } from './run.ts';
+import { Project } from './store.ts';
+import { fastSettings, writeScenes } from './test-fixtures.ts';
+import { traceCandidate } from './trace.ts';
+
+let stages: PackStages;
+let project: string;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-trace-'));
+  stages = await openStages(await ensureDemoPack());
+  const { scenes, coco } = await writeScenes(dir, 1, 31);
+  project = join(dir, 'project');
+  await runProject({ project, images: scenes, settings: fastSettings(coco, { seed: 4 }), stages });
+});
+afterAll(async () => {
+  await stages?.dispose();
+});
+
+describe('traceCandidate', () => {
+  it('regenerates a stored DCS candidate with the same text and a replayable trace', async () => {
+    const result = Project.open(project).results()[0];
+    const candidate = result.candidates.find((c) => c.method === 'dcs' && c.mask === 1)!;
+    const { trace, reproduced } = await traceCandidate(project, { image: 1, mask: 1, candidate: candidate.index }, stages);
+    expect(reproduced).toBe(true);
+    expect(trace!.text).toBe(candidate.text);
+    expect(trace!.calibrated).toBe(result.masks.length >= 2);
+    expect(replayTrace(trace!).tokenIds).toEqual(candidate.tokens);
+  });
+
+  it('says a beam candidate has no sampling trace, and names what does not exist', async () => {
+    const result = Project.open(project).results()[0];
+    const beam = result.candidates.find((c) => c.method === 'beam')!;
+    expect((await traceCandidate(project, { image: 1, mask: beam.mask, candidate: beam.index }, stages)).trace).toBeNull();
+    await expect(traceCandidate(project, { image: 9, mask: 0, candidate: 0 }, stages)).rejects.toThrow('image 9 has no committed result');
+    await expect(traceCandidate(project, { image: 1, mask: 0, candidate: 999 }, stages)).rejects.toThrow(/has candidates 0\.\.\d+, not 999/);
+  });
+});
