@@ -258,7 +258,12 @@ export function sniffFormat(bytes: Uint8Array): string | undefined {
   if (at(0, 'GIF87a') || at(0, 'GIF89a')) return 'gif';
   if (at(0, 'RIFF') && at(8, 'WEBP')) return 'webp';
   if (at(0, 'II*\x00') || at(0, 'MM\x00*')) return 'tiff';
-  if (at(4, 'ftyp')) return 'heif';
+  // ISO-BMFF: only the HEIF/AVIF brands are images (an MP4 video has the same box layout).
+  if (
+    at(4, 'ftyp') &&
+    ['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1', 'avif', 'avis'].some((brand) => at(8, brand))
+  )
+    return 'heif';
   if (at(0, 'BM')) return 'bmp';
   return undefined;
 }

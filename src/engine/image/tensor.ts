@@ -72,11 +72,13 @@ export function samEncoderInput(image: RgbImage, options: SamPreprocess = {}): S
   const small = resizeBilinear(image, resized);
   const plane = side * side;
   const data = new Float32Array(3 * plane); // zeros = the padding
-  for (let y = 0; y < resized.height; y += 1) {
-    for (let x = 0; x < resized.width; x += 1) {
-      const source = (y * resized.width + x) * 3;
-      const target = y * side + x;
-      for (let c = 0; c < 3; c += 1) data[c * plane + target] = (small.data[source + c] - mean[c]) / std[c];
+  for (let c = 0; c < 3; c += 1) {
+    const table = lookupTable((v) => (v - mean[c]) / std[c]);
+    const offset = c * plane;
+    for (let y = 0; y < resized.height; y += 1) {
+      let source = y * resized.width * 3 + c;
+      const row = offset + y * side;
+      for (let x = 0; x < resized.width; x += 1, source += 3) data[row + x] = table[small.data[source]];
     }
   }
   return { data, dims: [1, 3, side, side], original: { width: image.width, height: image.height }, resized };
@@ -95,10 +97,19 @@ export function openAiNormalizedChw(
   checkImage(image);
   const plane = image.width * image.height;
   const data = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i += 1) {
-    for (let c = 0; c < 3; c += 1) data[c * plane + i] = (image.data[i * 3 + c] / 255 - mean[c]) / std[c];
+  for (let c = 0; c < 3; c += 1) {
+    const table = lookupTable((v) => (v / 255 - mean[c]) / std[c]);
+    const offset = c * plane;
+    for (let i = 0, source = c; i < plane; i += 1, source += 3) data[offset + i] = table[image.data[source]];
   }
   return { data, dims: [3, image.height, image.width] };
+}
+
+/** The 256 float32 results of `f` over 8-bit values: same numbers as computing per pixel, without the division. */
+function lookupTable(f: (value: number) => number): Float32Array {
+  const table = new Float32Array(256);
+  for (let v = 0; v < 256; v += 1) table[v] = f(v);
+  return table;
 }
 
 /** Fixed-point bits of Pillow's 8-bit resampler (`PRECISION_BITS = 32 − 8 − 2`). */
