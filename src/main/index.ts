@@ -6,6 +6,7 @@
  * a strict CSP (response header of the app:// scheme, and the page's meta tag), no remote content, navigation and
  * new windows denied, webviews refused, every permission request denied.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { API_METHODS, EVENT_IPC_CHANNEL, REQUEST_CHANNELS, type AppInfo, type FolderPurpose, type RequestChannel } from '../shared/api.ts';
@@ -33,6 +34,8 @@ function startEngine(): EngineClient {
     packDirs: packDirs(),
     allowedRoots: [],
     defaultProjectDir: join(app.getPath('documents'), 'Pseudo-RIS'),
+    // Settings for new projects (a JSON file of any subset of the settings), e.g. the e2e run's reduced settings.
+    defaultSettings: process.env.PSEUDO_RIS_SETTINGS ? (JSON.parse(readFileSync(process.env.PSEUDO_RIS_SETTINGS, 'utf8')) as Record<string, unknown>) : undefined,
   };
   const child = utilityProcess.fork(join(__dirname, 'engineHost.js'), [`--engine-options=${JSON.stringify(options)}`], {
     serviceName: 'Pseudo-RIS engine',
