@@ -115,7 +115,17 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   const fill1 = g.op('Unsqueeze', [fill, g.ints([1])]); // [B,1]
   const fillCentres = g.floats([k.fill.circle, k.fill.square, k.fill.triangle], [1, 3]);
   const fillDistance = g.op('Div', [g.op('Sub', [fill1, fillCentres]), g.floats([k.fill.sigma], [1])]);
-  const shape = g.op('Softmax', [g.op('Neg', [g.op('Mul', [fillDistance, fillDistance])])], { axis: attr.int(1) });
+  // A crop without an object region (background only) gets no shape and no pattern rather than a guess.
+  const presence = g.op('Unsqueeze', [
+    g.op('Sigmoid', [
+      g.op('Mul', [g.op('Sub', [g.op('Div', [area, g.floats([WORK * WORK], [1])]), g.floats([0.02], [1])]), g.floats([300], [1])]),
+    ]),
+    g.ints([1]),
+  ]); // [B,1]
+  const shape = g.op('Mul', [
+    g.op('Softmax', [g.op('Neg', [g.op('Mul', [fillDistance, fillDistance])])], { axis: attr.int(1) }),
+    presence,
+  ]);
 
   // Pattern: directional differences of log value inside the eroded region.
   // Erosion by 3 px, counting outside the crop as outside the region (a square's masked crop fills the whole crop,
@@ -168,7 +178,10 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   const dotted = g.op('Sub', [patterned, striped]);
   const plain = g.op('Sub', [g.floats([1], [1]), patterned]);
   // Order as PATTERNS: plain, striped, dotted.
-  const pattern = g.op('Concat', [plain, striped, dotted].map((v) => g.op('Unsqueeze', [v, g.ints([1])])), { axis: attr.int(1) });
+  const pattern = g.op('Mul', [
+    g.op('Concat', [plain, striped, dotted].map((v) => g.op('Unsqueeze', [v, g.ints([1])])), { axis: attr.int(1) }),
+    presence,
+  ]);
 
   const probabilities = g.op('Concat', [colour, shape, pattern], { axis: attr.int(1) });
   const pixels = WORK * WORK;

@@ -188,6 +188,17 @@ describe('demo captioner language', () => {
     expect(argmax(applyMinLength(row, short.length))).toBe(wordId('on'));
   });
 
+  it('names no attribute for a crop without an object (all background fill)', async () => {
+    const plane = 224 * 224;
+    const fill = new Float32Array(3 * plane);
+    // The reference fill in normalized space is the OpenAI mean itself.
+    [0.48145466, 0.4578275, 0.40821073].forEach((m, c) => fill.fill(m, c * plane, (c + 1) * plane));
+    const [caption] = await greedyCaptions(sessions, new ort.Tensor('float32', fill, [1, 3, 224, 224]));
+    const text = captionText(caption);
+    expect(text).toMatch(/(shape|object)( on a grey background)?$/);
+    expect(text.split(' ').some((w) => ['circle', 'square', 'triangle', 'red', 'striped', 'dotted', 'plain'].includes(w))).toBe(false);
+  });
+
   it('makes generic words likely, so plain sampling is often ambiguous where DCS is not', async () => {
     // The first scene with two objects of one colour and different shapes: "a red shape" fits both.
     let found: { crops: ort.Tensor; pair: [Attributes, Attributes] } | undefined;
