@@ -40,4 +40,18 @@ describe('inspector token bars', () => {
     expect(option.yAxis.data).toEqual(['blue·', 'red·']);
     expect(option.series[0].data[0].itemStyle.color).toBe(BAR_COLOURS.chosen);
   });
+
+  it('grows logit bars from just below the smallest value so that the largest logit is the longest bar', () => {
+    const option = tokenBarsOption(stepBars(step, [-0.01, -199.8, -4.36, null], 4), { title: '', decimals: 2, baseline: 'min' }) as {
+      series: { data: { value: number }[]; label: { formatter: (p: { dataIndex: number }) => string } }[];
+    };
+    // reversed order: −∞ (drawn empty), −199.8, −4.36, −0.01
+    const values = option.series[0].data.map((d) => d.value);
+    expect(values[0]).toBe(0);
+    expect(values[3]).toBeGreaterThan(values[2]);
+    expect(values[2]).toBeGreaterThan(values[1]);
+    expect(values[1]).toBeGreaterThan(0);
+    expect(option.series[0].label.formatter({ dataIndex: 1 })).toBe('-199.80');
+    expect(option.series[0].label.formatter({ dataIndex: 0 })).toBe('−∞');
+  });
 });

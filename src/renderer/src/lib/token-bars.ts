@@ -42,22 +42,48 @@ export function tokenLabel(text: string): string {
   return shown.length ? shown : '""';
 }
 
-/** The ECharts option for a list of bars; the largest bar is drawn at the top. */
-export function tokenBarsOption(bars: TokenBar[], options: { title: string; decimals: number }): Record<string, unknown> {
+/**
+ * The ECharts option for a list of bars; the largest bar is drawn at the top.
+ *
+ * `baseline: 'zero'` suits probabilities and weights. Logits are often all negative and close together (−0.01 vs
+ * −199.8), where bars grown from zero would make the smallest value the longest bar; `baseline: 'min'` grows bars
+ * from just below the smallest value shown instead, and every bar carries its true value as a label.
+ */
+export function tokenBarsOption(bars: TokenBar[], options: { title: string; decimals: number; baseline?: 'zero' | 'min' }): Record<string, unknown> {
   const reversed = [...bars].reverse();
+  const finite = bars.map((bar) => bar.value).filter((v): v is number => v !== null);
+  let base = 0;
+  if (options.baseline === 'min' && finite.length) {
+    const min = Math.min(...finite);
+    const max = Math.max(...finite);
+    base = min - (max > min ? (max - min) * 0.05 : 1);
+  }
+  const format = (v: number | null) => (v === null ? '−∞' : v.toFixed(options.decimals));
   return {
     animation: false,
     title: { text: options.title, left: 0, top: 0, textStyle: { color: '#c9d1dd', fontSize: 12, fontWeight: 600 } },
-    grid: { left: 8, right: 48, top: 22, bottom: 4, containLabel: true },
-    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (v: unknown) => (typeof v === 'number' ? v.toFixed(options.decimals) : '−∞') },
-    xAxis: { type: 'value', axisLabel: { color: '#9aa3b2', fontSize: 10 }, splitLine: { lineStyle: { color: '#262b35' } }, scale: true },
+    grid: { left: 8, right: 52, top: options.title ? 22 : 6, bottom: 4, containLabel: true },
+    tooltip: {
+      trigger: 'axis',
+      axisPointer: { type: 'shadow' },
+      formatter: (params: { dataIndex: number }[]) => {
+        const bar = reversed[params[0]?.dataIndex ?? 0];
+        return bar ? `${bar.label}: ${format(bar.value)} (${bar.role === 'chosen' ? 'chosen' : bar.role === 'kept' ? 'in V' : 'outside V'})` : '';
+      },
+    },
+    xAxis: {
+      type: 'value',
+      min: 0,
+      axisLabel: { show: options.baseline !== 'min', color: '#9aa3b2', fontSize: 10 },
+      splitLine: { lineStyle: { color: '#262b35' } },
+    },
     yAxis: { type: 'category', data: reversed.map((bar) => bar.label), axisLabel: { color: '#c9d1dd', fontSize: 11, fontFamily: 'monospace' }, axisTick: { show: false } },
     series: [
       {
         type: 'bar',
         barMaxWidth: 12,
-        data: reversed.map((bar) => ({ value: bar.value ?? '-', itemStyle: { color: BAR_COLOURS[bar.role] } })),
-        label: { show: true, position: 'right', color: '#9aa3b2', fontSize: 10, formatter: (p: { value: unknown }) => (typeof p.value === 'number' ? p.value.toFixed(options.decimals) : '−∞') },
+        data: reversed.map((bar) => ({ value: bar.value === null ? 0 : bar.value - base, itemStyle: { color: BAR_COLOURS[bar.role] } })),
+        label: { show: true, position: 'right', color: '#9aa3b2', fontSize: 10, formatter: (p: { dataIndex: number }) => format(reversed[p.dataIndex].value) },
       },
     ],
   };

@@ -8,6 +8,7 @@ import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { useFilterStore } from './filter.ts';
 import { useWorkspaceStore } from './workspace.ts';
+import { useSettingsStore } from './settings.ts';
 
 /** Longest side of gallery thumbnails, in pixels. */
 const THUMBNAIL_SIDE = 160;
@@ -37,6 +38,8 @@ export const useProjectStore = defineStore('project', {
     },
     isRunning: (state) => state.run?.state === 'running' || state.run?.state === 'cancelling',
     isPaused: (state) => state.run?.state === 'paused',
+    /** The open project runs on the generated shapes-world pack. */
+    demo: (state) => state.project?.pack?.demo ?? false,
   },
   actions: {
     /** Subscribes to run and project events once per page. */
@@ -69,6 +72,7 @@ export const useProjectStore = defineStore('project', {
         else app.notify('info', `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`);
         void this.refresh();
         void useFilterStore().load();
+        void app.loadModels();
       });
       api().onProjectChanged((project) => {
         this.project = project;
@@ -118,6 +122,8 @@ export const useProjectStore = defineStore('project', {
         this.project = await api().openDemoProject({ dir, count });
         await this.refresh();
         await useFilterStore().load();
+        void useAppStore().loadModels();
+        void useSettingsStore().load();
       });
     },
     async open(dir: string): Promise<void> {
@@ -126,6 +132,8 @@ export const useProjectStore = defineStore('project', {
         this.project = await api().openProject({ dir });
         await this.refresh();
         await useFilterStore().load();
+        void useAppStore().loadModels();
+        void useSettingsStore().load();
       });
     },
     async create(dir: string): Promise<void> {
@@ -133,6 +141,7 @@ export const useProjectStore = defineStore('project', {
         this.clearThumbnails();
         this.project = await api().createProject({ dir });
         await this.refresh();
+        void useSettingsStore().load();
       });
     },
     async addImages(folder: string): Promise<void> {
