@@ -1,7 +1,7 @@
 // The API contract is implemented by every adapter: the engine facade (a handler per channel, typed), the preload
 // and the client factory (a named function per channel), the server and main (which forward REQUEST_CHANNELS).
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { API_EVENTS, API_METHODS, createApiClient, REQUEST_CHANNELS, REQUEST_SCHEMAS, type Api, type ApiHandlers, type RequestChannel } from '../../shared/api.ts';
+import { API_EVENTS, API_METHODS, createApiClient, REQUEST_CHANNELS, type REQUEST_SCHEMAS, type Api, type ApiHandlers, type RequestChannel } from '../../shared/api.ts';
 import { createEngineService } from './index.ts';
 
 describe('the API contract is fully implemented', () => {
