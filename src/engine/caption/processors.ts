@@ -75,37 +75,56 @@ export function topKKept(logits: Float64Array, k: number): Int32Array {
  */
 export function topPKept(logits: Float64Array, p: number): Int32Array {
   if (!(p > 0 && p <= 1)) throw new RangeError(`top-p p must be in (0, 1], got ${p}`);
-  // Ascending values (a typed sort: no comparator, fast for a 49 408-token vocabulary). Tied tokens share one value,
-  // so the cumulative sums below are the same whichever tied id stands where.
-  const sorted = Float64Array.from(logits).sort();
-  const max = sorted[sorted.length - 1]!;
+  const size = logits.length;
+  let max = -Infinity;
+  for (let id = 0; id < size; id++) if (logits[id]! > max) max = logits[id]!;
   if (max === -Infinity) throw new Error('every logit is −∞: top-p is undefined');
+  const probabilities = new Float64Array(size);
   let sum = 0;
-  for (let id = 0; id < logits.length; id++) sum += Math.exp(logits[id]! - max);
+  for (let id = 0; id < size; id++) sum += probabilities[id] = Math.exp(logits[id]! - max);
+  for (let id = 0; id < size; id++) probabilities[id] = probabilities[id]! / sum;
   const limit = 1 - p;
-  let cumulative = 0;
-  let first = sorted.length - 1;
-  for (let rank = 0; rank < sorted.length; rank++) {
-    // The probability of the token at this rank, computed exactly as softmaxOf computes it.
-    cumulative += sorted[rank]! === -Infinity ? 0 : Math.exp(sorted[rank]! - max) / sum;
-    if (cumulative > limit) {
-      first = rank;
-      break;
+  // Sorting a 49 408-token vocabulary every step is slow, and only the top of the ascending order matters: take the
+  // tokens whose value is ≥ the M-th largest (C, ties included) and check that the rest (R, all strictly smaller)
+  // holds at most 1 − p of the mass. Then every token of R has an ascending cumulative sum ≤ mass(R) ≤ 1 − p and is
+  // dropped, and only C needs sorting. M grows until that holds (M = V sorts everything).
+  for (let candidates = Math.min(64, size); ; candidates = Math.min(size, candidates * 4)) {
+    const threshold = candidates === size ? -Infinity : kthLargest(logits, candidates);
+    let rest = 0;
+    let count = 0;
+    for (let id = 0; id < size; id++) {
+      if (logits[id]! >= threshold) count++;
+      else rest += probabilities[id]!;
     }
+    if (rest > limit && candidates < size) continue;
+    // Ascending values of C (typed sort, no comparator). Tied tokens share one value, so the cumulative sums are the
+    // same whichever tied id stands where; ties are ordered by ascending id (torch's order for ties is unspecified).
+    const values = new Float64Array(count);
+    for (let id = 0, k = 0; id < size; id++) if (logits[id]! >= threshold) values[k++] = logits[id]!;
+    values.sort();
+    let cumulative = rest;
+    let first = count - 1;
+    for (let rank = 0; rank < count; rank++) {
+      const value = values[rank]!;
+      cumulative += value === -Infinity ? 0 : Math.exp(value - max) / sum;
+      if (cumulative > limit) {
+        first = rank;
+        break;
+      }
+    }
+    const boundary = values[first]!;
+    let tiedKept = 0;
+    for (let rank = first; rank < count && values[rank] === boundary; rank++) tiedKept++;
+    const tied: number[] = [];
+    const kept: number[] = [];
+    for (let id = 0; id < size; id++) {
+      const value = logits[id]!;
+      if (value > boundary) kept.push(id);
+      else if (value === boundary) tied.push(id);
+    }
+    kept.push(...tied.slice(tied.length - tiedKept));
+    return Int32Array.from(kept.sort((a, b) => a - b));
   }
-  const threshold = sorted[first]!;
-  // Tokens tied with the threshold value: only those at ranks ≥ first are kept, i.e. the highest ids among the ties.
-  let tiedKept = 0;
-  for (let rank = first; rank < sorted.length && sorted[rank] === threshold; rank++) tiedKept++;
-  const tied: number[] = [];
-  const kept: number[] = [];
-  for (let id = 0; id < logits.length; id++) {
-    const value = logits[id]!;
-    if (value > threshold) kept.push(id);
-    else if (value === threshold) tied.push(id);
-  }
-  kept.push(...tied.slice(tied.length - tiedKept));
-  return Int32Array.from(kept.sort((a, b) => a - b));
 }
 
 /**
@@ -146,9 +165,52 @@ export function softmaxOf(logits: Float64Array): Float64Array {
   return out;
 }
 
+/** The k-th largest value (1-based): one pass with a small sorted buffer for small k, quickselect otherwise. */
 function kthLargest(values: Float64Array, k: number): number {
-  const sorted = Float64Array.from(values).sort();
-  return sorted[sorted.length - k]!;
+  if (k <= 64) {
+    // best[0] ≥ best[1] ≥ … ≥ best[k−1]; most values fail the first comparison, so this is one cheap pass.
+    const best = new Float64Array(k).fill(-Infinity);
+    let filled = 0;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]!;
+      if (filled === k && !(value > best[k - 1]!)) continue;
+      let position = filled < k ? filled++ : k - 1;
+      while (position > 0 && best[position - 1]! < value) {
+        best[position] = best[position - 1]!;
+        position--;
+      }
+      best[position] = value;
+    }
+    return best[k - 1]!;
+  }
+  const work = Float64Array.from(values);
+  const target = work.length - k;
+  let low = 0;
+  let high = work.length - 1;
+  while (low < high) {
+    const pivot = median3(work[low]!, work[(low + high) >> 1]!, work[high]!);
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (work[i]! < pivot) i++;
+      while (work[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = work[i]!;
+        work[i] = work[j]!;
+        work[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) high = j;
+    else if (target >= i) low = i;
+    else break;
+  }
+  return work[target]!;
+}
+
+function median3(a: number, b: number, c: number): number {
+  return a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
 }
 
 function checkToken(id: number, vocabSize: number, name: string): void {
