@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng, renderScene } from '../../engine/demo/index.ts';
+import { readMaskPng } from '../../engine/image/mask.ts';
+
+const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
+const pack = resolve(import.meta.dirname, '../../../resources/models/demo');
+let root: string;
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pseudo-ris-masks-'));
+  await writeFile(join(root, 'scene.png'), await encodePng(renderScene(7, 9).image));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('pseudo-ris masks', () => {
+  it('writes the selected masks as PNGs and every proposal as JSON', async () => {
+    const out = join(root, 'out');
+    const { code, stdout, stderr } = await cli([
+      'masks',
+      join(root, 'scene.png'),
+      '--models',
+      pack,
+      '--points-per-side',
+      '6',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(stderr).not.toMatch(/pseudo-ris:/);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as {
+      width: number;
+      height: number;
+      preset: string;
+      stats: { decoderRuns: number };
+      selected: Array<{ index: number; id: number }>;
+      proposals: Array<{
+        id: number;
+        kept: boolean;
+        reason: string;
+        rle: { size: number[]; counts: string };
+      }>;
+    };
+    expect(report.preset).toBe('reference');
+    expect(report.stats.decoderRuns).toBe(36);
+    expect(report.proposals.length).toBeGreaterThan(0);
+    expect(report.proposals.every((p) => p.reason.length > 0 && p.rle.size[0] === report.height)).toBe(true);
+    const files = (await readdir(join(out, 'scene'))).sort();
+    expect(files).toEqual([...report.selected.map((s) => `${s.index}.png`), 'proposals.json'].sort());
+    const first = await readMaskPng(join(out, 'scene', '0.png'));
+    expect(first.width).toBe(report.width);
+    expect(JSON.parse(await readFile(join(out, 'scene', 'proposals.json'), 'utf8'))).toEqual(report);
+  });
+
+  it('rejects an unknown preset', async () => {
+    const { code, stderr } = await cli([
+      'masks',
+      join(root, 'scene.png'),
+      '--models',
+      pack,
+      '--preset',
+      'fast',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('--preset must be "sam" or "reference", got "fast"');
+  });
+});
