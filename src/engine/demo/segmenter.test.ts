@@ -1,33 +1,15 @@
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resizeBilinearChw } from '../image/resize.ts';
+import { samEncoderInput } from '../image/tensor.ts';
 import type { BinaryMask, RgbImage } from '../image/types.ts';
 import { renderScene, type SceneObject } from './scenes.ts';
 import { DEMO_EMBEDDING_CHANNELS, buildDemoSegmenter } from './segmenter.ts';
 
-const SAM_MEAN = [123.675, 116.28, 103.53];
-const SAM_STD = [58.395, 57.12, 57.375];
-
-/** SAM encoder input as contracts.md §1.2 builds it: longest side 1024, bilinear, SAM mean/std, zero pad. */
+/** The SAM encoder input the pipeline builds (runtime's tensor.ts): longest side 1024, SAM mean/std, zero pad. */
 function encoderInput(image: RgbImage): { tensor: ort.Tensor; width: number; height: number } {
-  const { width, height, data } = image;
-  const scale = 1024 / Math.max(width, height);
-  const newWidth = Math.floor(width * scale + 0.5);
-  const newHeight = Math.floor(height * scale + 0.5);
-  const plane = width * height;
-  const chw = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i += 1) for (let c = 0; c < 3; c += 1) chw[c * plane + i] = data[i * 3 + c];
-  const resized = resizeBilinearChw(chw, 3, { width, height }, { width: newWidth, height: newHeight });
-  const out = new Float32Array(3 * 1024 * 1024);
-  for (let c = 0; c < 3; c += 1) {
-    for (let y = 0; y < newHeight; y += 1) {
-      for (let x = 0; x < newWidth; x += 1) {
-        const v = Math.round(resized[c * newWidth * newHeight + y * newWidth + x]);
-        out[c * 1024 * 1024 + y * 1024 + x] = (v - SAM_MEAN[c]) / SAM_STD[c];
-      }
-    }
-  }
-  return { tensor: new ort.Tensor('float32', out, [1, 3, 1024, 1024]), width: newWidth, height: newHeight };
+  const input = samEncoderInput(image);
+  return { tensor: new ort.Tensor('float32', input.data, input.dims), ...input.resized };
 }
 
 interface Prompt {

@@ -25,7 +25,7 @@ import { GraphBuilder, attr } from './onnx-builder.ts';
 import { COLOURS, COLOUR_RGB } from './world.ts';
 
 /** Bumped whenever the segmenter graphs change (part of the pack's build id). */
-export const SEGMENTER_VERSION = 2;
+export const SEGMENTER_VERSION = 3;
 
 /** Feature planes per 256×256 cell: 8 class fractions (6 colours, neutral, padding) + component label. */
 const CLASSES = COLOURS.length + 2;
@@ -38,7 +38,7 @@ const CELLS = GRID * GRID;
 const SLOPE = 32;
 const LOGIT = 8;
 /** Max-label propagation: MaxPool steps per Loop iteration, and an iteration cap well above any 256×256 path. */
-const STEPS_PER_ITERATION = 4;
+const STEPS_PER_ITERATION = 8;
 const MAX_ITERATIONS = 1024;
 const SAM_MEAN = [123.675, 116.28, 103.53];
 const SAM_STD = [58.395, 57.12, 57.375];
@@ -94,14 +94,19 @@ function buildEncoder(): GraphBuilder {
     g.floats([1e-3], []),
   ]);
   const chroma = g.op('Div', [rgb, sum]); // [1,3,1024,1024]
-  // Squared distance to each prototype: |x|² − 2 x·p + |p|², the cross term as a 1×1 convolution.
+  // Nearest prototype by squared distance |x|² − 2 x·p + |p|²; |x|² is the same for every prototype, so the
+  // argmin needs only −2 x·p + |p|² (a [7,3]×[3,H·W] MatMul).
   const protos = prototypes();
   const weights = protos.flatMap((p) => p.map((v) => -2 * v));
   const bias = protos.map((p) => p.reduce((a, v) => a + v * v, 0));
-  const cross = g.op('Conv', [chroma, g.floats(weights, [protos.length, 3, 1, 1]), g.floats(bias)]);
-  const norm = g.op('ReduceSum', [g.op('Mul', [chroma, chroma]), g.ints([1])], { keepdims: attr.int(1) });
-  const distance = g.op('Add', [cross, norm]); // [1,7,1024,1024]
-  const nearest = g.op('ArgMin', [distance], { axis: attr.int(1), keepdims: attr.int(1) }); // [1,1,1024,1024]
+  const score = g.op('Add', [
+    g.op('MatMul', [g.floats(weights, [protos.length, 3]), g.op('Reshape', [chroma, g.ints([3, -1])])]),
+    g.floats(bias, [protos.length, 1]),
+  ]); // [7,1048576]
+  const nearest = g.op('Reshape', [
+    g.op('ArgMin', [score], { axis: attr.int(0), keepdims: attr.int(1) }),
+    g.ints([1, 1, 1024, 1024]),
+  ]); // [1,1,1024,1024] // [1,1,1024,1024]
   const classIds = g.ints(
     protos.map((_, i) => i),
     [1, protos.length, 1, 1],
