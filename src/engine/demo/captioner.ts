@@ -37,7 +37,7 @@ export const UNGRAMMATICAL = -200;
 /** Logit of a token that is no demo word (byte pieces, partial merges, sot, the pad "!"). */
 export const NON_WORD = -1000;
 /** How strongly an attribute word follows the image: + β · p(attribute). */
-export const ATTRIBUTE_BETA = 7;
+export const ATTRIBUTE_BETA = 20;
 /**
  * How strongly "with" (→ "with stripes/dots") follows a patterned image. Steep on purpose: for a plain object "with"
  * must be as good as ungrammatical, or DCS, which flattens image-independent choices by (1 − s), would revive it.
