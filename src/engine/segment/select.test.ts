@@ -34,7 +34,7 @@ describe('selectMasks', () => {
     ]);
     expect(decisions[0].reason).toBe('dropped: touches 3 image borders: background');
     expect(decisions[1].reason).toBe(
-      'dropped: too large (78.8 % of the image > 50.0 %): background or scene',
+      'dropped: too large (78.8 % of the image > 75.0 %): background or scene',
     );
     expect(decisions[2].kept).toBe(true);
   });

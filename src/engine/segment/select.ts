@@ -46,7 +46,7 @@ export interface SelectionOptions {
 export const DEFAULT_SELECTION: Readonly<SelectionOptions> = Object.freeze({
   maxMasks: 5,
   minAreaFraction: 0.001,
-  maxAreaFraction: 0.5,
+  maxAreaFraction: 0.75,
   maxBordersTouched: 3,
   containment: 0.9,
   wholeScoreMargin: 0.1,
