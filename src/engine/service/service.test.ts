@@ -105,6 +105,7 @@ describe('the engine facade on the demo pack', () => {
   });
 
   it('names unknown ids and refuses malformed payloads in the host', async () => {
+    await call('project:openDemo', { dir: join(base, 'allowed', 'demo'), count: 2, seed: 3 });
     await expect(call('image:masks', { imageId: '99' })).rejects.toThrow('no image with id "99"');
     await expect(call('inspector:trace', { candidateId: '1:0:999' })).rejects.toThrow('no candidate with id "1:0:999"');
     await expect(call('filter:counts', { tau: -1 })).rejects.toThrow('tau must be ≥ 0');
