@@ -85,12 +85,23 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
     g.op('ReduceMin', [rgb], { axes: attr.ints([1]), keepdims: attr.int(1) }),
   ]);
   const chromaNorm = g.op('Sqrt', [
-    g.op('Add', [g.op('ReduceSumSquare', [chroma], { axes: attr.ints([1]), keepdims: attr.int(1) }), g.floats([1e-6], [1])]),
+    g.op('Add', [
+      g.op('ReduceSumSquare', [chroma], { axes: attr.ints([1]), keepdims: attr.int(1) }),
+      g.floats([1e-6], [1]),
+    ]),
   ]);
-  const cosines = g.op('Div', [g.op('Conv', [chroma, g.floats(colourDirections(), [COLOURS.length, 3, 1, 1])]), chromaNorm]);
-  const assign = g.op('Softmax', [g.op('Mul', [cosines, g.floats([k.colourSharpness], [1])])], { axis: attr.int(1) });
+  const cosines = g.op('Div', [
+    g.op('Conv', [chroma, g.floats(colourDirections(), [COLOURS.length, 3, 1, 1])]),
+    chromaNorm,
+  ]);
+  const assign = g.op('Softmax', [g.op('Mul', [cosines, g.floats([k.colourSharpness], [1])])], {
+    axis: attr.int(1),
+  });
   const gate = g.op('Sigmoid', [
-    g.op('Mul', [g.op('Sub', [saturation, g.floats([k.saturationThreshold], [1])]), g.floats([k.saturationSlope], [1])]),
+    g.op('Mul', [
+      g.op('Sub', [saturation, g.floats([k.saturationThreshold], [1])]),
+      g.floats([k.saturationSlope], [1]),
+    ]),
   ]);
   const centre = g.floats(centreWeights(), [1, 1, WORK, WORK]);
   const weighted = g.op('Mul', [g.op('Mul', [assign, gate]), centre]);
@@ -102,7 +113,10 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   // The dominant colour's region, binarized.
   const dominant = g.op('Softmax', [g.op('Mul', [colour, g.floats([30], [1])])], { axis: attr.int(1) });
   const dominant4 = g.op('Unsqueeze', [dominant, g.ints([2, 3])]);
-  const regionSoft = g.op('Mul', [gate, g.op('ReduceSum', [g.op('Mul', [assign, dominant4]), g.ints([1])], { keepdims: attr.int(1) })]);
+  const regionSoft = g.op('Mul', [
+    gate,
+    g.op('ReduceSum', [g.op('Mul', [assign, dominant4]), g.ints([1])], { keepdims: attr.int(1) }),
+  ]);
   const region = g.op('Cast', [g.op('Greater', [regionSoft, g.floats([0.5], [1])])], { to: attr.int(1) }); // [B,1,H,W]
 
   // Extent: the contiguous run of occupied rows (columns) through the centre-weighted centroid.
@@ -118,7 +132,10 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   // A crop without an object region (background only) gets no shape and no pattern rather than a guess.
   const presence = g.op('Unsqueeze', [
     g.op('Sigmoid', [
-      g.op('Mul', [g.op('Sub', [g.op('Div', [area, g.floats([WORK * WORK], [1])]), g.floats([0.02], [1])]), g.floats([300], [1])]),
+      g.op('Mul', [
+        g.op('Sub', [g.op('Div', [area, g.floats([WORK * WORK], [1])]), g.floats([0.02], [1])]),
+        g.floats([300], [1]),
+      ]),
     ]),
     g.ints([1]),
   ]); // [B,1]
@@ -130,10 +147,17 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   // Pattern: directional differences of log value inside the eroded region.
   // Erosion by 3 px, counting outside the crop as outside the region (a square's masked crop fills the whole crop,
   // and the difference kernels' zero padding must not reach the interior).
-  const outside = g.op('Pad', [g.op('Sub', [g.floats([1], [1]), inRun]), g.ints([0, 0, 3, 3, 0, 0, 3, 3]), g.floats([1], [])], {
-    mode: attr.string('constant'),
-  });
-  const interior = g.op('Sub', [g.floats([1], [1]), g.op('MaxPool', [outside], { kernel_shape: attr.ints([7, 7]) })]);
+  const outside = g.op(
+    'Pad',
+    [g.op('Sub', [g.floats([1], [1]), inRun]), g.ints([0, 0, 3, 3, 0, 0, 3, 3]), g.floats([1], [])],
+    {
+      mode: attr.string('constant'),
+    },
+  );
+  const interior = g.op('Sub', [
+    g.floats([1], [1]),
+    g.op('MaxPool', [outside], { kernel_shape: attr.ints([7, 7]) }),
+  ]);
   const value = g.op('ReduceMax', [rgb], { axes: attr.ints([1]), keepdims: attr.int(1) });
   // A 3×3 blur first: diagonal stripes of small objects are pixel staircases magnified by the crop's resize.
   const logValue = g.op('AveragePool', [g.op('Log', [g.op('Add', [value, g.floats([0.05], [1])])])], {
@@ -143,7 +167,9 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   });
   // Squared differences at offsets (2,0), (0,2), (2,2), (2,−2), per unit of offset length: stripes have one direction
   // with almost no change (along the stripes, also for the pixel staircases of diagonal stripes), dots none.
-  const differences = g.op('Conv', [logValue, g.floats(offsetKernels(), [4, 1, 5, 5])], { pads: attr.ints([2, 2, 2, 2]) });
+  const differences = g.op('Conv', [logValue, g.floats(offsetKernels(), [4, 1, 5, 5])], {
+    pads: attr.ints([2, 2, 2, 2]),
+  });
   const count = g.op('Add', [
     g.op('ReduceSum', [interior, g.ints([1, 2, 3])], { keepdims: attr.int(0) }),
     g.floats([1], [1]),
@@ -167,19 +193,28 @@ export function addAttributeFeatures(g: GraphBuilder, image: string): AttributeF
   ]);
   const patterned = g.op('Sigmoid', [
     g.op('Mul', [
-      g.op('Sub', [g.op('Log', [g.op('Add', [energy, g.floats([1e-5], [1])])]), g.floats([Math.log(k.patternEnergy)], [1])]),
+      g.op('Sub', [
+        g.op('Log', [g.op('Add', [energy, g.floats([1e-5], [1])])]),
+        g.floats([Math.log(k.patternEnergy)], [1]),
+      ]),
       g.floats([4], [1]),
     ]),
   ]);
   const striped = g.op('Mul', [
     patterned,
-    g.op('Sigmoid', [g.op('Mul', [g.op('Sub', [coherence, g.floats([k.stripeCoherence], [1])]), g.floats([15], [1])])]),
+    g.op('Sigmoid', [
+      g.op('Mul', [g.op('Sub', [coherence, g.floats([k.stripeCoherence], [1])]), g.floats([15], [1])]),
+    ]),
   ]);
   const dotted = g.op('Sub', [patterned, striped]);
   const plain = g.op('Sub', [g.floats([1], [1]), patterned]);
   // Order as PATTERNS: plain, striped, dotted.
   const pattern = g.op('Mul', [
-    g.op('Concat', [plain, striped, dotted].map((v) => g.op('Unsqueeze', [v, g.ints([1])])), { axis: attr.int(1) }),
+    g.op(
+      'Concat',
+      [plain, striped, dotted].map((v) => g.op('Unsqueeze', [v, g.ints([1])])),
+      { axis: attr.int(1) },
+    ),
     presence,
   ]);
 
@@ -265,19 +300,35 @@ function contiguousRun(
   const positions = Array.from({ length: WORK }, (_, i) => i);
   const positionDims = reduceAxis === 3 ? [1, 1, WORK, 1] : [1, 1, 1, WORK];
   const weightProfile = g.op('ReduceSum', [weights, g.ints([reduceAxis])], { keepdims: attr.int(1) });
-  const weightTotal = g.op('Add', [g.op('ReduceSum', [weightProfile, g.ints([2, 3])], { keepdims: attr.int(1) }), g.floats([1e-6], [1])]);
+  const weightTotal = g.op('Add', [
+    g.op('ReduceSum', [weightProfile, g.ints([2, 3])], { keepdims: attr.int(1) }),
+    g.floats([1e-6], [1]),
+  ]);
   const centroid = g.op('Div', [
-    g.op('ReduceSum', [g.op('Mul', [weightProfile, g.floats(positions, positionDims)]), g.ints([2, 3])], { keepdims: attr.int(1) }),
+    g.op('ReduceSum', [g.op('Mul', [weightProfile, g.floats(positions, positionDims)]), g.ints([2, 3])], {
+      keepdims: attr.int(1),
+    }),
     weightTotal,
   ]); // [B,1,1,1]
   // Gap count at the centroid line: sum over lines of gaps · [line == round(centroid)].
-  const atCentroid = g.op('Cast', [
-    g.op('Less', [g.op('Abs', [g.op('Sub', [g.floats(positions, positionDims), centroid])]), g.floats([0.5], [1])]),
-  ], { to: attr.int(1) });
-  const gapAtCentroid = g.op('ReduceSum', [g.op('Mul', [gaps, atCentroid]), g.ints([2, 3])], { keepdims: attr.int(1) });
-  const sameRun = g.op('Cast', [
-    g.op('Less', [g.op('Abs', [g.op('Sub', [gaps, gapAtCentroid])]), g.floats([0.5], [1])]),
-  ], { to: attr.int(1) });
+  const atCentroid = g.op(
+    'Cast',
+    [
+      g.op('Less', [
+        g.op('Abs', [g.op('Sub', [g.floats(positions, positionDims), centroid])]),
+        g.floats([0.5], [1]),
+      ]),
+    ],
+    { to: attr.int(1) },
+  );
+  const gapAtCentroid = g.op('ReduceSum', [g.op('Mul', [gaps, atCentroid]), g.ints([2, 3])], {
+    keepdims: attr.int(1),
+  });
+  const sameRun = g.op(
+    'Cast',
+    [g.op('Less', [g.op('Abs', [g.op('Sub', [gaps, gapAtCentroid])]), g.floats([0.5], [1])])],
+    { to: attr.int(1) },
+  );
   const mask = g.op('Mul', [sameRun, occupied]);
   const length = g.op('ReduceSum', [mask, g.ints([1, 2, 3])], { keepdims: attr.int(0) });
   return { mask, length };

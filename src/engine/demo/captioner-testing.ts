@@ -24,7 +24,13 @@ export interface SceneCrops {
 export function sceneCrops(seed: number, count: number): SceneCrops[] {
   return Array.from({ length: count }, (_, index) => {
     const scene = renderScene(seed, index);
-    return { objects: scene.truth.objects, batches: buildCrops(scene.image, scene.truth.objects.map((o) => o.mask)) };
+    return {
+      objects: scene.truth.objects,
+      batches: buildCrops(
+        scene.image,
+        scene.truth.objects.map((o) => o.mask),
+      ),
+    };
   });
 }
 
@@ -84,13 +90,18 @@ export async function nextLogits(
   const { logits } = await sessions.decoder.run({ image_embs: imageEmbs, token_embs });
   const [rows, length, vocab] = logits.dims;
   const data = logits.data as Float32Array;
-  return Array.from({ length: rows }, (_, r) => data.slice((r * length + length - 1) * vocab, (r * length + length) * vocab));
+  return Array.from({ length: rows }, (_, r) =>
+    data.slice((r * length + length - 1) * vocab, (r * length + length) * vocab),
+  );
 }
 
 /** Row `i` of a batched float tensor [B, …] as a tensor [1, …]. */
 export function rowOf(tensor: ort.Tensor, i: number): ort.Tensor {
   const per = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
-  return new ort.Tensor('float32', (tensor.data as Float32Array).slice(i * per, (i + 1) * per), [1, ...tensor.dims.slice(1)]);
+  return new ort.Tensor('float32', (tensor.data as Float32Array).slice(i * per, (i + 1) * per), [
+    1,
+    ...tensor.dims.slice(1),
+  ]);
 }
 
 /** Applies the min-length rule: eot −∞ while the prefix is shorter than {@link MIN_LENGTH}. */
@@ -152,10 +163,16 @@ export function attributeWords(caption: string): { colours: string[]; shapes: st
  * Whether a caption names the target's attributes and fits no other object (the oracle's rule, DESIGN.md §6): every
  * attribute word matches the target, and every other object differs from some named attribute.
  */
-export function captionIdentifies(caption: string, target: Attributes, others: readonly Attributes[]): boolean {
+export function captionIdentifies(
+  caption: string,
+  target: Attributes,
+  others: readonly Attributes[],
+): boolean {
   const { colours, shapes, patterns } = attributeWords(caption);
   const fits = (o: Attributes) =>
-    colours.every((c) => c === o.colour) && shapes.every((s) => s === o.shape) && patterns.every((p) => p === o.pattern);
+    colours.every((c) => c === o.colour) &&
+    shapes.every((s) => s === o.shape) &&
+    patterns.every((p) => p === o.pattern);
   return fits(target) && !others.some(fits);
 }
 

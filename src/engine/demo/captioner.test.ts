@@ -86,11 +86,11 @@ describe('demo captioner graphs', () => {
     const prefixes = [ids('a photo of a red'), ids('a striped blue circle on a')];
     const { token_embs } = await sessions.text.run({ text: tokenTensor(prefixes) });
     expect(token_embs.dims).toEqual([2, 6, EMBED_WIDTH]);
-    const both = new ort.Tensor('float32', (image_embs.data as Float32Array).slice(0, 2 * IMAGE_TOKENS * EMBED_WIDTH), [
-      2,
-      IMAGE_TOKENS,
-      EMBED_WIDTH,
-    ]);
+    const both = new ort.Tensor(
+      'float32',
+      (image_embs.data as Float32Array).slice(0, 2 * IMAGE_TOKENS * EMBED_WIDTH),
+      [2, IMAGE_TOKENS, EMBED_WIDTH],
+    );
     const { logits } = await sessions.decoder.run({ image_embs: both, token_embs });
     expect(logits.dims).toEqual([2, 6, demoVocabulary().size]);
   });
@@ -103,7 +103,10 @@ describe('demo captioner graphs', () => {
     const { logits } = await sessions.decoder.run({ image_embs, token_embs });
     expect(logits.dims).toEqual([n, 5, demoVocabulary().size]);
     const single = await nextLogits(sessions, rowOf(image_embs, 1), [ids('a photo of a')]);
-    const row = (logits.data as Float32Array).slice((1 * 5 + 4) * demoVocabulary().size, (1 * 5 + 5) * demoVocabulary().size);
+    const row = (logits.data as Float32Array).slice(
+      (1 * 5 + 4) * demoVocabulary().size,
+      (1 * 5 + 5) * demoVocabulary().size,
+    );
     expect(Array.from(single[0].slice(0, 700))).toEqual(Array.from(row.slice(0, 700)));
   });
 
@@ -122,7 +125,9 @@ describe('demo captioner graphs', () => {
     expect(Array.from((ea.data as Float32Array).slice(0, shared * EMBED_WIDTH))).toEqual(
       Array.from((eb.data as Float32Array).slice(0, shared * EMBED_WIDTH)),
     );
-    expect(Array.from((la.data as Float32Array).slice(0, shared * v))).toEqual(Array.from((lb.data as Float32Array).slice(0, shared * v)));
+    expect(Array.from((la.data as Float32Array).slice(0, shared * v))).toEqual(
+      Array.from((lb.data as Float32Array).slice(0, shared * v)),
+    );
     expect(Array.from((la.data as Float32Array).slice(shared * v, (shared + 1) * v))).not.toEqual(
       Array.from((lb.data as Float32Array).slice(shared * v, (shared + 1) * v)),
     );
@@ -131,13 +136,24 @@ describe('demo captioner graphs', () => {
   it('keeps non-word tokens out of the top 13 of every step, so top-k only ever sees words', async () => {
     const [{ batches }] = scenes;
     const { image_embs } = await sessions.visual.run({ image: cropTensor(batches[0]) });
-    const prefixes = ['a', 'a photo of', 'a photo of a', 'a photo of an', 'a striped', 'a red', 'a red circle on a'].map(ids);
+    const prefixes = [
+      'a',
+      'a photo of',
+      'a photo of a',
+      'a photo of an',
+      'a striped',
+      'a red',
+      'a red circle on a',
+    ].map(ids);
     const { eot, size } = demoVocabulary();
     const words = new Set([...DEMO_WORDS.map(wordId), eot]);
     for (const prefix of prefixes) {
       const [row] = await nextLogits(sessions, rowOf(image_embs, 0), [prefix]);
       const order = Array.from({ length: size }, (_, i) => i).sort((x, y) => row[y] - row[x]);
-      expect(order.slice(0, 13).every((id) => words.has(id)), captionText(prefix)).toBe(true);
+      expect(
+        order.slice(0, 13).every((id) => words.has(id)),
+        captionText(prefix),
+      ).toBe(true);
       const total = softmax(row).reduce((s, p) => s + p, 0);
       expect(total).toBeCloseTo(1, 5);
     }
@@ -167,9 +183,13 @@ describe('demo captioner language', () => {
         });
       }
       rates.push(right / total);
-      figures.push(`${names[k]}: ${right}/${total} (${((100 * right) / total).toFixed(1)} %)${misses.length ? ` misses: ${misses.join('; ')}` : ''}`);
+      figures.push(
+        `${names[k]}: ${right}/${total} (${((100 * right) / total).toFixed(1)} %)${misses.length ? ` misses: ${misses.join('; ')}` : ''}`,
+      );
     }
-    console.log(`greedy captions naming colour and shape, seed ${SEED}, ${SCENES} scenes:\n  ${figures.join('\n  ')}`);
+    console.log(
+      `greedy captions naming colour and shape, seed ${SEED}, ${SCENES} scenes:\n  ${figures.join('\n  ')}`,
+    );
     expect(rates[0]).toBeGreaterThanOrEqual(0.9);
     expect(rates[1]).toBeGreaterThanOrEqual(0.9);
   });
@@ -178,7 +198,9 @@ describe('demo captioner language', () => {
     const [{ objects, batches }] = scenes;
     const captions = (await greedyCaptions(sessions, cropTensor(batches[0]))).map(captionText);
     captions.forEach((caption, i) => {
-      expect(caption).toMatch(/^(a photo of |a picture of |an image of )?(a|an) ((plain|striped|dotted) )?[a-z]+ [a-z]+$/);
+      expect(caption).toMatch(
+        /^(a photo of |a picture of |an image of )?(a|an) ((plain|striped|dotted) )?[a-z]+ [a-z]+$/,
+      );
       expect(caption).toContain(objects[i].shape);
     });
     const { image_embs } = await sessions.visual.run({ image: cropTensor(batches[0]) });
@@ -196,7 +218,11 @@ describe('demo captioner language', () => {
     const [caption] = await greedyCaptions(sessions, new ort.Tensor('float32', fill, [1, 3, 224, 224]));
     const text = captionText(caption);
     expect(text).toMatch(/(shape|object)( on a grey background)?$/);
-    expect(text.split(' ').some((w) => ['circle', 'square', 'triangle', 'red', 'striped', 'dotted', 'plain'].includes(w))).toBe(false);
+    expect(
+      text
+        .split(' ')
+        .some((w) => ['circle', 'square', 'triangle', 'red', 'striped', 'dotted', 'plain'].includes(w)),
+    ).toBe(false);
   });
 
   it('makes generic words likely, so plain sampling is often ambiguous where DCS is not', async () => {
@@ -208,7 +234,9 @@ describe('demo captioner language', () => {
       for (let i = 0; !found && i < objects.length; i++) {
         for (let j = i + 1; !found && j < objects.length; j++) {
           if (objects[i].colour === objects[j].colour && objects[i].shape !== objects[j].shape) {
-            const [masked] = buildCrops(scene.image, [objects[i].mask, objects[j].mask], { crops: [{ kind: 'masked' }] });
+            const [masked] = buildCrops(scene.image, [objects[i].mask, objects[j].mask], {
+              crops: [{ kind: 'masked' }],
+            });
             found = { crops: cropTensor(masked), pair: [objects[i], objects[j]] };
           }
         }
@@ -241,7 +269,9 @@ describe('demo captioner language', () => {
           const kept = z.map((v) => (v >= kth ? v : -Infinity));
           let weights = softmax(kept);
           if (distinctive) {
-            const calibrated = kept.map((v, t) => (v === -Infinity ? -Infinity : v - similarity * other[r][t]));
+            const calibrated = kept.map((v, t) =>
+              v === -Infinity ? -Infinity : v - similarity * other[r][t],
+            );
             const eotWeight = weights[eot];
             weights = softmax(calibrated);
             weights[eot] = eotWeight;
@@ -251,7 +281,10 @@ describe('demo captioner language', () => {
           if (next === eot) done[r] = true;
         });
       }
-      return rows.filter((sequence) => captionIdentifies(captionText(sequence), pair[target], [pair[1 - target]])).length / samples;
+      return (
+        rows.filter((sequence) => captionIdentifies(captionText(sequence), pair[target], [pair[1 - target]]))
+          .length / samples
+      );
     };
     const naive = ((await rate(0, false)) + (await rate(1, false))) / 2;
     const dcs = ((await rate(0, true)) + (await rate(1, true))) / 2;

@@ -13,9 +13,11 @@
  *   Either batch may be 1 and broadcast (DCS pairs one prefix with every other crop's `image_embs`).
  *
  * The grammar writes CoCa-like captions: `[a photo of | a picture of | an image of] a|an [pattern] [colour]
- * (shape|"shape"|"object") [with (stripes|dots)] [on a grey background]`. Generic words are likely ("a red shape", "an object", no pattern
- * word at all), so plain sampling is often ambiguous, while attribute words carry the image, so DCS, which subtracts
- * the other crops' logits, favours the distinguishing attribute. Ungrammatical words get −200 and non-word tokens
+ * (shape|"shape"|"object") [with (stripes|dots)] [on a grey background]`. Generic words are likely ("a red shape",
+ * "an object", no pattern word at all), so plain sampling is often ambiguous, while attribute words carry the image,
+ * so DCS, which subtracts the other crops' logits, favours the distinguishing attribute. DCS also flattens every
+ * image-independent choice by (1 − s_ij), so wrong attribute words sit β = 20 below the right one and "with" is
+ * steeply conditioned on a pattern: otherwise calibration between similar crops would revive them. Ungrammatical words get −200 and non-word tokens
  * −1000 before the log-softmax, so top-k never reaches a non-word token (27 words > any k of the reference) and
  * DCS's calibration keeps them far down even for very similar crops.
  */
@@ -36,7 +38,10 @@ export const LATENT_SIZE = 16;
 export const UNGRAMMATICAL = -200;
 /** Logit of a token that is no demo word (byte pieces, partial merges, sot, the pad "!"). */
 export const NON_WORD = -1000;
-/** How strongly an attribute word follows the image: + β · p(attribute). */
+/**
+ * How strongly an attribute word follows the image: + β · p(attribute). Large on purpose: a wrong attribute word must
+ * stay far below the right one after DCS multiplies shared log-weights by (1 − s_ij) (s ≈ 0.8 for near twins).
+ */
 export const ATTRIBUTE_BETA = 20;
 /**
  * How strongly "with" (→ "with stripes/dots") follows a patterned image. Steep on purpose: for a plain object "with"
@@ -137,7 +142,10 @@ function attributeGroup(words: readonly string[], total: number, beta = ATTRIBUT
 /** The object phrase after the article "a" (orange needs "an"), scaled by `scale`. */
 function afterA(scale: number): Entry[] {
   return [
-    ...attributeGroup(COLOURS.filter((c) => c !== 'orange'), 0.42 * scale),
+    ...attributeGroup(
+      COLOURS.filter((c) => c !== 'orange'),
+      0.42 * scale,
+    ),
     ...attributeGroup(['striped', 'dotted'], 0.3 * scale),
     ...attributeGroup(['plain'], 0.04 * scale),
     ...attributeGroup(SHAPES, 0.15 * scale),
@@ -169,7 +177,11 @@ function grammar(): Map<string, Entry[]> {
   const set = (cls: TokenClass, contexts: readonly Context[], entries: Entry[]) => {
     for (const context of contexts) table.set(`${cls}/${context}`, entries);
   };
-  set('sot', ['start'], [w('a', 0.8), { word: 'an', logWeight: Math.log(0.01), attributes: ['orange'], beta: 5 }]);
+  set(
+    'sot',
+    ['start'],
+    [w('a', 0.8), { word: 'an', logWeight: Math.log(0.01), attributes: ['orange'], beta: 5 }],
+  );
   // After a first "a": a frame ("a photo of …") or directly the object phrase ("a red circle").
   set('a', ['start'], [w('photo', 0.4), w('picture', 0.1), ...afterA(0.5)]);
   set('an', ['start'], [w('image', 0.5), ...afterAn(0.5)]);
@@ -177,12 +189,11 @@ function grammar(): Map<string, Entry[]> {
   set('of', ['object'], article());
   set('a', ['object'], afterA(1));
   set('an', ['object'], afterAn(1));
-  set('pattern', ['start', 'object'], [
-    ...attributeGroup(COLOURS, 0.55),
-    ...attributeGroup(SHAPES, 0.25),
-    w('shape', 0.15),
-    w('object', 0.05),
-  ]);
+  set(
+    'pattern',
+    ['start', 'object'],
+    [...attributeGroup(COLOURS, 0.55), ...attributeGroup(SHAPES, 0.25), w('shape', 0.15), w('object', 0.05)],
+  );
   set('colour', ['start', 'object'], [...attributeGroup(SHAPES, 0.52), w('shape', 0.33), w('object', 0.15)]);
   // A short caption ("a red circle") continues with the tail more often; min length 5 forbids eot there anyway.
   // "with stripes/dots" follows a patterned object now and then (never after a pattern word: see PATTERN_SAID).
@@ -245,11 +256,20 @@ function buildVisual(): Uint8Array {
     keepdims: attr.int(1),
   }); // [B,1] of zeros, made from the input so the batch size follows it
   const one = g.op('Add', [batchOnes, g.floats([1], [1])]);
-  const row0 = padLast(g, g.op('Concat', [features.probabilities, one], { axis: attr.int(1) }), FEATURE_COUNT, EMBED_WIDTH);
+  const row0 = padLast(
+    g,
+    g.op('Concat', [features.probabilities, one], { axis: attr.int(1) }),
+    FEATURE_COUNT,
+    EMBED_WIDTH,
+  );
   const row1 = padLast(g, features.measurements, 8, EMBED_WIDTH);
-  const embs = g.op('Concat', [g.op('Unsqueeze', [row0, g.ints([1])]), g.op('Unsqueeze', [row1, g.ints([1])])], {
-    axis: attr.int(1),
-  });
+  const embs = g.op(
+    'Concat',
+    [g.op('Unsqueeze', [row0, g.ints([1])]), g.op('Unsqueeze', [row1, g.ints([1])])],
+    {
+      axis: attr.int(1),
+    },
+  );
   g.output(embs, 'float32', ['B', IMAGE_TOKENS, EMBED_WIDTH], 'image_embs');
   // image_latent: weighted attribute probabilities + a shared constant, L2-normalized. Weights set how similar two
   // crops look to DCS: colour counts most, then shape, then pattern (cos ≈ 0.68 for same colour+pattern).
@@ -261,7 +281,10 @@ function buildVisual(): Uint8Array {
   ];
   const latentRaw = padLast(
     g,
-    g.op('Mul', [g.op('Concat', [features.probabilities, one], { axis: attr.int(1) }), g.floats(latentWeights, [1, FEATURE_COUNT])]),
+    g.op('Mul', [
+      g.op('Concat', [features.probabilities, one], { axis: attr.int(1) }),
+      g.floats(latentWeights, [1, FEATURE_COUNT]),
+    ]),
     FEATURE_COUNT,
     LATENT_SIZE,
   );
@@ -283,9 +306,13 @@ function buildText(): Uint8Array {
   for (const word of [...PATTERNS, ...Object.keys(PATTERN_NOUNS)]) flagTable[wordId(word) * 3 + 2] = 1;
   // in: text int64[B,L] → classes [B,L,14], "said so far" flags [B,L,3] (causal: CumSum over positions ≤ t).
   const classes = g.op('Gather', [g.floats(classTable, [size, CLASSES.length]), text], { axis: attr.int(0) });
-  const counts = g.op('CumSum', [g.op('Gather', [g.floats(flagTable, [size, 3]), text], { axis: attr.int(0) }), g.ints([1], [])]);
+  const counts = g.op('CumSum', [
+    g.op('Gather', [g.floats(flagTable, [size, 3]), text], { axis: attr.int(0) }),
+    g.ints([1], []),
+  ]);
   const seen = g.op('Min', [counts, g.floats([1], [1])]);
-  const slice = (x: string, from: number, to: number) => g.op('Slice', [x, g.ints([from]), g.ints([to]), g.ints([2])]);
+  const slice = (x: string, from: number, to: number) =>
+    g.op('Slice', [x, g.ints([from]), g.ints([to]), g.ints([2])]);
   const seenOf = slice(seen, 0, 1);
   const seenOn = slice(seen, 1, 2);
   const seenPattern = slice(seen, 2, 3);
@@ -298,7 +325,13 @@ function buildText(): Uint8Array {
     g.ints([0, 0, GRAMMAR_STATES]),
   ]); // [B,L,42]
   // token_embs: grammar state (42), pattern said (1), "of"/"on" seen (2), zeros.
-  const embs = padLast(g, g.op('Concat', [state, seenPattern, slice(seen, 0, 2)], { axis: attr.int(2) }), STATE_COUNT + 2, EMBED_WIDTH, 3);
+  const embs = padLast(
+    g,
+    g.op('Concat', [state, seenPattern, slice(seen, 0, 2)], { axis: attr.int(2) }),
+    STATE_COUNT + 2,
+    EMBED_WIDTH,
+    3,
+  );
   g.output(embs, 'float32', ['B', 'L', EMBED_WIDTH], 'token_embs');
   return g.toModel({ docString: 'Demo CoCa text tower (shapes world; not a real model).' });
 }
@@ -315,9 +348,15 @@ function buildDecoder(): Uint8Array {
   // in: token_embs [B,L,W] → state [B,L,43,1].
   const state = g.op('Slice', [tokenEmbs, g.ints([0]), g.ints([STATE_COUNT]), g.ints([2])]);
   const state4 = g.op('Unsqueeze', [state, g.ints([3])]);
-  const outer = g.op('Reshape', [g.op('Mul', [state4, features4]), g.ints([0, 0, STATE_COUNT * FEATURE_COUNT])]);
+  const outer = g.op('Reshape', [
+    g.op('Mul', [state4, features4]),
+    g.ints([0, 0, STATE_COUNT * FEATURE_COUNT]),
+  ]);
   const columns = OUTPUT_WORDS.length;
-  const wordLogits = g.op('MatMul', [outer, g.floats(decoderWeights(), [STATE_COUNT * FEATURE_COUNT, columns])]);
+  const wordLogits = g.op('MatMul', [
+    outer,
+    g.floats(decoderWeights(), [STATE_COUNT * FEATURE_COUNT, columns]),
+  ]);
   // Scatter the word columns to their vocabulary ids; every other id gets NON_WORD.
   const scatter = new Float32Array(columns * size);
   const bias = new Float32Array(size).fill(NON_WORD);
@@ -327,7 +366,10 @@ function buildDecoder(): Uint8Array {
     scatter[column * size + id] = 1;
     bias[id] = 0;
   });
-  const logits = g.op('Add', [g.op('MatMul', [wordLogits, g.floats(scatter, [columns, size])]), g.floats(bias, [size])]);
+  const logits = g.op('Add', [
+    g.op('MatMul', [wordLogits, g.floats(scatter, [columns, size])]),
+    g.floats(bias, [size]),
+  ]);
   const logProbabilities = g.op('LogSoftmax', [logits], { axis: attr.int(-1) });
   g.output(logProbabilities, 'float32', ['B', 'L', size], 'logits');
   return g.toModel({ docString: 'Demo CoCa multimodal decoder (shapes world; not a real model).' });
@@ -353,7 +395,10 @@ function padLast(g: GraphBuilder, value: string, from: number, to: number, rank 
 /** x / ‖x‖ over the last axis of a [B,D] value. */
 export function l2Normalize(g: GraphBuilder, value: string): string {
   const norm = g.op('Sqrt', [
-    g.op('Add', [g.op('ReduceSumSquare', [value], { axes: attr.ints([1]), keepdims: attr.int(1) }), g.floats([1e-12], [1])]),
+    g.op('Add', [
+      g.op('ReduceSumSquare', [value], { axes: attr.ints([1]), keepdims: attr.int(1) }),
+      g.floats([1e-12], [1]),
+    ]),
   ]);
   return g.op('Div', [value, norm]);
 }

@@ -15,7 +15,10 @@ let image: ort.InferenceSession;
 let text: ort.InferenceSession;
 
 beforeAll(async () => {
-  [image, text] = await Promise.all([ort.InferenceSession.create(scorer.image), ort.InferenceSession.create(scorer.text)]);
+  [image, text] = await Promise.all([
+    ort.InferenceSession.create(scorer.image),
+    ort.InferenceSession.create(scorer.text),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([image.release(), text.release()]);
@@ -24,7 +27,9 @@ afterAll(async () => {
 /** CLIP tokenization: sot … eot, zero-padded to 77 (research/contracts.md §3.1). */
 function tokenize(texts: string[]): ort.Tensor {
   const data = new BigInt64Array(texts.length * SCORER_CONTEXT);
-  texts.forEach((t, i) => tokenizer.encode(t).ids.forEach((id: number, j: number) => (data[i * SCORER_CONTEXT + j] = BigInt(id))));
+  texts.forEach((t, i) =>
+    tokenizer.encode(t).ids.forEach((id: number, j: number) => (data[i * SCORER_CONTEXT + j] = BigInt(id))),
+  );
   return new ort.Tensor('int64', data, [texts.length, SCORER_CONTEXT]);
 }
 
@@ -39,7 +44,8 @@ function theta(crops: Float32Array, texts: Float32Array): number[][] {
   return Array.from({ length: n }, (_, i) =>
     Array.from({ length: m }, (_, t) => {
       let dot = 0;
-      for (let e = 0; e < SCORER_EMBED_SIZE; e++) dot += crops[i * SCORER_EMBED_SIZE + e] * texts[t * SCORER_EMBED_SIZE + e];
+      for (let e = 0; e < SCORER_EMBED_SIZE; e++)
+        dot += crops[i * SCORER_EMBED_SIZE + e] * texts[t * SCORER_EMBED_SIZE + e];
       return 100 * dot;
     }),
   );
@@ -66,7 +72,10 @@ describe('demo scorer', () => {
     expect(texts.dims).toEqual([3, SCORER_EMBED_SIZE]);
     for (const data of [embedding.data as Float32Array, texts.data as Float32Array]) {
       for (let i = 0; i < data.length / SCORER_EMBED_SIZE; i++) {
-        expect(Math.hypot(...data.slice(i * SCORER_EMBED_SIZE, (i + 1) * SCORER_EMBED_SIZE))).toBeCloseTo(1, 5);
+        expect(Math.hypot(...data.slice(i * SCORER_EMBED_SIZE, (i + 1) * SCORER_EMBED_SIZE))).toBeCloseTo(
+          1,
+          5,
+        );
       }
     }
   });
@@ -101,7 +110,9 @@ describe('demo scorer', () => {
         `${name}: ${right}/${total} (${((100 * right) / total).toFixed(1)} %), θ(own)/max θ(other): min ${margins[0].toFixed(2)}, median ${margins[margins.length >> 1].toFixed(2)}`,
       );
     }
-    console.log(`scorer ranking of full-attribute captions, seed ${SEED}, ${SCENES} scenes:\n  ${figures.join('\n  ')}\n  lowest θ ${lowest.toFixed(1)}`);
+    console.log(
+      `scorer ranking of full-attribute captions, seed ${SEED}, ${SCENES} scenes:\n  ${figures.join('\n  ')}\n  lowest θ ${lowest.toFixed(1)}`,
+    );
     expect(rates[0]).toBeGreaterThanOrEqual(0.9);
     expect(rates[1]).toBeGreaterThanOrEqual(0.9);
     expect(lowest).toBeGreaterThan(0);
@@ -110,10 +121,14 @@ describe('demo scorer', () => {
   it('scores only the attributes a text names: shape prompts by shape, generic prompts equally', async () => {
     for (const { objects, batches } of scenes) {
       const crops = (await image.run({ image: cropTensor(batches[0]) })).embedding.data as Float32Array;
-      const scores = theta(crops, await embedTexts(['a photo of a circle', 'a photo of an object', 'a photo of a shape']));
+      const scores = theta(
+        crops,
+        await embedTexts(['a photo of a circle', 'a photo of an object', 'a photo of a shape']),
+      );
       objects.forEach((o, i) => {
         objects.forEach((p, j) => {
-          if (o.shape === 'circle' && p.shape !== 'circle') expect(scores[i][0]).toBeGreaterThan(scores[j][0] * 1.3);
+          if (o.shape === 'circle' && p.shape !== 'circle')
+            expect(scores[i][0]).toBeGreaterThan(scores[j][0] * 1.3);
         });
         // Equal up to how confident each crop's attribute probabilities are (a few %, far below τ = 1.3).
         expect(Math.abs(scores[i][1] / scores[0][1] - 1)).toBeLessThan(0.1);
@@ -131,7 +146,10 @@ describe('demo scorer', () => {
           const [a, b] = [objects[i], objects[j]];
           if (i === j || a.colour !== b.colour || a.shape !== b.shape) continue;
           const [[own], [other]] = theta(
-            Float32Array.from([...crops.slice(i * SCORER_EMBED_SIZE, (i + 1) * SCORER_EMBED_SIZE), ...crops.slice(j * SCORER_EMBED_SIZE, (j + 1) * SCORER_EMBED_SIZE)]),
+            Float32Array.from([
+              ...crops.slice(i * SCORER_EMBED_SIZE, (i + 1) * SCORER_EMBED_SIZE),
+              ...crops.slice(j * SCORER_EMBED_SIZE, (j + 1) * SCORER_EMBED_SIZE),
+            ]),
             await embedTexts([`a ${a.colour} ${a.shape}`]),
           );
           expect(Math.abs(own / other - 1)).toBeLessThan(0.1);

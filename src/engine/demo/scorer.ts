@@ -54,7 +54,10 @@ function buildImage(): Uint8Array {
   // in: probabilities [B,12] → [B,16]: weighted probabilities, generic, zeros.
   const weighted = g.op('Mul', [features.probabilities, g.floats(blockWeights(), [1, ATTRIBUTE_COUNT])]);
   const generic = g.op('Add', [
-    g.op('ReduceMax', [g.op('Mul', [features.probabilities, g.floats([0], [1])])], { axes: attr.ints([1]), keepdims: attr.int(1) }),
+    g.op('ReduceMax', [g.op('Mul', [features.probabilities, g.floats([0], [1])])], {
+      axes: attr.ints([1]),
+      keepdims: attr.int(1),
+    }),
     g.floats([SCORER_WEIGHTS.generic], [1]),
   ]);
   const raw = g.op('Pad', [
@@ -78,14 +81,21 @@ function buildText(): Uint8Array {
     table[wordId(noun) * SCORER_EMBED_SIZE + ATTRIBUTE_INDEX[pattern]] = 1;
   }
   // in: text int64[B,77] → [B,77,16] → summed over positions, a repeated word counts once.
-  const summed = g.op('ReduceSum', [g.op('Gather', [g.floats(table, [size, SCORER_EMBED_SIZE]), text], { axis: attr.int(0) }), g.ints([1])], {
-    keepdims: attr.int(0),
-  });
+  const summed = g.op(
+    'ReduceSum',
+    [g.op('Gather', [g.floats(table, [size, SCORER_EMBED_SIZE]), text], { axis: attr.int(0) }), g.ints([1])],
+    {
+      keepdims: attr.int(0),
+    },
+  );
   const present = g.op('Min', [summed, g.floats([1], [1])]);
   const scale = [...blockWeights(), 0, 0, 0, 0];
   const offset = new Array<number>(SCORER_EMBED_SIZE).fill(0);
   offset[ATTRIBUTE_COUNT] = SCORER_WEIGHTS.generic;
-  const raw = g.op('Add', [g.op('Mul', [present, g.floats(scale, [1, SCORER_EMBED_SIZE])]), g.floats(offset, [1, SCORER_EMBED_SIZE])]);
+  const raw = g.op('Add', [
+    g.op('Mul', [present, g.floats(scale, [1, SCORER_EMBED_SIZE])]),
+    g.floats(offset, [1, SCORER_EMBED_SIZE]),
+  ]);
   g.output(l2Normalize(g, raw), 'float32', ['B', SCORER_EMBED_SIZE], 'embedding');
   return g.toModel({ docString: 'Demo CLIP text tower (shapes world; not a real model).' });
 }
