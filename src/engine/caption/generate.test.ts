@@ -105,6 +105,8 @@ describe('generating captions with the demo captioner', () => {
     }
     const dcs = traces.find((trace) => trace.calibrated)!;
     expect(dcs.steps[0]!.others).toHaveLength(dcs.cropCount - 1);
+    expect(dcs.config.vocabSize).toBe(demo.tokenizer.vocabularySize());
+    expect(dcs.steps[0]!.tokens.length).toBeLessThan(dcs.config.vocabSize);
     for (const step of dcs.steps) {
       expect(step.tokens.filter((token) => token.kept)).toHaveLength(step.keptCount);
       expect(step.tokens.some((token) => token.id === step.chosen)).toBe(true);

@@ -240,6 +240,7 @@ async function sampleRows(
     }
   }
   const others = (i: number) => Array.from({ length: count }, (_, j) => j).filter((j) => j !== i);
+  let vocabSize = 0;
 
   for (let step = 0; ; step++) {
     const active = rows.filter((row) => !row.done);
@@ -254,6 +255,7 @@ async function sampleRows(
     const logits = await request([...targetPairs, ...otherPairs], targetPairs.length);
     active.forEach((row, r) => {
       const raw = logits[r]!;
+      vocabSize = raw.length;
       const processed = processLogits(raw, row.prefix, { minLength: options.minLength, repetitionPenalty: options.repetitionPenalty, eot });
       const kept = row.setting.kind === 'top-k' ? topKKept(processed, row.setting.k) : topPKept(processed, row.setting.p);
       let aggregate: Float64Array | null = null;
@@ -315,7 +317,7 @@ async function sampleRows(
         streamId: row.streamId,
         topN,
         specialTokens: { ...special },
-        vocabSize: row.steps![0]?.raw.length ?? 0,
+        vocabSize,
       },
       target: { maskIndex: row.maskIndex, crop: input.crop },
       cropCount: count,
