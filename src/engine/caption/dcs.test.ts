@@ -108,6 +108,15 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
     expect(step.weights[1]).toBeCloseTo(Math.E / (1 + Math.E), 12);
   });
 
+  it('falls back to the naive distribution when the calibrated weights are not a usable distribution', () => {
+    // An aggregate of −∞ makes c = +∞ on a kept token: softmax gives NaN, so the sum is not finite (reference: sum ≤ 0
+    // → original probabilities).
+    const step = samplingStep({ processed: target, kept: ids(0, 1), temperature: 1, eot, aggregate: row(-Infinity, 0, 0, 0) });
+    expect(step.fellBack).toBe(true);
+    expect(step.weights[0]).toBeCloseTo(0.5, 12);
+    expect(step.weightSum).toBeCloseTo(1, 12);
+  });
+
   it('draws with one uniform in ascending-id order of V', () => {
     const step = samplingStep({ processed: target, kept: ids(0, 1), temperature: 1, eot, aggregate: null });
     expect(drawToken(step, ids(0, 1), 0.49)).toBe(0);
