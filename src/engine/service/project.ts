@@ -267,6 +267,11 @@ export class ProjectService {
             progress();
           });
         } catch (caught) {
+          if (signal.aborted) {
+            // Paused or cancelled inside this image: nothing is committed, so it stays pending for the next run.
+            context.emit('run:image', imageSummary(entry, undefined, settings.filter, false, dirname(entry.path)));
+            break;
+          }
           if ((caught as Error).name === 'ModelPackError') throw caught;
           result = failedResult(entry, caught);
         }

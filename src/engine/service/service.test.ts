@@ -104,6 +104,24 @@ describe('the engine facade on the demo pack', () => {
     await expect(call('export:run', { formats: ['csv'], dest: join(base, 'outside') })).rejects.toThrow('export destination is outside the allowed folders');
   });
 
+  it('cancels a run inside an image without committing it: the image stays pending', async () => {
+    await call('project:openDemo', { dir: join(base, 'allowed', 'demo'), count: 2, seed: 3 });
+    const finished = new Promise<RunFinished>((resolve) => {
+      const off = engine.onEvent((event, payload) => {
+        if (event === 'run:progress' && (payload as { stage: string }).stage === 'masks') void call('run:cancel');
+        if (event === 'run:finished') {
+          off();
+          resolve(payload as RunFinished);
+        }
+      });
+    });
+    await call('run:start', { imageIds: ['2'] });
+    expect(await finished).toMatchObject({ outcome: 'cancelled' });
+    const images = await call<ImageSummary[]>('project:images');
+    expect(images.find((i) => i.id === '2')?.status).toBe('pending');
+    expect(await call('run:status')).toBeNull();
+  });
+
   it('names unknown ids and refuses malformed payloads in the host', async () => {
     await call('project:openDemo', { dir: join(base, 'allowed', 'demo'), count: 2, seed: 3 });
     await expect(call('image:masks', { imageId: '99' })).rejects.toThrow('no image with id "99"');
