@@ -44,7 +44,7 @@ function asModelSession(
   session: ort.InferenceSession,
   role: 'segmenter.encoder' | 'segmenter.decoder',
 ): ModelSession {
-  const inputs: ModelSession['inputs'] = {};
+  const inputs: Record<string, ModelSession['inputs'][string]> = {};
   for (const m of session.inputMetadata)
     if (m.isTensor) inputs[m.name] = { graphName: m.name, dtype: m.type, shape: [...m.shape] };
   const stats = { runs: 0, milliseconds: 0 };

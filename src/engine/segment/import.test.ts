@@ -24,6 +24,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'png', 'photo', '10.png'), await encodeMaskPng(rect(12, 8, 0, 0, 3, 3)));
   await writeFile(join(dir, 'png', 'photo', '2.png'), await encodeMaskPng(rect(12, 8, 5, 5, 8, 7)));
   await writeFile(join(dir, 'png', 'photo', 'notes.txt'), 'ignored');
+  await writeFile(join(dir, 'png', 'photo', '3.png'), await encodeMaskPng(rect(12, 8, 0, 0, 0, 0)));
   await mkdir(join(dir, 'bad', 'photo'), { recursive: true });
   await writeFile(join(dir, 'bad', 'photo', '0.png'), await encodeMaskPng(rect(10, 8, 0, 0, 3, 3)));
   const coco = {
@@ -52,6 +53,7 @@ describe('PNG folder import', () => {
     expect(source.kind).toBe('png-folder');
     const masks = await source.masksFor('/some/where/photo.jpg', SIZE);
     expect(masks.map((m) => m.sourceId)).toEqual(['photo/2.png', 'photo/10.png']);
+    expect(source.skipped).toEqual([{ sourceId: 'photo/3.png', reason: 'empty mask' }]);
     expect(masks[1].mask.data.reduce((s, v) => s + v, 0)).toBe(9);
     expect(await source.masksFor('absent.jpg', SIZE)).toEqual([]);
   });

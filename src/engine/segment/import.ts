@@ -32,8 +32,13 @@ export interface MaskImport {
   imageNames(): string[];
   /** Names in the source that match none of `imageFiles` (the project's image file names or paths). */
   unknownImages(imageFiles: readonly string[]): string[];
-  /** The masks of one image (by its file name or path), checked against its size; [] when the source has none. */
+  /**
+   * The masks of one image (by its file name or path), checked against its size; [] when the source has none.
+   * Uniform masks (all outside or all inside) are skipped as the reference skips them, and listed in `skipped`.
+   */
   masksFor(imageFile: string, size: Size): Promise<ImportedMask[]>;
+  /** Masks skipped so far, with the reason. */
+  readonly skipped: Array<{ sourceId: string; reason: string }>;
 }
 
 /** Thrown for every import problem; `code` tells them apart. */
@@ -79,9 +84,11 @@ async function openPngFolder(dir: string): Promise<MaskImport> {
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort();
+  const skipped: MaskImport['skipped'] = [];
   return {
     kind: 'png-folder',
     path: dir,
+    skipped,
     imageNames: () => [...stems],
     unknownImages: (imageFiles) => {
       const known = new Set(imageFiles.map(stemOf));
@@ -113,7 +120,7 @@ async function openPngFolder(dir: string): Promise<MaskImport> {
         }
         masks.push({ sourceId, mask });
       }
-      return masks;
+      return keepInformative(masks, skipped);
     },
   };
 }
@@ -180,9 +187,11 @@ async function openCoco(file: string): Promise<MaskImport> {
       images.find((i) => i.file_name === imageFile) ?? images.find((i) => basename(i.file_name) === base)
     );
   };
+  const skipped: MaskImport['skipped'] = [];
   return {
     kind: 'coco',
     path: file,
+    skipped,
     imageNames: () => [...names],
     unknownImages: (imageFiles) => {
       const known = new Set(imageFiles.map((f) => basename(f)));
@@ -244,6 +253,18 @@ export function segmentationToMask(segmentation: unknown, size: Size, where = 's
     for (let i = 0; i < data.length; i++) if (mask.data[i]) data[i] = 1;
   }
   return { width: size.width, height: size.height, data };
+}
+
+/** Drops masks with one value everywhere (the reference skips `len(np.unique(mask)) == 1`): no box, no contrast. */
+function keepInformative(masks: ImportedMask[], skipped: MaskImport['skipped']): ImportedMask[] {
+  return masks.filter(({ sourceId, mask }) => {
+    let set = 0;
+    for (let i = 0; i < mask.data.length; i++) if (mask.data[i]) set++;
+    if (set === 0) skipped.push({ sourceId, reason: 'empty mask' });
+    else if (set === mask.data.length) skipped.push({ sourceId, reason: 'mask covers the whole image' });
+    else return true;
+    return false;
+  });
 }
 
 function isRle(value: unknown): value is { size: [number, number]; counts: string | number[] } {
