@@ -170,8 +170,8 @@ async function exportRefcoco(results: readonly ImageResult[], filter: FilterSett
   writer.file(join(dataset, 'instances.json'), JSON.stringify(instances));
   // refer.py / LAVT read images/mscoco/images/train2014; CRIS/ETRIS's copy reads images/train2014 (formats.md §1.1)
   for (const result of images.values()) {
-    writer.image(result, join('images', 'mscoco', 'images', 'train2014', result.image.name));
-    writer.image(result, join('images', 'train2014', result.image.name));
+    await writer.image(result, join('images', 'mscoco', 'images', 'train2014', result.image.name));
+    await writer.image(result, join('images', 'train2014', result.image.name));
     summary.images++;
     options.onProgress?.(summary.images, images.size);
   }
@@ -201,7 +201,7 @@ async function exportCris(results: readonly ImageResult[], filter: FilterSetting
   writer.file(join('anns', dataset, `${split}.json`), JSON.stringify(entries));
   const images = new Map(refs.map((r) => [r.result.image.id, r.result]));
   for (const result of images.values()) {
-    writer.image(result, join('images', 'train2014', result.image.name));
+    await writer.image(result, join('images', 'train2014', result.image.name));
     summary.images++;
     options.onProgress?.(summary.images, images.size);
   }
@@ -357,16 +357,26 @@ class Writer {
     this.files.push(relative);
   }
 
-  /** Places an image's original bytes (hard link when possible, else a copy), once per destination. */
-  image(result: ImageResult, relative: string): void {
+  /**
+   * Places an image once per destination: its original bytes (hard link when possible, else a copy), or — when its
+   * EXIF orientation is not 1 — the upright pixels re-encoded in the same format, because the masks are upright and
+   * RIS loaders that ignore EXIF (PIL) would otherwise see them rotated against the image.
+   */
+  async image(result: ImageResult, relative: string): Promise<void> {
     if (this.images.has(relative)) return;
     this.images.add(relative);
     const dest = join(this.root, relative);
+    if (!existsSync(result.image.path)) throw new Error(`image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`);
+    const orientation = (await sharp(result.image.path).metadata()).orientation ?? 1;
+    if (orientation !== 1) {
+      writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer());
+      this.files.push(relative);
+      return;
+    }
     if (existsSync(dest) && sameBytes(dest, result.image.path)) {
       this.files.push(relative);
       return;
     }
-    if (!existsSync(result.image.path)) throw new Error(`image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`);
     mkdirSync(join(dest, '..'), { recursive: true });
     const temp = `${dest}.${process.pid}.tmp`;
     try {

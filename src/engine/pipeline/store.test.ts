@@ -1,0 +1,82 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ImageResult } from '../../shared/results.ts';
+import { parseSettings } from '../../shared/settings.ts';
+import { buildImageList, imageRecord, listImages, Project, readResults, RESULTS_FILE, writeFileAtomic } from './store.ts';
+
+let dir: string;
+let images: string[];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-store-'));
+  images = ['b.png', 'a.jpg', 'notes.txt'].map((f) => join(dir, f));
+  images.forEach((p, i) => writeFileSync(p, `bytes ${i}`));
+});
+
+function done(project: Project, id: number): ImageResult {
+  return { version: 1, image: imageRecord(project.image(id), { width: 4, height: 3 }), status: 'done', masks: [], candidates: [], decisions: [] };
+}
+
+describe('the project store', () => {
+  it('lists image files of a folder sorted by name and hashes them', async () => {
+    expect(listImages(dir).map((p) => p.slice(dir.length + 1))).toEqual(['a.jpg', 'b.png']);
+    const list = await buildImageList(listImages(dir));
+    expect(list.map((e) => [e.id, e.name])).toEqual([[1, 'a.jpg'], [2, 'b.png']]);
+    expect(list[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(() => listImages(join(dir, 'missing'))).toThrow('images not found');
+  });
+
+  it('keeps ids on resume, adds new files, and refuses an image whose content changed', async () => {
+    const list = await buildImageList([images[1]]);
+    const more = await buildImageList([images[1], images[0]], list);
+    expect(more.map((e) => e.id)).toEqual([1, 2]);
+    writeFileSync(images[1], 'other bytes');
+    await expect(buildImageList([images[1]], list)).rejects.toThrow(/changed since it was added to the project/);
+  });
+
+  it('commits one line per image and ignores a torn tail, cutting it before the next append', async () => {
+    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    project.commit(done(project, 1));
+    project.close();
+    appendFileSync(join(dir, 'p', RESULTS_FILE), '{"version":1,"ima');
+    expect(readResults(join(dir, 'p')).map((r) => r.image.id)).toEqual([1]);
+    const again = Project.open(join(dir, 'p'));
+    again.commit(done(again, 2));
+    again.close();
+    const text = readFileSync(join(dir, 'p', RESULTS_FILE), 'utf8');
+    expect(text.split('\n').map((l) => (l ? JSON.parse(l).image.id : l))).toEqual([1, 2, '']);
+  });
+
+  it('keeps the first committed record of an image', async () => {
+    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    project.commit(done(project, 1));
+    project.commit({ ...done(project, 1), status: 'failed' });
+    project.close();
+    expect(project.results().map((r) => r.status)).toEqual(['done']);
+  });
+
+  it('refuses changed generation settings once results exist, but takes a new τ', async () => {
+    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    project.commit(done(project, 1));
+    project.close();
+    const changed = await Project.create(join(dir, 'p'), { images: [], settings: parseSettings({ filter: { tau: 1.7 } }) });
+    expect(changed.file.settings.filter.tau).toBe(1.7);
+    await expect(Project.create(join(dir, 'p'), { images: [], settings: parseSettings({ captions: { topK: [5] } }) })).rejects.toThrow('differs in captions');
+  });
+
+  it('names what is wrong with a folder that is not a project', () => {
+    expect(() => Project.open(dir)).toThrow(`not a project: ${dir} has no project.json`);
+    writeFileSync(join(dir, 'project.json'), '{"format":"other"}');
+    expect(() => Project.open(dir)).toThrow(/is not a project file: format/);
+    writeFileSync(join(dir, RESULTS_FILE), 'garbage\n');
+    expect(() => readResults(dir)).toThrow(/line 1 is not valid JSON/);
+  });
+
+  it('writes files atomically without leaving temp files', () => {
+    writeFileAtomic(join(dir, 'sub', 'x.json'), '{"a":1}');
+    writeFileAtomic(join(dir, 'sub', 'x.json'), '{"a":2}');
+    expect(readFileSync(join(dir, 'sub', 'x.json'), 'utf8')).toBe('{"a":2}');
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['x.json']);
+  });
+});
