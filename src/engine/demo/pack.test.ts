@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManifestSchema } from '../runtime/manifest.ts';
 import { validateModelPack } from '../runtime/validate.ts';
@@ -90,6 +91,26 @@ describe('demo pack', () => {
         Buffer.from(files.get('segmenter-decoder.onnx') as Uint8Array),
       ),
     ).toBe(true);
+  });
+
+  it('lets two processes ensure the same pack at once: one builds, both return a complete pack', async () => {
+    const dir = join(await scratch('demo-pack-processes-'), 'demo');
+    const repo = resolve(import.meta.dirname, '../../..');
+    const packModule = join(repo, 'src/engine/demo/pack.ts');
+    const code = `import(${JSON.stringify(packModule)}).then((m) => m.ensureDemoPack(${JSON.stringify(dir)})).then((d) => process.stdout.write(d))`;
+    const run = () =>
+      new Promise<string>((done, fail) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', '-e', code],
+          { cwd: repo, timeout: 90_000 },
+          (error, stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done(stdout)),
+        );
+      });
+    expect(await Promise.all([run(), run()])).toEqual([dir, dir]);
+    expect((await readdir(dir)).sort()).toEqual(EXPECTED_FILES);
+    expect((await readdir(join(dir, '..'))).sort()).toEqual(['demo']);
+    expect((await validateModelPack(dir, { level: 'quick' })).valid).toBe(true);
   });
 
   it('is built by the global test setup into resources/models/demo', async () => {
