@@ -44,6 +44,7 @@ export function registerGenerate(program: Command): void {
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (images: string | undefined, flags: GenerateFlags) => {
       const existing = tryOpen(flags.project);
+      if (!images && !existing) throw new Error(`give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`);
       const settings = resolveSettings(flags, existing?.file.settings);
       const stages = await openStages(resolve(flags.models ?? DEFAULT_PACK));
       const controller = new AbortController();
