@@ -40,8 +40,13 @@ export async function run(): Promise<void> {
   const dir = await ensureDemoPack();
   const pack = await loadModelPack(resolve(dir));
   try {
-    console.log(`demo pack ${basename(dir)}, scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`);
-    const results: Record<'engine' | 'reference', Totals> = { engine: emptyTotals(), reference: emptyTotals() };
+    console.log(
+      `demo pack ${basename(dir)}, scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`,
+    );
+    const results: Record<'engine' | 'reference', Totals> = {
+      engine: emptyTotals(),
+      reference: emptyTotals(),
+    };
     const oracle = { dcs: [0, 0], plain: [0, 0], beam: [0, 0] };
     for (const mode of ['engine', 'reference'] as const) {
       const model = await openPackCaptioner(pack, mode);
@@ -53,9 +58,11 @@ export async function run(): Promise<void> {
         if (mode === 'engine') {
           const scene = renderScene(seed, index);
           for (const candidate of output.candidates) {
-            const kind = candidate.setting.kind === 'beam' ? 'beam' : candidate.setting.distinctive ? 'dcs' : 'plain';
+            const kind =
+              candidate.setting.kind === 'beam' ? 'beam' : candidate.setting.distinctive ? 'dcs' : 'plain';
             oracle[kind][1]!++;
-            if (identifies(scene.truth, scene.truth.objects[candidate.maskIndex]!.id, candidate.text)) oracle[kind][0]!++;
+            if (identifies(scene.truth, scene.truth.objects[candidate.maskIndex]!.id, candidate.text))
+              oracle[kind][0]!++;
           }
         }
       }
@@ -71,13 +78,21 @@ export async function run(): Promise<void> {
       ['  of which building the 4 crops', (t) => t.cropMilliseconds / scenes.length, 0],
       ['decoding wall ms per image', (t) => (t.wallMilliseconds - t.cropMilliseconds) / scenes.length, 0],
       ['session.run ms per image', (t) => t.sessionMilliseconds / scenes.length, 0],
-      ['decoding wall / session.run', (t) => (t.wallMilliseconds - t.cropMilliseconds) / t.sessionMilliseconds, 2],
+      [
+        'decoding wall / session.run',
+        (t) => (t.wallMilliseconds - t.cropMilliseconds) / t.sessionMilliseconds,
+        2,
+      ],
     ];
-    console.log(`${'figure'.padEnd(42)}${'engine'.padStart(12)}${'reference'.padStart(12)}${'ratio'.padStart(10)}`);
+    console.log(
+      `${'figure'.padEnd(42)}${'engine'.padStart(12)}${'reference'.padStart(12)}${'ratio'.padStart(10)}`,
+    );
     for (const [name, figure, digits] of rows) {
       const a = figure(results.engine);
       const b = figure(results.reference);
-      console.log(`${name.padEnd(42)}${a.toFixed(digits).padStart(12)}${b.toFixed(digits).padStart(12)}${(a / b).toFixed(3).padStart(10)}`);
+      console.log(
+        `${name.padEnd(42)}${a.toFixed(digits).padStart(12)}${b.toFixed(digits).padStart(12)}${(a / b).toFixed(3).padStart(10)}`,
+      );
     }
     const e = results.engine;
     const meanLength = e.captionTokens / e.captions;
@@ -103,10 +118,13 @@ export async function run(): Promise<void> {
       for (const candidate of output.candidates) {
         const bucket = candidate.setting.kind !== 'beam' && candidate.setting.distinctive ? dcs : plain;
         bucket[1]!++;
-        if (identifies(scene.truth, scene.truth.objects[candidate.maskIndex]!.id, candidate.text)) bucket[0]!++;
+        if (identifies(scene.truth, scene.truth.objects[candidate.maskIndex]!.id, candidate.text))
+          bucket[0]!++;
       }
     }
-    console.log(`oracle identification, same crops and random streams: DCS ${share(dcs)} vs plain sampling ${share(plain)}`);
+    console.log(
+      `oracle identification, same crops and random streams: DCS ${share(dcs)} vs plain sampling ${share(plain)}`,
+    );
   } finally {
     await pack.dispose();
   }
@@ -120,7 +138,14 @@ async function captionOnce(
 ): Promise<{ output: CaptionImageOutput; masks: number }> {
   const scene = renderScene(seed, index);
   const masks = scene.truth.objects.map((object) => object.mask);
-  const output = await captionImage({ model, image: scene.image, masks, imageId: `scene-${index}`, options: DEFAULT_DECODING, mode });
+  const output = await captionImage({
+    model,
+    image: scene.image,
+    masks,
+    imageId: `scene-${index}`,
+    options: DEFAULT_DECODING,
+    mode,
+  });
   return { output, masks: masks.length };
 }
 

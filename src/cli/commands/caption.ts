@@ -46,9 +46,14 @@ interface CaptionFlags {
 export function registerCaption(program: Command): void {
   program
     .command('caption')
-    .description('caption the masks of one image: beam search, plain and distinctive (DCS) sampling, with traces')
+    .description(
+      'caption the masks of one image: beam search, plain and distinctive (DCS) sampling, with traces',
+    )
     .argument('<image>', 'image file')
-    .requiredOption('--masks <dir-or-json>', 'masks: a folder of <k>.png (or <folder>/<image-stem>/<k>.png), or a COCO JSON')
+    .requiredOption(
+      '--masks <dir-or-json>',
+      'masks: a folder of <k>.png (or <folder>/<image-stem>/<k>.png), or a COCO JSON',
+    )
     .option('--models <pack>', 'model pack folder', DEMO_PACK)
     .option(
       '--decoding <which>',
@@ -62,14 +67,23 @@ export function registerCaption(program: Command): void {
     .option('--aggregation <mode>', 'DCS aggregation: mean (reference) | weighted-sum')
     .option('--beam-scoring <mode>', 'beam scores: raw-logits (reference) | log-prob')
     .option('--crops <list>', 'crop types, comma-separated (default masked,box-1.0,box-1.1,box-1.2)')
-    .option('--trace [file]', 'record step traces of the sampled captions (into the --json output, or this file)')
+    .option(
+      '--trace [file]',
+      'record step traces of the sampled captions (into the --json output, or this file)',
+    )
     .option('--top-n <n>', 'tokens per distribution kept in traces besides the kept set', '10')
-    .option('--mode <mode>', 'engine (batched, cached) | reference (the reference code\'s cost, for comparisons)', 'engine')
+    .option(
+      '--mode <mode>',
+      "engine (batched, cached) | reference (the reference code's cost, for comparisons)",
+      'engine',
+    )
     .option('--json', 'print everything as JSON on stdout')
     .action(async (imagePath: string, flags: CaptionFlags) => {
       const decoding = flags.decoding as Decoding;
-      if (!DECODINGS.includes(decoding)) throw new Error(`--decoding must be one of ${DECODINGS.join(', ')}, got "${flags.decoding}"`);
-      if (flags.mode !== 'engine' && flags.mode !== 'reference') throw new Error(`--mode must be "engine" or "reference", got "${flags.mode}"`);
+      if (!DECODINGS.includes(decoding))
+        throw new Error(`--decoding must be one of ${DECODINGS.join(', ')}, got "${flags.decoding}"`);
+      if (flags.mode !== 'engine' && flags.mode !== 'reference')
+        throw new Error(`--mode must be "engine" or "reference", got "${flags.mode}"`);
       const options = decodingOptions(decoding, flags);
       const crops: CropType[] | undefined = flags.crops?.split(',').map((key) => parseCropKey(key.trim()));
       const topN = integerFlag('--top-n', flags.topN ?? '10', 0);
@@ -77,7 +91,8 @@ export function registerCaption(program: Command): void {
       const image = await loadImage(imagePath);
       const masks = await readMasks(flags.masks, imagePath, image);
       const packDir = resolve(flags.models);
-      if (resolve(DEMO_PACK) === packDir && !existsSync(join(packDir, 'manifest.json'))) await ensureDemoPack(packDir);
+      if (resolve(DEMO_PACK) === packDir && !existsSync(join(packDir, 'manifest.json')))
+        await ensureDemoPack(packDir);
       const pack = await loadModelPack(packDir);
       try {
         const model = await openPackCaptioner(pack, flags.mode);
@@ -92,15 +107,23 @@ export function registerCaption(program: Command): void {
           mode: flags.mode,
         });
         const traceFile = typeof flags.trace === 'string' ? flags.trace : null;
-        if (traceFile) await writeFile(traceFile, `${JSON.stringify({ traces: result.traces, comparisons: result.comparisons })}\n`);
+        if (traceFile)
+          await writeFile(
+            traceFile,
+            `${JSON.stringify({ traces: result.traces, comparisons: result.comparisons })}\n`,
+          );
         if (flags.json) {
           const { traces, comparisons, ...rest } = result;
           const out = traceFile || !flags.trace ? rest : { ...rest, traces, comparisons };
-          process.stdout.write(`${JSON.stringify({ image: imagePath, masks: masks.length, pack: pack.name, ...out }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ image: imagePath, masks: masks.length, pack: pack.name, ...out }, null, 2)}\n`,
+          );
           return;
         }
         for (const candidate of result.candidates) {
-          process.stdout.write(`mask ${candidate.maskIndex}  ${cropKey(candidate.crop).padEnd(8)}  ${candidate.settingKey.padEnd(14)}  ${candidate.text}\n`);
+          process.stdout.write(
+            `mask ${candidate.maskIndex}  ${cropKey(candidate.crop).padEnd(8)}  ${candidate.settingKey.padEnd(14)}  ${candidate.text}\n`,
+          );
         }
         // Naive vs DCS on the same stream, one line per mask and crop: setting@first-divergence-step ("=" identical).
         const lines = new Map<string, string[]>();
@@ -137,7 +160,8 @@ function decodingOptions(decoding: Decoding, flags: CaptionFlags): DecodingOptio
     if (!(options.temperature > 0)) throw new Error(`--temperature must be > 0, got "${flags.temperature}"`);
   }
   if (flags.aggregation !== undefined) {
-    if (flags.aggregation !== 'mean' && flags.aggregation !== 'weighted-sum') throw new Error(`--aggregation must be mean or weighted-sum, got "${flags.aggregation}"`);
+    if (flags.aggregation !== 'mean' && flags.aggregation !== 'weighted-sum')
+      throw new Error(`--aggregation must be mean or weighted-sum, got "${flags.aggregation}"`);
     options.aggregation = flags.aggregation;
   }
   if (flags.beamScoring !== undefined) {
@@ -163,7 +187,11 @@ function decodingOptions(decoding: Decoding, flags: CaptionFlags): DecodingOptio
 }
 
 /** Masks from a folder of `<k>.png`, a folder of `<image-stem>/<k>.png`, or a COCO JSON. */
-async function readMasks(path: string, imagePath: string, size: { width: number; height: number }): Promise<BinaryMask[]> {
+async function readMasks(
+  path: string,
+  imagePath: string,
+  size: { width: number; height: number },
+): Promise<BinaryMask[]> {
   const info = await stat(path).catch(() => null);
   if (!info) throw new Error(`--masks: ${path} does not exist`);
   let masks: BinaryMask[];
@@ -175,7 +203,9 @@ async function readMasks(path: string, imagePath: string, size: { width: number;
       for (const file of pngs) {
         const mask = await readMaskPng(join(path, file));
         if (mask.width !== size.width || mask.height !== size.height) {
-          throw new Error(`--masks: ${join(path, file)} is ${mask.width}×${mask.height}, the image is ${size.width}×${size.height}`);
+          throw new Error(
+            `--masks: ${join(path, file)} is ${mask.width}×${mask.height}, the image is ${size.width}×${size.height}`,
+          );
         }
         masks.push(mask);
       }
@@ -187,7 +217,9 @@ async function readMasks(path: string, imagePath: string, size: { width: number;
   }
   if (masks.length === 0) {
     const stem = basename(imagePath, extname(imagePath));
-    throw new Error(`--masks: ${path} has no masks for ${basename(imagePath)} (expected <k>.png, ${stem}/<k>.png or COCO annotations)`);
+    throw new Error(
+      `--masks: ${path} has no masks for ${basename(imagePath)} (expected <k>.png, ${stem}/<k>.png or COCO annotations)`,
+    );
   }
   masks.forEach((mask, index) => {
     if (!mask.data.some((value) => value !== 0)) throw new Error(`--masks: mask ${index} is empty`);
@@ -196,7 +228,10 @@ async function readMasks(path: string, imagePath: string, size: { width: number;
 }
 
 function listFlag(name: string, value: string): number[] {
-  const items = value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
   if (items.length === 0) throw new Error(`${name} needs at least one value`);
   return items.map((item) => {
     const number = Number(item);
@@ -210,6 +245,7 @@ function integerFlag(name: string, value: string, min: number): number {
 }
 
 function checkInteger(name: string, value: number, min: number, text = String(value)): number {
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${text}"`);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be an integer ≥ ${min}, got "${text}"`);
   return value;
 }

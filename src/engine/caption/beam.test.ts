@@ -6,7 +6,8 @@ const [PAD, X, Y, _Z, EOT, SOT] = [0, 1, 2, 3, 4, 5];
 
 /** A fixed next-token table: the logits depend only on the prefix. */
 function table(entries: Record<string, number[]>, fallback: number[]): StepFunction {
-  return async (prefixes) => prefixes.map((prefix) => Float64Array.from(entries[prefix.join(',')] ?? fallback));
+  return async (prefixes) =>
+    prefixes.map((prefix) => Float64Array.from(entries[prefix.join(',')] ?? fallback));
 }
 
 // After sot: x 2.0, y 1.9. After x: everything high and flat (eot 3.1). After y: eot 2.0 and nothing else.
@@ -76,9 +77,15 @@ describe('beam search', () => {
     expect(result.steps).toBe(3);
   });
 
-  it('can reproduce the pinned versions\' shared-hypotheses quirk: groups 1 and 2 never finish, so decoding runs to the maximum length', async () => {
+  it("can reproduce the pinned versions' shared-hypotheses quirk: groups 1 and 2 never finish, so decoding runs to the maximum length", async () => {
     const independent = await beamSearch(model, { ...base, beams: 6, groups: 3, maxLength: 6 });
-    const shared = await beamSearch(model, { ...base, beams: 6, groups: 3, maxLength: 6, sharedHypotheses: true });
+    const shared = await beamSearch(model, {
+      ...base,
+      beams: 6,
+      groups: 3,
+      maxLength: 6,
+      sharedHypotheses: true,
+    });
     // Independent groups are all done after 3 steps; with one shared list only group 0 can be marked done, the other
     // groups are padded from then on and the loop stops at maxLength (5 steps). The best hypothesis is the same.
     expect(independent.steps).toBe(3);
@@ -88,6 +95,8 @@ describe('beam search', () => {
   });
 
   it('rejects groups that do not divide the beams', async () => {
-    await expect(beamSearch(model, { ...base, beams: 6, groups: 4 })).rejects.toThrow('groups must divide beams (6), got 4');
+    await expect(beamSearch(model, { ...base, beams: 6, groups: 4 })).rejects.toThrow(
+      'groups must divide beams (6), got 4',
+    );
   });
 });

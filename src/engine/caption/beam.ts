@@ -60,11 +60,13 @@ interface Hypothesis {
 /** Runs beam search; see the module comment for the exact semantics. */
 export async function beamSearch(step: StepFunction, options: BeamSearchOptions): Promise<BeamResult> {
   const { beams, groups, maxLength, sot, eot, pad } = options;
-  if (!Number.isInteger(beams) || beams < 1) throw new RangeError(`beams must be an integer ≥ 1, got ${beams}`);
+  if (!Number.isInteger(beams) || beams < 1)
+    throw new RangeError(`beams must be an integer ≥ 1, got ${beams}`);
   if (!Number.isInteger(groups) || groups < 1 || beams % groups !== 0) {
     throw new RangeError(`groups must divide beams (${beams}), got ${groups}`);
   }
-  if (!Number.isInteger(maxLength) || maxLength < 2) throw new RangeError(`maxLength must be ≥ 2, got ${maxLength}`);
+  if (!Number.isInteger(maxLength) || maxLength < 2)
+    throw new RangeError(`maxLength must be ≥ 2, got ${maxLength}`);
   const groupSize = beams / groups;
   const shared = options.sharedHypotheses ?? false;
   const hypotheses: BeamHypotheses[] = Array.from({ length: groups }, () => new BeamHypotheses(groupSize));
@@ -77,7 +79,8 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
   for (;;) {
     const logits = await step(sequences);
     steps++;
-    if (logits.length !== beams) throw new Error(`step function returned ${logits.length} rows for ${beams} prefixes`);
+    if (logits.length !== beams)
+      throw new Error(`step function returned ${logits.length} rows for ${beams} prefixes`);
     const nextSequences: number[][] = new Array<number[]>(beams);
     const length = sequences[0]!.length;
     for (let g = 0; g < groups; g++) {
@@ -126,7 +129,8 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
   }
   let best: Hypothesis | null = null;
   // Python's stable sort + pop() returns the last of equal best scores: `>=` keeps the later one too.
-  for (const list of hypotheses) for (const hypothesis of list.beams) if (!best || hypothesis.score >= best.score) best = hypothesis;
+  for (const list of hypotheses)
+    for (const hypothesis of list.beams) if (!best || hypothesis.score >= best.score) best = hypothesis;
   if (!best) throw new Error('beam search produced no hypothesis');
   const tokenIds = best.tokens.length < maxLength ? [...best.tokens, eot] : [...best.tokens];
   return { tokenIds, score: best.score, finished: tokenIds[tokenIds.length - 1] === eot, steps };
@@ -199,7 +203,9 @@ class BeamHypotheses {
     if (this.beams.length < this.capacity || score > this.worst) {
       this.beams.push({ score, tokens: [...tokens], fromEot });
       if (this.beams.length > this.capacity) {
-        const sorted = this.beams.map((beam, index) => ({ score: beam.score, index })).sort((a, b) => a.score - b.score || a.index - b.index);
+        const sorted = this.beams
+          .map((beam, index) => ({ score: beam.score, index }))
+          .sort((a, b) => a.score - b.score || a.index - b.index);
         this.beams.splice(sorted[0]!.index, 1);
         this.worst = sorted[1]!.score;
       } else {

@@ -95,7 +95,8 @@ export class Captioner {
   ) {
     this.dedupe = options.dedupe ?? true;
     this.maxBatch = options.maxBatch ?? 256;
-    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new RangeError(`maxBatch must be ≥ 1, got ${options.maxBatch}`);
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1)
+      throw new RangeError(`maxBatch must be ≥ 1, got ${options.maxBatch}`);
   }
 
   /**
@@ -107,7 +108,9 @@ export class Captioner {
     const plane = 3 * size * size;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`crop count must be ≥ 1, got ${count}`);
     if (crops.length !== count * plane) {
-      throw new RangeError(`crops hold ${crops.length} values, expected ${count}×3×${size}×${size} = ${count * plane}`);
+      throw new RangeError(
+        `crops hold ${crops.length} values, expected ${count}×3×${size}×${size} = ${count * plane}`,
+      );
     }
     const latents: Float32Array[] = [];
     const embs: Float32Array[] = [];
@@ -116,15 +119,24 @@ export class Captioner {
     let width = 0;
     for (let start = 0; start < count; start += this.maxBatch) {
       const batch = Math.min(this.maxBatch, count - start);
-      const image = new ort.Tensor('float32', crops.subarray(start * plane, (start + batch) * plane), [batch, 3, size, size]);
+      const image = new ort.Tensor('float32', crops.subarray(start * plane, (start + batch) * plane), [
+        batch,
+        3,
+        size,
+        size,
+      ]);
       const out = await this.timed('visual', { image });
       const latent = tensorOf(out, 'image_latent', 'captioner.visual');
       const emb = tensorOf(out, 'image_embs', 'captioner.visual');
       if (latent.dims.length !== 2 || latent.dims[0] !== batch) {
-        throw new Error(`captioner.visual returned image_latent [${latent.dims.join(',')}], expected [${batch},D]`);
+        throw new Error(
+          `captioner.visual returned image_latent [${latent.dims.join(',')}], expected [${batch},D]`,
+        );
       }
       if (emb.dims.length !== 3 || emb.dims[0] !== batch) {
-        throw new Error(`captioner.visual returned image_embs [${emb.dims.join(',')}], expected [${batch},T,W]`);
+        throw new Error(
+          `captioner.visual returned image_embs [${emb.dims.join(',')}], expected [${batch},T,W]`,
+        );
       }
       latentSize = Number(latent.dims[1]);
       tokens = Number(emb.dims[1]);
@@ -144,8 +156,10 @@ export class Captioner {
     const results = new Array<Float32Array>(pairs.length);
     const byLength = new Map<number, number[]>();
     pairs.forEach((pair, index) => {
-      if (pair.image < 0 || pair.image >= encoded.count) throw new RangeError(`pair ${index} names crop ${pair.image} of ${encoded.count}`);
-      if (pair.prefix.length < 1) throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
+      if (pair.image < 0 || pair.image >= encoded.count)
+        throw new RangeError(`pair ${index} names crop ${pair.image} of ${encoded.count}`);
+      if (pair.prefix.length < 1)
+        throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
       const list = byLength.get(pair.prefix.length) ?? [];
       list.push(index);
       byLength.set(pair.prefix.length, list);
@@ -189,17 +203,24 @@ export class Captioner {
     return results;
   }
 
-  private async textTower(prefixes: readonly (readonly number[])[], length: number): Promise<{ data: Float32Array; width: number }> {
+  private async textTower(
+    prefixes: readonly (readonly number[])[],
+    length: number,
+  ): Promise<{ data: Float32Array; width: number }> {
     const parts: Float32Array[] = [];
     let width = 0;
     for (let start = 0; start < prefixes.length; start += this.maxBatch) {
       const batch = prefixes.slice(start, start + this.maxBatch);
       const ids = new BigInt64Array(batch.length * length);
-      batch.forEach((prefix, row) => prefix.forEach((id, column) => (ids[row * length + column] = BigInt(id))));
+      batch.forEach((prefix, row) =>
+        prefix.forEach((id, column) => (ids[row * length + column] = BigInt(id))),
+      );
       const out = await this.timed('text', { text: new ort.Tensor('int64', ids, [batch.length, length]) });
       const embs = tensorOf(out, 'token_embs', 'captioner.text');
       if (embs.dims.length !== 3 || embs.dims[0] !== batch.length || embs.dims[1] !== length) {
-        throw new Error(`captioner.text returned token_embs [${embs.dims.join(',')}], expected [${batch.length},${length},W]`);
+        throw new Error(
+          `captioner.text returned token_embs [${embs.dims.join(',')}], expected [${batch.length},${length},W]`,
+        );
       }
       width = Number(embs.dims[2]);
       parts.push(Float32Array.from(embs.data as Float32Array));
@@ -243,7 +264,9 @@ export class Captioner {
         const vocab = dims[1]!;
         for (let b = 0; b < batch.length; b++) out.push(data.slice(b * vocab, (b + 1) * vocab));
       } else {
-        throw new Error(`captioner.decoder returned logits [${dims.join(',')}], expected [${batch.length},${length},V] or [${batch.length},V]`);
+        throw new Error(
+          `captioner.decoder returned logits [${dims.join(',')}], expected [${batch.length},${length},V] or [${batch.length},V]`,
+        );
       }
       this.counters.decoderTokenPositions += batch.length * length;
       this.counters.decoderRows += batch.length;
@@ -251,7 +274,10 @@ export class Captioner {
     return out;
   }
 
-  private async timed(graph: 'visual' | 'text' | 'decoder', feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  private async timed(
+    graph: 'visual' | 'text' | 'decoder',
+    feeds: Record<string, ort.Tensor>,
+  ): Promise<Record<string, ort.Tensor>> {
     const started = performance.now();
     const out = await this.sessions[graph].run(feeds);
     this.counters.sessionMilliseconds += performance.now() - started;
@@ -264,8 +290,10 @@ export class Captioner {
 
 function tensorOf(out: Record<string, ort.Tensor>, name: string, role: string): ort.Tensor {
   const tensor = out[name];
-  if (!tensor) throw new Error(`${role} returned no "${name}" output (got ${Object.keys(out).join(', ') || 'nothing'})`);
-  if (tensor.type !== 'float32') throw new Error(`${role} output "${name}" is ${tensor.type}, expected float32`);
+  if (!tensor)
+    throw new Error(`${role} returned no "${name}" output (got ${Object.keys(out).join(', ') || 'nothing'})`);
+  if (tensor.type !== 'float32')
+    throw new Error(`${role} output "${name}" is ${tensor.type}, expected float32`);
   return tensor;
 }
 

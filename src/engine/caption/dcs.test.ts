@@ -87,7 +87,13 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
   });
 
   it('plain sampling (no aggregate, the n = 1 and n > 30 fallbacks) draws from the restricted softmax', () => {
-    const step = samplingStep({ processed: target, kept: ids(0, 1, 2), temperature: 1, eot, aggregate: null });
+    const step = samplingStep({
+      processed: target,
+      kept: ids(0, 1, 2),
+      temperature: 1,
+      eot,
+      aggregate: null,
+    });
     const denominator = 2 * Math.exp(2) + Math.E;
     expect(step.calibrated).toBeNull();
     expect(step.weights[2]).toBeCloseTo(Math.E / denominator, 12);
@@ -96,7 +102,10 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
 
   it('weighted-sum aggregation calibrates with Σ w_ij z_j', () => {
     // s = (0.75, −0.25) → w = (1.5, −0.5); z_j rows → o = 1.5·(1,0,0,0) − 0.5·(0,2,0,0) = (1.5, −1, 0, 0)
-    const o = aggregateLogits([row(1, 0, 0, 0), row(0, 2, 0, 0)], aggregationFactors([0.75, -0.25], 'weighted-sum'));
+    const o = aggregateLogits(
+      [row(1, 0, 0, 0), row(0, 2, 0, 0)],
+      aggregationFactors([0.75, -0.25], 'weighted-sum'),
+    );
     const step = samplingStep({ processed: target, kept: ids(0, 1), temperature: 1, eot, aggregate: o });
     expect(Array.from(step.calibrated!.slice(0, 2))).toEqual([0.5, 3]);
     expect(step.weights[1]).toBeCloseTo(Math.exp(3) / (Math.exp(3) + Math.exp(0.5)), 12);
@@ -104,14 +113,26 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
 
   it('temperature divides the calibrated logits', () => {
     const o = row(0, 0, 0, 0);
-    const step = samplingStep({ processed: row(0, 2, 0, 0), kept: ids(0, 1), temperature: 2, eot, aggregate: o });
+    const step = samplingStep({
+      processed: row(0, 2, 0, 0),
+      kept: ids(0, 1),
+      temperature: 2,
+      eot,
+      aggregate: o,
+    });
     expect(step.weights[1]).toBeCloseTo(Math.E / (1 + Math.E), 12);
   });
 
   it('falls back to the naive distribution when the calibrated weights are not a usable distribution', () => {
     // An aggregate of −∞ makes c = +∞ on a kept token: softmax gives NaN, so the sum is not finite (reference: sum ≤ 0
     // → original probabilities).
-    const step = samplingStep({ processed: target, kept: ids(0, 1), temperature: 1, eot, aggregate: row(-Infinity, 0, 0, 0) });
+    const step = samplingStep({
+      processed: target,
+      kept: ids(0, 1),
+      temperature: 1,
+      eot,
+      aggregate: row(-Infinity, 0, 0, 0),
+    });
     expect(step.fellBack).toBe(true);
     expect(step.weights[0]).toBeCloseTo(0.5, 12);
     expect(step.weightSum).toBeCloseTo(1, 12);

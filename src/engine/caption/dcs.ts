@@ -14,7 +14,12 @@ import { drawFromWeights } from './rng.ts';
 import { restrictedSoftmax } from './processors.ts';
 
 /** s_ij for one target: cosine of L2-normalized image latents. in: latents float32[n, D]. out: float64[n]. */
-export function cosineRow(latents: ArrayLike<number>, count: number, dimension: number, target: number): Float64Array {
+export function cosineRow(
+  latents: ArrayLike<number>,
+  count: number,
+  dimension: number,
+  target: number,
+): Float64Array {
   if (latents.length !== count * dimension) {
     throw new RangeError(`image_latent has ${latents.length} values, expected ${count}×${dimension}`);
   }
@@ -54,7 +59,9 @@ export function aggregationFactors(similarities: ArrayLike<number>, mode: Aggreg
   let total = 0;
   for (let j = 0; j < count; j++) total += similarities[j]!;
   if (total === 0 || !Number.isFinite(total)) {
-    throw new RangeError(`weighted-sum aggregation: the similarities sum to ${total}, so w_ij = s_ij / Σ s_ij is undefined`);
+    throw new RangeError(
+      `weighted-sum aggregation: the similarities sum to ${total}, so w_ij = s_ij / Σ s_ij is undefined`,
+    );
   }
   for (let j = 0; j < count; j++) out[j] = similarities[j]! / total;
   return out;
@@ -63,7 +70,10 @@ export function aggregationFactors(similarities: ArrayLike<number>, mode: Aggreg
 /**
  * The aggregate o = Σ_j factor_j · z_j over the other crops' logits (`[V]` each). out: float64[V].
  */
-export function aggregateLogits(otherLogits: readonly ArrayLike<number>[], factors: ArrayLike<number>): Float64Array {
+export function aggregateLogits(
+  otherLogits: readonly ArrayLike<number>[],
+  factors: ArrayLike<number>,
+): Float64Array {
   if (otherLogits.length !== factors.length) {
     throw new RangeError(`${otherLogits.length} other logit rows but ${factors.length} factors`);
   }
@@ -71,7 +81,8 @@ export function aggregateLogits(otherLogits: readonly ArrayLike<number>[], facto
   const out = new Float64Array(vocab);
   for (let j = 0; j < otherLogits.length; j++) {
     const row = otherLogits[j]!;
-    if (row.length !== vocab) throw new RangeError(`other crop ${j} has ${row.length} logits, expected ${vocab}`);
+    if (row.length !== vocab)
+      throw new RangeError(`other crop ${j} has ${row.length} logits, expected ${vocab}`);
     const factor = factors[j]!;
     for (let t = 0; t < vocab; t++) out[t] = out[t]! + factor * row[t]!;
   }
@@ -112,7 +123,14 @@ export function samplingStep(input: SamplingStepInput): SamplingStepResult {
   if (kept.length === 0) throw new RangeError('the kept set V is empty');
   const naive = restrictedSoftmax(processed, kept, temperature);
   if (aggregate === null) {
-    return { naive, calibrated: null, weights: naive, weightSum: sumOver(naive, kept), eotRestored: null, fellBack: false };
+    return {
+      naive,
+      calibrated: null,
+      weights: naive,
+      weightSum: sumOver(naive, kept),
+      eotRestored: null,
+      fellBack: false,
+    };
   }
   if (aggregate.length !== processed.length) {
     throw new RangeError(`aggregate has ${aggregate.length} values, target logits ${processed.length}`);
@@ -125,7 +143,14 @@ export function samplingStep(input: SamplingStepInput): SamplingStepResult {
     weights = restrictedSoftmax(calibrated, kept, temperature);
   } catch {
     // Every calibrated logit −∞ (possible only when z_i is −∞ on V): nothing to calibrate, use naive.
-    return { naive, calibrated, weights: naive, weightSum: sumOver(naive, kept), eotRestored: null, fellBack: true };
+    return {
+      naive,
+      calibrated,
+      weights: naive,
+      weightSum: sumOver(naive, kept),
+      eotRestored: null,
+      fellBack: true,
+    };
   }
   if (kept.includes(eot)) {
     eotRestored = { calibrated: weights[eot]!, restored: naive[eot]! };
@@ -133,7 +158,14 @@ export function samplingStep(input: SamplingStepInput): SamplingStepResult {
   }
   const weightSum = sumOver(weights, kept);
   if (!(weightSum > 0) || !Number.isFinite(weightSum)) {
-    return { naive, calibrated, weights: naive, weightSum: sumOver(naive, kept), eotRestored, fellBack: true };
+    return {
+      naive,
+      calibrated,
+      weights: naive,
+      weightSum: sumOver(naive, kept),
+      eotRestored,
+      fellBack: true,
+    };
   }
   return { naive, calibrated, weights, weightSum, eotRestored, fellBack: false };
 }

@@ -26,7 +26,12 @@ function sceneCrops(seed: number, index: number) {
   return { scene, batch: masked! };
 }
 
-function input(seed: number, index: number, options: Partial<DecodingOptions> = {}, extra: Partial<GenerateInput> = {}): GenerateInput {
+function input(
+  seed: number,
+  index: number,
+  options: Partial<DecodingOptions> = {},
+  extra: Partial<GenerateInput> = {},
+): GenerateInput {
   const { batch, scene } = sceneCrops(seed, index);
   return {
     captioner: new Captioner(demo.sessions),
@@ -83,7 +88,12 @@ describe('generating captions with the demo captioner', () => {
   it('gives the same captions in engine mode and in the reference-equivalent mode, with fewer runs', async () => {
     const engineInput = input(2, 2, { seed: 4 });
     const engine = await generateCaptions(engineInput);
-    const referenceInput = input(2, 2, { seed: 4 }, { captioner: new Captioner(demo.sessions, { dedupe: false }), mode: 'reference' });
+    const referenceInput = input(
+      2,
+      2,
+      { seed: 4 },
+      { captioner: new Captioner(demo.sessions, { dedupe: false }), mode: 'reference' },
+    );
     const reference = await generateCaptions(referenceInput);
     expect(engine.candidates.map((c) => c.tokenIds)).toEqual(reference.candidates.map((c) => c.tokenIds));
     const a = engineInput.captioner.counters;
@@ -96,7 +106,9 @@ describe('generating captions with the demo captioner', () => {
   });
 
   it('records traces that replay to the same tokens without the model', async () => {
-    const { traces, candidates } = await generateCaptions(input(7, 0, { beam: null, alsoPlain: true }, { trace: { topN: 5 } }));
+    const { traces, candidates } = await generateCaptions(
+      input(7, 0, { beam: null, alsoPlain: true }, { trace: { topN: 5 } }),
+    );
     expect(traces).toHaveLength(candidates.length);
     for (const trace of traces) {
       const replay = replayTrace(JSON.parse(JSON.stringify(trace)));
@@ -115,7 +127,9 @@ describe('generating captions with the demo captioner', () => {
 
   it('detects a tampered trace', async () => {
     const { traces } = await generateCaptions(input(7, 0, { beam: null, topP: [] }, { trace: {} }));
-    const trace = JSON.parse(JSON.stringify(traces.find((t) => t.calibrated && t.steps.length > 6)!)) as (typeof traces)[number];
+    const trace = JSON.parse(
+      JSON.stringify(traces.find((t) => t.calibrated && t.steps.length > 6)!),
+    ) as (typeof traces)[number];
     const step = trace.steps[5]!;
     // Give all the weight to another kept token by moving the uniform to the other end.
     const keptIds = step.tokens.filter((token) => token.kept).map((token) => token.id);
@@ -126,9 +140,16 @@ describe('generating captions with the demo captioner', () => {
   });
 
   it('compares the naive and DCS traces of one crop drawn from the same random stream', async () => {
-    const { traces } = await generateCaptions(input(9, 3, { beam: null, alsoPlain: true, topP: [] }, { trace: {} }));
-    const dcs = traces.find((trace) => trace.calibrated && trace.target.maskIndex === 0 && trace.config.settingKey === 'dcs-top-k-5')!;
-    const naive = traces.find((trace) => !trace.calibrated && trace.target.maskIndex === 0 && trace.config.settingKey === 'top-k-5')!;
+    const { traces } = await generateCaptions(
+      input(9, 3, { beam: null, alsoPlain: true, topP: [] }, { trace: {} }),
+    );
+    const dcs = traces.find(
+      (trace) =>
+        trace.calibrated && trace.target.maskIndex === 0 && trace.config.settingKey === 'dcs-top-k-5',
+    )!;
+    const naive = traces.find(
+      (trace) => !trace.calibrated && trace.target.maskIndex === 0 && trace.config.settingKey === 'top-k-5',
+    )!;
     expect(naive.config.streamId).toBe(dcs.config.streamId);
     expect(naive.steps[0]!.draw).toEqual(dcs.steps[0]!.draw);
     const comparison = compareTraces(naive, dcs);
@@ -136,23 +157,32 @@ describe('generating captions with the demo captioner', () => {
     if (naive.text === dcs.text) expect(comparison.firstDivergence).toBeNull();
     else {
       const at = comparison.firstDivergence!;
-      expect(naive.steps.slice(0, at).map((s) => s.chosen)).toEqual(dcs.steps.slice(0, at).map((s) => s.chosen));
+      expect(naive.steps.slice(0, at).map((s) => s.chosen)).toEqual(
+        dcs.steps.slice(0, at).map((s) => s.chosen),
+      );
       expect(naive.steps[at]?.chosen).not.toBe(dcs.steps[at]?.chosen);
     }
   });
 
   it('falls back to plain sampling for a single crop (n = 1)', async () => {
     const { batch } = sceneCrops(3, 0);
-    const single = input(3, 0, { beam: null, alsoPlain: true, topP: [] }, { crops: batch.data.subarray(0, 3 * 224 * 224), count: 1, trace: {} });
+    const single = input(
+      3,
+      0,
+      { beam: null, alsoPlain: true, topP: [] },
+      { crops: batch.data.subarray(0, 3 * 224 * 224), count: 1, trace: {} },
+    );
     const { candidates, traces } = await generateCaptions(single);
-    expect(traces.every((trace) => !trace.calibrated && trace.steps.every((step) => step.others === undefined))).toBe(true);
+    expect(
+      traces.every((trace) => !trace.calibrated && trace.steps.every((step) => step.others === undefined)),
+    ).toBe(true);
     const byKey = new Map(candidates.map((c) => [c.settingKey, c.tokenIds]));
     expect(byKey.get('dcs-top-k-5')).toEqual(byKey.get('top-k-5'));
   });
 
   it('rejects crops of the wrong size', async () => {
-    await expect(generateCaptions(input(3, 0, {}, { crops: new Float32Array(10), count: 2 }))).rejects.toThrow(
-      'crops hold 10 values, expected 2×3×224×224',
-    );
+    await expect(
+      generateCaptions(input(3, 0, {}, { crops: new Float32Array(10), count: 2 })),
+    ).rejects.toThrow('crops hold 10 values, expected 2×3×224×224');
   });
 });

@@ -70,7 +70,9 @@ export function samplingSettings(options: DecodingOptions): SamplingSetting[] {
     ...options.topK.map((k) => ({ kind: 'top-k' as const, k, distinctive })),
     ...options.topP.map((p) => ({ kind: 'top-p' as const, p, distinctive })),
   ];
-  return options.distinctive && options.alsoPlain ? [...make(true), ...make(false)] : make(options.distinctive);
+  return options.distinctive && options.alsoPlain
+    ? [...make(true), ...make(false)]
+    : make(options.distinctive);
 }
 
 /** Decodes every candidate of one crop type of one image. */
@@ -79,7 +81,8 @@ export async function generateCaptions(input: GenerateInput): Promise<GenerateOu
   checkOptions(options);
   const size = input.size ?? 224;
   const maskIndices = input.maskIndices ?? Array.from({ length: count }, (_, i) => i);
-  if (maskIndices.length !== count) throw new RangeError(`${maskIndices.length} mask indices for ${count} crops`);
+  if (maskIndices.length !== count)
+    throw new RangeError(`${maskIndices.length} mask indices for ${count} crops`);
   const mode = input.mode ?? 'engine';
   const settings = samplingSettings(options);
   const beam = options.beam;
@@ -96,7 +99,9 @@ export async function generateCaptions(input: GenerateInput): Promise<GenerateOu
       for (let i = 0; i < count; i++) {
         jobs.push(
           withLeave(batcher, async () => {
-            beamResults[i] = await beamCandidate(input, maskIndices[i]!, (prefixes) => batcher.request(prefixes.map((prefix) => ({ prefix, image: i }))));
+            beamResults[i] = await beamCandidate(input, maskIndices[i]!, (prefixes) =>
+              batcher.request(prefixes.map((prefix) => ({ prefix, image: i }))),
+            );
           }),
         );
       }
@@ -104,7 +109,9 @@ export async function generateCaptions(input: GenerateInput): Promise<GenerateOu
     if (settings.length > 0) {
       jobs.push(
         withLeave(batcher, async () => {
-          sampling = await sampleRows(input, settings, encoded, maskIndices, (pairs) => batcher.request(pairs));
+          sampling = await sampleRows(input, settings, encoded, maskIndices, (pairs) =>
+            batcher.request(pairs),
+          );
         }),
       );
     }
@@ -117,7 +124,8 @@ export async function generateCaptions(input: GenerateInput): Promise<GenerateOu
       const plane = 3 * size * size;
       const repeated = new Float32Array(count * beam.beams * plane);
       for (let i = 0; i < count; i++) {
-        for (let b = 0; b < beam.beams; b++) repeated.set(input.crops.subarray(i * plane, (i + 1) * plane), (i * beam.beams + b) * plane);
+        for (let b = 0; b < beam.beams; b++)
+          repeated.set(input.crops.subarray(i * plane, (i + 1) * plane), (i * beam.beams + b) * plane);
       }
       const encoded = await captioner.encode(repeated, count * beam.beams, size);
       const batcher = new StepBatcher(captioner, encoded, count);
@@ -139,7 +147,8 @@ export async function generateCaptions(input: GenerateInput): Promise<GenerateOu
         samplingSteps++;
         // Targets in one decoder call, the others in a second one, as the reference does.
         const first = await captioner.nextLogits(pairs.slice(0, targets), encoded);
-        const second = targets < pairs.length ? await captioner.nextLogits(pairs.slice(targets), encoded) : [];
+        const second =
+          targets < pairs.length ? await captioner.nextLogits(pairs.slice(targets), encoded) : [];
         return [...first, ...second];
       });
       steps += samplingSteps;
@@ -215,7 +224,9 @@ async function sampleRows(
 ): Promise<SamplingOutcome> {
   const { options, special, count } = input;
   const { sot, eot } = special;
-  const similarities = Array.from({ length: count }, (_, i) => cosineRow(encoded.latents, count, encoded.latentSize, i));
+  const similarities = Array.from({ length: count }, (_, i) =>
+    cosineRow(encoded.latents, count, encoded.latentSize, i),
+  );
   // DESIGN.md §5 step 3: calibrate only when 2 ≤ n ≤ 30 (configurable); otherwise DCS is plain sampling.
   const canCalibrate = count >= 2 && count <= options.maxCalibrationCrops;
   const topN = input.trace?.topN ?? 10;
@@ -223,7 +234,12 @@ async function sampleRows(
   for (let i = 0; i < count; i++) {
     for (const setting of settings) {
       const key = settingKey(setting);
-      const streamId = streamName(input.imageId, maskIndices[i]!, cropKey(input.crop), streamSettingKey(setting));
+      const streamId = streamName(
+        input.imageId,
+        maskIndices[i]!,
+        cropKey(input.crop),
+        streamSettingKey(setting),
+      );
       const traced = input.trace ? (input.trace.include?.(maskIndices[i]!, key) ?? true) : false;
       rows.push({
         target: i,
@@ -250,14 +266,22 @@ async function sampleRows(
     const otherOffset: number[] = [];
     for (const row of active) {
       otherOffset.push(otherPairs.length);
-      if (row.calibrated) for (const j of others(row.target)) otherPairs.push({ prefix: row.prefix, image: j });
+      if (row.calibrated)
+        for (const j of others(row.target)) otherPairs.push({ prefix: row.prefix, image: j });
     }
     const logits = await request([...targetPairs, ...otherPairs], targetPairs.length);
     active.forEach((row, r) => {
       const raw = logits[r]!;
       vocabSize = raw.length;
-      const processed = processLogits(raw, row.prefix, { minLength: options.minLength, repetitionPenalty: options.repetitionPenalty, eot });
-      const kept = row.setting.kind === 'top-k' ? topKKept(processed, row.setting.k) : topPKept(processed, row.setting.p);
+      const processed = processLogits(raw, row.prefix, {
+        minLength: options.minLength,
+        repetitionPenalty: options.repetitionPenalty,
+        eot,
+      });
+      const kept =
+        row.setting.kind === 'top-k'
+          ? topKKept(processed, row.setting.k)
+          : topPKept(processed, row.setting.p);
       let aggregate: Float64Array | null = null;
       let otherRecords: Parameters<typeof recordStep>[0]['others'] = null;
       if (row.calibrated) {
@@ -266,7 +290,12 @@ async function sampleRows(
         const factors = aggregationFactors(s, options.aggregation);
         const otherLogits = js.map((_, m) => logits[targetPairs.length + otherOffset[r]! + m]!);
         aggregate = aggregateLogits(otherLogits, factors);
-        otherRecords = js.map((j, m) => ({ maskIndex: maskIndices[j]!, similarity: s[m]!, weight: factors[m]!, logits: otherLogits[m]! }));
+        otherRecords = js.map((j, m) => ({
+          maskIndex: maskIndices[j]!,
+          similarity: s[m]!,
+          weight: factors[m]!,
+          logits: otherLogits[m]!,
+        }));
       }
       const result = samplingStep({ processed, kept, temperature: options.temperature, eot, aggregate });
       // The reference forces eot when the next token would make the sequence maxLength long (`cur_len + 1 == seq_len`).
@@ -280,7 +309,12 @@ async function sampleRows(
       }
       if (row.steps) {
         row.steps.push(
-          recordStep({ step, raw, processed, kept, others: otherRecords, aggregate, result, uniform, forced, chosen }, (id) => input.tokenizer.tokenText(id), topN, eot),
+          recordStep(
+            { step, raw, processed, kept, others: otherRecords, aggregate, result, uniform, forced, chosen },
+            (id) => input.tokenizer.tokenText(id),
+            topN,
+            eot,
+          ),
         );
       }
       row.prefix = [...row.prefix, chosen];
@@ -336,7 +370,11 @@ async function sampleRows(
  */
 class StepBatcher {
   steps = 0;
-  private pending: { pairs: StepPair[]; resolve: (logits: Float32Array[]) => void; reject: (error: unknown) => void }[] = [];
+  private pending: {
+    pairs: StepPair[];
+    resolve: (logits: Float32Array[]) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
 
   constructor(
     private readonly captioner: Captioner,
@@ -391,12 +429,17 @@ async function withLeave(batcher: StepBatcher, job: () => Promise<void>): Promis
 
 function checkOptions(options: DecodingOptions): void {
   if (!(options.temperature > 0)) throw new RangeError(`temperature must be > 0, got ${options.temperature}`);
-  if (!Number.isInteger(options.minLength) || options.minLength < 1) throw new RangeError(`minLength must be an integer ≥ 1, got ${options.minLength}`);
+  if (!Number.isInteger(options.minLength) || options.minLength < 1)
+    throw new RangeError(`minLength must be an integer ≥ 1, got ${options.minLength}`);
   if (!Number.isInteger(options.maxLength) || options.maxLength <= options.minLength) {
-    throw new RangeError(`maxLength must be an integer > minLength (${options.minLength}), got ${options.maxLength}`);
+    throw new RangeError(
+      `maxLength must be an integer > minLength (${options.minLength}), got ${options.maxLength}`,
+    );
   }
-  for (const k of options.topK) if (!Number.isInteger(k) || k < 1) throw new RangeError(`top-k values must be integers ≥ 1, got ${k}`);
-  for (const p of options.topP) if (!(p > 0 && p <= 1)) throw new RangeError(`top-p values must be in (0, 1], got ${p}`);
+  for (const k of options.topK)
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`top-k values must be integers ≥ 1, got ${k}`);
+  for (const p of options.topP)
+    if (!(p > 0 && p <= 1)) throw new RangeError(`top-p values must be in (0, 1], got ${p}`);
   if (!Number.isInteger(options.maxCalibrationCrops) || options.maxCalibrationCrops < 2) {
     throw new RangeError(`maxCalibrationCrops must be an integer ≥ 2, got ${options.maxCalibrationCrops}`);
   }

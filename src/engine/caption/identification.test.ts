@@ -40,7 +40,8 @@ describe('distinctive caption sampling on the shapes world', () => {
           if (candidate.setting.kind === 'beam') continue;
           const bucket = candidate.setting.distinctive ? tally.dcs : tally.plain;
           bucket.total++;
-          if (identifies(scene.truth, scene.truth.objects[candidate.maskIndex]!.id, candidate.text)) bucket.identified++;
+          if (identifies(scene.truth, scene.truth.objects[candidate.maskIndex]!.id, candidate.text))
+            bucket.identified++;
         }
       }
     }

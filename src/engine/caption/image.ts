@@ -31,7 +31,10 @@ export interface PackCaptioner {
 }
 
 /** Opens the captioner sessions and tokenizer of a pack. `mode: 'reference'` turns deduplication off. */
-export async function openPackCaptioner(pack: ModelPack, mode: 'engine' | 'reference' = 'engine'): Promise<PackCaptioner> {
+export async function openPackCaptioner(
+  pack: ModelPack,
+  mode: 'engine' | 'reference' = 'engine',
+): Promise<PackCaptioner> {
   const { captioner: entry } = pack.manifest;
   const [visual, text, decoder] = await Promise.all([
     pack.session('captioner.visual'),
@@ -84,7 +87,10 @@ export async function captionImage(input: CaptionImageInput): Promise<CaptionIma
   const trace = input.trace === true ? {} : input.trace || null;
   const decoding: DecodingOptions = trace && options.distinctive ? { ...options, alsoPlain: true } : options;
   const cropStarted = performance.now();
-  const batches = buildCrops(input.image, input.masks, { size: model.cropSize, crops: input.crops ?? DEFAULT_CROP_TYPES });
+  const batches = buildCrops(input.image, input.masks, {
+    size: model.cropSize,
+    crops: input.crops ?? DEFAULT_CROP_TYPES,
+  });
   const cropMilliseconds = performance.now() - cropStarted;
   const before = { ...model.captioner.counters };
   const perCrop: CaptionCandidate[][] = [];
@@ -117,12 +123,31 @@ export async function captionImage(input: CaptionImageInput): Promise<CaptionIma
   for (const dcs of traces.filter((t) => t.config.setting.distinctive)) {
     const plainKey = settingKey({ ...dcs.config.setting, distinctive: false });
     const naive = traces.find(
-      (t) => t.config.settingKey === plainKey && t.target.maskIndex === dcs.target.maskIndex && cropKey(t.target.crop) === cropKey(dcs.target.crop),
+      (t) =>
+        t.config.settingKey === plainKey &&
+        t.target.maskIndex === dcs.target.maskIndex &&
+        cropKey(t.target.crop) === cropKey(dcs.target.crop),
     );
-    if (naive) comparisons.push({ ...compareTraces(naive, dcs), maskIndex: dcs.target.maskIndex, crop: cropKey(dcs.target.crop) });
+    if (naive)
+      comparisons.push({
+        ...compareTraces(naive, dcs),
+        maskIndex: dcs.target.maskIndex,
+        crop: cropKey(dcs.target.crop),
+      });
   }
   const counters = Object.fromEntries(
-    Object.entries(model.captioner.counters).map(([key, value]) => [key, value - before[key as keyof CaptionCounters]]),
+    Object.entries(model.captioner.counters).map(([key, value]) => [
+      key,
+      value - before[key as keyof CaptionCounters],
+    ]),
   ) as unknown as CaptionCounters;
-  return { candidates, traces, comparisons, counters, steps, wallMilliseconds: performance.now() - started, cropMilliseconds };
+  return {
+    candidates,
+    traces,
+    comparisons,
+    counters,
+    steps,
+    wallMilliseconds: performance.now() - started,
+    cropMilliseconds,
+  };
 }

@@ -74,11 +74,13 @@ describe('top-k kept set', () => {
 
   it('agrees with a full sort on a large vocabulary with ties', () => {
     let state = 7;
-    const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const logits = Float64Array.from({ length: 5000 }, () => Math.round(next() * 300) / 10);
     for (const k of [1, 5, 13, 100]) {
       const kth = Float64Array.from(logits).sort()[logits.length - k]!;
-      expect(Array.from(topKKept(logits, k))).toEqual(Array.from(logits.keys()).filter((id) => logits[id]! >= kth));
+      expect(Array.from(topKKept(logits, k))).toEqual(
+        Array.from(logits.keys()).filter((id) => logits[id]! >= kth),
+      );
     }
   });
 
@@ -121,9 +123,12 @@ describe('top-p kept set', () => {
 
   it('agrees with a literal transcription of TopPLogitsWarper on random logits with ties', () => {
     let state = 12345;
-    const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let trial = 0; trial < 200; trial++) {
-      const logits = Float64Array.from({ length: 40 }, () => Math.round(next() * 8) / 2 - (next() < 0.1 ? Infinity : 0));
+      const logits = Float64Array.from(
+        { length: 40 },
+        () => Math.round(next() * 8) / 2 - (next() < 0.1 ? Infinity : 0),
+      );
       const p = [0.1, 0.4, 0.5, 0.8, 0.95, 1][trial % 6]!;
       expect(Array.from(topPKept(logits, p))).toEqual(literalTopP(logits, p));
     }
@@ -131,8 +136,14 @@ describe('top-p kept set', () => {
 
   it('agrees with the literal warper on a large vocabulary (the pruned path: only the top tokens are sorted)', () => {
     let state = 99;
-    const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    for (const [spread, p] of [[1, 0.4], [3, 0.8], [0.2, 0.95], [6, 0.1], [0.05, 0.5]] as const) {
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (const [spread, p] of [
+      [1, 0.4],
+      [3, 0.8],
+      [0.2, 0.95],
+      [6, 0.1],
+      [0.05, 0.5],
+    ] as const) {
       const logits = Float64Array.from({ length: 3000 }, () => Math.round(next() * spread * 40) / 10);
       expect(Array.from(topPKept(logits, p))).toEqual(literalTopP(logits, p));
     }
@@ -159,7 +170,9 @@ describe('restricted softmax', () => {
   });
 
   it('throws when every kept logit is −∞', () => {
-    expect(() => restrictedSoftmax(row(-Infinity, 1), Int32Array.from([0]))).toThrow('every kept token has logit −∞');
+    expect(() => restrictedSoftmax(row(-Infinity, 1), Int32Array.from([0]))).toThrow(
+      'every kept token has logit −∞',
+    );
   });
 });
 

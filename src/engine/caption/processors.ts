@@ -21,7 +21,11 @@ export function applyMinLength(logits: Float64Array, length: number, minLength: 
  * Repetition penalty as transformers' `RepetitionPenaltyLogitsProcessor`: every token already in the prefix (sot
  * included) gets `logit / penalty` when positive and `logit · penalty` when negative. 1.0 is a no-op.
  */
-export function applyRepetitionPenalty(logits: Float64Array, prefix: ArrayLike<number>, penalty: number): void {
+export function applyRepetitionPenalty(
+  logits: Float64Array,
+  prefix: ArrayLike<number>,
+  penalty: number,
+): void {
   if (!(penalty > 0)) throw new RangeError(`repetition penalty must be > 0, got ${penalty}`);
   if (penalty === 1) return;
   const seen = new Set<number>();
@@ -45,7 +49,11 @@ export interface ProcessOptions {
  *
  * in: raw float32[V] (or float64), prefix ids (sot first). out: float64[V].
  */
-export function processLogits(raw: ArrayLike<number>, prefix: ArrayLike<number>, options: ProcessOptions): Float64Array {
+export function processLogits(
+  raw: ArrayLike<number>,
+  prefix: ArrayLike<number>,
+  options: ProcessOptions,
+): Float64Array {
   const logits = Float64Array.from(raw as ArrayLike<number>);
   applyMinLength(logits, prefix.length, options.minLength, options.eot);
   applyRepetitionPenalty(logits, prefix, options.repetitionPenalty);

@@ -64,10 +64,12 @@ export function drawFromWeights(weights: ArrayLike<number>, ids: ArrayLike<numbe
   let total = 0;
   for (let i = 0; i < ids.length; i++) {
     const weight = weights[ids[i]!]!;
-    if (weight < 0 || Number.isNaN(weight)) throw new RangeError(`weight of token ${ids[i]} is ${weight}; weights must be ≥ 0`);
+    if (weight < 0 || Number.isNaN(weight))
+      throw new RangeError(`weight of token ${ids[i]} is ${weight}; weights must be ≥ 0`);
     total += weight;
   }
-  if (!(total > 0) || !Number.isFinite(total)) throw new RangeError(`sampling weights sum to ${total}; need a finite sum > 0`);
+  if (!(total > 0) || !Number.isFinite(total))
+    throw new RangeError(`sampling weights sum to ${total}; need a finite sum > 0`);
   const target = uniform * total;
   let cumulative = 0;
   let lastPositive = -1;

@@ -23,9 +23,15 @@ describe('CLIP tokenization against the real tokenizer ids', () => {
     const { data, dims } = clip.encodeForScorer(['a photo of a dog', 'hello world']);
     expect(dims).toEqual([2, 77]);
     expect(data).toBeInstanceOf(BigInt64Array);
-    expect(Array.from(data.slice(0, 8) as ArrayLike<number | bigint>, Number)).toEqual([49406, 320, 1125, 539, 320, 1929, 49407, 0]);
-    expect(Array.from(data.slice(77, 81) as ArrayLike<number | bigint>, Number)).toEqual([49406, 3306, 1002, 49407]);
-    expect(Array.from(data.slice(81, 154) as ArrayLike<number | bigint>, Number).every((id) => id === 0)).toBe(true);
+    expect(Array.from(data.slice(0, 8) as ArrayLike<number | bigint>, Number)).toEqual([
+      49406, 320, 1125, 539, 320, 1929, 49407, 0,
+    ]);
+    expect(Array.from(data.slice(77, 81) as ArrayLike<number | bigint>, Number)).toEqual([
+      49406, 3306, 1002, 49407,
+    ]);
+    expect(
+      Array.from(data.slice(81, 154) as ArrayLike<number | bigint>, Number).every((id) => id === 0),
+    ).toBe(true);
   });
 
   it('gives int32 when the graph declares int32', () => {
@@ -40,7 +46,9 @@ describe('CLIP tokenization against the real tokenizer ids', () => {
   });
 
   it('rejects a context length below 2', () => {
-    expect(() => clip.encodeForScorer(['x'], { contextLength: 1 })).toThrow('context length must be an integer ≥ 2, got 1');
+    expect(() => clip.encodeForScorer(['x'], { contextLength: 1 })).toThrow(
+      'context length must be an integer ≥ 2, got 1',
+    );
   });
 });
 
@@ -71,7 +79,7 @@ describe('decoding generated ids', () => {
 
   it('rejects a manifest special id the vocabulary lacks', () => {
     expect(() => new CaptionTokenizer(clipSubsetTokenizer(), { ...special, eot: 70000 })).toThrow(
-      'tokenizer has no token with id 70000 (the manifest\'s eot id)',
+      "tokenizer has no token with id 70000 (the manifest's eot id)",
     );
   });
 });
@@ -99,7 +107,11 @@ describe('the demo pack tokenizer', () => {
   const path = join(process.cwd(), 'resources/models/demo/tokenizer.json');
   it.skipIf(!existsSync(path))('round-trips demo captions', async () => {
     const demo = await loadTokenizer(path, await demoSpecial());
-    for (const text of ['a photo of a striped red circle', 'a red shape on a grey background', 'an image of a dotted blue triangle']) {
+    for (const text of [
+      'a photo of a striped red circle',
+      'a red shape on a grey background',
+      'an image of a dotted blue triangle',
+    ]) {
       const ids = demo.encodeForCaptioner(text);
       expect(ids[0]).toBe(demo.sot);
       expect(demo.decode([...ids, demo.eot, demo.pad])).toBe(text);
@@ -109,7 +121,9 @@ describe('the demo pack tokenizer', () => {
 
 async function demoSpecial() {
   const { readFile } = await import('node:fs/promises');
-  const manifest = JSON.parse(await readFile(join(process.cwd(), 'resources/models/demo/manifest.json'), 'utf8')) as {
+  const manifest = JSON.parse(
+    await readFile(join(process.cwd(), 'resources/models/demo/manifest.json'), 'utf8'),
+  ) as {
     captioner: { specialTokens: { sot: number; eot: number; pad: number } };
   };
   return manifest.captioner.specialTokens;

@@ -65,7 +65,10 @@ export class CaptionTokenizer {
    * Scorer input for a batch of texts: each `[sot, …bpe, eot]`, zero-padded to `contextLength`, or truncated to it
    * with eot as the last id (open_clip's behaviour; OpenAI's `clip.tokenize` would raise instead).
    */
-  encodeForScorer(texts: readonly string[], options: { contextLength?: number; dtype?: 'int64' | 'int32' } = {}): ScorerTokens {
+  encodeForScorer(
+    texts: readonly string[],
+    options: { contextLength?: number; dtype?: 'int64' | 'int32' } = {},
+  ): ScorerTokens {
     const contextLength = options.contextLength ?? 77;
     if (!Number.isInteger(contextLength) || contextLength < 2) {
       throw new RangeError(`context length must be an integer ≥ 2, got ${contextLength}`);
@@ -201,7 +204,8 @@ export function precleanText(text: string): string {
 function unescapeHtml(text: string): string {
   return text.replace(/&(#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);/g, (match, body: string) => {
     if (body.startsWith('#')) {
-      const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
+      const code =
+        body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
       return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : match;
     }
     return ENTITIES[body] ?? match;

@@ -6,7 +6,15 @@
  * logits, the aggregate) and eot and the chosen token — so replay has everything the draw depended on: the weights
  * live on V only, and V is complete.
  */
-import type { CaptionTrace, TraceComparison, TraceOther, TraceReplay, TraceStep, TraceToken, TraceVector } from '../../shared/caption.ts';
+import type {
+  CaptionTrace,
+  TraceComparison,
+  TraceOther,
+  TraceReplay,
+  TraceStep,
+  TraceToken,
+  TraceVector,
+} from '../../shared/caption.ts';
 import { aggregateLogits, samplingStep, type SamplingStepResult } from './dcs.ts';
 import { drawFromWeights } from './rng.ts';
 
@@ -29,7 +37,12 @@ export interface StepRecordInput {
 }
 
 /** Builds one {@link TraceStep}, bounded to V ∪ top-N of each distribution ∪ {eot, chosen}. */
-export function recordStep(input: StepRecordInput, tokenText: (id: number) => string, topN: number, eot: number): TraceStep {
+export function recordStep(
+  input: StepRecordInput,
+  tokenText: (id: number) => string,
+  topN: number,
+  eot: number,
+): TraceStep {
   const { processed, kept, result } = input;
   const ids = new Set<number>(kept);
   addTop(ids, input.raw, topN);
@@ -58,9 +71,12 @@ export function recordStep(input: StepRecordInput, tokenText: (id: number) => st
     chosenText: tokenText(input.chosen),
   };
   if (input.others) {
-    step.others = input.others.map(
-      (other): TraceOther => ({ maskIndex: other.maskIndex, similarity: other.similarity, weight: other.weight, logits: pick(other.logits) }),
-    );
+    step.others = input.others.map((other): TraceOther => ({
+      maskIndex: other.maskIndex,
+      similarity: other.similarity,
+      weight: other.weight,
+      logits: pick(other.logits),
+    }));
   }
   if (input.aggregate) step.aggregate = pick(input.aggregate);
   if (result.calibrated) step.calibrated = pick(result.calibrated);
@@ -88,14 +104,28 @@ export function replayTrace(trace: CaptionTrace): TraceReplay {
         if (token.kept) positions.push(position);
       });
       if (positions.length !== step.keptCount) {
-        throw new Error(`trace step ${step.step}: ${positions.length} kept tokens recorded, keptCount says ${step.keptCount}`);
+        throw new Error(
+          `trace step ${step.step}: ${positions.length} kept tokens recorded, keptCount says ${step.keptCount}`,
+        );
       }
-      const compact = (vector: TraceVector) => Float64Array.from(positions, (position) => fromJson(vector[position]));
+      const compact = (vector: TraceVector) =>
+        Float64Array.from(positions, (position) => fromJson(vector[position]));
       const processed = compact(step.processed);
       const kept = Int32Array.from(positions.keys());
       const eotIndex = positions.findIndex((position) => step.tokens[position]!.id === eot);
-      const aggregate = step.others ? aggregateLogits(step.others.map((other) => compact(other.logits)), step.others.map((other) => other.weight)) : null;
-      const result = samplingStep({ processed, kept, temperature: trace.config.temperature, eot: eotIndex, aggregate });
+      const aggregate = step.others
+        ? aggregateLogits(
+            step.others.map((other) => compact(other.logits)),
+            step.others.map((other) => other.weight),
+          )
+        : null;
+      const result = samplingStep({
+        processed,
+        kept,
+        temperature: trace.config.temperature,
+        eot: eotIndex,
+        aggregate,
+      });
       if (!step.draw) throw new Error(`trace step ${step.step} is not forced but records no draw`);
       const index = drawFromWeights(result.weights, kept, step.draw.uniform);
       chosen = step.tokens[positions[index]!]!.id;
