@@ -38,7 +38,8 @@
  * | rerun-crop          | inspector: re-run one crop with the form's k/p/temperature/seed        |
  * | preset-default / preset-reference | parameters panel presets                                 |
  * | settings-save       | parameters panel: save settings                                        |
- * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau)               |
+ * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau;               |
+ * |                     | data-state = loading / ready / empty: wait for ready, the report takes s) |
  * | export-open         | opens the export dialog                                                |
  * | export-format-<f>   | export dialog: one checkbox per format (refcoco, cris, csv, jsonl, masks, repro) |
  * | export-destination  | destination folder input                                               |
