@@ -4,17 +4,22 @@ import type { ReportView } from '../../../shared/api.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 
+// Reports for an older τ can arrive after a newer request; only the latest request's answer is shown.
+let latest = 0;
+
 export const useReportStore = defineStore('report', {
   state: () => ({ report: null as ReportView | null, loading: false }),
   actions: {
     async load(tau: number): Promise<void> {
+      const request = ++latest;
       this.loading = true;
       try {
-        this.report = await api().getReport({ tau });
+        const report = await api().getReport({ tau });
+        if (request === latest) this.report = report;
       } catch (error) {
-        useAppStore().notify('error', `Report: ${errorMessage(error)}`);
+        if (request === latest) useAppStore().notify('error', `Report: ${errorMessage(error)}`);
       } finally {
-        this.loading = false;
+        if (request === latest) this.loading = false;
       }
     },
   },
