@@ -14,7 +14,7 @@ function check(condition, message) {
  * Runs the flow on `page`. `workDir` is a folder the app may write to; `frames` (optional) collects the request
  * channels the page sends, to prove τ re-filtering asks the engine for nothing. Returns what it measured.
  */
-export async function runFlow(page, { workDir, artifacts, label, images = 2, frames }) {
+export async function runFlow(page, { workDir, artifacts, label, images = 3, frames }) {
   const app = new App(page, artifacts);
   const gallery = new Gallery(app);
   const workspace = new Workspace(app);

@@ -678,7 +678,13 @@ function readReview(dir: string): ReviewState {
   }
 }
 
-/** The demo pack folder (built on first use). */
-export function demoPackDir(): Promise<string> {
+/**
+ * The demo pack folder. A packaged app ships it prebuilt beside app.asar (`process.resourcesPath/models/demo`, a
+ * read-only install folder); elsewhere it is built on first use in `resources/models/demo`.
+ */
+export async function demoPackDir(): Promise<string> {
+  const resourcesPath = (process as { resourcesPath?: string }).resourcesPath;
+  const bundled = resourcesPath ? join(resourcesPath, 'models', 'demo') : null;
+  if (bundled && existsSync(join(bundled, 'manifest.json'))) return bundled;
   return ensureDemoPack();
 }
