@@ -78,13 +78,17 @@ export const useCandidatesStore = defineStore('candidates', {
       this.cursor = 0;
       this.editing = null;
       this.loading = true;
+      // A later openMask wins: answers for a mask no longer shown are dropped.
+      const current = () => this.maskId === maskId;
       try {
-        this.list = await api().listCandidates({ imageId, maskId });
+        const list = await api().listCandidates({ imageId, maskId });
+        if (current()) this.list = list;
       } catch (error) {
+        if (!current()) return;
         this.list = [];
         useAppStore().notify('error', `Candidates: ${errorMessage(error)}`);
       } finally {
-        this.loading = false;
+        if (current()) this.loading = false;
       }
     },
     replace(candidate: CandidateView): void {

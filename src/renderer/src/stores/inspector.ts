@@ -66,14 +66,19 @@ export const useInspectorStore = defineStore('inspector', {
         return;
       }
       this.loading = true;
+      // Another candidate may be opened before these answers arrive; drop answers for one no longer shown.
+      const current = () => this.candidate?.id === candidate.id;
       try {
-        this.stored = await api().getTrace({ candidateId: candidate.id });
+        const stored = await api().getTrace({ candidateId: candidate.id });
+        if (!current()) return;
+        this.stored = stored;
         // The naive-vs-DCS pair of the same crop and random stream, with the candidate's own settings.
-        this.rerunResult = await api().rerunCrop({ candidateId: candidate.id, overrides: {} });
+        const pair = await api().rerunCrop({ candidateId: candidate.id, overrides: {} });
+        if (current()) this.rerunResult = pair;
       } catch (error) {
-        this.error = errorMessage(error);
+        if (current()) this.error = errorMessage(error);
       } finally {
-        this.loading = false;
+        if (current()) this.loading = false;
       }
     },
     async rerun(): Promise<void> {

@@ -48,15 +48,19 @@ export const useWorkspaceStore = defineStore('workspace', {
   actions: {
     async openImage(imageId: string): Promise<void> {
       if (this.imageId === imageId && this.imageUrl) return;
+      if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
+      this.imageUrl = null;
       this.loading = true;
       this.clearPrompt(false);
       this.selected = null;
       this.hovered = null;
       this.undoStack = [];
+      this.masks = [];
+      this.imageId = imageId;
       try {
         const [bytes, masks] = await Promise.all([api().getImage({ imageId }), api().listMasks({ imageId })]);
-        if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
-        this.imageId = imageId;
+        // Stepping through images quickly: only the last one opened is shown.
+        if (this.imageId !== imageId) return;
         this.imageUrl = imageObjectUrl(bytes);
         this.width = bytes.width;
         this.height = bytes.height;
