@@ -13,7 +13,18 @@
  */
 import { basename, resolve } from 'node:path';
 import { DEFAULT_DECODING } from '../src/shared/caption.ts';
-import { captionImage, openPackCaptioner, type CaptionImageOutput } from '../src/engine/caption/index.ts';
+import {
+  aggregateLogits,
+  aggregationFactors,
+  captionImage,
+  drawToken,
+  openPackCaptioner,
+  processLogits,
+  samplingStep,
+  topKKept,
+  topPKept,
+  type CaptionImageOutput,
+} from '../src/engine/caption/index.ts';
 import { ensureDemoPack, identifies, renderScene } from '../src/engine/demo/index.ts';
 import { loadModelPack } from '../src/engine/runtime/index.ts';
 
@@ -128,6 +139,53 @@ export async function run(): Promise<void> {
   } finally {
     await pack.dispose();
   }
+  mathsAtCocaVocabulary();
+}
+
+/**
+ * The decoding maths alone (processors, kept set, DCS aggregate and calibration, draw) at CoCa's vocabulary size,
+ * on synthetic peaked logits: what one DCS step costs in JavaScript per row, beside the model's session time.
+ */
+function mathsAtCocaVocabulary(): void {
+  const vocab = 49408;
+  const crops = 5;
+  let state = 1;
+  const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const logits = Array.from({ length: crops }, () =>
+    Float32Array.from({ length: vocab }, (_, id) => (id < 50 ? 10 + random() * 8 : random() * 6 - 3)),
+  );
+  const settings = [5, 7, 9, 11, 13, 0.4, 0.5, 0.6, 0.7, 0.8];
+  const step = () => {
+    for (let i = 0; i < crops; i++) {
+      for (const setting of settings) {
+        const processed = processLogits(logits[i]!, [49406, 320, 1125], {
+          minLength: 5,
+          repetitionPenalty: 1,
+          eot: 49407,
+        });
+        const kept = setting >= 1 ? topKKept(processed, setting) : topPKept(processed, setting);
+        const others = logits.filter((_, j) => j !== i);
+        const aggregate = aggregateLogits(
+          others,
+          aggregationFactors(
+            others.map(() => 0.8),
+            'mean',
+          ),
+        );
+        const result = samplingStep({ processed, kept, temperature: 1, eot: 49407, aggregate });
+        drawToken(result, kept, random());
+      }
+    }
+  };
+  step();
+  const started = performance.now();
+  const repeats = 3;
+  for (let r = 0; r < repeats; r++) step();
+  const perStep = (performance.now() - started) / repeats;
+  console.log(
+    `decoding maths at V = ${vocab}, n = ${crops} crops × 10 DCS settings: ${perStep.toFixed(0)} ms per step ` +
+      `(${(perStep / (crops * settings.length)).toFixed(2)} ms per row)`,
+  );
 }
 
 async function captionOnce(
