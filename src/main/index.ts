@@ -12,7 +12,7 @@ import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess, type IpcM
 import { API_METHODS, EVENT_IPC_CHANNEL, REQUEST_CHANNELS, type AppInfo, type FolderPurpose, type RequestChannel } from '../shared/api.ts';
 import { createEngineClient, type EngineClient } from '../engine/service/client.ts';
 import type { EngineServiceOptions } from '../engine/service/options.ts';
-import { APP_ORIGIN, createIpcHandler, electronCsp, navigationAllowed, type IpcSender, type RendererOrigin } from './ipc-guard.ts';
+import { APP_ORIGIN, createIpcHandler, electronCsp, navigationAllowed, requestAllowed, type IpcSender, type RendererOrigin } from './ipc-guard.ts';
 import { registerAppScheme, serveRenderer } from './protocol.ts';
 
 const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
@@ -151,6 +151,8 @@ void app.whenReady().then(() => {
   const ses = session.defaultSession;
   ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
+  // No remote content: every request that is not our renderer (or the dev server) is cancelled.
+  ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !requestAllowed(details.url, renderer) }));
   // The CSP as a header on every response (the dev server's too); the page also carries it as a meta tag.
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [electronCsp(renderer)] } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { APP_ORIGIN, checkSender, createIpcHandler, electronCsp, isTrustedUrl, navigationAllowed, type IpcSender, type RendererOrigin } from './ipc-guard.ts';
+import { APP_ORIGIN, checkSender, createIpcHandler, electronCsp, isTrustedUrl, navigationAllowed, requestAllowed, type IpcSender, type RendererOrigin } from './ipc-guard.ts';
 
 const app: RendererOrigin = { kind: 'app', origin: APP_ORIGIN };
 const dev: RendererOrigin = { kind: 'dev', origin: 'http://localhost:5173' };
@@ -95,5 +95,15 @@ describe('the Electron CSP and navigation', () => {
     expect(navigationAllowed('app://renderer/index.html#/report', app)).toBe(true);
     expect(navigationAllowed('https://example.com', app)).toBe(false);
     expect(navigationAllowed('file:///etc/passwd', app)).toBe(false);
+  });
+
+  it('cancels every request for remote content', () => {
+    expect(requestAllowed('app://renderer/assets/index.js', app)).toBe(true);
+    expect(requestAllowed('blob:app://renderer/123', app)).toBe(true);
+    expect(requestAllowed('https://cdn.example.com/lib.js', app)).toBe(false);
+    expect(requestAllowed('http://localhost:5173/src/main.ts', app)).toBe(false);
+    expect(requestAllowed('http://localhost:5173/src/main.ts', dev)).toBe(true);
+    expect(requestAllowed('ws://localhost:5173/', dev)).toBe(true);
+    expect(requestAllowed('ws://evil.example/', dev)).toBe(false);
   });
 });

@@ -111,3 +111,21 @@ export function electronCsp(renderer: RendererOrigin): string {
 export function navigationAllowed(url: string, renderer: RendererOrigin): boolean {
   return isTrustedUrl(url, renderer);
 }
+
+/**
+ * Whether the renderer may load `url` at all (checked for every request of the session): our own origin, blob: and
+ * data: URLs, and in development the dev server (http and its hot-reload WebSocket). No remote content, ever.
+ */
+export function requestAllowed(url: string, renderer: RendererOrigin): boolean {
+  if (url.startsWith('blob:') || url.startsWith('data:') || url.startsWith('devtools:')) return true;
+  if (isTrustedUrl(url, renderer)) return true;
+  if (renderer.kind === 'dev') {
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === 'ws:' && parsed.host === new URL(renderer.origin).host;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
