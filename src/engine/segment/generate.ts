@@ -5,6 +5,7 @@
  * small-region cleanup.
  */
 import { binarize, maskArea, maskBox, removeSmallRegions } from '../image/mask.ts';
+import { maskToRuns, runsToMask } from '../image/rle.ts';
 import type { BinaryMask, Box, RgbImage } from '../image/types.ts';
 import {
   AMG_PRESETS,
@@ -73,6 +74,18 @@ interface Candidate {
   crop: CropBox;
 }
 
+/** A candidate before NMS: its mask kept as COCO run lengths, as SAM keeps RLEs, so memory stays small. */
+interface PendingCandidate {
+  runs: number[];
+  size: { width: number; height: number };
+  box: Box;
+  iou: number;
+  stability: number;
+  point: [number, number];
+  output: number;
+  crop: CropBox;
+}
+
 /** The resolved generator options of a preset and overrides. */
 export function amgOptions(options: GenerateOptions = {}): AmgOptions {
   const base = AMG_PRESETS[options.preset ?? 'sam'];
@@ -130,7 +143,7 @@ export async function generateMasks(
     const cropSession = crop.layer === 0 ? session : new SegmentSession(model, cropImage(full, crop));
     const cropSize = cropSession.size;
     const grid = buildPointGrid(Math.max(1, perCrop[c]));
-    const found: Candidate[] = [];
+    const found: PendingCandidate[] = [];
     for (let p = 0; p < grid.length / 2; p++) {
       if (options.signal?.aborted) throw new Error('mask generation was cancelled');
       const px = grid[2 * p] * cropSize.width;
@@ -167,7 +180,8 @@ export async function generateMasks(
         };
         if (isBoxNearCropEdge(uncropped, crop, full)) continue;
         found.push({
-          mask,
+          runs: maskToRuns(mask),
+          size: cropSize,
           box: uncropped,
           iou,
           stability,
@@ -185,7 +199,10 @@ export async function generateMasks(
       found.map((f) => f.iou),
       settings.boxNmsThresh,
     );
-    kept.push(...keep.map((i) => ({ ...found[i], mask: uncropMask(found[i].mask, crop, full) })));
+    for (const i of keep) {
+      const { runs, size, ...rest } = found[i];
+      kept.push({ ...rest, mask: uncropMask(runsToMask(runs, size), crop, full) });
+    }
   }
   if (crops.length > 1) {
     // Across crops: prefer masks from smaller crops (score 1 / crop area).
