@@ -9,6 +9,9 @@ exports.default = async function beforePack(context) {
   const root = context.packager.projectDir;
   if (!existsSync(join(root, 'resources', 'models', 'demo', 'manifest.json'))) {
     console.log('[before-pack] building the demo model pack (resources/models/demo)…');
-    execFileSync(process.execPath, [join(root, 'bin', 'pseudo-ris.mjs'), 'models', 'build-demo'], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'bin', 'pseudo-ris.mjs'), 'models', 'build-demo'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
   }
 };

@@ -12,9 +12,13 @@ export function electronBinary() {
   const require = createRequire(import.meta.url);
   try {
     const path = require('electron');
-    return typeof path === 'string' && existsSync(path) ? { path } : { reason: `the Electron binary is not installed (${path})` };
+    return typeof path === 'string' && existsSync(path)
+      ? { path }
+      : { reason: `the Electron binary is not installed (${path})` };
   } catch (error) {
-    return { reason: `the Electron binary is not installed: ${error.message.split('\n')[0]} — run \`npm run electron:setup\` (needs network)` };
+    return {
+      reason: `the Electron binary is not installed: ${error.message.split('\n')[0]} — run \`npm run electron:setup\` (needs network)`,
+    };
   }
 }
 
@@ -22,13 +26,21 @@ export function electronBinary() {
 export async function runElectron({ root, workDir, artifacts }) {
   const binary = electronBinary();
   if (!binary.path) return { skipped: binary.reason };
-  const build = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
+  const build = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'],
+    { cwd: root, stdio: 'inherit' },
+  );
   if (build.status !== 0) throw new Error('electron-vite build failed');
   const app = await electron.launch({
     executablePath: binary.path,
     args: [root, '--no-sandbox', '--disable-gpu'],
     cwd: root,
-    env: { ...process.env, PSEUDO_RIS_SETTINGS: join(root, 'e2e', 'settings.json'), ELECTRON_RENDERER_URL: '' },
+    env: {
+      ...process.env,
+      PSEUDO_RIS_SETTINGS: join(root, 'e2e', 'settings.json'),
+      ELECTRON_RENDERER_URL: '',
+    },
   });
   try {
     const page = await app.firstWindow();

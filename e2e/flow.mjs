@@ -44,7 +44,10 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   await app.screenshot(`${label}-03-workspace`);
 
   const masksAfter = await step('add a mask with a click', () => workspace.addMaskByClick(0.5, 0.5));
-  check(masksAfter === masksBefore + 1, `adding a mask: expected ${masksBefore + 1} masks, saw ${masksAfter}`);
+  check(
+    masksAfter === masksBefore + 1,
+    `adding a mask: expected ${masksBefore + 1} masks, saw ${masksAfter}`,
+  );
   await app.screenshot(`${label}-04-workspace-added`);
 
   await step('open candidates', () => workspace.openCandidatesOfFirstMask());
@@ -82,8 +85,14 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   const files = await step('export refcoco', () => exporter.exportOnly('refcoco', exportDir));
   await app.screenshot(`${label}-09-export`);
   const paths = files.map((file) => (isAbsolute(file.trim()) ? file.trim() : join(exportDir, file.trim())));
-  check(paths.some((p) => p.endsWith('refs(umd).p')), `no refs(umd).p among the exported files: ${files.join(', ')}`);
-  check(paths.some((p) => p.endsWith('instances.json')), 'no instances.json among the exported files');
+  check(
+    paths.some((p) => p.endsWith('refs(umd).p')),
+    `no refs(umd).p among the exported files: ${files.join(', ')}`,
+  );
+  check(
+    paths.some((p) => p.endsWith('instances.json')),
+    'no instances.json among the exported files',
+  );
   for (const path of paths) check(existsSync(path), `an exported file is missing on disk: ${path}`);
 
   return { steps, masksBefore, masksAfter, rows, tau, charts, files: paths.length };

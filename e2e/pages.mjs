@@ -21,7 +21,9 @@ export class App {
   }
 
   async connected() {
-    await this.byTestId('connection-status').and(this.page.locator('[data-state="open"]')).waitFor({ timeout: 60_000 });
+    await this.byTestId('connection-status')
+      .and(this.page.locator('[data-state="open"]'))
+      .waitFor({ timeout: 60_000 });
   }
 
   /** Opens a view by its navigation button and waits for the view's root. */
@@ -47,7 +49,9 @@ export class App {
     await input.fill(String(tau));
     await input.dispatchEvent('change');
     await this.page.waitForFunction(
-      ([previous]) => Number(document.querySelector('[data-testid="project-kept-count"]')?.getAttribute('data-kept')) !== previous,
+      ([previous]) =>
+        Number(document.querySelector('[data-testid="project-kept-count"]')?.getAttribute('data-kept')) !==
+        previous,
       [before],
       { timeout: 10_000 },
     );
@@ -72,7 +76,11 @@ export class Gallery {
     await this.page.getByLabel('project folder', { exact: true }).fill(projectDir);
     await this.page.getByLabel('demo scene count').fill(String(count));
     await this.app.byTestId('open-demo').click();
-    await this.page.waitForFunction((n) => document.querySelectorAll('[data-testid="gallery-item"]').length === n, count, { timeout: LONG });
+    await this.page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="gallery-item"]').length === n,
+      count,
+      { timeout: LONG },
+    );
   }
 
   /** Runs the next `count` images and waits until that many are done. */
@@ -84,7 +92,9 @@ export class Gallery {
       count,
       { timeout: LONG, polling: 500 },
     );
-    await this.page.waitForFunction(() => !document.querySelector('[data-testid="run-cancel"]'), null, { timeout: LONG });
+    await this.page.waitForFunction(() => !document.querySelector('[data-testid="run-cancel"]'), null, {
+      timeout: LONG,
+    });
   }
 
   async openFirstDone() {
@@ -111,7 +121,8 @@ export class Workspace {
 
   async waitForMasks(atLeast) {
     await this.page.waitForFunction(
-      (n) => Number(document.querySelector('[data-testid="mask-overlay"]')?.getAttribute('data-mask-count')) >= n,
+      (n) =>
+        Number(document.querySelector('[data-testid="mask-overlay"]')?.getAttribute('data-mask-count')) >= n,
       atLeast,
       { timeout: LONG },
     );
@@ -154,7 +165,9 @@ export class Candidates {
 
   /** Opens the inspector on the first DCS candidate. */
   async inspectFirstDcs() {
-    const row = this.rows().filter({ hasText: /dcs|DCS/ }).first();
+    const row = this.rows()
+      .filter({ hasText: /dcs|DCS/ })
+      .first();
     await row.locator('[data-testid="open-inspector"]').click();
     await this.app.byTestId('view-inspector').waitFor({ state: 'visible' });
   }
@@ -171,8 +184,14 @@ export class Inspector {
   /** Waits for the per-step charts and the step strip; answers the chart names shown. */
   async waitForCharts() {
     await this.app.byTestId('inspector-step').first().waitFor({ timeout: LONG });
-    await this.page.waitForFunction(() => document.querySelectorAll('[data-testid="inspector-chart"]').length >= 3, null, { timeout: LONG });
-    return this.app.byTestId('inspector-chart').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-chart')));
+    await this.page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="inspector-chart"]').length >= 3,
+      null,
+      { timeout: LONG },
+    );
+    return this.app
+      .byTestId('inspector-chart')
+      .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-chart')));
   }
 }
 

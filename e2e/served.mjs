@@ -8,13 +8,28 @@ import { chromium } from 'playwright-core';
 import { runFlow } from './flow.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+];
 
 /** Starts `pseudo-ris serve` and resolves with its URL (the line it prints) and the child process. */
 function startServe(root, workDir) {
   const child = spawn(
     process.execPath,
-    [join(root, 'bin', 'pseudo-ris.mjs'), 'serve', '--port', '0', '--allow', workDir, '--settings', join(root, 'e2e', 'settings.json')],
+    [
+      join(root, 'bin', 'pseudo-ris.mjs'),
+      'serve',
+      '--port',
+      '0',
+      '--allow',
+      workDir,
+      '--settings',
+      join(root, 'e2e', 'settings.json'),
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -28,13 +43,22 @@ function startServe(root, workDir) {
       const match = /http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/.exec(stdout);
       if (match) resolve({ url: match[0], child, log: () => stderr });
     });
-    child.on('exit', (code) => reject(new Error(`pseudo-ris serve exited with code ${code} before printing its URL:\n${stderr.slice(-2000)}`)));
+    child.on('exit', (code) =>
+      reject(
+        new Error(
+          `pseudo-ris serve exited with code ${code} before printing its URL:\n${stderr.slice(-2000)}`,
+        ),
+      ),
+    );
   });
 }
 
 /** Runs the flow in Chromium against the served mode. Answers `{ skipped }` when Chromium is missing. */
 export async function runServed({ root, workDir, artifacts }) {
-  if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)` };
+  if (!existsSync(CHROMIUM))
+    return {
+      skipped: `Chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
+    };
   const started = Date.now();
   const serve = await startServe(root, workDir);
   const serveSeconds = (Date.now() - started) / 1000;

@@ -16,7 +16,10 @@ const only = process.argv[2];
 
 const tests = [];
 for (const [name, run] of [
-  ['served mode in Chromium: demo scenes → run → masks → click mask → candidates → τ → inspector → export', runServed],
+  [
+    'served mode in Chromium: demo scenes → run → masks → click mask → candidates → τ → inspector → export',
+    runServed,
+  ],
   ['Electron app: the same flow', runElectron],
 ]) {
   if (only && !name.toLowerCase().startsWith(only)) continue;
@@ -31,8 +34,12 @@ for (const [name, run] of [
     } else {
       console.log(`PASS ${name} (${seconds.toFixed(1)} s)`);
       for (const step of result.steps) console.log(`     ${step.name}: ${step.seconds.toFixed(1)} s`);
-      console.log(`     τ: kept ${result.tau.at13} at 1.3 → ${result.tau.low} at 0.5 → ${result.tau.high} at 2.5 (requests while moving τ: ${result.tau.requests.join(', ') || 'none'})`);
-      console.log(`     masks ${result.masksBefore} → ${result.masksAfter}; ${result.rows} candidate rows; charts ${result.charts.join(', ')}; ${result.files} files exported`);
+      console.log(
+        `     τ: kept ${result.tau.at13} at 1.3 → ${result.tau.low} at 0.5 → ${result.tau.high} at 2.5 (requests while moving τ: ${result.tau.requests.join(', ') || 'none'})`,
+      );
+      console.log(
+        `     masks ${result.masksBefore} → ${result.masksAfter}; ${result.rows} candidate rows; charts ${result.charts.join(', ')}; ${result.files} files exported`,
+      );
       tests.push({ name, status: 'passed', seconds, result });
     }
   } catch (error) {
@@ -51,5 +58,7 @@ const summary = {
   tests,
 };
 writeFileSync(join(root, '.cache', 'e2e.json'), `${JSON.stringify(summary, null, 2)}\n`);
-console.log(`e2e: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped (screenshots in e2e/artifacts/)`);
+console.log(
+  `e2e: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped (screenshots in e2e/artifacts/)`,
+);
 process.exit(summary.failed > 0 ? 1 : 0);

@@ -12,7 +12,20 @@ if (!argument) throw new Error('engine-host: missing --engine-options=<json>');
 const options = JSON.parse(argument.slice('--engine-options='.length)) as EngineServiceOptions;
 
 // `process.parentPort` exists only inside an Electron utilityProcess.
-const parentPort = (process as unknown as { parentPort?: { postMessage(message: unknown): void; on(event: 'message', listener: (event: { data: unknown }) => void): void } }).parentPort;
+const parentPort = (
+  process as unknown as {
+    parentPort?: {
+      postMessage(message: unknown): void;
+      on(event: 'message', listener: (event: { data: unknown }) => void): void;
+    };
+  }
+).parentPort;
 if (!parentPort) throw new Error('engine-host runs only as an Electron utilityProcess');
 const port = parentPort;
-serveEngine({ post: (message) => port.postMessage(message), onMessage: (handler) => port.on('message', (event) => handler(event.data)) }, createEngineService(options));
+serveEngine(
+  {
+    post: (message) => port.postMessage(message),
+    onMessage: (handler) => port.on('message', (event) => handler(event.data)),
+  },
+  createEngineService(options),
+);

@@ -8,15 +8,41 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { API_METHODS, EVENT_IPC_CHANNEL, REQUEST_CHANNELS, type AppInfo, type FolderPurpose, type RequestChannel } from '../shared/api.ts';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  session,
+  utilityProcess,
+  type IpcMainInvokeEvent,
+  type WebContents,
+} from 'electron';
+import {
+  API_METHODS,
+  EVENT_IPC_CHANNEL,
+  REQUEST_CHANNELS,
+  type AppInfo,
+  type FolderPurpose,
+  type RequestChannel,
+} from '../shared/api.ts';
 import { createEngineClient, type EngineClient } from '../engine/service/client.ts';
 import type { EngineServiceOptions } from '../engine/service/options.ts';
-import { APP_ORIGIN, createIpcHandler, electronCsp, navigationAllowed, requestAllowed, type IpcSender, type RendererOrigin } from './ipc-guard.ts';
+import {
+  APP_ORIGIN,
+  createIpcHandler,
+  electronCsp,
+  navigationAllowed,
+  requestAllowed,
+  type IpcSender,
+  type RendererOrigin,
+} from './ipc-guard.ts';
 import { registerAppScheme, serveRenderer } from './protocol.ts';
 
 const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
-const renderer: RendererOrigin = devUrl ? { kind: 'dev', origin: new URL(devUrl).origin } : { kind: 'app', origin: APP_ORIGIN };
+const renderer: RendererOrigin = devUrl
+  ? { kind: 'dev', origin: new URL(devUrl).origin }
+  : { kind: 'app', origin: APP_ORIGIN };
 const windows = new Set<number>();
 
 registerAppScheme();
@@ -24,7 +50,9 @@ app.enableSandbox();
 
 /** Model packs: bundled resources when packaged (outside the asar), the repository's resources/models in development. */
 function packDirs(): string[] {
-  return app.isPackaged ? [join(process.resourcesPath, 'models')] : [join(app.getAppPath(), 'resources', 'models')];
+  return app.isPackaged
+    ? [join(process.resourcesPath, 'models')]
+    : [join(app.getAppPath(), 'resources', 'models')];
 }
 
 function startEngine(): EngineClient {
@@ -35,12 +63,18 @@ function startEngine(): EngineClient {
     allowedRoots: [],
     defaultProjectDir: join(app.getPath('documents'), 'Pseudo-RIS'),
     // Settings for new projects (a JSON file of any subset of the settings), e.g. the e2e run's reduced settings.
-    defaultSettings: process.env.PSEUDO_RIS_SETTINGS ? (JSON.parse(readFileSync(process.env.PSEUDO_RIS_SETTINGS, 'utf8')) as Record<string, unknown>) : undefined,
+    defaultSettings: process.env.PSEUDO_RIS_SETTINGS
+      ? (JSON.parse(readFileSync(process.env.PSEUDO_RIS_SETTINGS, 'utf8')) as Record<string, unknown>)
+      : undefined,
   };
-  const child = utilityProcess.fork(join(__dirname, 'engineHost.js'), [`--engine-options=${JSON.stringify(options)}`], {
-    serviceName: 'Pseudo-RIS engine',
-    stdio: 'inherit',
-  });
+  const child = utilityProcess.fork(
+    join(__dirname, 'engineHost.js'),
+    [`--engine-options=${JSON.stringify(options)}`],
+    {
+      serviceName: 'Pseudo-RIS engine',
+      stdio: 'inherit',
+    },
+  );
   let exitHandler: ((reason: string) => void) | null = null;
   child.on('exit', (code) => exitHandler?.(`engine process exited with code ${code}`));
   return createEngineClient({
@@ -70,8 +104,13 @@ function installIpc(engine: EngineClient): void {
       if (channel === API_METHODS.chooseFolder) {
         const { purpose, title } = params as { purpose: FolderPurpose; title?: string };
         const owner = BrowserWindow.fromId(sender.webContentsId) ?? BrowserWindow.getFocusedWindow();
-        const dialogOptions: Electron.OpenDialogOptions = { title: title ?? FOLDER_TITLES[purpose], properties: ['openDirectory', 'createDirectory'] };
-        const picked = owner ? await dialog.showOpenDialog(owner, dialogOptions) : await dialog.showOpenDialog(dialogOptions);
+        const dialogOptions: Electron.OpenDialogOptions = {
+          title: title ?? FOLDER_TITLES[purpose],
+          properties: ['openDirectory', 'createDirectory'],
+        };
+        const picked = owner
+          ? await dialog.showOpenDialog(owner, dialogOptions)
+          : await dialog.showOpenDialog(dialogOptions);
         return picked.canceled || picked.filePaths.length === 0 ? null : picked.filePaths[0];
       }
       const controller = new AbortController();
@@ -80,7 +119,8 @@ function installIpc(engine: EngineClient): void {
       set.add(controller);
       try {
         const result = await engine.request(channel, params, controller.signal);
-        if (channel === API_METHODS.appInfo) return { ...(result as AppInfo), mode: 'electron', nativeDialogs: true } satisfies AppInfo;
+        if (channel === API_METHODS.appInfo)
+          return { ...(result as AppInfo), mode: 'electron', nativeDialogs: true } satisfies AppInfo;
         return result;
       } finally {
         set.delete(controller);
@@ -89,7 +129,15 @@ function installIpc(engine: EngineClient): void {
   });
   for (const channel of REQUEST_CHANNELS) {
     ipcMain.handle(channel, (event: IpcMainInvokeEvent, params: unknown) =>
-      handle(channel, { frameUrl: event.senderFrame?.url, isMainFrame: event.senderFrame?.parent === null, webContentsId: event.sender.id }, params),
+      handle(
+        channel,
+        {
+          frameUrl: event.senderFrame?.url,
+          isMainFrame: event.senderFrame?.parent === null,
+          webContentsId: event.sender.id,
+        },
+        params,
+      ),
     );
   }
   engine.onEvent((event, payload) => {
@@ -152,10 +200,14 @@ void app.whenReady().then(() => {
   ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
   // No remote content: every request that is not our renderer (or the dev server) is cancelled.
-  ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !requestAllowed(details.url, renderer) }));
+  ses.webRequest.onBeforeRequest((details, callback) =>
+    callback({ cancel: !requestAllowed(details.url, renderer) }),
+  );
   // The CSP as a header on every response (the dev server's too); the page also carries it as a meta tag.
   ses.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [electronCsp(renderer)] } });
+    callback({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [electronCsp(renderer)] },
+    });
   });
   if (!devUrl) serveRenderer(join(__dirname, '../renderer'), renderer);
   const engine = startEngine();

@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { APP_ORIGIN, checkSender, createIpcHandler, electronCsp, isTrustedUrl, navigationAllowed, requestAllowed, type IpcSender, type RendererOrigin } from './ipc-guard.ts';
+import {
+  APP_ORIGIN,
+  checkSender,
+  createIpcHandler,
+  electronCsp,
+  isTrustedUrl,
+  navigationAllowed,
+  requestAllowed,
+  type IpcSender,
+  type RendererOrigin,
+} from './ipc-guard.ts';
 
 const app: RendererOrigin = { kind: 'app', origin: APP_ORIGIN };
 const dev: RendererOrigin = { kind: 'dev', origin: 'http://localhost:5173' };
-const ours: IpcSender = { frameUrl: 'app://renderer/index.html#/gallery', isMainFrame: true, webContentsId: 1 };
+const ours: IpcSender = {
+  frameUrl: 'app://renderer/index.html#/gallery',
+  isMainFrame: true,
+  webContentsId: 1,
+};
 
 function handler(forwarded: unknown[][] = []) {
   return createIpcHandler({
@@ -30,10 +44,14 @@ describe('IPC sender checks', () => {
 
   it('refuses foreign pages, sub-frames and other webContents with a clear reason', () => {
     expect(() => checkSender({ ...ours, frameUrl: 'https://evil.example/x' }, app, new Set([1]))).toThrow(
-      'IPC refused: the sender (https://evil.example) is not this app\'s renderer',
+      "IPC refused: the sender (https://evil.example) is not this app's renderer",
     );
-    expect(() => checkSender({ ...ours, isMainFrame: false }, app, new Set([1]))).toThrow('IPC refused: calls from sub-frames are not allowed');
-    expect(() => checkSender({ ...ours, webContentsId: 7 }, app, new Set([1]))).toThrow('IPC refused: the sender is not a window of this app');
+    expect(() => checkSender({ ...ours, isMainFrame: false }, app, new Set([1]))).toThrow(
+      'IPC refused: calls from sub-frames are not allowed',
+    );
+    expect(() => checkSender({ ...ours, webContentsId: 7 }, app, new Set([1]))).toThrow(
+      'IPC refused: the sender is not a window of this app',
+    );
     expect(() => checkSender(ours, app, new Set([1]))).not.toThrow();
   });
 });
@@ -49,7 +67,13 @@ describe('the IPC handler wrapper', () => {
   it('refuses a foreign sender without forwarding anything', async () => {
     const forwarded: unknown[][] = [];
     const result = await handler(forwarded)('run:start', { ...ours, frameUrl: 'https://evil.example/' }, {});
-    expect(result).toEqual({ ok: false, error: { code: 'forbidden', message: "IPC refused: the sender (https://evil.example) is not this app's renderer" } });
+    expect(result).toEqual({
+      ok: false,
+      error: {
+        code: 'forbidden',
+        message: "IPC refused: the sender (https://evil.example) is not this app's renderer",
+      },
+    });
     expect(forwarded).toEqual([]);
   });
 
@@ -58,11 +82,23 @@ describe('the IPC handler wrapper', () => {
     const call = handler(forwarded);
     expect(await call('image:get', ours, { imageId: '../../etc/passwd' })).toMatchObject({
       ok: false,
-      error: { code: 'invalid-params', message: expect.stringContaining('image:get: invalid parameters: imageId') },
+      error: {
+        code: 'invalid-params',
+        message: expect.stringContaining('image:get: invalid parameters: imageId'),
+      },
     });
-    expect(await call('export:run', ours, { formats: [] })).toMatchObject({ ok: false, error: { message: expect.stringContaining('choose at least one format') } });
-    expect(await call('project:open', ours, 'not an object')).toMatchObject({ ok: false, error: { code: 'invalid-params' } });
-    expect(await call('shell:openExternal', ours, {})).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
+    expect(await call('export:run', ours, { formats: [] })).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('choose at least one format') },
+    });
+    expect(await call('project:open', ours, 'not an object')).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-params' },
+    });
+    expect(await call('shell:openExternal', ours, {})).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-channel' },
+    });
     expect(forwarded).toEqual([]);
   });
 
@@ -74,7 +110,10 @@ describe('the IPC handler wrapper', () => {
         throw Object.assign(new Error('ignored'), {});
       },
     });
-    expect(await call('run:status', ours, {})).toEqual({ ok: false, error: { code: 'engine', message: 'ignored' } });
+    expect(await call('run:status', ours, {})).toEqual({
+      ok: false,
+      error: { code: 'engine', message: 'ignored' },
+    });
   });
 });
 

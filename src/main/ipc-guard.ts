@@ -4,7 +4,13 @@
  * and the payload must match the channel's schema. Results travel in an envelope so error codes survive IPC
  * (Electron keeps only the message of a thrown Error).
  */
-import { ApiError, isRequestChannel, parseParams, type ApiErrorData, type RequestChannel } from '../shared/api.ts';
+import {
+  ApiError,
+  isRequestChannel,
+  parseParams,
+  type ApiErrorData,
+  type RequestChannel,
+} from '../shared/api.ts';
 
 /** Where our renderer is loaded from: the `app://` scheme of the packaged build, or the dev server's origin. */
 export type RendererOrigin = { kind: 'app'; origin: string } | { kind: 'dev'; origin: string };
@@ -44,9 +50,15 @@ export function isTrustedUrl(url: string | undefined, renderer: RendererOrigin):
  * Refuses a call whose sender is not our renderer's main frame in one of our windows; throws `forbidden` naming the
  * reason (never echoing more than the foreign origin).
  */
-export function checkSender(sender: IpcSender, renderer: RendererOrigin, trustedWebContents: ReadonlySet<number>): void {
-  if (!trustedWebContents.has(sender.webContentsId)) throw new ApiError('forbidden', 'IPC refused: the sender is not a window of this app');
-  if (!sender.isMainFrame) throw new ApiError('forbidden', 'IPC refused: calls from sub-frames are not allowed');
+export function checkSender(
+  sender: IpcSender,
+  renderer: RendererOrigin,
+  trustedWebContents: ReadonlySet<number>,
+): void {
+  if (!trustedWebContents.has(sender.webContentsId))
+    throw new ApiError('forbidden', 'IPC refused: the sender is not a window of this app');
+  if (!sender.isMainFrame)
+    throw new ApiError('forbidden', 'IPC refused: calls from sub-frames are not allowed');
   if (!isTrustedUrl(sender.frameUrl, renderer)) {
     let origin = 'an unknown page';
     try {
@@ -71,11 +83,17 @@ export interface IpcHandlerOptions {
  * Builds the function behind every `ipcMain.handle(channel, …)`: sender check, channel allow-list, schema
  * validation, then `forward`; always resolves to an envelope.
  */
-export function createIpcHandler(options: IpcHandlerOptions): (channel: string, sender: IpcSender, params: unknown) => Promise<IpcEnvelope> {
+export function createIpcHandler(
+  options: IpcHandlerOptions,
+): (channel: string, sender: IpcSender, params: unknown) => Promise<IpcEnvelope> {
   return async (channel, sender, params) => {
     try {
       checkSender(sender, options.renderer, options.trustedWebContents());
-      if (!isRequestChannel(channel)) throw new ApiError('unknown-channel', `IPC refused: unknown channel ${JSON.stringify(channel).slice(0, 80)}`);
+      if (!isRequestChannel(channel))
+        throw new ApiError(
+          'unknown-channel',
+          `IPC refused: unknown channel ${JSON.stringify(channel).slice(0, 80)}`,
+        );
       const parsed = parseParams(channel, params);
       return { ok: true, result: await options.forward(channel, parsed, sender) };
     } catch (error) {
@@ -91,7 +109,10 @@ export function createIpcHandler(options: IpcHandlerOptions): (channel: string, 
  */
 export function electronCsp(renderer: RendererOrigin): string {
   const self = renderer.kind === 'dev' ? `'self' ${renderer.origin}` : "'self'";
-  const connect = renderer.kind === 'dev' ? `'self' ${renderer.origin} ${renderer.origin.replace(/^http/, 'ws')}` : "'none'";
+  const connect =
+    renderer.kind === 'dev'
+      ? `'self' ${renderer.origin} ${renderer.origin.replace(/^http/, 'ws')}`
+      : "'none'";
   return [
     "default-src 'none'",
     `script-src ${self}`,

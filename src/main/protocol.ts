@@ -21,7 +21,12 @@ const MIME: Record<string, string> = {
 
 /** Must run before `app.ready`: declares the scheme standard and secure (like https for the page). */
 export function registerAppScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
+  protocol.registerSchemesAsPrivileged([
+    {
+      scheme: APP_SCHEME,
+      privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true },
+    },
+  ]);
 }
 
 /** Installs the `app://` handler serving `rendererDir` with the CSP header. Call after `app.ready`. */
@@ -40,7 +45,10 @@ export function serveRenderer(rendererDir: string, renderer: RendererOrigin): vo
       const real = await realpath(join(root, ...(segments.length ? segments : ['index.html'])));
       if (!isInside(root, real)) return new Response('forbidden', { status: 403, headers });
       const body = await readFile(real);
-      return new Response(body, { status: 200, headers: { ...headers, 'Content-Type': MIME[extname(real)] ?? 'application/octet-stream' } });
+      return new Response(body, {
+        status: 200,
+        headers: { ...headers, 'Content-Type': MIME[extname(real)] ?? 'application/octet-stream' },
+      });
     } catch {
       return new Response('not found', { status: 404, headers });
     }

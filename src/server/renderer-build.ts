@@ -39,14 +39,19 @@ export function rendererBuildStale(root: string): boolean {
   const index = join(root, 'out', 'renderer', 'index.html');
   if (!existsSync(index)) return true;
   const builtAt = statSync(index).mtimeMs;
-  return Math.max(newestMtime(join(root, 'src', 'renderer')), newestMtime(join(root, 'src', 'shared'))) > builtAt;
+  return (
+    Math.max(newestMtime(join(root, 'src', 'renderer')), newestMtime(join(root, 'src', 'shared'))) > builtAt
+  );
 }
 
 /**
  * The renderer build folder of the project at `root`, (re)built when missing or stale (or when `force`). Building
  * needs the dev dependencies (vite, @vitejs/plugin-vue); it takes about 10–30 s on two cores.
  */
-export async function ensureRendererBuild(root: string, options: { force?: boolean; log?: (line: string) => void } = {}): Promise<RendererBuild> {
+export async function ensureRendererBuild(
+  root: string,
+  options: { force?: boolean; log?: (line: string) => void } = {},
+): Promise<RendererBuild> {
   const dir = join(root, 'out', 'renderer');
   if (!options.force && !rendererBuildStale(root)) return { dir, built: false, seconds: 0 };
   if (!existsSync(join(root, 'src', 'renderer', 'index.html'))) {
@@ -61,7 +66,9 @@ export async function ensureRendererBuild(root: string, options: { force?: boole
     vite = await import('vite');
     vue = (await import('@vitejs/plugin-vue')).default;
   } catch {
-    throw new Error('building the renderer needs the dev dependencies (vite, @vitejs/plugin-vue): run `npm install`, or `npm run build` once');
+    throw new Error(
+      'building the renderer needs the dev dependencies (vite, @vitejs/plugin-vue): run `npm install`, or `npm run build` once',
+    );
   }
   await vite.build({
     configFile: false,

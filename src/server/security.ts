@@ -30,7 +30,8 @@ export function presentedTokens(url: URL, headers: Record<string, string | strin
   const query = url.searchParams.get('token');
   if (query) tokens.push(query);
   const authorization = headers.authorization;
-  if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) tokens.push(authorization.slice(7).trim());
+  if (typeof authorization === 'string' && authorization.startsWith('Bearer '))
+    tokens.push(authorization.slice(7).trim());
   const cookie = headers.cookie;
   if (typeof cookie === 'string') {
     for (const part of cookie.split(';')) {
@@ -42,7 +43,11 @@ export function presentedTokens(url: URL, headers: Record<string, string | strin
 }
 
 /** True when any presented token matches. */
-export function isAuthorized(expected: string, url: URL, headers: Record<string, string | string[] | undefined>): boolean {
+export function isAuthorized(
+  expected: string,
+  url: URL,
+  headers: Record<string, string | string[] | undefined>,
+): boolean {
   // Every presented token is compared, so timing does not tell which source was checked.
   let ok = false;
   for (const token of presentedTokens(url, headers)) ok = tokenMatches(expected, token) || ok;
@@ -66,7 +71,12 @@ export function isLoopbackHost(host: string): boolean {
 export function hostAllowed(boundHost: string, port: number, hostHeader: string | undefined): boolean {
   if (!hostHeader) return false;
   if (!isLoopbackHost(boundHost)) return true;
-  const allowed = ['127.0.0.1', 'localhost', '[::1]', boundHost.includes(':') ? `[${boundHost}]` : boundHost].map((name) => `${name}:${port}`);
+  const allowed = [
+    '127.0.0.1',
+    'localhost',
+    '[::1]',
+    boundHost.includes(':') ? `[${boundHost}]` : boundHost,
+  ].map((name) => `${name}:${port}`);
   return allowed.includes(hostHeader.toLowerCase());
 }
 

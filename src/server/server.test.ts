@@ -25,7 +25,13 @@ beforeAll(async () => {
   await writeFile(join(base, 'secret', 'key.txt'), 'top secret');
   await symlink(join(base, 'secret'), join(renderer, 'assets', 'link'));
   engine = startInProcessEngine(
-    createEngineService({ mode: 'served', version: 'test', packDirs: [], allowedRoots: [join(base, 'allowed')], defaultProjectDir: join(base, 'allowed') }),
+    createEngineService({
+      mode: 'served',
+      version: 'test',
+      packDirs: [],
+      allowedRoots: [join(base, 'allowed')],
+      defaultProjectDir: join(base, 'allowed'),
+    }),
   );
   server = await startServer({ rendererDir: renderer, engine, host: '127.0.0.1', port: 0 });
 });
@@ -37,7 +43,10 @@ afterAll(async () => {
 });
 
 /** A raw GET (no URL normalisation, unlike fetch), so traversal paths reach the server as written. */
-function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: server.port, path, method: 'GET', headers }, (res) => {
       let body = '';
@@ -68,7 +77,9 @@ function ask(ws: WebSocket, message: unknown): Promise<Record<string, unknown>> 
 
 describe('the served mode', () => {
   it('prints a loopback URL with a long random token', () => {
-    expect(server.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/\\?token=[A-Za-z0-9_-]{43}$`));
+    expect(server.url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/\\?token=[A-Za-z0-9_-]{43}$`),
+    );
   });
 
   it('refuses HTTP requests with a missing or wrong token', async () => {
@@ -99,7 +110,13 @@ describe('the served mode', () => {
 
   it('refuses path traversal and symlinks that lead out of the renderer build', async () => {
     const auth = { Authorization: `Bearer ${server.token}` };
-    for (const path of ['/../secret/key.txt', '/%2e%2e/secret/key.txt', '/assets/..%2f..%2fsecret/key.txt', '/assets/%5c..%5csecret', '/a%00b']) {
+    for (const path of [
+      '/../secret/key.txt',
+      '/%2e%2e/secret/key.txt',
+      '/assets/..%2f..%2fsecret/key.txt',
+      '/assets/%5c..%5csecret',
+      '/a%00b',
+    ]) {
       const response = await get(path, auth);
       expect(response.status, path).toBe(403);
       expect(response.body).not.toContain('top secret');
@@ -134,19 +151,42 @@ describe('the served mode', () => {
     expect(await ask(ws, { id: 2, channel: 'filter:counts', params: { tau: 'x' } })).toMatchObject({
       id: 2,
       ok: false,
-      error: { code: 'invalid-params', message: expect.stringContaining('filter:counts: invalid parameters: tau') },
+      error: {
+        code: 'invalid-params',
+        message: expect.stringContaining('filter:counts: invalid parameters: tau'),
+      },
     });
-    expect(await ask(ws, { id: 3, channel: 'shell:exec', params: {} })).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
-    expect(await ask(ws, 'not json')).toMatchObject({ ok: false, error: { code: 'invalid-params', message: expect.stringContaining('malformed message') } });
+    expect(await ask(ws, { id: 3, channel: 'shell:exec', params: {} })).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-channel' },
+    });
+    expect(await ask(ws, 'not json')).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-params', message: expect.stringContaining('malformed message') },
+    });
     expect(await ask(ws, { id: 'x' })).toMatchObject({ ok: false, error: { code: 'invalid-params' } });
     ws.close();
   });
 
   it('confines file access to the allowed folders', async () => {
     const ws = (await openSocket(`?token=${server.token}`)) as WebSocket;
-    const outside = await ask(ws, { id: 1, channel: 'models:validate', params: { dir: join(base, 'secret') } });
-    expect(outside).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('model folder is outside the allowed folders') } });
-    const traversal = await ask(ws, { id: 2, channel: 'models:validate', params: { dir: join(base, 'allowed', '..', 'secret') } });
+    const outside = await ask(ws, {
+      id: 1,
+      channel: 'models:validate',
+      params: { dir: join(base, 'secret') },
+    });
+    expect(outside).toMatchObject({
+      ok: false,
+      error: {
+        code: 'forbidden',
+        message: expect.stringContaining('model folder is outside the allowed folders'),
+      },
+    });
+    const traversal = await ask(ws, {
+      id: 2,
+      channel: 'models:validate',
+      params: { dir: join(base, 'allowed', '..', 'secret') },
+    });
     expect(traversal).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     ws.close();
   });

@@ -13,7 +13,14 @@ import { ApiError, parseParams } from '../shared/api.ts';
 import { decodeMessage, encodeMessage, toClientMessage, type EngineMessage } from '../shared/wire.ts';
 import type { EngineClient } from '../engine/service/client.ts';
 import { isInside } from '../engine/service/paths.ts';
-import { createToken, hostAllowed, isAuthorized, originAllowed, securityHeaders, TOKEN_COOKIE } from './security.ts';
+import {
+  createToken,
+  hostAllowed,
+  isAuthorized,
+  originAllowed,
+  securityHeaders,
+  TOKEN_COOKIE,
+} from './security.ts';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -84,16 +91,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return new URL(request.url ?? '/', `http://${request.headers.host ?? 'invalid'}`);
   }
 
-  function send(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-    response.writeHead(status, { ...securityHeaders(), 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+  function send(
+    response: ServerResponse,
+    status: number,
+    text: string,
+    headers: Record<string, string> = {},
+  ): void {
+    response.writeHead(status, {
+      ...securityHeaders(),
+      'Content-Type': 'text/plain; charset=utf-8',
+      ...headers,
+    });
     response.end(text);
   }
 
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!hostAllowed(host, port, request.headers.host)) return send(response, 421, 'unexpected Host header');
     const url = requestUrl(request);
-    if (!isAuthorized(token, url, request.headers)) return send(response, 401, 'missing or wrong token: open the URL printed by `pseudo-ris serve`');
-    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed', { Allow: 'GET, HEAD' });
+    if (!isAuthorized(token, url, request.headers))
+      return send(response, 401, 'missing or wrong token: open the URL printed by `pseudo-ris serve`');
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return send(response, 405, 'method not allowed', { Allow: 'GET, HEAD' });
     // The raw path, not url.pathname: URL parsing folds `..` away, and a traversal attempt should be refused as
     // such rather than quietly re-rooted.
     const file = await staticFile((request.url ?? '/').split('?')[0]);
@@ -106,7 +124,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
     // The first page load carries the token in the URL; later requests (scripts, styles, the WebSocket) carry it in
     // this cookie, which no other site can read or send (HttpOnly, SameSite=Strict).
-    if (url.searchParams.has('token')) headers['Set-Cookie'] = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+    if (url.searchParams.has('token'))
+      headers['Set-Cookie'] =
+        `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
     response.writeHead(200, headers);
     if (request.method === 'HEAD') return void response.end();
     createReadStream(file.path).pipe(response);
@@ -155,16 +175,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (ws.readyState === ws.OPEN) ws.send(encodeMessage(message));
     };
     ws.on('message', (data, isBinary) => {
-      if (isBinary) return reply({ type: 'response', id: 0, ok: false, error: { code: 'invalid-params', message: 'binary messages are not part of the protocol' } });
+      if (isBinary)
+        return reply({
+          type: 'response',
+          id: 0,
+          ok: false,
+          error: { code: 'invalid-params', message: 'binary messages are not part of the protocol' },
+        });
       let message: unknown;
       try {
         message = decodeMessage(data.toString());
       } catch (error) {
-        return reply({ type: 'response', id: 0, ok: false, error: { code: 'invalid-params', message: `malformed message: ${(error as Error).message}` } });
+        return reply({
+          type: 'response',
+          id: 0,
+          ok: false,
+          error: { code: 'invalid-params', message: `malformed message: ${(error as Error).message}` },
+        });
       }
       const parsed = toClientMessage(message);
       if (!parsed) {
-        return reply({ type: 'response', id: 0, ok: false, error: { code: 'invalid-params', message: 'a message needs type "request" or "cancel" and an integer id' } });
+        return reply({
+          type: 'response',
+          id: 0,
+          ok: false,
+          error: {
+            code: 'invalid-params',
+            message: 'a message needs type "request" or "cancel" and an integer id',
+          },
+        });
       }
       if (parsed.type === 'cancel') return inFlight.get(parsed.id)?.abort();
       const { id, channel } = parsed;
@@ -179,7 +218,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       options.engine
         .request(channel, params, controller.signal)
         .then((result) => reply({ type: 'response', id, ok: true, result }))
-        .catch((error: unknown) => reply({ type: 'response', id, ok: false, error: ApiError.from(error).toData() }))
+        .catch((error: unknown) =>
+          reply({ type: 'response', id, ok: false, error: ApiError.from(error).toData() }),
+        )
         .finally(() => inFlight.delete(id));
     });
     ws.on('close', () => {

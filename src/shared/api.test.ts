@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { API_EVENTS, API_METHODS, ApiError, REQUEST_SCHEMAS, createApiClient, mergeSettings, parseParams, type ApiTransport } from './api.ts';
+import {
+  API_EVENTS,
+  API_METHODS,
+  ApiError,
+  REQUEST_SCHEMAS,
+  createApiClient,
+  mergeSettings,
+  parseParams,
+  type ApiTransport,
+} from './api.ts';
 import { parseSettings } from './settings.ts';
 import { createSocketTransport, decodeMessage, encodeMessage, type TextSocket } from './wire.ts';
 
@@ -16,11 +25,23 @@ describe('the API contract', () => {
   });
 
   it('fills defaults and rejects malformed parameters with a message naming the field', () => {
-    expect(parseParams('project:openDemo', { dir: '/tmp/demo' })).toEqual({ dir: '/tmp/demo', count: 8, seed: 1 });
-    expect(() => parseParams('project:open', { dir: 'relative/path' })).toThrow('project:open: invalid parameters: dir: the path must be absolute');
-    expect(() => parseParams('filter:counts', { tau: 'high' })).toThrow(/filter:counts: invalid parameters: tau:/);
-    expect(() => parseParams('image:get', { imageId: '../etc/passwd' })).toThrow(/imageId: an id holds only letters/);
-    expect(() => parseParams('mask:add', { imageId: 'img-1', prompt: { points: [] } })).toThrow(/a prompt needs at least one point or a box/);
+    expect(parseParams('project:openDemo', { dir: '/tmp/demo' })).toEqual({
+      dir: '/tmp/demo',
+      count: 8,
+      seed: 1,
+    });
+    expect(() => parseParams('project:open', { dir: 'relative/path' })).toThrow(
+      'project:open: invalid parameters: dir: the path must be absolute',
+    );
+    expect(() => parseParams('filter:counts', { tau: 'high' })).toThrow(
+      /filter:counts: invalid parameters: tau:/,
+    );
+    expect(() => parseParams('image:get', { imageId: '../etc/passwd' })).toThrow(
+      /imageId: an id holds only letters/,
+    );
+    expect(() => parseParams('mask:add', { imageId: 'img-1', prompt: { points: [] } })).toThrow(
+      /a prompt needs at least one point or a box/,
+    );
     expect(() => parseParams('run:status', { extra: 1 })).toThrow(/run:status: invalid parameters/);
   });
 
@@ -44,7 +65,9 @@ describe('the API contract', () => {
     expect(merged.filter.tau).toBeCloseTo(1.5);
     expect(merged.filter.singleMask).toBe(base.filter.singleMask);
     expect(merged.captions.topK).toEqual([5]);
-    expect(() => mergeSettings(base, { captions: { temperature: -1 } })).toThrow(/invalid settings: settings.captions.temperature/);
+    expect(() => mergeSettings(base, { captions: { temperature: -1 } })).toThrow(
+      /invalid settings: settings.captions.temperature/,
+    );
   });
 });
 
@@ -98,7 +121,14 @@ describe('the wire codec', () => {
   it('round-trips typed arrays, NaN and infinities inside them', () => {
     const dos = new Float64Array([1.5, Number.NaN, Number.POSITIVE_INFINITY, -0.25]);
     const bytes = new Uint8Array([0, 255, 7]);
-    const decoded = decodeMessage(encodeMessage({ type: 'response', id: 3, ok: true, result: { dos, bytes, index: new Int32Array([-1, 2]) } })) as {
+    const decoded = decodeMessage(
+      encodeMessage({
+        type: 'response',
+        id: 3,
+        ok: true,
+        result: { dos, bytes, index: new Int32Array([-1, 2]) },
+      }),
+    ) as {
       result: { dos: Float64Array; bytes: Uint8Array; index: Int32Array };
     };
     expect(decoded.result.dos).toBeInstanceOf(Float64Array);
@@ -108,20 +138,35 @@ describe('the wire codec', () => {
   });
 
   it('refuses unknown typed-array tags', () => {
-    expect(() => decodeMessage('{"x":{"$typed":"BigInt64Array","base64":""}}')).toThrow('decodeMessage: unknown typed array BigInt64Array');
-    expect(() => decodeMessage('{"x":{"$typed":"Float64Array","base64":"AAA="}}')).toThrow(/not a multiple of 8/);
+    expect(() => decodeMessage('{"x":{"$typed":"BigInt64Array","base64":""}}')).toThrow(
+      'decodeMessage: unknown typed array BigInt64Array',
+    );
+    expect(() => decodeMessage('{"x":{"$typed":"Float64Array","base64":"AAA="}}')).toThrow(
+      /not a multiple of 8/,
+    );
   });
 
   it('matches responses to requests by id and rejects pending requests when the socket closes', async () => {
     let onText: (text: string) => void = () => {};
     let onClose: (reason: string) => void = () => {};
     const outbox: string[] = [];
-    const socket: TextSocket = { send: (text) => outbox.push(text), onText: (h) => (onText = h), onClose: (h) => (onClose = h) };
+    const socket: TextSocket = {
+      send: (text) => outbox.push(text),
+      onText: (h) => (onText = h),
+      onClose: (h) => (onClose = h),
+    };
     const transport = createSocketTransport(socket);
     const first = transport.request('run:status', {});
     const second = transport.request('app:info', {});
     const ids = outbox.map((text) => (decodeMessage(text) as { id: number }).id);
-    onText(encodeMessage({ type: 'response', id: ids[0], ok: false, error: { code: 'busy', message: 'a run is going' } }));
+    onText(
+      encodeMessage({
+        type: 'response',
+        id: ids[0],
+        ok: false,
+        error: { code: 'busy', message: 'a run is going' },
+      }),
+    );
     await expect(first).rejects.toThrow('a run is going');
     onClose('server stopped');
     await expect(second).rejects.toThrow('connection to the engine closed: server stopped');

@@ -12,7 +12,14 @@
  * No channel string appears outside this file and `api-names.ts`.
  */
 import { z } from 'zod';
-import { API_EVENTS, API_METHODS, type ApiListenerName, type ApiMethodName, type EventChannel, type RequestChannel } from './api-names.ts';
+import {
+  API_EVENTS,
+  API_METHODS,
+  type ApiListenerName,
+  type ApiMethodName,
+  type EventChannel,
+  type RequestChannel,
+} from './api-names.ts';
 import type { CaptionTrace, CropType, DecodingSetting, TraceComparison } from './caption.ts';
 import type { PackIssue, ProviderInfo } from './models.ts';
 import type { DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
@@ -50,7 +57,11 @@ const finite = z.number().finite();
 const pixel = finite.min(0, 'pixel coordinates are ≥ 0').max(100_000, 'pixel coordinates are ≤ 100000');
 
 /** One prompt point in image pixels; label 1 = foreground, 0 = background (SAM's point labels). */
-export const PromptPointSchema = z.strictObject({ x: pixel, y: pixel, label: z.union([z.literal(0), z.literal(1)]) });
+export const PromptPointSchema = z.strictObject({
+  x: pixel,
+  y: pixel,
+  label: z.union([z.literal(0), z.literal(1)]),
+});
 
 /** A prompt box in image pixels, XYXY. */
 export const PromptBoxSchema = z
@@ -59,8 +70,14 @@ export const PromptBoxSchema = z
 
 /** A point/box prompt for the segmenter: at least one point or a box. */
 export const MaskPromptSchema = z
-  .strictObject({ points: z.array(PromptPointSchema).max(64, 'at most 64 prompt points').default([]), box: PromptBoxSchema.optional() })
-  .refine((prompt) => prompt.points.length > 0 || prompt.box !== undefined, 'a prompt needs at least one point or a box');
+  .strictObject({
+    points: z.array(PromptPointSchema).max(64, 'at most 64 prompt points').default([]),
+    box: PromptBoxSchema.optional(),
+  })
+  .refine(
+    (prompt) => prompt.points.length > 0 || prompt.box !== undefined,
+    'a prompt needs at least one point or a box',
+  );
 
 /** Settings overrides: any subset of the settings; the engine merges them over the current settings. */
 export const SettingsPatchSchema = z.record(z.string(), z.unknown());
@@ -135,15 +152,24 @@ export const REQUEST_SCHEMAS = {
   'mask:delete': z.strictObject({ maskId: IdSchema }),
 
   'candidates:list': z.strictObject({ imageId: IdSchema, maskId: IdSchema.optional() }),
-  'candidates:decide': z.strictObject({ candidateId: IdSchema, decision: z.enum(['accepted', 'rejected', 'none']) }),
-  'candidates:edit': z.strictObject({ candidateId: IdSchema, text: z.string().trim().min(1, 'text may not be empty').max(500) }),
+  'candidates:decide': z.strictObject({
+    candidateId: IdSchema,
+    decision: z.enum(['accepted', 'rejected', 'none']),
+  }),
+  'candidates:edit': z.strictObject({
+    candidateId: IdSchema,
+    text: z.string().trim().min(1, 'text may not be empty').max(500),
+  }),
   'candidates:undo': Empty,
 
   'filter:scores': Empty,
   'filter:counts': z.strictObject({ tau: TauSchema }),
 
   'inspector:trace': z.strictObject({ candidateId: IdSchema }),
-  'inspector:rerun': z.strictObject({ candidateId: IdSchema, overrides: DecodingOverridesSchema.default({}) }),
+  'inspector:rerun': z.strictObject({
+    candidateId: IdSchema,
+    overrides: DecodingOverridesSchema.default({}),
+  }),
 
   'report:get': z.strictObject({ tau: TauSchema.optional() }),
   'export:run': z.strictObject({
@@ -151,10 +177,16 @@ export const REQUEST_SCHEMAS = {
     /** Destination folder; default `<project>/exports`. */
     dest: AbsolutePathSchema.optional(),
     tau: TauSchema.optional(),
-    split: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'split is a short name such as "train"').default('train'),
+    split: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/, 'split is a short name such as "train"')
+      .default('train'),
   }),
 
-  'dialog:chooseFolder': z.strictObject({ purpose: z.enum(FOLDER_PURPOSES), title: z.string().max(200).optional() }),
+  'dialog:chooseFolder': z.strictObject({
+    purpose: z.enum(FOLDER_PURPOSES),
+    title: z.string().max(200).optional(),
+  }),
 } satisfies Record<RequestChannel, z.ZodType>;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -273,7 +305,6 @@ export interface MaskPreview {
   stability: number;
 }
 
-
 /** One referring-expression candidate of a mask, with its scores (DESIGN.md §5 Scores). */
 export interface CandidateView {
   id: string;
@@ -361,7 +392,10 @@ export interface ReportView {
   kept: number;
   keptShare: number;
   /** Mean scores by decoding method. */
-  means: Record<DecodingMethod, { count: number; uos: number | null; cos: number | null; dos: number | null }>;
+  means: Record<
+    DecodingMethod,
+    { count: number; uos: number | null; cos: number | null; dos: number | null }
+  >;
   dosHistogram: Record<DecodingMethod, HistogramView>;
   keptShareVsTau: { tau: number[]; share: number[] };
   vocabularySize: number;
@@ -483,9 +517,10 @@ export type Result<C extends RequestChannel> = ApiResults[C];
 /** The payload of event `E`. */
 export type EventPayload<E extends EventChannel> = ApiEventPayloads[E];
 
-type MethodFunction<C extends RequestChannel> = Record<never, never> extends Params<C>
-  ? (params?: Params<C>) => Promise<Result<C>>
-  : (params: Params<C>) => Promise<Result<C>>;
+type MethodFunction<C extends RequestChannel> =
+  Record<never, never> extends Params<C>
+    ? (params?: Params<C>) => Promise<Result<C>>
+    : (params: Params<C>) => Promise<Result<C>>;
 
 /** The renderer's API: a named function per request, a named listener per event (returns its unsubscribe). */
 export type Api = { [M in ApiMethodName]: MethodFunction<(typeof API_METHODS)[M]> } & {
@@ -500,7 +535,9 @@ export interface RequestContext {
 }
 
 /** What an engine facade implements: one handler per request channel, receiving validated parameters. */
-export type ApiHandlers = { [C in RequestChannel]: (params: ParsedParams<C>, context: RequestContext) => Promise<Result<C>> };
+export type ApiHandlers = {
+  [C in RequestChannel]: (params: ParsedParams<C>, context: RequestContext) => Promise<Result<C>>;
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors and validation
@@ -573,11 +610,16 @@ export function isApiErrorData(value: unknown): value is ApiErrorData {
 export function parseParams<C extends RequestChannel>(channel: C, params: unknown): ParsedParams<C> {
   const schema = (REQUEST_SCHEMAS as Record<string, z.ZodType>)[channel];
   if (!schema || !Object.hasOwn(REQUEST_SCHEMAS, channel)) {
-    throw new ApiError('unknown-channel', `unknown request channel ${JSON.stringify(String(channel)).slice(0, 80)}`);
+    throw new ApiError(
+      'unknown-channel',
+      `unknown request channel ${JSON.stringify(String(channel)).slice(0, 80)}`,
+    );
   }
   const result = schema.safeParse(params === undefined ? {} : params);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'params'}: ${issue.message}`);
+    const issues = result.error.issues.map(
+      (issue) => `${issue.path.length ? issue.path.join('.') : 'params'}: ${issue.message}`,
+    );
     throw new ApiError('invalid-params', `${channel}: invalid parameters: ${issues.join('; ')}`);
   }
   return result.data as ParsedParams<C>;
@@ -589,7 +631,9 @@ export function mergeSettings(base: Settings, patch: Record<string, unknown> | u
   const merged = deepMerge(base as unknown as Record<string, unknown>, patch);
   const result = SettingsSchema.safeParse(merged);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => `settings.${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const issues = result.error.issues.map(
+      (issue) => `settings.${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new ApiError('invalid-params', `invalid settings: ${issues.join('; ')}`);
   }
   return result.data;

@@ -5,7 +5,14 @@
  * Worker and utilityProcess messages are structured-cloned, so typed arrays pass as they are; the WebSocket carries
  * text, so `encodeMessage` tags typed arrays as `{ $typed, base64 }` and `decodeMessage` rebuilds them.
  */
-import { ApiError, isApiErrorData, type ApiErrorData, type ApiTransport, type EventChannel, type RequestChannel } from './api.ts';
+import {
+  ApiError,
+  isApiErrorData,
+  type ApiErrorData,
+  type ApiTransport,
+  type EventChannel,
+  type RequestChannel,
+} from './api.ts';
 
 /** A request from a client: `id` is unique per connection. */
 export interface RequestMessage {
@@ -22,7 +29,9 @@ export interface CancelMessage {
 }
 
 /** The answer to request `id`. */
-export type ResponseMessage = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: ApiErrorData };
+export type ResponseMessage =
+  | { type: 'response'; id: number; ok: true; result: unknown }
+  | { type: 'response'; id: number; ok: false; error: ApiErrorData };
 
 /** An event pushed by the engine. */
 export interface EventMessage {
@@ -82,9 +91,13 @@ export function encodeMessage(message: ClientMessage | EngineMessage): string {
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
       const name = value.constructor.name as TypedName;
       if (!(name in TYPED_ARRAYS)) throw new TypeError(`encodeMessage: unsupported typed array ${name}`);
-      return { $typed: name, base64: bytesToBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+      return {
+        $typed: name,
+        base64: bytesToBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)),
+      };
     }
-    if (value instanceof ArrayBuffer) return { $typed: 'ArrayBuffer', base64: bytesToBase64(new Uint8Array(value)) };
+    if (value instanceof ArrayBuffer)
+      return { $typed: 'ArrayBuffer', base64: bytesToBase64(new Uint8Array(value)) };
     return value;
   });
 }
@@ -98,11 +111,18 @@ export function decodeMessage(text: string): unknown {
       const bytes = base64ToBytes(base64);
       if ($typed === 'ArrayBuffer') return bytes.buffer;
       const Constructor = (TYPED_ARRAYS as Record<string, (typeof TYPED_ARRAYS)[TypedName]>)[$typed];
-      if (!Constructor || !Object.hasOwn(TYPED_ARRAYS, $typed)) throw new TypeError(`decodeMessage: unknown typed array ${$typed}`);
+      if (!Constructor || !Object.hasOwn(TYPED_ARRAYS, $typed))
+        throw new TypeError(`decodeMessage: unknown typed array ${$typed}`);
       if (bytes.byteLength % Constructor.BYTES_PER_ELEMENT !== 0) {
-        throw new TypeError(`decodeMessage: ${$typed} byte length ${bytes.byteLength} is not a multiple of ${Constructor.BYTES_PER_ELEMENT}`);
+        throw new TypeError(
+          `decodeMessage: ${$typed} byte length ${bytes.byteLength} is not a multiple of ${Constructor.BYTES_PER_ELEMENT}`,
+        );
       }
-      return new Constructor(bytes.buffer as ArrayBuffer, 0, bytes.byteLength / Constructor.BYTES_PER_ELEMENT);
+      return new Constructor(
+        bytes.buffer as ArrayBuffer,
+        0,
+        bytes.byteLength / Constructor.BYTES_PER_ELEMENT,
+      );
     }
     return value;
   });
@@ -112,7 +132,8 @@ export function decodeMessage(text: string): unknown {
 export function bytesToBase64(bytes: Uint8Array): string {
   let binary = '';
   const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  for (let i = 0; i < bytes.length; i += chunk)
+    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
   return btoa(binary);
 }
 
@@ -160,7 +181,8 @@ export function createSocketTransport(socket: TextSocket): ApiTransport & { pend
     else entry.reject(new ApiError(message.error.code, message.error.message));
   });
   socket.onClose((reason) => {
-    for (const entry of waiting.values()) entry.reject(new ApiError('engine', `connection to the engine closed: ${reason}`));
+    for (const entry of waiting.values())
+      entry.reject(new ApiError('engine', `connection to the engine closed: ${reason}`));
     waiting.clear();
   });
   return {

@@ -46,13 +46,15 @@ export function createEngineClient(port: HostPort): EngineClient {
   });
   port.onExit((reason) => {
     closedReason = reason;
-    for (const entry of waiting.values()) entry.reject(new ApiError('engine', `the engine host stopped: ${reason}`));
+    for (const entry of waiting.values())
+      entry.reject(new ApiError('engine', `the engine host stopped: ${reason}`));
     waiting.clear();
   });
 
   return {
     request(channel, params, signal) {
-      if (closedReason !== null) return Promise.reject(new ApiError('engine', `the engine host stopped: ${closedReason}`));
+      if (closedReason !== null)
+        return Promise.reject(new ApiError('engine', `the engine host stopped: ${closedReason}`));
       if (signal?.aborted) return Promise.reject(new ApiError('cancelled', 'the request was cancelled'));
       const id = nextId++;
       return new Promise((resolve, reject) => {

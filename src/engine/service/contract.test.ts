@@ -1,12 +1,27 @@
 // The API contract is implemented by every adapter: the engine facade (a handler per channel, typed), the preload
 // and the client factory (a named function per channel), the server and main (which forward REQUEST_CHANNELS).
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { API_EVENTS, API_METHODS, createApiClient, REQUEST_CHANNELS, type REQUEST_SCHEMAS, type Api, type ApiHandlers, type RequestChannel } from '../../shared/api.ts';
+import {
+  API_EVENTS,
+  API_METHODS,
+  createApiClient,
+  REQUEST_CHANNELS,
+  type REQUEST_SCHEMAS,
+  type Api,
+  type ApiHandlers,
+  type RequestChannel,
+} from '../../shared/api.ts';
 import { createEngineService } from './index.ts';
 
 describe('the API contract is fully implemented', () => {
   it('the facade has exactly the contract type (a missing or mistyped handler fails type-checking)', () => {
-    const handlers = createEngineService({ mode: 'served', version: 't', packDirs: [], allowedRoots: [], defaultProjectDir: '/tmp' });
+    const handlers = createEngineService({
+      mode: 'served',
+      version: 't',
+      packDirs: [],
+      allowedRoots: [],
+      defaultProjectDir: '/tmp',
+    });
     expectTypeOf(handlers).toEqualTypeOf<ApiHandlers>();
     expectTypeOf<keyof ApiHandlers>().toEqualTypeOf<RequestChannel>();
     expectTypeOf<keyof typeof REQUEST_SCHEMAS>().toEqualTypeOf<RequestChannel>();

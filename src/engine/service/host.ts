@@ -3,7 +3,13 @@
  * HTTP thread, Electron main), validates them against the contract, runs the facade's handler, and posts back the
  * response and every event. Runs inside a worker thread or an Electron utilityProcess, never on the UI thread.
  */
-import { ApiError, parseParams, type ApiHandlers, type EventChannel, type RequestChannel } from '../../shared/api.ts';
+import {
+  ApiError,
+  parseParams,
+  type ApiHandlers,
+  type EventChannel,
+  type RequestChannel,
+} from '../../shared/api.ts';
 import { isClientMessage, type EngineMessage } from '../../shared/wire.ts';
 
 /** A bidirectional message port: worker `parentPort`, utilityProcess `process.parentPort`, or an in-memory pair. */
@@ -28,18 +34,24 @@ export function serveEngine(port: MessagePortLike, handlers: ApiHandlers): () =>
     inFlight.set(id, controller);
     void handle(channel, message.params, controller.signal)
       .then((result) => port.post({ type: 'response', id, ok: true, result }))
-      .catch((error: unknown) => port.post({ type: 'response', id, ok: false, error: ApiError.from(error).toData() }))
+      .catch((error: unknown) =>
+        port.post({ type: 'response', id, ok: false, error: ApiError.from(error).toData() }),
+      )
       .finally(() => inFlight.delete(id));
   });
 
   async function handle(channel: RequestChannel, params: unknown, signal: AbortSignal): Promise<unknown> {
     // Validated again here although every adapter validates: the engine trusts no caller.
     const parsed = parseParams(channel, params);
-    const handler = handlers[channel] as (params: unknown, context: { signal: AbortSignal; emit: typeof emit }) => Promise<unknown>;
+    const handler = handlers[channel] as (
+      params: unknown,
+      context: { signal: AbortSignal; emit: typeof emit },
+    ) => Promise<unknown>;
     return handler(parsed, { signal, emit: emit as never });
   }
 
   return () => {
-    for (const controller of inFlight.values()) controller.abort(new ApiError('cancelled', 'the engine host is shutting down'));
+    for (const controller of inFlight.values())
+      controller.abort(new ApiError('cancelled', 'the engine host is shutting down'));
   };
 }

@@ -5,10 +5,23 @@
  * contract's view types. The adapters (Electron IPC, WebSocket server) run it inside an engine host.
  */
 import { readFileSync } from 'node:fs';
-import { ApiError, mergeSettings, type ApiHandlers, type PackView, type ProvidersView } from '../../shared/api.ts';
+import {
+  ApiError,
+  mergeSettings,
+  type ApiHandlers,
+  type PackView,
+  type ProvidersView,
+} from '../../shared/api.ts';
 import type { PackSummary } from '../../shared/models.ts';
 import { parseSettings, settingsPreset } from '../../shared/settings.ts';
-import { listModelPacks, loadModelPack, modelRoots, supportedBackends, validateModelPack, type ModelPack } from '../runtime/index.ts';
+import {
+  listModelPacks,
+  loadModelPack,
+  modelRoots,
+  supportedBackends,
+  validateModelPack,
+  type ModelPack,
+} from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
 import { FileScope, isInside, realPathOf } from './paths.ts';
 import { demoPackDir, ProjectService } from './project.ts';
@@ -35,12 +48,21 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
   async function providersView(): Promise<ProvidersView> {
     const available = supportedBackends().map((backend) => backend.name);
     if (!activePack) return { pack: null, demo: false, available, roles: [] };
-    return { pack: activePack.summary.name, demo: activePack.summary.demo, available, roles: activePack.pack.providers() };
+    return {
+      pack: activePack.summary.name,
+      demo: activePack.summary.demo,
+      available,
+      roles: activePack.pack.providers(),
+    };
   }
 
   async function useModels(dir: string, forceCpu: boolean): Promise<ProvidersView> {
     const summary = await validateModelPack(dir, { level: 'quick' });
-    if (!summary.valid) throw new ApiError('invalid-params', `model pack "${summary.name}" is not usable: ${summary.issues.map((i) => i.message).join('; ')}`);
+    if (!summary.valid)
+      throw new ApiError(
+        'invalid-params',
+        `model pack "${summary.name}" is not usable: ${summary.issues.map((i) => i.message).join('; ')}`,
+      );
     const pack = await loadModelPack(dir, { forceCpu: forceCpu || options.forceCpu });
     await activePack?.pack.dispose();
     activePack = { summary, pack };
@@ -104,7 +126,10 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'export:run': (params, context) => projects.export(params, context),
 
     'dialog:chooseFolder': async () => {
-      throw new ApiError('unsupported', 'folder dialogs exist only in the desktop app: type the folder path instead');
+      throw new ApiError(
+        'unsupported',
+        'folder dialogs exist only in the desktop app: type the folder path instead',
+      );
     },
   };
 
@@ -120,7 +145,11 @@ let cachedVersion: string | null = null;
 function packageVersion(): string {
   if (cachedVersion) return cachedVersion;
   try {
-    cachedVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    cachedVersion = (
+      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     cachedVersion = '0.0.0';
   }

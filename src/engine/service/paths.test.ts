@@ -26,17 +26,23 @@ describe('file-access confinement', () => {
     const scope = new FileScope();
     await scope.allow(join(base, 'project'));
     await expect(scope.check(join(base, 'project', 'images', 'a.png'))).resolves.toMatch(/a\.png$/);
-    await expect(scope.check(join(base, 'project', 'images', '..', '..', 'outside', 'secret.txt'), 'image')).rejects.toThrow(
-      /image is outside the allowed folders/,
+    await expect(
+      scope.check(join(base, 'project', 'images', '..', '..', 'outside', 'secret.txt'), 'image'),
+    ).rejects.toThrow(/image is outside the allowed folders/);
+    await expect(scope.check(join(base, 'project', 'images', 'escape', 'secret.txt'))).rejects.toThrow(
+      /outside the allowed folders/,
     );
-    await expect(scope.check(join(base, 'project', 'images', 'escape', 'secret.txt'))).rejects.toThrow(/outside the allowed folders/);
   });
 
   it('checks a path that does not exist yet through its nearest existing ancestor', async () => {
     const scope = new FileScope();
     await scope.allow(join(base, 'project'));
-    await expect(scope.check(join(base, 'project', 'exports', 'new', 'refs.p'))).resolves.toContain('exports');
-    await expect(scope.check(join(base, 'project', 'images', 'escape', 'new-file'))).rejects.toThrow(/outside the allowed folders/);
+    await expect(scope.check(join(base, 'project', 'exports', 'new', 'refs.p'))).resolves.toContain(
+      'exports',
+    );
+    await expect(scope.check(join(base, 'project', 'images', 'escape', 'new-file'))).rejects.toThrow(
+      /outside the allowed folders/,
+    );
   });
 
   it('refuses relative paths and NUL bytes', async () => {

@@ -21,7 +21,8 @@ export function isInside(root: string, child: string): boolean {
  * with the missing tail. Refuses relative paths and NUL bytes.
  */
 export async function realPathOf(path: string): Promise<string> {
-  if (typeof path !== 'string' || path.includes('\0')) throw new ApiError('invalid-params', 'a path may not contain NUL bytes');
+  if (typeof path !== 'string' || path.includes('\0'))
+    throw new ApiError('invalid-params', 'a path may not contain NUL bytes');
   if (!isAbsolute(path)) throw new ApiError('invalid-params', `the path must be absolute: ${path}`);
   const missing: string[] = [];
   let current = resolve(path);

@@ -45,7 +45,16 @@ import { listImages, Project, writeFileAtomic, type ImageEntry } from '../pipeli
 import { SamModel, SegmentSession } from '../segment/model.ts';
 import { promptMask } from '../segment/prompt.ts';
 import { FileScope } from './paths.ts';
-import { candidateView, candidateViews, emptyReview, imageSummary, keptFlags, maskViews, parseId, type ReviewState } from './views.ts';
+import {
+  candidateView,
+  candidateViews,
+  emptyReview,
+  imageSummary,
+  keptFlags,
+  maskViews,
+  parseId,
+  type ReviewState,
+} from './views.ts';
 
 /** The review sidecar of a project folder (decisions, edits, prompted and deleted masks). */
 export const REVIEW_FILE = 'review.json';
@@ -60,7 +69,9 @@ interface ActiveRun {
   done: Promise<void>;
 }
 
-type Undo = { kind: 'decision'; id: string; before: 'accepted' | 'rejected' | undefined } | { kind: 'edit'; id: string; before: string | undefined };
+type Undo =
+  | { kind: 'decision'; id: string; before: 'accepted' | 'rejected' | undefined }
+  | { kind: 'edit'; id: string; before: string | undefined };
 
 /** Hooks the project service needs from the facade. */
 export interface ProjectServiceOptions {
@@ -91,9 +102,14 @@ export class ProjectService {
 
   async create({ dir, name }: ParsedParams<'project:create'>, context: RequestContext): Promise<ProjectInfo> {
     const real = await this.options.checkUserPath(dir, 'project folder');
-    if (existsSync(join(real, 'project.json'))) throw new ApiError('invalid-params', `${real} already holds a project: open it instead`);
+    if (existsSync(join(real, 'project.json')))
+      throw new ApiError('invalid-params', `${real} already holds a project: open it instead`);
     const packInfo = (await this.stages()).packInfo;
-    const project = await Project.create(real, { images: [], settings: this.options.newSettings(), pack: packInfo });
+    const project = await Project.create(real, {
+      images: [],
+      settings: this.options.newSettings(),
+      pack: packInfo,
+    });
     if (name) project.file.versions = { ...project.file.versions, projectName: name };
     project.save();
     return this.#adopt(project, context);
@@ -107,17 +123,25 @@ export class ProjectService {
     } catch (error) {
       throw new ApiError('not-found', (error as Error).message);
     }
-    for (const entry of project.file.images) await this.options.checkUserPath(dirname(entry.path), 'image folder of the project');
+    for (const entry of project.file.images)
+      await this.options.checkUserPath(dirname(entry.path), 'image folder of the project');
     return this.#adopt(project, context);
   }
 
-  async openDemo({ dir, count, seed }: ParsedParams<'project:openDemo'>, context: RequestContext): Promise<ProjectInfo> {
+  async openDemo(
+    { dir, count, seed }: ParsedParams<'project:openDemo'>,
+    context: RequestContext,
+  ): Promise<ProjectInfo> {
     const real = await this.options.checkUserPath(dir, 'demo project folder');
     if (existsSync(join(real, 'project.json'))) return this.open({ dir: real }, context);
     const scenes = join(real, DEMO_SCENES);
     await generateScenes({ count, seed, outDir: scenes });
     const packInfo = (await this.stages()).packInfo;
-    const project = await Project.create(real, { images: listImages(scenes), settings: this.options.newSettings(), pack: packInfo });
+    const project = await Project.create(real, {
+      images: listImages(scenes),
+      settings: this.options.newSettings(),
+      pack: packInfo,
+    });
     return this.#adopt(project, context);
   }
 
@@ -125,7 +149,10 @@ export class ProjectService {
     return this.#project ? this.#info() : null;
   }
 
-  async addImages({ folder }: ParsedParams<'project:addImages'>, context: RequestContext): Promise<{ added: number; skipped: number; project: ProjectInfo }> {
+  async addImages(
+    { folder }: ParsedParams<'project:addImages'>,
+    context: RequestContext,
+  ): Promise<{ added: number; skipped: number; project: ProjectInfo }> {
     const project = this.#require();
     const real = await this.options.checkUserPath(folder, 'image folder');
     let paths: string[];
@@ -135,7 +162,11 @@ export class ProjectService {
       throw new ApiError('not-found', (error as Error).message);
     }
     const before = project.file.images.length;
-    const reopened = await Project.create(project.dir, { images: paths, settings: project.file.settings, pack: project.file.pack });
+    const reopened = await Project.create(project.dir, {
+      images: paths,
+      settings: project.file.settings,
+      pack: project.file.pack,
+    });
     this.#project = reopened;
     await this.#scope.allow(real);
     const added = reopened.file.images.length - before;
@@ -148,7 +179,15 @@ export class ProjectService {
     const project = this.#require();
     const filter = project.file.settings.filter;
     const running = new Set(this.#run?.imageIds ?? []);
-    return project.file.images.map((entry) => imageSummary(entry, this.#results.get(entry.id), filter, running.has(entry.id) && !this.#results.has(entry.id), dirname(entry.path)));
+    return project.file.images.map((entry) =>
+      imageSummary(
+        entry,
+        this.#results.get(entry.id),
+        filter,
+        running.has(entry.id) && !this.#results.has(entry.id),
+        dirname(entry.path),
+      ),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -178,12 +217,19 @@ export class ProjectService {
 
   startRun({ settings, imageIds, force }: ParsedParams<'run:start'>, context: RequestContext): RunStatus {
     const project = this.#require();
-    if (this.#run && this.#run.status.state !== 'paused') throw new ApiError('busy', 'a run is already going: pause or cancel it first');
-    if (force) throw new ApiError('unsupported', 'redoing finished images is not supported: results are append-only; use a new project');
+    if (this.#run && this.#run.status.state !== 'paused')
+      throw new ApiError('busy', 'a run is already going: pause or cancel it first');
+    if (force)
+      throw new ApiError(
+        'unsupported',
+        'redoing finished images is not supported: results are append-only; use a new project',
+      );
     if (settings) this.setSettings({ settings }, context);
     const wanted = imageIds ? new Set(imageIds.map((id) => parseId(id, 'image').image)) : null;
     for (const id of wanted ?? []) project.image(id);
-    const pending = project.file.images.filter((entry) => !this.#results.has(entry.id) && (!wanted || wanted.has(entry.id)));
+    const pending = project.file.images.filter(
+      (entry) => !this.#results.has(entry.id) && (!wanted || wanted.has(entry.id)),
+    );
     const status: RunStatus = {
       runId: `run-${++this.#runSeq}`,
       state: 'running',
@@ -192,7 +238,13 @@ export class ProjectService {
       imagesTotal: pending.length,
     };
     const controller = new AbortController();
-    const run: ActiveRun = { status, controller, imageIds: pending.map((e) => e.id), started: performance.now(), done: Promise.resolve() };
+    const run: ActiveRun = {
+      status,
+      controller,
+      imageIds: pending.map((e) => e.id),
+      started: performance.now(),
+      done: Promise.resolve(),
+    };
     this.#run = run;
     run.done = this.#execute(run, pending, context);
     return { ...status };
@@ -269,7 +321,10 @@ export class ProjectService {
         } catch (caught) {
           if (signal.aborted) {
             // Paused or cancelled inside this image: nothing is committed, so it stays pending for the next run.
-            context.emit('run:image', imageSummary(entry, undefined, settings.filter, false, dirname(entry.path)));
+            context.emit(
+              'run:image',
+              imageSummary(entry, undefined, settings.filter, false, dirname(entry.path)),
+            );
             break;
           }
           if ((caught as Error).name === 'ModelPackError') throw caught;
@@ -317,7 +372,9 @@ export class ProjectService {
     } catch (error) {
       throw new ApiError('invalid-params', `image ${entry.name}: ${(error as Error).message}`);
     }
-    let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels: 3 } });
+    let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+      raw: { width: image.width, height: image.height, channels: 3 },
+    });
     let { width, height } = image;
     if (maxSide && Math.max(width, height) > maxSide) {
       const scale = maxSide / Math.max(width, height);
@@ -326,26 +383,50 @@ export class ProjectService {
       pipeline = pipeline.resize(width, height);
     }
     const bytes = await pipeline.png().toBuffer();
-    return { width, height, mime: 'image/png', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    return {
+      width,
+      height,
+      mime: 'image/png',
+      bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    };
   }
 
   masks({ imageId }: ParsedParams<'image:masks'>): MaskView[] {
     const entry = this.#entry(imageId);
-    return maskViews(this.#results.get(entry.id), entry.id, this.#review, this.#require().file.settings.filter);
+    return maskViews(
+      this.#results.get(entry.id),
+      entry.id,
+      this.#review,
+      this.#require().file.settings.filter,
+    );
   }
 
   async predict({ imageId, prompt }: ParsedParams<'mask:predict'>): Promise<MaskPreview> {
     const entry = this.#entry(imageId);
     const session = await this.#segmentSession(entry);
     const predicted = await promptMask(session, prompt);
-    if (predicted.area === 0) throw new ApiError('invalid-params', 'the prompt selects no pixels: click inside an object');
-    return { imageId, bbox: predicted.bbox, area: predicted.area, rle: encodeRle(predicted.mask), predictedIou: predicted.predictedIou, stability: predicted.stability };
+    if (predicted.area === 0)
+      throw new ApiError('invalid-params', 'the prompt selects no pixels: click inside an object');
+    return {
+      imageId,
+      bbox: predicted.bbox,
+      area: predicted.area,
+      rle: encodeRle(predicted.mask),
+      predictedIou: predicted.predictedIou,
+      stability: predicted.stability,
+    };
   }
 
   async addMask({ imageId, prompt }: ParsedParams<'mask:add'>): Promise<MaskView> {
     const preview = await this.predict({ imageId, prompt });
     const list = (this.#review.userMasks[imageId] ??= []);
-    list.push({ rle: preview.rle, bbox: preview.bbox, area: preview.area, predictedIou: preview.predictedIou, stability: preview.stability });
+    list.push({
+      rle: preview.rle,
+      bbox: preview.bbox,
+      area: preview.area,
+      predictedIou: preview.predictedIou,
+      stability: preview.stability,
+    });
     this.#saveReview();
     const id = `${imageId}:u${list.length - 1}`;
     return this.masks({ imageId }).find((m) => m.id === id)!;
@@ -356,7 +437,13 @@ export class ProjectService {
     const imageId = String(image);
     const preview = await this.predict({ imageId, prompt });
     const list = (this.#review.userMasks[imageId] ??= []);
-    list.push({ rle: preview.rle, bbox: preview.bbox, area: preview.area, predictedIou: preview.predictedIou, stability: preview.stability });
+    list.push({
+      rle: preview.rle,
+      bbox: preview.bbox,
+      area: preview.area,
+      predictedIou: preview.predictedIou,
+      stability: preview.stability,
+    });
     // The refined mask replaces the old one: the old one is marked deleted (stored results are append-only).
     if (!this.#review.deletedMasks.includes(maskId)) this.#review.deletedMasks.push(maskId);
     this.#saveReview();
@@ -366,7 +453,8 @@ export class ProjectService {
 
   deleteMask({ maskId }: ParsedParams<'mask:delete'>): { deleted: string } {
     const { image } = parseId(maskId, 'mask');
-    if (!this.masks({ imageId: String(image) }).some((m) => m.id === maskId)) throw new ApiError('not-found', `no mask with id "${maskId}"`);
+    if (!this.masks({ imageId: String(image) }).some((m) => m.id === maskId))
+      throw new ApiError('not-found', `no mask with id "${maskId}"`);
     this.#review.deletedMasks.push(maskId);
     this.#saveReview();
     return { deleted: maskId };
@@ -380,7 +468,8 @@ export class ProjectService {
     const result = this.#results.get(entry.id);
     if (!result || result.status !== 'done') return [];
     const mask = maskId === undefined ? undefined : parseId(maskId, 'mask');
-    if (mask && mask.image !== entry.id) throw new ApiError('not-found', `mask ${maskId} is not a mask of image ${imageId}`);
+    if (mask && mask.image !== entry.id)
+      throw new ApiError('not-found', `mask ${maskId} is not a mask of image ${imageId}`);
     if (mask?.user !== undefined) return [];
     return candidateViews(result, this.#review, mask?.mask);
   }
@@ -410,7 +499,14 @@ export class ProjectService {
     else (table as Record<string, string>)[last.id] = last.before;
     this.#saveReview();
     const found = this.#candidate(last.id);
-    return { candidate: candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.#review) };
+    return {
+      candidate: candidateView(
+        found.result.image.id,
+        found.candidate,
+        found.result.masks.length,
+        this.#review,
+      ),
+    };
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -429,7 +525,12 @@ export class ProjectService {
         imageIndex.push(index);
       }
     }
-    return { tau: project.file.settings.filter.tau, dos: Float64Array.from(dos), imageIndex: Int32Array.from(imageIndex), imageIds };
+    return {
+      tau: project.file.settings.filter.tau,
+      dos: Float64Array.from(dos),
+      imageIndex: Int32Array.from(imageIndex),
+      imageIds,
+    };
   }
 
   keptCounts({ tau }: ParsedParams<'filter:counts'>): KeptCounts {
@@ -450,10 +551,15 @@ export class ProjectService {
 
   report({ tau }: ParsedParams<'report:get'>): ReportView {
     const project = this.#require();
-    const filter: FilterSettings = { ...project.file.settings.filter, tau: tau ?? project.file.settings.filter.tau };
+    const filter: FilterSettings = {
+      ...project.file.settings.filter,
+      tau: tau ?? project.file.settings.filter.tau,
+    };
     const results = [...this.#results.values()];
     const truthPath = join(project.dir, DEMO_SCENES, 'ground-truth.json');
-    const report = existsSync(truthPath) ? evaluateResults(results, readGroundTruth(truthPath), filter) : buildReport(results, filter);
+    const report = existsSync(truthPath)
+      ? evaluateResults(results, readGroundTruth(truthPath), filter)
+      : buildReport(results, filter);
     const kept = report.oracle?.kept;
     return {
       tau: report.tau,
@@ -465,16 +571,24 @@ export class ProjectService {
       keptShare: report.keptShare ?? 0,
       means: report.means,
       dosHistogram: report.dosHistogram,
-      keptShareVsTau: { tau: report.keptShareVsTau.tau, share: report.keptShareVsTau.share.map((s) => s ?? 0) },
+      keptShareVsTau: {
+        tau: report.keptShareVsTau.tau,
+        share: report.keptShareVsTau.share.map((s) => s ?? 0),
+      },
       vocabularySize: report.vocabularySize,
       oracle: kept ? { identified: kept.identified, total: kept.total, rate: kept.rate ?? 0 } : null,
       demo: project.file.pack?.demo ?? false,
     };
   }
 
-  async export({ formats, dest, tau, split }: ParsedParams<'export:run'>, context: RequestContext): Promise<ExportResult> {
+  async export(
+    { formats, dest, tau, split }: ParsedParams<'export:run'>,
+    context: RequestContext,
+  ): Promise<ExportResult> {
     const project = this.#require();
-    const out = dest ? await this.options.checkUserPath(dest, 'export destination') : join(project.dir, 'exports');
+    const out = dest
+      ? await this.options.checkUserPath(dest, 'export destination')
+      : join(project.dir, 'exports');
     const files: string[] = [];
     let expressions = 0;
     for (const format of formats) {
@@ -499,21 +613,48 @@ export class ProjectService {
 
   async trace({ candidateId }: ParsedParams<'inspector:trace'>): Promise<InspectorTrace> {
     const { result, candidate } = this.#candidate(candidateId);
-    if (candidate.setting.kind === 'beam') throw new ApiError('unsupported', 'beam-search candidates have no sampling trace: open a sampled (DCS or plain) candidate');
+    if (candidate.setting.kind === 'beam')
+      throw new ApiError(
+        'unsupported',
+        'beam-search candidates have no sampling trace: open a sampled (DCS or plain) candidate',
+      );
     const traced = await this.#decodeOne(result, candidate.mask, candidate.crop, candidate.setting, {});
     return { candidateId, maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`), trace: traced };
   }
 
   async rerun({ candidateId, overrides }: ParsedParams<'inspector:rerun'>): Promise<InspectorRerun> {
     const { result, candidate } = this.#candidate(candidateId);
-    const base: SamplingSetting = candidate.setting.kind === 'beam' ? { kind: 'top-k', k: 5, distinctive: true } : candidate.setting;
+    const base: SamplingSetting =
+      candidate.setting.kind === 'beam' ? { kind: 'top-k', k: 5, distinctive: true } : candidate.setting;
     let setting: SamplingSetting = base;
     if (overrides.topK !== undefined) setting = { kind: 'top-k', k: overrides.topK, distinctive: true };
     else if (overrides.topP !== undefined) setting = { kind: 'top-p', p: overrides.topP, distinctive: true };
-    const tweaks = { temperature: overrides.temperature, seed: overrides.seed, aggregation: overrides.aggregation };
-    const dcs = await this.#decodeOne(result, candidate.mask, candidate.crop, { ...setting, distinctive: true }, tweaks);
-    const naive = await this.#decodeOne(result, candidate.mask, candidate.crop, { ...setting, distinctive: false }, tweaks);
-    return { candidateId, maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`), naive, dcs, comparison: compareTraces(naive, dcs) };
+    const tweaks = {
+      temperature: overrides.temperature,
+      seed: overrides.seed,
+      aggregation: overrides.aggregation,
+    };
+    const dcs = await this.#decodeOne(
+      result,
+      candidate.mask,
+      candidate.crop,
+      { ...setting, distinctive: true },
+      tweaks,
+    );
+    const naive = await this.#decodeOne(
+      result,
+      candidate.mask,
+      candidate.crop,
+      { ...setting, distinctive: false },
+      tweaks,
+    );
+    return {
+      candidateId,
+      maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`),
+      naive,
+      dcs,
+      comparison: compareTraces(naive, dcs),
+    };
   }
 
   /**
@@ -534,7 +675,11 @@ export class ProjectService {
     const path = await this.#scope.check(result.image.path, 'image');
     const image = await stages.load(path, settings.maxPixels);
     const masks = result.masks.map((m) => decodeRle(m.rle));
-    const [batch] = buildCrops(image, masks, { size: stages.cropSize, crops: [crop], fill: settings.crops.fill });
+    const [batch] = buildCrops(image, masks, {
+      size: stages.cropSize,
+      crops: [crop],
+      fill: settings.crops.fill,
+    });
     const options = {
       ...decodingOptions(settings),
       beam: null,
@@ -547,7 +692,10 @@ export class ProjectService {
       ...(tweaks.aggregation !== undefined ? { aggregation: tweaks.aggregation } : {}),
     };
     const manifest = stages.pack.manifest;
-    const tokenizer = await loadTokenizer(stages.pack.path(manifest.captioner.tokenizer), manifest.captioner.specialTokens);
+    const tokenizer = await loadTokenizer(
+      stages.pack.path(manifest.captioner.tokenizer),
+      manifest.captioner.specialTokens,
+    );
     const key = settingKey(setting);
     const out = await generateCaptions({
       captioner: stages.captioner,
@@ -600,7 +748,8 @@ export class ProjectService {
     this.#segmentSessions.clear();
     this.#scope.clear();
     await this.#scope.allow(project.dir);
-    for (const folder of new Set(project.file.images.map((e) => dirname(e.path)))) await this.#scope.allow(folder).catch(() => {});
+    for (const folder of new Set(project.file.images.map((e) => dirname(e.path))))
+      await this.#scope.allow(folder).catch(() => {});
     const info = this.#info();
     context.emit('project:changed', info);
     return info;
@@ -635,7 +784,9 @@ export class ProjectService {
   }
 
   #doneResults(): ImageResult[] {
-    return [...this.#results.values()].filter((r) => r.status === 'done').sort((a, b) => a.image.id - b.image.id);
+    return [...this.#results.values()]
+      .filter((r) => r.status === 'done')
+      .sort((a, b) => a.image.id - b.image.id);
   }
 
   #candidate(id: string) {
@@ -657,7 +808,8 @@ export class ProjectService {
       })();
       session.catch(() => this.#segmentSessions.delete(entry.id));
       // Keep the embeddings of a few images only: each holds a [1,C,64,64] tensor.
-      if (this.#segmentSessions.size >= 4) this.#segmentSessions.delete(this.#segmentSessions.keys().next().value as number);
+      if (this.#segmentSessions.size >= 4)
+        this.#segmentSessions.delete(this.#segmentSessions.keys().next().value as number);
       this.#segmentSessions.set(entry.id, session);
     }
     return session;
@@ -674,7 +826,10 @@ function readReview(dir: string): ReviewState {
   try {
     return { ...emptyReview(), ...(JSON.parse(readFileSync(path, 'utf8')) as Partial<ReviewState>) };
   } catch (error) {
-    throw new ApiError('engine', `${path} is not valid JSON (${(error as Error).message}); move it aside to reset the review`);
+    throw new ApiError(
+      'engine',
+      `${path} is not valid JSON (${(error as Error).message}); move it aside to reset the review`,
+    );
   }
 }
 

@@ -7,7 +7,16 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CandidateView, ImageSummary, InspectorRerun, InspectorTrace, KeptCounts, MaskView, ProjectInfo, RunFinished } from '../../shared/api.ts';
+import type {
+  CandidateView,
+  ImageSummary,
+  InspectorRerun,
+  InspectorTrace,
+  KeptCounts,
+  MaskView,
+  ProjectInfo,
+  RunFinished,
+} from '../../shared/api.ts';
 import type { EngineClient } from './client.ts';
 import { createEngineService } from './index.ts';
 import { startInProcessEngine, startWorkerEngine } from './worker.ts';
@@ -21,7 +30,14 @@ beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'pris-service-'));
   await mkdir(join(base, 'allowed'));
   engine = startInProcessEngine(
-    createEngineService({ mode: 'served', version: 't', packDirs: [], allowedRoots: [join(base, 'allowed')], defaultProjectDir: join(base, 'allowed'), defaultSettings: reduced }),
+    createEngineService({
+      mode: 'served',
+      version: 't',
+      packDirs: [],
+      allowedRoots: [join(base, 'allowed')],
+      defaultProjectDir: join(base, 'allowed'),
+      defaultSettings: reduced,
+    }),
   );
   engine.onEvent((event, payload) => events.push([event, payload]));
 });
@@ -31,16 +47,23 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-const call = <T>(channel: Parameters<EngineClient['request']>[0], params: unknown = {}) => engine.request(channel, params) as Promise<T>;
+const call = <T>(channel: Parameters<EngineClient['request']>[0], params: unknown = {}) =>
+  engine.request(channel, params) as Promise<T>;
 
 describe('the engine facade on the demo pack', () => {
   it('refuses a project outside the allowed folders', async () => {
-    await expect(call('project:openDemo', { dir: join(base, 'elsewhere'), count: 1 })).rejects.toThrow('demo project folder is outside the allowed folders');
+    await expect(call('project:openDemo', { dir: join(base, 'elsewhere'), count: 1 })).rejects.toThrow(
+      'demo project folder is outside the allowed folders',
+    );
     await expect(call('project:images')).rejects.toThrow('no project is open');
   });
 
   it('runs the flow the UI needs, from demo scenes to export', async () => {
-    const project = await call<ProjectInfo>('project:openDemo', { dir: join(base, 'allowed', 'demo'), count: 2, seed: 3 });
+    const project = await call<ProjectInfo>('project:openDemo', {
+      dir: join(base, 'allowed', 'demo'),
+      count: 2,
+      seed: 3,
+    });
     expect(project.imageCount).toBe(2);
     expect(project.pack?.demo).toBe(true);
     expect(project.settings.masks.pointsPerSide).toBe(8);
@@ -58,7 +81,11 @@ describe('the engine facade on the demo pack', () => {
       });
     });
     expect(finished).toMatchObject({ outcome: 'completed', imagesDone: 1, imagesFailed: 0, error: null });
-    expect(events.some(([event, payload]) => event === 'run:progress' && (payload as { stage: string }).stage === 'captions')).toBe(true);
+    expect(
+      events.some(
+        ([event, payload]) => event === 'run:progress' && (payload as { stage: string }).stage === 'captions',
+      ),
+    ).toBe(true);
     const after = await call<ImageSummary[]>('project:images');
     expect(after.map((i) => i.status)).toEqual(['done', 'pending']);
 
@@ -66,18 +93,27 @@ describe('the engine facade on the demo pack', () => {
     expect(masks.length).toBeGreaterThanOrEqual(2);
     expect(masks[0].selectionReason).toMatch(/^rank \d of \d by predicted IoU × stability/);
     const [x, y, w, h] = masks[0].bbox;
-    const added = await call<MaskView>('mask:add', { imageId: images[0].id, prompt: { points: [{ x: x + w / 2, y: y + h / 2, label: 1 }] } });
+    const added = await call<MaskView>('mask:add', {
+      imageId: images[0].id,
+      prompt: { points: [{ x: x + w / 2, y: y + h / 2, label: 1 }] },
+    });
     expect(added.source).toBe('prompt');
     expect(added.area).toBeGreaterThan(0);
     expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length + 1);
     await call('mask:delete', { maskId: added.id });
     expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length);
 
-    const candidates = await call<CandidateView[]>('candidates:list', { imageId: images[0].id, maskId: masks[0].id });
+    const candidates = await call<CandidateView[]>('candidates:list', {
+      imageId: images[0].id,
+      maskId: masks[0].id,
+    });
     // 4 crops × (beam + 2 DCS) exportable + 2 plain-sampling comparison rows per crop
     expect(candidates.filter((c) => c.exportable)).toHaveLength(12);
     expect(candidates.every((c) => c.maskId === masks[0].id)).toBe(true);
-    const decided = await call<CandidateView>('candidates:decide', { candidateId: candidates[0].id, decision: 'rejected' });
+    const decided = await call<CandidateView>('candidates:decide', {
+      candidateId: candidates[0].id,
+      decision: 'rejected',
+    });
     expect(decided.decision).toBe('rejected');
     const undone = await call<{ candidate: CandidateView }>('candidates:undo');
     expect(undone.candidate.decision).toBeNull();
@@ -101,14 +137,17 @@ describe('the engine facade on the demo pack', () => {
     expect(exported.dest).toBe(join(base, 'allowed', 'demo', 'exports'));
     expect(exported.files.some((f) => f.endsWith('refs(umd).p'))).toBe(true);
     for (const file of exported.files) expect(existsSync(file)).toBe(true);
-    await expect(call('export:run', { formats: ['csv'], dest: join(base, 'outside') })).rejects.toThrow('export destination is outside the allowed folders');
+    await expect(call('export:run', { formats: ['csv'], dest: join(base, 'outside') })).rejects.toThrow(
+      'export destination is outside the allowed folders',
+    );
   });
 
   it('cancels a run inside an image without committing it: the image stays pending', async () => {
     await call('project:openDemo', { dir: join(base, 'allowed', 'demo'), count: 2, seed: 3 });
     const finished = new Promise<RunFinished>((resolve) => {
       const off = engine.onEvent((event, payload) => {
-        if (event === 'run:progress' && (payload as { stage: string }).stage === 'masks') void call('run:cancel');
+        if (event === 'run:progress' && (payload as { stage: string }).stage === 'masks')
+          void call('run:cancel');
         if (event === 'run:finished') {
           off();
           resolve(payload as RunFinished);
@@ -125,17 +164,27 @@ describe('the engine facade on the demo pack', () => {
   it('names unknown ids and refuses malformed payloads in the host', async () => {
     await call('project:openDemo', { dir: join(base, 'allowed', 'demo'), count: 2, seed: 3 });
     await expect(call('image:masks', { imageId: '99' })).rejects.toThrow('no image with id "99"');
-    await expect(call('inspector:trace', { candidateId: '1:0:999' })).rejects.toThrow('no candidate with id "1:0:999"');
+    await expect(call('inspector:trace', { candidateId: '1:0:999' })).rejects.toThrow(
+      'no candidate with id "1:0:999"',
+    );
     await expect(call('filter:counts', { tau: -1 })).rejects.toThrow('tau must be ≥ 0');
   });
 });
 
 describe('the worker-thread engine host', () => {
   it('answers requests from its own thread and reports validation errors with their code', async () => {
-    const worker = startWorkerEngine({ mode: 'served', version: 'w', packDirs: [], allowedRoots: [], defaultProjectDir: '/tmp' });
+    const worker = startWorkerEngine({
+      mode: 'served',
+      version: 'w',
+      packDirs: [],
+      allowedRoots: [],
+      defaultProjectDir: '/tmp',
+    });
     try {
       await expect(worker.request('app:info', {})).resolves.toMatchObject({ mode: 'served', version: 'w' });
-      await expect(worker.request('project:open', { dir: 'relative' })).rejects.toMatchObject({ code: 'invalid-params' });
+      await expect(worker.request('project:open', { dir: 'relative' })).rejects.toMatchObject({
+        code: 'invalid-params',
+      });
     } finally {
       await worker.close();
     }

@@ -14,7 +14,16 @@ export interface ReviewState {
   decisions: Record<string, 'accepted' | 'rejected'>;
   edits: Record<string, string>;
   /** Masks added with prompts, per image id. */
-  userMasks: Record<string, { rle: { size: [number, number]; counts: string }; bbox: [number, number, number, number]; area: number; predictedIou: number; stability: number }[]>;
+  userMasks: Record<
+    string,
+    {
+      rle: { size: [number, number]; counts: string };
+      bbox: [number, number, number, number];
+      area: number;
+      predictedIou: number;
+      stability: number;
+    }[]
+  >;
   /** Mask ids the user deleted. */
   deletedMasks: string[];
 }
@@ -25,7 +34,10 @@ export function emptyReview(): ReviewState {
 }
 
 /** Parses `7`, `7:2`, `7:2:13`, `7:u0` into their parts; throws `not-found` naming the id on anything else. */
-export function parseId(id: string, kind: 'image' | 'mask' | 'candidate'): { image: number; mask?: number; user?: number; candidate?: number } {
+export function parseId(
+  id: string,
+  kind: 'image' | 'mask' | 'candidate',
+): { image: number; mask?: number; user?: number; candidate?: number } {
   const patterns = {
     image: /^(\d+)$/,
     mask: /^(\d+):(?:(\d+)|u(\d+))$/,
@@ -35,14 +47,16 @@ export function parseId(id: string, kind: 'image' | 'mask' | 'candidate'): { ima
   if (!match) throw new ApiError('not-found', `no ${kind} with id "${id}"`);
   const image = Number(match[1]);
   if (kind === 'image') return { image };
-  if (kind === 'mask') return match[2] !== undefined ? { image, mask: Number(match[2]) } : { image, user: Number(match[3]) };
+  if (kind === 'mask')
+    return match[2] !== undefined ? { image, mask: Number(match[2]) } : { image, user: Number(match[3]) };
   return { image, mask: Number(match[2]), candidate: Number(match[3]) };
 }
 
 /** The id of mask `index` of image `image`. */
 export const maskId = (image: number, index: number): string => `${image}:${index}`;
 /** The id of a candidate. */
-export const candidateId = (image: number, candidate: CandidateResult): string => `${image}:${candidate.mask}:${candidate.index}`;
+export const candidateId = (image: number, candidate: CandidateResult): string =>
+  `${image}:${candidate.mask}:${candidate.index}`;
 
 /** Kept flags of every candidate of a result at the filter's τ (comparison candidates are never kept). */
 export function keptFlags(result: ImageResult, filter: FilterSettings): boolean[] {
@@ -52,7 +66,13 @@ export function keptFlags(result: ImageResult, filter: FilterSettings): boolean[
 }
 
 /** The gallery summary of one image. */
-export function imageSummary(entry: ImageEntry, result: ImageResult | undefined, filter: FilterSettings, running: boolean, folder: string): ImageSummary {
+export function imageSummary(
+  entry: ImageEntry,
+  result: ImageResult | undefined,
+  filter: FilterSettings,
+  running: boolean,
+  folder: string,
+): ImageSummary {
   const base: ImageSummary = {
     id: String(entry.id),
     file: entry.name,
@@ -67,7 +87,11 @@ export function imageSummary(entry: ImageEntry, result: ImageResult | undefined,
   };
   if (!result) return base;
   if (result.status === 'failed') {
-    return { ...base, status: 'error', error: { code: result.error?.code ?? 'error', message: result.error?.message ?? 'the image failed' } };
+    return {
+      ...base,
+      status: 'error',
+      error: { code: result.error?.code ?? 'error', message: result.error?.message ?? 'the image failed' },
+    };
   }
   const kept = keptFlags(result, filter);
   return {
@@ -82,7 +106,12 @@ export function imageSummary(entry: ImageEntry, result: ImageResult | undefined,
 }
 
 /** The views of an image's masks: stored masks (minus deleted ones) then prompted masks. */
-export function maskViews(result: ImageResult | undefined, imageId: number, review: ReviewState, filter: FilterSettings): MaskView[] {
+export function maskViews(
+  result: ImageResult | undefined,
+  imageId: number,
+  review: ReviewState,
+  filter: FilterSettings,
+): MaskView[] {
   const deleted = new Set(review.deletedMasks);
   const views: MaskView[] = [];
   if (result && result.status === 'done') {
@@ -91,7 +120,9 @@ export function maskViews(result: ImageResult | undefined, imageId: number, revi
     for (const mask of result.masks) {
       const id = maskId(imageId, mask.index);
       if (deleted.has(id)) continue;
-      const own = result.candidates.map((c, k) => ({ c, k })).filter(({ c }) => c.mask === mask.index && !c.comparison);
+      const own = result.candidates
+        .map((c, k) => ({ c, k }))
+        .filter(({ c }) => c.mask === mask.index && !c.comparison);
       views.push({
         id,
         imageId: String(imageId),
@@ -135,7 +166,11 @@ function selectionReason(mask: MaskResult, ranked: number[]): string {
 }
 
 /** The views of a result's candidates (optionally one mask's), with review state and τ decisions. */
-export function candidateViews(result: ImageResult, review: ReviewState, maskIndex?: number): CandidateView[] {
+export function candidateViews(
+  result: ImageResult,
+  review: ReviewState,
+  maskIndex?: number,
+): CandidateView[] {
   const imageId = result.image.id;
   return result.candidates
     .filter((c) => maskIndex === undefined || c.mask === maskIndex)
@@ -143,7 +178,12 @@ export function candidateViews(result: ImageResult, review: ReviewState, maskInd
 }
 
 /** One candidate's view. */
-export function candidateView(imageId: number, c: CandidateResult, maskCount: number, review: ReviewState): CandidateView {
+export function candidateView(
+  imageId: number,
+  c: CandidateResult,
+  maskCount: number,
+  review: ReviewState,
+): CandidateView {
   const id = candidateId(imageId, c);
   return {
     id,

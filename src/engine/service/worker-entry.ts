@@ -7,4 +7,7 @@ import type { EngineServiceOptions } from './options.ts';
 if (!parentPort) throw new Error('worker-entry.ts runs only as a worker thread');
 const port = parentPort;
 const handlers = createEngineService(workerData as EngineServiceOptions);
-serveEngine({ post: (message) => port.postMessage(message), onMessage: (handler) => port.on('message', handler) }, handlers);
+serveEngine(
+  { post: (message) => port.postMessage(message), onMessage: (handler) => port.on('message', handler) },
+  handlers,
+);

@@ -38,7 +38,10 @@ export function startWorkerEngine(options: EngineServiceOptions): EngineClient {
  */
 export function startInProcessEngine(handlers: ApiHandlers): EngineClient {
   const { port1, port2 } = new MessageChannel();
-  const stop = serveEngine({ post: (message) => port2.postMessage(message), onMessage: (handler) => port2.on('message', handler) }, handlers);
+  const stop = serveEngine(
+    { post: (message) => port2.postMessage(message), onMessage: (handler) => port2.on('message', handler) },
+    handlers,
+  );
   let exitHandler: ((reason: string) => void) | null = null;
   return createEngineClient({
     post: (message) => port1.postMessage(message),
