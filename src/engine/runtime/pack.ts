@@ -235,12 +235,18 @@ export function contractErrors(
   return errors;
 }
 
+/**
+ * Provider load failures are a property of the machine, not of a pack: shared by every pack of the process, so a
+ * missing CUDA provider is tried (and onnxruntime prints its loader error) once per process, not once per session.
+ */
+const processProviderFailures = new Map<ExecutionProvider, string>();
+
 class Pack implements ModelPack {
   readonly name: string;
   private readonly sessions = new Map<Role, Promise<Session>>();
   private readonly opened = new Map<Role, Session>();
-  /** Providers that failed for an earlier role, with the reason (so cuda is not retried 7 times). */
-  private readonly knownFailures = new Map<ExecutionProvider, string>();
+  /** Providers that failed earlier in this process, with the reason (so cuda is not retried for every session). */
+  private readonly knownFailures = processProviderFailures;
   private disposed = false;
 
   constructor(
