@@ -8,6 +8,14 @@ import { isIP } from 'node:net';
 /** The cookie that carries the token after the first page load (HttpOnly, SameSite=Strict). */
 export const TOKEN_COOKIE = 'pris_token';
 
+/**
+ * The cookie name of the server on `port`: cookies are scoped by host, not port, so two served instances on one
+ * machine would otherwise overwrite each other's token.
+ */
+export function tokenCookieName(port: number): string {
+  return `${TOKEN_COOKIE}_${port}`;
+}
+
 /** A fresh random token: 32 bytes, URL-safe base64 (256 bits). */
 export function createToken(): string {
   return randomBytes(32).toString('base64url');
@@ -25,7 +33,11 @@ export function tokenMatches(expected: string, candidate: string | null | undefi
 }
 
 /** The token a request presents: `?token=`, then `Authorization: Bearer`, then the cookie. */
-export function presentedTokens(url: URL, headers: Record<string, string | string[] | undefined>): string[] {
+export function presentedTokens(
+  url: URL,
+  headers: Record<string, string | string[] | undefined>,
+  cookieName = TOKEN_COOKIE,
+): string[] {
   const tokens: string[] = [];
   const query = url.searchParams.get('token');
   if (query) tokens.push(query);
@@ -36,7 +48,7 @@ export function presentedTokens(url: URL, headers: Record<string, string | strin
   if (typeof cookie === 'string') {
     for (const part of cookie.split(';')) {
       const [name, ...rest] = part.trim().split('=');
-      if (name === TOKEN_COOKIE) tokens.push(decodeURIComponent(rest.join('=')));
+      if (name === cookieName) tokens.push(decodeURIComponent(rest.join('=')));
     }
   }
   return tokens;
@@ -47,10 +59,11 @@ export function isAuthorized(
   expected: string,
   url: URL,
   headers: Record<string, string | string[] | undefined>,
+  cookieName = TOKEN_COOKIE,
 ): boolean {
   // Every presented token is compared, so timing does not tell which source was checked.
   let ok = false;
-  for (const token of presentedTokens(url, headers)) ok = tokenMatches(expected, token) || ok;
+  for (const token of presentedTokens(url, headers, cookieName)) ok = tokenMatches(expected, token) || ok;
   return ok;
 }
 

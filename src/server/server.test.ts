@@ -86,8 +86,13 @@ describe('the served mode', () => {
     expect((await get('/')).status).toBe(401);
     expect((await get('/?token=wrong')).status).toBe(401);
     expect((await get(`/?token=${server.token}x`)).status).toBe(401);
-    expect((await get('/assets/app.js', { Cookie: 'pris_token=nope' })).status).toBe(401);
+    expect((await get('/assets/app.js', { Cookie: `pris_token_${server.port}=nope` })).status).toBe(401);
     expect((await get('/', { Authorization: 'Bearer nope' })).status).toBe(401);
+    // another instance's cookie (cookies are per host, not per port) does not open this one
+    expect(
+      (await get('/assets/app.js', { Cookie: `pris_token=${server.token}; pris_token_1=${server.token}` }))
+        .status,
+    ).toBe(401);
   });
 
   it('serves the page with the token, sets the token cookie and a strict CSP', async () => {
@@ -102,8 +107,10 @@ describe('the served mode', () => {
     expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${server.port}`);
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.headers['referrer-policy']).toBe('no-referrer');
-    expect(String(page.headers['set-cookie'])).toMatch(/pris_token=.*HttpOnly; SameSite=Strict/);
-    const asset = await get('/assets/app.js', { Cookie: `pris_token=${server.token}` });
+    expect(String(page.headers['set-cookie'])).toMatch(
+      new RegExp(`pris_token_${server.port}=.*HttpOnly; SameSite=Strict`),
+    );
+    const asset = await get('/assets/app.js', { Cookie: `pris_token_${server.port}=${server.token}` });
     expect(asset.status).toBe(200);
     expect(asset.headers['content-type']).toContain('text/javascript');
   });
@@ -142,7 +149,7 @@ describe('the served mode', () => {
   });
 
   it('answers valid requests and refuses malformed payloads and unknown channels with clear errors', async () => {
-    const ws = (await openSocket('', { Cookie: `pris_token=${server.token}` })) as WebSocket;
+    const ws = (await openSocket('', { Cookie: `pris_token_${server.port}=${server.token}` })) as WebSocket;
     expect(await ask(ws, { type: 'request', id: 1, channel: 'app:info', params: {} })).toMatchObject({
       id: 1,
       ok: true,

@@ -19,7 +19,7 @@ import {
   isAuthorized,
   originAllowed,
   securityHeaders,
-  TOKEN_COOKIE,
+  tokenCookieName,
 } from './security.ts';
 
 /** Options of {@link startServer}. */
@@ -108,7 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!hostAllowed(host, port, request.headers.host)) return send(response, 421, 'unexpected Host header');
     const url = requestUrl(request);
-    if (!isAuthorized(token, url, request.headers))
+    if (!isAuthorized(token, url, request.headers, tokenCookieName(port)))
       return send(response, 401, 'missing or wrong token: open the URL printed by `pseudo-ris serve`');
     if (request.method !== 'GET' && request.method !== 'HEAD')
       return send(response, 405, 'method not allowed', { Allow: 'GET, HEAD' });
@@ -126,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // this cookie, which no other site can read or send (HttpOnly, SameSite=Strict).
     if (url.searchParams.has('token'))
       headers['Set-Cookie'] =
-        `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+        `${tokenCookieName(port)}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
     response.writeHead(200, headers);
     if (request.method === 'HEAD') return void response.end();
     createReadStream(file.path).pipe(response);
@@ -164,7 +164,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!originAllowed(request.headers.origin, request.headers.host)) return refuse(403, 'Forbidden');
     const url = requestUrl(request);
     if (url.pathname !== '/api') return refuse(404, 'Not Found');
-    if (!isAuthorized(token, url, request.headers)) return refuse(401, 'Unauthorized');
+    if (!isAuthorized(token, url, request.headers, tokenCookieName(port))) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(request, socket, head, (ws) => connect(ws));
   });
 
