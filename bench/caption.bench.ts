@@ -171,9 +171,10 @@ function mathsAtCocaVocabulary(): void {
             others.map(() => 0.8),
             'mean',
           ),
+          kept,
         );
         const result = samplingStep({ processed, kept, temperature: 1, eot: 49407, aggregate });
-        drawToken(result, kept, random());
+        drawToken(result, random());
       }
     }
   };

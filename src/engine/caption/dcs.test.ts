@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateLogits, aggregationFactors, cosineRow, drawToken, samplingStep } from './dcs.ts';
+import { aggregateLogits, aggregationFactors, cosineRow, drawToken, samplingStep, valueAt } from './dcs.ts';
 
 const row = (...values: number[]) => Float64Array.from(values);
 const ids = (...values: number[]) => Int32Array.from(values);
@@ -78,12 +78,13 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
 
   it('gives tokens outside the kept set weight 0 even when calibration would favour them', () => {
     // V = top-2 = {0, 1}; the other crop strongly dislikes "circle" but circle stays out.
-    const o = aggregateLogits([row(0, 0, -10, 0)], aggregationFactors([1], 'mean'));
-    const step = samplingStep({ processed: target, kept: ids(0, 1), temperature: 1, eot, aggregate: o });
-    expect(step.weights[2]).toBe(0);
-    expect(step.calibrated![2]).toBe(-Infinity);
+    const kept = ids(0, 1);
+    const o = aggregateLogits([row(0, 0, -10, 0)], aggregationFactors([1], 'mean'), kept);
+    const step = samplingStep({ processed: target, kept, temperature: 1, eot, aggregate: o });
+    expect(valueAt(step.weights, kept, 2, 0)).toBe(0);
+    expect(valueAt(step.calibrated!, kept, 2, -Infinity)).toBe(-Infinity);
     expect(step.eotRestored).toBeNull();
-    expect(step.weights[0]).toBeCloseTo(0.5, 12);
+    expect(valueAt(step.weights, kept, 0, 0)).toBeCloseTo(0.5, 12);
   });
 
   it('plain sampling (no aggregate, the n = 1 and n > 30 fallbacks) draws from the restricted softmax', () => {
@@ -105,6 +106,7 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
     const o = aggregateLogits(
       [row(1, 0, 0, 0), row(0, 2, 0, 0)],
       aggregationFactors([0.75, -0.25], 'weighted-sum'),
+      ids(0, 1),
     );
     const step = samplingStep({ processed: target, kept: ids(0, 1), temperature: 1, eot, aggregate: o });
     expect(Array.from(step.calibrated!.slice(0, 2))).toEqual([0.5, 3]);
@@ -112,7 +114,7 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
   });
 
   it('temperature divides the calibrated logits', () => {
-    const o = row(0, 0, 0, 0);
+    const o = row(1, 0); // o on V = {0, 1}: c = (−1, 2)
     const step = samplingStep({
       processed: row(0, 2, 0, 0),
       kept: ids(0, 1),
@@ -120,7 +122,8 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
       eot,
       aggregate: o,
     });
-    expect(step.weights[1]).toBeCloseTo(Math.E / (1 + Math.E), 12);
+    // weights ∝ e^(−1/2), e^(2/2)
+    expect(step.weights[1]).toBeCloseTo(Math.exp(1.5) / (1 + Math.exp(1.5)), 12);
   });
 
   it('falls back to the naive distribution when the calibrated weights are not a usable distribution', () => {
@@ -131,7 +134,7 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
       kept: ids(0, 1),
       temperature: 1,
       eot,
-      aggregate: row(-Infinity, 0, 0, 0),
+      aggregate: row(-Infinity, 0),
     });
     expect(step.fellBack).toBe(true);
     expect(step.weights[0]).toBeCloseTo(0.5, 12);
@@ -140,7 +143,7 @@ describe('DCS step (hand-checked, DESIGN.md §5)', () => {
 
   it('draws with one uniform in ascending-id order of V', () => {
     const step = samplingStep({ processed: target, kept: ids(0, 1), temperature: 1, eot, aggregate: null });
-    expect(drawToken(step, ids(0, 1), 0.49)).toBe(0);
-    expect(drawToken(step, ids(0, 1), 0.51)).toBe(1);
+    expect(drawToken(step, 0.49)).toBe(0);
+    expect(drawToken(step, 0.51)).toBe(1);
   });
 });

@@ -11,7 +11,6 @@
  * When Σ p ≤ 0 (or is not finite) the reference falls back to the uncalibrated distribution; so do we.
  */
 import { drawFromWeights } from './rng.ts';
-import { restrictedSoftmax } from './processors.ts';
 
 /** s_ij for one target: cosine of L2-normalized image latents. in: latents float32[n, D]. out: float64[n]. */
 export function cosineRow(
@@ -68,23 +67,26 @@ export function aggregationFactors(similarities: ArrayLike<number>, mode: Aggreg
 }
 
 /**
- * The aggregate o = Σ_j factor_j · z_j over the other crops' logits (`[V]` each). out: float64[V].
+ * The aggregate o = Σ_j factor_j · z_j over the other crops' logits (`[V]` each). out: float64[V], or with `ids`
+ * only those entries, float64[ids.length] aligned with `ids` (sampling needs o on the kept set only).
  */
 export function aggregateLogits(
   otherLogits: readonly ArrayLike<number>[],
   factors: ArrayLike<number>,
+  ids?: Int32Array,
 ): Float64Array {
   if (otherLogits.length !== factors.length) {
     throw new RangeError(`${otherLogits.length} other logit rows but ${factors.length} factors`);
   }
   const vocab = otherLogits[0]?.length ?? 0;
-  const out = new Float64Array(vocab);
+  const out = new Float64Array(ids ? ids.length : vocab);
   for (let j = 0; j < otherLogits.length; j++) {
     const row = otherLogits[j]!;
     if (row.length !== vocab)
       throw new RangeError(`other crop ${j} has ${row.length} logits, expected ${vocab}`);
     const factor = factors[j]!;
-    for (let t = 0; t < vocab; t++) out[t] = out[t]! + factor * row[t]!;
+    if (ids) for (let k = 0; k < ids.length; k++) out[k] = out[k]! + factor * row[ids[k]!]!;
+    else for (let t = 0; t < vocab; t++) out[t] = out[t]! + factor * row[t]!;
   }
   return out;
 }
@@ -97,17 +99,21 @@ export interface SamplingStepInput {
   kept: Int32Array;
   temperature: number;
   eot: number;
-  /** The aggregate o (DCS), or null for plain sampling. float64[V]. */
+  /** The aggregate o on the kept set (DCS), float64[|V|] aligned with `kept`, or null for plain sampling. */
   aggregate: Float64Array | null;
 }
 
-/** What one step computed: every stage, for the draw and the trace. */
+/**
+ * What one step computed, for the draw and the trace. Every array is float64[|V|] aligned with `kept` (outside V:
+ * probabilities and weights are 0, calibrated logits −∞), so a 49 408-token vocabulary is never copied per row.
+ */
 export interface SamplingStepResult {
-  /** softmax(z_i restricted to V / T): plain sampling's distribution. float64[V]. */
+  kept: Int32Array;
+  /** softmax(z_i restricted to V / T): plain sampling's distribution. */
   naive: Float64Array;
-  /** c = z_i − o on V, −∞ elsewhere (DCS only). */
+  /** c = z_i − o on V (DCS only). */
   calibrated: Float64Array | null;
-  /** The weights the draw uses (unnormalized for DCS), 0 outside V. float64[V]. */
+  /** The weights the draw uses (unnormalized for DCS). */
   weights: Float64Array;
   /** Σ weights over V. */
   weightSum: number;
@@ -121,62 +127,104 @@ export interface SamplingStepResult {
 export function samplingStep(input: SamplingStepInput): SamplingStepResult {
   const { processed, kept, temperature, eot, aggregate } = input;
   if (kept.length === 0) throw new RangeError('the kept set V is empty');
-  const naive = restrictedSoftmax(processed, kept, temperature);
-  if (aggregate === null) {
-    return {
-      naive,
-      calibrated: null,
-      weights: naive,
-      weightSum: sumOver(naive, kept),
-      eotRestored: null,
-      fellBack: false,
-    };
+  const target = new Float64Array(kept.length);
+  for (let k = 0; k < kept.length; k++) target[k] = processed[kept[k]!]!;
+  const naive = softmaxCompact(target, temperature);
+  const plain = (
+    calibrated: Float64Array | null,
+    eotRestored: SamplingStepResult['eotRestored'],
+    fellBack: boolean,
+  ): SamplingStepResult => ({
+    kept,
+    naive,
+    calibrated,
+    weights: naive,
+    weightSum: sum(naive),
+    eotRestored,
+    fellBack,
+  });
+  if (aggregate === null) return plain(null, null, false);
+  if (aggregate.length !== kept.length) {
+    throw new RangeError(`aggregate has ${aggregate.length} values, the kept set ${kept.length}`);
   }
-  if (aggregate.length !== processed.length) {
-    throw new RangeError(`aggregate has ${aggregate.length} values, target logits ${processed.length}`);
-  }
-  const calibrated = new Float64Array(processed.length).fill(-Infinity);
-  for (const id of kept) calibrated[id] = processed[id]! - aggregate[id]!;
+  const calibrated = new Float64Array(kept.length);
+  for (let k = 0; k < kept.length; k++) calibrated[k] = target[k]! - aggregate[k]!;
   let weights: Float64Array;
-  let eotRestored: SamplingStepResult['eotRestored'] = null;
   try {
-    weights = restrictedSoftmax(calibrated, kept, temperature);
+    weights = softmaxCompact(calibrated, temperature);
   } catch {
     // Every calibrated logit −∞ (possible only when z_i is −∞ on V): nothing to calibrate, use naive.
-    return {
-      naive,
-      calibrated,
-      weights: naive,
-      weightSum: sumOver(naive, kept),
-      eotRestored: null,
-      fellBack: true,
-    };
+    return plain(calibrated, null, true);
   }
-  if (kept.includes(eot)) {
-    eotRestored = { calibrated: weights[eot]!, restored: naive[eot]! };
-    weights[eot] = naive[eot]!;
+  let eotRestored: SamplingStepResult['eotRestored'] = null;
+  const eotIndex = indexOf(kept, eot);
+  if (eotIndex >= 0) {
+    eotRestored = { calibrated: weights[eotIndex]!, restored: naive[eotIndex]! };
+    weights[eotIndex] = naive[eotIndex]!;
   }
-  const weightSum = sumOver(weights, kept);
-  if (!(weightSum > 0) || !Number.isFinite(weightSum)) {
-    return {
-      naive,
-      calibrated,
-      weights: naive,
-      weightSum: sumOver(naive, kept),
-      eotRestored,
-      fellBack: true,
-    };
-  }
-  return { naive, calibrated, weights, weightSum, eotRestored, fellBack: false };
+  const weightSum = sum(weights);
+  if (!(weightSum > 0) || !Number.isFinite(weightSum)) return plain(calibrated, eotRestored, true);
+  return { kept, naive, calibrated, weights, weightSum, eotRestored, fellBack: false };
 }
 
-/** Draws the step's token from its weights with one uniform (see {@link drawFromWeights}). */
-export function drawToken(result: SamplingStepResult, kept: Int32Array, uniform: number): number {
-  return drawFromWeights(result.weights, kept, uniform);
+/** Draws the step's token from its weights with one uniform (see {@link drawFromWeights}); returns a token id. */
+export function drawToken(result: SamplingStepResult, uniform: number): number {
+  return result.kept[drawFromWeights(result.weights, identity(result.kept.length), uniform)]!;
 }
 
-function sumOver(values: Float64Array, ids: Int32Array): number {
-  let sum = 0;
-  for (const id of ids) sum += values[id]!;
-  return sum;
+/** The value of token `id` in a result array aligned with `kept` (`outside` when id ∉ V). */
+export function valueAt(values: Float64Array, kept: Int32Array, id: number, outside: number): number {
+  const k = indexOf(kept, id);
+  return k >= 0 ? values[k]! : outside;
+}
+
+/**
+ * softmax(values / T) over a compact array: the arithmetic of `restrictedSoftmax` over the kept ids, in the same
+ * order (max subtracted, sum in ascending-id order). Throws when every value is −∞.
+ */
+function softmaxCompact(values: Float64Array, temperature: number): Float64Array {
+  if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
+  let max = -Infinity;
+  for (const value of values) max = Math.max(max, value);
+  if (max === -Infinity) throw new Error('every kept token has logit −∞: nothing can be sampled');
+  const out = new Float64Array(values.length);
+  let total = 0;
+  for (let k = 0; k < values.length; k++) {
+    const value = Math.exp((values[k]! - max) / temperature);
+    out[k] = value;
+    total += value;
+  }
+  for (let k = 0; k < values.length; k++) out[k] = out[k]! / total;
+  return out;
+}
+
+/** Binary search in an ascending id list; −1 when absent. */
+function indexOf(ids: Int32Array, id: number): number {
+  let low = 0;
+  let high = ids.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const value = ids[middle]!;
+    if (value === id) return middle;
+    if (value < id) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}
+
+const identities = new Map<number, Int32Array>();
+
+function identity(length: number): Int32Array {
+  let ids = identities.get(length);
+  if (!ids) {
+    ids = Int32Array.from({ length }, (_, k) => k);
+    if (identities.size < 4096) identities.set(length, ids);
+  }
+  return ids;
+}
+
+function sum(values: Float64Array): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
 }

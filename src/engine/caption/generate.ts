@@ -283,13 +283,16 @@ async function sampleRows(
           ? topKKept(processed, row.setting.k)
           : topPKept(processed, row.setting.p);
       let aggregate: Float64Array | null = null;
+      // The full-vocabulary aggregate only for traces (their top-N); sampling needs o on V only.
+      let tracedAggregate: Float64Array | null = null;
       let otherRecords: Parameters<typeof recordStep>[0]['others'] = null;
       if (row.calibrated) {
         const js = others(row.target);
         const s = js.map((j) => similarities[row.target]![j]!);
         const factors = aggregationFactors(s, options.aggregation);
         const otherLogits = js.map((_, m) => logits[targetPairs.length + otherOffset[r]! + m]!);
-        aggregate = aggregateLogits(otherLogits, factors);
+        aggregate = aggregateLogits(otherLogits, factors, kept);
+        if (row.steps) tracedAggregate = aggregateLogits(otherLogits, factors);
         otherRecords = js.map((j, m) => ({
           maskIndex: maskIndices[j]!,
           similarity: s[m]!,
@@ -305,12 +308,23 @@ async function sampleRows(
       if (forced) chosen = eot;
       else {
         uniform = row.random.uniform();
-        chosen = drawToken(result, kept, uniform);
+        chosen = drawToken(result, uniform);
       }
       if (row.steps) {
         row.steps.push(
           recordStep(
-            { step, raw, processed, kept, others: otherRecords, aggregate, result, uniform, forced, chosen },
+            {
+              step,
+              raw,
+              processed,
+              kept,
+              others: otherRecords,
+              aggregate: tracedAggregate,
+              result,
+              uniform,
+              forced,
+              chosen,
+            },
             (id) => input.tokenizer.tokenText(id),
             topN,
             eot,

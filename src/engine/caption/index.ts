@@ -16,6 +16,7 @@ export {
   aggregationFactors,
   cosineRow,
   drawToken,
+  valueAt,
   samplingStep,
   type SamplingStepInput,
   type SamplingStepResult,

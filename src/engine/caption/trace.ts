@@ -15,8 +15,7 @@ import type {
   TraceToken,
   TraceVector,
 } from '../../shared/caption.ts';
-import { aggregateLogits, samplingStep, type SamplingStepResult } from './dcs.ts';
-import { drawFromWeights } from './rng.ts';
+import { aggregateLogits, drawToken, samplingStep, type SamplingStepResult } from './dcs.ts';
 
 /** Everything one sampling step computed, as {@link recordStep} needs it. */
 export interface StepRecordInput {
@@ -28,7 +27,9 @@ export interface StepRecordInput {
   kept: Int32Array;
   /** DCS: the other crops with their similarity, aggregation factor and raw logits; null for plain sampling. */
   others: { maskIndex: number; similarity: number; weight: number; logits: ArrayLike<number> }[] | null;
+  /** The full-vocabulary aggregate o (DCS), for the trace's top-N. */
   aggregate: Float64Array | null;
+  /** The step's result: arrays aligned with `kept`. */
   result: SamplingStepResult;
   /** The uniform drawn, or null when eot was forced. */
   uniform: number | null;
@@ -52,8 +53,16 @@ export function recordStep(
   if (eot >= 0 && eot < processed.length) ids.add(eot);
   ids.add(input.chosen);
   const order = [...ids].sort((a, b) => a - b);
+  const keptIndex = new Map<number, number>();
+  kept.forEach((id, k) => keptIndex.set(id, k));
   const keptSet = new Set<number>(kept);
   const pick = (values: ArrayLike<number>): TraceVector => order.map((id) => finiteOrNull(values[id]!));
+  // Result arrays are aligned with V: outside it probabilities and weights are 0, calibrated logits −∞.
+  const pickKept = (values: Float64Array, outside: number): TraceVector =>
+    order.map((id) => {
+      const k = keptIndex.get(id);
+      return finiteOrNull(k === undefined ? outside : values[k]!);
+    });
   const filtered = order.map((id) => (keptSet.has(id) ? finiteOrNull(processed[id]!) : null));
   const tokens: TraceToken[] = order.map((id) => ({ id, text: tokenText(id), kept: keptSet.has(id) }));
   const step: TraceStep = {
@@ -63,8 +72,8 @@ export function recordStep(
     raw: pick(input.raw),
     processed: pick(processed),
     filtered,
-    naive: pick(result.naive),
-    weights: pick(result.weights),
+    naive: pickKept(result.naive, 0),
+    weights: pickKept(result.weights, 0),
     weightSum: result.weightSum,
     forced: input.forced,
     chosen: input.chosen,
@@ -79,7 +88,7 @@ export function recordStep(
     }));
   }
   if (input.aggregate) step.aggregate = pick(input.aggregate);
-  if (result.calibrated) step.calibrated = pick(result.calibrated);
+  if (result.calibrated) step.calibrated = pickKept(result.calibrated, -Infinity);
   if (result.eotRestored) step.eotRestored = result.eotRestored;
   if (input.others) step.fellBack = result.fellBack;
   if (input.uniform !== null) step.draw = { uniform: input.uniform };
@@ -127,7 +136,7 @@ export function replayTrace(trace: CaptionTrace): TraceReplay {
         aggregate,
       });
       if (!step.draw) throw new Error(`trace step ${step.step} is not forced but records no draw`);
-      const index = drawFromWeights(result.weights, kept, step.draw.uniform);
+      const index = drawToken(result, step.draw.uniform);
       chosen = step.tokens[positions[index]!]!.id;
     }
     if (chosen !== step.chosen && firstMismatch === null) firstMismatch = step.step;
