@@ -37,19 +37,28 @@ function startServe(root, workDir) {
     stderr += chunk.toString();
   });
   return new Promise((resolve, reject) => {
+    // Building the renderer on a cold checkout takes ~10–30 s; three minutes means it is stuck.
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`pseudo-ris serve printed no URL within 180 s:\n${stderr.slice(-2000)}`));
+    }, 180_000);
     let stdout = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk.toString();
       const match = /http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/.exec(stdout);
-      if (match) resolve({ url: match[0], child, log: () => stderr });
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[0], child, log: () => stderr });
+      }
     });
-    child.on('exit', (code) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
       reject(
         new Error(
           `pseudo-ris serve exited with code ${code} before printing its URL:\n${stderr.slice(-2000)}`,
         ),
-      ),
-    );
+      );
+    });
   });
 }
 
