@@ -591,11 +591,12 @@ export class ProjectService {
       : join(project.dir, 'exports');
     const files: string[] = [];
     let expressions = 0;
+    const source = this.#reviewedView();
     for (const format of formats) {
       if (format === 'repro') continue; // every export writes the reproducibility record beside its files
       context.signal.throwIfAborted();
       const folder = join(out, format);
-      const summary = await exportProject(project.dir, {
+      const summary = await exportProject(source, {
         format,
         out: folder,
         tau,
@@ -606,6 +607,39 @@ export class ProjectService {
       expressions = Math.max(expressions, summary.expressions);
     }
     return { dest: out, files, expressions };
+  }
+
+  /**
+   * The folder to export from. Without review changes, the project itself. With them, a derived copy of the project
+   * file and results (`.review-view/`, rewritten on each export) where edited texts replace generated ones, and
+   * rejected candidates and every candidate of a deleted mask are marked comparison-only, which the exporters
+   * never write. Acceptance records a reviewer's check; it does not keep a candidate that τ filters out.
+   */
+  #reviewedView(): string {
+    const project = this.#require();
+    const review = this.#review;
+    if (
+      Object.keys(review.decisions).length === 0 &&
+      Object.keys(review.edits).length === 0 &&
+      review.deletedMasks.length === 0
+    )
+      return project.dir;
+    const view = join(project.dir, '.review-view');
+    const deleted = new Set(review.deletedMasks);
+    const lines = [...this.#results.values()]
+      .sort((a, b) => a.image.id - b.image.id)
+      .map((result) => {
+        const candidates = result.candidates.map((c) => {
+          const id = `${result.image.id}:${c.mask}:${c.index}`;
+          const excluded = review.decisions[id] === 'rejected' || deleted.has(`${result.image.id}:${c.mask}`);
+          const text = review.edits[id] ?? c.text;
+          return excluded || text !== c.text ? { ...c, text, comparison: c.comparison || excluded } : c;
+        });
+        return `${JSON.stringify({ ...result, candidates })}\n`;
+      });
+    writeFileAtomic(join(view, 'project.json'), `${JSON.stringify(project.file, null, 2)}\n`);
+    writeFileAtomic(join(view, 'results.jsonl'), lines.join(''));
+    return view;
   }
 
   // ---------------------------------------------------------------------------------------------------------------

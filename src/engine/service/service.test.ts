@@ -2,7 +2,7 @@
 // a run with progress events, masks, a prompted mask, candidates with review and undo, τ counts from stored
 // scores, a trace that replays the stored caption, naive vs DCS, report and export; plus confinement and the
 // worker-thread host.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +137,37 @@ describe('the engine facade on the demo pack', () => {
     expect(exported.dest).toBe(join(base, 'allowed', 'demo', 'exports'));
     expect(exported.files.some((f) => f.endsWith('refs(umd).p'))).toBe(true);
     for (const file of exported.files) expect(existsSync(file)).toBe(true);
+    // review: a rejected candidate leaves the export, an edited text replaces the generated one
+    const everyCandidate = await call<CandidateView[]>('candidates:list', { imageId: images[0].id });
+    const kept = everyCandidate.filter(
+      (c) => c.exportable && c.dos !== null && c.dos > project.settings.filter.tau,
+    );
+    // the rejected one has a text no other kept candidate shares, so its absence from the CSV is observable
+    const rejected = kept.find((c) => kept.filter((k) => k.text === c.text).length === 1)!;
+    const edited = kept.find((c) => c.id !== rejected.id)!;
+    expect(rejected && edited).toBeTruthy();
+    const csvBefore = await call<{ files: string[] }>('export:run', {
+      formats: ['csv'],
+      dest: join(base, 'allowed', 'plain'),
+    });
+    expect(
+      readFileSync(
+        csvBefore.files.find((f) => f.endsWith('.csv'))!,
+        'utf8',
+      ),
+    ).toContain(rejected.text);
+    await call('candidates:decide', { candidateId: rejected.id, decision: 'rejected' });
+    await call('candidates:edit', { candidateId: edited.id, text: 'the edited expression' });
+    const csv = await call<{ files: string[] }>('export:run', {
+      formats: ['csv'],
+      dest: join(base, 'allowed', 'reviewed'),
+    });
+    const table = readFileSync(
+      csv.files.find((f) => f.endsWith('.csv'))!,
+      'utf8',
+    );
+    expect(table).toContain('the edited expression');
+    expect(table).not.toContain(rejected.text);
     await expect(call('export:run', { formats: ['csv'], dest: join(base, 'outside') })).rejects.toThrow(
       'export destination is outside the allowed folders',
     );
