@@ -10,7 +10,7 @@ import {
   type ApiTransport,
 } from './api.ts';
 import { parseSettings } from './settings.ts';
-import { createSocketTransport, decodeMessage, encodeMessage, type TextSocket } from './wire.ts';
+import { decodeMessage, encodeMessage, routeEngineMessage, type Waiter } from './wire.ts';
 
 describe('the API contract', () => {
   it('has a schema for every channel and channel names of the form domain:verb', () => {
@@ -146,30 +146,29 @@ describe('the wire codec', () => {
     );
   });
 
-  it('matches responses to requests by id and rejects pending requests when the socket closes', async () => {
-    let onText: (text: string) => void = () => {};
-    let onClose: (reason: string) => void = () => {};
-    const outbox: string[] = [];
-    const socket: TextSocket = {
-      send: (text) => outbox.push(text),
-      onText: (h) => (onText = h),
-      onClose: (h) => (onClose = h),
-    };
-    const transport = createSocketTransport(socket);
-    const first = transport.request('run:status', {});
-    const second = transport.request('app:info', {});
-    const ids = outbox.map((text) => (decodeMessage(text) as { id: number }).id);
-    onText(
-      encodeMessage({
-        type: 'response',
-        id: ids[0],
-        ok: false,
-        error: { code: 'busy', message: 'a run is going' },
-      }),
+  it('routes responses to their waiters by id and events to the listener', async () => {
+    const waiting = new Map<number, Waiter>();
+    const first = new Promise((resolve, reject) => waiting.set(1, { resolve, reject }));
+    const second = new Promise((resolve, reject) => waiting.set(2, { resolve, reject }));
+    const events: unknown[] = [];
+    const emit = (event: string, payload: unknown) => events.push([event, payload]);
+    const decoded = (message: unknown) => decodeMessage(encodeMessage(message as never));
+    routeEngineMessage(
+      decoded({ type: 'response', id: 2, ok: false, error: { code: 'busy', message: 'a run is going' } }),
+      waiting,
+      emit,
     );
-    await expect(first).rejects.toThrow('a run is going');
-    onClose('server stopped');
-    await expect(second).rejects.toThrow('connection to the engine closed: server stopped');
-    expect(transport.pending()).toBe(0);
+    await expect(second).rejects.toThrow('a run is going');
+    routeEngineMessage(
+      decoded({ type: 'event', event: 'run:progress', payload: { done: 1 } }),
+      waiting,
+      emit,
+    );
+    routeEngineMessage({ type: 'response', id: 99, ok: true, result: 'late' }, waiting, emit); // unknown id: ignored
+    routeEngineMessage({ not: 'a message' }, waiting, emit);
+    routeEngineMessage(decoded({ type: 'response', id: 1, ok: true, result: { n: 3 } }), waiting, emit);
+    await expect(first).resolves.toEqual({ n: 3 });
+    expect(events).toEqual([['run:progress', { done: 1 }]]);
+    expect(waiting.size).toBe(0);
   });
 });

@@ -21,7 +21,7 @@ import {
   type RequestChannel,
 } from './api-names.ts';
 import type { CaptionTrace, CropType, DecodingSetting, TraceComparison } from './caption.ts';
-import type { PackIssue, ProviderInfo } from './models.ts';
+import type { PackSummary, ProviderInfo } from './models.ts';
 import type { DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, type Settings } from './settings.ts';
 
@@ -206,14 +206,7 @@ export interface AppInfo {
 }
 
 /** A model pack as the models panel shows it. */
-export interface PackView {
-  name: string;
-  dir: string;
-  description: string;
-  /** The generated shapes-world pack: label it as a demo wherever it is in use. */
-  demo: boolean;
-  valid: boolean;
-  issues: PackIssue[];
+export interface PackView extends PackSummary {
   /** The pack the engine uses now. */
   active: boolean;
   /** Where it was found: bundled resources, or a folder the user added. */

@@ -9,7 +9,6 @@ import {
   ApiError,
   isApiErrorData,
   type ApiErrorData,
-  type ApiTransport,
   type EventChannel,
   type RequestChannel,
 } from './api.ts';
@@ -145,67 +144,31 @@ export function base64ToBytes(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The minimal socket a WebSocket transport needs (a browser `WebSocket` adapts in three lines). */
-export interface TextSocket {
-  send(text: string): void;
-  /** Registers the handler of incoming text messages. */
-  onText(handler: (text: string) => void): void;
-  /** Registers the handler called once when the socket closes. */
-  onClose(handler: (reason: string) => void): void;
+/** A request waiting for its response. */
+export interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
 }
 
 /**
- * An `ApiTransport` over a text socket speaking this protocol: requests are numbered, responses matched by id,
- * events fanned out to listeners. Pending requests reject when the socket closes.
+ * Routes one message from the engine: an event goes to `emit`; a response settles and removes its waiter. Anything
+ * else, and responses to unknown ids (a late answer to a cancelled request), are ignored.
+ *
+ * The served mode's WebSocket client and the adapters' engine-host client both dispatch through this.
  */
-export function createSocketTransport(socket: TextSocket): ApiTransport & { pending(): number } {
-  let nextId = 1;
-  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
-  const listeners = new Map<string, Set<(payload: unknown) => void>>();
-  socket.onText((text) => {
-    let message: unknown;
-    try {
-      message = decodeMessage(text);
-    } catch {
-      return; // not ours: ignore rather than break the connection
-    }
-    if (!isEngineMessage(message)) return;
-    if (message.type === 'event') {
-      for (const listener of listeners.get(message.event) ?? []) listener(message.payload);
-      return;
-    }
-    const entry = waiting.get(message.id);
-    if (!entry) return;
-    waiting.delete(message.id);
-    if (message.ok) entry.resolve(message.result);
-    else entry.reject(new ApiError(message.error.code, message.error.message));
-  });
-  socket.onClose((reason) => {
-    for (const entry of waiting.values())
-      entry.reject(new ApiError('engine', `connection to the engine closed: ${reason}`));
-    waiting.clear();
-  });
-  return {
-    request(channel, params) {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        try {
-          socket.send(encodeMessage({ type: 'request', id, channel, params }));
-        } catch (error) {
-          waiting.delete(id);
-          reject(ApiError.from(error));
-        }
-      });
-    },
-    listen(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener);
-      return () => {
-        set.delete(listener);
-      };
-    },
-    pending: () => waiting.size,
-  };
+export function routeEngineMessage<W extends Waiter>(
+  message: unknown,
+  waiting: Map<number, W>,
+  emit: (event: EventChannel, payload: unknown) => void,
+): void {
+  if (!isEngineMessage(message)) return;
+  if (message.type === 'event') {
+    emit(message.event, message.payload);
+    return;
+  }
+  const waiter = waiting.get(message.id);
+  if (!waiter) return;
+  waiting.delete(message.id);
+  if (message.ok) waiter.resolve(message.result);
+  else waiter.reject(new ApiError(message.error.code, message.error.message));
 }

@@ -3,7 +3,7 @@
  * an `AbortSignal`, and event fan-out. The served mode and Electron main both talk to the engine through this.
  */
 import { ApiError, type EventChannel, type RequestChannel } from '../../shared/api.ts';
-import { isEngineMessage, type ClientMessage } from '../../shared/wire.ts';
+import { routeEngineMessage, type ClientMessage, type Waiter } from '../../shared/wire.ts';
 
 /** The adapter's end of the port to the engine host. */
 export interface HostPort {
@@ -29,21 +29,14 @@ export interface EngineClient {
 export function createEngineClient(port: HostPort): EngineClient {
   let nextId = 1;
   let closedReason: string | null = null;
-  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
+  const waiting = new Map<number, Waiter>();
   const listeners = new Set<(event: EventChannel, payload: unknown) => void>();
 
-  port.onMessage((message) => {
-    if (!isEngineMessage(message)) return;
-    if (message.type === 'event') {
-      for (const listener of listeners) listener(message.event, message.payload);
-      return;
-    }
-    const entry = waiting.get(message.id);
-    if (!entry) return;
-    waiting.delete(message.id);
-    if (message.ok) entry.resolve(message.result);
-    else entry.reject(new ApiError(message.error.code, message.error.message));
-  });
+  port.onMessage((message) =>
+    routeEngineMessage(message, waiting, (event, payload) => {
+      for (const listener of listeners) listener(event, payload);
+    }),
+  );
   port.onExit((reason) => {
     closedReason = reason;
     for (const entry of waiting.values())

@@ -3,7 +3,7 @@
  * (numbered requests, responses matched by id, events; typed arrays tagged in JSON), reconnecting with back-off.
  */
 import { ApiError, type ApiTransport, type EventChannel, type RequestChannel } from '../../../shared/api.ts';
-import { decodeMessage, encodeMessage, isEngineMessage } from '../../../shared/wire.ts';
+import { decodeMessage, encodeMessage, routeEngineMessage } from '../../../shared/wire.ts';
 
 /** Connection state shown in the UI. */
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -27,9 +27,19 @@ const REFUSED = new Set([1008, 4401, 4403]);
  * when it drops are rejected (they may not be idempotent, so they are never silently resent). Event listeners
  * survive reconnects.
  */
-export function createWebSocketTransport(options: WebSocketTransportOptions): ApiTransport & { close(): void } {
+export function createWebSocketTransport(
+  options: WebSocketTransportOptions,
+): ApiTransport & { close(): void } {
   // `sent`: the frame left on the current socket; queued requests wait for the next connection instead.
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; channel: RequestChannel; sent: boolean }>();
+  const pending = new Map<
+    number,
+    {
+      resolve: (value: unknown) => void;
+      reject: (error: unknown) => void;
+      channel: RequestChannel;
+      sent: boolean;
+    }
+  >();
   const queue: { id: number; frame: string }[] = [];
   const listeners = new Map<EventChannel, Set<(payload: unknown) => void>>();
   let nextId = 1;
@@ -47,7 +57,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
       ws = new Socket(options.url);
     } catch (error) {
       // A page not served over http(s) (e.g. opened from a file) has no server to reach.
-      options.onState?.('closed', `cannot open ${options.url}: ${error instanceof Error ? error.message : String(error)}`);
+      options.onState?.(
+        'closed',
+        `cannot open ${options.url}: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return;
     }
     socket = ws;
@@ -69,12 +82,20 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
       socket = null;
       for (const [id, request] of pending) {
         if (!request.sent) continue;
-        request.reject(new ApiError('engine', `${request.channel}: the connection to the engine closed before it answered`));
+        request.reject(
+          new ApiError(
+            'engine',
+            `${request.channel}: the connection to the engine closed before it answered`,
+          ),
+        );
         pending.delete(id);
       }
       if (closedByUser) return;
       if (REFUSED.has(event.code)) {
-        options.onState?.('closed', event.reason || 'the server refused the access token: open the URL printed by `pseudo-ris serve`');
+        options.onState?.(
+          'closed',
+          event.reason || 'the server refused the access token: open the URL printed by `pseudo-ris serve`',
+        );
         return;
       }
       options.onState?.('closed', event.reason || 'connection lost; reconnecting');
@@ -89,16 +110,9 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Ap
     } catch {
       return;
     }
-    if (!isEngineMessage(message)) return;
-    if (message.type === 'event') {
-      for (const listener of listeners.get(message.event) ?? []) listener(message.payload);
-      return;
-    }
-    const request = pending.get(message.id);
-    if (!request) return;
-    pending.delete(message.id);
-    if (message.ok) request.resolve(message.result);
-    else request.reject(new ApiError(message.error.code, message.error.message));
+    routeEngineMessage(message, pending, (event, payload) => {
+      for (const listener of listeners.get(event) ?? []) listener(payload);
+    });
   }
 
   connect();
