@@ -110,7 +110,7 @@ describe('pseudo-ris doctor', () => {
       expect(role.used).toBe('cpu');
       if (cudaMissing) {
         expect(role.requested).toEqual(['cuda', 'cpu']);
-        expect(role.fallbackReason).toContain('cuda failed to load');
+        expect(role.fallbackReason).toContain('cuda skipped: libonnxruntime_providers_shared.so');
       }
     }
   });

@@ -448,8 +448,27 @@ describe('the GPU → CPU fallback', () => {
     process.arch === 'x64' &&
     !existsSync(join(bindingDir() ?? '/nonexistent', 'libonnxruntime_providers_cuda.so'));
 
+  it.runIf(cudaMissing)(
+    'skips cuda without trying it when its libraries are not installed, and says why',
+    async () => {
+      const pack = await loadModelPack(await freshPack(), { providers: ['cuda', 'cpu'] });
+      try {
+        const session = await pack.session('scorer.image');
+        expect(session.provider).toBe('cpu');
+        expect(session.providerInfo.fallbackReason).toBe(
+          'cuda skipped: libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so not installed; run `npm run gpu:setup` (needs CUDA 12 and cuDNN 9)',
+        );
+      } finally {
+        await pack.dispose();
+      }
+    },
+  );
+
   it.runIf(cudaMissing)('creates the session on CPU when cuda fails to load, and says why', async () => {
-    const pack = await loadModelPack(await freshPack(), { providers: ['cuda', 'cpu'] });
+    const pack = await loadModelPack(await freshPack(), {
+      providers: ['cuda', 'cpu'],
+      skipUninstalledProviders: false,
+    });
     try {
       const encoder = await pack.session('segmenter.encoder');
       expect(encoder.provider).toBe('cpu');

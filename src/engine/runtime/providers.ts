@@ -59,6 +59,11 @@ export interface SessionTuning {
   intraOpThreads?: number;
   /** ORT log level 0–4 (0 verbose … 4 fatal); default 3 (errors), the runtime reports fallbacks itself. */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Skip `cuda` without trying it when its provider libraries are not installed (default true). Trying anyway makes
+   * onnxruntime print its loader error on stderr before it throws; tests turn this off to exercise the real throw.
+   */
+  skipUninstalledProviders?: boolean;
 }
 
 /** The session options for one provider attempt. */
@@ -113,10 +118,10 @@ export async function createSessionWithFallback(
     const last = index === requested.length - 1;
     const skip =
       known.get(provider) ??
-      (provider === 'cpu' || backends.has(provider) ? undefined : notBuiltReason(provider));
+      (provider === 'cpu' || backends.has(provider) ? undefined : notBuiltReason(provider)) ??
+      (tuning.skipUninstalledProviders !== false ? notInstalledReason(provider) : undefined);
     if (skip && !last) {
-      known.set(provider, skip);
-      reasons.push(skip);
+      reasons.push(skip); // only real load failures go into `known`: these checks are cheap to repeat
       continue;
     }
     // A failing cuda also prints onnxruntime's own loader error on stderr (its environment logger, which session
@@ -163,6 +168,14 @@ export function missingCudaLibraries(): string[] {
   return ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'].filter(
     (lib) => !existsSync(join(dir, lib)),
   );
+}
+
+/** Why `provider` cannot load before trying it: cuda without the libraries `npm run gpu:setup` fetches. */
+function notInstalledReason(provider: ExecutionProvider): string | undefined {
+  if (provider !== 'cuda') return undefined;
+  const missing = missingCudaLibraries();
+  if (missing.length === 0) return undefined;
+  return `cuda skipped: ${missing.join(' and ')} not installed; run \`npm run gpu:setup\` (needs CUDA 12 and cuDNN 9)`;
 }
 
 function notBuiltReason(provider: ExecutionProvider): string {
