@@ -11,11 +11,20 @@ import { demoVocabulary, EOT_TEXT, SOT_TEXT } from './vocabulary.ts';
 /** CLIP's split regex without the two special-token alternatives (the added tokens take care of those). */
 export const CLIP_SPLIT_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
 
-/** The `tokenizer.json` object (serialize with {@link demoTokenizerJson}). */
-export function demoTokenizerObject(): Record<string, unknown> {
-  const vocabulary = demoVocabulary();
-  const vocab: Record<string, number> = {};
-  vocabulary.tokens.forEach((token, id) => (vocab[token] = id));
+/** The parts of a CLIP BPE tokenizer that differ between vocabularies. */
+export interface ClipBpeParts {
+  vocab: Record<string, number>;
+  /** Merge rules in rank order, each "left right". */
+  merges: string[];
+  sot: number;
+  eot: number;
+}
+
+/**
+ * A `tokenizer.json` object with the CLIPConverter structure over the given vocabulary and merges (special-token
+ * strings are OpenAI's `<|startoftext|>` / `<|endoftext|>`).
+ */
+export function clipTokenizerObject(parts: ClipBpeParts): Record<string, unknown> {
   const special = (id: number, content: string) => ({
     id,
     content,
@@ -29,7 +38,7 @@ export function demoTokenizerObject(): Record<string, unknown> {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special(vocabulary.sot, SOT_TEXT), special(vocabulary.eot, EOT_TEXT)],
+    added_tokens: [special(parts.sot, SOT_TEXT), special(parts.eot, EOT_TEXT)],
     normalizer: {
       type: 'Sequence',
       normalizers: [
@@ -47,8 +56,8 @@ export function demoTokenizerObject(): Record<string, unknown> {
     },
     post_processor: {
       type: 'RobertaProcessing',
-      sep: [EOT_TEXT, vocabulary.eot],
-      cls: [SOT_TEXT, vocabulary.sot],
+      sep: [EOT_TEXT, parts.eot],
+      cls: [SOT_TEXT, parts.sot],
       trim_offsets: false,
       add_prefix_space: false,
     },
@@ -61,10 +70,24 @@ export function demoTokenizerObject(): Record<string, unknown> {
       end_of_word_suffix: '</w>',
       fuse_unk: false,
       byte_fallback: false,
-      vocab,
-      merges: vocabulary.merges.map(([a, b]) => `${a} ${b}`),
+      // The special tokens are in the vocabulary too (CLIP's 49406/49407); for the demo they already are.
+      vocab: { ...parts.vocab, [SOT_TEXT]: parts.sot, [EOT_TEXT]: parts.eot },
+      merges: parts.merges,
     },
   };
+}
+
+/** The demo `tokenizer.json` object (serialize with {@link demoTokenizerJson}). */
+export function demoTokenizerObject(): Record<string, unknown> {
+  const vocabulary = demoVocabulary();
+  const vocab: Record<string, number> = {};
+  vocabulary.tokens.forEach((token, id) => (vocab[token] = id));
+  return clipTokenizerObject({
+    vocab,
+    merges: vocabulary.merges.map(([a, b]) => `${a} ${b}`),
+    sot: vocabulary.sot,
+    eot: vocabulary.eot,
+  });
 }
 
 /** `tokenizer_config.json` as `openai/clip-*` ships it (pad is "!" = id 0 here, as OpenAI CLIP/CoCa pad). */
