@@ -75,16 +75,7 @@ interface Candidate {
 }
 
 /** A candidate before NMS: its mask kept as COCO run lengths, as SAM keeps RLEs, so memory stays small. */
-interface PendingCandidate {
-  runs: number[];
-  size: { width: number; height: number };
-  box: Box;
-  iou: number;
-  stability: number;
-  point: [number, number];
-  output: number;
-  crop: CropBox;
-}
+type PendingCandidate = Omit<Candidate, 'mask'> & { runs: number[]; size: { width: number; height: number } };
 
 /** The resolved generator options of a preset and overrides. */
 export function amgOptions(options: GenerateOptions = {}): AmgOptions {
