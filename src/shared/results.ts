@@ -39,7 +39,8 @@ export interface MaskResult {
   bbox: [number, number, number, number];
   /** Selector score (SAM predicted IoU / stability); 1 for imported masks. */
   score: number;
-  source: 'generated' | 'imported';
+  /** `prompt`: added by a point/box prompt in review and captioned by a re-caption of the image. */
+  source: 'generated' | 'imported' | 'prompt';
   /** The imported mask's own id or file name, when imported. */
   importedId?: string;
 }
@@ -124,6 +125,11 @@ export interface ImageError {
 /** Everything one image produced; one committed line of the project's `results.jsonl`. */
 export interface ImageResult {
   version: typeof RESULTS_VERSION;
+  /**
+   * 0 for an image's first run; a re-caption with an edited mask set appends a record with the previous revision + 1,
+   * which supersedes it (the store keeps the highest). Absent in projects written before re-captioning existed (= 0).
+   */
+  revision?: number;
   image: ImageRecord;
   status: 'done' | 'failed';
   error?: ImageError;

@@ -48,12 +48,57 @@ describe('the project store', () => {
     expect(text.split('\n').map((l) => (l ? JSON.parse(l).image.id : l))).toEqual([1, 2, '']);
   });
 
-  it('keeps the first committed record of an image', async () => {
+  it('keeps the first committed record of an image among records of one revision', async () => {
     const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
     project.commit(done(project, 1));
     project.commit({ ...done(project, 1), status: 'failed' });
     project.close();
     expect(project.results().map((r) => r.status)).toEqual(['done']);
+  });
+
+  it('lets a re-caption record with a higher revision supersede the first run, keeping the image in place', async () => {
+    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    project.commit(done(project, 1));
+    project.commit(done(project, 2));
+    project.commit({ ...done(project, 1), revision: 1, status: 'failed' });
+    project.close();
+    expect(readResults(join(dir, 'p')).map((r) => [r.image.id, r.revision ?? 0, r.status])).toEqual([
+      [1, 1, 'failed'],
+      [2, 0, 'done'],
+    ]);
+    // an older revision appended later (out of order) does not win either
+    const again = Project.open(join(dir, 'p'));
+    again.commit({ ...done(again, 1), revision: 0 });
+    again.close();
+    expect(again.results().find((r) => r.image.id === 1)?.revision).toBe(1);
+  });
+
+  it('leaves the previous revision in force when a re-caption is killed mid-line', async () => {
+    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    project.commit(done(project, 1));
+    project.close();
+    const superseding = JSON.stringify({ ...done(project, 1), revision: 1, status: 'failed' });
+    appendFileSync(join(dir, 'p', RESULTS_FILE), superseding.slice(0, superseding.length - 5));
+    expect(readResults(join(dir, 'p')).map((r) => [r.revision ?? 0, r.status])).toEqual([[0, 'done']]);
+    // the rerun after the crash cuts the torn tail and commits revision 1 cleanly
+    const again = Project.open(join(dir, 'p'));
+    again.commit({ ...done(again, 1), revision: 1, status: 'failed' });
+    again.close();
+    expect(readResults(join(dir, 'p')).map((r) => [r.revision ?? 0, r.status])).toEqual([[1, 'failed']]);
+    expect(readFileSync(join(dir, 'p', RESULTS_FILE), 'utf8').split('\n')).toHaveLength(3);
+  });
+
+  it('keeps the first of two records with the same revision, and reads records without a revision as 0', async () => {
+    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    project.commit(done(project, 1));
+    project.commit({ ...done(project, 1), revision: 1, counters: { masks: 1, candidates: 0, clipImageEncodes: 0, clipTextEncodes: 0, stageMs: {} } });
+    project.commit({ ...done(project, 1), revision: 1, status: 'failed' });
+    project.commit({ ...done(project, 1), revision: 0, status: 'failed' });
+    project.close();
+    const [result] = readResults(join(dir, 'p'));
+    expect([result.revision, result.status, result.counters?.masks]).toEqual([1, 'done', 1]);
+    writeFileSync(join(dir, 'p', RESULTS_FILE), `${JSON.stringify({ ...done(project, 1), revision: -1 })}\n`);
+    expect(() => readResults(join(dir, 'p'))).toThrow('line 1 has revision -1, expected an integer ≥ 0');
   });
 
   it('refuses changed generation settings once results exist, but takes a new τ', async () => {

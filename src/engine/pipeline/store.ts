@@ -6,8 +6,10 @@
  *                    (write temp → fsync → rename → fsync dir)
  *   results.jsonl    one `ImageResult` per line, appended with a single write + fsync per image: that write is the
  *                    image's commit point. A line counts only if it ends in "\n" (a torn tail left by kill -9 is cut
- *                    off before the next append), and the first committed line of an image wins, so a resumed run
- *                    neither loses nor duplicates an image.
+ *                    off before the next append). A re-caption appends a superseding record with `revision` + 1:
+ *                    per image the highest revision wins, and among equal revisions the first line, so a resumed
+ *                    run neither loses nor duplicates an image, and a rerun killed before its line is complete
+ *                    leaves the previous revision in force. Records without `revision` (older projects) are 0.
  * Plain `node:fs` only (no native module), so it works unchanged in Node and Electron.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -117,15 +119,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   syncDir(dirname(path));
 }
 
-/** Reads committed results: complete lines only, first record per image id wins. */
+/**
+ * Reads committed results: complete lines only; per image id the highest `revision` wins (absent = 0), and for
+ * equal revisions the first line (a line duplicated by a crash between write and bookkeeping is harmless). Results
+ * are in the order each image first appeared.
+ */
 export function readResults(projectDir: string): ImageResult[] {
   const path = join(projectDir, RESULTS_FILE);
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const end = text.lastIndexOf('\n');
   if (end < 0) return [];
-  const seen = new Set<number>();
-  const results: ImageResult[] = [];
+  const byId = new Map<number, ImageResult>();
   const lines = text.slice(0, end).split('\n');
   lines.forEach((line, index) => {
     if (line.trim() === '') return;
@@ -136,11 +141,13 @@ export function readResults(projectDir: string): ImageResult[] {
       throw new Error(`${path}: line ${index + 1} is not valid JSON (${(error as Error).message})`, { cause: error });
     }
     if (record.version !== RESULTS_VERSION) throw new Error(`${path}: line ${index + 1} has results version ${String(record.version)}, expected ${RESULTS_VERSION}`);
-    if (seen.has(record.image.id)) return;
-    seen.add(record.image.id);
-    results.push(record);
+    const revision = record.revision ?? 0;
+    if (!Number.isInteger(revision) || revision < 0) throw new Error(`${path}: line ${index + 1} has revision ${String(record.revision)}, expected an integer ≥ 0`);
+    const previous = byId.get(record.image.id);
+    // Map.set on an existing key keeps its insertion position: a superseded image stays where it first appeared
+    if (previous === undefined || revision > (previous.revision ?? 0)) byId.set(record.image.id, record);
   });
-  return results;
+  return [...byId.values()];
 }
 
 /** An open project: its file, and an appender for results. */
@@ -210,7 +217,7 @@ export class Project {
     writeFileAtomic(join(this.dir, PROJECT_FILE), `${JSON.stringify(this.file, null, 2)}\n`);
   }
 
-  /** Committed results, first per image. */
+  /** Committed results, the latest revision per image. */
   results(): ImageResult[] {
     return readResults(this.dir);
   }
