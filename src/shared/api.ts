@@ -131,7 +131,12 @@ export const REQUEST_SCHEMAS = {
     settings: SettingsPatchSchema.optional(),
     /** Only these images (default: every image not done with the current settings). */
     imageIds: z.array(IdSchema).max(100_000).optional(),
-    /** Redo images already done. */
+    /**
+     * Redo images already done: each finished image is re-captioned with its current masks (stored minus deleted,
+     * plus prompted ones), its new result supersedes the old one (revision + 1), and the image's accept/reject/edit
+     * decisions, prompted masks and deletions, which referred to the old candidates and masks, are dropped.
+     * Failed images are run again from scratch.
+     */
     force: z.boolean().default(false),
   }),
   'run:pause': Empty,

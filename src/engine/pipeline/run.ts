@@ -25,7 +25,9 @@ export interface StageMasks {
   /** Selector score per mask (1 for imported). */
   scores: number[];
   source: 'generated' | 'imported';
-  importedIds?: string[];
+  importedIds?: (string | undefined)[];
+  /** Per-mask source, overriding `source` (a re-caption mixes generated, imported and prompted masks). */
+  sources?: MaskResult['source'][];
 }
 
 /** The model-backed stages the runner composes. */
@@ -49,8 +51,14 @@ export interface ImageStages {
 /** Stage timings of the last image, accumulated over a run for the bench. */
 export type StageTimes = Record<'load' | 'masks' | 'crops' | 'captions' | 'scores', number>;
 
-/** Processes one image into its result (no store access). Throws with `stage` set on the error. */
-export async function processImage(stages: ImageStages, entry: ImageEntry, settings: Settings, signal?: AbortSignal, onStage?: (stage: RunProgress['stage']) => void): Promise<ImageResult> {
+/**
+ * Processes one image into its result (no store access). Throws with `stage` set on the error.
+ *
+ * `fixedMasks` (a re-caption) replaces the masks stage: the given set is used as imported masks are, in its order,
+ * and captions and scores are computed over it as usual (same seed rules: the random streams are named by the
+ * image's content hash, mask, crop and setting). The result has revision 0; the caller numbers re-captions.
+ */
+export async function processImage(stages: ImageStages, entry: ImageEntry, settings: Settings, signal?: AbortSignal, onStage?: (stage: RunProgress['stage']) => void, fixedMasks?: StageMasks): Promise<ImageResult> {
   const stageMs: Record<string, number> = {};
   const timed = async <T>(stage: keyof StageTimes, work: () => Promise<T> | T): Promise<T> => {
     onStage?.(stage);
@@ -64,18 +72,26 @@ export async function processImage(stages: ImageStages, entry: ImageEntry, setti
     }
   };
   const image = await timed('load', () => stages.load(entry.path, settings.maxPixels));
-  const found = await timed('masks', () => stages.masks(image, entry, settings, signal));
+  const found = await timed('masks', () => {
+    if (!fixedMasks) return stages.masks(image, entry, settings, signal);
+    // a re-caption's masks were made on this image: a size mismatch means the file or maxPixels changed since
+    const wrong = fixedMasks.masks.find((m) => m.width !== image.width || m.height !== image.height);
+    if (wrong) throw new Error(`a re-caption mask is ${wrong.width}×${wrong.height} but image ${entry.name} decodes to ${image.width}×${image.height}`);
+    // the hard cap is refused rather than applied: silently dropping a mask the user added would be a surprise
+    if (fixedMasks.masks.length > settings.masks.hardCap) throw new Error(`image ${entry.name} has ${fixedMasks.masks.length} masks; at most ${settings.masks.hardCap} (settings.masks.hardCap) can be captioned together: delete some`);
+    return fixedMasks;
+  });
   // the hard cap also bounds imported masks: DCS costs n² decoder rows per step; empty masks have no crop
   const order = found.masks.map((m, k) => k).filter((k) => maskArea(found.masks[k]) > 0).slice(0, settings.masks.hardCap);
   const masks = order.map((k) => found.masks[k]);
   const maskResults: MaskResult[] = masks.map((mask, index) => {
     const rle = encodeRle(mask);
     const k = order[index];
-    return { index, rle, area: maskArea(mask), bbox: rleToBbox(rle), score: found.scores[k] ?? 1, source: found.source, ...(found.importedIds ? { importedId: found.importedIds[k] } : {}) };
+    return { index, rle, area: maskArea(mask), bbox: rleToBbox(rle), score: found.scores[k] ?? 1, source: found.sources?.[k] ?? found.source, ...(found.importedIds?.[k] !== undefined ? { importedId: found.importedIds[k] } : {}) };
   });
   const counters: ImageCounters = { masks: masks.length, candidates: 0, clipImageEncodes: 0, clipTextEncodes: 0, stageMs };
   if (masks.length === 0) {
-    return { version: RESULTS_VERSION, image: imageRecord(entry, image), status: 'done', masks: [], candidates: [], decisions: [], counters };
+    return { version: RESULTS_VERSION, revision: 0, image: imageRecord(entry, image), status: 'done', masks: [], candidates: [], decisions: [], counters };
   }
   const crops = await timed('crops', () => buildCrops(image, masks, { size: stages.cropSize, margins: settings.crops.margins, fill: settings.crops.fill }));
   const captions = await timed('captions', () => stages.captions({ image, masks, crops, settings, imageKey: entry.sha256 }));
@@ -120,7 +136,7 @@ export async function processImage(stages: ImageStages, entry: ImageEntry, setti
   });
   counters.candidates = candidates.length;
   const decisions = decide(candidates, masks.length, settings.filter);
-  return { version: RESULTS_VERSION, image: imageRecord(entry, image), status: 'done', masks: maskResults, candidates, decisions, counters };
+  return { version: RESULTS_VERSION, revision: 0, image: imageRecord(entry, image), status: 'done', masks: maskResults, candidates, decisions, counters };
 }
 
 /** Options of {@link runProject}. */
@@ -204,6 +220,7 @@ export function failedResult(entry: ImageEntry, error: unknown): ImageResult {
   const e = error as { stage?: string; code?: unknown; message?: string };
   return {
     version: RESULTS_VERSION,
+    revision: 0,
     image: imageRecord(entry, { width: 0, height: 0 }),
     status: 'failed',
     error: { stage: e?.stage ?? 'unknown', code: typeof e?.code === 'string' ? e.code : 'error', message: e?.message ?? String(error) },

@@ -40,7 +40,7 @@ import { loadImage } from '../image/load.ts';
 import { decodeRle, encodeRle } from '../image/rle.ts';
 import type { RgbImage } from '../image/types.ts';
 import { decodingOptions, openStages, type PackStages } from '../pipeline/engine.ts';
-import { failedResult, processImage } from '../pipeline/run.ts';
+import { failedResult, processImage, type StageMasks } from '../pipeline/run.ts';
 import { listImages, Project, writeFileAtomic, type ImageEntry } from '../pipeline/store.ts';
 import { SamModel, SegmentSession } from '../segment/model.ts';
 import { promptMask } from '../segment/prompt.ts';
@@ -65,6 +65,12 @@ interface ActiveRun {
   status: RunStatus;
   controller: AbortController;
   imageIds: number[];
+  /** `run:start` with `force`: finished images are re-captioned (resume keeps it). */
+  force: boolean;
+  /** Images re-captioned by this run, each with the mask set taken when the run started. */
+  recaption: Map<number, StageMasks>;
+  /** Images this run has committed. */
+  committed: Set<number>;
   started: number;
   done: Promise<void>;
 }
@@ -178,15 +184,10 @@ export class ProjectService {
   images(): ImageSummary[] {
     const project = this.#require();
     const filter = project.file.settings.filter;
-    const running = new Set(this.#run?.imageIds ?? []);
+    const run = this.#run;
+    const running = new Set(run?.imageIds.filter((id) => !run.committed.has(id)) ?? []);
     return project.file.images.map((entry) =>
-      imageSummary(
-        entry,
-        this.#results.get(entry.id),
-        filter,
-        running.has(entry.id) && !this.#results.has(entry.id),
-        dirname(entry.path),
-      ),
+      imageSummary(entry, this.#results.get(entry.id), filter, running.has(entry.id), dirname(entry.path)),
     );
   }
 
@@ -215,21 +216,28 @@ export class ProjectService {
   // ---------------------------------------------------------------------------------------------------------------
   // runs
 
+  /**
+   * Starts a run over the images not done yet, or with `force` also over finished ones: a finished image is then
+   * re-captioned with its current mask set (stored masks minus deleted ones, plus prompted ones, in that order), and
+   * its new result supersedes the old one in the store (revision + 1). A failed image is simply run again.
+   */
   startRun({ settings, imageIds, force }: ParsedParams<'run:start'>, context: RequestContext): RunStatus {
     const project = this.#require();
     if (this.#run && this.#run.status.state !== 'paused')
       throw new ApiError('busy', 'a run is already going: pause or cancel it first');
-    if (force)
-      throw new ApiError(
-        'unsupported',
-        'redoing finished images is not supported: results are append-only; use a new project',
-      );
     if (settings) this.setSettings({ settings }, context);
     const wanted = imageIds ? new Set(imageIds.map((id) => parseId(id, 'image').image)) : null;
-    for (const id of wanted ?? []) project.image(id);
+    for (const id of wanted ?? []) this.#entry(String(id));
     const pending = project.file.images.filter(
-      (entry) => !this.#results.has(entry.id) && (!wanted || wanted.has(entry.id)),
+      (entry) => (force || !this.#results.has(entry.id)) && (!wanted || wanted.has(entry.id)),
     );
+    // The mask sets are taken now; mask and candidate edits of these images are refused until each commits, so
+    // nothing the user does during the run is lost when the review state of the old revision is dropped.
+    const recaption = new Map<number, StageMasks>();
+    for (const entry of pending) {
+      const result = this.#results.get(entry.id);
+      if (result?.status === 'done') recaption.set(entry.id, this.#currentMaskSet(result));
+    }
     const status: RunStatus = {
       runId: `run-${++this.#runSeq}`,
       state: 'running',
@@ -242,6 +250,9 @@ export class ProjectService {
       status,
       controller,
       imageIds: pending.map((e) => e.id),
+      force,
+      recaption,
+      committed: new Set(),
       started: performance.now(),
       done: Promise.resolve(),
     };
@@ -264,10 +275,10 @@ export class ProjectService {
   async resume(context: RequestContext): Promise<RunStatus | null> {
     const run = this.#run;
     if (!run || run.status.state !== 'paused') return run ? { ...run.status } : null;
-    const remaining = run.imageIds.filter((id) => !this.#results.has(id)).map(String);
+    const remaining = run.imageIds.filter((id) => !run.committed.has(id)).map(String);
     this.#run = null;
     if (remaining.length === 0) return null;
-    return this.startRun({ imageIds: remaining, force: false }, context);
+    return this.startRun({ imageIds: remaining, force: run.force }, context);
   }
 
   async cancel(): Promise<RunStatus | null> {
@@ -312,26 +323,38 @@ export class ProjectService {
         if (signal.aborted) break;
         currentImage = String(entry.id);
         context.emit('run:image', imageSummary(entry, undefined, settings.filter, true, dirname(entry.path)));
+        const previous = this.#results.get(entry.id);
         let result: ImageResult;
         try {
-          result = await processImage(stages, entry, settings, signal, (next) => {
-            stage = next;
-            progress();
-          });
+          result = await processImage(
+            stages,
+            entry,
+            settings,
+            signal,
+            (next) => {
+              stage = next;
+              progress();
+            },
+            run.recaption.get(entry.id),
+          );
         } catch (caught) {
           if (signal.aborted) {
-            // Paused or cancelled inside this image: nothing is committed, so it stays pending for the next run.
+            // Paused or cancelled inside this image: nothing is committed, so it stays pending for the next run
+            // (a re-captioned image keeps its previous revision).
             context.emit(
               'run:image',
-              imageSummary(entry, undefined, settings.filter, false, dirname(entry.path)),
+              imageSummary(entry, previous, settings.filter, false, dirname(entry.path)),
             );
             break;
           }
           if ((caught as Error).name === 'ModelPackError') throw caught;
           result = failedResult(entry, caught);
         }
+        if (previous) result = { ...result, revision: (previous.revision ?? 0) + 1 };
         project.commit(result);
         this.#results.set(entry.id, result);
+        run.committed.add(entry.id);
+        if (previous && this.#supersedeReview(entry.id, result.revision ?? 0)) this.#saveReview();
         run.status.imagesDone++;
         if (result.status === 'failed') run.status.imagesFailed++;
         stage = 'commit';
@@ -418,6 +441,7 @@ export class ProjectService {
   }
 
   async addMask({ imageId, prompt }: ParsedParams<'mask:add'>): Promise<MaskView> {
+    this.#refuseWhileRecaptioning(parseId(imageId, 'image').image);
     const preview = await this.predict({ imageId, prompt });
     const list = (this.#review.userMasks[imageId] ??= []);
     list.push({
@@ -434,6 +458,7 @@ export class ProjectService {
 
   async refineMask({ maskId, prompt }: ParsedParams<'mask:refine'>): Promise<MaskView> {
     const { image } = parseId(maskId, 'mask');
+    this.#refuseWhileRecaptioning(image);
     const imageId = String(image);
     const preview = await this.predict({ imageId, prompt });
     const list = (this.#review.userMasks[imageId] ??= []);
@@ -453,6 +478,7 @@ export class ProjectService {
 
   deleteMask({ maskId }: ParsedParams<'mask:delete'>): { deleted: string } {
     const { image } = parseId(maskId, 'mask');
+    this.#refuseWhileRecaptioning(image);
     if (!this.masks({ imageId: String(image) }).some((m) => m.id === maskId))
       throw new ApiError('not-found', `no mask with id "${maskId}"`);
     this.#review.deletedMasks.push(maskId);
@@ -476,6 +502,7 @@ export class ProjectService {
 
   decide({ candidateId, decision }: ParsedParams<'candidates:decide'>) {
     const found = this.#candidate(candidateId);
+    this.#refuseWhileRecaptioning(found.result.image.id);
     this.#undo.push({ kind: 'decision', id: candidateId, before: this.#review.decisions[candidateId] });
     if (decision === 'none') delete this.#review.decisions[candidateId];
     else this.#review.decisions[candidateId] = decision;
@@ -485,6 +512,7 @@ export class ProjectService {
 
   edit({ candidateId, text }: ParsedParams<'candidates:edit'>) {
     const found = this.#candidate(candidateId);
+    this.#refuseWhileRecaptioning(found.result.image.id);
     this.#undo.push({ kind: 'edit', id: candidateId, before: this.#review.edits[candidateId] });
     this.#review.edits[candidateId] = text;
     this.#saveReview();
@@ -492,6 +520,8 @@ export class ProjectService {
   }
 
   undo() {
+    const next = this.#undo.at(-1);
+    if (next) this.#refuseWhileRecaptioning(parseId(next.id, 'candidate').image);
     const last = this.#undo.pop();
     if (!last) return { candidate: null };
     const table = last.kind === 'decision' ? this.#review.decisions : this.#review.edits;
@@ -779,6 +809,12 @@ export class ProjectService {
     this.#results = new Map(project.results().map((r) => [r.image.id, r]));
     this.#review = readReview(project.dir);
     this.#undo = [];
+    // A crash between a re-caption's commit and the review update leaves review entries of the old revision:
+    // drop them now, as the run would have.
+    let superseded = false;
+    for (const result of this.#results.values())
+      if (this.#supersedeReview(result.image.id, result.revision ?? 0)) superseded = true;
+    if (superseded) this.#saveReview();
     this.#segmentSessions.clear();
     this.#scope.clear();
     await this.#scope.allow(project.dir);
@@ -847,6 +883,76 @@ export class ProjectService {
       this.#segmentSessions.set(entry.id, session);
     }
     return session;
+  }
+
+  /**
+   * The mask set a re-caption of `result`'s image uses: its stored masks minus deleted ones, then the masks added
+   * with prompts (not deleted), as the workspace lists them. Prompted masks carry predicted IoU × stability as their
+   * score, like generated ones.
+   */
+  #currentMaskSet(result: ImageResult): StageMasks {
+    const imageId = result.image.id;
+    const deleted = new Set(this.#review.deletedMasks);
+    const set: Required<Omit<StageMasks, 'source'>> & Pick<StageMasks, 'source'> = {
+      masks: [],
+      scores: [],
+      sources: [],
+      importedIds: [],
+      source: 'generated',
+    };
+    for (const mask of result.masks) {
+      if (deleted.has(`${imageId}:${mask.index}`)) continue;
+      set.masks.push(decodeRle(mask.rle));
+      set.scores.push(mask.score);
+      set.sources.push(mask.source);
+      set.importedIds.push(mask.importedId);
+    }
+    (this.#review.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
+      if (deleted.has(`${imageId}:u${k}`)) return;
+      set.masks.push(decodeRle(mask.rle));
+      set.scores.push(mask.predictedIou * mask.stability);
+      set.sources.push('prompt');
+      set.importedIds.push(undefined);
+    });
+    if (set.masks.length === 0)
+      throw new ApiError(
+        'invalid-params',
+        `image ${imageId} has no masks left to caption: add one with a prompt`,
+      );
+    return set;
+  }
+
+  /**
+   * Drops the review state of image `imageId` that refers to a revision older than `revision`, and records that
+   * the review now refers to `revision`. Answers whether anything changed.
+   *
+   * Dropped, not remapped, on purpose: a re-caption regenerates every candidate (DCS weighs each mask against all
+   * the others, so even a surviving mask's captions change) and renumbers the masks, so an accept/reject/edit keyed
+   * `image:mask:n` would otherwise attach silently to a different caption. Prompted masks and deletions are dropped
+   * because the new revision's stored masks already include them. Undo entries of the image go too.
+   */
+  #supersedeReview(imageId: number, revision: number): boolean {
+    const review = this.#review;
+    const key = String(imageId);
+    if (revision <= (review.revisions[key] ?? 0)) return false;
+    const ofImage = (id: string) => id.startsWith(`${key}:`);
+    for (const id of Object.keys(review.decisions)) if (ofImage(id)) delete review.decisions[id];
+    for (const id of Object.keys(review.edits)) if (ofImage(id)) delete review.edits[id];
+    review.deletedMasks = review.deletedMasks.filter((id) => !ofImage(id));
+    delete review.userMasks[key];
+    review.revisions[key] = revision;
+    this.#undo = this.#undo.filter((entry) => !ofImage(entry.id));
+    return true;
+  }
+
+  /** Mask and candidate edits of an image being re-captioned are refused until its new revision commits. */
+  #refuseWhileRecaptioning(imageId: number): void {
+    const run = this.#run;
+    if (run?.recaption.has(imageId) && !run.committed.has(imageId))
+      throw new ApiError(
+        'busy',
+        `image ${imageId} is being re-captioned: wait for it to finish (or cancel the run) before editing its masks or candidates`,
+      );
   }
 
   #saveReview(): void {

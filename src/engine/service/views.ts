@@ -26,11 +26,16 @@ export interface ReviewState {
   >;
   /** Mask ids the user deleted. */
   deletedMasks: string[];
+  /**
+   * Per image id, the result revision the entries above refer to (absent = 0). When a re-caption commits a newer
+   * revision, the image's entries are dropped (service/project.ts `#supersedeReview`).
+   */
+  revisions: Record<string, number>;
 }
 
 /** An empty review state. */
 export function emptyReview(): ReviewState {
-  return { decisions: {}, edits: {}, userMasks: {}, deletedMasks: [] };
+  return { decisions: {}, edits: {}, userMasks: {}, deletedMasks: [], revisions: {} };
 }
 
 /** Parses `7`, `7:2`, `7:2:13`, `7:u0` into their parts; throws `not-found` naming the id on anything else. */
@@ -130,7 +135,7 @@ export function maskViews(
         bbox: mask.bbox,
         area: mask.area,
         rle: mask.rle,
-        predictedIou: mask.source === 'generated' ? mask.score : null,
+        predictedIou: mask.source === 'imported' ? null : mask.score,
         stability: null,
         source: mask.source,
         selectionReason: selectionReason(mask, ranked),
@@ -152,7 +157,7 @@ export function maskViews(
       predictedIou: mask.predictedIou,
       stability: mask.stability,
       source: 'prompt',
-      selectionReason: 'added with a prompt; run the image again to caption it',
+      selectionReason: 'added with a prompt; not captioned yet: re-caption the image with its current masks',
       candidates: 0,
       kept: 0,
     });
@@ -162,6 +167,8 @@ export function maskViews(
 
 function selectionReason(mask: MaskResult, ranked: number[]): string {
   if (mask.source === 'imported') return `imported${mask.importedId ? ` (${mask.importedId})` : ''}`;
+  if (mask.source === 'prompt')
+    return `added with a prompt, captioned by a re-caption (${mask.score.toFixed(3)})`;
   return `rank ${ranked.indexOf(mask.index) + 1} of ${ranked.length} by predicted IoU × stability (${mask.score.toFixed(3)})`;
 }
 
