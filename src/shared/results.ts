@@ -3,7 +3,7 @@
  * setting, text, tokens, seed), CLIP scores (UoS / CoS / DoS and the mask each candidate is most confused with), the
  * keep decisions at the run's τ, and per-image errors. The project store writes one `ImageResult` per line; the UI
  * and the exporters read the same objects. Decisions are re-derived for any other τ from the stored scores
- * (`engine/filter/decide.ts`), so moving τ recomputes nothing.
+ * (`shared/decide.ts`), so moving τ recomputes nothing.
  */
 import type { CropType, DecodingSetting } from './caption.ts';
 
@@ -37,8 +37,14 @@ export interface MaskResult {
   area: number;
   /** COCO bbox [x, y, w, h] in pixels. */
   bbox: [number, number, number, number];
-  /** Selector score (SAM predicted IoU / stability); 1 for imported masks. */
+  /** Selector score (SAM predicted IoU × stability); 1 for imported masks. */
   score: number;
+  /**
+   * SAM's predicted IoU and stability score (share of logits > +offset among logits > −offset) of a generated or
+   * prompted mask; absent for imported masks and in results written before they were recorded.
+   */
+  predictedIou?: number;
+  stability?: number;
   /** `prompt`: added by a point/box prompt in review and captioned by a re-caption of the image. */
   source: 'generated' | 'imported' | 'prompt';
   /** The imported mask's own id or file name, when imported. */
@@ -93,7 +99,7 @@ export interface CandidateResult {
 }
 
 /** Why a candidate is kept or not at a given τ. */
-export type DecisionReason = 'dos-above-tau' | 'dos-at-or-below-tau' | 'single-mask' | 'single-mask-rank' | 'single-mask-dropped' | 'best-of-empty-mask' | 'comparison';
+export type DecisionReason = 'dos-above-tau' | 'dos-at-or-below-tau' | 'single-mask' | 'single-mask-rank' | 'single-mask-dropped' | 'best-of-empty-mask' | 'comparison' | 'accepted' | 'rejected' | 'mask-deleted';
 
 /** The keep decision of one candidate. */
 export interface Decision {

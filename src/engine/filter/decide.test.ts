@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { buildKeptIndex, decideViews, keptCountAt, type ReviewInput } from '../../shared/decide.ts';
+import type { CandidateResult, ImageResult } from '../../shared/results.ts';
 import { parseSettings } from '../../shared/settings.ts';
-import { decide, type ScoredCandidate } from './decide.ts';
+import { candidateViews, emptyReview } from '../service/views.ts';
+import { decide, decideResult, decisionColumns, reviewedText, type ScoredCandidate } from './decide.ts';
 
 function candidate(mask: number, index: number, dos: number | null, cos = 20, comparison = false): ScoredCandidate {
   return { mask, index, comparison, scores: { dos, cos } };
@@ -45,5 +48,106 @@ describe('decide', () => {
 
   it('rejects a non-finite τ', () => {
     expect(() => decide(image, 2, { ...filter(), tau: Number.NaN })).toThrow('tau must be a finite number');
+  });
+});
+
+// A deterministic generator (mulberry32) so a failing case can be replayed from its seed.
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random finished results: one-mask images, masks with nothing above τ, tied DoS/CoS values, comparison candidates, and a random review. */
+function randomProject(seed: number): { results: ImageResult[]; review: ReturnType<typeof emptyReview> } {
+  const rand = random(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const review = emptyReview();
+  const results: ImageResult[] = [];
+  const imageCount = 2 + Math.floor(rand() * 6);
+  for (let id = 1; id <= imageCount; id++) {
+    const maskCount = pick([1, 1, 2, 3, 5]);
+    const candidates: CandidateResult[] = [];
+    for (let mask = 0; mask < maskCount; mask++) {
+      // a "low" mask has every DoS at or below 1.3, so only keep-best or an acceptance keeps anything of it
+      const low = rand() < 0.3;
+      const count = 1 + Math.floor(rand() * 8);
+      for (let index = 0; index < count; index++) {
+        const dos = maskCount === 1 ? null : low ? pick([0.4, 0.9, 1.3, 1.3]) : pick([0.8, 1.3, 1.3, 1.5, 2.0, 2.0, Number.POSITIVE_INFINITY]);
+        const comparison = rand() < 0.2;
+        candidates.push({
+          index, mask, crop: { kind: 'masked' }, cropKey: 'masked', setting: { kind: 'beam', beams: 6, groups: 3, scoring: 'raw-logits' }, settingKey: 'beam', method: 'beam',
+          text: `caption ${id}:${mask}:${index}`, tokens: [], seed: 0, comparison,
+          scores: { theta: 20, cos: pick([10, 20, 20, 30]), uos: dos, dos, confusedWith: null, headNoun: 'circle', nounPrompt: 'a photo of a circle' },
+        });
+        const roll = rand();
+        if (roll < 0.12) review.decisions[`${id}:${mask}:${index}`] = 'accepted';
+        else if (roll < 0.24) review.decisions[`${id}:${mask}:${index}`] = 'rejected';
+      }
+      if (rand() < 0.1) review.deletedMasks.push(`${id}:${mask}`);
+    }
+    results.push({
+      version: 1, image: { id, path: `/x/${id}.png`, name: `${id}.png`, sha256: '', width: 8, height: 8 }, status: 'done',
+      masks: Array.from({ length: maskCount }, (_, index) => ({ index, rle: { size: [8, 8], counts: '' }, area: 1, bbox: [0, 0, 1, 1], score: 1, source: 'generated' as const })),
+      candidates, decisions: [],
+    });
+  }
+  return { results, review };
+}
+
+describe('engine and page agree', () => {
+  const policies = (['keep-all', 'keep-by-cos-rank', 'drop'] as const).flatMap((singleMask) =>
+    (['drop', 'keep-best'] as const).flatMap((emptyMask) => [0.25, 0.5].map((singleMaskShare) => ({ singleMask, emptyMask, singleMaskShare }))),
+  );
+  const taus = [0, 0.9, 1.0, 1.3, 1.31, 1.5, 2.0, 5];
+
+  it('gives identical kept sets from the engine path and the page path on random projects, every policy, several τ', () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 25; seed++) {
+      const { results, review } = randomProject(seed);
+      for (const base of policies) {
+        // page, slider: columns as `filter:scores` sends them, index built once per policy
+        const index = buildKeptIndex(decisionColumns(results, review), base);
+        for (const tau of taus) {
+          const filter = { ...base, tau };
+          let engineKept = 0;
+          for (const result of results) {
+            // engine: exports, report and gallery decide whole images with the review applied
+            const engine = decideResult(result, filter, review);
+            const keptSet = new Set(engine.filter((d) => d.kept).map((d) => `${result.image.id}:${d.mask}:${d.candidate}`));
+            engineKept += keptSet.size;
+            // page, candidates table: one mask's views at a time (deleted masks are not shown)
+            for (const mask of result.masks) {
+              if (review.deletedMasks.includes(`${result.image.id}:${mask.index}`)) continue;
+              const views = candidateViews(result, review, mask.index);
+              const pageKept = new Set(views.filter((_, k) => decideViews(views, filter)[k]).map((v) => v.id));
+              const engineOfMask = new Set([...keptSet].filter((id) => id.startsWith(`${result.image.id}:${mask.index}:`)));
+              expect({ seed, ...filter, mask: mask.index, kept: [...pageKept].sort() }).toEqual({ seed, ...filter, mask: mask.index, kept: [...engineOfMask].sort() });
+            }
+          }
+          expect({ seed, ...filter, kept: keptCountAt(index, tau) }).toEqual({ seed, ...filter, kept: engineKept });
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(25 * policies.length * taus.length);
+  });
+
+  it('keeps an accepted candidate below τ, drops a rejected one above τ, and keeps an edited text with its scores', () => {
+    const { results } = randomProject(3);
+    const result = results.find((r) => r.masks.length > 1 && r.candidates.some((c) => !c.comparison && c.scores.dos !== null && c.scores.dos <= 1.3) && r.candidates.some((c) => !c.comparison && (c.scores.dos ?? 0) > 1.3))!;
+    const below = result.candidates.find((c) => !c.comparison && c.scores.dos !== null && c.scores.dos <= 1.3)!;
+    const above = result.candidates.find((c) => !c.comparison && (c.scores.dos ?? 0) > 1.3)!;
+    const review: ReviewInput = { decisions: { [`${result.image.id}:${below.mask}:${below.index}`]: 'accepted', [`${result.image.id}:${above.mask}:${above.index}`]: 'rejected' }, edits: { [`${result.image.id}:${below.mask}:${below.index}`]: 'the left one' }, deletedMasks: [] };
+    const filter = { ...parseSettings({}).filter };
+    const of = (decisions: ReturnType<typeof decideResult>, c: CandidateResult) => decisions.find((d) => d.mask === c.mask && d.candidate === c.index)!;
+    expect([of(decideResult(result, filter), below).kept, of(decideResult(result, filter), above).kept]).toEqual([false, true]);
+    expect([of(decideResult(result, filter, review), below).reason, of(decideResult(result, filter, review), above).reason]).toEqual(['accepted', 'rejected']);
+    expect(reviewedText(result.image.id, below, review)).toEqual({ text: 'the left one', edited: true });
+    expect(reviewedText(result.image.id, above, review)).toEqual({ text: above.text, edited: false });
   });
 });

@@ -1,37 +1,44 @@
 /**
- * Keep decisions from stored scores (DESIGN.md §5): DoS > τ (strict), plus the documented policies for single-mask
- * images and for masks left with no kept candidate. Pure: moving τ calls this again and recomputes nothing else.
+ * The engine's side of the keep rule: the rule itself is `shared/decide.ts` (the page runs the same function);
+ * this file maps stored results and the project's review state onto it.
  */
-import type { FilterSettings } from '../../shared/settings.ts';
-import type { CandidateResult, Decision } from '../../shared/results.ts';
+import { decide as decideShared, REVIEW_CODES, reviewMark, type DecisionColumns, type DecisionInput, type KeepPolicy, type ReviewInput } from '../../shared/decide.ts';
+import type { CandidateResult, Decision, ImageResult } from '../../shared/results.ts';
+
+export { reviewMark, type ReviewInput } from '../../shared/decide.ts';
 
 /** The fields `decide` reads from a candidate. */
 export type ScoredCandidate = Pick<CandidateResult, 'index' | 'mask' | 'comparison'> & {
   scores: Pick<CandidateResult['scores'], 'cos' | 'dos'>;
+  review?: DecisionInput['review'];
 };
 
 /**
- * Decisions for all candidates of one image.
+ * Decisions for all candidates of one image (see `shared/decide.ts` for the rule).
  *
  * @param maskCount n, the number of masks of the image: n = 1 applies the single-mask policy.
  */
-export function decide(candidates: readonly ScoredCandidate[], maskCount: number, filter: FilterSettings): Decision[] {
-  if (!Number.isFinite(filter.tau)) throw new Error(`tau must be a finite number, got ${filter.tau}`);
-  const decisions = new Map<ScoredCandidate, Decision>();
-  const exported = candidates.filter((c) => !c.comparison);
-  for (const c of candidates) {
-    if (c.comparison) decisions.set(c, { mask: c.mask, candidate: c.index, kept: false, reason: 'comparison' });
-  }
-  if (maskCount === 1) {
-    decideSingleMask(exported, filter, decisions);
-  } else {
-    for (const c of exported) {
-      const kept = c.scores.dos !== null && c.scores.dos > filter.tau;
-      decisions.set(c, { mask: c.mask, candidate: c.index, kept, reason: kept ? 'dos-above-tau' : 'dos-at-or-below-tau' });
-    }
-    if (filter.emptyMask === 'keep-best') keepBestOfEmptyMasks(exported, decisions);
-  }
-  return candidates.map((c) => decisions.get(c)!);
+export function decide(candidates: readonly ScoredCandidate[], maskCount: number, filter: KeepPolicy): Decision[] {
+  return decideShared(
+    candidates.map((c) => ({ mask: c.mask, index: c.index, comparison: c.comparison, cos: c.scores.cos, dos: c.scores.dos, review: c.review ?? null })),
+    maskCount,
+    filter,
+  );
+}
+
+/** Decisions for one stored image result with the project's review applied (accept keeps, reject and deleted masks drop). */
+export function decideResult(result: Pick<ImageResult, 'image' | 'masks' | 'candidates'>, filter: KeepPolicy, review?: ReviewInput | null): Decision[] {
+  return decide(
+    result.candidates.map((c) => ({ ...c, review: reviewMark(review, result.image.id, c.mask, c.index) })),
+    result.masks.length,
+    filter,
+  );
+}
+
+/** The text a candidate is exported with: the reviewer's edit when there is one (its scores stay those of the original). */
+export function reviewedText(imageId: number, candidate: Pick<CandidateResult, 'mask' | 'index' | 'text'>, review?: ReviewInput | null): { text: string; edited: boolean } {
+  const edit = review?.edits[`${imageId}:${candidate.mask}:${candidate.index}`];
+  return edit !== undefined && edit !== candidate.text ? { text: edit, edited: true } : { text: candidate.text, edited: false };
 }
 
 /** Kept candidates of an image at τ, as a set of `mask:index` keys (convenience for exporters and reports). */
@@ -39,43 +46,38 @@ export function keptKeys(decisions: readonly Decision[]): Set<string> {
   return new Set(decisions.filter((d) => d.kept).map((d) => `${d.mask}:${d.candidate}`));
 }
 
-function decideSingleMask(candidates: readonly ScoredCandidate[], filter: FilterSettings, out: Map<ScoredCandidate, Decision>): void {
-  if (filter.singleMask === 'keep-all' || filter.singleMask === 'drop') {
-    const kept = filter.singleMask === 'keep-all';
-    for (const c of candidates) out.set(c, { mask: c.mask, candidate: c.index, kept, reason: kept ? 'single-mask' : 'single-mask-dropped' });
-    return;
-  }
-  // keep-by-cos-rank: the reference's loader trains single-mask images on the top share of captions by CoS.
-  const byMask = groupByMask(candidates);
-  for (const group of byMask.values()) {
-    const keep = Math.max(1, Math.floor(group.length * filter.singleMaskShare));
-    // stable order: CoS descending, then candidate index, so ties break the same way on every run
-    const ranked = [...group].sort((a, b) => b.scores.cos - a.scores.cos || a.index - b.index);
-    ranked.forEach((c, rank) => {
-      const kept = rank < keep;
-      out.set(c, { mask: c.mask, candidate: c.index, kept, reason: kept ? 'single-mask-rank' : 'single-mask-dropped' });
-    });
-  }
-}
-
-function keepBestOfEmptyMasks(candidates: readonly ScoredCandidate[], out: Map<ScoredCandidate, Decision>): void {
-  for (const group of groupByMask(candidates).values()) {
-    if (group.some((c) => out.get(c)!.kept)) continue;
-    let best: ScoredCandidate | null = null;
-    for (const c of group) {
-      if (c.scores.dos === null) continue;
-      if (best === null || c.scores.dos > best.scores.dos!) best = c;
+/**
+ * The exportable candidates of finished results as the page's columns (`filter:scores`): image position, mask, CoS,
+ * DoS (NaN = none) and review mark per candidate, mask count per image. `buildKeptIndex` over them counts exactly what
+ * `decideResult` keeps, at any τ.
+ */
+export function decisionColumns(results: readonly Pick<ImageResult, 'image' | 'masks' | 'candidates'>[], review?: ReviewInput | null): DecisionColumns & { imageIds: number[] } {
+  const image: number[] = [];
+  const mask: number[] = [];
+  const cos: number[] = [];
+  const dos: number[] = [];
+  const marks: number[] = [];
+  const maskCounts: number[] = [];
+  const imageIds: number[] = [];
+  results.forEach((result, position) => {
+    imageIds.push(result.image.id);
+    maskCounts.push(result.masks.length);
+    for (const c of result.candidates) {
+      if (c.comparison) continue;
+      image.push(position);
+      mask.push(c.mask);
+      cos.push(c.scores.cos ?? Number.NaN);
+      dos.push(c.scores.dos ?? Number.NaN);
+      marks.push(REVIEW_CODES[reviewMark(review, result.image.id, c.mask, c.index) ?? 'none']);
     }
-    if (best) out.set(best, { mask: best.mask, candidate: best.index, kept: true, reason: 'best-of-empty-mask' });
-  }
-}
-
-function groupByMask(candidates: readonly ScoredCandidate[]): Map<number, ScoredCandidate[]> {
-  const groups = new Map<number, ScoredCandidate[]>();
-  for (const c of candidates) {
-    const group = groups.get(c.mask) ?? [];
-    group.push(c);
-    groups.set(c.mask, group);
-  }
-  return groups;
+  });
+  return {
+    image: Int32Array.from(image),
+    mask: Int32Array.from(mask),
+    cos: Float64Array.from(cos),
+    dos: Float64Array.from(dos),
+    review: Int8Array.from(marks),
+    maskCounts: Int32Array.from(maskCounts),
+    imageIds,
+  };
 }

@@ -1,0 +1,231 @@
+/**
+ * The one keep rule (DESIGN.md §5 Scores) used by the engine (stored decisions, exports, reports, gallery counts)
+ * and by the page (the τ slider's kept count, the candidates table). Pure, plain data and typed arrays, no Node.
+ *
+ * A candidate is decided in this order:
+ * 1. comparison (plain-sampling) candidates are never kept;
+ * 2. review: a candidate of a deleted mask is dropped, a rejected one is dropped, an accepted one is kept — whatever
+ *    τ says (an edit changes only the exported text, never the decision);
+ * 3. scores: with several masks, DoS > τ (strict); an image with one mask has no ratio and its single-mask policy
+ *    decides (keep-all / keep-by-cos-rank over the mask's exportable candidates / drop);
+ * 4. empty masks: with `emptyMask: 'keep-best'`, a mask of a multi-mask image left with no kept candidate keeps its
+ *    candidate with the highest DoS among those not rejected (first on ties).
+ *
+ * τ enters only through comparisons with candidates' DoS values, so the kept count is a step function of τ whose
+ * steps sit at DoS values: `buildKeptIndex` samples this same `decide` once per step and answers any τ with a
+ * binary search, which is how the slider stays instant without a second copy of the rule.
+ */
+import type { Decision } from './results.ts';
+import type { FilterSettings } from './settings.ts';
+
+/** The filter settings the rule reads. */
+export type KeepPolicy = Pick<FilterSettings, 'tau' | 'singleMask' | 'singleMaskShare' | 'emptyMask'>;
+
+/** A reviewer's mark on a candidate: accepted, rejected, or its mask deleted. */
+export type ReviewMark = 'accepted' | 'rejected' | 'mask-deleted';
+
+/** What the rule reads from a candidate. `dos` null (or NaN) means no ratio exists (single-mask image). */
+export interface DecisionInput {
+  mask: number;
+  index: number;
+  comparison: boolean;
+  cos: number | null;
+  dos: number | null;
+  review?: ReviewMark | null;
+}
+
+/**
+ * Review state as the project's `review.json` holds it (ids `image:mask:candidate`, masks `image:mask`).
+ * Edits never change a decision; they are listed so one object carries the whole review to the exporters.
+ */
+export interface ReviewInput {
+  decisions: Record<string, 'accepted' | 'rejected'>;
+  edits: Record<string, string>;
+  deletedMasks: readonly string[];
+}
+
+/** The review mark of candidate `index` of mask `mask` of image `imageId`, or null. */
+export function reviewMark(review: ReviewInput | null | undefined, imageId: number | string, mask: number, index: number): ReviewMark | null {
+  if (!review) return null;
+  if (review.deletedMasks.includes(`${imageId}:${mask}`)) return 'mask-deleted';
+  return review.decisions[`${imageId}:${mask}:${index}`] ?? null;
+}
+
+const hasRatio = (dos: number | null): dos is number => dos !== null && !Number.isNaN(dos);
+
+/**
+ * Decisions for all candidates of one image, in input order.
+ *
+ * @param maskCount n, the number of masks the image's scores were computed over: n = 1 applies the single-mask policy.
+ */
+export function decide(candidates: readonly DecisionInput[], maskCount: number, policy: KeepPolicy): Decision[] {
+  if (!Number.isFinite(policy.tau)) throw new Error(`tau must be a finite number, got ${policy.tau}`);
+  const out: Decision[] = new Array<Decision>(candidates.length);
+  const set = (k: number, kept: boolean, reason: Decision['reason']) => {
+    out[k] = { mask: candidates[k].mask, candidate: candidates[k].index, kept, reason };
+  };
+  // exportable candidates by mask, as positions into `candidates`
+  const groups = new Map<number, number[]>();
+  candidates.forEach((c, k) => {
+    if (c.comparison) return set(k, false, 'comparison');
+    const group = groups.get(c.mask);
+    if (group) group.push(k);
+    else groups.set(c.mask, [k]);
+  });
+  const single = maskCount === 1;
+  for (const group of groups.values()) {
+    if (single) decideSingleMask(candidates, group, policy, set);
+    else for (const k of group) {
+      const dos = candidates[k].dos;
+      const kept = hasRatio(dos) && dos > policy.tau;
+      set(k, kept, kept ? 'dos-above-tau' : 'dos-at-or-below-tau');
+    }
+    // review wins over scores
+    for (const k of group) {
+      const mark = candidates[k].review;
+      if (mark === 'mask-deleted') set(k, false, 'mask-deleted');
+      else if (mark === 'rejected') set(k, false, 'rejected');
+      else if (mark === 'accepted') set(k, true, 'accepted');
+    }
+    if (!single && policy.emptyMask === 'keep-best' && !group.some((k) => out[k].kept)) {
+      let best = -1;
+      for (const k of group) {
+        const { dos, review } = candidates[k];
+        if (review === 'rejected' || review === 'mask-deleted' || !hasRatio(dos)) continue;
+        if (best < 0 || dos > (candidates[best].dos as number)) best = k;
+      }
+      if (best >= 0) set(best, true, 'best-of-empty-mask');
+    }
+  }
+  return out;
+}
+
+function decideSingleMask(candidates: readonly DecisionInput[], group: number[], policy: KeepPolicy, set: (k: number, kept: boolean, reason: Decision['reason']) => void): void {
+  if (policy.singleMask !== 'keep-by-cos-rank') {
+    const kept = policy.singleMask === 'keep-all';
+    for (const k of group) set(k, kept, kept ? 'single-mask' : 'single-mask-dropped');
+    return;
+  }
+  // keep-by-cos-rank: the reference's loader trains single-mask images on the top share of captions by CoS.
+  const keep = Math.max(1, Math.floor(group.length * policy.singleMaskShare));
+  const cos = (k: number) => candidates[k].cos ?? Number.NEGATIVE_INFINITY;
+  // stable order: CoS descending, then candidate index, so ties break the same way on every run
+  const ranked = [...group].sort((a, b) => cos(b) - cos(a) || candidates[a].index - candidates[b].index);
+  ranked.forEach((k, rank) => set(k, rank < keep, rank < keep ? 'single-mask-rank' : 'single-mask-dropped'));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The page's index: the kept count at any τ in O(log n), built from `decide` itself.
+
+/** Review marks as small integers, for the columnar form. */
+export const REVIEW_CODES = { none: 0, accepted: 1, rejected: 2, 'mask-deleted': 3 } as const;
+const MARKS: (ReviewMark | null)[] = [null, 'accepted', 'rejected', 'mask-deleted'];
+
+/** Exportable candidates of a project as columns (what `filter:scores` sends the page). */
+export interface DecisionColumns {
+  // in: per candidate, int32[n]: index into `maskCounts` (the candidate's image); candidates of an image are contiguous
+  image: Int32Array;
+  // in: per candidate, int32[n]: mask index within its image
+  mask: Int32Array;
+  // in: per candidate, float64[n]: CoS and DoS; NaN = none (DoS of a single-mask image)
+  cos: Float64Array;
+  dos: Float64Array;
+  // in: per candidate, int8[n]: REVIEW_CODES
+  review: Int8Array;
+  // in: per image, int32[m]: the image's mask count n
+  maskCounts: Int32Array;
+}
+
+/** The kept count as a step function of τ: `base` below the first step, `counts[i]` for τ ≥ `steps[i]`. */
+export interface KeptIndex {
+  total: number;
+  base: number;
+  // in: ascending distinct τ where the count changes, float64[s]; counts after each, int32[s]
+  steps: Float64Array;
+  counts: Int32Array;
+}
+
+/**
+ * Builds the kept-count index for one policy (τ is ignored) by running `decide` on every image at each of its
+ * distinct finite DoS values: between two consecutive values every `dos > τ` comparison has the same outcome, so
+ * decisions are constant there. Cost per image is O(steps × candidates) (≈ 45 × 220 with the defaults).
+ */
+export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy, 'tau'>): KeptIndex {
+  const n = columns.image.length;
+  for (const name of ['mask', 'cos', 'dos', 'review'] as const) {
+    if (columns[name].length !== n) throw new Error(`buildKeptIndex: ${name} has ${columns[name].length} values, expected ${n} (one per candidate)`);
+  }
+  const deltas = new Map<number, number>();
+  let base = 0;
+  let start = 0;
+  while (start < n) {
+    const image = columns.image[start];
+    let end = start + 1;
+    while (end < n && columns.image[end] === image) end++;
+    const maskCount = columns.maskCounts[image];
+    if (maskCount === undefined) throw new Error(`buildKeptIndex: candidate ${start} names image ${image}, but maskCounts has ${columns.maskCounts.length} images`);
+    const inputs: DecisionInput[] = [];
+    const taus = new Set<number>();
+    for (let k = start; k < end; k++) {
+      const dos = columns.dos[k];
+      inputs.push({ mask: columns.mask[k], index: k - start, comparison: false, cos: Number.isNaN(columns.cos[k]) ? null : columns.cos[k], dos: Number.isNaN(dos) ? null : dos, review: MARKS[columns.review[k]] ?? null });
+      if (Number.isFinite(dos)) taus.add(dos);
+    }
+    const count = (tau: number) => decide(inputs, maskCount, { ...policy, tau }).reduce((s, d) => s + (d.kept ? 1 : 0), 0);
+    const sorted = [...taus].sort((a, b) => a - b);
+    // below every step: any τ under the smallest DoS (or 0 when the image has none)
+    let previous = count(sorted.length > 0 ? sorted[0] - Math.max(1, Math.abs(sorted[0])) : 0);
+    base += previous;
+    for (const tau of sorted) {
+      const now = count(tau);
+      if (now !== previous) deltas.set(tau, (deltas.get(tau) ?? 0) + now - previous);
+      previous = now;
+    }
+    start = end;
+  }
+  const steps = Float64Array.from([...deltas.keys()].sort((a, b) => a - b));
+  const counts = new Int32Array(steps.length);
+  let running = base;
+  steps.forEach((tau, i) => (counts[i] = running += deltas.get(tau)!));
+  return { total: n, base, steps, counts };
+}
+
+/** Kept candidates at τ: one binary search on the index. */
+export function keptCountAt(index: KeptIndex, tau: number): number {
+  if (Number.isNaN(tau)) throw new Error('keptCountAt: tau must be a number, got NaN');
+  // last step ≤ τ
+  let lo = 0;
+  let hi = index.steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (index.steps[mid] <= tau) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? index.base : index.counts[lo - 1];
+}
+
+/** What `decideViews` reads from the API's candidate view (shared/api.ts `CandidateView`). */
+export interface CandidateViewInput {
+  /** `image:mask:candidate`. */
+  id: string;
+  exportable: boolean;
+  cos: number | null;
+  dos: number | null;
+  singleMask: boolean;
+  decision: 'accepted' | 'rejected' | null;
+}
+
+/**
+ * Kept flags of candidate views (the page's candidates table: one or more whole masks of one image) at the policy's
+ * τ, by the same `decide`. Every rule works mask by mask, so one mask's candidates decide as they do in their image.
+ */
+export function decideViews(views: readonly CandidateViewInput[], policy: KeepPolicy): boolean[] {
+  const inputs = views.map((v): DecisionInput => {
+    const parts = v.id.split(':');
+    if (parts.length !== 3) throw new Error(`decideViews: candidate id "${v.id}" is not image:mask:candidate`);
+    return { mask: Number(parts[1]), index: Number(parts[2]), comparison: !v.exportable, cos: v.cos, dos: v.dos, review: v.decision };
+  });
+  // only n = 1 versus n > 1 matters to the rule
+  const maskCount = views.some((v) => v.singleMask) ? 1 : 2;
+  return decide(inputs, maskCount, policy).map((d) => d.kept);
+}
