@@ -1,6 +1,7 @@
 // The end-to-end flow shared by the served-mode (Chromium) and Electron runs: open the demo scenes, run a few
-// images, see masks, add a mask with a click, open a mask's candidates, move τ (kept count changes with no engine
-// work), open a candidate's inspector with per-step charts, export refcoco and find the files.
+// images, see masks, add a mask with a click, re-caption the image so the added mask gets candidates, open a mask's
+// candidates, move τ (kept count changes with no engine work), open a candidate's inspector with per-step charts,
+// export refcoco and find the files.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { App, Candidates, ExportDialog, Gallery, Inspector, Workspace } from './pages.mjs';
@@ -50,6 +51,10 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   );
   await app.screenshot(`${label}-04-workspace-added`);
 
+  const recaptioned = await step('re-caption with the added mask', () => workspace.recaptionAddedMask());
+  check(recaptioned > 0, `the re-captioned mask has no candidates`);
+  await app.screenshot(`${label}-04b-workspace-recaptioned`);
+
   await step('open candidates', () => workspace.openCandidatesOfFirstMask());
   const rows = await candidates.rows().count();
   check(rows > 0, 'the candidates table is empty');
@@ -95,5 +100,5 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   );
   for (const path of paths) check(existsSync(path), `an exported file is missing on disk: ${path}`);
 
-  return { steps, masksBefore, masksAfter, rows, tau, charts, files: paths.length };
+  return { steps, masksBefore, masksAfter, recaptioned, rows, tau, charts, files: paths.length };
 }

@@ -142,6 +142,34 @@ export class Workspace {
     return this.maskCount();
   }
 
+  /**
+   * Presses "Re-caption with current masks" and waits, on UI state, until the last mask row (the mask added with a
+   * prompt) is a captioned mask (`<image>:<k>`, not `<image>:u<k>`) with candidates. Returns its candidate count.
+   */
+  async recaptionAddedMask() {
+    const button = this.app.byTestId('recaption');
+    await button.and(this.page.locator(':enabled')).waitFor({ timeout: LONG });
+    await button.click();
+    const handle = await this.page.waitForFunction(
+      () => {
+        const rows = document.querySelectorAll('[data-testid="mask-row"]');
+        const last = rows[rows.length - 1];
+        const candidates = Number(last?.getAttribute('data-candidates'));
+        const captioned =
+          last?.getAttribute('data-source') === 'prompt' &&
+          !/:u\d+$/.test(last.getAttribute('data-mask-id') ?? '');
+        return captioned && candidates > 0 ? candidates : null;
+      },
+      undefined,
+      { timeout: LONG },
+    );
+    await this.app
+      .byTestId('recaption')
+      .and(this.page.locator('[data-state="captioned"]'))
+      .waitFor({ timeout: LONG });
+    return handle.jsonValue();
+  }
+
   async openCandidatesOfFirstMask() {
     await this.app.byTestId('prompt-mode-select').click();
     await this.app.byTestId('mask-row').first().click();

@@ -32,6 +32,7 @@ import { compareTraces } from '../caption/trace.ts';
 import { generateCaptions } from '../caption/generate.ts';
 import { loadTokenizer } from '../caption/tokenizer.ts';
 import { exportProject } from '../dataset/export.ts';
+import { decisionColumns } from '../filter/decide.ts';
 import { evaluateResults, readGroundTruth } from '../dataset/evaluate.ts';
 import { buildReport } from '../dataset/report.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
@@ -187,7 +188,7 @@ export class ProjectService {
     const run = this.#run;
     const running = new Set(run?.imageIds.filter((id) => !run.committed.has(id)) ?? []);
     return project.file.images.map((entry) =>
-      imageSummary(entry, this.#results.get(entry.id), filter, running.has(entry.id), dirname(entry.path)),
+      imageSummary(entry, this.#results.get(entry.id), filter, running.has(entry.id), dirname(entry.path), this.#review),
     );
   }
 
@@ -303,6 +304,7 @@ export class ProjectService {
     let error: string | null = null;
     let currentImage: string | null = null;
     let stage: EngineRunProgress['stage'] = 'start';
+    const recaptionErrors: string[] = [];
     const progress = () => {
       const elapsed = (performance.now() - run.started) / 1000;
       const rate = elapsed > 0 ? (run.status.imagesDone / elapsed) * 60 : 0;
@@ -348,6 +350,16 @@ export class ProjectService {
             break;
           }
           if ((caught as Error).name === 'ModelPackError') throw caught;
+          if (previous?.status === 'done') {
+            // A failed re-caption commits nothing: a failed record would supersede the image's good result.
+            recaptionErrors.push(`image ${entry.name}: ${(caught as Error).message}`);
+            run.status.imagesFailed++;
+            context.emit(
+              'run:image',
+              imageSummary(entry, previous, settings.filter, false, dirname(entry.path)),
+            );
+            continue;
+          }
           result = failedResult(entry, caught);
         }
         if (previous) result = { ...result, revision: (previous.revision ?? 0) + 1 };
@@ -362,6 +374,10 @@ export class ProjectService {
         progress();
       }
       if (signal.aborted) outcome = 'cancelled';
+      else if (recaptionErrors.length > 0) {
+        outcome = 'failed';
+        error = `re-caption failed for ${recaptionErrors.join('; ')}`;
+      }
     } catch (caught) {
       outcome = signal.aborted ? 'cancelled' : 'failed';
       error = outcome === 'failed' ? (caught as Error).message : null;
@@ -542,24 +558,20 @@ export class ProjectService {
   // ---------------------------------------------------------------------------------------------------------------
   // τ re-filtering, report, export
 
+  /** The page's τ columns (scores, masks, review marks) of every finished image: see shared/decide.ts `buildKeptIndex`. */
   dosScores(): DosScores {
     const project = this.#require();
-    const imageIds: string[] = [];
-    const dos: number[] = [];
-    const imageIndex: number[] = [];
-    for (const result of this.#doneResults()) {
-      const index = imageIds.push(String(result.image.id)) - 1;
-      for (const candidate of result.candidates) {
-        if (candidate.comparison) continue;
-        dos.push(candidate.scores.dos ?? Number.NaN);
-        imageIndex.push(index);
-      }
-    }
+    const done = this.#doneResults();
+    const columns = decisionColumns(done, this.#review);
     return {
       tau: project.file.settings.filter.tau,
-      dos: Float64Array.from(dos),
-      imageIndex: Int32Array.from(imageIndex),
-      imageIds,
+      dos: columns.dos,
+      imageIndex: columns.image,
+      imageIds: columns.imageIds.map(String),
+      mask: columns.mask,
+      cos: columns.cos,
+      review: columns.review,
+      maskCounts: columns.maskCounts,
     };
   }
 
@@ -567,7 +579,7 @@ export class ProjectService {
     const filter: FilterSettings = { ...this.#require().file.settings.filter, tau };
     const counts: KeptCounts = { tau, candidates: 0, kept: 0, masks: 0, masksWithKept: 0, perImage: {} };
     for (const result of this.#doneResults()) {
-      const kept = keptFlags(result, filter);
+      const kept = keptFlags(result, filter, this.#review);
       const exportable = result.candidates.filter((c) => !c.comparison).length;
       const keptCount = kept.filter(Boolean).length;
       counts.candidates += exportable;
@@ -588,8 +600,8 @@ export class ProjectService {
     const results = [...this.#results.values()];
     const truthPath = join(project.dir, DEMO_SCENES, 'ground-truth.json');
     const report = existsSync(truthPath)
-      ? evaluateResults(results, readGroundTruth(truthPath), filter)
-      : buildReport(results, filter);
+      ? evaluateResults(results, readGroundTruth(truthPath), filter, this.#review)
+      : buildReport(results, filter, this.#review);
     const kept = report.oracle?.kept;
     return {
       tau: report.tau,
@@ -621,55 +633,24 @@ export class ProjectService {
       : join(project.dir, 'exports');
     const files: string[] = [];
     let expressions = 0;
-    const source = this.#reviewedView();
     for (const format of formats) {
       if (format === 'repro') continue; // every export writes the reproducibility record beside its files
       context.signal.throwIfAborted();
       const folder = join(out, format);
-      const summary = await exportProject(source, {
+      // the review (accept keeps whatever τ says, reject and deleted masks drop, edits' texts) is applied by the
+      // exporters through the shared keep rule, as the page counts and the report apply it
+      const summary = await exportProject(project.dir, {
         format,
         out: folder,
         tau,
         split,
+        review: this.#review,
         onProgress: (done, total) => context.emit('export:progress', { format, done, total }),
       });
       files.push(...summary.files.map((file) => join(folder, file)));
       expressions = Math.max(expressions, summary.expressions);
     }
     return { dest: out, files, expressions };
-  }
-
-  /**
-   * The folder to export from. Without review changes, the project itself. With them, a derived copy of the project
-   * file and results (`.review-view/`, rewritten on each export) where edited texts replace generated ones, and
-   * rejected candidates and every candidate of a deleted mask are marked comparison-only, which the exporters
-   * never write. Acceptance records a reviewer's check; it does not keep a candidate that τ filters out.
-   */
-  #reviewedView(): string {
-    const project = this.#require();
-    const review = this.#review;
-    if (
-      Object.keys(review.decisions).length === 0 &&
-      Object.keys(review.edits).length === 0 &&
-      review.deletedMasks.length === 0
-    )
-      return project.dir;
-    const view = join(project.dir, '.review-view');
-    const deleted = new Set(review.deletedMasks);
-    const lines = [...this.#results.values()]
-      .sort((a, b) => a.image.id - b.image.id)
-      .map((result) => {
-        const candidates = result.candidates.map((c) => {
-          const id = `${result.image.id}:${c.mask}:${c.index}`;
-          const excluded = review.decisions[id] === 'rejected' || deleted.has(`${result.image.id}:${c.mask}`);
-          const text = review.edits[id] ?? c.text;
-          return excluded || text !== c.text ? { ...c, text, comparison: c.comparison || excluded } : c;
-        });
-        return `${JSON.stringify({ ...result, candidates })}\n`;
-      });
-    writeFileAtomic(join(view, 'project.json'), `${JSON.stringify(project.file, null, 2)}\n`);
-    writeFileAtomic(join(view, 'results.jsonl'), lines.join(''));
-    return view;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -918,6 +899,12 @@ export class ProjectService {
       throw new ApiError(
         'invalid-params',
         `image ${imageId} has no masks left to caption: add one with a prompt`,
+      );
+    const cap = this.#require().file.settings.masks.hardCap;
+    if (set.masks.length > cap)
+      throw new ApiError(
+        'invalid-params',
+        `image ${imageId} has ${set.masks.length} masks; at most ${cap} (settings.masks.hardCap) are captioned together: delete some`,
       );
     return set;
   }

@@ -24,6 +24,8 @@
  * | prompt-clear        | clear the prompts                                                      |
  * | mask-row            | one row of the mask list (data-mask-index)                             |
  * | mask-delete         | delete the selected mask                                               |
+ * | recaption           | workspace: re-caption the image with its current masks (data-state =   |
+ * |                     | captioned / edited / running); mask rows carry data-source, data-candidates |
  * | open-candidates     | open the selected mask's candidates                                    |
  * | candidate-row       | one candidates-table row (data-candidate-index, data-kept)             |
  * | candidate-accept / candidate-reject / candidate-edit | per-row review buttons                |
@@ -67,6 +69,7 @@ export const TESTID = {
   promptClear: 'prompt-clear',
   maskRow: 'mask-row',
   maskDelete: 'mask-delete',
+  recaption: 'recaption',
   openCandidates: 'open-candidates',
   candidateRow: 'candidate-row',
   candidateAccept: 'candidate-accept',

@@ -57,7 +57,7 @@ export const useProjectStore = defineStore('project', {
         if (image.status === 'done' && !this.thumbnails[image.id]) void this.loadThumbnail(image.id);
         if (image.status === 'done') {
           const workspace = useWorkspaceStore();
-          if (workspace.imageId === image.id) void workspace.reloadMasks();
+          void workspace.imageCommitted(image.id);
           scoresTimer ??= setTimeout(() => {
             scoresTimer = null;
             void useFilterStore().load();
@@ -67,6 +67,8 @@ export const useProjectStore = defineStore('project', {
       api().onRunFinished((finished) => {
         this.lastFinished = finished;
         this.run = null;
+        // a cancelled or failed re-caption renumbers nothing (the committed image, if any, was handled already)
+        useWorkspaceStore().recaptioning = null;
         const app = useAppStore();
         if (finished.outcome === 'failed') app.notify('error', `Run failed: ${finished.error ?? 'unknown error'}`);
         else app.notify('info', `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`);
@@ -158,6 +160,13 @@ export const useProjectStore = defineStore('project', {
         const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
         this.lastFinished = null;
         this.run = await api().startRun({ imageIds, force });
+      });
+    },
+    /** Re-captions one finished image with its current (edited) mask set: a run of that image with `force`. */
+    async recaption(imageId: string): Promise<void> {
+      await this.withBusy('Re-caption', async () => {
+        this.lastFinished = null;
+        this.run = await api().startRun({ imageIds: [imageId], force: true });
       });
     },
     async pause(): Promise<void> {

@@ -6,6 +6,7 @@ import { defineStore } from 'pinia';
 import type { MaskPreview, MaskView } from '../../../shared/api.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
+import { useCandidatesStore } from './candidates.ts';
 import { useProjectStore } from './project.ts';
 import { imageObjectUrl } from '../lib/image-url.ts';
 
@@ -15,6 +16,9 @@ export interface PromptPoint {
   y: number;
   label: 0 | 1;
 }
+
+/** A prompted mask not captioned yet has an id `<image>:u<k>`; captioned masks are `<image>:<index>`. */
+const UNCAPTIONED = /:u\d+$/;
 
 /** One undoable workspace action. */
 type WorkspaceAction =
@@ -40,10 +44,25 @@ export const useWorkspaceStore = defineStore('workspace', {
     undoStack: [] as WorkspaceAction[],
     loading: false,
     predicting: false,
+    /**
+     * A re-caption in flight: the image and the mask ids in list order when it started. The engine captions the
+     * masks in this order and renumbers them 0..n-1, so a mask's new id is `<image>:<position>`.
+     */
+    recaptioning: null as { imageId: string; order: string[] } | null,
   }),
   getters: {
     selectedMask: (state) => state.masks.find((mask) => mask.index === state.selected) ?? null,
     hasPrompt: (state) => state.points.length > 0 || state.box !== null,
+    /**
+     * The shown mask set differs from the one the image's candidates were made for: a prompted mask not captioned
+     * yet, or fewer captioned masks than the image's result holds (some were deleted).
+     */
+    maskSetEdited(state): boolean {
+      const image = useProjectStore().images.find((item) => item.id === state.imageId);
+      if (!image || image.status !== 'done') return false;
+      const captioned = state.masks.filter((mask) => !UNCAPTIONED.test(mask.id)).length;
+      return captioned !== state.masks.length || captioned < image.masks;
+    },
   },
   actions: {
     async openImage(imageId: string): Promise<void> {
@@ -74,6 +93,46 @@ export const useWorkspaceStore = defineStore('workspace', {
     async reloadMasks(): Promise<void> {
       if (!this.imageId) return;
       this.masks = await api().listMasks({ imageId: this.imageId });
+    },
+    /**
+     * Re-captions the open image with its current masks (`run:start` with `force`): every mask gets new candidates
+     * scored against this mask set. The image's accept/reject/edit decisions are dropped by the engine.
+     */
+    async recaption(): Promise<void> {
+      const imageId = this.imageId;
+      if (!imageId || !this.maskSetEdited) return;
+      this.recaptioning = { imageId, order: this.masks.map((mask) => mask.id) };
+      this.clearPrompt(false);
+      this.undoStack = [];
+      await useProjectStore().recaption(imageId);
+      if (!useProjectStore().run) this.recaptioning = null;
+    },
+    /**
+     * A run committed `imageId`: reload its masks when it is open; after a re-caption, keep the selection and the
+     * open candidates table on the same mask under its new id.
+     */
+    async imageCommitted(imageId: string): Promise<void> {
+      const recaption = this.recaptioning?.imageId === imageId ? this.recaptioning : null;
+      if (recaption) this.recaptioning = null;
+      if (this.imageId !== imageId) return;
+      const selectedId = this.selectedMask?.id ?? null;
+      await this.reloadMasks();
+      if (!recaption) return;
+      // unchanged ids: the re-caption committed nothing (it failed), so nothing was renumbered
+      const renumbered = this.masks.map((mask) => mask.id).join() !== recaption.order.join();
+      const renamed = (id: string | null) => {
+        const position = id === null ? -1 : recaption.order.indexOf(id);
+        if (!renumbered) return position >= 0 ? id : null;
+        return position >= 0 ? `${imageId}:${position}` : null;
+      };
+      const selected = this.masks.find((mask) => mask.id === renamed(selectedId));
+      this.selected = selected ? selected.index : null;
+      const candidates = useCandidatesStore();
+      if (candidates.imageId === imageId && candidates.maskId) {
+        const shown = renamed(candidates.maskId);
+        if (shown) await candidates.openMask(imageId, shown);
+        else candidates.$reset();
+      }
     },
     select(index: number | null): void {
       this.selected = index;
