@@ -9,6 +9,7 @@ import { useAppStore } from './app.ts';
 import { useCandidatesStore } from './candidates.ts';
 import { useProjectStore } from './project.ts';
 import { imageObjectUrl } from '../lib/image-url.ts';
+import { maskSetEdited, renamedMask } from '../lib/recaption.ts';
 
 /** A prompt point in image pixels; label 1 = positive (foreground), 0 = negative. */
 export interface PromptPoint {
@@ -16,9 +17,6 @@ export interface PromptPoint {
   y: number;
   label: 0 | 1;
 }
-
-/** A prompted mask not captioned yet has an id `<image>:u<k>`; captioned masks are `<image>:<index>`. */
-const UNCAPTIONED = /:u\d+$/;
 
 /** One undoable workspace action. */
 type WorkspaceAction =
@@ -58,10 +56,7 @@ export const useWorkspaceStore = defineStore('workspace', {
      * yet, or fewer captioned masks than the image's result holds (some were deleted).
      */
     maskSetEdited(state): boolean {
-      const image = useProjectStore().images.find((item) => item.id === state.imageId);
-      if (!image || image.status !== 'done') return false;
-      const captioned = state.masks.filter((mask) => !UNCAPTIONED.test(mask.id)).length;
-      return captioned !== state.masks.length || captioned < image.masks;
+      return maskSetEdited(state.masks, useProjectStore().images.find((item) => item.id === state.imageId));
     },
   },
   actions: {
@@ -118,13 +113,8 @@ export const useWorkspaceStore = defineStore('workspace', {
       const selectedId = this.selectedMask?.id ?? null;
       await this.reloadMasks();
       if (!recaption) return;
-      // unchanged ids: the re-caption committed nothing (it failed), so nothing was renumbered
-      const renumbered = this.masks.map((mask) => mask.id).join() !== recaption.order.join();
-      const renamed = (id: string | null) => {
-        const position = id === null ? -1 : recaption.order.indexOf(id);
-        if (!renumbered) return position >= 0 ? id : null;
-        return position >= 0 ? `${imageId}:${position}` : null;
-      };
+      const now = this.masks.map((mask) => mask.id);
+      const renamed = (id: string | null) => renamedMask(id, imageId, recaption.order, now);
       const selected = this.masks.find((mask) => mask.id === renamed(selectedId));
       this.selected = selected ? selected.index : null;
       const candidates = useCandidatesStore();
