@@ -341,9 +341,15 @@ export interface DosScores {
   tau: number;
   // in: per exportable candidate, float64[n]; NaN = no ratio (single-mask)
   dos: Float64Array;
-  // in: index into `imageIds` per candidate, int32[n]
+  // in: index into `imageIds` per candidate, int32[n]; an image's candidates are contiguous
   imageIndex: Int32Array;
   imageIds: string[];
+  // in: per candidate: mask index within its image int32[n], CoS float64[n] (NaN = none), review mark int8[n]
+  // (shared/decide.ts REVIEW_CODES); per image: mask count int32[m] — what `buildKeptIndex` needs for every policy
+  mask: Int32Array;
+  cos: Float64Array;
+  review: Int8Array;
+  maskCounts: Int32Array;
 }
 
 /** Kept counts at one τ, computed from stored scores without re-decoding. */

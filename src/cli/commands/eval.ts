@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { evaluateResults, readGroundTruth } from '../../engine/dataset/evaluate.ts';
 import { formatReport } from '../../engine/dataset/report.ts';
+import { readProjectReview } from '../../engine/dataset/review.ts';
 import { Project } from '../../engine/pipeline/store.ts';
 
 /** Registers `eval <project> --ground-truth <file>`: the report plus the shapes-world oracle's identification rates. */
@@ -16,7 +17,7 @@ export function registerEval(program: Command): void {
       const project = Project.open(dir);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
       if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
-      const report = evaluateResults(project.results(), readGroundTruth(flags.groundTruth), { ...project.file.settings.filter, tau });
+      const report = evaluateResults(project.results(), readGroundTruth(flags.groundTruth), { ...project.file.settings.filter, tau }, readProjectReview(project.dir));
       if (report.oracleImages === 0) throw new Error(`no project image matches an image of ${flags.groundTruth} (matched by file name)`);
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     });

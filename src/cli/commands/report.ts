@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildReport, formatReport } from '../../engine/dataset/report.ts';
+import { readProjectReview } from '../../engine/dataset/review.ts';
 import { Project } from '../../engine/pipeline/store.ts';
 
 /** Registers `report <project> [--json] [--tau T]`. */
@@ -14,7 +15,8 @@ export function registerReport(program: Command): void {
       const project = Project.open(dir);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
       if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
-      const report = buildReport(project.results(), { ...project.file.settings.filter, tau });
+      // the app's review (review.json) counts here as it does in the app and in exports
+      const report = buildReport(project.results(), { ...project.file.settings.filter, tau }, readProjectReview(project.dir));
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     });
 }

@@ -9,6 +9,7 @@ import type { FilterSettings } from '../../shared/settings.ts';
 import { identifies, type OracleImage } from '../demo/oracle.ts';
 import type { GroundTruth } from '../demo/scenes.ts';
 import { decodeRle } from '../image/rle.ts';
+import { reviewedText, type ReviewInput } from '../filter/decide.ts';
 import { buildReport, decideForReport, type OracleRate, type QualityReport } from './report.ts';
 
 const METHODS: DecodingMethod[] = ['beam', 'sampling', 'dcs'];
@@ -26,8 +27,8 @@ export function readGroundTruth(path: string): GroundTruth {
 }
 
 /** The report with the oracle's identification rates added. Images without ground truth are left out of the rates. */
-export function evaluateResults(results: readonly ImageResult[], truth: GroundTruth, filter: FilterSettings): QualityReport & { oracleImages: number } {
-  const report = buildReport(results, filter);
+export function evaluateResults(results: readonly ImageResult[], truth: GroundTruth, filter: FilterSettings, review?: ReviewInput | null): QualityReport & { oracleImages: number } {
+  const report = buildReport(results, filter, review);
   const byName = new Map(truth.images.map((i) => [basename(i.file), i]));
   const tally = () => ({ identified: 0, total: 0 });
   const all = tally();
@@ -42,9 +43,10 @@ export function evaluateResults(results: readonly ImageResult[], truth: GroundTr
     matched++;
     const oracle: OracleImage = { objects: gt.objects };
     const masks = result.masks.map((m) => decodeRle(m.rle));
-    const decisions = decideForReport(result, filter);
+    const decisions = decideForReport(result, filter, review);
     result.candidates.forEach((c, k) => {
-      const ok = identifies(oracle, masks[c.mask], c.text);
+      // the oracle judges the text that is exported: a reviewer's edit when there is one
+      const ok = identifies(oracle, masks[c.mask], reviewedText(result.image.id, c, review).text);
       const add = (t: { identified: number; total: number }) => {
         t.total++;
         if (ok) t.identified++;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -129,5 +129,48 @@ describe('jsonl export and the reproducibility record', () => {
     expect(record.seed).toBe(0);
     expect(record.images).toHaveLength(3);
     expect(record.versions.node).toBe(process.versions.node);
+  });
+});
+
+describe('exports with a review', () => {
+  // image 1, mask 0: candidate 3 (DoS 1.1) is below τ = 1.3 and candidate 1 (DoS 2.0) above it
+  const review = {
+    decisions: { '1:0:3': 'accepted' as const, '1:0:1': 'rejected' as const },
+    edits: { '1:0:3': 'the shape on the left' },
+    deletedMasks: ['1:1'],
+  };
+
+  it('keeps an accepted candidate below τ with its edited text, and drops a rejected one above τ and a deleted mask', async () => {
+    const out = join(dir, 'reviewed-jsonl');
+    const summary = await exportProject(project, { format: 'jsonl', out, review });
+    const lines = readFileSync(join(out, 'candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const line = (image: number, mask: number, candidate: number) => lines.find((l) => l.image_id === image && l.mask === mask && l.candidate === candidate);
+    expect(line(1, 0, 3)).toMatchObject({ kept: true, reason: 'accepted', review: 'accepted', text: 'the shape on the left', edited: true, generated_text: 'a shape', dos: 1.1 });
+    expect(line(1, 0, 1)).toMatchObject({ kept: false, reason: 'rejected', review: 'rejected', edited: false, dos: 2.0 });
+    expect(line(1, 1, 0)).toMatchObject({ kept: false, reason: 'mask-deleted', dos: 1.31 });
+    expect(line(1, 0, 0)).toMatchObject({ kept: true, reason: 'dos-above-tau', edited: false });
+    // image 1: candidates 0, 2, 3 of mask 0; image 2 (one mask, keep-all): 2
+    expect(summary.expressions).toBe(5);
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.review).toEqual({ accepted: 1, rejected: 1, edited: 1, deletedMasks: 1 });
+  });
+
+  it('applies the project’s review.json by default, in the dataset formats too', async () => {
+    writeFileSync(join(project, 'review.json'), JSON.stringify({ ...review, userMasks: {}, revisions: {} }));
+    try {
+      const out = join(dir, 'reviewed-cris');
+      await exportProject(project, { format: 'cris', out });
+      const entries = JSON.parse(readFileSync(join(out, 'anns', 'refcocog', 'train.json'), 'utf8'));
+      const ofImage1 = entries.filter((e: { img_id: number }) => e.img_id === 1);
+      expect(ofImage1).toHaveLength(1);
+      expect(ofImage1[0].sentences.map((s: { sent: string }) => s.sent)).toEqual(['a red circle', 'the shape on the left']);
+      const plain = join(dir, 'unreviewed-cris');
+      await exportProject(project, { format: 'cris', out: plain, review: null });
+      expect(JSON.parse(readFileSync(join(plain, 'anns', 'refcocog', 'train.json'), 'utf8')).filter((e: { img_id: number }) => e.img_id === 1)).toHaveLength(2);
+      writeFileSync(join(project, 'review.json'), JSON.stringify({ decisions: { '1:0:0': 'keep' } }));
+      await expect(exportProject(project, { format: 'jsonl', out: join(dir, 'bad') })).rejects.toThrow('decision of 1:0:0 is "keep", expected "accepted" or "rejected"');
+    } finally {
+      rmSync(join(project, 'review.json'));
+    }
   });
 });

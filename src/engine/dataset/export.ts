@@ -3,8 +3,10 @@
  * reference CSV, JSONL of every candidate, and the reference's per-image mask PNGs. Every export writes a
  * reproducibility record (`export-record.json`) beside its files; every file is written atomically (temp + rename).
  *
- * Which expressions are exported is decided from the stored scores at the export's τ (`decide`), so exporting at
- * another τ recomputes nothing. Plain-sampling comparison candidates are never exported.
+ * Which expressions are exported is decided from the stored scores at the export's τ and the project's review by the
+ * shared rule (`shared/decide.ts`: accepted kept whatever τ says, rejected and deleted masks' candidates dropped), so
+ * exporting at another τ recomputes nothing. Edited candidates are exported with the edited text (their scores stay
+ * those of the generated text). Plain-sampling comparison candidates are never exported.
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,9 +16,10 @@ import { maskToPolygons } from '../image/polygon.ts';
 import type { BinaryMask } from '../image/types.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
 import type { FilterSettings, Settings } from '../../shared/settings.ts';
-import { decide } from '../filter/decide.ts';
+import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/decide.ts';
 import { Project, writeFileAtomic } from '../pipeline/store.ts';
 import { pickleDumps, type PickleValue } from './pickle.ts';
+import { readProjectReview } from './review.ts';
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks'] as const;
@@ -38,6 +41,8 @@ export interface ExportOptions {
   split?: string;
   /** Called after each image. */
   onProgress?: (done: number, total: number) => void;
+  /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
+  review?: ReviewInput | null;
 }
 
 /** What an export wrote. */
@@ -72,6 +77,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   mkdirSync(out, { recursive: true });
   const results = project.results().filter((r) => r.status === 'done').sort((a, b) => a.image.id - b.image.id);
   const summary: ExportSummary = { format: options.format, dest: out, files: [], images: 0, refs: 0, expressions: 0, tau };
+  options = { ...options, review: options.review === undefined ? readProjectReview(projectDir) : options.review };
   const writer = new Writer(out, summary.files);
   switch (options.format) {
     case 'refcoco':
@@ -84,7 +90,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
       await exportCsv(results, filter, writer, summary, options);
       break;
     case 'jsonl':
-      exportJsonl(results, filter, writer, summary);
+      exportJsonl(results, filter, writer, summary, options);
       break;
     case 'masks':
       await exportMasks(results, writer, 'masks', summary, options);
@@ -94,14 +100,14 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   return summary;
 }
 
-/** The kept, exportable candidates of each mask of an image at τ. */
-export function keptByMask(result: ImageResult, filter: FilterSettings): Map<number, CandidateResult[]> {
-  const decisions = decide(result.candidates, result.masks.length, filter);
+/** The kept, exportable candidates of each mask of an image at τ, with the review applied (edited texts in `text`). */
+export function keptByMask(result: ImageResult, filter: FilterSettings, review?: ReviewInput | null): Map<number, CandidateResult[]> {
+  const decisions = decideResult(result, filter, review);
   const kept = new Map<number, CandidateResult[]>();
   result.candidates.forEach((c, k) => {
     if (!decisions[k].kept || c.comparison) return;
     const list = kept.get(c.mask) ?? [];
-    list.push(c);
+    list.push({ ...c, text: reviewedText(result.image.id, c, review).text });
     kept.set(c.mask, list);
   });
   return kept;
@@ -112,10 +118,10 @@ export function tokenize(sentence: string): string[] {
   return sentence.toLowerCase().match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
 }
 
-function collectRefs(results: readonly ImageResult[], filter: FilterSettings): ExportRef[] {
+function collectRefs(results: readonly ImageResult[], filter: FilterSettings, review?: ReviewInput | null): ExportRef[] {
   const refs: ExportRef[] = [];
   for (const result of results) {
-    const kept = keptByMask(result, filter);
+    const kept = keptByMask(result, filter, review);
     for (const mask of result.masks) {
       // distinct sentences per ref, in candidate order (identical captions from several crops count once)
       const sentences = [...new Set((kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== ''))];
@@ -130,7 +136,7 @@ async function exportRefcoco(results: readonly ImageResult[], filter: FilterSett
   const dataset = checkDataset(options.dataset ?? 'refcocog');
   const splitBy = options.splitBy ?? (dataset === 'refcocog' ? 'umd' : 'unc');
   const split = checkSplit(options.split ?? 'train');
-  const refs = collectRefs(results, filter);
+  const refs = collectRefs(results, filter, options.review);
   const images = new Map<number, ImageResult>();
   const annotations: Record<string, unknown>[] = [];
   const pickleRefs: PickleValue[] = [];
@@ -181,7 +187,7 @@ async function exportRefcoco(results: readonly ImageResult[], filter: FilterSett
 async function exportCris(results: readonly ImageResult[], filter: FilterSettings, options: ExportOptions, writer: Writer, summary: ExportSummary): Promise<void> {
   const dataset = checkDataset(options.dataset ?? 'refcocog');
   const split = checkSplit(options.split ?? 'train');
-  const refs = collectRefs(results, filter);
+  const refs = collectRefs(results, filter, options.review);
   let sentId = 0;
   const entries = [];
   for (const [refId, ref] of refs.entries()) {
@@ -212,6 +218,8 @@ async function exportCris(results: readonly ImageResult[], filter: FilterSetting
  * The reference CSV (formats.md §2.5): one row per mask with all its captions and their DoS (`doc`); with one mask
  * the CoS instead and `one_mask = 1`. The reference filters by `doc > doc_value` when it loads, so every
  * non-comparison caption is written; pass the export's τ as `doc_value`. Masks go to `pseudo_masks/<img_id>/<seg_id>.png`.
+ * Review: rejected candidates and deleted masks are left out, edited texts replace generated ones. The CSV's own
+ * filter runs when the reference loads it, so an accepted candidate below τ is written but only counted here.
  */
 async function exportCsv(results: readonly ImageResult[], filter: FilterSettings, writer: Writer, summary: ExportSummary, options: ExportOptions): Promise<void> {
   const header = ['index', 'img_name', 'img_id', 'seg_id', 'num_sent', 'pseudo_caption', 'doc', 'one_mask'];
@@ -219,13 +227,14 @@ async function exportCsv(results: readonly ImageResult[], filter: FilterSettings
   let index = 0;
   for (const result of results) {
     const oneMask = result.masks.length === 1 ? 1 : 0;
+    const decisions = decideResult(result, filter, options.review);
     for (const mask of result.masks) {
-      const candidates = result.candidates.filter((c) => c.mask === mask.index && !c.comparison);
+      const candidates = result.candidates.filter((c) => c.mask === mask.index && !c.comparison && !(['rejected', 'mask-deleted'] as const).some((m) => m === reviewMark(options.review, result.image.id, c.mask, c.index)));
       if (candidates.length === 0) continue;
-      const captions = candidates.map((c) => c.text);
+      const captions = candidates.map((c) => reviewedText(result.image.id, c, options.review).text);
       const doc = candidates.map((c) => finite(oneMask ? c.scores.cos : c.scores.dos));
       rows.push([index++, result.image.name, result.image.id, mask.index, captions.length, JSON.stringify(captions), JSON.stringify(doc), oneMask].map(csvField).join(','));
-      summary.expressions += candidates.filter((c, k) => (oneMask ? true : doc[k] > filter.tau)).length;
+      summary.expressions += decisions.filter((d) => d.kept && d.mask === mask.index).length;
       summary.refs++;
     }
   }
@@ -233,11 +242,12 @@ async function exportCsv(results: readonly ImageResult[], filter: FilterSettings
   await exportMasks(results, writer, 'pseudo_masks', summary, options);
 }
 
-function exportJsonl(results: readonly ImageResult[], filter: FilterSettings, writer: Writer, summary: ExportSummary): void {
+function exportJsonl(results: readonly ImageResult[], filter: FilterSettings, writer: Writer, summary: ExportSummary, options: ExportOptions): void {
   const lines: string[] = [];
   for (const result of results) {
-    const decisions = decide(result.candidates, result.masks.length, filter);
+    const decisions = decideResult(result, filter, options.review);
     result.candidates.forEach((c, k) => {
+      const { text, edited } = reviewedText(result.image.id, c, options.review);
       lines.push(JSON.stringify({
         image_id: result.image.id,
         img_name: result.image.name,
@@ -248,7 +258,11 @@ function exportJsonl(results: readonly ImageResult[], filter: FilterSettings, wr
         method: c.method,
         seed: c.seed,
         stream: c.streamId ?? null,
-        text: c.text,
+        // an edited candidate carries the reviewer's text; tokens and scores are those of the generated text
+        text,
+        edited,
+        ...(edited ? { generated_text: c.text } : {}),
+        review: reviewMark(options.review, result.image.id, c.mask, c.index),
         tokens: c.tokens,
         uos: c.scores.uos,
         cos: c.scores.cos,
@@ -294,6 +308,10 @@ function writeRecord(project: Project, options: ExportOptions, filter: FilterSet
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: { images: summary.images, refs: summary.refs, expressions: summary.expressions },
+    // the review applied (accepted kept whatever τ says, rejected and deleted masks dropped, edits' texts written)
+    review: options.review
+      ? { accepted: Object.values(options.review.decisions).filter((d) => d === 'accepted').length, rejected: Object.values(options.review.decisions).filter((d) => d === 'rejected').length, edited: Object.keys(options.review.edits).length, deletedMasks: options.review.deletedMasks.length }
+      : null,
   };
   writer.file('export-record.json', `${JSON.stringify(record, null, 2)}\n`);
 }

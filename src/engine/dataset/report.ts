@@ -5,7 +5,7 @@
  */
 import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
 import type { FilterSettings } from '../../shared/settings.ts';
-import { decide } from '../filter/decide.ts';
+import { decide, decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/decide.ts';
 import { tokenize } from './export.ts';
 
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]); the first and last bins also take values beyond. */
@@ -64,8 +64,9 @@ const TAU_GRID = Array.from({ length: 17 }, (_, i) => round(0.8 + i * 0.1));
  * Decides every candidate as if it were exportable: comparison candidates get the decision a normal candidate with
  * their scores would get, so the report can say how often plain sampling would pass the filter.
  */
-export function decideForReport(result: ImageResult, filter: FilterSettings): boolean[] {
-  const asExportable = result.candidates.map((c) => ({ ...c, comparison: false }));
+export function decideForReport(result: ImageResult, filter: FilterSettings, review?: ReviewInput | null): boolean[] {
+  // the review applies to exportable candidates (comparison ones are never shown for review)
+  const asExportable = result.candidates.map((c) => ({ ...c, comparison: false, review: c.comparison ? null : reviewMark(review, result.image.id, c.mask, c.index) }));
   // comparison and exportable candidates of one mask must not compete in keep-best: decide each group apart
   const exportable = decide(asExportable.filter((c, k) => !result.candidates[k].comparison), result.masks.length, filter);
   const comparison = decide(asExportable.filter((c, k) => result.candidates[k].comparison), result.masks.length, filter);
@@ -74,8 +75,11 @@ export function decideForReport(result: ImageResult, filter: FilterSettings): bo
   return result.candidates.map((c) => (c.comparison ? comparison[p++].kept : exportable[e++].kept));
 }
 
-/** Builds the report from committed results at τ = `filter.tau`. */
-export function buildReport(results: readonly ImageResult[], filter: FilterSettings): QualityReport {
+/**
+ * Builds the report from committed results at τ = `filter.tau`, with the project's review applied as exports apply it
+ * (accepted kept, rejected and deleted masks' candidates dropped; the kept vocabulary reads edited texts).
+ */
+export function buildReport(results: readonly ImageResult[], filter: FilterSettings, review?: ReviewInput | null): QualityReport {
   const done = results.filter((r) => r.status === 'done');
   const groups = new Map<DecodingMethod, { c: CandidateResult; kept: boolean }[]>(METHODS.map((m) => [m, []]));
   const vocabKept = new Set<string>();
@@ -84,7 +88,7 @@ export function buildReport(results: readonly ImageResult[], filter: FilterSetti
   let comparison = 0;
   let kept = 0;
   for (const result of done) {
-    const decisions = decideForReport(result, filter);
+    const decisions = decideForReport(result, filter, review);
     result.candidates.forEach((c, k) => {
       groups.get(c.method)!.push({ c, kept: decisions[k] });
       for (const w of tokenize(c.text)) vocabAll.add(w);
@@ -95,7 +99,7 @@ export function buildReport(results: readonly ImageResult[], filter: FilterSetti
       candidates++;
       if (decisions[k]) {
         kept++;
-        for (const w of tokenize(c.text)) vocabKept.add(w);
+        for (const w of tokenize(reviewedText(result.image.id, c, review).text)) vocabKept.add(w);
       }
     });
   }
@@ -116,7 +120,7 @@ export function buildReport(results: readonly ImageResult[], filter: FilterSetti
     let total = 0;
     let k = 0;
     for (const result of done) {
-      const decisions = decide(result.candidates, result.masks.length, { ...filter, tau });
+      const decisions = decideResult(result, { ...filter, tau }, review);
       result.candidates.forEach((c, i) => {
         if (c.comparison) return;
         total++;

@@ -6,7 +6,7 @@
 import { ApiError, type CandidateView, type ImageSummary, type MaskView } from '../../shared/api.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
 import type { FilterSettings } from '../../shared/settings.ts';
-import { decide } from '../filter/decide.ts';
+import { decideResult, type ReviewInput } from '../filter/decide.ts';
 import type { ImageEntry } from '../pipeline/store.ts';
 
 /** Review state kept beside the results (the store's results are append-only; decisions and edits are not). */
@@ -63,11 +63,12 @@ export const maskId = (image: number, index: number): string => `${image}:${inde
 export const candidateId = (image: number, candidate: CandidateResult): string =>
   `${image}:${candidate.mask}:${candidate.index}`;
 
-/** Kept flags of every candidate of a result at the filter's τ (comparison candidates are never kept). */
-export function keptFlags(result: ImageResult, filter: FilterSettings): boolean[] {
-  const decisions = decide(result.candidates, result.masks.length, filter);
-  const kept = new Set(decisions.filter((d) => d.kept).map((d) => `${d.mask}:${d.candidate}`));
-  return result.candidates.map((c) => kept.has(`${c.mask}:${c.index}`));
+/**
+ * Kept flags of every candidate of a result at the filter's τ, by the shared rule (shared/decide.ts) with the review
+ * applied: accepted kept, rejected and deleted masks' candidates dropped, comparison candidates never kept.
+ */
+export function keptFlags(result: ImageResult, filter: FilterSettings, review?: ReviewInput | null): boolean[] {
+  return decideResult(result, filter, review).map((d) => d.kept);
 }
 
 /** The gallery summary of one image. */
@@ -77,6 +78,7 @@ export function imageSummary(
   filter: FilterSettings,
   running: boolean,
   folder: string,
+  review?: ReviewInput | null,
 ): ImageSummary {
   const base: ImageSummary = {
     id: String(entry.id),
@@ -98,7 +100,7 @@ export function imageSummary(
       error: { code: result.error?.code ?? 'error', message: result.error?.message ?? 'the image failed' },
     };
   }
-  const kept = keptFlags(result, filter);
+  const kept = keptFlags(result, filter, review);
   return {
     ...base,
     status: 'done',
@@ -120,7 +122,7 @@ export function maskViews(
   const deleted = new Set(review.deletedMasks);
   const views: MaskView[] = [];
   if (result && result.status === 'done') {
-    const kept = keptFlags(result, filter);
+    const kept = keptFlags(result, filter, review);
     const ranked = [...result.masks].sort((a, b) => b.score - a.score).map((m) => m.index);
     for (const mask of result.masks) {
       const id = maskId(imageId, mask.index);
@@ -135,8 +137,9 @@ export function maskViews(
         bbox: mask.bbox,
         area: mask.area,
         rle: mask.rle,
-        predictedIou: mask.source === 'imported' ? null : mask.score,
-        stability: null,
+        // results written before predicted IoU and stability were recorded carry only their product, `score`
+        predictedIou: mask.predictedIou ?? (mask.source === 'imported' ? null : mask.score),
+        stability: mask.stability ?? null,
         source: mask.source,
         selectionReason: selectionReason(mask, ranked),
         candidates: own.length,
