@@ -188,7 +188,15 @@ export class ProjectService {
     const run = this.#run;
     const running = new Set(run?.imageIds.filter((id) => !run.committed.has(id)) ?? []);
     return project.file.images.map((entry) =>
-      imageSummary(entry, this.#results.get(entry.id), filter, running.has(entry.id), dirname(entry.path), this.#review),
+      // an image being re-captioned shows as running, as its `run:image` event does, not with its old result
+      imageSummary(
+        entry,
+        running.has(entry.id) ? undefined : this.#results.get(entry.id),
+        filter,
+        running.has(entry.id),
+        dirname(entry.path),
+        this.#review,
+      ),
     );
   }
 
