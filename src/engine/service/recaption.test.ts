@@ -7,7 +7,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CandidateView, ImageSummary, MaskView, RunFinished, RunProgress } from '../../shared/api.ts';
+import type {
+  CandidateView,
+  ImageSummary,
+  InspectorTrace,
+  MaskView,
+  RunFinished,
+  RunProgress,
+} from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import type { EngineClient } from './client.ts';
 import { createEngineService } from './index.ts';
@@ -106,6 +113,11 @@ describe('re-captioning an image with its edited masks', () => {
       expect(c.text.length).toBeGreaterThan(0);
       expect(Number.isFinite(c.uos) && Number.isFinite(c.cos) && Number.isFinite(c.dos)).toBe(true);
     }
+    // the inspector replays a re-captioned candidate from the stored masks and seed: the same seed rules held
+    const dcs = own.find((c) => c.method === 'dcs')!;
+    const traced = await call<InspectorTrace>('inspector:trace', { candidateId: dcs.id });
+    expect(traced.trace.text).toBe(dcs.text);
+    expect(traced.maskIds).toEqual(after.map((m) => m.id));
     // dropped, not remapped: the old decision and edit would otherwise sit on regenerated captions
     const everyCandidate = await call<CandidateView[]>('candidates:list', { imageId: '1' });
     expect(everyCandidate.every((c) => c.decision === null && c.editedText === null)).toBe(true);
