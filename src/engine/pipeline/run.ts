@@ -28,6 +28,9 @@ export interface StageMasks {
   importedIds?: (string | undefined)[];
   /** Per-mask source, overriding `source` (a re-caption mixes generated, imported and prompted masks). */
   sources?: MaskResult['source'][];
+  /** Per-mask SAM predicted IoU and stability, recorded in the result when known (not for imported masks). */
+  predictedIous?: (number | undefined)[];
+  stabilities?: (number | undefined)[];
 }
 
 /** The model-backed stages the runner composes. */
@@ -87,7 +90,7 @@ export async function processImage(stages: ImageStages, entry: ImageEntry, setti
   const maskResults: MaskResult[] = masks.map((mask, index) => {
     const rle = encodeRle(mask);
     const k = order[index];
-    return { index, rle, area: maskArea(mask), bbox: rleToBbox(rle), score: found.scores[k] ?? 1, source: found.sources?.[k] ?? found.source, ...(found.importedIds?.[k] !== undefined ? { importedId: found.importedIds[k] } : {}) };
+    return { index, rle, area: maskArea(mask), bbox: rleToBbox(rle), score: found.scores[k] ?? 1, source: found.sources?.[k] ?? found.source, ...(found.importedIds?.[k] !== undefined ? { importedId: found.importedIds[k] } : {}), ...(found.predictedIous?.[k] !== undefined ? { predictedIou: found.predictedIous[k] } : {}), ...(found.stabilities?.[k] !== undefined ? { stability: found.stabilities[k] } : {}) };
   });
   const counters: ImageCounters = { masks: masks.length, candidates: 0, clipImageEncodes: 0, clipTextEncodes: 0, stageMs };
   if (masks.length === 0) {

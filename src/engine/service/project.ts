@@ -887,6 +887,8 @@ export class ProjectService {
       scores: [],
       sources: [],
       importedIds: [],
+      predictedIous: [],
+      stabilities: [],
       source: 'generated',
     };
     for (const mask of result.masks) {
@@ -895,6 +897,8 @@ export class ProjectService {
       set.scores.push(mask.score);
       set.sources.push(mask.source);
       set.importedIds.push(mask.importedId);
+      set.predictedIous.push(mask.predictedIou);
+      set.stabilities.push(mask.stability);
     }
     (this.#review.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
       if (deleted.has(`${imageId}:u${k}`)) return;
@@ -902,6 +906,8 @@ export class ProjectService {
       set.scores.push(mask.predictedIou * mask.stability);
       set.sources.push('prompt');
       set.importedIds.push(undefined);
+      set.predictedIous.push(mask.predictedIou);
+      set.stabilities.push(mask.stability);
     });
     if (set.masks.length === 0)
       throw new ApiError(

@@ -130,6 +130,13 @@ describe('re-captioning an image with its edited masks', () => {
       revisions: { 1: 1 },
     });
     expect(results(dir).map((r) => r.revision)).toEqual([0, 1]);
+    // the prompted mask keeps SAM's figures from its prompt in the stored result
+    expect(results(dir)[1].masks.at(-1)).toMatchObject({
+      source: 'prompt',
+      area: added.area,
+      predictedIou: added.predictedIou,
+      stability: added.stability,
+    });
     const summary = (await call<ImageSummary[]>('project:images'))[0];
     expect(summary).toMatchObject({ status: 'done', masks: before.length });
 
