@@ -17,7 +17,7 @@ const only = process.argv[2];
 const tests = [];
 for (const [name, run] of [
   [
-    'served mode in Chromium: demo scenes → run → masks → click mask → candidates → τ → inspector → export',
+    'served mode in Chromium: demo scenes → run → masks → click mask → re-caption → candidates → τ → inspector → export',
     runServed,
   ],
   ['Electron app: the same flow', runElectron],
@@ -38,7 +38,7 @@ for (const [name, run] of [
         `     τ: kept ${result.tau.at13} at 1.3 → ${result.tau.low} at 0.5 → ${result.tau.high} at 2.5 (requests while moving τ: ${result.tau.requests.join(', ') || 'none'})`,
       );
       console.log(
-        `     masks ${result.masksBefore} → ${result.masksAfter}; ${result.rows} candidate rows; charts ${result.charts.join(', ')}; ${result.files} files exported`,
+        `     masks ${result.masksBefore} → ${result.masksAfter} (the added one re-captioned: ${result.recaptioned} candidates); ${result.rows} candidate rows; charts ${result.charts.join(', ')}; ${result.files} files exported`,
       );
       tests.push({ name, status: 'passed', seconds, result });
     }
