@@ -146,9 +146,10 @@ export interface KeptIndex {
 }
 
 /**
- * Builds the kept-count index for one policy (τ is ignored) by running `decide` on every image at each of its
- * distinct finite DoS values: between two consecutive values every `dos > τ` comparison has the same outcome, so
- * decisions are constant there. Cost per image is O(steps × candidates) (≈ 45 × 220 with the defaults).
+ * Builds the kept-count index for one policy (τ is ignored) by running `decide` on every mask's candidates (with
+ * their image's n) at each of their distinct finite DoS values: between two consecutive values every `dos > τ`
+ * comparison has the same outcome, so decisions are constant there. Cost per mask is O(steps × candidates)
+ * (≤ 45 × 44 with the defaults).
  */
 export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy, 'tau'>): KeptIndex {
   const n = columns.image.length;
@@ -164,22 +165,29 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
     while (end < n && columns.image[end] === image) end++;
     const maskCount = columns.maskCounts[image];
     if (maskCount === undefined) throw new Error(`buildKeptIndex: candidate ${start} names image ${image}, but maskCounts has ${columns.maskCounts.length} images`);
-    const inputs: DecisionInput[] = [];
-    const taus = new Set<number>();
+    // every rule works mask by mask (only n crosses masks), so each mask is sampled on its own: O(m²) per mask of
+    // m candidates instead of per image
+    const byMask = new Map<number, DecisionInput[]>();
     for (let k = start; k < end; k++) {
       const dos = columns.dos[k];
-      inputs.push({ mask: columns.mask[k], index: k - start, comparison: false, cos: Number.isNaN(columns.cos[k]) ? null : columns.cos[k], dos: Number.isNaN(dos) ? null : dos, review: MARKS[columns.review[k]] ?? null });
-      if (Number.isFinite(dos)) taus.add(dos);
+      const input: DecisionInput = { mask: columns.mask[k], index: k - start, comparison: false, cos: Number.isNaN(columns.cos[k]) ? null : columns.cos[k], dos: Number.isNaN(dos) ? null : dos, review: MARKS[columns.review[k]] ?? null };
+      const group = byMask.get(input.mask);
+      if (group) group.push(input);
+      else byMask.set(input.mask, [input]);
     }
-    const count = (tau: number) => decide(inputs, maskCount, { ...policy, tau }).reduce((s, d) => s + (d.kept ? 1 : 0), 0);
-    const sorted = [...taus].sort((a, b) => a - b);
-    // below every step: any τ under the smallest DoS (or 0 when the image has none)
-    let previous = count(sorted.length > 0 ? sorted[0] - Math.max(1, Math.abs(sorted[0])) : 0);
-    base += previous;
-    for (const tau of sorted) {
-      const now = count(tau);
-      if (now !== previous) deltas.set(tau, (deltas.get(tau) ?? 0) + now - previous);
-      previous = now;
+    for (const inputs of byMask.values()) {
+      const taus = new Set<number>();
+      for (const input of inputs) if (input.dos !== null && Number.isFinite(input.dos)) taus.add(input.dos);
+      const count = (tau: number) => decide(inputs, maskCount, { ...policy, tau }).reduce((s, d) => s + (d.kept ? 1 : 0), 0);
+      const sorted = [...taus].sort((a, b) => a - b);
+      // below every step: any τ under the smallest DoS (or 0 when the mask has none)
+      let previous = count(sorted.length > 0 ? sorted[0] - Math.max(1, Math.abs(sorted[0])) : 0);
+      base += previous;
+      for (const tau of sorted) {
+        const now = count(tau);
+        if (now !== previous) deltas.set(tau, (deltas.get(tau) ?? 0) + now - previous);
+        previous = now;
+      }
     }
     start = end;
   }

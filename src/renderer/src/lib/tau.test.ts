@@ -1,43 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { buildDosIndex, histogram, isKept, keptCount, keptShareCurve } from './tau.ts';
+import { buildKeptIndex } from '../../../shared/decide.ts';
+import { histogram, keptShareCurve } from './tau.ts';
 
-describe('τ filtering from stored DoS', () => {
-  it('keeps only candidates whose DoS is strictly greater than τ', () => {
-    const index = buildDosIndex([0.9, 1.3, 1.31, 2, Infinity]);
-    expect(keptCount(index, 1.3)).toBe(3);
-    expect(keptCount(index, 0)).toBe(5);
-    expect(keptCount(index, 2)).toBe(1);
-    expect(isKept(1.3, 1.3)).toBe(false);
-    expect(isKept(1.31, 1.3)).toBe(true);
+describe('the kept-share curve', () => {
+  const columns = (dos: number[], maskCounts = [2]) => ({
+    image: new Int32Array(dos.length),
+    mask: Int32Array.from(dos, (_, k) => k % 2),
+    cos: new Float64Array(dos.length).fill(20),
+    dos: Float64Array.from(dos),
+    review: new Int8Array(dos.length),
+    maskCounts: Int32Array.from(maskCounts),
   });
+  const policy = { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'drop' } as const;
 
-  it('counts single-mask candidates (no DoS) apart from the scored ones', () => {
-    const index = buildDosIndex([null, 1.5, undefined, Number.NaN, 1.0]);
-    expect(index.singleMask).toBe(3);
-    expect(index.sorted.length).toBe(2);
-    expect(keptCount(index, 1.3)).toBe(1);
-    expect(isKept(null, 1.3)).toBeNull();
-  });
-
-  it('agrees with a linear scan on 10,000 random candidates at every τ step', () => {
-    let state = 12345;
-    const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
-    const scores = Array.from({ length: 10_000 }, () => random() * 3);
-    const index = buildDosIndex(scores);
-    for (let tau = 0; tau <= 3; tau += 0.05) {
-      const expected = scores.filter((s) => s > tau).length;
-      expect(keptCount(index, tau)).toBe(expected);
-    }
-  });
-
-  it('gives the kept share per τ and zeros for an empty project', () => {
-    const curve = keptShareCurve(buildDosIndex([1, 2, 3, 4]), [0, 1.5, 3.5, 5]);
+  it('gives the kept share per τ (DoS > τ) and zeros for an empty project', () => {
+    const curve = keptShareCurve(buildKeptIndex(columns([1, 2, 3, 4]), policy), [0, 1.5, 3.5, 5]);
     expect(Array.from(curve)).toEqual([1, 0.75, 0.25, 0]);
-    expect(Array.from(keptShareCurve(buildDosIndex([]), [1]))).toEqual([0]);
+    expect(Array.from(keptShareCurve(buildKeptIndex(columns([], []), policy), [1]))).toEqual([0]);
   });
 
-  it('rejects a NaN τ with a message naming it', () => {
-    expect(() => keptCount(buildDosIndex([1]), Number.NaN)).toThrow('keptCount: tau must be a number, got NaN');
+  it('follows the empty-mask policy: keep-best holds one candidate per mask at any τ', () => {
+    const curve = keptShareCurve(buildKeptIndex(columns([1, 2, 3, 4]), { ...policy, emptyMask: 'keep-best' }), [0, 3.5, 5]);
+    expect(Array.from(curve)).toEqual([1, 0.5, 0.5]);
   });
 });
 

@@ -1,63 +1,18 @@
 /**
- * Client-side τ filtering: the kept decision of DESIGN.md §5 (keep a candidate when DoS > τ), computed from stored
- * scores so that moving the τ slider never asks the engine for anything.
+ * Client-side τ charts: the kept-share curve over the shared kept-count index (shared/decide.ts holds the keep rule
+ * itself) and a DoS histogram, computed from stored scores so that moving τ never asks the engine for anything.
  */
+
+import { keptCountAt, type KeptIndex } from '../../../shared/decide.ts';
 
 /**
- * Distinctiveness scores prepared for repeated τ queries.
- *
- * `sorted` holds the finite DoS values in ascending order, so the number kept at any τ is one binary search.
- * Candidates without a DoS (single-mask images, where no ratio exists) are counted in `singleMask`.
+ * Share of exportable candidates kept at each τ of `taus`, in [0, 1], from the shared kept-count index (policies and
+ * review included); an empty project gives zeros.
  */
-export interface DosIndex {
-  // in: DoS per scored candidate, ascending, float64[n]
-  sorted: Float64Array;
-  singleMask: number;
-}
-
-/**
- * Builds the ascending index over candidates' DoS.
- *
- * `null`, `undefined` and NaN mean "no ratio" (single-mask image) and are counted apart; ±Infinity is kept as is
- * (a DoS of +∞ happens when every other mask's product is 0).
- */
-export function buildDosIndex(scores: ArrayLike<number | null | undefined>): DosIndex {
-  const values = new Float64Array(scores.length);
-  let n = 0;
-  let singleMask = 0;
-  for (let i = 0; i < scores.length; i++) {
-    const value = scores[i];
-    if (value === null || value === undefined || Number.isNaN(value)) singleMask++;
-    else values[n++] = value;
-  }
-  const sorted = values.slice(0, n).sort();
-  return { sorted, singleMask };
-}
-
-/**
- * Number of scored candidates with DoS strictly greater than τ (the reference's `doc > τ`).
- *
- * O(log n) on the index; 10,000 candidates take microseconds.
- */
-export function keptCount(index: DosIndex, tau: number): number {
-  if (Number.isNaN(tau)) throw new Error(`keptCount: tau must be a number, got NaN`);
-  return index.sorted.length - upperBound(index.sorted, tau);
-}
-
-/** The kept decision for one candidate; `null` DoS (single-mask) is decided by the single-mask policy instead. */
-export function isKept(dos: number | null | undefined, tau: number): boolean | null {
-  if (dos === null || dos === undefined || Number.isNaN(dos)) return null;
-  return dos > tau;
-}
-
-/**
- * Share of scored candidates kept at each τ of `taus`, in [0, 1]; an empty index gives zeros.
- */
-export function keptShareCurve(index: DosIndex, taus: ArrayLike<number>): Float64Array {
+export function keptShareCurve(index: KeptIndex, taus: ArrayLike<number>): Float64Array {
   const out = new Float64Array(taus.length);
-  const n = index.sorted.length;
-  if (n === 0) return out;
-  for (let i = 0; i < taus.length; i++) out[i] = keptCount(index, taus[i]) / n;
+  if (index.total === 0) return out;
+  for (let i = 0; i < taus.length; i++) out[i] = keptCountAt(index, taus[i]) / index.total;
   return out;
 }
 
@@ -86,16 +41,4 @@ export function histogram(values: ArrayLike<number>, options: { min: number; max
     counts[b < 0 ? 0 : b >= bins ? bins - 1 : b]++;
   }
   return { edges, counts };
-}
-
-// First index whose value is > x in an ascending array (so everything before it is ≤ x).
-function upperBound(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

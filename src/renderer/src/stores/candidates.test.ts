@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CandidateView } from '../../../shared/api.ts';
-import { cropLabel, cropOrder, decodingLabel, decodingOrder, keptAt } from './candidates.ts';
+import { cropLabel, cropOrder, decodingLabel, decodingOrder, keptIds } from './candidates.ts';
 
 function candidate(overrides: Partial<CandidateView>): CandidateView {
   return {
@@ -26,16 +26,28 @@ function candidate(overrides: Partial<CandidateView>): CandidateView {
 }
 
 describe('candidates table rules', () => {
+  const policy = (overrides: object = {}) => ({ tau: 1.3, singleMask: 'keep-all' as const, singleMaskShare: 0.5, emptyMask: 'drop' as const, ...overrides });
+  const kept = (list: CandidateView[], p = policy()) => [...keptIds(list, p)].sort();
+
   it('keeps a candidate when DoS > τ, and lets review decisions override it', () => {
-    expect(keptAt(candidate({ dos: 1.4 }), 1.3)).toBe(true);
-    expect(keptAt(candidate({ dos: 1.3 }), 1.3)).toBe(false);
-    expect(keptAt(candidate({ dos: 1.0, decision: 'accepted' }), 1.3)).toBe(true);
-    expect(keptAt(candidate({ dos: 2.0, decision: 'rejected' }), 1.3)).toBe(false);
+    const list = [
+      candidate({ id: '1:0:0', dos: 1.4 }),
+      candidate({ id: '1:0:1', dos: 1.3 }),
+      candidate({ id: '1:0:2', dos: 1.0, decision: 'accepted' }),
+      candidate({ id: '1:0:3', dos: 2.0, decision: 'rejected' }),
+    ];
+    expect(kept(list)).toEqual(['1:0:0', '1:0:2']);
   });
 
-  it('never keeps comparison-only candidates and keeps single-mask ones (no ratio)', () => {
-    expect(keptAt(candidate({ dos: 3, exportable: false }), 1.3)).toBe(false);
-    expect(keptAt(candidate({ dos: null, uos: null, singleMask: true }), 1.3)).toBe(true);
+  it('never keeps comparison-only candidates and follows the single-mask and empty-mask policies', () => {
+    expect(kept([candidate({ id: '1:0:0', dos: 3, exportable: false })])).toEqual([]);
+    const single = [candidate({ id: '2:0:0', dos: null, uos: null, cos: 30, singleMask: true }), candidate({ id: '2:0:1', dos: null, uos: null, cos: 20, singleMask: true })];
+    expect(kept(single)).toEqual(['2:0:0', '2:0:1']);
+    expect(kept(single, policy({ singleMask: 'keep-by-cos-rank' }))).toEqual(['2:0:0']);
+    expect(kept(single, policy({ singleMask: 'drop' }))).toEqual([]);
+    const low = [candidate({ id: '3:1:0', dos: 1.1 }), candidate({ id: '3:1:1', dos: 1.2 })];
+    expect(kept(low)).toEqual([]);
+    expect(kept(low, policy({ emptyMask: 'keep-best' }))).toEqual(['3:1:1']);
   });
 
   it('orders crops as the reference (masked, then margins ascending) and decodings beam → DCS k → DCS p → plain', () => {

@@ -1,10 +1,11 @@
 /**
  * The candidates of one mask: review state (accept / reject / edit), a cursor for keyboard review, and undo via the
- * engine (`candidates:undo`, which records decisions). Kept-ness is derived here from DoS and the shared τ.
+ * engine (`candidates:undo`, which records decisions). Kept-ness comes from the shared keep rule (shared/decide.ts)
+ * at the shared τ and the project's policies, so the table agrees with the slider, the report and the exports.
  */
 import { defineStore } from 'pinia';
 import type { CandidateView } from '../../../shared/api.ts';
-import { isKept } from '../lib/tau.ts';
+import { decideViews, type KeepPolicy } from '../../../shared/decide.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { useFilterStore } from './filter.ts';
@@ -35,12 +36,13 @@ export function cropLabel(candidate: Pick<CandidateView, 'crop'>): string {
   return candidate.crop.kind === 'masked' ? 'masked crop' : `box crop ×${candidate.crop.margin.toFixed(1)}`;
 }
 
-/** Kept at τ: DoS > τ; single-mask candidates are kept (the default `keep-all` policy). */
-export function keptAt(candidate: CandidateView, tau: number): boolean {
-  if (!candidate.exportable) return false;
-  if (candidate.decision === 'rejected') return false;
-  if (candidate.decision === 'accepted') return true;
-  return isKept(candidate.dos, tau) ?? candidate.singleMask;
+/**
+ * Ids of the candidates kept under `policy` (τ included), decided together as the engine decides them: the
+ * empty-mask and single-mask policies look at a mask's whole candidate list, and review marks override scores.
+ */
+export function keptIds(list: readonly CandidateView[], policy: KeepPolicy): Set<string> {
+  const kept = decideViews(list, policy);
+  return new Set(list.filter((_, k) => kept[k]).map((candidate) => candidate.id));
 }
 
 export const useCandidatesStore = defineStore('candidates', {
@@ -60,9 +62,12 @@ export const useCandidatesStore = defineStore('candidates', {
         .filter((candidate) => state.showComparison || candidate.exportable)
         .sort((a, b) => cropOrder(a) - cropOrder(b) || decodingOrder(a) - decodingOrder(b));
     },
+    /** Kept candidates of the open mask at the current τ and policies (all of the list, shown or not, decide). */
+    kept(state): Set<string> {
+      return keptIds(state.list, useFilterStore().policy);
+    },
     keptCount(): number {
-      const tau = useFilterStore().tau;
-      return this.rows.filter((candidate) => keptAt(candidate, tau)).length;
+      return this.rows.filter((candidate) => this.kept.has(candidate.id)).length;
     },
     exportableCount(): number {
       return this.rows.filter((candidate) => candidate.exportable).length;
@@ -103,6 +108,8 @@ export const useCandidatesStore = defineStore('candidates', {
     async decide(candidateId: string, decision: 'accepted' | 'rejected' | 'none'): Promise<void> {
       try {
         this.replace(await api().decideCandidate({ candidateId, decision }));
+        // a decision moves the project-wide kept count (accept keeps, reject drops): refresh the slider's columns
+        void useFilterStore().load();
       } catch (error) {
         useAppStore().notify('error', `Review: ${errorMessage(error)}`);
       }
@@ -127,6 +134,7 @@ export const useCandidatesStore = defineStore('candidates', {
         const result = await api().undo();
         if (result.candidate) {
           this.replace(result.candidate);
+          void useFilterStore().load();
           const i = this.rows.findIndex((row) => row.id === result.candidate!.id);
           if (i >= 0) this.cursor = i;
         } else useAppStore().notify('info', 'Nothing to undo');

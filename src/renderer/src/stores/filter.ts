@@ -1,27 +1,50 @@
 /**
- * τ and the project-wide kept count, computed in the page from stored DoS scores (`filter:scores`, fetched once
- * per run), so that moving the slider never waits for the engine.
+ * τ and the project-wide kept count, computed in the page from stored columns (`filter:scores`: DoS, CoS, masks and
+ * review marks, fetched once per run and after each review change), so that moving the slider never waits for the
+ * engine. The count comes from the shared keep rule (shared/decide.ts): `buildKeptIndex` runs `decide` once per
+ * policy change, then each τ move is one binary search — the same kept set the engine exports, every policy and
+ * every review mark included.
  */
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import { REFERENCE_TAU } from '../../../shared/settings.ts';
-import { buildDosIndex, keptCount, type DosIndex } from '../lib/tau.ts';
+import { buildKeptIndex, keptCountAt, type DecisionColumns, type KeepPolicy, type KeptIndex } from '../../../shared/decide.ts';
+import { parseSettings, REFERENCE_TAU } from '../../../shared/settings.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
+import { useSettingsStore } from './settings.ts';
+
+/** The policies used before the project's settings are loaded: the schema's defaults. */
+const DEFAULT_FILTER = parseSettings({}).filter;
+
+function emptyColumns(): DecisionColumns {
+  return { image: new Int32Array(0), mask: new Int32Array(0), cos: new Float64Array(0), dos: new Float64Array(0), review: new Int8Array(0), maskCounts: new Int32Array(0) };
+}
 
 export const useFilterStore = defineStore('filter', {
   state: () => ({
     tau: REFERENCE_TAU,
-    // markRaw: typed arrays stay out of Vue's proxies (10,000+ values; reactivity is on the index object only)
-    index: markRaw(buildDosIndex([])) as DosIndex,
+    // markRaw: typed arrays stay out of Vue's proxies (10,000+ values; reactivity is on the columns object only)
+    columns: markRaw(emptyColumns()) as DecisionColumns,
     loaded: false,
   }),
   getters: {
-    total: (state) => state.index.sorted.length + state.index.singleMask,
-    /** Scored candidates with DoS > τ plus single-mask candidates (kept by the default policy). */
+    /** The keep policy at the current τ: the project's saved single-mask and empty-mask choices. */
+    policy(state): KeepPolicy {
+      const saved = useSettingsStore().saved?.filter ?? DEFAULT_FILTER;
+      return { tau: state.tau, singleMask: saved.singleMask, singleMaskShare: saved.singleMaskShare, emptyMask: saved.emptyMask };
+    },
+    /** Rebuilt only when the columns or a policy change, not when τ moves (the getter does not read τ). */
+    index(state): KeptIndex {
+      const saved = useSettingsStore().saved?.filter ?? DEFAULT_FILTER;
+      return markRaw(buildKeptIndex(state.columns, { singleMask: saved.singleMask, singleMaskShare: saved.singleMaskShare, emptyMask: saved.emptyMask }));
+    },
+    total(state): number {
+      return state.columns.image.length;
+    },
+    /** Exportable candidates kept at τ by the shared rule (policies and review included). */
     kept(state): number {
       const start = performance.now();
-      const kept = keptCount(state.index, state.tau);
+      const kept = keptCountAt(this.index, state.tau);
       // Non-reactive write: timing must not trigger another render.
       timing.last = performance.now() - start;
       return kept;
@@ -31,15 +54,14 @@ export const useFilterStore = defineStore('filter', {
     async load(): Promise<void> {
       try {
         const scores = await api().dosScores();
-        this.index = markRaw(buildDosIndex(Array.from(scores.dos)));
-        this.loaded = true;
+        this.setColumns({ image: scores.imageIndex, mask: scores.mask, cos: scores.cos, dos: scores.dos, review: scores.review, maskCounts: scores.maskCounts });
       } catch (error) {
         if (!errorMessage(error).includes('project')) useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
       }
     },
-    /** Replaces the scores directly (used by tests and the 10k-candidate check). */
-    setScores(dos: ArrayLike<number | null>): void {
-      this.index = markRaw(buildDosIndex(dos));
+    /** Replaces the columns directly (used by tests and the 10k-candidate check). */
+    setColumns(columns: DecisionColumns): void {
+      this.columns = markRaw(columns);
       this.loaded = true;
     },
     setTau(tau: number): void {

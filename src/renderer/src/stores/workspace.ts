@@ -7,6 +7,7 @@ import type { MaskPreview, MaskView } from '../../../shared/api.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { useCandidatesStore } from './candidates.ts';
+import { useFilterStore } from './filter.ts';
 import { useProjectStore } from './project.ts';
 import { imageObjectUrl } from '../lib/image-url.ts';
 import { maskSetEdited, renamedMask } from '../lib/recaption.ts';
@@ -201,6 +202,8 @@ export const useWorkspaceStore = defineStore('workspace', {
         this.selected = null;
         await this.reloadMasks();
         void useProjectStore().refresh();
+        // a deleted mask's candidates are no longer kept: refresh the slider's columns
+        void useFilterStore().load();
       } catch (error) {
         useAppStore().notify('error', `Delete mask: ${errorMessage(error)}`);
       }
