@@ -94,7 +94,8 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       sam ??= await SamModel.open(pack);
       const { proposals } = await generateMasks(sam, image, { preset: settings.masks.preset, pointsPerSide: settings.masks.pointsPerSide, signal });
       const { selected } = selectMasks(proposals, { maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap) });
-      return { masks: selected.map((p) => p.mask), scores: selected.map((p) => p.predictedIou * p.stability), source: 'generated' };
+      // predicted IoU and stability are kept apart too: the mask list shows both, the selector ranks by their product
+      return { masks: selected.map((p) => p.mask), scores: selected.map((p) => p.predictedIou * p.stability), source: 'generated', predictedIous: selected.map((p) => p.predictedIou), stabilities: selected.map((p) => p.stability) };
     },
     async captions({ masks, crops, settings, imageKey }) {
       const options = decodingOptions(settings);

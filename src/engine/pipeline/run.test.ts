@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,21 @@ describe('runProject on the demo pack', () => {
     expect(lines).toHaveLength(3);
     const a = Project.open(join(dir, 'a')).results().map(withoutTimings);
     expect(Project.open(join(dir, 'd')).results().map(withoutTimings)).toEqual(a);
+  });
+
+  it('records SAM predicted IoU and a stability in (0, 1] for every generated mask', async () => {
+    const settings = fastSettings(scenes.coco, { masks: { source: 'generated', pointsPerSide: 8, importPath: undefined }, captions: { topK: [5], topP: [], beam: false } });
+    await runProject({ project: join(dir, 'generated'), images: [join(scenes.scenes, readdirSync(scenes.scenes).filter((f) => f.endsWith('.png')).sort()[0])], settings, stages });
+    const masks = Project.open(join(dir, 'generated')).results().flatMap((r) => r.masks);
+    expect(masks.length).toBeGreaterThanOrEqual(2);
+    for (const mask of masks) {
+      expect(mask.source).toBe('generated');
+      expect(mask.stability).toBeGreaterThan(0);
+      expect(mask.stability).toBeLessThanOrEqual(1);
+      expect(mask.predictedIou).toBeGreaterThan(0);
+      // the selector's score is their product
+      expect(mask.predictedIou! * mask.stability!).toBeCloseTo(mask.score, 10);
+    }
   });
 
   it('completes a folder with the bad-image corpus, recording each refusal, and exports the rest', async () => {

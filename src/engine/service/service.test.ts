@@ -9,14 +9,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   CandidateView,
+  DosScores,
   ImageSummary,
   InspectorRerun,
   InspectorTrace,
   KeptCounts,
   MaskView,
   ProjectInfo,
+  ReportView,
   RunFinished,
 } from '../../shared/api.ts';
+import { buildKeptIndex, keptCountAt } from '../../shared/decide.ts';
 import type { EngineClient } from './client.ts';
 import { createEngineService } from './index.ts';
 import { startInProcessEngine, startWorkerEngine } from './worker.ts';
@@ -92,6 +95,12 @@ describe('the engine facade on the demo pack', () => {
     const masks = await call<MaskView[]>('image:masks', { imageId: images[0].id });
     expect(masks.length).toBeGreaterThanOrEqual(2);
     expect(masks[0].selectionReason).toMatch(/^rank \d of \d by predicted IoU × stability/);
+    // generated masks carry SAM's own predicted IoU and stability through to the mask list
+    for (const mask of masks) {
+      expect(mask.stability).toBeGreaterThan(0);
+      expect(mask.stability).toBeLessThanOrEqual(1);
+      expect(mask.predictedIou).toBeGreaterThan(0);
+    }
     const [x, y, w, h] = masks[0].bbox;
     const added = await call<MaskView>('mask:add', {
       imageId: images[0].id,
@@ -168,6 +177,29 @@ describe('the engine facade on the demo pack', () => {
     );
     expect(table).toContain('the edited expression');
     expect(table).not.toContain(rejected.text);
+
+    // accept keeps below τ: the page's count (shared index over filter:scores), filter:counts, the report and the
+    // jsonl export agree on it
+    const below = everyCandidate.find((c) => c.exportable && c.dos !== null && c.dos <= project.settings.filter.tau)!;
+    expect(below).toBeDefined();
+    await call('candidates:decide', { candidateId: below.id, decision: 'accepted' });
+    const tau = project.settings.filter.tau;
+    const scores = await call<DosScores>('filter:scores');
+    const page = keptCountAt(
+      buildKeptIndex(
+        { image: scores.imageIndex, mask: scores.mask, cos: scores.cos, dos: scores.dos, review: scores.review, maskCounts: scores.maskCounts },
+        project.settings.filter,
+      ),
+      tau,
+    );
+    const counts = await call<KeptCounts>('filter:counts', { tau });
+    const report = await call<ReportView>('report:get', { tau });
+    const jsonl = await call<{ files: string[] }>('export:run', { formats: ['jsonl'], dest: join(base, 'allowed', 'agree') });
+    const lines = readFileSync(jsonl.files.find((f) => f.endsWith('.jsonl'))!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kept: boolean; candidate: number; mask: number; image_id: number; edited: boolean });
+    expect([page, counts.kept, report.kept]).toEqual([lines.filter((l) => l.kept).length, lines.filter((l) => l.kept).length, lines.filter((l) => l.kept).length]);
+    const line = (id: string) => lines.find((l) => `${l.image_id}:${l.mask}:${l.candidate}` === id)!;
+    expect([line(rejected.id).kept, line(edited.id).edited]).toEqual([false, true]);
+    expect(line(below.id).kept).toBe(true);
     await expect(call('export:run', { formats: ['csv'], dest: join(base, 'outside') })).rejects.toThrow(
       'export destination is outside the allowed folders',
     );
