@@ -5,9 +5,19 @@
  * image = 5 masks × 44, 20 % single-mask images, a few review marks), the index build time per policy and the cost of
  * one slider move, next to re-running `decide` over every image per move (what the page would do without the index).
  */
-import { buildKeptIndex, decide, keptCountAt, REVIEW_CODES, type DecisionColumns, type DecisionInput } from '../src/shared/decide.ts';
+import {
+  buildKeptIndex,
+  decide,
+  keptCountAt,
+  REVIEW_CODES,
+  type DecisionColumns,
+  type DecisionInput,
+} from '../src/shared/decide.ts';
 
-function project(n: number): { columns: DecisionColumns; images: { inputs: DecisionInput[]; maskCount: number }[] } {
+function project(n: number): {
+  columns: DecisionColumns;
+  images: { inputs: DecisionInput[]; maskCount: number }[];
+} {
   const perImage = 220;
   const imageCount = Math.ceil(n / perImage);
   const image = new Int32Array(n);
@@ -32,7 +42,14 @@ function project(n: number): { columns: DecisionColumns; images: { inputs: Decis
   for (let im = 0; im < imageCount; im++) {
     const inputs: DecisionInput[] = [];
     for (let i = im * perImage; i < Math.min(n, (im + 1) * perImage); i++) {
-      inputs.push({ mask: mask[i], index: i, comparison: false, cos: cos[i], dos: Number.isNaN(dos[i]) ? null : dos[i], review: marks[review[i]] });
+      inputs.push({
+        mask: mask[i],
+        index: i,
+        comparison: false,
+        cos: cos[i],
+        dos: Number.isNaN(dos[i]) ? null : dos[i],
+        review: marks[review[i]],
+      });
     }
     images.push({ inputs, maskCount: maskCounts[im] });
   }
@@ -61,7 +78,8 @@ export async function run(): Promise<void> {
       start = performance.now();
       for (let i = 0; i < scans; i++) {
         const tau = (i % 300) / 100;
-        for (const { inputs, maskCount } of images) checksum += decide(inputs, maskCount, { ...policy, tau }).filter((d) => d.kept).length;
+        for (const { inputs, maskCount } of images)
+          checksum += decide(inputs, maskCount, { ...policy, tau }).filter((d) => d.kept).length;
       }
       const perScanMs = (performance.now() - start) / scans;
       // The checksum is printed so the timed loops have an observable result.

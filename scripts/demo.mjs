@@ -23,8 +23,10 @@ const { values } = parseArgs({
   },
 });
 const count = Number(values.scenes);
-if (!Number.isInteger(count) || count < 1) throw new Error(`--scenes must be a positive integer, got "${values.scenes}"`);
-if (!['generated', 'truth'].includes(values.masks)) throw new Error(`--masks must be "generated" or "truth", got "${values.masks}"`);
+if (!Number.isInteger(count) || count < 1)
+  throw new Error(`--scenes must be a positive integer, got "${values.scenes}"`);
+if (!['generated', 'truth'].includes(values.masks))
+  throw new Error(`--masks must be "generated" or "truth", got "${values.masks}"`);
 
 const { main } = await import('../src/cli/index.ts');
 const { ensureDemoPack, generateScenes } = await import('../src/engine/demo/index.ts');
@@ -60,9 +62,18 @@ if (values.masks === 'truth') {
 }
 await step('generate', generateArgs);
 for (const format of ['refcoco', 'cris', 'csv', 'jsonl', 'masks']) {
-  await step(`export ${format}`, ['export', project, '--format', format, '--out', join(out, 'export', format)]);
+  await step(`export ${format}`, [
+    'export',
+    project,
+    '--format',
+    format,
+    '--out',
+    join(out, 'export', format),
+  ]);
 }
 await step('report', ['report', project]);
 await step('eval', ['eval', project, '--ground-truth', truthFile]);
-console.log(`\n== demo done in ${((Date.now() - started) / 1000).toFixed(0)} s: project ${project}, exports ${join(out, 'export')}`);
+console.log(
+  `\n== demo done in ${((Date.now() - started) / 1000).toFixed(0)} s: project ${project}, exports ${join(out, 'export')}`,
+);
 console.log(`   try: pseudo-ris trace ${project} --image 1 --mask 0 --candidate 1`);

@@ -30,12 +30,20 @@ const missingProviders = () => providerLibraries.filter((lib) => !existsSync(joi
 
 if (!checkOnly && missingProviders().length > 0) {
   console.log('Downloading the onnxruntime-node CUDA 12 provider libraries from NuGet (about 300 MB)…');
-  const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12', npm_config_onnxruntime_node_install: 'cuda12' };
-  const result = spawnSync(process.execPath, [join(root, 'script', 'install.js'), '--onnxruntime-node-install'], {
-    stdio: 'inherit',
-    cwd: root,
-    env,
-  });
+  const env = {
+    ...process.env,
+    ONNXRUNTIME_NODE_INSTALL: 'cuda12',
+    npm_config_onnxruntime_node_install: 'cuda12',
+  };
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'script', 'install.js'), '--onnxruntime-node-install'],
+    {
+      stdio: 'inherit',
+      cwd: root,
+      env,
+    },
+  );
   if (result.status !== 0) {
     console.error(
       'The CUDA provider download failed (no access to api.nuget.org? set GLOBAL_AGENT_HTTPS_PROXY behind a proxy). ' +
@@ -49,7 +57,9 @@ let problems = 0;
 const missing = missingProviders();
 if (missing.length > 0) {
   problems += 1;
-  console.log(`✗ provider libraries missing in ${bindingDir}: ${missing.join(', ')}${checkOnly ? ' (run without --check to download)' : ''}`);
+  console.log(
+    `✗ provider libraries missing in ${bindingDir}: ${missing.join(', ')}${checkOnly ? ' (run without --check to download)' : ''}`,
+  );
 } else {
   console.log(`✓ provider libraries installed in ${bindingDir}`);
 }
@@ -67,10 +77,14 @@ for (const [label, pattern] of runtime) {
   if (pattern.test(searchable)) console.log(`✓ ${label} found`);
   else {
     problems += 1;
-    console.log(`✗ ${label} not found by ldconfig or in LD_LIBRARY_PATH (install it, e.g. from NVIDIA's CUDA/cuDNN packages)`);
+    console.log(
+      `✗ ${label} not found by ldconfig or in LD_LIBRARY_PATH (install it, e.g. from NVIDIA's CUDA/cuDNN packages)`,
+    );
   }
 }
-const smi = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8' });
+const smi = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], {
+  encoding: 'utf8',
+});
 if (smi.status === 0) console.log(`✓ GPU: ${smi.stdout.trim()}`);
 else {
   problems += 1;

@@ -1,4 +1,4 @@
-// `npm test`: lint, typecheck, unit + model tests (Vitest), then the browser end-to-end tests when Chromium is
+// `npm test`: lint, format check, typecheck, unit + model tests (Vitest), then the browser end-to-end tests when Chromium is
 // present. Ends with one plain "N passed, N failed" line that CI reads.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ function run(name, cmd, args, env = {}) {
 
 const bin = (name) => `node_modules/.bin/${name}`;
 run('lint', bin('eslint'), ['.']);
+run('format (Prettier)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
 run('typecheck (node)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
 run('typecheck (renderer)', bin('vue-tsc'), ['--noEmit', '-p', 'tsconfig.web.json']);
 mkdirSync('.cache', { recursive: true });

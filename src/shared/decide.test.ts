@@ -1,40 +1,104 @@
 import { describe, expect, it } from 'vitest';
-import { buildKeptIndex, decide, decideViews, keptCountAt, REVIEW_CODES, reviewMark, type DecisionInput, type KeepPolicy } from './decide.ts';
+import {
+  buildKeptIndex,
+  decide,
+  decideViews,
+  keptCountAt,
+  REVIEW_CODES,
+  reviewMark,
+  type DecisionInput,
+  type KeepPolicy,
+} from './decide.ts';
 
-const policy = (overrides: Partial<KeepPolicy> = {}): KeepPolicy => ({ tau: 1.3, singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'drop', ...overrides });
-const c = (mask: number, index: number, dos: number | null, review: DecisionInput['review'] = null, cos = 20): DecisionInput => ({ mask, index, comparison: false, cos, dos, review });
+const policy = (overrides: Partial<KeepPolicy> = {}): KeepPolicy => ({
+  tau: 1.3,
+  singleMask: 'keep-all',
+  singleMaskShare: 0.5,
+  emptyMask: 'drop',
+  ...overrides,
+});
+const c = (
+  mask: number,
+  index: number,
+  dos: number | null,
+  review: DecisionInput['review'] = null,
+  cos = 20,
+): DecisionInput => ({ mask, index, comparison: false, cos, dos, review });
 
 describe('the shared keep rule', () => {
   it('keeps an accepted candidate below τ and drops a rejected one above τ', () => {
     const decisions = decide([c(0, 0, 0.4, 'accepted'), c(0, 1, 2.5, 'rejected'), c(1, 0, 1.5)], 2, policy());
-    expect(decisions.map((d) => [d.kept, d.reason])).toEqual([[true, 'accepted'], [false, 'rejected'], [true, 'dos-above-tau']]);
+    expect(decisions.map((d) => [d.kept, d.reason])).toEqual([
+      [true, 'accepted'],
+      [false, 'rejected'],
+      [true, 'dos-above-tau'],
+    ]);
   });
 
   it('drops every candidate of a deleted mask, accepted or not', () => {
-    const decisions = decide([c(0, 0, 3, 'mask-deleted'), c(0, 1, 0.2, 'mask-deleted'), c(1, 0, 1.5)], 2, policy({ emptyMask: 'keep-best' }));
+    const decisions = decide(
+      [c(0, 0, 3, 'mask-deleted'), c(0, 1, 0.2, 'mask-deleted'), c(1, 0, 1.5)],
+      2,
+      policy({ emptyMask: 'keep-best' }),
+    );
     expect(decisions.map((d) => d.reason)).toEqual(['mask-deleted', 'mask-deleted', 'dos-above-tau']);
   });
 
   it('keeps the best non-rejected candidate of an empty mask, and none when a candidate is accepted', () => {
-    const empty = decide([c(0, 0, 1.2, 'rejected'), c(0, 1, 1.1), c(0, 2, 1.1), c(1, 0, 2)], 2, policy({ emptyMask: 'keep-best' }));
-    expect(empty.map((d) => d.reason)).toEqual(['rejected', 'best-of-empty-mask', 'dos-at-or-below-tau', 'dos-above-tau']);
+    const empty = decide(
+      [c(0, 0, 1.2, 'rejected'), c(0, 1, 1.1), c(0, 2, 1.1), c(1, 0, 2)],
+      2,
+      policy({ emptyMask: 'keep-best' }),
+    );
+    expect(empty.map((d) => d.reason)).toEqual([
+      'rejected',
+      'best-of-empty-mask',
+      'dos-at-or-below-tau',
+      'dos-above-tau',
+    ]);
     const accepted = decide([c(0, 0, 1.2), c(0, 1, 0.1, 'accepted')], 2, policy({ emptyMask: 'keep-best' }));
     expect(accepted.map((d) => d.kept)).toEqual([false, true]);
   });
 
   it('lets review override the single-mask policy, ranking by CoS over all exportable candidates', () => {
-    const single = [c(0, 0, null, null, 30), c(0, 1, null, 'rejected', 40), c(0, 2, null, 'accepted', 5), c(0, 3, null, null, 10)];
-    expect(decide(single, 1, policy({ singleMask: 'keep-by-cos-rank' })).map((d) => d.kept)).toEqual([true, false, true, false]);
-    expect(decide(single, 1, policy({ singleMask: 'drop' })).map((d) => d.kept)).toEqual([false, false, true, false]);
+    const single = [
+      c(0, 0, null, null, 30),
+      c(0, 1, null, 'rejected', 40),
+      c(0, 2, null, 'accepted', 5),
+      c(0, 3, null, null, 10),
+    ];
+    expect(decide(single, 1, policy({ singleMask: 'keep-by-cos-rank' })).map((d) => d.kept)).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+    expect(decide(single, 1, policy({ singleMask: 'drop' })).map((d) => d.kept)).toEqual([
+      false,
+      false,
+      true,
+      false,
+    ]);
   });
 
   it('treats NaN DoS like a missing ratio', () => {
-    expect(decide([c(0, 0, Number.NaN), c(0, 1, 1.1)], 2, policy({ emptyMask: 'keep-best' })).map((d) => d.reason)).toEqual(['dos-at-or-below-tau', 'best-of-empty-mask']);
+    expect(
+      decide([c(0, 0, Number.NaN), c(0, 1, 1.1)], 2, policy({ emptyMask: 'keep-best' })).map((d) => d.reason),
+    ).toEqual(['dos-at-or-below-tau', 'best-of-empty-mask']);
   });
 
   it('reads review marks by image:mask:candidate id, deleted masks first', () => {
-    const review = { decisions: { '3:1:4': 'accepted' as const, '3:2:0': 'rejected' as const }, edits: {}, deletedMasks: ['3:2'] };
-    expect([reviewMark(review, 3, 1, 4), reviewMark(review, 3, 2, 0), reviewMark(review, 4, 1, 4), reviewMark(null, 3, 1, 4)]).toEqual(['accepted', 'mask-deleted', null, null]);
+    const review = {
+      decisions: { '3:1:4': 'accepted' as const, '3:2:0': 'rejected' as const },
+      edits: {},
+      deletedMasks: ['3:2'],
+    };
+    expect([
+      reviewMark(review, 3, 1, 4),
+      reviewMark(review, 3, 2, 0),
+      reviewMark(review, 4, 1, 4),
+      reviewMark(null, 3, 1, 4),
+    ]).toEqual(['accepted', 'mask-deleted', null, null]);
   });
 
   it('decides the page’s candidate views by their ids, comparison views never kept', () => {
@@ -44,7 +108,9 @@ describe('the shared keep rule', () => {
       { id: '5:1:2', exportable: false, cos: 20, dos: 3, singleMask: false, decision: 'accepted' as const },
     ];
     expect(decideViews(views, policy())).toEqual([false, true, false]);
-    expect(() => decideViews([{ ...views[0], id: '5:1' }], policy())).toThrow('candidate id "5:1" is not image:mask:candidate');
+    expect(() => decideViews([{ ...views[0], id: '5:1' }], policy())).toThrow(
+      'candidate id "5:1" is not image:mask:candidate',
+    );
   });
 
   describe('the kept-count index', () => {
@@ -53,7 +119,18 @@ describe('the shared keep rule', () => {
       image: Int32Array.from([0, 0, 0, 0, 1, 1, 1, 2, 2, 2]),
       mask: Int32Array.from([0, 0, 1, 1, 0, 0, 0, 0, 0, 1]),
       cos: Float64Array.from([20, 20, 20, 20, 30, 10, 20, 20, 20, 20]),
-      dos: Float64Array.from([1.3, 1.3, 2, 0.5, Number.NaN, Number.NaN, Number.NaN, 0.9, 1.0, Number.POSITIVE_INFINITY]),
+      dos: Float64Array.from([
+        1.3,
+        1.3,
+        2,
+        0.5,
+        Number.NaN,
+        Number.NaN,
+        Number.NaN,
+        0.9,
+        1.0,
+        Number.POSITIVE_INFINITY,
+      ]),
       review: Int8Array.from([0, REVIEW_CODES.accepted, 0, 0, 0, 0, REVIEW_CODES.rejected, 0, 0, 0]),
       maskCounts: Int32Array.from([2, 1, 2]),
     };
@@ -67,7 +144,14 @@ describe('the shared keep rule', () => {
             columns.image.forEach((im, k) => {
               if (im !== image) return;
               const review = ([null, 'accepted', 'rejected', 'mask-deleted'] as const)[columns.review[k]];
-              inputs.push({ mask: columns.mask[k], index: k, comparison: false, cos: columns.cos[k], dos: Number.isNaN(columns.dos[k]) ? null : columns.dos[k], review });
+              inputs.push({
+                mask: columns.mask[k],
+                index: k,
+                comparison: false,
+                cos: columns.cos[k],
+                dos: Number.isNaN(columns.dos[k]) ? null : columns.dos[k],
+                review,
+              });
             });
             expected += decide(inputs, maskCount, policy({ emptyMask, tau })).filter((d) => d.kept).length;
           }
@@ -76,9 +160,15 @@ describe('the shared keep rule', () => {
       }
     });
     it('refuses columns of different lengths and an unknown image', () => {
-      expect(() => buildKeptIndex({ ...columns, dos: new Float64Array(3) }, policy())).toThrow('dos has 3 values, expected 10 (one per candidate)');
-      expect(() => buildKeptIndex({ ...columns, maskCounts: Int32Array.from([2]) }, policy())).toThrow('candidate 4 names image 1, but maskCounts has 1 images');
-      expect(() => keptCountAt(buildKeptIndex(columns, policy()), Number.NaN)).toThrow('tau must be a number, got NaN');
+      expect(() => buildKeptIndex({ ...columns, dos: new Float64Array(3) }, policy())).toThrow(
+        'dos has 3 values, expected 10 (one per candidate)',
+      );
+      expect(() => buildKeptIndex({ ...columns, maskCounts: Int32Array.from([2]) }, policy())).toThrow(
+        'candidate 4 names image 1, but maskCounts has 1 images',
+      );
+      expect(() => keptCountAt(buildKeptIndex(columns, policy()), Number.NaN)).toThrow(
+        'tau must be a number, got NaN',
+      );
     });
   });
 });

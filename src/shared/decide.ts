@@ -45,7 +45,12 @@ export interface ReviewInput {
 }
 
 /** The review mark of candidate `index` of mask `mask` of image `imageId`, or null. */
-export function reviewMark(review: ReviewInput | null | undefined, imageId: number | string, mask: number, index: number): ReviewMark | null {
+export function reviewMark(
+  review: ReviewInput | null | undefined,
+  imageId: number | string,
+  mask: number,
+  index: number,
+): ReviewMark | null {
   if (!review) return null;
   if (review.deletedMasks.includes(`${imageId}:${mask}`)) return 'mask-deleted';
   return review.decisions[`${imageId}:${mask}:${index}`] ?? null;
@@ -58,7 +63,11 @@ const hasRatio = (dos: number | null): dos is number => dos !== null && !Number.
  *
  * @param maskCount n, the number of masks the image's scores were computed over: n = 1 applies the single-mask policy.
  */
-export function decide(candidates: readonly DecisionInput[], maskCount: number, policy: KeepPolicy): Decision[] {
+export function decide(
+  candidates: readonly DecisionInput[],
+  maskCount: number,
+  policy: KeepPolicy,
+): Decision[] {
   if (!Number.isFinite(policy.tau)) throw new Error(`tau must be a finite number, got ${policy.tau}`);
   const out: Decision[] = new Array<Decision>(candidates.length);
   const set = (k: number, kept: boolean, reason: Decision['reason']) => {
@@ -75,11 +84,12 @@ export function decide(candidates: readonly DecisionInput[], maskCount: number, 
   const single = maskCount === 1;
   for (const group of groups.values()) {
     if (single) decideSingleMask(candidates, group, policy, set);
-    else for (const k of group) {
-      const dos = candidates[k].dos;
-      const kept = hasRatio(dos) && dos > policy.tau;
-      set(k, kept, kept ? 'dos-above-tau' : 'dos-at-or-below-tau');
-    }
+    else
+      for (const k of group) {
+        const dos = candidates[k].dos;
+        const kept = hasRatio(dos) && dos > policy.tau;
+        set(k, kept, kept ? 'dos-above-tau' : 'dos-at-or-below-tau');
+      }
     // review wins over scores
     for (const k of group) {
       const mark = candidates[k].review;
@@ -100,7 +110,12 @@ export function decide(candidates: readonly DecisionInput[], maskCount: number, 
   return out;
 }
 
-function decideSingleMask(candidates: readonly DecisionInput[], group: number[], policy: KeepPolicy, set: (k: number, kept: boolean, reason: Decision['reason']) => void): void {
+function decideSingleMask(
+  candidates: readonly DecisionInput[],
+  group: number[],
+  policy: KeepPolicy,
+  set: (k: number, kept: boolean, reason: Decision['reason']) => void,
+): void {
   if (policy.singleMask !== 'keep-by-cos-rank') {
     const kept = policy.singleMask === 'keep-all';
     for (const k of group) set(k, kept, kept ? 'single-mask' : 'single-mask-dropped');
@@ -154,7 +169,10 @@ export interface KeptIndex {
 export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy, 'tau'>): KeptIndex {
   const n = columns.image.length;
   for (const name of ['mask', 'cos', 'dos', 'review'] as const) {
-    if (columns[name].length !== n) throw new Error(`buildKeptIndex: ${name} has ${columns[name].length} values, expected ${n} (one per candidate)`);
+    if (columns[name].length !== n)
+      throw new Error(
+        `buildKeptIndex: ${name} has ${columns[name].length} values, expected ${n} (one per candidate)`,
+      );
   }
   const deltas = new Map<number, number>();
   let base = 0;
@@ -164,13 +182,23 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
     let end = start + 1;
     while (end < n && columns.image[end] === image) end++;
     const maskCount = columns.maskCounts[image];
-    if (maskCount === undefined) throw new Error(`buildKeptIndex: candidate ${start} names image ${image}, but maskCounts has ${columns.maskCounts.length} images`);
+    if (maskCount === undefined)
+      throw new Error(
+        `buildKeptIndex: candidate ${start} names image ${image}, but maskCounts has ${columns.maskCounts.length} images`,
+      );
     // every rule works mask by mask (only n crosses masks), so each mask is sampled on its own: O(m²) per mask of
     // m candidates instead of per image
     const byMask = new Map<number, DecisionInput[]>();
     for (let k = start; k < end; k++) {
       const dos = columns.dos[k];
-      const input: DecisionInput = { mask: columns.mask[k], index: k - start, comparison: false, cos: Number.isNaN(columns.cos[k]) ? null : columns.cos[k], dos: Number.isNaN(dos) ? null : dos, review: MARKS[columns.review[k]] ?? null };
+      const input: DecisionInput = {
+        mask: columns.mask[k],
+        index: k - start,
+        comparison: false,
+        cos: Number.isNaN(columns.cos[k]) ? null : columns.cos[k],
+        dos: Number.isNaN(dos) ? null : dos,
+        review: MARKS[columns.review[k]] ?? null,
+      };
       const group = byMask.get(input.mask);
       if (group) group.push(input);
       else byMask.set(input.mask, [input]);
@@ -178,7 +206,8 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
     for (const inputs of byMask.values()) {
       const taus = new Set<number>();
       for (const input of inputs) if (input.dos !== null && Number.isFinite(input.dos)) taus.add(input.dos);
-      const count = (tau: number) => decide(inputs, maskCount, { ...policy, tau }).reduce((s, d) => s + (d.kept ? 1 : 0), 0);
+      const count = (tau: number) =>
+        decide(inputs, maskCount, { ...policy, tau }).reduce((s, d) => s + (d.kept ? 1 : 0), 0);
       const sorted = [...taus].sort((a, b) => a - b);
       // below every step: any τ under the smallest DoS (or 0 when the mask has none)
       let previous = count(sorted.length > 0 ? sorted[0] - Math.max(1, Math.abs(sorted[0])) : 0);
@@ -230,8 +259,16 @@ export interface CandidateViewInput {
 export function decideViews(views: readonly CandidateViewInput[], policy: KeepPolicy): boolean[] {
   const inputs = views.map((v): DecisionInput => {
     const parts = v.id.split(':');
-    if (parts.length !== 3) throw new Error(`decideViews: candidate id "${v.id}" is not image:mask:candidate`);
-    return { mask: Number(parts[1]), index: Number(parts[2]), comparison: !v.exportable, cos: v.cos, dos: v.dos, review: v.decision };
+    if (parts.length !== 3)
+      throw new Error(`decideViews: candidate id "${v.id}" is not image:mask:candidate`);
+    return {
+      mask: Number(parts[1]),
+      index: Number(parts[2]),
+      comparison: !v.exportable,
+      cos: v.cos,
+      dos: v.dos,
+      review: v.decision,
+    };
   });
   // only n = 1 versus n > 1 matters to the rule
   const maskCount = views.some((v) => v.singleMask) ? 1 : 2;

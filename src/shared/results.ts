@@ -99,7 +99,17 @@ export interface CandidateResult {
 }
 
 /** Why a candidate is kept or not at a given τ. */
-export type DecisionReason = 'dos-above-tau' | 'dos-at-or-below-tau' | 'single-mask' | 'single-mask-rank' | 'single-mask-dropped' | 'best-of-empty-mask' | 'comparison' | 'accepted' | 'rejected' | 'mask-deleted';
+export type DecisionReason =
+  | 'dos-above-tau'
+  | 'dos-at-or-below-tau'
+  | 'single-mask'
+  | 'single-mask-rank'
+  | 'single-mask-dropped'
+  | 'best-of-empty-mask'
+  | 'comparison'
+  | 'accepted'
+  | 'rejected'
+  | 'mask-deleted';
 
 /** The keep decision of one candidate. */
 export interface Decision {

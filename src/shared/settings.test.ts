@@ -19,8 +19,12 @@ describe('settings', () => {
   });
 
   it('names every invalid field in one message', () => {
-    expect(() => parseSettings({ filter: { singleMask: 'nope' }, captions: { minLength: 40, maxLength: 30 } })).toThrow(/settings\.filter\.singleMask/);
-    expect(() => parseSettings({ captions: { minLength: 30, maxLength: 30 } })).toThrow('minLength (30) must be below maxLength (30)');
+    expect(() =>
+      parseSettings({ filter: { singleMask: 'nope' }, captions: { minLength: 40, maxLength: 30 } }),
+    ).toThrow(/settings\.filter\.singleMask/);
+    expect(() => parseSettings({ captions: { minLength: 30, maxLength: 30 } })).toThrow(
+      'minLength (30) must be below maxLength (30)',
+    );
     expect(() => parseSettings({ masks: { source: 'imported' } })).toThrow('needs masks.importPath');
   });
 

@@ -39,11 +39,19 @@ export const MaskSettingsSchema = z.strictObject({
 /** The four crops per mask. */
 export const CropSettingsSchema = z.strictObject({
   /** Box-crop margin factors (box scaled about its centre, clamped to the image). */
-  margins: z.array(z.number().min(1).max(3)).min(1).default([...REFERENCE_MARGINS]),
+  margins: z
+    .array(z.number().min(1).max(3))
+    .min(1)
+    .default([...REFERENCE_MARGINS]),
   /** Include the masked crop (pixels outside the mask filled). The reference does. */
   masked: z.boolean().default(true),
   /** Fill: `reference` = the mean vector written in normalized space (≈ (0.611, 0.578, 0.521)), or explicit 0–1 RGB. */
-  fill: z.union([z.literal('reference'), z.tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)])]).default('reference'),
+  fill: z
+    .union([
+      z.literal('reference'),
+      z.tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)]),
+    ])
+    .default('reference'),
 });
 
 /** Caption generation per crop: beam + DCS (11 per crop), optional plain-sampling comparison. */
@@ -79,29 +87,43 @@ export const FilterSettingsSchema = z.strictObject({
 });
 
 /** The complete settings of a run. */
-export const SettingsSchema = z.strictObject({
-  version: z.literal(1).default(1),
-  /** The preset these settings started from (informational). */
-  preset: z.enum(['default', 'reference', 'custom']).default('default'),
-  masks: MaskSettingsSchema.prefault({}),
-  crops: CropSettingsSchema.prefault({}),
-  captions: CaptionSettingsSchema.prefault({}),
-  filter: FilterSettingsSchema.prefault({}),
-  /** Seeds every random draw; a candidate's own seed derives from it and its position. */
-  seed: z.number().int().min(0).max(0xffffffff).default(0),
-  /** Images above this many pixels are refused (decompression-bomb guard). */
-  maxPixels: z.number().int().positive().default(50_000_000),
-}).superRefine((value, context) => {
-  if (value.captions.minLength >= value.captions.maxLength) {
-    context.addIssue({ code: 'custom', path: ['captions', 'minLength'], message: `minLength (${value.captions.minLength}) must be below maxLength (${value.captions.maxLength})` });
-  }
-  if (value.masks.maxMasks > value.masks.hardCap) {
-    context.addIssue({ code: 'custom', path: ['masks', 'maxMasks'], message: `maxMasks (${value.masks.maxMasks}) exceeds hardCap (${value.masks.hardCap})` });
-  }
-  if (value.masks.source === 'imported' && !value.masks.importPath) {
-    context.addIssue({ code: 'custom', path: ['masks', 'importPath'], message: 'masks.source "imported" needs masks.importPath' });
-  }
-});
+export const SettingsSchema = z
+  .strictObject({
+    version: z.literal(1).default(1),
+    /** The preset these settings started from (informational). */
+    preset: z.enum(['default', 'reference', 'custom']).default('default'),
+    masks: MaskSettingsSchema.prefault({}),
+    crops: CropSettingsSchema.prefault({}),
+    captions: CaptionSettingsSchema.prefault({}),
+    filter: FilterSettingsSchema.prefault({}),
+    /** Seeds every random draw; a candidate's own seed derives from it and its position. */
+    seed: z.number().int().min(0).max(0xffffffff).default(0),
+    /** Images above this many pixels are refused (decompression-bomb guard). */
+    maxPixels: z.number().int().positive().default(50_000_000),
+  })
+  .superRefine((value, context) => {
+    if (value.captions.minLength >= value.captions.maxLength) {
+      context.addIssue({
+        code: 'custom',
+        path: ['captions', 'minLength'],
+        message: `minLength (${value.captions.minLength}) must be below maxLength (${value.captions.maxLength})`,
+      });
+    }
+    if (value.masks.maxMasks > value.masks.hardCap) {
+      context.addIssue({
+        code: 'custom',
+        path: ['masks', 'maxMasks'],
+        message: `maxMasks (${value.masks.maxMasks}) exceeds hardCap (${value.masks.hardCap})`,
+      });
+    }
+    if (value.masks.source === 'imported' && !value.masks.importPath) {
+      context.addIssue({
+        code: 'custom',
+        path: ['masks', 'importPath'],
+        message: 'masks.source "imported" needs masks.importPath',
+      });
+    }
+  });
 
 export type Settings = z.infer<typeof SettingsSchema>;
 export type SettingsInput = z.input<typeof SettingsSchema>;
@@ -125,7 +147,11 @@ export function settingsPreset(name: PresetName): Settings {
     case 'default':
       return SettingsSchema.parse({ preset: 'default' });
     case 'reference':
-      return SettingsSchema.parse({ preset: 'reference', masks: { preset: 'reference' }, captions: { plainSampling: false } });
+      return SettingsSchema.parse({
+        preset: 'reference',
+        masks: { preset: 'reference' },
+        captions: { plainSampling: false },
+      });
     default:
       throw new Error(`unknown preset "${String(name)}": expected one of ${PRESETS.join(', ')}`);
   }
@@ -137,7 +163,9 @@ export function settingsPreset(name: PresetName): Settings {
 export function parseSettings(input: unknown): Settings {
   const result = SettingsSchema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `settings.${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const lines = result.error.issues.map(
+      (issue) => `settings.${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new Error(`invalid settings: ${lines.join('; ')}`);
   }
   return result.data;

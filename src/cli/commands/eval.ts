@@ -12,13 +12,19 @@ export function registerEval(program: Command): void {
     .argument('<project>', 'project folder')
     .requiredOption('--ground-truth <file>', 'ground-truth.json of the scenes')
     .option('--json', 'print JSON')
-    .option('--tau <t>', 'τ for the kept figures (default: the project\'s)')
+    .option('--tau <t>', "τ for the kept figures (default: the project's)")
     .action((dir: string, flags: { groundTruth: string; json?: boolean; tau?: string }) => {
       const project = Project.open(dir);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
       if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
-      const report = evaluateResults(project.results(), readGroundTruth(flags.groundTruth), { ...project.file.settings.filter, tau }, readProjectReview(project.dir));
-      if (report.oracleImages === 0) throw new Error(`no project image matches an image of ${flags.groundTruth} (matched by file name)`);
+      const report = evaluateResults(
+        project.results(),
+        readGroundTruth(flags.groundTruth),
+        { ...project.file.settings.filter, tau },
+        readProjectReview(project.dir),
+      );
+      if (report.oracleImages === 0)
+        throw new Error(`no project image matches an image of ${flags.groundTruth} (matched by file name)`);
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     });
 }

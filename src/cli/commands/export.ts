@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { EXPORT_FORMATS, exportProject, REFER_DATASETS, type ExportFormat } from '../../engine/dataset/export.ts';
+import {
+  EXPORT_FORMATS,
+  exportProject,
+  REFER_DATASETS,
+  type ExportFormat,
+} from '../../engine/dataset/export.ts';
 
 interface ExportFlags {
   format: string;
@@ -18,7 +23,7 @@ export function registerExport(program: Command): void {
     .argument('<project>', 'project folder')
     .requiredOption('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`)
     .requiredOption('--out <dir>', 'output folder')
-    .option('--tau <t>', 'distinctiveness threshold τ (default: the project\'s)')
+    .option('--tau <t>', "distinctiveness threshold τ (default: the project's)")
     .option('--dataset <name>', `refcoco/cris dataset name (${REFER_DATASETS.join(', ')})`, 'refcocog')
     .option('--split-by <name>', 'refcoco: refs(<splitBy>).p (default umd for refcocog, unc otherwise)')
     .option('--split <name>', 'split written for every ref', 'train')

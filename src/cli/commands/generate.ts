@@ -6,7 +6,13 @@ import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
 import { Project } from '../../engine/pipeline/store.ts';
 import type { RunProgress } from '../../shared/results.ts';
-import { parseSettings, PRESETS, settingsPreset, type PresetName, type Settings } from '../../shared/settings.ts';
+import {
+  parseSettings,
+  PRESETS,
+  settingsPreset,
+  type PresetName,
+  type Settings,
+} from '../../shared/settings.ts';
 
 /** Default model pack: the demo pack built in the working tree. */
 export const DEFAULT_PACK = 'resources/models/demo';
@@ -30,21 +36,27 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('masks → crops → captions → scores → kept set for every image; resumes an interrupted run')
-    .argument('[images]', 'image folder or file (omit to resume the project\'s own list)')
+    .argument('[images]', "image folder or file (omit to resume the project's own list)")
     .requiredOption('--project <dir>', 'project folder (created if missing)')
     .option('--models <pack>', 'model pack folder', DEFAULT_PACK)
     .option('--preset <name>', `settings preset (${PRESETS.join(', ')})`)
     .option('--settings <file>', 'settings JSON (overrides the preset; the CLI flags override both)')
     .option('--seed <n>', 'random seed')
     .option('--max-masks <k>', 'masks kept per image (K)')
-    .option('--masks <path>', 'import masks (PNG folder <stem>/<k>.png or COCO JSON) instead of generating them')
+    .option(
+      '--masks <path>',
+      'import masks (PNG folder <stem>/<k>.png or COCO JSON) instead of generating them',
+    )
     .option('--points-per-side <n>', 'SAM grid points per side')
     .option('--tau <t>', 'distinctiveness threshold τ')
     .option('--no-plain', 'skip the plain-sampling comparison candidates')
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (images: string | undefined, flags: GenerateFlags) => {
       const existing = tryOpen(flags.project);
-      if (!images && !existing) throw new Error(`give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`);
+      if (!images && !existing)
+        throw new Error(
+          `give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`,
+        );
       const settings = resolveSettings(flags, existing?.file.settings);
       const stages = await openStages(resolve(flags.models ?? DEFAULT_PACK));
       const controller = new AbortController();
@@ -52,7 +64,9 @@ export function registerGenerate(program: Command): void {
       const onSigint = () => {
         interrupts++;
         if (interrupts === 1) {
-          process.stderr.write('\nstopping after the current image (Ctrl-C again to quit now; the run resumes later)\n');
+          process.stderr.write(
+            '\nstopping after the current image (Ctrl-C again to quit now; the run resumes later)\n',
+          );
           controller.abort();
         } else {
           process.exit(130);
@@ -96,7 +110,8 @@ function tryOpen(dir: string): Project | null {
 function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Settings {
   let base: Record<string, unknown>;
   if (flags.preset) {
-    if (!(PRESETS as readonly string[]).includes(flags.preset)) throw new Error(`--preset must be one of ${PRESETS.join(', ')}, got "${flags.preset}"`);
+    if (!(PRESETS as readonly string[]).includes(flags.preset))
+      throw new Error(`--preset must be one of ${PRESETS.join(', ')}, got "${flags.preset}"`);
     base = settingsPreset(flags.preset as PresetName) as unknown as Record<string, unknown>;
   } else if (stored) {
     base = structuredClone(stored) as unknown as Record<string, unknown>;
@@ -112,14 +127,29 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     }
     base = merge(base, file);
   }
-  const s = base as { masks: Record<string, unknown>; captions: Record<string, unknown>; filter: Record<string, unknown>; seed?: number };
+  const s = base as {
+    masks: Record<string, unknown>;
+    captions: Record<string, unknown>;
+    filter: Record<string, unknown>;
+    seed?: number;
+  };
   if (flags.seed !== undefined) s.seed = integer('--seed', flags.seed);
   if (flags.maxMasks !== undefined) s.masks.maxMasks = integer('--max-masks', flags.maxMasks);
-  if (flags.pointsPerSide !== undefined) s.masks.pointsPerSide = integer('--points-per-side', flags.pointsPerSide);
-  if (flags.masks !== undefined) Object.assign(s.masks, { source: 'imported', importPath: resolve(flags.masks) });
+  if (flags.pointsPerSide !== undefined)
+    s.masks.pointsPerSide = integer('--points-per-side', flags.pointsPerSide);
+  if (flags.masks !== undefined)
+    Object.assign(s.masks, { source: 'imported', importPath: resolve(flags.masks) });
   if (flags.tau !== undefined) s.filter.tau = number('--tau', flags.tau);
   if (flags.plain === false) s.captions.plainSampling = false;
-  if (flags.preset || flags.settings || flags.seed || flags.maxMasks || flags.masks || flags.pointsPerSide || flags.plain === false) {
+  if (
+    flags.preset ||
+    flags.settings ||
+    flags.seed ||
+    flags.maxMasks ||
+    flags.masks ||
+    flags.pointsPerSide ||
+    flags.plain === false
+  ) {
     if (!flags.preset) (base as { preset?: string }).preset = 'custom';
   }
   return parseSettings(base);
@@ -128,7 +158,10 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' ? merge(a[k] as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object'
+        ? merge(a[k] as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
@@ -156,7 +189,9 @@ export function versions(): Record<string, string> {
   };
   return {
     'pseudo-ris-studio': read(resolve(import.meta.dirname, '../../../package.json')),
-    'onnxruntime-node': read(resolve(import.meta.dirname, '../../../node_modules/onnxruntime-node/package.json')),
+    'onnxruntime-node': read(
+      resolve(import.meta.dirname, '../../../node_modules/onnxruntime-node/package.json'),
+    ),
     sharp: read(resolve(import.meta.dirname, '../../../node_modules/sharp/package.json')),
     node: process.versions.node,
   };
@@ -164,11 +199,23 @@ export function versions(): Record<string, string> {
 
 function progressReporter(tty: boolean): { update: (p: RunProgress) => void; stop: () => void } {
   if (tty) {
-    const bar = new SingleBar({ format: '{bar} {value}/{total} images · {stage} {image} · {rate} img/min · ETA {eta_s2}', hideCursor: true, clearOnComplete: false }, Presets.shades_classic);
+    const bar = new SingleBar(
+      {
+        format: '{bar} {value}/{total} images · {stage} {image} · {rate} img/min · ETA {eta_s2}',
+        hideCursor: true,
+        clearOnComplete: false,
+      },
+      Presets.shades_classic,
+    );
     let started = false;
     return {
       update(p) {
-        const payload = { stage: p.stage, image: p.image ?? '', rate: p.rate.toFixed(1), eta_s2: p.etaSeconds === null ? '—' : `${Math.round(p.etaSeconds)} s` };
+        const payload = {
+          stage: p.stage,
+          image: p.image ?? '',
+          rate: p.rate.toFixed(1),
+          eta_s2: p.etaSeconds === null ? '—' : `${Math.round(p.etaSeconds)} s`,
+        };
         if (!started) {
           bar.start(p.imagesTotal, p.imagesDone, payload);
           started = true;
@@ -187,7 +234,9 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
       if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'cancelled') return;
       last = p.imagesDone;
       const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
-      process.stderr.write(`[${p.imagesDone}/${p.imagesTotal}] ${p.stage}${p.imagesFailed ? `, ${p.imagesFailed} failed` : ''}, ${p.rate.toFixed(1)} img/min${eta}\n`);
+      process.stderr.write(
+        `[${p.imagesDone}/${p.imagesTotal}] ${p.stage}${p.imagesFailed ? `, ${p.imagesFailed} failed` : ''}, ${p.rate.toFixed(1)} img/min${eta}\n`,
+      );
     },
     stop() {},
   };

@@ -7,16 +7,22 @@ import { Project } from '../../engine/pipeline/store.ts';
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('counts, kept share, mean UoS/CoS/DoS per decoding method, DoS histogram, kept share vs τ, vocabulary')
+    .description(
+      'counts, kept share, mean UoS/CoS/DoS per decoding method, DoS histogram, kept share vs τ, vocabulary',
+    )
     .argument('<project>', 'project folder')
     .option('--json', 'print JSON')
-    .option('--tau <t>', 'τ for the kept figures (default: the project\'s)')
+    .option('--tau <t>', "τ for the kept figures (default: the project's)")
     .action((dir: string, flags: { json?: boolean; tau?: string }) => {
       const project = Project.open(dir);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
       if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
       // the app's review (review.json) counts here as it does in the app and in exports
-      const report = buildReport(project.results(), { ...project.file.settings.filter, tau }, readProjectReview(project.dir));
+      const report = buildReport(
+        project.results(),
+        { ...project.file.settings.filter, tau },
+        readProjectReview(project.dir),
+      );
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     });
 }

@@ -24,7 +24,11 @@ describe('the shapes world with the paper settings (Table-13-style figures)', ()
     const { scenes, coco, truth } = await writeScenes(dir, 4, 101);
     // the default preset (beam + DCS + the plain-sampling comparison) on ground-truth masks, with two k and two p
     // values instead of five each to keep the test short (`npm run demo` prints the figures with all ten)
-    const settings = parseSettings({ masks: { source: 'imported', importPath: coco }, captions: { topK: [5, 13], topP: [0.4, 0.8] }, seed: 1 });
+    const settings = parseSettings({
+      masks: { source: 'imported', importPath: coco },
+      captions: { topK: [5, 13], topP: [0.4, 0.8] },
+      seed: 1,
+    });
     await runProject({ project: join(dir, 'project'), images: scenes, settings, stages });
     report = evaluateResults(Project.open(join(dir, 'project')).results(), truth, settings.filter);
     console.log(`\n${formatReport(report)}\n`);
@@ -44,8 +48,39 @@ describe('the shapes world with the paper settings (Table-13-style figures)', ()
 
 describe('groundTruthToCoco', () => {
   it('writes one annotation per object with its RLE and area', () => {
-    const coco = groundTruthToCoco({ version: 1, seed: 0, images: [{ file: 'x/s.png', id: 3, width: 2, height: 2, objects: [{ id: 1, colour: 'red', shape: 'circle', pattern: 'plain', bbox: [0, 0, 1, 2], segmentation: { size: [2, 2], counts: '022' } }] }] });
+    const coco = groundTruthToCoco({
+      version: 1,
+      seed: 0,
+      images: [
+        {
+          file: 'x/s.png',
+          id: 3,
+          width: 2,
+          height: 2,
+          objects: [
+            {
+              id: 1,
+              colour: 'red',
+              shape: 'circle',
+              pattern: 'plain',
+              bbox: [0, 0, 1, 2],
+              segmentation: { size: [2, 2], counts: '022' },
+            },
+          ],
+        },
+      ],
+    });
     expect(coco.images).toEqual([{ id: 3, file_name: 's.png', width: 2, height: 2 }]);
-    expect(coco.annotations).toEqual([{ id: 1, image_id: 3, category_id: 1, iscrowd: 0, bbox: [0, 0, 1, 2], area: 2, segmentation: { size: [2, 2], counts: '022' } }]);
+    expect(coco.annotations).toEqual([
+      {
+        id: 1,
+        image_id: 3,
+        category_id: 1,
+        iscrowd: 0,
+        bbox: [0, 0, 1, 2],
+        area: 2,
+        segmentation: { size: [2, 2], counts: '022' },
+      },
+    ]);
   });
 });

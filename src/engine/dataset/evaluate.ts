@@ -22,19 +22,31 @@ export function readGroundTruth(path: string): GroundTruth {
   } catch (error) {
     throw new Error(`--ground-truth ${path}: ${(error as Error).message}`, { cause: error });
   }
-  if (!truth || !Array.isArray(truth.images)) throw new Error(`--ground-truth ${path} is not a ground-truth.json (no "images" list)`);
+  if (!truth || !Array.isArray(truth.images))
+    throw new Error(`--ground-truth ${path} is not a ground-truth.json (no "images" list)`);
   return truth;
 }
 
 /** The report with the oracle's identification rates added. Images without ground truth are left out of the rates. */
-export function evaluateResults(results: readonly ImageResult[], truth: GroundTruth, filter: FilterSettings, review?: ReviewInput | null): QualityReport & { oracleImages: number } {
+export function evaluateResults(
+  results: readonly ImageResult[],
+  truth: GroundTruth,
+  filter: FilterSettings,
+  review?: ReviewInput | null,
+): QualityReport & { oracleImages: number } {
   const report = buildReport(results, filter, review);
   const byName = new Map(truth.images.map((i) => [basename(i.file), i]));
   const tally = () => ({ identified: 0, total: 0 });
   const all = tally();
   const kept = tally();
-  const byMethod = Object.fromEntries(METHODS.map((m) => [m, tally()])) as Record<DecodingMethod, { identified: number; total: number }>;
-  const keptByMethod = Object.fromEntries(METHODS.map((m) => [m, tally()])) as Record<DecodingMethod, { identified: number; total: number }>;
+  const byMethod = Object.fromEntries(METHODS.map((m) => [m, tally()])) as Record<
+    DecodingMethod,
+    { identified: number; total: number }
+  >;
+  const keptByMethod = Object.fromEntries(METHODS.map((m) => [m, tally()])) as Record<
+    DecodingMethod,
+    { identified: number; total: number }
+  >;
   let matched = 0;
   for (const result of results) {
     if (result.status !== 'done') continue;
@@ -58,26 +70,52 @@ export function evaluateResults(results: readonly ImageResult[], truth: GroundTr
       if (decisions[k]) add(kept);
     });
   }
-  const rate = (t: { identified: number; total: number }): OracleRate => ({ ...t, rate: t.total > 0 ? t.identified / t.total : null });
+  const rate = (t: { identified: number; total: number }): OracleRate => ({
+    ...t,
+    rate: t.total > 0 ? t.identified / t.total : null,
+  });
   return {
     ...report,
     oracle: {
       all: rate(all),
       kept: rate(kept),
-      byMethod: Object.fromEntries(METHODS.map((m) => [m, rate(byMethod[m])])) as Record<DecodingMethod, OracleRate>,
-      keptByMethod: Object.fromEntries(METHODS.map((m) => [m, rate(keptByMethod[m])])) as Record<DecodingMethod, OracleRate>,
+      byMethod: Object.fromEntries(METHODS.map((m) => [m, rate(byMethod[m])])) as Record<
+        DecodingMethod,
+        OracleRate
+      >,
+      keptByMethod: Object.fromEntries(METHODS.map((m) => [m, rate(keptByMethod[m])])) as Record<
+        DecodingMethod,
+        OracleRate
+      >,
     },
     oracleImages: matched,
   };
 }
 
 /** The ground truth as a COCO instances file, so its masks can be imported (`generate --masks`). */
-export function groundTruthToCoco(truth: GroundTruth): { images: object[]; annotations: object[]; categories: object[] } {
+export function groundTruthToCoco(truth: GroundTruth): {
+  images: object[];
+  annotations: object[];
+  categories: object[];
+} {
   let annotationId = 1;
   return {
-    images: truth.images.map((i) => ({ id: i.id, file_name: basename(i.file), width: i.width, height: i.height })),
+    images: truth.images.map((i) => ({
+      id: i.id,
+      file_name: basename(i.file),
+      width: i.width,
+      height: i.height,
+    })),
     annotations: truth.images.flatMap((i) =>
-      i.objects.map((o) => ({ id: annotationId++, image_id: i.id, category_id: 1, iscrowd: 0, bbox: o.bbox, area: decodeRle(o.segmentation).data.reduce((s, v) => s + v, 0), segmentation: o.segmentation })),
+      i.objects.map((o) => ({
+        id: annotationId++,
+        image_id: i.id,
+        category_id: 1,
+        iscrowd: 0,
+        bbox: o.bbox,
+        area: decodeRle(o.segmentation).data.reduce((s, v) => s + v, 0),
+        segmentation: o.segmentation,
+      })),
     ),
     categories: [{ id: 1, name: 'object', supercategory: 'object' }],
   };

@@ -42,17 +42,37 @@ print(json.dumps(out))
 `;
 
 describe('refcoco export', () => {
-  it('writes a pickle that python3 loads into refer.py\'s structure, with ids that cross-reference instances.json', async () => {
+  it("writes a pickle that python3 loads into refer.py's structure, with ids that cross-reference instances.json", async () => {
     const out = join(dir, 'refcoco');
     const summary = await exportProject(project, { format: 'refcoco', out });
     const refs = JSON.parse(execFileSync('python3', ['-c', REFER_CHECK, out]).toString());
     // τ = 1.3: image 1 mask 0 keeps "a red circle" (1.5, beam + dcs duplicates → once) and the "left" one (2.0);
     // mask 1 keeps "a dotted square" (1.31); image 2 has one mask: keep-all keeps both; comparison never exported
     expect(refs).toHaveLength(3);
-    expect(refs[0]).toMatchObject({ ref_id: 0, ann_id: 1, image_id: 1, split: 'train', sents: ['a red circle', 'the left red circle'], raw: ['a red circle', 'the "left" red circle'] });
-    expect(refs[0].keys).toEqual(['ann_id', 'category_id', 'file_name', 'image_id', 'ref_id', 'sent_ids', 'sentences', 'split']);
+    expect(refs[0]).toMatchObject({
+      ref_id: 0,
+      ann_id: 1,
+      image_id: 1,
+      split: 'train',
+      sents: ['a red circle', 'the left red circle'],
+      raw: ['a red circle', 'the "left" red circle'],
+    });
+    expect(refs[0].keys).toEqual([
+      'ann_id',
+      'category_id',
+      'file_name',
+      'image_id',
+      'ref_id',
+      'sent_ids',
+      'sentences',
+      'split',
+    ]);
     expect(refs[1]).toMatchObject({ image_id: 1, sents: ['a dotted square'], seg_is_polygon: false });
-    expect(refs[2]).toMatchObject({ image_id: 2, sents: ['a green square', 'a square green'], seg_is_polygon: true });
+    expect(refs[2]).toMatchObject({
+      image_id: 2,
+      sents: ['a green square', 'a square green'],
+      seg_is_polygon: true,
+    });
     expect(summary.expressions).toBe(5);
     expect(existsSync(join(out, 'images/mscoco/images/train2014/a.png'))).toBe(true);
     expect(existsSync(join(out, 'images/train2014/b.png'))).toBe(true);
@@ -73,7 +93,9 @@ describe('refcoco export', () => {
   });
 
   it('rejects a dataset name refer.py would exit on', async () => {
-    await expect(exportProject(project, { format: 'refcoco', out: join(dir, 'bad'), dataset: 'mine' as 'refcoco' })).rejects.toThrow('dataset "mine" is not one refer.py accepts');
+    await expect(
+      exportProject(project, { format: 'refcoco', out: join(dir, 'bad'), dataset: 'mine' as 'refcoco' }),
+    ).rejects.toThrow('dataset "mine" is not one refer.py accepts');
   });
 });
 
@@ -83,11 +105,28 @@ describe('cris export', () => {
     await exportProject(project, { format: 'cris', out });
     const anns = JSON.parse(readFileSync(join(out, 'anns/refcocog/train.json'), 'utf8'));
     expect(anns).toHaveLength(3);
-    expect(anns[0]).toEqual({ bbox: [1, 1, 6, 5], cat: 0, segment_id: 0, img_name: 'a.png', img_id: 1, sentences: [{ idx: 0, sent_id: 0, sent: 'a red circle' }, { idx: 1, sent_id: 1, sent: 'the left red circle' }], sentences_num: 2 });
+    expect(anns[0]).toEqual({
+      bbox: [1, 1, 6, 5],
+      cat: 0,
+      segment_id: 0,
+      img_name: 'a.png',
+      img_id: 1,
+      sentences: [
+        { idx: 0, sent_id: 0, sent: 'a red circle' },
+        { idx: 1, sent_id: 1, sent: 'the left red circle' },
+      ],
+      sentences_num: 2,
+    });
     const png = readFileSync(join(out, 'masks/refcocog/1.png'));
     const mask = await readMaskPng(png);
     expect(Array.from(mask.data)).toEqual(Array.from(masks.get('1:1')!.data));
-    const values = execFileSync('python3', ['-c', 'import sys,zlib,struct;d=open(sys.argv[1],"rb").read();print(d[25],d[24])', join(out, 'masks/refcocog/1.png')]).toString().trim();
+    const values = execFileSync('python3', [
+      '-c',
+      'import sys,zlib,struct;d=open(sys.argv[1],"rb").read();print(d[25],d[24])',
+      join(out, 'masks/refcocog/1.png'),
+    ])
+      .toString()
+      .trim();
     expect(values).toBe('0 8'); // colour type 0 (greyscale), 8-bit
   });
 });
@@ -103,9 +142,23 @@ print(json.dumps([{'cols': list(r.keys()), 'img_name': r['img_name'], 'img_id': 
   'num_sent': int(r['num_sent']), 'pseudo_caption': eval(r['pseudo_caption']), 'doc': eval(r['doc']), 'one_mask': int(r['one_mask'])} for r in rows]))`;
     const rows = JSON.parse(execFileSync('python3', ['-c', script, out]).toString());
     expect(rows).toHaveLength(3);
-    expect(rows[0].cols).toEqual(['index', 'img_name', 'img_id', 'seg_id', 'num_sent', 'pseudo_caption', 'doc', 'one_mask']);
+    expect(rows[0].cols).toEqual([
+      'index',
+      'img_name',
+      'img_id',
+      'seg_id',
+      'num_sent',
+      'pseudo_caption',
+      'doc',
+      'one_mask',
+    ]);
     expect(rows[0]).toMatchObject({ img_name: 'a.png', img_id: 1, seg_id: 0, num_sent: 4, one_mask: 0 });
-    expect(rows[0].pseudo_caption).toEqual(['a red circle', 'the "left" red circle', 'a red circle', 'a shape']);
+    expect(rows[0].pseudo_caption).toEqual([
+      'a red circle',
+      'the "left" red circle',
+      'a red circle',
+      'a shape',
+    ]);
     expect(rows[0].doc).toEqual([1.5, 2, 1.6, 1.1]);
     expect(rows[1].doc).toEqual([1.31, 0]); // a missing ratio is written as 0, never NaN
     expect(rows[2]).toMatchObject({ img_id: 2, one_mask: 1, doc: [28, 27] });
@@ -118,10 +171,26 @@ describe('jsonl export and the reproducibility record', () => {
   it('writes every candidate with its scores and kept flag at the export τ, plus the record', async () => {
     const out = join(dir, 'jsonl');
     await exportProject(project, { format: 'jsonl', out, tau: 1.55 });
-    const lines = readFileSync(join(out, 'candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'candidates.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(9);
-    expect(lines.filter((l) => l.image_id === 1).map((l) => l.kept)).toEqual([false, true, true, false, false, false, false]);
-    expect(lines[4]).toMatchObject({ method: 'sampling', comparison: true, kept: false, reason: 'comparison' });
+    expect(lines.filter((l) => l.image_id === 1).map((l) => l.kept)).toEqual([
+      false,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(lines[4]).toMatchObject({
+      method: 'sampling',
+      comparison: true,
+      kept: false,
+      reason: 'comparison',
+    });
     expect(lines[1]).toMatchObject({ crop: 'box-1.2', setting: 'dcs-top-k-5', seed: 7, dos: 2, cos: 31 });
     const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
     expect(record.export).toMatchObject({ format: 'jsonl', tau: 1.55 });
@@ -143,10 +212,28 @@ describe('exports with a review', () => {
   it('keeps an accepted candidate below τ with its edited text, and drops a rejected one above τ and a deleted mask', async () => {
     const out = join(dir, 'reviewed-jsonl');
     const summary = await exportProject(project, { format: 'jsonl', out, review });
-    const lines = readFileSync(join(out, 'candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const line = (image: number, mask: number, candidate: number) => lines.find((l) => l.image_id === image && l.mask === mask && l.candidate === candidate);
-    expect(line(1, 0, 3)).toMatchObject({ kept: true, reason: 'accepted', review: 'accepted', text: 'the shape on the left', edited: true, generated_text: 'a shape', dos: 1.1 });
-    expect(line(1, 0, 1)).toMatchObject({ kept: false, reason: 'rejected', review: 'rejected', edited: false, dos: 2.0 });
+    const lines = readFileSync(join(out, 'candidates.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const line = (image: number, mask: number, candidate: number) =>
+      lines.find((l) => l.image_id === image && l.mask === mask && l.candidate === candidate);
+    expect(line(1, 0, 3)).toMatchObject({
+      kept: true,
+      reason: 'accepted',
+      review: 'accepted',
+      text: 'the shape on the left',
+      edited: true,
+      generated_text: 'a shape',
+      dos: 1.1,
+    });
+    expect(line(1, 0, 1)).toMatchObject({
+      kept: false,
+      reason: 'rejected',
+      review: 'rejected',
+      edited: false,
+      dos: 2.0,
+    });
     expect(line(1, 1, 0)).toMatchObject({ kept: false, reason: 'mask-deleted', dos: 1.31 });
     expect(line(1, 0, 0)).toMatchObject({ kept: true, reason: 'dos-above-tau', edited: false });
     // image 1: candidates 0, 2, 3 of mask 0; image 2 (one mask, keep-all): 2
@@ -163,12 +250,21 @@ describe('exports with a review', () => {
       const entries = JSON.parse(readFileSync(join(out, 'anns', 'refcocog', 'train.json'), 'utf8'));
       const ofImage1 = entries.filter((e: { img_id: number }) => e.img_id === 1);
       expect(ofImage1).toHaveLength(1);
-      expect(ofImage1[0].sentences.map((s: { sent: string }) => s.sent)).toEqual(['a red circle', 'the shape on the left']);
+      expect(ofImage1[0].sentences.map((s: { sent: string }) => s.sent)).toEqual([
+        'a red circle',
+        'the shape on the left',
+      ]);
       const plain = join(dir, 'unreviewed-cris');
       await exportProject(project, { format: 'cris', out: plain, review: null });
-      expect(JSON.parse(readFileSync(join(plain, 'anns', 'refcocog', 'train.json'), 'utf8')).filter((e: { img_id: number }) => e.img_id === 1)).toHaveLength(2);
+      expect(
+        JSON.parse(readFileSync(join(plain, 'anns', 'refcocog', 'train.json'), 'utf8')).filter(
+          (e: { img_id: number }) => e.img_id === 1,
+        ),
+      ).toHaveLength(2);
       writeFileSync(join(project, 'review.json'), JSON.stringify({ decisions: { '1:0:0': 'keep' } }));
-      await expect(exportProject(project, { format: 'jsonl', out: join(dir, 'bad') })).rejects.toThrow('decision of 1:0:0 is "keep", expected "accepted" or "rejected"');
+      await expect(exportProject(project, { format: 'jsonl', out: join(dir, 'bad') })).rejects.toThrow(
+        'decision of 1:0:0 is "keep", expected "accepted" or "rejected"',
+      );
     } finally {
       rmSync(join(project, 'review.json'));
     }

@@ -70,14 +70,30 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   const tau = options.tau ?? project.file.settings.filter.tau;
   if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got ${options.tau}`);
   if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
-    throw new Error(`unknown export format "${options.format}": expected one of ${EXPORT_FORMATS.join(', ')}`);
+    throw new Error(
+      `unknown export format "${options.format}": expected one of ${EXPORT_FORMATS.join(', ')}`,
+    );
   }
   const filter: FilterSettings = { ...project.file.settings.filter, tau };
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
-  const results = project.results().filter((r) => r.status === 'done').sort((a, b) => a.image.id - b.image.id);
-  const summary: ExportSummary = { format: options.format, dest: out, files: [], images: 0, refs: 0, expressions: 0, tau };
-  options = { ...options, review: options.review === undefined ? readProjectReview(projectDir) : options.review };
+  const results = project
+    .results()
+    .filter((r) => r.status === 'done')
+    .sort((a, b) => a.image.id - b.image.id);
+  const summary: ExportSummary = {
+    format: options.format,
+    dest: out,
+    files: [],
+    images: 0,
+    refs: 0,
+    expressions: 0,
+    tau,
+  };
+  options = {
+    ...options,
+    review: options.review === undefined ? readProjectReview(projectDir) : options.review,
+  };
   const writer = new Writer(out, summary.files);
   switch (options.format) {
     case 'refcoco':
@@ -101,7 +117,11 @@ export async function exportProject(projectDir: string, options: ExportOptions):
 }
 
 /** The kept, exportable candidates of each mask of an image at τ, with the review applied (edited texts in `text`). */
-export function keptByMask(result: ImageResult, filter: FilterSettings, review?: ReviewInput | null): Map<number, CandidateResult[]> {
+export function keptByMask(
+  result: ImageResult,
+  filter: FilterSettings,
+  review?: ReviewInput | null,
+): Map<number, CandidateResult[]> {
   const decisions = decideResult(result, filter, review);
   const kept = new Map<number, CandidateResult[]>();
   result.candidates.forEach((c, k) => {
@@ -118,13 +138,19 @@ export function tokenize(sentence: string): string[] {
   return sentence.toLowerCase().match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
 }
 
-function collectRefs(results: readonly ImageResult[], filter: FilterSettings, review?: ReviewInput | null): ExportRef[] {
+function collectRefs(
+  results: readonly ImageResult[],
+  filter: FilterSettings,
+  review?: ReviewInput | null,
+): ExportRef[] {
   const refs: ExportRef[] = [];
   for (const result of results) {
     const kept = keptByMask(result, filter, review);
     for (const mask of result.masks) {
       // distinct sentences per ref, in candidate order (identical captions from several crops count once)
-      const sentences = [...new Set((kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== ''))];
+      const sentences = [
+        ...new Set((kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '')),
+      ];
       if (sentences.length === 0) continue;
       refs.push({ result, mask, sentences, tokens: sentences.map(tokenize) });
     }
@@ -132,7 +158,13 @@ function collectRefs(results: readonly ImageResult[], filter: FilterSettings, re
   return refs;
 }
 
-async function exportRefcoco(results: readonly ImageResult[], filter: FilterSettings, options: ExportOptions, writer: Writer, summary: ExportSummary): Promise<void> {
+async function exportRefcoco(
+  results: readonly ImageResult[],
+  filter: FilterSettings,
+  options: ExportOptions,
+  writer: Writer,
+  summary: ExportSummary,
+): Promise<void> {
   const dataset = checkDataset(options.dataset ?? 'refcocog');
   const splitBy = options.splitBy ?? (dataset === 'refcocog' ? 'umd' : 'unc');
   const split = checkSplit(options.split ?? 'train');
@@ -161,14 +193,24 @@ async function exportRefcoco(results: readonly ImageResult[], filter: FilterSett
       ref_id: refId,
       image_id: ref.result.image.id,
       split,
-      sentences: ref.sentences.map((sent, k) => ({ tokens: ref.tokens[k], raw: sent, sent_id: sentIds[k], sent: ref.tokens[k].join(' ') })),
+      sentences: ref.sentences.map((sent, k) => ({
+        tokens: ref.tokens[k],
+        raw: sent,
+        sent_id: sentIds[k],
+        sent: ref.tokens[k].join(' '),
+      })),
       category_id: 1,
     });
     summary.expressions += ref.sentences.length;
   });
   const instances = {
     info: { description: 'Pseudo-RIS Studio pseudo-supervision', version: '1' },
-    images: [...images.values()].map((r) => ({ id: r.image.id, file_name: r.image.name, height: r.image.height, width: r.image.width })),
+    images: [...images.values()].map((r) => ({
+      id: r.image.id,
+      file_name: r.image.name,
+      height: r.image.height,
+      width: r.image.width,
+    })),
     annotations,
     categories: [{ id: 1, name: 'object', supercategory: 'object' }],
   };
@@ -184,7 +226,13 @@ async function exportRefcoco(results: readonly ImageResult[], filter: FilterSett
   summary.refs = refs.length;
 }
 
-async function exportCris(results: readonly ImageResult[], filter: FilterSettings, options: ExportOptions, writer: Writer, summary: ExportSummary): Promise<void> {
+async function exportCris(
+  results: readonly ImageResult[],
+  filter: FilterSettings,
+  options: ExportOptions,
+  writer: Writer,
+  summary: ExportSummary,
+): Promise<void> {
   const dataset = checkDataset(options.dataset ?? 'refcocog');
   const split = checkSplit(options.split ?? 'train');
   const refs = collectRefs(results, filter, options.review);
@@ -198,7 +246,11 @@ async function exportCris(results: readonly ImageResult[], filter: FilterSetting
       segment_id: refId,
       img_name: ref.result.image.name,
       img_id: ref.result.image.id,
-      sentences: ref.sentences.map((sent, idx) => ({ idx, sent_id: sentId++, sent: ref.tokens[idx].join(' ') })),
+      sentences: ref.sentences.map((sent, idx) => ({
+        idx,
+        sent_id: sentId++,
+        sent: ref.tokens[idx].join(' '),
+      })),
       sentences_num: ref.sentences.length,
     });
     writer.file(join('masks', dataset, `${refId}.png`), await encodeMaskPng(decodeRle(ref.mask.rle)));
@@ -221,7 +273,13 @@ async function exportCris(results: readonly ImageResult[], filter: FilterSetting
  * Review: rejected candidates and deleted masks are left out, edited texts replace generated ones. The CSV's own
  * filter runs when the reference loads it, so an accepted candidate below τ is written but only counted here.
  */
-async function exportCsv(results: readonly ImageResult[], filter: FilterSettings, writer: Writer, summary: ExportSummary, options: ExportOptions): Promise<void> {
+async function exportCsv(
+  results: readonly ImageResult[],
+  filter: FilterSettings,
+  writer: Writer,
+  summary: ExportSummary,
+  options: ExportOptions,
+): Promise<void> {
   const header = ['index', 'img_name', 'img_id', 'seg_id', 'num_sent', 'pseudo_caption', 'doc', 'one_mask'];
   const rows: string[] = [header.join(',')];
   let index = 0;
@@ -229,11 +287,31 @@ async function exportCsv(results: readonly ImageResult[], filter: FilterSettings
     const oneMask = result.masks.length === 1 ? 1 : 0;
     const decisions = decideResult(result, filter, options.review);
     for (const mask of result.masks) {
-      const candidates = result.candidates.filter((c) => c.mask === mask.index && !c.comparison && !(['rejected', 'mask-deleted'] as const).some((m) => m === reviewMark(options.review, result.image.id, c.mask, c.index)));
+      const candidates = result.candidates.filter(
+        (c) =>
+          c.mask === mask.index &&
+          !c.comparison &&
+          !(['rejected', 'mask-deleted'] as const).some(
+            (m) => m === reviewMark(options.review, result.image.id, c.mask, c.index),
+          ),
+      );
       if (candidates.length === 0) continue;
       const captions = candidates.map((c) => reviewedText(result.image.id, c, options.review).text);
       const doc = candidates.map((c) => finite(oneMask ? c.scores.cos : c.scores.dos));
-      rows.push([index++, result.image.name, result.image.id, mask.index, captions.length, JSON.stringify(captions), JSON.stringify(doc), oneMask].map(csvField).join(','));
+      rows.push(
+        [
+          index++,
+          result.image.name,
+          result.image.id,
+          mask.index,
+          captions.length,
+          JSON.stringify(captions),
+          JSON.stringify(doc),
+          oneMask,
+        ]
+          .map(csvField)
+          .join(','),
+      );
       summary.expressions += decisions.filter((d) => d.kept && d.mask === mask.index).length;
       summary.refs++;
     }
@@ -242,38 +320,46 @@ async function exportCsv(results: readonly ImageResult[], filter: FilterSettings
   await exportMasks(results, writer, 'pseudo_masks', summary, options);
 }
 
-function exportJsonl(results: readonly ImageResult[], filter: FilterSettings, writer: Writer, summary: ExportSummary, options: ExportOptions): void {
+function exportJsonl(
+  results: readonly ImageResult[],
+  filter: FilterSettings,
+  writer: Writer,
+  summary: ExportSummary,
+  options: ExportOptions,
+): void {
   const lines: string[] = [];
   for (const result of results) {
     const decisions = decideResult(result, filter, options.review);
     result.candidates.forEach((c, k) => {
       const { text, edited } = reviewedText(result.image.id, c, options.review);
-      lines.push(JSON.stringify({
-        image_id: result.image.id,
-        img_name: result.image.name,
-        mask: c.mask,
-        candidate: c.index,
-        crop: c.cropKey,
-        setting: c.settingKey,
-        method: c.method,
-        seed: c.seed,
-        stream: c.streamId ?? null,
-        // an edited candidate carries the reviewer's text; tokens and scores are those of the generated text
-        text,
-        edited,
-        ...(edited ? { generated_text: c.text } : {}),
-        review: reviewMark(options.review, result.image.id, c.mask, c.index),
-        tokens: c.tokens,
-        uos: c.scores.uos,
-        cos: c.scores.cos,
-        dos: c.scores.dos,
-        theta: c.scores.theta,
-        confused_with: c.scores.confusedWith,
-        head_noun: c.scores.headNoun,
-        comparison: c.comparison,
-        kept: decisions[k].kept,
-        reason: decisions[k].reason,
-      }));
+      lines.push(
+        JSON.stringify({
+          image_id: result.image.id,
+          img_name: result.image.name,
+          mask: c.mask,
+          candidate: c.index,
+          crop: c.cropKey,
+          setting: c.settingKey,
+          method: c.method,
+          seed: c.seed,
+          stream: c.streamId ?? null,
+          // an edited candidate carries the reviewer's text; tokens and scores are those of the generated text
+          text,
+          edited,
+          ...(edited ? { generated_text: c.text } : {}),
+          review: reviewMark(options.review, result.image.id, c.mask, c.index),
+          tokens: c.tokens,
+          uos: c.scores.uos,
+          cos: c.scores.cos,
+          dos: c.scores.dos,
+          theta: c.scores.theta,
+          confused_with: c.scores.confusedWith,
+          head_noun: c.scores.headNoun,
+          comparison: c.comparison,
+          kept: decisions[k].kept,
+          reason: decisions[k].reason,
+        }),
+      );
       if (decisions[k].kept) summary.expressions++;
     });
     summary.images++;
@@ -282,11 +368,20 @@ function exportJsonl(results: readonly ImageResult[], filter: FilterSettings, wr
 }
 
 /** The reference's mask layout: `<dir>/<img_id>/<seg_id>.png`, 0/255, non-empty masks numbered from 0. */
-async function exportMasks(results: readonly ImageResult[], writer: Writer, dir: string, summary: ExportSummary, options: ExportOptions): Promise<void> {
+async function exportMasks(
+  results: readonly ImageResult[],
+  writer: Writer,
+  dir: string,
+  summary: ExportSummary,
+  options: ExportOptions,
+): Promise<void> {
   let done = 0;
   for (const result of results) {
     for (const mask of result.masks) {
-      writer.file(join(dir, String(result.image.id), `${mask.index}.png`), await encodeMaskPng(decodeRle(mask.rle)));
+      writer.file(
+        join(dir, String(result.image.id), `${mask.index}.png`),
+        await encodeMaskPng(decodeRle(mask.rle)),
+      );
     }
     if (summary.format === 'masks') summary.refs += result.masks.length;
     options.onProgress?.(++done, results.length);
@@ -294,12 +389,24 @@ async function exportMasks(results: readonly ImageResult[], writer: Writer, dir:
   summary.images = results.length;
 }
 
-function writeRecord(project: Project, options: ExportOptions, filter: FilterSettings, writer: Writer, summary: ExportSummary): void {
+function writeRecord(
+  project: Project,
+  options: ExportOptions,
+  filter: FilterSettings,
+  writer: Writer,
+  summary: ExportSummary,
+): void {
   const settings: Settings = { ...project.file.settings, filter };
   const record = {
     format: 'pseudo-ris-export',
     version: 1,
-    export: { format: options.format, dataset: options.dataset ?? null, splitBy: options.splitBy ?? null, split: options.split ?? null, tau: filter.tau },
+    export: {
+      format: options.format,
+      dataset: options.dataset ?? null,
+      splitBy: options.splitBy ?? null,
+      split: options.split ?? null,
+      tau: filter.tau,
+    },
     created: new Date().toISOString(),
     project: project.dir,
     images: project.file.images.map((i) => ({ id: i.id, name: i.name, sha256: i.sha256 })),
@@ -310,7 +417,12 @@ function writeRecord(project: Project, options: ExportOptions, filter: FilterSet
     counts: { images: summary.images, refs: summary.refs, expressions: summary.expressions },
     // the review applied (accepted kept whatever τ says, rejected and deleted masks dropped, edits' texts written)
     review: options.review
-      ? { accepted: Object.values(options.review.decisions).filter((d) => d === 'accepted').length, rejected: Object.values(options.review.decisions).filter((d) => d === 'rejected').length, edited: Object.keys(options.review.edits).length, deletedMasks: options.review.deletedMasks.length }
+      ? {
+          accepted: Object.values(options.review.decisions).filter((d) => d === 'accepted').length,
+          rejected: Object.values(options.review.decisions).filter((d) => d === 'rejected').length,
+          edited: Object.keys(options.review.edits).length,
+          deletedMasks: options.review.deletedMasks.length,
+        }
       : null,
   };
   writer.file('export-record.json', `${JSON.stringify(record, null, 2)}\n`);
@@ -321,7 +433,8 @@ function segmentation(mask: MaskResult): unknown {
   const binary = decodeRle(mask.rle);
   const traced = maskToPolygons(binary);
   // polygons of < 3 points are read as boxes by pycocotools; fall back to RLE for such parts too
-  if (traced.exact && traced.polygons.length > 0 && traced.polygons.every((p) => p.length >= 6)) return traced.polygons;
+  if (traced.exact && traced.polygons.length > 0 && traced.polygons.every((p) => p.length >= 6))
+    return traced.polygons;
   return [{ size: mask.rle.size, counts: mask.rle.counts }];
 }
 
@@ -329,19 +442,25 @@ function segmentation(mask: MaskResult): unknown {
 export async function encodeMaskPng(mask: BinaryMask): Promise<Buffer> {
   const pixels = Buffer.alloc(mask.data.length);
   for (let i = 0; i < pixels.length; i++) pixels[i] = mask.data[i] !== 0 ? 255 : 0;
-  return sharp(pixels, { raw: { width: mask.width, height: mask.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  return sharp(pixels, { raw: { width: mask.width, height: mask.height, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
 }
 
 function checkDataset(name: string): (typeof REFER_DATASETS)[number] {
   if (!(REFER_DATASETS as readonly string[]).includes(name)) {
-    throw new Error(`dataset "${name}" is not one refer.py accepts (${REFER_DATASETS.join(', ')}); the RIS code exits on other names`);
+    throw new Error(
+      `dataset "${name}" is not one refer.py accepts (${REFER_DATASETS.join(', ')}); the RIS code exits on other names`,
+    );
   }
   return name as (typeof REFER_DATASETS)[number];
 }
 
 function checkSplit(split: string): string {
   // refer.py's getRefIds accepts train, val, test and testA/B/C; other names make it exit (formats.md §1.2)
-  if (!/^(train|val|test|testA|testB|testC)$/.test(split)) throw new Error(`split "${split}" is not one refer.py accepts (train, val, test, testA, testB, testC)`);
+  if (!/^(train|val|test|testA|testB|testC)$/.test(split))
+    throw new Error(`split "${split}" is not one refer.py accepts (train, val, test, testA, testB, testC)`);
   return split;
 }
 
@@ -384,7 +503,10 @@ class Writer {
     if (this.images.has(relative)) return;
     this.images.add(relative);
     const dest = join(this.root, relative);
-    if (!existsSync(result.image.path)) throw new Error(`image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`);
+    if (!existsSync(result.image.path))
+      throw new Error(
+        `image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`,
+      );
     const orientation = (await sharp(result.image.path).metadata()).orientation ?? 1;
     if (orientation !== 1) {
       writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer());

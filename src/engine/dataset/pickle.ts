@@ -7,7 +7,8 @@
  */
 
 /** Values the writer accepts. */
-export type PickleValue = null | boolean | number | bigint | string | PickleValue[] | { [key: string]: PickleValue };
+export type PickleValue =
+  null | boolean | number | bigint | string | PickleValue[] | { [key: string]: PickleValue };
 
 /** Serializes a value as a protocol-2 pickle: `80 02` + value + `.`. */
 export function pickleDumps(value: PickleValue): Uint8Array {
@@ -25,7 +26,8 @@ function write(out: ByteWriter, value: PickleValue, path: string): void {
   if (typeof value === 'bigint') return writeInt(out, value);
   if (typeof value === 'number') {
     if (Number.isInteger(value)) return writeInt(out, BigInt(value));
-    if (!Number.isFinite(value)) throw new Error(`pickle: ${path} is ${value}; only finite numbers can be written`);
+    if (!Number.isFinite(value))
+      throw new Error(`pickle: ${path} is ${value}; only finite numbers can be written`);
     out.bytes(0x47); // BINFLOAT: IEEE-754 double, big-endian
     const view = new DataView(new ArrayBuffer(8));
     view.setFloat64(0, value, false);

@@ -14,9 +14,18 @@ beforeAll(async () => {
 describe('buildReport', () => {
   it('counts images, masks, candidates and the kept share at τ', () => {
     const report = buildReport(project.results(), project.file.settings.filter);
-    expect(report).toMatchObject({ images: 2, imagesFailed: 1, masks: 3, candidates: 8, comparisonCandidates: 1, kept: 6 });
+    expect(report).toMatchObject({
+      images: 2,
+      imagesFailed: 1,
+      masks: 3,
+      candidates: 8,
+      comparisonCandidates: 1,
+      kept: 6,
+    });
     expect(report.keptShare).toBeCloseTo(0.75);
-    expect(report.failures).toEqual([{ image: 'broken.png', stage: 'load', code: 'corrupt', message: 'the file is not an image' }]);
+    expect(report.failures).toEqual([
+      { image: 'broken.png', stage: 'load', code: 'corrupt', message: 'the file is not an image' },
+    ]);
   });
 
   it('averages scores per decoding method, leaving out missing ratios', () => {

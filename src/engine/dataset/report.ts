@@ -51,7 +51,12 @@ export interface QualityReport {
   vocabularyAll: number;
   /** Per-image failures with their reason. */
   failures: { image: string; stage: string; code: string; message: string }[];
-  oracle: null | { all: OracleRate; kept: OracleRate; byMethod: Record<DecodingMethod, OracleRate>; keptByMethod: Record<DecodingMethod, OracleRate> };
+  oracle: null | {
+    all: OracleRate;
+    kept: OracleRate;
+    byMethod: Record<DecodingMethod, OracleRate>;
+    keptByMethod: Record<DecodingMethod, OracleRate>;
+  };
 }
 
 const METHODS: DecodingMethod[] = ['beam', 'sampling', 'dcs'];
@@ -64,12 +69,28 @@ const TAU_GRID = Array.from({ length: 17 }, (_, i) => round(0.8 + i * 0.1));
  * Decides every candidate as if it were exportable: comparison candidates get the decision a normal candidate with
  * their scores would get, so the report can say how often plain sampling would pass the filter.
  */
-export function decideForReport(result: ImageResult, filter: FilterSettings, review?: ReviewInput | null): boolean[] {
+export function decideForReport(
+  result: ImageResult,
+  filter: FilterSettings,
+  review?: ReviewInput | null,
+): boolean[] {
   // the review applies to exportable candidates (comparison ones are never shown for review)
-  const asExportable = result.candidates.map((c) => ({ ...c, comparison: false, review: c.comparison ? null : reviewMark(review, result.image.id, c.mask, c.index) }));
+  const asExportable = result.candidates.map((c) => ({
+    ...c,
+    comparison: false,
+    review: c.comparison ? null : reviewMark(review, result.image.id, c.mask, c.index),
+  }));
   // comparison and exportable candidates of one mask must not compete in keep-best: decide each group apart
-  const exportable = decide(asExportable.filter((c, k) => !result.candidates[k].comparison), result.masks.length, filter);
-  const comparison = decide(asExportable.filter((c, k) => result.candidates[k].comparison), result.masks.length, filter);
+  const exportable = decide(
+    asExportable.filter((c, k) => !result.candidates[k].comparison),
+    result.masks.length,
+    filter,
+  );
+  const comparison = decide(
+    asExportable.filter((c, k) => result.candidates[k].comparison),
+    result.masks.length,
+    filter,
+  );
   let e = 0;
   let p = 0;
   return result.candidates.map((c) => (c.comparison ? comparison[p++].kept : exportable[e++].kept));
@@ -79,9 +100,15 @@ export function decideForReport(result: ImageResult, filter: FilterSettings, rev
  * Builds the report from committed results at τ = `filter.tau`, with the project's review applied as exports apply it
  * (accepted kept, rejected and deleted masks' candidates dropped; the kept vocabulary reads edited texts).
  */
-export function buildReport(results: readonly ImageResult[], filter: FilterSettings, review?: ReviewInput | null): QualityReport {
+export function buildReport(
+  results: readonly ImageResult[],
+  filter: FilterSettings,
+  review?: ReviewInput | null,
+): QualityReport {
   const done = results.filter((r) => r.status === 'done');
-  const groups = new Map<DecodingMethod, { c: CandidateResult; kept: boolean }[]>(METHODS.map((m) => [m, []]));
+  const groups = new Map<DecodingMethod, { c: CandidateResult; kept: boolean }[]>(
+    METHODS.map((m) => [m, []]),
+  );
   const vocabKept = new Set<string>();
   const vocabAll = new Set<string>();
   let candidates = 0;
@@ -114,7 +141,10 @@ export function buildReport(results: readonly ImageResult[], filter: FilterSetti
       dos: mean(group.map((g) => g.c.scores.dos)),
       keptShare: group.length > 0 ? group.filter((g) => g.kept).length / group.length : null,
     };
-    dosHistogram[method] = histogram(group.map((g) => g.c.scores.dos).filter((d): d is number => d !== null), DOS_EDGES);
+    dosHistogram[method] = histogram(
+      group.map((g) => g.c.scores.dos).filter((d): d is number => d !== null),
+      DOS_EDGES,
+    );
   }
   const share = TAU_GRID.map((tau) => {
     let total = 0;
@@ -143,7 +173,14 @@ export function buildReport(results: readonly ImageResult[], filter: FilterSetti
     keptShareVsTau: { tau: TAU_GRID, share },
     vocabularySize: vocabKept.size,
     vocabularyAll: vocabAll.size,
-    failures: results.filter((r) => r.status === 'failed').map((r) => ({ image: r.image.name, stage: r.error?.stage ?? '', code: r.error?.code ?? '', message: r.error?.message ?? '' })),
+    failures: results
+      .filter((r) => r.status === 'failed')
+      .map((r) => ({
+        image: r.image.name,
+        stage: r.error?.stage ?? '',
+        code: r.error?.code ?? '',
+        message: r.error?.message ?? '',
+      })),
     oracle: null,
   };
 }
@@ -188,19 +225,29 @@ export function formatReport(report: QualityReport): string {
   if (report.oracle) {
     const o = report.oracle;
     lines.push('', 'oracle identification rate (shapes world):');
-    lines.push(`  all candidates  ${pct(o.all.rate)} (${o.all.identified}/${o.all.total})   kept  ${pct(o.kept.rate)} (${o.kept.identified}/${o.kept.total})`);
+    lines.push(
+      `  all candidates  ${pct(o.all.rate)} (${o.all.identified}/${o.all.total})   kept  ${pct(o.kept.rate)} (${o.kept.identified}/${o.kept.total})`,
+    );
     for (const m of METHODS) {
-      lines.push(`  ${m.padEnd(9)} all ${pct(o.byMethod[m].rate).padStart(6)} (${o.byMethod[m].identified}/${o.byMethod[m].total})   kept ${pct(o.keptByMethod[m].rate).padStart(6)} (${o.keptByMethod[m].identified}/${o.keptByMethod[m].total})`);
+      lines.push(
+        `  ${m.padEnd(9)} all ${pct(o.byMethod[m].rate).padStart(6)} (${o.byMethod[m].identified}/${o.byMethod[m].total})   kept ${pct(o.keptByMethod[m].rate).padStart(6)} (${o.keptByMethod[m].identified}/${o.keptByMethod[m].total})`,
+      );
     }
   }
   if (report.failures.length > 0) {
-    lines.push('', `failed images (${report.failures.length}):`, ...report.failures.map((e) => `  ${e.image}: [${e.stage}/${e.code}] ${e.message}`));
+    lines.push(
+      '',
+      `failed images (${report.failures.length}):`,
+      ...report.failures.map((e) => `  ${e.image}: [${e.stage}/${e.code}] ${e.message}`),
+    );
   }
   return lines.join('\n');
 }
 
 function histogramLines(report: QualityReport): string[] {
-  const total = report.dosHistogram.beam.counts.map((_, i) => METHODS.reduce((s, m) => s + report.dosHistogram[m].counts[i], 0));
+  const total = report.dosHistogram.beam.counts.map((_, i) =>
+    METHODS.reduce((s, m) => s + report.dosHistogram[m].counts[i], 0),
+  );
   const max = Math.max(1, ...total);
   return total.map((count, i) => {
     const edge = report.dosHistogram.beam.edges[i];

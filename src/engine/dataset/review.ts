@@ -17,15 +17,30 @@ export function readProjectReview(projectDir: string): ReviewInput | null {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path} is not valid JSON (${(error as Error).message}); move it aside to export without the review`, { cause: error });
+    throw new Error(
+      `${path} is not valid JSON (${(error as Error).message}); move it aside to export without the review`,
+      { cause: error },
+    );
   }
   const record = (raw ?? {}) as Partial<Record<keyof ReviewInput, unknown>>;
-  const isRecord = (value: unknown) => value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value));
-  if (typeof raw !== 'object' || raw === null || !isRecord(record.decisions) || !isRecord(record.edits) || (record.deletedMasks !== undefined && !Array.isArray(record.deletedMasks))) {
-    throw new Error(`${path} is not a review file: expected { decisions: {…}, edits: {…}, deletedMasks: […] }`);
+  const isRecord = (value: unknown) =>
+    value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value));
+  if (
+    typeof raw !== 'object' ||
+    raw === null ||
+    !isRecord(record.decisions) ||
+    !isRecord(record.edits) ||
+    (record.deletedMasks !== undefined && !Array.isArray(record.deletedMasks))
+  ) {
+    throw new Error(
+      `${path} is not a review file: expected { decisions: {…}, edits: {…}, deletedMasks: […] }`,
+    );
   }
   for (const [id, decision] of Object.entries((record.decisions ?? {}) as Record<string, unknown>)) {
-    if (decision !== 'accepted' && decision !== 'rejected') throw new Error(`${path}: decision of ${id} is ${JSON.stringify(decision)}, expected "accepted" or "rejected"`);
+    if (decision !== 'accepted' && decision !== 'rejected')
+      throw new Error(
+        `${path}: decision of ${id} is ${JSON.stringify(decision)}, expected "accepted" or "rejected"`,
+      );
   }
   return {
     decisions: (record.decisions ?? {}) as ReviewInput['decisions'],

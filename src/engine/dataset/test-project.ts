@@ -13,7 +13,15 @@ import { decide } from '../filter/decide.ts';
 import { imageRecord, Project } from '../pipeline/store.ts';
 
 /** A rectangle mask, with a hole at (hx, hy) when given. */
-export function rectMask(width: number, height: number, x0: number, y0: number, x1: number, y1: number, hole?: [number, number]): BinaryMask {
+export function rectMask(
+  width: number,
+  height: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  hole?: [number, number],
+): BinaryMask {
   const data = new Uint8Array(width * height);
   for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) data[y * width + x] = 1;
   if (hole) data[hole[1] * width + hole[0]] = 0;
@@ -25,23 +33,58 @@ function maskResult(index: number, mask: BinaryMask): MaskResult {
   return { index, rle, area: rleArea(rle), bbox: rleToBbox(rle), score: 1, source: 'imported' };
 }
 
-function candidate(mask: number, index: number, text: string, dos: number | null, cos: number, method: 'beam' | 'dcs' | 'sampling' = 'dcs'): CandidateResult {
-  const setting = method === 'beam' ? { kind: 'beam' as const, beams: 6, groups: 3, scoring: 'raw-logits' as const } : { kind: 'top-k' as const, k: 5, distinctive: method === 'dcs' };
+function candidate(
+  mask: number,
+  index: number,
+  text: string,
+  dos: number | null,
+  cos: number,
+  method: 'beam' | 'dcs' | 'sampling' = 'dcs',
+): CandidateResult {
+  const setting =
+    method === 'beam'
+      ? { kind: 'beam' as const, beams: 6, groups: 3, scoring: 'raw-logits' as const }
+      : { kind: 'top-k' as const, k: 5, distinctive: method === 'dcs' };
   return {
-    index, mask, crop: { kind: 'box', margin: 1.2 }, cropKey: 'box-1.2', setting, settingKey: method === 'beam' ? 'beam' : method === 'dcs' ? 'dcs-top-k-5' : 'top-k-5', method,
-    text, tokens: [49406, 1, 49407], seed: 7, comparison: method === 'sampling',
-    scores: { theta: 25, cos, uos: dos, dos, confusedWith: dos === null ? null : 1 - mask, headNoun: 'circle', nounPrompt: 'a photo of a circle' },
+    index,
+    mask,
+    crop: { kind: 'box', margin: 1.2 },
+    cropKey: 'box-1.2',
+    setting,
+    settingKey: method === 'beam' ? 'beam' : method === 'dcs' ? 'dcs-top-k-5' : 'top-k-5',
+    method,
+    text,
+    tokens: [49406, 1, 49407],
+    seed: 7,
+    comparison: method === 'sampling',
+    scores: {
+      theta: 25,
+      cos,
+      uos: dos,
+      dos,
+      confusedWith: dos === null ? null : 1 - mask,
+      headNoun: 'circle',
+      nounPrompt: 'a photo of a circle',
+    },
   };
 }
 
 /** Writes the project into `dir` (images under `dir/images`) and returns its folder. */
-export async function writeTestProject(dir: string): Promise<{ project: string; masks: Map<string, BinaryMask> }> {
+export async function writeTestProject(
+  dir: string,
+): Promise<{ project: string; masks: Map<string, BinaryMask> }> {
   const images = join(dir, 'images');
   mkdirSync(images, { recursive: true });
   const files = ['a.png', 'b.png', 'broken.png'].map((f) => join(images, f));
-  await sharp({ create: { width: 12, height: 10, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toFile(files[0]);
-  await sharp({ create: { width: 8, height: 6, channels: 3, background: { r: 10, g: 200, b: 10 } } }).png().toFile(files[1]);
-  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toFile(files[2]);
+  await sharp({ create: { width: 12, height: 10, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+    .png()
+    .toFile(files[0]);
+  await sharp({ create: { width: 8, height: 6, channels: 3, background: { r: 10, g: 200, b: 10 } } })
+    .png()
+    .toFile(files[1]);
+  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+    .png()
+    .toFile(files[2]);
   const settings = parseSettings({ masks: { source: 'imported', importPath: images } });
   const project = await Project.create(join(dir, 'project'), { images: files, settings });
   const masks = new Map<string, BinaryMask>();
@@ -58,12 +101,37 @@ export async function writeTestProject(dir: string): Promise<{ project: string; 
     candidate(1, 0, 'a dotted square', 1.31, 25),
     candidate(1, 1, 'a square', null, 24),
   ];
-  const bCandidates = [candidate(0, 0, 'a green square', null, 28, 'beam'), candidate(0, 1, 'a square, green', null, 27)];
+  const bCandidates = [
+    candidate(0, 0, 'a green square', null, 28, 'beam'),
+    candidate(0, 1, 'a square, green', null, 27),
+  ];
   const settingsFilter = settings.filter;
   const entries = project.file.images;
-  const resultA: ImageResult = { version: 1, image: imageRecord(entries[0], { width: 12, height: 10 }), status: 'done', masks: [maskResult(0, a0), maskResult(1, a1)], candidates: aCandidates, decisions: decide(aCandidates, 2, settingsFilter) };
-  const resultB: ImageResult = { version: 1, image: imageRecord(entries[1], { width: 8, height: 6 }), status: 'done', masks: [maskResult(0, b0)], candidates: bCandidates, decisions: decide(bCandidates, 1, settingsFilter) };
-  const failed: ImageResult = { version: 1, image: imageRecord(entries[2], { width: 0, height: 0 }), status: 'failed', error: { stage: 'load', code: 'corrupt', message: 'the file is not an image' }, masks: [], candidates: [], decisions: [] };
+  const resultA: ImageResult = {
+    version: 1,
+    image: imageRecord(entries[0], { width: 12, height: 10 }),
+    status: 'done',
+    masks: [maskResult(0, a0), maskResult(1, a1)],
+    candidates: aCandidates,
+    decisions: decide(aCandidates, 2, settingsFilter),
+  };
+  const resultB: ImageResult = {
+    version: 1,
+    image: imageRecord(entries[1], { width: 8, height: 6 }),
+    status: 'done',
+    masks: [maskResult(0, b0)],
+    candidates: bCandidates,
+    decisions: decide(bCandidates, 1, settingsFilter),
+  };
+  const failed: ImageResult = {
+    version: 1,
+    image: imageRecord(entries[2], { width: 0, height: 0 }),
+    status: 'failed',
+    error: { stage: 'load', code: 'corrupt', message: 'the file is not an image' },
+    masks: [],
+    candidates: [],
+    decisions: [],
+  };
   project.commit(resultA);
   project.commit(resultB);
   project.commit(failed);

@@ -5,20 +5,38 @@ import { parseSettings } from '../../shared/settings.ts';
 import { candidateViews, emptyReview } from '../service/views.ts';
 import { decide, decideResult, decisionColumns, reviewedText, type ScoredCandidate } from './decide.ts';
 
-function candidate(mask: number, index: number, dos: number | null, cos = 20, comparison = false): ScoredCandidate {
+function candidate(
+  mask: number,
+  index: number,
+  dos: number | null,
+  cos = 20,
+  comparison = false,
+): ScoredCandidate {
   return { mask, index, comparison, scores: { dos, cos } };
 }
 const filter = (overrides: object = {}) => parseSettings({ filter: overrides }).filter;
 
 describe('decide', () => {
-  const image = [candidate(0, 0, 1.5), candidate(0, 1, 1.3), candidate(0, 2, 1.2), candidate(1, 0, 0.9), candidate(1, 1, null)];
+  const image = [
+    candidate(0, 0, 1.5),
+    candidate(0, 1, 1.3),
+    candidate(0, 2, 1.2),
+    candidate(1, 0, 0.9),
+    candidate(1, 1, null),
+  ];
 
   it('keeps DoS strictly above τ = 1.3', () => {
     const kept = decide(image, 2, filter()).map((d) => d.kept);
     expect(kept).toEqual([true, false, false, false, false]);
   });
   it('re-filters at another τ from the same scores', () => {
-    expect(decide(image, 2, filter({ tau: 1.0 })).map((d) => d.kept)).toEqual([true, true, true, false, false]);
+    expect(decide(image, 2, filter({ tau: 1.0 })).map((d) => d.kept)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
   it('keeps the best candidate of a mask left empty with keep-best', () => {
     const decisions = decide(image, 2, filter({ emptyMask: 'keep-best' }));
@@ -27,11 +45,19 @@ describe('decide', () => {
   });
   it('never keeps comparison candidates', () => {
     const decisions = decide([candidate(0, 0, 9, 20, true), candidate(1, 0, 2)], 2, filter());
-    expect(decisions.map((d) => [d.kept, d.reason])).toEqual([[false, 'comparison'], [true, 'dos-above-tau']]);
+    expect(decisions.map((d) => [d.kept, d.reason])).toEqual([
+      [false, 'comparison'],
+      [true, 'dos-above-tau'],
+    ]);
   });
 
   describe('single-mask images', () => {
-    const single = [candidate(0, 0, null, 25), candidate(0, 1, null, 30), candidate(0, 2, null, 30), candidate(0, 3, null, 10)];
+    const single = [
+      candidate(0, 0, null, 25),
+      candidate(0, 1, null, 30),
+      candidate(0, 2, null, 30),
+      candidate(0, 3, null, 10),
+    ];
     it('keeps all with keep-all (the default)', () => {
       expect(decide(single, 1, filter()).every((d) => d.kept && d.reason === 'single-mask')).toBe(true);
     });
@@ -77,12 +103,34 @@ function randomProject(seed: number): { results: ImageResult[]; review: ReturnTy
       const low = rand() < 0.3;
       const count = 1 + Math.floor(rand() * 8);
       for (let index = 0; index < count; index++) {
-        const dos = maskCount === 1 ? null : low ? pick([0.4, 0.9, 1.3, 1.3]) : pick([0.8, 1.3, 1.3, 1.5, 2.0, 2.0, Number.POSITIVE_INFINITY]);
+        const dos =
+          maskCount === 1
+            ? null
+            : low
+              ? pick([0.4, 0.9, 1.3, 1.3])
+              : pick([0.8, 1.3, 1.3, 1.5, 2.0, 2.0, Number.POSITIVE_INFINITY]);
         const comparison = rand() < 0.2;
         candidates.push({
-          index, mask, crop: { kind: 'masked' }, cropKey: 'masked', setting: { kind: 'beam', beams: 6, groups: 3, scoring: 'raw-logits' }, settingKey: 'beam', method: 'beam',
-          text: `caption ${id}:${mask}:${index}`, tokens: [], seed: 0, comparison,
-          scores: { theta: 20, cos: pick([10, 20, 20, 30]), uos: dos, dos, confusedWith: null, headNoun: 'circle', nounPrompt: 'a photo of a circle' },
+          index,
+          mask,
+          crop: { kind: 'masked' },
+          cropKey: 'masked',
+          setting: { kind: 'beam', beams: 6, groups: 3, scoring: 'raw-logits' },
+          settingKey: 'beam',
+          method: 'beam',
+          text: `caption ${id}:${mask}:${index}`,
+          tokens: [],
+          seed: 0,
+          comparison,
+          scores: {
+            theta: 20,
+            cos: pick([10, 20, 20, 30]),
+            uos: dos,
+            dos,
+            confusedWith: null,
+            headNoun: 'circle',
+            nounPrompt: 'a photo of a circle',
+          },
         });
         const roll = rand();
         if (roll < 0.12) review.decisions[`${id}:${mask}:${index}`] = 'accepted';
@@ -91,9 +139,19 @@ function randomProject(seed: number): { results: ImageResult[]; review: ReturnTy
       if (rand() < 0.1) review.deletedMasks.push(`${id}:${mask}`);
     }
     results.push({
-      version: 1, image: { id, path: `/x/${id}.png`, name: `${id}.png`, sha256: '', width: 8, height: 8 }, status: 'done',
-      masks: Array.from({ length: maskCount }, (_, index) => ({ index, rle: { size: [8, 8], counts: '' }, area: 1, bbox: [0, 0, 1, 1], score: 1, source: 'generated' as const })),
-      candidates, decisions: [],
+      version: 1,
+      image: { id, path: `/x/${id}.png`, name: `${id}.png`, sha256: '', width: 8, height: 8 },
+      status: 'done',
+      masks: Array.from({ length: maskCount }, (_, index) => ({
+        index,
+        rle: { size: [8, 8], counts: '' },
+        area: 1,
+        bbox: [0, 0, 1, 1],
+        score: 1,
+        source: 'generated' as const,
+      })),
+      candidates,
+      decisions: [],
     });
   }
   return { results, review };
@@ -101,7 +159,9 @@ function randomProject(seed: number): { results: ImageResult[]; review: ReturnTy
 
 describe('engine and page agree', () => {
   const policies = (['keep-all', 'keep-by-cos-rank', 'drop'] as const).flatMap((singleMask) =>
-    (['drop', 'keep-best'] as const).flatMap((emptyMask) => [0.25, 0.5].map((singleMaskShare) => ({ singleMask, emptyMask, singleMaskShare }))),
+    (['drop', 'keep-best'] as const).flatMap((emptyMask) =>
+      [0.25, 0.5].map((singleMaskShare) => ({ singleMask, emptyMask, singleMaskShare })),
+    ),
   );
   const taus = [0, 0.9, 1.0, 1.3, 1.31, 1.5, 2.0, 5];
 
@@ -118,18 +178,33 @@ describe('engine and page agree', () => {
           for (const result of results) {
             // engine: exports, report and gallery decide whole images with the review applied
             const engine = decideResult(result, filter, review);
-            const keptSet = new Set(engine.filter((d) => d.kept).map((d) => `${result.image.id}:${d.mask}:${d.candidate}`));
+            const keptSet = new Set(
+              engine.filter((d) => d.kept).map((d) => `${result.image.id}:${d.mask}:${d.candidate}`),
+            );
             engineKept += keptSet.size;
             // page, candidates table: one mask's views at a time (deleted masks are not shown)
             for (const mask of result.masks) {
               if (review.deletedMasks.includes(`${result.image.id}:${mask.index}`)) continue;
               const views = candidateViews(result, review, mask.index);
-              const pageKept = new Set(views.filter((_, k) => decideViews(views, filter)[k]).map((v) => v.id));
-              const engineOfMask = new Set([...keptSet].filter((id) => id.startsWith(`${result.image.id}:${mask.index}:`)));
-              expect({ seed, ...filter, mask: mask.index, kept: [...pageKept].sort() }).toEqual({ seed, ...filter, mask: mask.index, kept: [...engineOfMask].sort() });
+              const pageKept = new Set(
+                views.filter((_, k) => decideViews(views, filter)[k]).map((v) => v.id),
+              );
+              const engineOfMask = new Set(
+                [...keptSet].filter((id) => id.startsWith(`${result.image.id}:${mask.index}:`)),
+              );
+              expect({ seed, ...filter, mask: mask.index, kept: [...pageKept].sort() }).toEqual({
+                seed,
+                ...filter,
+                mask: mask.index,
+                kept: [...engineOfMask].sort(),
+              });
             }
           }
-          expect({ seed, ...filter, kept: keptCountAt(index, tau) }).toEqual({ seed, ...filter, kept: engineKept });
+          expect({ seed, ...filter, kept: keptCountAt(index, tau) }).toEqual({
+            seed,
+            ...filter,
+            kept: engineKept,
+          });
           checked++;
         }
       }
@@ -139,14 +214,35 @@ describe('engine and page agree', () => {
 
   it('keeps an accepted candidate below τ, drops a rejected one above τ, and keeps an edited text with its scores', () => {
     const { results } = randomProject(3);
-    const result = results.find((r) => r.masks.length > 1 && r.candidates.some((c) => !c.comparison && c.scores.dos !== null && c.scores.dos <= 1.3) && r.candidates.some((c) => !c.comparison && (c.scores.dos ?? 0) > 1.3))!;
-    const below = result.candidates.find((c) => !c.comparison && c.scores.dos !== null && c.scores.dos <= 1.3)!;
+    const result = results.find(
+      (r) =>
+        r.masks.length > 1 &&
+        r.candidates.some((c) => !c.comparison && c.scores.dos !== null && c.scores.dos <= 1.3) &&
+        r.candidates.some((c) => !c.comparison && (c.scores.dos ?? 0) > 1.3),
+    )!;
+    const below = result.candidates.find(
+      (c) => !c.comparison && c.scores.dos !== null && c.scores.dos <= 1.3,
+    )!;
     const above = result.candidates.find((c) => !c.comparison && (c.scores.dos ?? 0) > 1.3)!;
-    const review: ReviewInput = { decisions: { [`${result.image.id}:${below.mask}:${below.index}`]: 'accepted', [`${result.image.id}:${above.mask}:${above.index}`]: 'rejected' }, edits: { [`${result.image.id}:${below.mask}:${below.index}`]: 'the left one' }, deletedMasks: [] };
+    const review: ReviewInput = {
+      decisions: {
+        [`${result.image.id}:${below.mask}:${below.index}`]: 'accepted',
+        [`${result.image.id}:${above.mask}:${above.index}`]: 'rejected',
+      },
+      edits: { [`${result.image.id}:${below.mask}:${below.index}`]: 'the left one' },
+      deletedMasks: [],
+    };
     const filter = { ...parseSettings({}).filter };
-    const of = (decisions: ReturnType<typeof decideResult>, c: CandidateResult) => decisions.find((d) => d.mask === c.mask && d.candidate === c.index)!;
-    expect([of(decideResult(result, filter), below).kept, of(decideResult(result, filter), above).kept]).toEqual([false, true]);
-    expect([of(decideResult(result, filter, review), below).reason, of(decideResult(result, filter, review), above).reason]).toEqual(['accepted', 'rejected']);
+    const of = (decisions: ReturnType<typeof decideResult>, c: CandidateResult) =>
+      decisions.find((d) => d.mask === c.mask && d.candidate === c.index)!;
+    expect([
+      of(decideResult(result, filter), below).kept,
+      of(decideResult(result, filter), above).kept,
+    ]).toEqual([false, true]);
+    expect([
+      of(decideResult(result, filter, review), below).reason,
+      of(decideResult(result, filter, review), above).reason,
+    ]).toEqual(['accepted', 'rejected']);
     expect(reviewedText(result.image.id, below, review)).toEqual({ text: 'the left one', edited: true });
     expect(reviewedText(result.image.id, above, review)).toEqual({ text: above.text, edited: false });
   });

@@ -2,7 +2,15 @@
  * The engine's side of the keep rule: the rule itself is `shared/decide.ts` (the page runs the same function);
  * this file maps stored results and the project's review state onto it.
  */
-import { decide as decideShared, REVIEW_CODES, reviewMark, type DecisionColumns, type DecisionInput, type KeepPolicy, type ReviewInput } from '../../shared/decide.ts';
+import {
+  decide as decideShared,
+  REVIEW_CODES,
+  reviewMark,
+  type DecisionColumns,
+  type DecisionInput,
+  type KeepPolicy,
+  type ReviewInput,
+} from '../../shared/decide.ts';
 import type { CandidateResult, Decision, ImageResult } from '../../shared/results.ts';
 
 export { reviewMark, type ReviewInput } from '../../shared/decide.ts';
@@ -18,16 +26,31 @@ export type ScoredCandidate = Pick<CandidateResult, 'index' | 'mask' | 'comparis
  *
  * @param maskCount n, the number of masks of the image: n = 1 applies the single-mask policy.
  */
-export function decide(candidates: readonly ScoredCandidate[], maskCount: number, filter: KeepPolicy): Decision[] {
+export function decide(
+  candidates: readonly ScoredCandidate[],
+  maskCount: number,
+  filter: KeepPolicy,
+): Decision[] {
   return decideShared(
-    candidates.map((c) => ({ mask: c.mask, index: c.index, comparison: c.comparison, cos: c.scores.cos, dos: c.scores.dos, review: c.review ?? null })),
+    candidates.map((c) => ({
+      mask: c.mask,
+      index: c.index,
+      comparison: c.comparison,
+      cos: c.scores.cos,
+      dos: c.scores.dos,
+      review: c.review ?? null,
+    })),
     maskCount,
     filter,
   );
 }
 
 /** Decisions for one stored image result with the project's review applied (accept keeps, reject and deleted masks drop). */
-export function decideResult(result: Pick<ImageResult, 'image' | 'masks' | 'candidates'>, filter: KeepPolicy, review?: ReviewInput | null): Decision[] {
+export function decideResult(
+  result: Pick<ImageResult, 'image' | 'masks' | 'candidates'>,
+  filter: KeepPolicy,
+  review?: ReviewInput | null,
+): Decision[] {
   return decide(
     result.candidates.map((c) => ({ ...c, review: reviewMark(review, result.image.id, c.mask, c.index) })),
     result.masks.length,
@@ -36,9 +59,15 @@ export function decideResult(result: Pick<ImageResult, 'image' | 'masks' | 'cand
 }
 
 /** The text a candidate is exported with: the reviewer's edit when there is one (its scores stay those of the original). */
-export function reviewedText(imageId: number, candidate: Pick<CandidateResult, 'mask' | 'index' | 'text'>, review?: ReviewInput | null): { text: string; edited: boolean } {
+export function reviewedText(
+  imageId: number,
+  candidate: Pick<CandidateResult, 'mask' | 'index' | 'text'>,
+  review?: ReviewInput | null,
+): { text: string; edited: boolean } {
   const edit = review?.edits[`${imageId}:${candidate.mask}:${candidate.index}`];
-  return edit !== undefined && edit !== candidate.text ? { text: edit, edited: true } : { text: candidate.text, edited: false };
+  return edit !== undefined && edit !== candidate.text
+    ? { text: edit, edited: true }
+    : { text: candidate.text, edited: false };
 }
 
 /** Kept candidates of an image at τ, as a set of `mask:index` keys (convenience for exporters and reports). */
@@ -51,7 +80,10 @@ export function keptKeys(decisions: readonly Decision[]): Set<string> {
  * DoS (NaN = none) and review mark per candidate, mask count per image. `buildKeptIndex` over them counts exactly what
  * `decideResult` keeps, at any τ.
  */
-export function decisionColumns(results: readonly Pick<ImageResult, 'image' | 'masks' | 'candidates'>[], review?: ReviewInput | null): DecisionColumns & { imageIds: number[] } {
+export function decisionColumns(
+  results: readonly Pick<ImageResult, 'image' | 'masks' | 'candidates'>[],
+  review?: ReviewInput | null,
+): DecisionColumns & { imageIds: number[] } {
   const image: number[] = [];
   const mask: number[] = [];
   const cos: number[] = [];

@@ -11,8 +11,26 @@ import nlp from 'compromise';
 
 /** Framing nouns that describe the picture, not its content: "a photo of …", "a close up of …". */
 const FRAMES = [
-  'close up', 'close-up', 'closeup', 'photo', 'photograph', 'picture', 'image', 'view', 'shot', 'snapshot', 'pic',
-  'drawing', 'painting', 'illustration', 'rendering', 'render', 'screenshot', 'scene', 'portrait', 'selfie',
+  'close up',
+  'close-up',
+  'closeup',
+  'photo',
+  'photograph',
+  'picture',
+  'image',
+  'view',
+  'shot',
+  'snapshot',
+  'pic',
+  'drawing',
+  'painting',
+  'illustration',
+  'rendering',
+  'render',
+  'screenshot',
+  'scene',
+  'portrait',
+  'selfie',
 ];
 const FRAME_PATTERN = new RegExp(
   `^(?:(?:a|an|the|this|there is|there's|here is)\\s+)?(?:(?:black and white|blurry|close up|close-up|closeup|old|color|colour|cropped|small|large|low resolution|high resolution)\\s+)*(?:${FRAMES.map((f) => f.replace(/[-\s]/g, '[-\\s]?')).join('|')})\\s+(?:of|showing|with)\\s+`,
@@ -20,7 +38,17 @@ const FRAME_PATTERN = new RegExp(
 );
 
 /** Tags that end the main noun-phrase chunk. */
-const BOUNDARY_TAGS = ['Preposition', 'Conjunction', 'Pronoun', 'Copula', 'Gerund', 'PresentTense', 'Infinitive', 'Modal', 'QuestionWord'];
+const BOUNDARY_TAGS = [
+  'Preposition',
+  'Conjunction',
+  'Pronoun',
+  'Copula',
+  'Gerund',
+  'PresentTense',
+  'Infinitive',
+  'Modal',
+  'QuestionWord',
+];
 
 /** The head noun of a caption and the noun phrase it roots. */
 export interface HeadNoun {
@@ -32,7 +60,10 @@ export interface HeadNoun {
 
 /** Removes leading framing phrases, repeatedly ("a close up photo of a …" → "a …"). */
 export function stripFrames(caption: string): string {
-  let text = caption.trim().replace(/\s+/g, ' ').replace(/^(?:there is|there are|there's|this is|here is|it is)\s+/i, '');
+  let text = caption
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/^(?:there is|there are|there's|this is|here is|it is)\s+/i, '');
   for (let guard = 0; guard < 4; guard++) {
     const next = text.replace(FRAME_PATTERN, '');
     if (next === text) break;
@@ -47,7 +78,8 @@ export function stripFrames(caption: string): string {
  * Falls back to the first noun anywhere, then to the last word, so every non-empty caption has a head.
  */
 export function headNoun(caption: string): HeadNoun {
-  if (typeof caption !== 'string') throw new Error(`headNoun: caption must be a string, got ${typeof caption}`);
+  if (typeof caption !== 'string')
+    throw new Error(`headNoun: caption must be a string, got ${typeof caption}`);
   const text = stripFrames(caption.toLowerCase());
   if (text === '') return { noun: '', phrase: '' };
   const terms = nlp(text)
@@ -59,17 +91,25 @@ export function headNoun(caption: string): HeadNoun {
     const tags = new Set(term.tags);
     const isNoun = tags.has('Noun') && !tags.has('Pronoun');
     // "-ing" words after a noun start a clause ("dogs playing", "man riding"), whatever the tagger guessed
-    const gerundAfterNoun = chunk.some((t) => t.tags.includes('Noun')) && /ing$/.test(term.text) && !tags.has('Plural');
+    const gerundAfterNoun =
+      chunk.some((t) => t.tags.includes('Noun')) && /ing$/.test(term.text) && !tags.has('Plural');
     const boundary = BOUNDARY_TAGS.some((b) => tags.has(b)) || gerundAfterNoun;
     if (chunk.length > 0 && boundary && !(isNoun && !gerundAfterNoun && !tags.has('Preposition'))) break;
     if (chunk.length === 0 && boundary && !isNoun) continue;
     chunk.push(term);
   }
   let head = [...chunk].reverse().find((t) => t.tags.includes('Noun') && !t.tags.includes('Pronoun'));
-  if (!head) head = terms.find((t: { tags: string[] }) => t.tags.includes('Noun') && !t.tags.includes('Pronoun'));
+  if (!head)
+    head = terms.find((t: { tags: string[] }) => t.tags.includes('Noun') && !t.tags.includes('Pronoun'));
   const words = text.split(' ');
   const noun = clean(head ? head.text : words[words.length - 1]);
-  const phrase = chunk.length > 0 ? chunk.slice(0, chunk.indexOf(head!) + 1 || chunk.length).map((t) => clean(t.text)).join(' ') : noun;
+  const phrase =
+    chunk.length > 0
+      ? chunk
+          .slice(0, chunk.indexOf(head!) + 1 || chunk.length)
+          .map((t) => clean(t.text))
+          .join(' ')
+      : noun;
   return { noun, phrase };
 }
 

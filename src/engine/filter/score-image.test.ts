@@ -18,12 +18,21 @@ describe('scoreImage', () => {
     const out = await scoreImage({
       maskedEmbeddings: [Float32Array.from([1, 0]), Float32Array.from([0, 1])],
       cropEmbeddings: [Float32Array.from([1, 0]), Float32Array.from([0, 1])],
-      candidates: [{ mask: 0, text: 'a red circle' }, { mask: 1, text: 'a red circle' }, { mask: 1, text: 'a blue square' }],
+      candidates: [
+        { mask: 0, text: 'a red circle' },
+        { mask: 1, text: 'a red circle' },
+        { mask: 1, text: 'a blue square' },
+      ],
       encodeTexts,
       logitScale: 100,
     });
     expect(seen).toHaveLength(1);
-    expect(seen[0].sort()).toEqual(['a blue square', 'a photo of a circle', 'a photo of a square', 'a red circle']);
+    expect(seen[0].sort()).toEqual([
+      'a blue square',
+      'a photo of a circle',
+      'a photo of a square',
+      'a red circle',
+    ]);
     expect(out.textEncodes).toBe(4);
     // θ(crop_j, "a red circle") = 70.71 for both masks → UoS 1; CoS = [89.44, 44.72] → DoS = 2 for mask 0, 0.5 for mask 1
     expect(out.scores[0].theta).toBeCloseTo(70.7107, 3);
@@ -40,6 +49,14 @@ describe('scoreImage', () => {
   });
 
   it('rejects a candidate of a mask that does not exist', async () => {
-    await expect(scoreImage({ maskedEmbeddings: [new Float32Array(2)], cropEmbeddings: [new Float32Array(2)], candidates: [{ mask: 1, text: 'x' }], encodeTexts: async () => [], logitScale: 100 })).rejects.toThrow('candidate mask 1 is out of range 0..0');
+    await expect(
+      scoreImage({
+        maskedEmbeddings: [new Float32Array(2)],
+        cropEmbeddings: [new Float32Array(2)],
+        candidates: [{ mask: 1, text: 'x' }],
+        encodeTexts: async () => [],
+        logitScale: 100,
+      }),
+    ).rejects.toThrow('candidate mask 1 is out of range 0..0');
   });
 });

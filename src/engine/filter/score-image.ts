@@ -35,9 +35,13 @@ export interface ScoreImageOutput {
 export async function scoreImage(input: ScoreImageInput): Promise<ScoreImageOutput> {
   const { maskedEmbeddings, cropEmbeddings, candidates, logitScale } = input;
   const n = maskedEmbeddings.length;
-  if (cropEmbeddings.length !== n) throw new Error(`scoreImage: ${n} masked-crop embeddings but ${cropEmbeddings.length} box-crop embeddings`);
+  if (cropEmbeddings.length !== n)
+    throw new Error(
+      `scoreImage: ${n} masked-crop embeddings but ${cropEmbeddings.length} box-crop embeddings`,
+    );
   for (const c of candidates) {
-    if (!Number.isInteger(c.mask) || c.mask < 0 || c.mask >= n) throw new Error(`scoreImage: candidate mask ${c.mask} is out of range 0..${n - 1}`);
+    if (!Number.isInteger(c.mask) || c.mask < 0 || c.mask >= n)
+      throw new Error(`scoreImage: candidate mask ${c.mask} is out of range 0..${n - 1}`);
   }
   const heads = candidates.map((c) => {
     const head = headNoun(c.text);
@@ -47,14 +51,20 @@ export async function scoreImage(input: ScoreImageInput): Promise<ScoreImageOutp
   });
   const unique = [...new Set([...candidates.map((c) => c.text), ...heads.map((h) => h.prompt)])];
   const embeddings = unique.length > 0 ? await input.encodeTexts(unique) : [];
-  if (embeddings.length !== unique.length) throw new Error(`scoreImage: the text encoder returned ${embeddings.length} embeddings for ${unique.length} texts`);
+  if (embeddings.length !== unique.length)
+    throw new Error(
+      `scoreImage: the text encoder returned ${embeddings.length} embeddings for ${unique.length} texts`,
+    );
   const byText = new Map(unique.map((t, k) => [t, embeddings[k]]));
   const rows = new Map<string, { crop: number[]; masked: number[] }>();
   const row = (text: string) => {
     let r = rows.get(text);
     if (!r) {
       const e = byText.get(text)!;
-      r = { crop: cropEmbeddings.map((img) => theta(img, e, logitScale)), masked: maskedEmbeddings.map((img) => theta(img, e, logitScale)) };
+      r = {
+        crop: cropEmbeddings.map((img) => theta(img, e, logitScale)),
+        masked: maskedEmbeddings.map((img) => theta(img, e, logitScale)),
+      };
       rows.set(text, r);
     }
     return r;
@@ -62,7 +72,11 @@ export async function scoreImage(input: ScoreImageInput): Promise<ScoreImageOutp
   const scores = candidates.map((c, k) => {
     const cropTheta = row(c.text).crop; // θ(crop_j, y)
     const correctness = row(heads[k].prompt).masked; // CoS_j = θ(masked_j, noun prompt)
-    return { ...scoreCandidate(correctness, cropTheta, c.mask), headNoun: heads[k].noun, nounPrompt: heads[k].prompt };
+    return {
+      ...scoreCandidate(correctness, cropTheta, c.mask),
+      headNoun: heads[k].noun,
+      nounPrompt: heads[k].prompt,
+    };
   });
   return { scores, textEncodes: unique.length };
 }

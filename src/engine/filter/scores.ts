@@ -66,7 +66,9 @@ export function distinctiveness(
   i: number,
 ): { dos: number | null; confusedWith: number | null } {
   if (correctness.length !== cropTheta.length) {
-    throw new Error(`distinctiveness: correctness has ${correctness.length} masks, cropTheta ${cropTheta.length}`);
+    throw new Error(
+      `distinctiveness: correctness has ${correctness.length} masks, cropTheta ${cropTheta.length}`,
+    );
   }
   const products = Array.from(cropTheta, (t, j) => correctness[j] * t);
   const other = maxOthers(products, i);
@@ -84,7 +86,11 @@ export interface CandidateScoreValues {
 }
 
 /** UoS, CoS and DoS of one candidate of mask i from its θ rows (each of length n, one entry per mask). */
-export function scoreCandidate(correctness: ArrayLike<number>, cropTheta: ArrayLike<number>, i: number): CandidateScoreValues {
+export function scoreCandidate(
+  correctness: ArrayLike<number>,
+  cropTheta: ArrayLike<number>,
+  i: number,
+): CandidateScoreValues {
   checkIndex(cropTheta, i);
   const { dos, confusedWith } = distinctiveness(correctness, cropTheta, i);
   return { theta: cropTheta[i], cos: correctness[i], uos: uniqueness(cropTheta, i), dos, confusedWith };

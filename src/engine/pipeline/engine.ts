@@ -41,7 +41,9 @@ export function decodingOptions(settings: Settings): DecodingOptions {
     topP: c.topP,
     distinctive: c.dcs,
     alsoPlain: c.dcs && c.plainSampling,
-    beam: c.beam ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' } : null,
+    beam: c.beam
+      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
+      : null,
     aggregation: c.aggregation,
     temperature: c.temperature,
     repetitionPenalty: c.repetitionPenalty,
@@ -65,14 +67,21 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
   ]);
   const mode = options.mode ?? 'engine';
   const captioner = new Captioner({ visual, text, decoder }, { dedupe: mode === 'engine' });
-  const captionTokenizer = await loadTokenizer(pack.path(manifest.captioner.tokenizer), manifest.captioner.specialTokens);
-  const scorerTokenizer = manifest.scorer.tokenizer === manifest.captioner.tokenizer ? captionTokenizer : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
+  const captionTokenizer = await loadTokenizer(
+    pack.path(manifest.captioner.tokenizer),
+    manifest.captioner.specialTokens,
+  );
+  const scorerTokenizer =
+    manifest.scorer.tokenizer === manifest.captioner.tokenizer
+      ? captionTokenizer
+      : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
   let sam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
   const checksums: Record<string, string> = {};
   for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
     for (const [key, value] of Object.entries(manifest[role])) {
-      if (value && typeof value === 'object' && 'sha256' in value) checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
+      if (value && typeof value === 'object' && 'sha256' in value)
+        checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
     }
   }
   const cropSize = manifest.scorer.preprocess.size;
@@ -89,23 +98,55 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         if (!imports.has(path)) imports.set(path, openMaskImport(path));
         const source = await imports.get(path)!;
         const found = await source.masksFor(entry.path, image);
-        return { masks: found.map((m) => m.mask), scores: found.map(() => 1), source: 'imported', importedIds: found.map((m) => m.sourceId) };
+        return {
+          masks: found.map((m) => m.mask),
+          scores: found.map(() => 1),
+          source: 'imported',
+          importedIds: found.map((m) => m.sourceId),
+        };
       }
       sam ??= await SamModel.open(pack);
-      const { proposals } = await generateMasks(sam, image, { preset: settings.masks.preset, pointsPerSide: settings.masks.pointsPerSide, signal });
-      const { selected } = selectMasks(proposals, { maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap) });
+      const { proposals } = await generateMasks(sam, image, {
+        preset: settings.masks.preset,
+        pointsPerSide: settings.masks.pointsPerSide,
+        signal,
+      });
+      const { selected } = selectMasks(proposals, {
+        maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
+      });
       // predicted IoU and stability are kept apart too: the mask list shows both, the selector ranks by their product
-      return { masks: selected.map((p) => p.mask), scores: selected.map((p) => p.predictedIou * p.stability), source: 'generated', predictedIous: selected.map((p) => p.predictedIou), stabilities: selected.map((p) => p.stability) };
+      return {
+        masks: selected.map((p) => p.mask),
+        scores: selected.map((p) => p.predictedIou * p.stability),
+        source: 'generated',
+        predictedIous: selected.map((p) => p.predictedIou),
+        stabilities: selected.map((p) => p.stability),
+      };
     },
     async captions({ masks, crops, settings, imageKey }) {
       const options = decodingOptions(settings);
       const all = [];
       for (const batch of crops) {
-        const out = await generateCaptions({ captioner, tokenizer: captionTokenizer, special: manifest.captioner.specialTokens, crops: batch.data, count: masks.length, size: cropSize, crop: batch.crop, imageId: imageKey, options, mode, model: { pack: pack.name } });
+        const out = await generateCaptions({
+          captioner,
+          tokenizer: captionTokenizer,
+          special: manifest.captioner.specialTokens,
+          crops: batch.data,
+          count: masks.length,
+          size: cropSize,
+          crop: batch.crop,
+          imageId: imageKey,
+          options,
+          mode,
+          model: { pack: pack.name },
+        });
         all.push(...out.candidates);
       }
       // candidate order: by mask, then crop type, then setting (the order the caption engine emits per crop type)
-      return all.map((c, k) => ({ c, k })).sort((a, b) => a.c.maskIndex - b.c.maskIndex || a.k - b.k).map((x) => x.c);
+      return all
+        .map((c, k) => ({ c, k }))
+        .sort((a, b) => a.c.maskIndex - b.c.maskIndex || a.k - b.k)
+        .map((x) => x.c);
     },
     embedImages: (batch: CropBatch) => embedImages(scorerImage, batch),
     embedTexts: (texts) => embedTexts(scorerText, scorerTokenizer, texts, manifest.scorer.contextLength),
@@ -121,7 +162,12 @@ async function embedImages(session: ModelSession, batch: CropBatch): Promise<Flo
 }
 
 /** CLIP text embeddings. in: text int64[B,77] (zero-padded) → out: embedding float32[B,E]. */
-async function embedTexts(session: ModelSession, tokenizer: CaptionTokenizer, texts: string[], contextLength: number): Promise<Float32Array[]> {
+async function embedTexts(
+  session: ModelSession,
+  tokenizer: CaptionTokenizer,
+  texts: string[],
+  contextLength: number,
+): Promise<Float32Array[]> {
   const result: Float32Array[] = [];
   const batchSize = 64;
   for (let start = 0; start < texts.length; start += batchSize) {

@@ -22,11 +22,28 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-kill-'));
   scenes = await writeScenes(dir, 4, 23);
   settingsFile = join(dir, 'settings.json');
-  writeFileSync(settingsFile, JSON.stringify({ masks: { source: 'imported', importPath: scenes.coco }, captions: { topK: [5], topP: [0.5], plainSampling: false } }));
+  writeFileSync(
+    settingsFile,
+    JSON.stringify({
+      masks: { source: 'imported', importPath: scenes.coco },
+      captions: { topK: [5], topP: [0.5], plainSampling: false },
+    }),
+  );
 });
 
 function generateArgs(project: string): string[] {
-  return [CLI, 'generate', scenes.scenes, '--project', project, '--settings', settingsFile, '--seed', '3', '--no-progress'];
+  return [
+    CLI,
+    'generate',
+    scenes.scenes,
+    '--project',
+    project,
+    '--settings',
+    settingsFile,
+    '--seed',
+    '3',
+    '--no-progress',
+  ];
 }
 
 function committedLines(project: string): number {
@@ -36,7 +53,11 @@ function committedLines(project: string): number {
 }
 
 /** Starts generate and sends `signal` once `when(project)` holds (polled); resolves with how it ended. */
-function runAndKill(project: string, when: () => boolean, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ signal: NodeJS.Signals | null; code: number | null }> {
+function runAndKill(
+  project: string,
+  when: () => boolean,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<{ signal: NodeJS.Signals | null; code: number | null }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, generateArgs(project), { stdio: 'ignore' });
     const timer = setInterval(() => {
@@ -84,9 +105,20 @@ describe('generate killed with SIGKILL', () => {
 
     const lines = readFileSync(join(killed, RESULTS_FILE), 'utf8').split('\n');
     expect(lines.at(-1)).toBe('');
-    expect(lines.slice(0, -1).map((l) => JSON.parse(l).image.id).sort()).toEqual([1, 2, 3, 4]);
-    const expected = Project.open(clean).results().map(withoutTimings).sort((a, b) => a.image.id - b.image.id);
-    const actual = Project.open(killed).results().map(withoutTimings).sort((a, b) => a.image.id - b.image.id);
+    expect(
+      lines
+        .slice(0, -1)
+        .map((l) => JSON.parse(l).image.id)
+        .sort(),
+    ).toEqual([1, 2, 3, 4]);
+    const expected = Project.open(clean)
+      .results()
+      .map(withoutTimings)
+      .sort((a, b) => a.image.id - b.image.id);
+    const actual = Project.open(killed)
+      .results()
+      .map(withoutTimings)
+      .sort((a, b) => a.image.id - b.image.id);
     expect(actual).toEqual(expected);
   });
 });

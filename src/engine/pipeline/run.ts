@@ -13,7 +13,16 @@ import { encodeRle, rleToBbox } from '../image/rle.ts';
 import type { BinaryMask, RgbImage } from '../image/types.ts';
 import type { CaptionCandidate } from '../../shared/caption.ts';
 import { cropKey } from '../../shared/caption.ts';
-import { decodingMethod, RESULTS_VERSION, type CandidateResult, type ImageCounters, type ImageResult, type MaskResult, type RunProgress, type RunSummary } from '../../shared/results.ts';
+import {
+  decodingMethod,
+  RESULTS_VERSION,
+  type CandidateResult,
+  type ImageCounters,
+  type ImageResult,
+  type MaskResult,
+  type RunProgress,
+  type RunSummary,
+} from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
 import { decide } from '../filter/decide.ts';
 import { scoreImage } from '../filter/score-image.ts';
@@ -40,7 +49,13 @@ export interface ImageStages {
   /** Generated + selected, or imported, masks of one image. */
   masks(image: RgbImage, entry: ImageEntry, settings: Settings, signal?: AbortSignal): Promise<StageMasks>;
   /** Candidates for every crop of every mask. `imageKey` names the image in the random streams. */
-  captions(input: { image: RgbImage; masks: BinaryMask[]; crops: CropBatch[]; settings: Settings; imageKey: string }): Promise<CaptionCandidate[]>;
+  captions(input: {
+    image: RgbImage;
+    masks: BinaryMask[];
+    crops: CropBatch[];
+    settings: Settings;
+    imageKey: string;
+  }): Promise<CaptionCandidate[]>;
   /** CLIP image embeddings of a crop batch, float32[n,3,224,224] → n vectors. */
   embedImages(batch: CropBatch): Promise<Float32Array[]>;
   /** CLIP text embeddings, one per text. */
@@ -61,7 +76,14 @@ export type StageTimes = Record<'load' | 'masks' | 'crops' | 'captions' | 'score
  * and captions and scores are computed over it as usual (same seed rules: the random streams are named by the
  * image's content hash, mask, crop and setting). The result has revision 0; the caller numbers re-captions.
  */
-export async function processImage(stages: ImageStages, entry: ImageEntry, settings: Settings, signal?: AbortSignal, onStage?: (stage: RunProgress['stage']) => void, fixedMasks?: StageMasks): Promise<ImageResult> {
+export async function processImage(
+  stages: ImageStages,
+  entry: ImageEntry,
+  settings: Settings,
+  signal?: AbortSignal,
+  onStage?: (stage: RunProgress['stage']) => void,
+  fixedMasks?: StageMasks,
+): Promise<ImageResult> {
   const stageMs: Record<string, number> = {};
   const timed = async <T>(stage: keyof StageTimes, work: () => Promise<T> | T): Promise<T> => {
     onStage?.(stage);
@@ -79,30 +101,73 @@ export async function processImage(stages: ImageStages, entry: ImageEntry, setti
     if (!fixedMasks) return stages.masks(image, entry, settings, signal);
     // a re-caption's masks were made on this image: a size mismatch means the file or maxPixels changed since
     const wrong = fixedMasks.masks.find((m) => m.width !== image.width || m.height !== image.height);
-    if (wrong) throw new Error(`a re-caption mask is ${wrong.width}×${wrong.height} but image ${entry.name} decodes to ${image.width}×${image.height}`);
+    if (wrong)
+      throw new Error(
+        `a re-caption mask is ${wrong.width}×${wrong.height} but image ${entry.name} decodes to ${image.width}×${image.height}`,
+      );
     // the hard cap is refused rather than applied: silently dropping a mask the user added would be a surprise
-    if (fixedMasks.masks.length > settings.masks.hardCap) throw new Error(`image ${entry.name} has ${fixedMasks.masks.length} masks; at most ${settings.masks.hardCap} (settings.masks.hardCap) can be captioned together: delete some`);
+    if (fixedMasks.masks.length > settings.masks.hardCap)
+      throw new Error(
+        `image ${entry.name} has ${fixedMasks.masks.length} masks; at most ${settings.masks.hardCap} (settings.masks.hardCap) can be captioned together: delete some`,
+      );
     return fixedMasks;
   });
   // the hard cap also bounds imported masks: DCS costs n² decoder rows per step; empty masks have no crop
-  const order = found.masks.map((m, k) => k).filter((k) => maskArea(found.masks[k]) > 0).slice(0, settings.masks.hardCap);
+  const order = found.masks
+    .map((m, k) => k)
+    .filter((k) => maskArea(found.masks[k]) > 0)
+    .slice(0, settings.masks.hardCap);
   const masks = order.map((k) => found.masks[k]);
   const maskResults: MaskResult[] = masks.map((mask, index) => {
     const rle = encodeRle(mask);
     const k = order[index];
-    return { index, rle, area: maskArea(mask), bbox: rleToBbox(rle), score: found.scores[k] ?? 1, source: found.sources?.[k] ?? found.source, ...(found.importedIds?.[k] !== undefined ? { importedId: found.importedIds[k] } : {}), ...(found.predictedIous?.[k] !== undefined ? { predictedIou: found.predictedIous[k] } : {}), ...(found.stabilities?.[k] !== undefined ? { stability: found.stabilities[k] } : {}) };
+    return {
+      index,
+      rle,
+      area: maskArea(mask),
+      bbox: rleToBbox(rle),
+      score: found.scores[k] ?? 1,
+      source: found.sources?.[k] ?? found.source,
+      ...(found.importedIds?.[k] !== undefined ? { importedId: found.importedIds[k] } : {}),
+      ...(found.predictedIous?.[k] !== undefined ? { predictedIou: found.predictedIous[k] } : {}),
+      ...(found.stabilities?.[k] !== undefined ? { stability: found.stabilities[k] } : {}),
+    };
   });
-  const counters: ImageCounters = { masks: masks.length, candidates: 0, clipImageEncodes: 0, clipTextEncodes: 0, stageMs };
+  const counters: ImageCounters = {
+    masks: masks.length,
+    candidates: 0,
+    clipImageEncodes: 0,
+    clipTextEncodes: 0,
+    stageMs,
+  };
   if (masks.length === 0) {
-    return { version: RESULTS_VERSION, revision: 0, image: imageRecord(entry, image), status: 'done', masks: [], candidates: [], decisions: [], counters };
+    return {
+      version: RESULTS_VERSION,
+      revision: 0,
+      image: imageRecord(entry, image),
+      status: 'done',
+      masks: [],
+      candidates: [],
+      decisions: [],
+      counters,
+    };
   }
-  const crops = await timed('crops', () => buildCrops(image, masks, { size: stages.cropSize, margins: settings.crops.margins, fill: settings.crops.fill }));
-  const captions = await timed('captions', () => stages.captions({ image, masks, crops, settings, imageKey: entry.sha256 }));
+  const crops = await timed('crops', () =>
+    buildCrops(image, masks, {
+      size: stages.cropSize,
+      margins: settings.crops.margins,
+      fill: settings.crops.fill,
+    }),
+  );
+  const captions = await timed('captions', () =>
+    stages.captions({ image, masks, crops, settings, imageKey: entry.sha256 }),
+  );
   const candidates = await timed('scores', async () => {
     const masked = crops.find((b) => b.kind === 'masked');
     // the margin-1.2 crops (the largest margin of the settings) carry the caption's θ for UoS and DoS
     const widest = crops.filter((b) => b.kind === 'box').sort((a, b) => b.margin - a.margin)[0];
-    if (!masked || !widest) throw new Error('scoring needs the masked crop and at least one box crop (settings.crops)');
+    if (!masked || !widest)
+      throw new Error('scoring needs the masked crop and at least one box crop (settings.crops)');
     const maskedEmbeddings = await stages.embedImages(masked);
     const cropEmbeddings = await stages.embedImages(widest);
     counters.clipImageEncodes = 2 * masks.length;
@@ -139,7 +204,16 @@ export async function processImage(stages: ImageStages, entry: ImageEntry, setti
   });
   counters.candidates = candidates.length;
   const decisions = decide(candidates, masks.length, settings.filter);
-  return { version: RESULTS_VERSION, revision: 0, image: imageRecord(entry, image), status: 'done', masks: maskResults, candidates, decisions, counters };
+  return {
+    version: RESULTS_VERSION,
+    revision: 0,
+    image: imageRecord(entry, image),
+    status: 'done',
+    masks: maskResults,
+    candidates,
+    decisions,
+    counters,
+  };
 }
 
 /** Options of {@link runProject}. */
@@ -163,12 +237,30 @@ export interface RunOptions {
 /** Runs (or resumes) a project over its images. */
 export async function runProject(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
-  const paths = options.images === undefined ? [] : typeof options.images === 'string' ? listImages(options.images) : [...options.images];
-  const project = await Project.create(options.project, { images: paths, settings: options.settings, pack: options.pack, versions: options.versions });
+  const paths =
+    options.images === undefined
+      ? []
+      : typeof options.images === 'string'
+        ? listImages(options.images)
+        : [...options.images];
+  const project = await Project.create(options.project, {
+    images: paths,
+    settings: options.settings,
+    pack: options.pack,
+    versions: options.versions,
+  });
   const committed = project.committedIds();
   const images = project.file.images;
   const pending = images.filter((e) => !committed.has(e.id));
-  const progress: RunProgress = { imagesDone: images.length - pending.length, imagesTotal: images.length, imagesSkipped: images.length - pending.length, imagesFailed: project.results().filter((r) => r.status === 'failed').length, stage: 'start', rate: 0, etaSeconds: null };
+  const progress: RunProgress = {
+    imagesDone: images.length - pending.length,
+    imagesTotal: images.length,
+    imagesSkipped: images.length - pending.length,
+    imagesFailed: project.results().filter((r) => r.status === 'failed').length,
+    stage: 'start',
+    rate: 0,
+    etaSeconds: null,
+  };
   const emit = () => options.onProgress?.({ ...progress });
   emit();
   let computed = 0;
@@ -198,7 +290,8 @@ export async function runProject(options: RunOptions): Promise<RunSummary> {
       if (result.status === 'failed') progress.imagesFailed++;
       const minutes = (performance.now() - started) / 60000;
       progress.rate = minutes > 0 ? computed / minutes : 0;
-      progress.etaSeconds = progress.rate > 0 ? ((progress.imagesTotal - progress.imagesDone) / progress.rate) * 60 : null;
+      progress.etaSeconds =
+        progress.rate > 0 ? ((progress.imagesTotal - progress.imagesDone) / progress.rate) * 60 : null;
       emit();
     }
   } finally {
@@ -226,7 +319,11 @@ export function failedResult(entry: ImageEntry, error: unknown): ImageResult {
     revision: 0,
     image: imageRecord(entry, { width: 0, height: 0 }),
     status: 'failed',
-    error: { stage: e?.stage ?? 'unknown', code: typeof e?.code === 'string' ? e.code : 'error', message: e?.message ?? String(error) },
+    error: {
+      stage: e?.stage ?? 'unknown',
+      code: typeof e?.code === 'string' ? e.code : 'error',
+      message: e?.message ?? String(error),
+    },
     masks: [],
     candidates: [],
     decisions: [],

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ImageResult } from '../../shared/results.ts';
 import { parseSettings } from '../../shared/settings.ts';
-import { buildImageList, imageRecord, listImages, Project, readResults, RESULTS_FILE, writeFileAtomic } from './store.ts';
+import {
+  buildImageList,
+  imageRecord,
+  listImages,
+  Project,
+  readResults,
+  RESULTS_FILE,
+  writeFileAtomic,
+} from './store.ts';
 
 let dir: string;
 let images: string[];
@@ -15,14 +23,24 @@ beforeEach(() => {
 });
 
 function done(project: Project, id: number): ImageResult {
-  return { version: 1, image: imageRecord(project.image(id), { width: 4, height: 3 }), status: 'done', masks: [], candidates: [], decisions: [] };
+  return {
+    version: 1,
+    image: imageRecord(project.image(id), { width: 4, height: 3 }),
+    status: 'done',
+    masks: [],
+    candidates: [],
+    decisions: [],
+  };
 }
 
 describe('the project store', () => {
   it('lists image files of a folder sorted by name and hashes them', async () => {
     expect(listImages(dir).map((p) => p.slice(dir.length + 1))).toEqual(['a.jpg', 'b.png']);
     const list = await buildImageList(listImages(dir));
-    expect(list.map((e) => [e.id, e.name])).toEqual([[1, 'a.jpg'], [2, 'b.png']]);
+    expect(list.map((e) => [e.id, e.name])).toEqual([
+      [1, 'a.jpg'],
+      [2, 'b.png'],
+    ]);
     expect(list[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(() => listImages(join(dir, 'missing'))).toThrow('images not found');
   });
@@ -32,11 +50,16 @@ describe('the project store', () => {
     const more = await buildImageList([images[1], images[0]], list);
     expect(more.map((e) => e.id)).toEqual([1, 2]);
     writeFileSync(images[1], 'other bytes');
-    await expect(buildImageList([images[1]], list)).rejects.toThrow(/changed since it was added to the project/);
+    await expect(buildImageList([images[1]], list)).rejects.toThrow(
+      /changed since it was added to the project/,
+    );
   });
 
   it('commits one line per image and ignores a torn tail, cutting it before the next append', async () => {
-    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    const project = await Project.create(join(dir, 'p'), {
+      images: listImages(dir),
+      settings: parseSettings({}),
+    });
     project.commit(done(project, 1));
     project.close();
     appendFileSync(join(dir, 'p', RESULTS_FILE), '{"version":1,"ima');
@@ -49,7 +72,10 @@ describe('the project store', () => {
   });
 
   it('keeps the first committed record of an image among records of one revision', async () => {
-    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    const project = await Project.create(join(dir, 'p'), {
+      images: listImages(dir),
+      settings: parseSettings({}),
+    });
     project.commit(done(project, 1));
     project.commit({ ...done(project, 1), status: 'failed' });
     project.close();
@@ -57,7 +83,10 @@ describe('the project store', () => {
   });
 
   it('lets a re-caption record with a higher revision supersede the first run, keeping the image in place', async () => {
-    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    const project = await Project.create(join(dir, 'p'), {
+      images: listImages(dir),
+      settings: parseSettings({}),
+    });
     project.commit(done(project, 1));
     project.commit(done(project, 2));
     project.commit({ ...done(project, 1), revision: 1, status: 'failed' });
@@ -74,7 +103,10 @@ describe('the project store', () => {
   });
 
   it('leaves the previous revision in force when a re-caption is killed mid-line', async () => {
-    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    const project = await Project.create(join(dir, 'p'), {
+      images: listImages(dir),
+      settings: parseSettings({}),
+    });
     project.commit(done(project, 1));
     project.close();
     const superseding = JSON.stringify({ ...done(project, 1), revision: 1, status: 'failed' });
@@ -89,9 +121,16 @@ describe('the project store', () => {
   });
 
   it('keeps the first of two records with the same revision, and reads records without a revision as 0', async () => {
-    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    const project = await Project.create(join(dir, 'p'), {
+      images: listImages(dir),
+      settings: parseSettings({}),
+    });
     project.commit(done(project, 1));
-    project.commit({ ...done(project, 1), revision: 1, counters: { masks: 1, candidates: 0, clipImageEncodes: 0, clipTextEncodes: 0, stageMs: {} } });
+    project.commit({
+      ...done(project, 1),
+      revision: 1,
+      counters: { masks: 1, candidates: 0, clipImageEncodes: 0, clipTextEncodes: 0, stageMs: {} },
+    });
     project.commit({ ...done(project, 1), revision: 1, status: 'failed' });
     project.commit({ ...done(project, 1), revision: 0, status: 'failed' });
     project.close();
@@ -102,12 +141,20 @@ describe('the project store', () => {
   });
 
   it('refuses changed generation settings once results exist, but takes a new τ', async () => {
-    const project = await Project.create(join(dir, 'p'), { images: listImages(dir), settings: parseSettings({}) });
+    const project = await Project.create(join(dir, 'p'), {
+      images: listImages(dir),
+      settings: parseSettings({}),
+    });
     project.commit(done(project, 1));
     project.close();
-    const changed = await Project.create(join(dir, 'p'), { images: [], settings: parseSettings({ filter: { tau: 1.7 } }) });
+    const changed = await Project.create(join(dir, 'p'), {
+      images: [],
+      settings: parseSettings({ filter: { tau: 1.7 } }),
+    });
     expect(changed.file.settings.filter.tau).toBe(1.7);
-    await expect(Project.create(join(dir, 'p'), { images: [], settings: parseSettings({ captions: { topK: [5] } }) })).rejects.toThrow('differs in captions');
+    await expect(
+      Project.create(join(dir, 'p'), { images: [], settings: parseSettings({ captions: { topK: [5] } }) }),
+    ).rejects.toThrow('differs in captions');
   });
 
   it('names what is wrong with a folder that is not a project', () => {

@@ -13,7 +13,19 @@
  * Plain `node:fs` only (no native module), so it works unchanged in Node and Electron.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -37,7 +49,14 @@ const ProjectFileSchema = z.object({
   created: z.string(),
   settings: z.unknown(),
   images: z.array(ImageEntrySchema),
-  pack: z.object({ dir: z.string(), name: z.string(), demo: z.boolean(), checksums: z.record(z.string(), z.string()) }).optional(),
+  pack: z
+    .object({
+      dir: z.string(),
+      name: z.string(),
+      demo: z.boolean(),
+      checksums: z.record(z.string(), z.string()),
+    })
+    .optional(),
   versions: z.record(z.string(), z.string()).default({}),
 });
 
@@ -56,11 +75,23 @@ export interface ProjectFile {
 }
 
 /** Image file extensions picked up from a folder (others are ignored, not errors). */
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.bmp', '.avif']);
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.bmp',
+  '.avif',
+]);
 
 /** SHA-256 (hex) of a file's bytes. */
 export async function hashFile(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /**
@@ -79,7 +110,10 @@ export function listImages(input: string): string[] {
 /**
  * Builds the image list: existing entries keep their ids; new files get the next ids. Names are made unique.
  */
-export async function buildImageList(paths: readonly string[], existing: readonly ImageEntry[] = []): Promise<ImageEntry[]> {
+export async function buildImageList(
+  paths: readonly string[],
+  existing: readonly ImageEntry[] = [],
+): Promise<ImageEntry[]> {
   const list = [...existing];
   const byPath = new Map(existing.map((e) => [e.path, e]));
   const names = new Set(existing.map((e) => e.name));
@@ -90,12 +124,15 @@ export async function buildImageList(paths: readonly string[], existing: readonl
     const known = byPath.get(absolute);
     if (known) {
       if (known.sha256 !== sha256) {
-        throw new Error(`image ${absolute} changed since it was added to the project (SHA-256 ${known.sha256.slice(0, 12)}… → ${sha256.slice(0, 12)}…); use a new project`);
+        throw new Error(
+          `image ${absolute} changed since it was added to the project (SHA-256 ${known.sha256.slice(0, 12)}… → ${sha256.slice(0, 12)}…); use a new project`,
+        );
       }
       continue;
     }
     let name = basename(absolute);
-    for (let k = 1; names.has(name); k++) name = `${basename(absolute, extname(absolute))}_${k}${extname(absolute)}`;
+    for (let k = 1; names.has(name); k++)
+      name = `${basename(absolute, extname(absolute))}_${k}${extname(absolute)}`;
     names.add(name);
     const entry = { id: next++, path: absolute, name, sha256 };
     list.push(entry);
@@ -138,11 +175,19 @@ export function readResults(projectDir: string): ImageResult[] {
     try {
       record = JSON.parse(line) as ImageResult;
     } catch (error) {
-      throw new Error(`${path}: line ${index + 1} is not valid JSON (${(error as Error).message})`, { cause: error });
+      throw new Error(`${path}: line ${index + 1} is not valid JSON (${(error as Error).message})`, {
+        cause: error,
+      });
     }
-    if (record.version !== RESULTS_VERSION) throw new Error(`${path}: line ${index + 1} has results version ${String(record.version)}, expected ${RESULTS_VERSION}`);
+    if (record.version !== RESULTS_VERSION)
+      throw new Error(
+        `${path}: line ${index + 1} has results version ${String(record.version)}, expected ${RESULTS_VERSION}`,
+      );
     const revision = record.revision ?? 0;
-    if (!Number.isInteger(revision) || revision < 0) throw new Error(`${path}: line ${index + 1} has revision ${String(record.revision)}, expected an integer ≥ 0`);
+    if (!Number.isInteger(revision) || revision < 0)
+      throw new Error(
+        `${path}: line ${index + 1} has revision ${String(record.revision)}, expected an integer ≥ 0`,
+      );
     const previous = byId.get(record.image.id);
     // Map.set on an existing key keeps its insertion position: a superseded image stays where it first appeared
     if (previous === undefined || revision > (previous.revision ?? 0)) byId.set(record.image.id, record);
@@ -173,8 +218,14 @@ export class Project {
       throw new Error(`${path} is not valid JSON (${(error as Error).message})`, { cause: error });
     }
     const parsed = ProjectFileSchema.safeParse(raw);
-    if (!parsed.success) throw new Error(`${path} is not a project file: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    return new Project(absolute, { ...parsed.data, settings: parseSettings(parsed.data.settings) } as ProjectFile);
+    if (!parsed.success)
+      throw new Error(
+        `${path} is not a project file: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    return new Project(absolute, {
+      ...parsed.data,
+      settings: parseSettings(parsed.data.settings),
+    } as ProjectFile);
   }
 
   /**
@@ -183,7 +234,15 @@ export class Project {
    * An existing project keeps its image ids; its generation settings must equal `settings` (changing τ or the filter
    * policies is allowed and only updates the stored filter), otherwise the results would mix two runs.
    */
-  static async create(dir: string, init: { images: readonly string[]; settings: Settings; pack?: ProjectFile['pack']; versions?: Record<string, string> }): Promise<Project> {
+  static async create(
+    dir: string,
+    init: {
+      images: readonly string[];
+      settings: Settings;
+      pack?: ProjectFile['pack'];
+      versions?: Record<string, string>;
+    },
+  ): Promise<Project> {
     const absolute = resolve(dir);
     mkdirSync(absolute, { recursive: true });
     let project: Project;
@@ -191,12 +250,27 @@ export class Project {
       project = Project.open(absolute);
       const hasResults = readResults(absolute).length > 0;
       if (hasResults && generationKey(project.file.settings) !== generationKey(init.settings)) {
-        throw new Error(`project ${absolute} was generated with other settings (${describeDifference(project.file.settings, init.settings)}); use a new project folder, or the same settings to resume`);
+        throw new Error(
+          `project ${absolute} was generated with other settings (${describeDifference(project.file.settings, init.settings)}); use a new project folder, or the same settings to resume`,
+        );
       }
-      if (hasResults && init.pack && project.file.pack && !sameChecksums(project.file.pack.checksums, init.pack.checksums)) {
-        throw new Error(`project ${absolute} was generated with model pack "${project.file.pack.name}" whose files differ from "${init.pack.name}"; use a new project folder`);
+      if (
+        hasResults &&
+        init.pack &&
+        project.file.pack &&
+        !sameChecksums(project.file.pack.checksums, init.pack.checksums)
+      ) {
+        throw new Error(
+          `project ${absolute} was generated with model pack "${project.file.pack.name}" whose files differ from "${init.pack.name}"; use a new project folder`,
+        );
       }
-      project.file = { ...project.file, settings: init.settings, images: await buildImageList(init.images, project.file.images), pack: init.pack ?? project.file.pack, versions: init.versions ?? project.file.versions };
+      project.file = {
+        ...project.file,
+        settings: init.settings,
+        images: await buildImageList(init.images, project.file.images),
+        pack: init.pack ?? project.file.pack,
+        versions: init.versions ?? project.file.versions,
+      };
     } else {
       project = new Project(absolute, {
         format: 'pseudo-ris-project',
@@ -270,7 +344,14 @@ export class Project {
 
 /** Converts a project image entry to the record stored with results. */
 export function imageRecord(entry: ImageEntry, size: { width: number; height: number }): ImageRecord {
-  return { id: entry.id, path: entry.path, name: entry.name, sha256: entry.sha256, width: size.width, height: size.height };
+  return {
+    id: entry.id,
+    path: entry.path,
+    name: entry.name,
+    sha256: entry.sha256,
+    width: size.width,
+    height: size.height,
+  };
 }
 
 function committedLength(path: string, size: number): number {

@@ -9,7 +9,11 @@ import { generateScenes, type GroundTruth } from '../demo/index.ts';
 import { parseSettings, type Settings, type SettingsInput } from '../../shared/settings.ts';
 
 /** Writes `count` scenes into `dir/scenes` and their masks as `dir/truth-coco.json`. */
-export async function writeScenes(dir: string, count: number, seed = 11): Promise<{ scenes: string; coco: string; truth: GroundTruth }> {
+export async function writeScenes(
+  dir: string,
+  count: number,
+  seed = 11,
+): Promise<{ scenes: string; coco: string; truth: GroundTruth }> {
   const scenes = join(dir, 'scenes');
   const truth = await generateScenes({ count, seed, outDir: scenes });
   const coco = join(dir, 'truth-coco.json');

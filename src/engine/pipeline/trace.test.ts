@@ -28,7 +28,11 @@ describe('traceCandidate', () => {
   it('regenerates a stored DCS candidate with the same text and a replayable trace', async () => {
     const result = Project.open(project).results()[0];
     const candidate = result.candidates.find((c) => c.method === 'dcs' && c.mask === 1)!;
-    const { trace, reproduced } = await traceCandidate(project, { image: 1, mask: 1, candidate: candidate.index }, stages);
+    const { trace, reproduced } = await traceCandidate(
+      project,
+      { image: 1, mask: 1, candidate: candidate.index },
+      stages,
+    );
     expect(reproduced).toBe(true);
     expect(trace!.text).toBe(candidate.text);
     expect(trace!.calibrated).toBe(result.masks.length >= 2);
@@ -38,8 +42,14 @@ describe('traceCandidate', () => {
   it('says a beam candidate has no sampling trace, and names what does not exist', async () => {
     const result = Project.open(project).results()[0];
     const beam = result.candidates.find((c) => c.method === 'beam')!;
-    expect((await traceCandidate(project, { image: 1, mask: beam.mask, candidate: beam.index }, stages)).trace).toBeNull();
-    await expect(traceCandidate(project, { image: 9, mask: 0, candidate: 0 }, stages)).rejects.toThrow('image 9 has no committed result');
-    await expect(traceCandidate(project, { image: 1, mask: 0, candidate: 999 }, stages)).rejects.toThrow(/has candidates 0\.\.\d+, not 999/);
+    expect(
+      (await traceCandidate(project, { image: 1, mask: beam.mask, candidate: beam.index }, stages)).trace,
+    ).toBeNull();
+    await expect(traceCandidate(project, { image: 9, mask: 0, candidate: 0 }, stages)).rejects.toThrow(
+      'image 9 has no committed result',
+    );
+    await expect(traceCandidate(project, { image: 1, mask: 0, candidate: 999 }, stages)).rejects.toThrow(
+      /has candidates 0\.\.\d+, not 999/,
+    );
   });
 });

@@ -21,29 +21,63 @@ export interface CandidateTrace {
 }
 
 /** Regenerates the trace of candidate `candidate` of mask `mask` of image `imageId`. */
-export async function traceCandidate(projectDir: string, where: { image: number; mask: number; candidate: number }, stages: PackStages): Promise<CandidateTrace> {
+export async function traceCandidate(
+  projectDir: string,
+  where: { image: number; mask: number; candidate: number },
+  stages: PackStages,
+): Promise<CandidateTrace> {
   const project = Project.open(projectDir);
   const result = project.results().find((r) => r.image.id === where.image);
   if (!result) throw new Error(`image ${where.image} has no committed result in ${project.dir}`);
-  if (result.status !== 'done') throw new Error(`image ${where.image} failed (${result.error?.message ?? 'no reason'}); it has no candidates`);
-  if (where.mask < 0 || where.mask >= result.masks.length) throw new Error(`image ${where.image} has masks 0..${result.masks.length - 1}, not ${where.mask}`);
+  if (result.status !== 'done')
+    throw new Error(
+      `image ${where.image} failed (${result.error?.message ?? 'no reason'}); it has no candidates`,
+    );
+  if (where.mask < 0 || where.mask >= result.masks.length)
+    throw new Error(`image ${where.image} has masks 0..${result.masks.length - 1}, not ${where.mask}`);
   const candidates = result.candidates.filter((c) => c.mask === where.mask);
   const candidate = candidates.find((c) => c.index === where.candidate);
-  if (!candidate) throw new Error(`mask ${where.mask} of image ${where.image} has candidates 0..${candidates.length - 1}, not ${where.candidate}`);
+  if (!candidate)
+    throw new Error(
+      `mask ${where.mask} of image ${where.image} has candidates 0..${candidates.length - 1}, not ${where.candidate}`,
+    );
   if (candidate.setting.kind === 'beam') return { candidate, trace: null, reproduced: true };
   const settings = project.file.settings;
   const image = await stages.load(result.image.path, settings.maxPixels);
   const masks = result.masks.map((m) => decodeRle(m.rle));
-  const [batch] = buildCrops(image, masks, { size: stages.cropSize, crops: [candidate.crop], fill: settings.crops.fill });
+  const [batch] = buildCrops(image, masks, {
+    size: stages.cropSize,
+    crops: [candidate.crop],
+    fill: settings.crops.fill,
+  });
   const setting = candidate.setting as SamplingSetting;
   // decode only this setting: random streams are named per (image, mask, crop, setting), so the draws are the same
-  const options = { ...decodingOptions(settings), beam: null, alsoPlain: false, distinctive: setting.distinctive, topK: setting.kind === 'top-k' ? [setting.k] : [], topP: setting.kind === 'top-p' ? [setting.p] : [] };
+  const options = {
+    ...decodingOptions(settings),
+    beam: null,
+    alsoPlain: false,
+    distinctive: setting.distinctive,
+    topK: setting.kind === 'top-k' ? [setting.k] : [],
+    topP: setting.kind === 'top-p' ? [setting.p] : [],
+  };
   const manifest = stages.pack.manifest;
-  const tokenizer = await loadTokenizer(stages.pack.path(manifest.captioner.tokenizer), manifest.captioner.specialTokens);
+  const tokenizer = await loadTokenizer(
+    stages.pack.path(manifest.captioner.tokenizer),
+    manifest.captioner.specialTokens,
+  );
   const key = settingKey(setting);
   const out = await generateCaptions({
-    captioner: stages.captioner, tokenizer, special: manifest.captioner.specialTokens, crops: batch.data, count: masks.length, size: stages.cropSize,
-    crop: candidate.crop, imageId: result.image.sha256, options, trace: { include: (m, k) => m === where.mask && k === key }, model: { pack: stages.pack.name },
+    captioner: stages.captioner,
+    tokenizer,
+    special: manifest.captioner.specialTokens,
+    crops: batch.data,
+    count: masks.length,
+    size: stages.cropSize,
+    crop: candidate.crop,
+    imageId: result.image.sha256,
+    options,
+    trace: { include: (m, k) => m === where.mask && k === key },
+    model: { pack: stages.pack.name },
   });
   const trace = out.traces.find((t) => t.target.maskIndex === where.mask) ?? null;
   return { candidate, trace, reproduced: trace !== null && trace.text === candidate.text };

@@ -180,23 +180,54 @@ describe('the engine facade on the demo pack', () => {
 
     // accept keeps below τ: the page's count (shared index over filter:scores), filter:counts, the report and the
     // jsonl export agree on it
-    const below = everyCandidate.find((c) => c.exportable && c.dos !== null && c.dos <= project.settings.filter.tau)!;
+    const below = everyCandidate.find(
+      (c) => c.exportable && c.dos !== null && c.dos <= project.settings.filter.tau,
+    )!;
     expect(below).toBeDefined();
     await call('candidates:decide', { candidateId: below.id, decision: 'accepted' });
     const tau = project.settings.filter.tau;
     const scores = await call<DosScores>('filter:scores');
     const page = keptCountAt(
       buildKeptIndex(
-        { image: scores.imageIndex, mask: scores.mask, cos: scores.cos, dos: scores.dos, review: scores.review, maskCounts: scores.maskCounts },
+        {
+          image: scores.imageIndex,
+          mask: scores.mask,
+          cos: scores.cos,
+          dos: scores.dos,
+          review: scores.review,
+          maskCounts: scores.maskCounts,
+        },
         project.settings.filter,
       ),
       tau,
     );
     const counts = await call<KeptCounts>('filter:counts', { tau });
     const report = await call<ReportView>('report:get', { tau });
-    const jsonl = await call<{ files: string[] }>('export:run', { formats: ['jsonl'], dest: join(base, 'allowed', 'agree') });
-    const lines = readFileSync(jsonl.files.find((f) => f.endsWith('.jsonl'))!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kept: boolean; candidate: number; mask: number; image_id: number; edited: boolean });
-    expect([page, counts.kept, report.kept]).toEqual([lines.filter((l) => l.kept).length, lines.filter((l) => l.kept).length, lines.filter((l) => l.kept).length]);
+    const jsonl = await call<{ files: string[] }>('export:run', {
+      formats: ['jsonl'],
+      dest: join(base, 'allowed', 'agree'),
+    });
+    const lines = readFileSync(
+      jsonl.files.find((f) => f.endsWith('.jsonl'))!,
+      'utf8',
+    )
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            kept: boolean;
+            candidate: number;
+            mask: number;
+            image_id: number;
+            edited: boolean;
+          },
+      );
+    expect([page, counts.kept, report.kept]).toEqual([
+      lines.filter((l) => l.kept).length,
+      lines.filter((l) => l.kept).length,
+      lines.filter((l) => l.kept).length,
+    ]);
     const line = (id: string) => lines.find((l) => `${l.image_id}:${l.mask}:${l.candidate}` === id)!;
     expect([line(rejected.id).kept, line(edited.id).edited]).toEqual([false, true]);
     expect(line(below.id).kept).toBe(true);

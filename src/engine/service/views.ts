@@ -67,7 +67,11 @@ export const candidateId = (image: number, candidate: CandidateResult): string =
  * Kept flags of every candidate of a result at the filter's τ, by the shared rule (shared/decide.ts) with the review
  * applied: accepted kept, rejected and deleted masks' candidates dropped, comparison candidates never kept.
  */
-export function keptFlags(result: ImageResult, filter: FilterSettings, review?: ReviewInput | null): boolean[] {
+export function keptFlags(
+  result: ImageResult,
+  filter: FilterSettings,
+  review?: ReviewInput | null,
+): boolean[] {
   return decideResult(result, filter, review).map((d) => d.kept);
 }
 

@@ -5,7 +5,9 @@ import { preloadTransport } from './index.ts';
 describe('the Electron client over the preload', () => {
   it('calls the named preload function of a channel and returns its result', async () => {
     const calls: unknown[] = [];
-    const preload = { listImages: async (params: unknown) => (calls.push(params), [{ id: 'a' }]) } as unknown as Api;
+    const preload = {
+      listImages: async (params: unknown) => (calls.push(params), [{ id: 'a' }]),
+    } as unknown as Api;
     const api = createApiClient(preloadTransport(preload));
     await expect(api.listImages()).resolves.toEqual([{ id: 'a' }]);
     expect(calls).toEqual([{}]);
@@ -27,7 +29,9 @@ describe('the Electron client over the preload', () => {
     let called = false;
     const preload = { openProject: async () => (called = true) } as unknown as Api;
     const api = createApiClient(preloadTransport(preload));
-    await expect(api.openProject({ dir: 'relative/path' })).rejects.toThrow('project:open: invalid parameters: dir: the path must be absolute');
+    await expect(api.openProject({ dir: 'relative/path' })).rejects.toThrow(
+      'project:open: invalid parameters: dir: the path must be absolute',
+    );
     expect(called).toBe(false);
   });
 

@@ -2,7 +2,13 @@
  * The renderer's one way to the engine: `window.api` when the Electron preload provides it, otherwise the served
  * mode's WebSocket client (token from the page URL `?token=…`). Both are the same typed `Api` of src/shared/api.ts.
  */
-import { API_EVENTS, API_METHODS, createApiClient, type Api, type ApiTransport } from '../../../shared/api.ts';
+import {
+  API_EVENTS,
+  API_METHODS,
+  createApiClient,
+  type Api,
+  type ApiTransport,
+} from '../../../shared/api.ts';
 import { createWebSocketTransport, type ConnectionState } from './ws-transport.ts';
 
 declare global {
@@ -27,7 +33,11 @@ export interface ApiConnection {
 export function connectApi(): ApiConnection {
   const stateListeners: ((state: ConnectionState, detail?: string) => void)[] = [];
   if (window.api) {
-    return { api: createApiClient(preloadTransport(window.api)), kind: 'electron', onState: (listener) => listener('open') };
+    return {
+      api: createApiClient(preloadTransport(window.api)),
+      kind: 'electron',
+      onState: (listener) => listener('open'),
+    };
   }
   const token = new URLSearchParams(window.location.search).get('token') ?? '';
   const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
@@ -56,18 +66,24 @@ export function connectApi(): ApiConnection {
  * the preload rejects with turned back into `ApiError`s.
  */
 export function preloadTransport(preload: Api): ApiTransport {
-  const methodOf = new Map<string, string>(Object.entries(API_METHODS).map(([name, channel]) => [channel, name]));
-  const listenerOf = new Map<string, string>(Object.entries(API_EVENTS).map(([name, event]) => [event, name]));
+  const methodOf = new Map<string, string>(
+    Object.entries(API_METHODS).map(([name, channel]) => [channel, name]),
+  );
+  const listenerOf = new Map<string, string>(
+    Object.entries(API_EVENTS).map(([name, event]) => [event, name]),
+  );
   const functions = preload as unknown as Record<string, (argument: unknown) => unknown>;
   return {
     request(channel, params) {
       const name = methodOf.get(channel);
-      if (!name || typeof functions[name] !== 'function') return Promise.reject(new Error(`the preload does not expose ${channel}`));
+      if (!name || typeof functions[name] !== 'function')
+        return Promise.reject(new Error(`the preload does not expose ${channel}`));
       return Promise.resolve(functions[name](params));
     },
     listen(event, listener) {
       const name = listenerOf.get(event);
-      if (!name || typeof functions[name] !== 'function') throw new Error(`the preload does not expose the ${event} event`);
+      if (!name || typeof functions[name] !== 'function')
+        throw new Error(`the preload does not expose the ${event} event`);
       return functions[name](listener) as () => void;
     },
   };

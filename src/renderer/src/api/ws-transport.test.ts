@@ -6,7 +6,10 @@ import { createWebSocketTransport, type ConnectionState } from './ws-transport.t
 // A real WebSocket server speaking the shared wire protocol; each test decides how it answers.
 let wss: WebSocketServer | null = null;
 
-async function listen(onRequest: (message: RequestMessage, socket: ServerSocket) => void, options: { refuse?: boolean } = {}): Promise<string> {
+async function listen(
+  onRequest: (message: RequestMessage, socket: ServerSocket) => void,
+  options: { refuse?: boolean } = {},
+): Promise<string> {
   wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   wss.on('connection', (socket) => {
     if (options.refuse) {
@@ -31,11 +34,20 @@ describe('the served-mode WebSocket transport', () => {
   it('matches responses to requests by id and revives typed arrays', async () => {
     const url = await listen((message, socket) => {
       // Answer out of order: the second request first.
-      const result = message.channel === 'filter:scores' ? { dos: new Float64Array([1.5, Number.NaN]) } : { echo: message.params };
-      setTimeout(() => socket.send(encodeMessage({ type: 'response', id: message.id, ok: true, result })), message.id === 1 ? 30 : 0);
+      const result =
+        message.channel === 'filter:scores'
+          ? { dos: new Float64Array([1.5, Number.NaN]) }
+          : { echo: message.params };
+      setTimeout(
+        () => socket.send(encodeMessage({ type: 'response', id: message.id, ok: true, result })),
+        message.id === 1 ? 30 : 0,
+      );
     });
     const transport = createWebSocketTransport({ url, WebSocket: Socket });
-    const [first, second] = await Promise.all([transport.request('app:info', { a: 1 }), transport.request('filter:scores', {})]);
+    const [first, second] = await Promise.all([
+      transport.request('app:info', { a: 1 }),
+      transport.request('filter:scores', {}),
+    ]);
     expect(first).toEqual({ echo: { a: 1 } });
     const dos = (second as { dos: Float64Array }).dos;
     expect(dos).toBeInstanceOf(Float64Array);
@@ -46,17 +58,28 @@ describe('the served-mode WebSocket transport', () => {
 
   it('rejects with the engine error code and message', async () => {
     const url = await listen((message, socket) =>
-      socket.send(encodeMessage({ type: 'response', id: message.id, ok: false, error: { code: 'no-project', message: 'open a project first' } })),
+      socket.send(
+        encodeMessage({
+          type: 'response',
+          id: message.id,
+          ok: false,
+          error: { code: 'no-project', message: 'open a project first' },
+        }),
+      ),
     );
     const transport = createWebSocketTransport({ url, WebSocket: Socket });
-    await expect(transport.request('project:images', {})).rejects.toMatchObject({ code: 'no-project', message: 'open a project first' });
+    await expect(transport.request('project:images', {})).rejects.toMatchObject({
+      code: 'no-project',
+      message: 'open a project first',
+    });
     transport.close();
   });
 
   it('delivers events to listeners until they unsubscribe', async () => {
     let push: (() => void) | null = null;
     const url = await listen((message, socket) => {
-      push = () => socket.send(encodeMessage({ type: 'event', event: 'run:progress', payload: { imagesDone: 2 } }));
+      push = () =>
+        socket.send(encodeMessage({ type: 'event', event: 'run:progress', payload: { imagesDone: 2 } }));
       socket.send(encodeMessage({ type: 'response', id: message.id, ok: true, result: null }));
     });
     const transport = createWebSocketTransport({ url, WebSocket: Socket });
@@ -80,8 +103,15 @@ describe('the served-mode WebSocket transport', () => {
     });
     wss!.on('connection', () => connections++);
     const states: ConnectionState[] = [];
-    const transport = createWebSocketTransport({ url, WebSocket: Socket, maxBackoffMs: 50, onState: (state) => states.push(state) });
-    await expect(transport.request('run:start', {})).rejects.toThrow('run:start: the connection to the engine closed before it answered');
+    const transport = createWebSocketTransport({
+      url,
+      WebSocket: Socket,
+      maxBackoffMs: 50,
+      onState: (state) => states.push(state),
+    });
+    await expect(transport.request('run:start', {})).rejects.toThrow(
+      'run:start: the connection to the engine closed before it answered',
+    );
     await expect(transport.request('run:status', {})).resolves.toBe('ok');
     expect(connections).toBe(2);
     expect(states).toContain('closed');
@@ -92,7 +122,12 @@ describe('the served-mode WebSocket transport', () => {
   it('stops reconnecting when the server refuses the token', async () => {
     const url = await listen(() => {}, { refuse: true });
     const states: { state: ConnectionState; detail?: string }[] = [];
-    const transport = createWebSocketTransport({ url, WebSocket: Socket, maxBackoffMs: 20, onState: (state, detail) => states.push({ state, detail }) });
+    const transport = createWebSocketTransport({
+      url,
+      WebSocket: Socket,
+      maxBackoffMs: 20,
+      onState: (state, detail) => states.push({ state, detail }),
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(states.filter((s) => s.state === 'connecting')).toHaveLength(1);
     expect(states.at(-1)).toEqual({ state: 'closed', detail: 'wrong token' });

@@ -12,8 +12,15 @@ const METHOD_NAMES = { beam: 'beam', sampling: 'plain sampling', dcs: 'DCS' } as
  * are labelled by their lower edge. Counts are turned into shares of each method so that methods with different
  * candidate counts compare.
  */
-export function dosHistogramOption(histograms: Record<'beam' | 'sampling' | 'dcs', HistogramView>, tau: number): Record<string, unknown> {
-  const reference = histograms.dcs.edges.length ? histograms.dcs : histograms.beam.edges.length ? histograms.beam : histograms.sampling;
+export function dosHistogramOption(
+  histograms: Record<'beam' | 'sampling' | 'dcs', HistogramView>,
+  tau: number,
+): Record<string, unknown> {
+  const reference = histograms.dcs.edges.length
+    ? histograms.dcs
+    : histograms.beam.edges.length
+      ? histograms.beam
+      : histograms.sampling;
   const labels = reference.edges.slice(0, -1).map((edge) => edge.toFixed(2));
   const tauLabel = labelOfValue(reference.edges, tau);
   const series = (['beam', 'sampling', 'dcs'] as const).map((method) => {
@@ -26,7 +33,14 @@ export function dosHistogramOption(histograms: Record<'beam' | 'sampling' | 'dcs
       itemStyle: { color: METHOD_COLOURS[method] },
       data: counts.map((c) => (total > 0 ? c / total : 0)),
       ...(method === 'dcs' && tauLabel !== null
-        ? { markLine: { symbol: 'none', lineStyle: { color: '#e0645c', type: 'dashed' }, label: { formatter: `τ = ${tau.toFixed(2)}`, color: '#e0645c' }, data: [{ xAxis: tauLabel }] } }
+        ? {
+            markLine: {
+              symbol: 'none',
+              lineStyle: { color: '#e0645c', type: 'dashed' },
+              label: { formatter: `τ = ${tau.toFixed(2)}`, color: '#e0645c' },
+              data: [{ xAxis: tauLabel }],
+            },
+          }
         : {}),
     };
   });
@@ -34,35 +48,68 @@ export function dosHistogramOption(histograms: Record<'beam' | 'sampling' | 'dcs
     animation: false,
     legend: { top: 0, textStyle: TEXT },
     grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
-    tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '') },
+    tooltip: {
+      trigger: 'axis',
+      valueFormatter: (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : ''),
+    },
     xAxis: { type: 'category', data: labels, name: 'DoS', nameTextStyle: TEXT, axisLabel: TEXT },
-    yAxis: { type: 'value', name: 'share', nameTextStyle: TEXT, axisLabel: { ...TEXT, formatter: (v: number) => `${Math.round(v * 100)}%` }, splitLine: SPLIT },
+    yAxis: {
+      type: 'value',
+      name: 'share',
+      nameTextStyle: TEXT,
+      axisLabel: { ...TEXT, formatter: (v: number) => `${Math.round(v * 100)}%` },
+      splitLine: SPLIT,
+    },
     series,
   };
 }
 
 /** Kept share vs τ: the engine's curve and the one computed in the page from stored scores, τ marked. */
-export function keptShareOption(curves: { name: string; tau: number[]; share: number[] }[], tau: number): Record<string, unknown> {
+export function keptShareOption(
+  curves: { name: string; tau: number[]; share: number[] }[],
+  tau: number,
+): Record<string, unknown> {
   return {
     animation: false,
     legend: { top: 0, textStyle: TEXT },
     grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
-    tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '') },
+    tooltip: {
+      trigger: 'axis',
+      valueFormatter: (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : ''),
+    },
     xAxis: { type: 'value', name: 'τ', nameTextStyle: TEXT, axisLabel: TEXT, splitLine: SPLIT, min: 0 },
-    yAxis: { type: 'value', name: 'kept', min: 0, max: 1, nameTextStyle: TEXT, axisLabel: { ...TEXT, formatter: (v: number) => `${Math.round(v * 100)}%` }, splitLine: SPLIT },
+    yAxis: {
+      type: 'value',
+      name: 'kept',
+      min: 0,
+      max: 1,
+      nameTextStyle: TEXT,
+      axisLabel: { ...TEXT, formatter: (v: number) => `${Math.round(v * 100)}%` },
+      splitLine: SPLIT,
+    },
     series: curves.map((curve, i) => ({
       name: curve.name,
       type: 'line',
       showSymbol: false,
       lineStyle: i === 0 ? { width: 2 } : { width: 1, type: 'dashed' },
       data: curve.tau.map((t, k) => [t, curve.share[k]]),
-      ...(i === 0 ? { markLine: { symbol: 'none', lineStyle: { color: '#e0645c', type: 'dashed' }, label: { formatter: `τ = ${tau.toFixed(2)}`, color: '#e0645c' }, data: [{ xAxis: tau }] } } : {}),
+      ...(i === 0
+        ? {
+            markLine: {
+              symbol: 'none',
+              lineStyle: { color: '#e0645c', type: 'dashed' },
+              label: { formatter: `τ = ${tau.toFixed(2)}`, color: '#e0645c' },
+              data: [{ xAxis: tau }],
+            },
+          }
+        : {}),
     })),
   };
 }
 
 // The category label of the bin holding `value`, or null when it is outside the edges.
 function labelOfValue(edges: number[], value: number): string | null {
-  for (let i = 0; i + 1 < edges.length; i++) if (value >= edges[i] && value < edges[i + 1]) return edges[i].toFixed(2);
+  for (let i = 0; i + 1 < edges.length; i++)
+    if (value >= edges[i] && value < edges[i + 1]) return edges[i].toFixed(2);
   return null;
 }

@@ -16,8 +16,12 @@ describe('COCO RLE decoding in the renderer', () => {
   });
 
   it('rejects runs that overflow the image and truncated strings', () => {
-    expect(() => decodeRle({ size: [2, 2], counts: [1, 9] })).toThrow('decodeRle: runs cover 10 pixels but the mask has 4');
-    expect(() => rleRuns({ size: [2, 2], counts: 'P' })).toThrow('rleRuns: counts string ends inside a number at character 1');
+    expect(() => decodeRle({ size: [2, 2], counts: [1, 9] })).toThrow(
+      'decodeRle: runs cover 10 pixels but the mask has 4',
+    );
+    expect(() => rleRuns({ size: [2, 2], counts: 'P' })).toThrow(
+      'rleRuns: counts string ends inside a number at character 1',
+    );
   });
 
   it('paints an outline opaque and the interior translucent', () => {

@@ -15,7 +15,8 @@ export interface CocoRle {
  */
 export function rleRuns(rle: CocoRle): Uint32Array {
   if (Array.isArray(rle.counts)) return Uint32Array.from(rle.counts);
-  if (typeof rle.counts !== 'string') throw new Error('rleRuns: counts must be a string or an array of numbers');
+  if (typeof rle.counts !== 'string')
+    throw new Error('rleRuns: counts must be a string or an array of numbers');
   const s = rle.counts;
   const runs: number[] = [];
   let p = 0;
@@ -45,7 +46,9 @@ export function rleRuns(rle: CocoRle): Uint32Array {
 export function decodeRle(rle: CocoRle): { width: number; height: number; data: Uint8Array } {
   const [height, width] = rle.size;
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0) {
-    throw new Error(`decodeRle: size must be [height, width] non-negative integers, got ${JSON.stringify(rle.size)}`);
+    throw new Error(
+      `decodeRle: size must be [height, width] non-negative integers, got ${JSON.stringify(rle.size)}`,
+    );
   }
   const runs = rleRuns(rle);
   const data = new Uint8Array(width * height);
@@ -81,7 +84,8 @@ export function paintMask(
 ): Uint8ClampedArray {
   const { width, height, data } = mask;
   const out = target ?? new Uint8ClampedArray(width * height * 4);
-  if (out.length !== width * height * 4) throw new Error(`paintMask: target holds ${out.length} bytes, need ${width * height * 4}`);
+  if (out.length !== width * height * 4)
+    throw new Error(`paintMask: target holds ${out.length} bytes, need ${width * height * 4}`);
   const fill = Math.round(options.fillAlpha * 255);
   const outline = Math.round(options.outlineAlpha * 255);
   const reach = Math.max(1, Math.round(options.outlineWidth ?? 1));
@@ -100,7 +104,14 @@ export function paintMask(
 }
 
 // True when a background pixel (or the image border) lies within `reach` pixels along a row or column.
-function onEdge(data: Uint8Array, width: number, height: number, x: number, y: number, reach: number): boolean {
+function onEdge(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  x: number,
+  y: number,
+  reach: number,
+): boolean {
   for (let d = 1; d <= reach; d++) {
     if (x - d < 0 || y - d < 0 || x + d >= width || y + d >= height) return true;
     const i = y * width + x;

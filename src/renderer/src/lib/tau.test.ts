@@ -20,7 +20,10 @@ describe('the kept-share curve', () => {
   });
 
   it('follows the empty-mask policy: keep-best holds one candidate per mask at any τ', () => {
-    const curve = keptShareCurve(buildKeptIndex(columns([1, 2, 3, 4]), { ...policy, emptyMask: 'keep-best' }), [0, 3.5, 5]);
+    const curve = keptShareCurve(
+      buildKeptIndex(columns([1, 2, 3, 4]), { ...policy, emptyMask: 'keep-best' }),
+      [0, 3.5, 5],
+    );
     expect(Array.from(curve)).toEqual([1, 0.5, 0.5]);
   });
 });
@@ -33,7 +36,11 @@ describe('histogram', () => {
   });
 
   it('rejects a bad bin count or an empty range', () => {
-    expect(() => histogram([1], { min: 0, max: 1, bins: 0 })).toThrow('histogram: bins must be a positive integer, got 0');
-    expect(() => histogram([1], { min: 1, max: 1, bins: 3 })).toThrow('histogram: max (1) must be greater than min (1)');
+    expect(() => histogram([1], { min: 0, max: 1, bins: 0 })).toThrow(
+      'histogram: bins must be a positive integer, got 0',
+    );
+    expect(() => histogram([1], { min: 1, max: 1, bins: 3 })).toThrow(
+      'histogram: max (1) must be greater than min (1)',
+    );
   });
 });

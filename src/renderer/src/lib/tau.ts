@@ -26,9 +26,13 @@ export interface Histogram {
  * Fixed-width histogram over [min, max) with `bins` bins; values below `min` go to the first bin and values at or
  * above `max` (including +∞) to the last, so that no candidate silently disappears from the plot.
  */
-export function histogram(values: ArrayLike<number>, options: { min: number; max: number; bins: number }): Histogram {
+export function histogram(
+  values: ArrayLike<number>,
+  options: { min: number; max: number; bins: number },
+): Histogram {
   const { min, max, bins } = options;
-  if (!Number.isInteger(bins) || bins < 1) throw new Error(`histogram: bins must be a positive integer, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new Error(`histogram: bins must be a positive integer, got ${bins}`);
   if (!(max > min)) throw new Error(`histogram: max (${max}) must be greater than min (${min})`);
   const width = (max - min) / bins;
   const edges = new Float64Array(bins + 1);

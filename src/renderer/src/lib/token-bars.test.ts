@@ -24,7 +24,9 @@ describe('inspector token bars', () => {
   });
 
   it('refuses a vector that is not aligned with the step tokens', () => {
-    expect(() => stepBars(step, [1, 2], 5)).toThrow('stepBars: the vector has 2 values but the step records 4 tokens');
+    expect(() => stepBars(step, [1, 2], 5)).toThrow(
+      'stepBars: the vector has 2 values but the step records 4 tokens',
+    );
   });
 
   it('labels word ends and empty tokens visibly', () => {
@@ -42,7 +44,11 @@ describe('inspector token bars', () => {
   });
 
   it('grows logit bars from just below the smallest value so that the largest logit is the longest bar', () => {
-    const option = tokenBarsOption(stepBars(step, [-0.01, -199.8, -4.36, null], 4), { title: '', decimals: 2, baseline: 'min' }) as {
+    const option = tokenBarsOption(stepBars(step, [-0.01, -199.8, -4.36, null], 4), {
+      title: '',
+      decimals: 2,
+      baseline: 'min',
+    }) as {
       series: { data: { value: number }[]; label: { formatter: (p: { dataIndex: number }) => string } }[];
     };
     // reversed order: −∞ (drawn empty), −199.8, −4.36, −0.01

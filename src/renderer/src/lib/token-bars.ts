@@ -20,9 +20,15 @@ export interface TokenBar {
  * last), tagged as chosen / in V / outside V. CLIP's word-end marker `</w>` (or the trailing space the trace uses
  * for it) is shown as `·`, so partial-word tokens stay visible.
  */
-export function stepBars(step: Pick<TraceStep, 'tokens' | 'chosen'>, vector: TraceVector, limit: number): TokenBar[] {
+export function stepBars(
+  step: Pick<TraceStep, 'tokens' | 'chosen'>,
+  vector: TraceVector,
+  limit: number,
+): TokenBar[] {
   if (vector.length !== step.tokens.length) {
-    throw new Error(`stepBars: the vector has ${vector.length} values but the step records ${step.tokens.length} tokens`);
+    throw new Error(
+      `stepBars: the vector has ${vector.length} values but the step records ${step.tokens.length} tokens`,
+    );
   }
   const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   return step.tokens
@@ -49,7 +55,10 @@ export function tokenLabel(text: string): string {
  * −199.8), where bars grown from zero would make the smallest value the longest bar; `baseline: 'min'` grows bars
  * from just below the smallest value shown instead, and every bar carries its true value as a label.
  */
-export function tokenBarsOption(bars: TokenBar[], options: { title: string; decimals: number; baseline?: 'zero' | 'min' }): Record<string, unknown> {
+export function tokenBarsOption(
+  bars: TokenBar[],
+  options: { title: string; decimals: number; baseline?: 'zero' | 'min' },
+): Record<string, unknown> {
   const reversed = [...bars].reverse();
   const finite = bars.map((bar) => bar.value).filter((v): v is number => v !== null);
   let base = 0;
@@ -61,14 +70,21 @@ export function tokenBarsOption(bars: TokenBar[], options: { title: string; deci
   const format = (v: number | null) => (v === null ? '−∞' : v.toFixed(options.decimals));
   return {
     animation: false,
-    title: { text: options.title, left: 0, top: 0, textStyle: { color: '#c9d1dd', fontSize: 12, fontWeight: 600 } },
+    title: {
+      text: options.title,
+      left: 0,
+      top: 0,
+      textStyle: { color: '#c9d1dd', fontSize: 12, fontWeight: 600 },
+    },
     grid: { left: 8, right: 52, top: options.title ? 22 : 6, bottom: 4, containLabel: true },
     tooltip: {
       trigger: 'axis',
       axisPointer: { type: 'shadow' },
       formatter: (params: { dataIndex: number }[]) => {
         const bar = reversed[params[0]?.dataIndex ?? 0];
-        return bar ? `${bar.label}: ${format(bar.value)} (${bar.role === 'chosen' ? 'chosen' : bar.role === 'kept' ? 'in V' : 'outside V'})` : '';
+        return bar
+          ? `${bar.label}: ${format(bar.value)} (${bar.role === 'chosen' ? 'chosen' : bar.role === 'kept' ? 'in V' : 'outside V'})`
+          : '';
       },
     },
     xAxis: {
@@ -77,13 +93,27 @@ export function tokenBarsOption(bars: TokenBar[], options: { title: string; deci
       axisLabel: { show: options.baseline !== 'min', color: '#9aa3b2', fontSize: 10 },
       splitLine: { lineStyle: { color: '#262b35' } },
     },
-    yAxis: { type: 'category', data: reversed.map((bar) => bar.label), axisLabel: { color: '#c9d1dd', fontSize: 11, fontFamily: 'monospace' }, axisTick: { show: false } },
+    yAxis: {
+      type: 'category',
+      data: reversed.map((bar) => bar.label),
+      axisLabel: { color: '#c9d1dd', fontSize: 11, fontFamily: 'monospace' },
+      axisTick: { show: false },
+    },
     series: [
       {
         type: 'bar',
         barMaxWidth: 12,
-        data: reversed.map((bar) => ({ value: bar.value === null ? 0 : bar.value - base, itemStyle: { color: BAR_COLOURS[bar.role] } })),
-        label: { show: true, position: 'right', color: '#9aa3b2', fontSize: 10, formatter: (p: { dataIndex: number }) => format(reversed[p.dataIndex].value) },
+        data: reversed.map((bar) => ({
+          value: bar.value === null ? 0 : bar.value - base,
+          itemStyle: { color: BAR_COLOURS[bar.role] },
+        })),
+        label: {
+          show: true,
+          position: 'right',
+          color: '#9aa3b2',
+          fontSize: 10,
+          formatter: (p: { dataIndex: number }) => format(reversed[p.dataIndex].value),
+        },
       },
     ],
   };

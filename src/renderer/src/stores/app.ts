@@ -7,7 +7,15 @@ import type { ConnectionState } from '../api/ws-transport.ts';
 import { api, apiConnection, errorMessage } from './api.ts';
 
 /** The views of DESIGN.md §8, in navigation order. */
-export const VIEWS = ['gallery', 'workspace', 'candidates', 'inspector', 'parameters', 'report', 'models'] as const;
+export const VIEWS = [
+  'gallery',
+  'workspace',
+  'candidates',
+  'inspector',
+  'parameters',
+  'report',
+  'models',
+] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 /** A message shown in the status strip. */

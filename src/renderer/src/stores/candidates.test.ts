@@ -26,7 +26,13 @@ function candidate(overrides: Partial<CandidateView>): CandidateView {
 }
 
 describe('candidates table rules', () => {
-  const policy = (overrides: object = {}) => ({ tau: 1.3, singleMask: 'keep-all' as const, singleMaskShare: 0.5, emptyMask: 'drop' as const, ...overrides });
+  const policy = (overrides: object = {}) => ({
+    tau: 1.3,
+    singleMask: 'keep-all' as const,
+    singleMaskShare: 0.5,
+    emptyMask: 'drop' as const,
+    ...overrides,
+  });
   const kept = (list: CandidateView[], p = policy()) => [...keptIds(list, p)].sort();
 
   it('keeps a candidate when DoS > τ, and lets review decisions override it', () => {
@@ -41,7 +47,10 @@ describe('candidates table rules', () => {
 
   it('never keeps comparison-only candidates and follows the single-mask and empty-mask policies', () => {
     expect(kept([candidate({ id: '1:0:0', dos: 3, exportable: false })])).toEqual([]);
-    const single = [candidate({ id: '2:0:0', dos: null, uos: null, cos: 30, singleMask: true }), candidate({ id: '2:0:1', dos: null, uos: null, cos: 20, singleMask: true })];
+    const single = [
+      candidate({ id: '2:0:0', dos: null, uos: null, cos: 30, singleMask: true }),
+      candidate({ id: '2:0:1', dos: null, uos: null, cos: 20, singleMask: true }),
+    ];
     expect(kept(single)).toEqual(['2:0:0', '2:0:1']);
     expect(kept(single, policy({ singleMask: 'keep-by-cos-rank' }))).toEqual(['2:0:0']);
     expect(kept(single, policy({ singleMask: 'drop' }))).toEqual([]);
@@ -52,13 +61,24 @@ describe('candidates table rules', () => {
 
   it('orders crops as the reference (masked, then margins ascending) and decodings beam → DCS k → DCS p → plain', () => {
     const rows = [
-      candidate({ crop: { kind: 'box', margin: 1.2 }, setting: { kind: 'beam', beams: 6, groups: 3, scoring: 'raw-logits' } }),
-      candidate({ crop: { kind: 'box', margin: 1.0 }, setting: { kind: 'top-p', p: 0.4, distinctive: false } }),
-      candidate({ crop: { kind: 'box', margin: 1.0 }, setting: { kind: 'top-p', p: 0.8, distinctive: true } }),
+      candidate({
+        crop: { kind: 'box', margin: 1.2 },
+        setting: { kind: 'beam', beams: 6, groups: 3, scoring: 'raw-logits' },
+      }),
+      candidate({
+        crop: { kind: 'box', margin: 1.0 },
+        setting: { kind: 'top-p', p: 0.4, distinctive: false },
+      }),
+      candidate({
+        crop: { kind: 'box', margin: 1.0 },
+        setting: { kind: 'top-p', p: 0.8, distinctive: true },
+      }),
       candidate({ crop: { kind: 'box', margin: 1.0 }, setting: { kind: 'top-k', k: 13, distinctive: true } }),
       candidate({ crop: { kind: 'masked' }, setting: { kind: 'top-k', k: 5, distinctive: true } }),
     ];
-    const sorted = [...rows].sort((a, b) => cropOrder(a) - cropOrder(b) || decodingOrder(a) - decodingOrder(b));
+    const sorted = [...rows].sort(
+      (a, b) => cropOrder(a) - cropOrder(b) || decodingOrder(a) - decodingOrder(b),
+    );
     expect(sorted.map((c) => `${cropLabel(c)} ${decodingLabel(c)}`)).toEqual([
       'masked crop DCS k=5',
       'box crop ×1.0 DCS k=13',

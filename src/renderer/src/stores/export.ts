@@ -1,6 +1,11 @@
 /** The export dialog: formats, τ, destination, split; progress events and the files written. */
 import { defineStore } from 'pinia';
-import { EXPORT_FORMATS, type ExportFormat, type ExportProgress, type ExportResult } from '../../../shared/api.ts';
+import {
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type ExportProgress,
+  type ExportResult,
+} from '../../../shared/api.ts';
 import { api, errorMessage } from './api.ts';
 import { useFilterStore } from './filter.ts';
 

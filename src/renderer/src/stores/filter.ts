@@ -7,7 +7,13 @@
  */
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import { buildKeptIndex, keptCountAt, type DecisionColumns, type KeepPolicy, type KeptIndex } from '../../../shared/decide.ts';
+import {
+  buildKeptIndex,
+  keptCountAt,
+  type DecisionColumns,
+  type KeepPolicy,
+  type KeptIndex,
+} from '../../../shared/decide.ts';
 import { parseSettings, REFERENCE_TAU } from '../../../shared/settings.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
@@ -17,7 +23,14 @@ import { useSettingsStore } from './settings.ts';
 const DEFAULT_FILTER = parseSettings({}).filter;
 
 function emptyColumns(): DecisionColumns {
-  return { image: new Int32Array(0), mask: new Int32Array(0), cos: new Float64Array(0), dos: new Float64Array(0), review: new Int8Array(0), maskCounts: new Int32Array(0) };
+  return {
+    image: new Int32Array(0),
+    mask: new Int32Array(0),
+    cos: new Float64Array(0),
+    dos: new Float64Array(0),
+    review: new Int8Array(0),
+    maskCounts: new Int32Array(0),
+  };
 }
 
 export const useFilterStore = defineStore('filter', {
@@ -31,12 +44,23 @@ export const useFilterStore = defineStore('filter', {
     /** The keep policy at the current τ: the project's saved single-mask and empty-mask choices. */
     policy(state): KeepPolicy {
       const saved = useSettingsStore().saved?.filter ?? DEFAULT_FILTER;
-      return { tau: state.tau, singleMask: saved.singleMask, singleMaskShare: saved.singleMaskShare, emptyMask: saved.emptyMask };
+      return {
+        tau: state.tau,
+        singleMask: saved.singleMask,
+        singleMaskShare: saved.singleMaskShare,
+        emptyMask: saved.emptyMask,
+      };
     },
     /** Rebuilt only when the columns or a policy change, not when τ moves (the getter does not read τ). */
     index(state): KeptIndex {
       const saved = useSettingsStore().saved?.filter ?? DEFAULT_FILTER;
-      return markRaw(buildKeptIndex(state.columns, { singleMask: saved.singleMask, singleMaskShare: saved.singleMaskShare, emptyMask: saved.emptyMask }));
+      return markRaw(
+        buildKeptIndex(state.columns, {
+          singleMask: saved.singleMask,
+          singleMaskShare: saved.singleMaskShare,
+          emptyMask: saved.emptyMask,
+        }),
+      );
     },
     total(state): number {
       return state.columns.image.length;
@@ -54,9 +78,17 @@ export const useFilterStore = defineStore('filter', {
     async load(): Promise<void> {
       try {
         const scores = await api().dosScores();
-        this.setColumns({ image: scores.imageIndex, mask: scores.mask, cos: scores.cos, dos: scores.dos, review: scores.review, maskCounts: scores.maskCounts });
+        this.setColumns({
+          image: scores.imageIndex,
+          mask: scores.mask,
+          cos: scores.cos,
+          dos: scores.dos,
+          review: scores.review,
+          maskCounts: scores.maskCounts,
+        });
       } catch (error) {
-        if (!errorMessage(error).includes('project')) useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
+        if (!errorMessage(error).includes('project'))
+          useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
       }
     },
     /** Replaces the columns directly (used by tests and the 10k-candidate check). */

@@ -84,7 +84,13 @@ export const useInspectorStore = defineStore('inspector', {
     async rerun(): Promise<void> {
       const candidate = this.candidate;
       if (!candidate || candidate.setting.kind === 'beam') return;
-      const overrides: { topK?: number; topP?: number; temperature?: number; seed?: number; aggregation?: 'mean' | 'weighted-sum' } = {};
+      const overrides: {
+        topK?: number;
+        topP?: number;
+        temperature?: number;
+        seed?: number;
+        aggregation?: 'mean' | 'weighted-sum';
+      } = {};
       // k and p are exclusive: the candidate's own filter decides which one the form edits.
       if (candidate.setting.kind === 'top-k' && isNumber(this.form.topK)) overrides.topK = this.form.topK;
       if (candidate.setting.kind === 'top-p' && isNumber(this.form.topP)) overrides.topP = this.form.topP;

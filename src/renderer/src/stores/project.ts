@@ -48,7 +48,13 @@ export const useProjectStore = defineStore('project', {
       subscribed = true;
       api().onProgress((progress) => {
         this.progress = progress;
-        this.run = { runId: progress.runId, state: progress.state, imagesDone: progress.imagesDone, imagesFailed: progress.imagesFailed, imagesTotal: progress.imagesTotal };
+        this.run = {
+          runId: progress.runId,
+          state: progress.state,
+          imagesDone: progress.imagesDone,
+          imagesFailed: progress.imagesFailed,
+          imagesTotal: progress.imagesTotal,
+        };
       });
       api().onImageUpdated((image) => {
         const i = this.images.findIndex((item) => item.id === image.id);
@@ -70,8 +76,13 @@ export const useProjectStore = defineStore('project', {
         // a cancelled or failed re-caption renumbers nothing (the committed image, if any, was handled already)
         useWorkspaceStore().recaptioning = null;
         const app = useAppStore();
-        if (finished.outcome === 'failed') app.notify('error', `Run failed: ${finished.error ?? 'unknown error'}`);
-        else app.notify('info', `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`);
+        if (finished.outcome === 'failed')
+          app.notify('error', `Run failed: ${finished.error ?? 'unknown error'}`);
+        else
+          app.notify(
+            'info',
+            `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`,
+          );
         void this.refresh();
         void useFilterStore().load();
         void app.loadModels();
@@ -98,7 +109,11 @@ export const useProjectStore = defineStore('project', {
         return;
       }
       this.images = await api().listImages();
-      await Promise.all(this.images.filter((image) => image.status !== 'error' && !this.thumbnails[image.id]).map((image) => this.loadThumbnail(image.id)));
+      await Promise.all(
+        this.images
+          .filter((image) => image.status !== 'error' && !this.thumbnails[image.id])
+          .map((image) => this.loadThumbnail(image.id)),
+      );
     },
     async loadThumbnail(imageId: string): Promise<void> {
       try {
@@ -156,7 +171,9 @@ export const useProjectStore = defineStore('project', {
     },
     async start(force = false): Promise<void> {
       await this.withBusy('Start run', async () => {
-        const pendingIds = this.images.filter((image) => force || image.status !== 'done').map((image) => image.id);
+        const pendingIds = this.images
+          .filter((image) => force || image.status !== 'done')
+          .map((image) => image.id);
         const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
         this.lastFinished = null;
         this.run = await api().startRun({ imageIds, force });

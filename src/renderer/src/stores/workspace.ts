@@ -57,7 +57,10 @@ export const useWorkspaceStore = defineStore('workspace', {
      * yet, or fewer captioned masks than the image's result holds (some were deleted).
      */
     maskSetEdited(state): boolean {
-      return maskSetEdited(state.masks, useProjectStore().images.find((item) => item.id === state.imageId));
+      return maskSetEdited(
+        state.masks,
+        useProjectStore().images.find((item) => item.id === state.imageId),
+      );
     },
   },
   actions: {
@@ -160,7 +163,9 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.mode = 'point';
     },
     prompt() {
-      const box = this.box ? { x0: this.box[0], y0: this.box[1], x1: this.box[0] + this.box[2], y1: this.box[1] + this.box[3] } : undefined;
+      const box = this.box
+        ? { x0: this.box[0], y0: this.box[1], x1: this.box[0] + this.box[2], y1: this.box[1] + this.box[3] }
+        : undefined;
       return { points: this.points, box };
     },
     async predict(): Promise<void> {
