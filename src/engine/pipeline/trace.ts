@@ -3,12 +3,14 @@
  * so decoding that one setting of that crop type again (with the image's other masks, as DCS needs them) replays
  * the same random draws and gives the same caption with its step-by-step trace — no trace has to be stored.
  */
-import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
-import type { CandidateResult } from '../../shared/results.ts';
+import { settingKey, type CaptionTrace, type CropType, type SamplingSetting } from '../../shared/caption.ts';
+import type { CandidateResult, ImageResult } from '../../shared/results.ts';
+import type { Settings } from '../../shared/settings.ts';
 import { generateCaptions } from '../caption/generate.ts';
 import { loadTokenizer } from '../caption/tokenizer.ts';
 import { buildCrops } from '../image/crops.ts';
 import { decodeRle } from '../image/rle.ts';
+import type { RgbImage } from '../image/types.ts';
 import { decodingOptions, type PackStages } from './engine.ts';
 import { Project } from './store.ts';
 
@@ -44,14 +46,54 @@ export async function traceCandidate(
   if (candidate.setting.kind === 'beam') return { candidate, trace: null, reproduced: true };
   const settings = project.file.settings;
   const image = await stages.load(result.image.path, settings.maxPixels);
+  const trace = await decodeWithTrace({
+    image,
+    result,
+    settings,
+    stages,
+    mask: where.mask,
+    crop: candidate.crop,
+    setting: candidate.setting as SamplingSetting,
+  });
+  return { candidate, trace, reproduced: trace !== null && trace.text === candidate.text };
+}
+
+/** Changes to a re-decode (the inspector's re-run form); absent fields keep the project's settings. */
+export interface DecodeTweaks {
+  temperature?: number;
+  seed?: number;
+  aggregation?: 'mean' | 'weighted-sum';
+}
+
+/** What {@link decodeWithTrace} decodes: one sampling setting of one crop type of a stored image. */
+export interface DecodeWithTraceInput {
+  /** The image, already loaded (callers check where it may be read from). */
+  image: RgbImage;
+  result: ImageResult;
+  settings: Settings;
+  stages: PackStages;
+  /** The mask whose trace is wanted. */
+  mask: number;
+  crop: CropType;
+  setting: SamplingSetting;
+  tweaks?: DecodeTweaks;
+}
+
+/**
+ * Decodes one setting of one crop type of a stored image and returns the trace of `mask` (null if none was made).
+ *
+ * DCS needs every mask's crop of that type, so all of them are decoded. Random streams are named per (image, mask,
+ * crop, setting): with the stored seed this replays the stored candidate, and a plain and a DCS decode of the same
+ * setting draw the same uniforms.
+ */
+export async function decodeWithTrace(input: DecodeWithTraceInput): Promise<CaptionTrace | null> {
+  const { image, result, settings, stages, mask, crop, setting, tweaks = {} } = input;
   const masks = result.masks.map((m) => decodeRle(m.rle));
   const [batch] = buildCrops(image, masks, {
     size: stages.cropSize,
-    crops: [candidate.crop],
+    crops: [crop],
     fill: settings.crops.fill,
   });
-  const setting = candidate.setting as SamplingSetting;
-  // decode only this setting: random streams are named per (image, mask, crop, setting), so the draws are the same
   const options = {
     ...decodingOptions(settings),
     beam: null,
@@ -59,6 +101,9 @@ export async function traceCandidate(
     distinctive: setting.distinctive,
     topK: setting.kind === 'top-k' ? [setting.k] : [],
     topP: setting.kind === 'top-p' ? [setting.p] : [],
+    ...(tweaks.temperature !== undefined ? { temperature: tweaks.temperature } : {}),
+    ...(tweaks.seed !== undefined ? { seed: tweaks.seed } : {}),
+    ...(tweaks.aggregation !== undefined ? { aggregation: tweaks.aggregation } : {}),
   };
   const manifest = stages.pack.manifest;
   const tokenizer = await loadTokenizer(
@@ -73,12 +118,11 @@ export async function traceCandidate(
     crops: batch.data,
     count: masks.length,
     size: stages.cropSize,
-    crop: candidate.crop,
+    crop,
     imageId: result.image.sha256,
     options,
-    trace: { include: (m, k) => m === where.mask && k === key },
+    trace: { include: (m, k) => m === mask && k === key },
     model: { pack: stages.pack.name },
   });
-  const trace = out.traces.find((t) => t.target.maskIndex === where.mask) ?? null;
-  return { candidate, trace, reproduced: trace !== null && trace.text === candidate.text };
+  return out.traces.find((t) => t.target.maskIndex === mask) ?? null;
 }

@@ -29,18 +29,16 @@ import { settingKey, type CaptionTrace, type SamplingSetting } from '../../share
 import type { ImageResult, RunProgress as EngineRunProgress } from '../../shared/results.ts';
 import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { compareTraces } from '../caption/trace.ts';
-import { generateCaptions } from '../caption/generate.ts';
-import { loadTokenizer } from '../caption/tokenizer.ts';
 import { exportProject } from '../dataset/export.ts';
 import { decisionColumns } from '../filter/decide.ts';
 import { evaluateResults, readGroundTruth } from '../dataset/evaluate.ts';
 import { buildReport } from '../dataset/report.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
-import { buildCrops } from '../image/crops.ts';
 import { loadImage } from '../image/load.ts';
 import { decodeRle, encodeRle } from '../image/rle.ts';
 import type { RgbImage } from '../image/types.ts';
-import { decodingOptions, openStages, type PackStages } from '../pipeline/engine.ts';
+import { openStages, type PackStages } from '../pipeline/engine.ts';
+import { decodeWithTrace, type DecodeTweaks } from '../pipeline/trace.ts';
 import { failedResult, processImage, type StageMasks } from '../pipeline/run.ts';
 import { listImages, Project, writeFileAtomic, type ImageEntry } from '../pipeline/store.ts';
 import { SamModel, SegmentSession } from '../segment/model.ts';
@@ -710,61 +708,21 @@ export class ProjectService {
     };
   }
 
-  /**
-   * Decodes one setting of one crop type of a stored image with a trace (DCS needs every mask's crop of that type).
-   * Random streams are named per image, mask, crop and setting, so with the stored seed this replays the stored
-   * candidate; a plain and a DCS decode of the same setting draw the same uniforms.
-   */
+  /** Loads a stored image from the confined folders and decodes one setting with a trace (`decodeWithTrace`). */
   async #decodeOne(
     result: ImageResult,
     mask: number,
     crop: ImageResult['candidates'][number]['crop'],
     setting: SamplingSetting,
-    tweaks: { temperature?: number; seed?: number; aggregation?: 'mean' | 'weighted-sum' },
+    tweaks: DecodeTweaks,
   ): Promise<CaptionTrace> {
-    const project = this.#require();
-    const settings = project.file.settings;
+    const settings = this.#require().file.settings;
     const stages = await this.stages();
     const path = await this.#scope.check(result.image.path, 'image');
     const image = await stages.load(path, settings.maxPixels);
-    const masks = result.masks.map((m) => decodeRle(m.rle));
-    const [batch] = buildCrops(image, masks, {
-      size: stages.cropSize,
-      crops: [crop],
-      fill: settings.crops.fill,
-    });
-    const options = {
-      ...decodingOptions(settings),
-      beam: null,
-      alsoPlain: false,
-      distinctive: setting.distinctive,
-      topK: setting.kind === 'top-k' ? [setting.k] : [],
-      topP: setting.kind === 'top-p' ? [setting.p] : [],
-      ...(tweaks.temperature !== undefined ? { temperature: tweaks.temperature } : {}),
-      ...(tweaks.seed !== undefined ? { seed: tweaks.seed } : {}),
-      ...(tweaks.aggregation !== undefined ? { aggregation: tweaks.aggregation } : {}),
-    };
-    const manifest = stages.pack.manifest;
-    const tokenizer = await loadTokenizer(
-      stages.pack.path(manifest.captioner.tokenizer),
-      manifest.captioner.specialTokens,
-    );
-    const key = settingKey(setting);
-    const out = await generateCaptions({
-      captioner: stages.captioner,
-      tokenizer,
-      special: manifest.captioner.specialTokens,
-      crops: batch.data,
-      count: masks.length,
-      size: stages.cropSize,
-      crop,
-      imageId: result.image.sha256,
-      options,
-      trace: { include: (m, k) => m === mask && k === key },
-      model: { pack: stages.pack.name },
-    });
-    const trace = out.traces.find((t) => t.target.maskIndex === mask);
-    if (!trace) throw new ApiError('engine', `no trace was recorded for mask ${mask} (${key})`);
+    const trace = await decodeWithTrace({ image, result, settings, stages, mask, crop, setting, tweaks });
+    if (!trace)
+      throw new ApiError('engine', `no trace was recorded for mask ${mask} (${settingKey(setting)})`);
     return trace;
   }
 
