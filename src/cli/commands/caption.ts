@@ -2,9 +2,8 @@
  * `pseudo-ris caption <image> --masks <dir-or-json>`: captions the given masks of one image with the four crop types
  * (DESIGN.md §5): beam search and plain / distinctive (DCS) top-k and top-p sampling, optionally with step traces.
  */
-import { existsSync } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
   cropKey,
@@ -14,20 +13,19 @@ import {
   type DecodingOptions,
 } from '../../shared/caption.ts';
 import { captionImage, openPackCaptioner } from '../../engine/caption/index.ts';
-import { ensureDemoPack } from '../../engine/demo/index.ts';
+import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import { loadImage } from '../../engine/image/load.ts';
 import { readMaskPng } from '../../engine/image/mask.ts';
 import type { BinaryMask } from '../../engine/image/types.ts';
 import { loadModelPack } from '../../engine/runtime/index.ts';
 import { openMaskImport } from '../../engine/segment/import.ts';
 
-const DEMO_PACK = 'resources/models/demo';
 const DECODINGS = ['reference', 'beam', 'top-k', 'top-p', 'dcs', 'all'] as const;
 type Decoding = (typeof DECODINGS)[number];
 
 interface CaptionFlags {
   masks: string;
-  models: string;
+  models?: string;
   decoding: string;
   k?: string;
   p?: string;
@@ -54,7 +52,7 @@ export function registerCaption(program: Command): void {
       '--masks <dir-or-json>',
       'masks: a folder of <k>.png (or <folder>/<image-stem>/<k>.png), or a COCO JSON',
     )
-    .option('--models <pack>', 'model pack folder', DEMO_PACK)
+    .option('--models <pack>', MODELS_OPTION_HELP)
     .option(
       '--decoding <which>',
       'reference (beam + DCS, 11 per crop) | beam | top-k | top-p (plain sampling) | dcs (DCS only) | all (beam + DCS + plain)',
@@ -90,10 +88,7 @@ export function registerCaption(program: Command): void {
 
       const image = await loadImage(imagePath);
       const masks = await readMasks(flags.masks, imagePath, image);
-      const packDir = resolve(flags.models);
-      if (resolve(DEMO_PACK) === packDir && !existsSync(join(packDir, 'manifest.json')))
-        await ensureDemoPack(packDir);
-      const pack = await loadModelPack(packDir);
+      const pack = await loadModelPack(await resolvePackDir(flags.models));
       try {
         const model = await openPackCaptioner(pack, flags.mode);
         const result = await captionImage({

@@ -6,6 +6,7 @@ import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
 import { Project } from '../../engine/pipeline/store.ts';
 import type { RunProgress } from '../../shared/results.ts';
+import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import {
   parseSettings,
   PRESETS,
@@ -13,9 +14,6 @@ import {
   type PresetName,
   type Settings,
 } from '../../shared/settings.ts';
-
-/** Default model pack: the demo pack built in the working tree. */
-export const DEFAULT_PACK = 'resources/models/demo';
 
 interface GenerateFlags {
   project: string;
@@ -38,7 +36,7 @@ export function registerGenerate(program: Command): void {
     .description('masks → crops → captions → scores → kept set for every image; resumes an interrupted run')
     .argument('[images]', "image folder or file (omit to resume the project's own list)")
     .requiredOption('--project <dir>', 'project folder (created if missing)')
-    .option('--models <pack>', 'model pack folder', DEFAULT_PACK)
+    .option('--models <pack>', MODELS_OPTION_HELP)
     .option('--preset <name>', `settings preset (${PRESETS.join(', ')})`)
     .option('--settings <file>', 'settings JSON (overrides the preset; the CLI flags override both)')
     .option('--seed <n>', 'random seed')
@@ -58,7 +56,7 @@ export function registerGenerate(program: Command): void {
           `give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`,
         );
       const settings = resolveSettings(flags, existing?.file.settings);
-      const stages = await openStages(resolve(flags.models ?? DEFAULT_PACK));
+      const stages = await openStages(await resolvePackDir(flags.models));
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {

@@ -11,10 +11,10 @@ import { encodeMaskPng } from '../../engine/image/mask.ts';
 import { encodeRle } from '../../engine/image/rle.ts';
 import { loadModelPack } from '../../engine/runtime/index.ts';
 import { proposeMasks, SamModel, SegmentSession } from '../../engine/segment/index.ts';
-import { DEFAULT_PACK } from './generate.ts';
+import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 
 interface MasksFlags {
-  models: string;
+  models?: string;
   preset: string;
   maxMasks: string;
   pointsPerSide?: string;
@@ -33,7 +33,7 @@ export function registerMasks(program: Command): void {
       'generate SAM masks for one image, select the best K, write them as PNGs (+ all proposals as JSON)',
     )
     .argument('<image>', 'image file')
-    .option('--models <pack>', 'model pack folder', DEFAULT_PACK)
+    .option('--models <pack>', MODELS_OPTION_HELP)
     .option(
       '--preset <name>',
       'generator thresholds: sam (pred IoU > 0.88) or reference (Pseudo-RIS, > 0.5)',
@@ -52,7 +52,7 @@ export function registerMasks(program: Command): void {
         throw new Error(`--preset must be "sam" or "reference", got "${preset}"`);
       const maxMasks = integerFlag('--max-masks', flags.maxMasks, 1);
       const image = await loadImage(imagePath);
-      const pack = await loadModelPack(resolve(flags.models));
+      const pack = await loadModelPack(await resolvePackDir(flags.models));
       try {
         const model = await SamModel.open(pack);
         const session = new SegmentSession(model, image);

@@ -1,9 +1,8 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openStages } from '../../engine/pipeline/engine.ts';
 import { Project } from '../../engine/pipeline/store.ts';
 import { traceCandidate } from '../../engine/pipeline/trace.ts';
-import { DEFAULT_PACK } from './generate.ts';
+import { resolvePackDir } from '../pack.ts';
 
 /** Registers `trace <project> --image <id> --mask <k> --candidate <n>`: prints a candidate's decoding trace. */
 export function registerTrace(program: Command): void {
@@ -29,7 +28,7 @@ export function registerTrace(program: Command): void {
           candidate: int('--candidate', flags.candidate),
         };
         const project = Project.open(dir);
-        const stages = await openStages(resolve(flags.models ?? project.file.pack?.dir ?? DEFAULT_PACK));
+        const stages = await openStages(await resolvePackDir(flags.models ?? project.file.pack?.dir));
         try {
           const { candidate, trace, reproduced } = await traceCandidate(dir, where, stages);
           if (flags.json) {
