@@ -20,9 +20,9 @@ import {
   type EventChannel,
   type RequestChannel,
 } from './api-names.ts';
-import type { CaptionTrace, CropType, DecodingSetting, TraceComparison } from './caption.ts';
+import type { CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
-import type { DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
+import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, type Settings } from './settings.ts';
 
 export * from './api-names.ts';
@@ -303,20 +303,17 @@ export interface MaskPreview {
   stability: number;
 }
 
-/** One referring-expression candidate of a mask, with its scores (DESIGN.md §5 Scores). */
-export interface CandidateView {
+/**
+ * One referring-expression candidate of a mask, with its scores (DESIGN.md §5 Scores). `text` is the generated text;
+ * edits are kept apart in `editedText`.
+ */
+export interface CandidateView extends Pick<
+  CandidateResult,
+  'crop' | 'cropKey' | 'setting' | 'settingKey' | 'method' | 'text'
+> {
   id: string;
   maskId: string;
   imageId: string;
-  crop: CropType;
-  /** `masked`, `box-1.0`, `box-1.1`, `box-1.2` (shared/caption.ts `cropKey`). */
-  cropKey: string;
-  setting: DecodingSetting;
-  /** `beam`, `dcs-top-k-5`, `top-p-0.4`, … (shared/caption.ts `settingKey`). */
-  settingKey: string;
-  method: DecodingMethod;
-  /** The generated text (edits are kept apart in `editedText`). */
-  text: string;
   editedText: string | null;
   /** Uniqueness, correctness and distinctiveness; null where no ratio exists (single-mask image). */
   uos: number | null;

@@ -246,16 +246,18 @@ export interface TraceStep {
 }
 
 /** How a traced caption was decoded (enough to replay it). */
-export interface TraceConfig {
+export interface TraceConfig extends Pick<
+  DecodingOptions,
+  | 'aggregation'
+  | 'temperature'
+  | 'repetitionPenalty'
+  | 'minLength'
+  | 'maxLength'
+  | 'maxCalibrationCrops'
+  | 'seed'
+> {
   setting: SamplingSetting;
   settingKey: string;
-  aggregation: Aggregation;
-  temperature: number;
-  repetitionPenalty: number;
-  minLength: number;
-  maxLength: number;
-  maxCalibrationCrops: number;
-  seed: number;
   streamId: string;
   /** Top-N tokens of each distribution recorded per step (besides V, eot and the chosen token). */
   topN: number;
