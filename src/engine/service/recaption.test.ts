@@ -3,8 +3,6 @@
 // results.jsonl), the review state of the old candidates is dropped, exports follow the new revision, a second
 // re-caption works, and a review file left stale by a crash is reconciled on open.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -17,33 +15,19 @@ import type {
 } from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import type { EngineClient } from './client.ts';
-import { createEngineService } from './index.ts';
 import { REVIEW_FILE } from './project.ts';
-import { startInProcessEngine } from './worker.ts';
+import { startTestEngine, type TestEngine } from './test-engine.ts';
 
 let base: string;
 let engine: EngineClient;
-const reduced = { masks: { pointsPerSide: 8, maxMasks: 3 }, captions: { topK: [5], topP: [0.5] } };
+let testEngine: TestEngine;
 
 beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'pris-recaption-'));
-  await mkdir(join(base, 'allowed'));
-  engine = startInProcessEngine(
-    createEngineService({
-      mode: 'served',
-      version: 't',
-      packDirs: [],
-      allowedRoots: [join(base, 'allowed')],
-      defaultProjectDir: join(base, 'allowed'),
-      defaultSettings: reduced,
-    }),
-  );
+  testEngine = await startTestEngine('pris-recaption-');
+  ({ base, engine } = testEngine);
 });
 
-afterAll(async () => {
-  await engine.close();
-  await rm(base, { recursive: true, force: true });
-});
+afterAll(() => testEngine.close());
 
 const call = <T>(channel: Parameters<EngineClient['request']>[0], params: unknown = {}) =>
   engine.request(channel, params) as Promise<T>;

@@ -3,8 +3,6 @@
 // scores, a trace that replays the stored caption, naive vs DCS, report and export; plus confinement and the
 // worker-thread host.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -21,34 +19,21 @@ import type {
 } from '../../shared/api.ts';
 import { buildKeptIndex, keptCountAt } from '../../shared/decide.ts';
 import type { EngineClient } from './client.ts';
-import { createEngineService } from './index.ts';
-import { startInProcessEngine, startWorkerEngine } from './worker.ts';
+import { startTestEngine, type TestEngine } from './test-engine.ts';
+import { startWorkerEngine } from './worker.ts';
 
 let base: string;
 let engine: EngineClient;
 const events: [string, unknown][] = [];
-const reduced = { masks: { pointsPerSide: 8, maxMasks: 3 }, captions: { topK: [5], topP: [0.5] } };
+let testEngine: TestEngine;
 
 beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'pris-service-'));
-  await mkdir(join(base, 'allowed'));
-  engine = startInProcessEngine(
-    createEngineService({
-      mode: 'served',
-      version: 't',
-      packDirs: [],
-      allowedRoots: [join(base, 'allowed')],
-      defaultProjectDir: join(base, 'allowed'),
-      defaultSettings: reduced,
-    }),
-  );
+  testEngine = await startTestEngine('pris-service-');
+  ({ base, engine } = testEngine);
   engine.onEvent((event, payload) => events.push([event, payload]));
 });
 
-afterAll(async () => {
-  await engine.close();
-  await rm(base, { recursive: true, force: true });
-});
+afterAll(() => testEngine.close());
 
 const call = <T>(channel: Parameters<EngineClient['request']>[0], params: unknown = {}) =>
   engine.request(channel, params) as Promise<T>;
