@@ -217,12 +217,11 @@ async function exportRefcoco(
   writer.file(join(dataset, `refs(${splitBy}).p`), pickleDumps(pickleRefs));
   writer.file(join(dataset, 'instances.json'), JSON.stringify(instances));
   // refer.py / LAVT read images/mscoco/images/train2014; CRIS/ETRIS's copy reads images/train2014 (formats.md §1.1)
-  for (const result of images.values()) {
-    await writer.image(result, join('images', 'mscoco', 'images', 'train2014', result.image.name));
-    await writer.image(result, join('images', 'train2014', result.image.name));
-    summary.images++;
-    options.onProgress?.(summary.images, images.size);
-  }
+  await writeImages(images, [join('images', 'mscoco', 'images', 'train2014'), join('images', 'train2014')], {
+    writer,
+    summary,
+    options,
+  });
   summary.refs = refs.length;
 }
 
@@ -258,12 +257,22 @@ async function exportCris(
   }
   writer.file(join('anns', dataset, `${split}.json`), JSON.stringify(entries));
   const images = new Map(refs.map((r) => [r.result.image.id, r.result]));
+  await writeImages(images, [join('images', 'train2014')], { writer, summary, options });
+  summary.refs = refs.length;
+}
+
+/** Copies every referenced image into each of `folders`, counting and reporting progress per image. */
+async function writeImages(
+  images: Map<number, ImageResult>,
+  folders: string[],
+  target: { writer: Writer; summary: ExportSummary; options: ExportOptions },
+): Promise<void> {
+  const { writer, summary, options } = target;
   for (const result of images.values()) {
-    await writer.image(result, join('images', 'train2014', result.image.name));
+    for (const folder of folders) await writer.image(result, join(folder, result.image.name));
     summary.images++;
     options.onProgress?.(summary.images, images.size);
   }
-  summary.refs = refs.length;
 }
 
 /**
