@@ -21,6 +21,8 @@ import type { ImageStages } from './run.ts';
 export interface PackStages extends ImageStages {
   pack: ModelPack;
   captioner: Captioner;
+  /** The captioner's tokenizer, loaded once with the pack. */
+  captionTokenizer: CaptionTokenizer;
   /** Facts recorded in the project: pack name and file checksums. */
   packInfo: { dir: string; name: string; demo: boolean; checksums: Record<string, string> };
   /** Releases every session. */
@@ -88,6 +90,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
   return {
     pack,
     captioner,
+    captionTokenizer,
     packInfo: { dir: pack.dir, name: pack.name, demo: manifest.demo, checksums },
     logitScale: manifest.scorer.logitScale,
     cropSize,

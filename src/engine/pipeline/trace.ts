@@ -7,7 +7,6 @@ import { settingKey, type CaptionTrace, type CropType, type SamplingSetting } fr
 import type { CandidateResult, ImageResult } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
 import { generateCaptions } from '../caption/generate.ts';
-import { loadTokenizer } from '../caption/tokenizer.ts';
 import { buildCrops } from '../image/crops.ts';
 import { decodeRle } from '../image/rle.ts';
 import type { RgbImage } from '../image/types.ts';
@@ -105,16 +104,11 @@ export async function decodeWithTrace(input: DecodeWithTraceInput): Promise<Capt
     ...(tweaks.seed !== undefined ? { seed: tweaks.seed } : {}),
     ...(tweaks.aggregation !== undefined ? { aggregation: tweaks.aggregation } : {}),
   };
-  const manifest = stages.pack.manifest;
-  const tokenizer = await loadTokenizer(
-    stages.pack.path(manifest.captioner.tokenizer),
-    manifest.captioner.specialTokens,
-  );
   const key = settingKey(setting);
   const out = await generateCaptions({
     captioner: stages.captioner,
-    tokenizer,
-    special: manifest.captioner.specialTokens,
+    tokenizer: stages.captionTokenizer,
+    special: stages.pack.manifest.captioner.specialTokens,
     crops: batch.data,
     count: masks.length,
     size: stages.cropSize,
