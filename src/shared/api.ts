@@ -430,6 +430,8 @@ export interface RunProgress extends RunStatus {
   /** The image being processed and its stage. */
   imageId: string | null;
   stage: EngineRunProgress['stage'];
+  /** Progress inside the current image's stage (see the engine's `RunProgress.within`); null between images. */
+  within: EngineRunProgress['within'] | null;
   imagesSkipped: number;
   /** Images per minute in this run; seconds left at that rate (null before the first image). */
   rate: number;

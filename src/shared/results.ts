@@ -156,6 +156,14 @@ export interface ImageResult {
   counters?: ImageCounters;
 }
 
+/** Work done inside one stage of one image. */
+export interface StepProgress {
+  done: number;
+  total: number;
+  /** What is counted: `prompts` (SAM point prompts), `crops` (crops captioned), `masks` (masks scored). */
+  unit: 'prompts' | 'crops' | 'masks';
+}
+
 /** Progress of a run, as emitted to the CLI progress bar and the UI. */
 export interface RunProgress {
   imagesDone: number;
@@ -166,6 +174,11 @@ export interface RunProgress {
   /** Current image and stage, when one is running. */
   image?: string;
   stage: 'start' | 'load' | 'masks' | 'crops' | 'captions' | 'scores' | 'commit' | 'done' | 'cancelled';
+  /**
+   * Progress inside the current image's stage: SAM prompts decoded (masks), crops captioned (captions), masks scored
+   * (scores). Absent between images and for stages too short to report; emitted at most a few times a second.
+   */
+  within?: StepProgress;
   /** Images per minute over the images computed in this run. */
   rate: number;
   /** Seconds left at the current rate; null before the first image. */

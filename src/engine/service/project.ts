@@ -318,6 +318,7 @@ export class ProjectService {
         ...run.status,
         imageId: currentImage,
         stage,
+        within: null,
         imagesSkipped: 0,
         rate,
         etaSeconds: rate > 0 ? ((run.status.imagesTotal - run.status.imagesDone) / rate) * 60 : null,
