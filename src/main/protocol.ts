@@ -37,7 +37,14 @@ export function serveRenderer(rendererDir: string, renderer: RendererOrigin): vo
     const headers = { 'Content-Security-Policy': electronCsp(renderer), 'X-Content-Type-Options': 'nosniff' };
     if (url.host !== APP_HOST) return new Response('not found', { status: 404, headers });
     const root = await rootPromise;
-    const segments = decodeURIComponent(url.pathname).split('/').filter(Boolean);
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(url.pathname);
+    } catch {
+      // a malformed %-escape is the client's mistake: 400, never an exception in the main process
+      return new Response('bad request: malformed URL escape', { status: 400, headers });
+    }
+    const segments = decoded.split('/').filter(Boolean);
     if (segments.some((segment) => segment === '..' || segment.includes('\\') || segment.includes('\0'))) {
       return new Response('forbidden', { status: 403, headers });
     }
