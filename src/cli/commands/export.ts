@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseTau } from '../../shared/settings.ts';
 import {
   EXPORT_FORMATS,
   exportProject,
@@ -33,8 +34,7 @@ export function registerExport(program: Command): void {
       }
       let tau: number | undefined;
       if (flags.tau !== undefined) {
-        tau = Number(flags.tau);
-        if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
+        tau = parseTau('--tau', flags.tau);
       }
       const summary = await exportProject(project, {
         format: flags.format as ExportFormat,

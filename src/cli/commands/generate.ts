@@ -9,6 +9,7 @@ import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import {
   parseSettings,
+  parseTau,
   PRESETS,
   settingsPreset,
   type PresetName,
@@ -137,7 +138,7 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     s.masks.pointsPerSide = integer('--points-per-side', flags.pointsPerSide);
   if (flags.masks !== undefined)
     Object.assign(s.masks, { source: 'imported', importPath: resolve(flags.masks) });
-  if (flags.tau !== undefined) s.filter.tau = number('--tau', flags.tau);
+  if (flags.tau !== undefined) s.filter.tau = parseTau('--tau', flags.tau);
   if (flags.plain === false) s.captions.plainSampling = false;
   if (
     flags.preset ||
