@@ -69,7 +69,7 @@ describe('settings', () => {
     expect(leak).not.toContain('root');
     expect(failure('')).toBe('not valid JSON (it ends early)');
     expect(failure('{"a": 1')).toBe('not valid JSON (syntax error at byte 7)');
-    expect(failure('{"secret": tru}')).toMatch(/^not valid JSON \(syntax error at (byte|line) /);
+    expect(failure('{"secret": tru}')).toBe('not valid JSON');
     expect(failure('{"secret": tru}')).not.toContain('secret');
   });
 });
