@@ -51,6 +51,13 @@ export function parseTau(flag: string, value: string): number {
  */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
 
+/**
+ * Largest image file read, in bytes (512 MiB), checked with `stat` before any byte is read: no image within the
+ * pixel limit needs more (an uncompressed 50 MP 16-bit RGBA TIFF is 400 MB), and a multi-GiB file would otherwise be
+ * read whole into memory (or fail past 2 GiB with no file name).
+ */
+export const MAX_IMAGE_BYTES = 512 * 1024 * 1024;
+
 /** Mask generation / selection / import. */
 export const MaskSettingsSchema = z.strictObject({
   /** `generated`: SAM automatic mask generation + selection; `imported`: masks read from `importPath`. */

@@ -8,7 +8,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { DEFAULT_MAX_PIXELS as SETTINGS_MAX_PIXELS } from '../../shared/settings.ts';
+import { DEFAULT_MAX_PIXELS as SETTINGS_MAX_PIXELS, MAX_IMAGE_BYTES } from '../../shared/settings.ts';
 import type { RgbImage, Size } from './types.ts';
 
 /**
@@ -17,12 +17,8 @@ import type { RgbImage, Size } from './types.ts';
  */
 export const DEFAULT_MAX_PIXELS = SETTINGS_MAX_PIXELS;
 
-/**
- * Largest image file read, in bytes (512 MiB), checked with `stat` before any byte is read: no image within the
- * pixel limit needs more (an uncompressed 50 MP 16-bit RGBA TIFF is 400 MB), and a multi-GiB file would otherwise be
- * read whole into memory (or fail past 2 GiB with no file name).
- */
-export const MAX_IMAGE_BYTES = 512 * 1024 * 1024;
+/** Largest image file read, in bytes (512 MiB), checked with `stat` first (see shared/settings.ts). */
+export { MAX_IMAGE_BYTES };
 
 /** Why an image was refused. */
 export type ImageInputErrorCode =

@@ -230,6 +230,8 @@ export interface RunOptions {
   onProgress?: (progress: RunProgress) => void;
   /** Stops the run at the next image boundary. */
   signal?: AbortSignal;
+  /** Also run again the images whose latest result failed (`generate --retry-failed`). */
+  retryFailed?: boolean;
   /** Test hook: called after each image is committed (e.g. to time a kill). */
   onCommit?: (result: ImageResult) => void;
 }
@@ -249,14 +251,14 @@ export async function runProject(options: RunOptions): Promise<RunSummary> {
     pack: options.pack,
     versions: options.versions,
   });
-  const committed = project.committedIds();
   const images = project.file.images;
-  const pending = images.filter((e) => !committed.has(e.id));
+  const pending = await project.pendingEntries({ retryFailed: options.retryFailed });
+  const rerun = new Set(pending.map((e) => e.id));
   const progress: RunProgress = {
     imagesDone: images.length - pending.length,
     imagesTotal: images.length,
     imagesSkipped: images.length - pending.length,
-    imagesFailed: project.results().filter((r) => r.status === 'failed').length,
+    imagesFailed: project.results().filter((r) => r.status === 'failed' && !rerun.has(r.image.id)).length,
     stage: 'start',
     rate: 0,
     etaSeconds: null,
