@@ -17,7 +17,7 @@ import type { BinaryMask } from '../image/types.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
 import type { FilterSettings, Settings } from '../../shared/settings.ts';
 import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/decide.ts';
-import { Project, writeFileAtomic } from '../pipeline/store.ts';
+import { assertWithin, Project, removeStaleTemps, writeFileAtomic } from '../pipeline/store.ts';
 import { pickleDumps, type PickleValue } from './pickle.ts';
 import { readProjectReview } from './review.ts';
 
@@ -43,6 +43,8 @@ export interface ExportOptions {
   onProgress?: (done: number, total: number) => void;
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
   review?: ReviewInput | null;
+  /** The path policy (served mode): a real folder every written file must land in, re-checked before each rename. */
+  within?: string;
 }
 
 /** What an export wrote. */
@@ -76,7 +78,10 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   }
   const filter: FilterSettings = { ...project.file.settings.filter, tau };
   const out = resolve(options.out);
+  if (options.within) assertWithin(out, options.within);
   mkdirSync(out, { recursive: true });
+  // temp files of an export killed earlier would otherwise stay beside the finished files
+  removeStaleTemps(out);
   const results = project
     .results()
     .filter((r) => r.status === 'done')
@@ -94,7 +99,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
     ...options,
     review: options.review === undefined ? readProjectReview(projectDir) : options.review,
   };
-  const writer = new Writer(out, summary.files);
+  const writer = new Writer(out, summary.files, options.within);
   switch (options.format) {
     case 'refcoco':
       await exportRefcoco(results, filter, options, writer, summary);
@@ -493,13 +498,17 @@ class Writer {
   private readonly files: string[];
   private readonly images = new Set<string>();
 
-  constructor(root: string, files: string[]) {
+  constructor(
+    root: string,
+    files: string[],
+    private readonly within?: string,
+  ) {
     this.root = root;
     this.files = files;
   }
 
   file(relative: string, data: string | Uint8Array): void {
-    writeFileAtomic(join(this.root, relative), data);
+    writeFileAtomic(join(this.root, relative), data, { within: this.within });
     this.files.push(relative);
   }
 
@@ -518,7 +527,7 @@ class Writer {
       );
     const orientation = (await sharp(result.image.path).metadata()).orientation ?? 1;
     if (orientation !== 1) {
-      writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer());
+      writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer(), { within: this.within });
       this.files.push(relative);
       return;
     }
@@ -526,13 +535,16 @@ class Writer {
       this.files.push(relative);
       return;
     }
+    if (this.within) assertWithin(join(dest, '..'), this.within);
     mkdirSync(join(dest, '..'), { recursive: true });
+    if (this.within) assertWithin(join(dest, '..'), this.within);
     const temp = `${dest}.${process.pid}.tmp`;
     try {
       linkSync(result.image.path, temp);
     } catch {
       copyFileSync(result.image.path, temp);
     }
+    if (this.within) assertWithin(dest, this.within);
     renameSync(temp, dest);
     this.files.push(relative);
   }
