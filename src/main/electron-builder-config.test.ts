@@ -1,9 +1,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
+// js-yaml is the parser electron-builder itself reads this file with (a dependency of app-builder-lib), so the test
+// sees the config as the packager does; required untyped rather than added as a dependency of ours.
+const requireFromBuilder = createRequire(join(root, 'node_modules/app-builder-lib/package.json'));
+const { load } = requireFromBuilder('js-yaml') as { load: (text: string) => unknown };
 const config = load(readFileSync(join(root, 'build/electron-builder.yml'), 'utf8')) as Record<
   string,
   unknown
