@@ -10,6 +10,7 @@ import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import {
+  jsonSyntaxReason,
   parseSettings,
   parseTau,
   PRESETS,
@@ -151,11 +152,19 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     base = settingsPreset('default') as unknown as Record<string, unknown>;
   }
   if (flags.settings) {
+    let text: string;
+    try {
+      text = readFileSync(flags.settings, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new Error(`--settings ${flags.settings}: cannot be read (${code})`, { cause: error });
+    }
     let file: Record<string, unknown>;
     try {
-      file = JSON.parse(readFileSync(flags.settings, 'utf8')) as Record<string, unknown>;
+      file = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new Error(`--settings ${flags.settings}: ${(error as Error).message}`, { cause: error });
+      // the reason never quotes the file (it may be any file the flag was pointed at)
+      throw new Error(`--settings ${flags.settings}: ${jsonSyntaxReason(error)}`, { cause: error });
     }
     base = merge(base, file);
   }
