@@ -24,6 +24,8 @@ import type { CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, type Settings } from './settings.ts';
+import { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
+import type { Rle } from './rle.ts';
 
 export * from './api-names.ts';
 export type { CaptionTrace, CropType, DecodingSetting, TraceComparison, TraceStep } from './caption.ts';
@@ -91,9 +93,7 @@ export const DecodingOverridesSchema = z.strictObject({
   aggregation: z.enum(['mean', 'weighted-sum']).optional(),
 });
 
-/** Export formats (DESIGN.md §7). */
-export const EXPORT_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks', 'repro'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
 
 /** What a folder dialog is for: it picks the dialog's title and remembers the folder's role. */
 export const FOLDER_PURPOSES = ['images', 'project', 'export', 'models'] as const;
@@ -267,12 +267,6 @@ export interface ImageBytes {
   bytes: Uint8Array;
 }
 
-/** COCO compressed RLE (`size` is [height, width], as pycocotools). */
-export interface RleView {
-  size: [number, number];
-  counts: string;
-}
-
 /** A mask of an image with its scores and why it was selected. */
 export interface MaskView {
   id: string;
@@ -282,7 +276,7 @@ export interface MaskView {
   /** Box in pixels, XYWH. */
   bbox: [number, number, number, number];
   area: number;
-  rle: RleView;
+  rle: Rle;
   /** SAM predicted IoU and stability score; null for imported masks. */
   predictedIou: number | null;
   stability: number | null;
@@ -298,7 +292,7 @@ export interface MaskPreview {
   imageId: string;
   bbox: [number, number, number, number];
   area: number;
-  rle: RleView;
+  rle: Rle;
   predictedIou: number;
   stability: number;
 }

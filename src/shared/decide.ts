@@ -15,6 +15,7 @@
  * steps sit at DoS values: `buildKeptIndex` samples this same `decide` once per step and answers any τ with a
  * binary search, which is how the slider stays instant without a second copy of the rule.
  */
+import { candidateId, maskId, tryParseId } from './ids.ts';
 import type { Decision } from './results.ts';
 import type { FilterSettings } from './settings.ts';
 
@@ -52,8 +53,8 @@ export function reviewMark(
   index: number,
 ): ReviewMark | null {
   if (!review) return null;
-  if (review.deletedMasks.includes(`${imageId}:${mask}`)) return 'mask-deleted';
-  return review.decisions[`${imageId}:${mask}:${index}`] ?? null;
+  if (review.deletedMasks.includes(maskId(imageId, mask))) return 'mask-deleted';
+  return review.decisions[candidateId(imageId, mask, index)] ?? null;
 }
 
 const hasRatio = (dos: number | null): dos is number => dos !== null && !Number.isNaN(dos);
@@ -258,12 +259,11 @@ export interface CandidateViewInput {
  */
 export function decideViews(views: readonly CandidateViewInput[], policy: KeepPolicy): boolean[] {
   const inputs = views.map((v): DecisionInput => {
-    const parts = v.id.split(':');
-    if (parts.length !== 3)
-      throw new Error(`decideViews: candidate id "${v.id}" is not image:mask:candidate`);
+    const parts = tryParseId(v.id, 'candidate');
+    if (!parts) throw new Error(`decideViews: candidate id "${v.id}" is not image:mask:candidate`);
     return {
-      mask: Number(parts[1]),
-      index: Number(parts[2]),
+      mask: parts.mask!,
+      index: parts.candidate!,
       comparison: !v.exportable,
       cos: v.cos,
       dos: v.dos,

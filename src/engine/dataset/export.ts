@@ -20,10 +20,16 @@ import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../fil
 import { Project, writeFileAtomic } from '../pipeline/store.ts';
 import { pickleDumps, type PickleValue } from './pickle.ts';
 import { readProjectReview } from './review.ts';
+import {
+  DATASET_FORMATS as EXPORT_FORMATS,
+  type DatasetFormat as ExportFormat,
+} from '../../shared/formats.ts';
 
-/** Export formats. */
-export const EXPORT_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Export formats: the dataset formats of shared/formats.ts. */
+export {
+  DATASET_FORMATS as EXPORT_FORMATS,
+  type DatasetFormat as ExportFormat,
+} from '../../shared/formats.ts';
 
 /** refer.py accepts only these dataset names (formats.md §1.1). */
 export const REFER_DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'refclef'] as const;

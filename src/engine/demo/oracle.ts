@@ -6,7 +6,7 @@
  * object. This judges the pipeline independently of the demo scorer.
  */
 import { maskIou } from '../image/mask.ts';
-import { decodeRle, type CompressedRle } from '../image/rle.ts';
+import { decodeRle, type Rle } from '../image/rle.ts';
 import type { BinaryMask } from '../image/types.ts';
 import { COLOURS, PATTERNS, SHAPES, type Attributes } from './world.ts';
 
@@ -14,7 +14,7 @@ import { COLOURS, PATTERNS, SHAPES, type Attributes } from './world.ts';
 export interface OracleObject extends Attributes {
   id: number;
   mask?: BinaryMask;
-  segmentation?: CompressedRle;
+  segmentation?: Rle;
 }
 
 /** The ground truth of one image (a `SceneTruth` or a `ground-truth.json` image both fit). */

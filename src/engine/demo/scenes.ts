@@ -10,7 +10,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { encodeRle, type CompressedRle } from '../image/rle.ts';
+import { encodeRle, type Rle } from '../image/rle.ts';
 import type { BinaryMask, RgbImage } from '../image/types.ts';
 import { Random, mixSeed } from './random.ts';
 import {
@@ -51,7 +51,7 @@ export interface Scene {
 export interface GroundTruthObject extends Attributes {
   id: number;
   bbox: [number, number, number, number];
-  segmentation: CompressedRle;
+  segmentation: Rle;
 }
 
 /** One image as stored in `ground-truth.json`. */
