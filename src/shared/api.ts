@@ -26,6 +26,7 @@ import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress 
 import { SettingsSchema, type Settings } from './settings.ts';
 import { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
 import type { Rle } from './rle.ts';
+import type { DecisionColumns } from './decide.ts';
 
 export * from './api-names.ts';
 export type { CaptionTrace, CropType, DecodingSetting, TraceComparison, TraceStep } from './caption.ts';
@@ -328,19 +329,12 @@ export interface UndoResult {
 }
 
 /** Every stored DoS of the project, for instant τ re-filtering in the UI (no engine call per slider move). */
-export interface DosScores {
+export interface DosScores extends Omit<DecisionColumns, 'image'> {
   tau: number;
-  // in: per exportable candidate, float64[n]; NaN = no ratio (single-mask)
-  dos: Float64Array;
-  // in: index into `imageIds` per candidate, int32[n]; an image's candidates are contiguous
+  // in: index into `imageIds` per candidate, int32[n]; an image's candidates are contiguous (the columns' `image`;
+  // shared/decide.ts `scoreColumns` turns this answer into the columns `buildKeptIndex` reads)
   imageIndex: Int32Array;
   imageIds: string[];
-  // in: per candidate: mask index within its image int32[n], CoS float64[n] (NaN = none), review mark int8[n]
-  // (shared/decide.ts REVIEW_CODES); per image: mask count int32[m] — what `buildKeptIndex` needs for every policy
-  mask: Int32Array;
-  cos: Float64Array;
-  review: Int8Array;
-  maskCounts: Int32Array;
 }
 
 /** Kept counts at one τ, computed from stored scores without re-decoding. */

@@ -152,6 +152,26 @@ export interface DecisionColumns {
   maskCounts: Int32Array;
 }
 
+/** Columns of no candidates (before a project's scores arrive). */
+export function emptyColumns(): DecisionColumns {
+  return {
+    image: new Int32Array(0),
+    mask: new Int32Array(0),
+    cos: new Float64Array(0),
+    dos: new Float64Array(0),
+    review: new Int8Array(0),
+    maskCounts: new Int32Array(0),
+  };
+}
+
+/** The decision columns of the wire's `filter:scores` answer (its `imageIndex` is the columns' `image`). */
+export function scoreColumns(
+  scores: Omit<DecisionColumns, 'image'> & { imageIndex: Int32Array },
+): DecisionColumns {
+  const { mask, cos, dos, review, maskCounts } = scores;
+  return { image: scores.imageIndex, mask, cos, dos, review, maskCounts };
+}
+
 /** The kept count as a step function of τ: `base` below the first step, `counts[i]` for τ ≥ `steps[i]`. */
 export interface KeptIndex {
   total: number;

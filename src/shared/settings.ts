@@ -8,6 +8,7 @@
  * and reported but never exported).
  */
 import { z } from 'zod';
+import type { DecodingOptions } from './caption.ts';
 
 /** Box-crop margin factors of the reference: 0 / 10 / 20 % (DESIGN.md §5 Crops). */
 export const REFERENCE_MARGINS = [1.0, 1.1, 1.2] as const;
@@ -169,6 +170,27 @@ export function parseSettings(input: unknown): Settings {
     throw new Error(`invalid settings: ${lines.join('; ')}`);
   }
   return result.data;
+}
+
+/** The caption engine's decoding options from the pipeline settings (the one mapping; the engine's defaults too). */
+export function decodingOptions(settings: Settings): DecodingOptions {
+  const c = settings.captions;
+  return {
+    topK: c.topK,
+    topP: c.topP,
+    distinctive: c.dcs,
+    alsoPlain: c.dcs && c.plainSampling,
+    beam: c.beam
+      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
+      : null,
+    aggregation: c.aggregation,
+    temperature: c.temperature,
+    repetitionPenalty: c.repetitionPenalty,
+    minLength: c.minLength,
+    maxLength: c.maxLength,
+    maxCalibrationCrops: 30,
+    seed: settings.seed,
+  };
 }
 
 /** Number of candidates generated per crop (11 with the defaults; +10 with the plain-sampling comparison). */

@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { DecodingOptions } from '../../shared/caption.ts';
-import type { Settings } from '../../shared/settings.ts';
+import { decodingOptions, type Settings } from '../../shared/settings.ts';
 import { Captioner } from '../caption/captioner.ts';
 import { generateCaptions } from '../caption/generate.ts';
 import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
@@ -35,26 +35,8 @@ export interface OpenStagesOptions {
   mode?: 'engine' | 'reference';
 }
 
-/** The caption engine's decoding options from the pipeline settings. */
-export function decodingOptions(settings: Settings): DecodingOptions {
-  const c = settings.captions;
-  return {
-    topK: c.topK,
-    topP: c.topP,
-    distinctive: c.dcs,
-    alsoPlain: c.dcs && c.plainSampling,
-    beam: c.beam
-      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
-      : null,
-    aggregation: c.aggregation,
-    temperature: c.temperature,
-    repetitionPenalty: c.repetitionPenalty,
-    minLength: c.minLength,
-    maxLength: c.maxLength,
-    maxCalibrationCrops: 30,
-    seed: settings.seed,
-  };
-}
+/** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
+export { decodingOptions };
 
 /** Opens a model pack and builds the runner's stages over it. */
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {

@@ -9,7 +9,9 @@ import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
 import {
   buildKeptIndex,
+  emptyColumns,
   keptCountAt,
+  scoreColumns,
   type DecisionColumns,
   type KeepPolicy,
   type KeptIndex,
@@ -21,17 +23,6 @@ import { useSettingsStore } from './settings.ts';
 
 /** The policies used before the project's settings are loaded: the schema's defaults. */
 const DEFAULT_FILTER = parseSettings({}).filter;
-
-function emptyColumns(): DecisionColumns {
-  return {
-    image: new Int32Array(0),
-    mask: new Int32Array(0),
-    cos: new Float64Array(0),
-    dos: new Float64Array(0),
-    review: new Int8Array(0),
-    maskCounts: new Int32Array(0),
-  };
-}
 
 export const useFilterStore = defineStore('filter', {
   state: () => ({
@@ -78,14 +69,7 @@ export const useFilterStore = defineStore('filter', {
     async load(): Promise<void> {
       try {
         const scores = await api().dosScores();
-        this.setColumns({
-          image: scores.imageIndex,
-          mask: scores.mask,
-          cos: scores.cos,
-          dos: scores.dos,
-          review: scores.review,
-          maskCounts: scores.maskCounts,
-        });
+        this.setColumns(scoreColumns(scores));
       } catch (error) {
         if (!errorMessage(error).includes('project'))
           useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
