@@ -3,8 +3,7 @@
  * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
  */
 import * as ort from 'onnxruntime-node';
-import type { DecodingOptions } from '../../shared/caption.ts';
-import { decodingOptions, type Settings } from '../../shared/settings.ts';
+import { decodingOptions } from '../../shared/settings.ts';
 import { Captioner } from '../caption/captioner.ts';
 import { generateCaptions } from '../caption/generate.ts';
 import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
