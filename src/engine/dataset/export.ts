@@ -10,14 +10,12 @@
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeRle } from '../image/rle.ts';
+import { decodeRle, maskToPolygons, type BinaryMask } from '../image/index.ts';
 import sharp from 'sharp';
-import { maskToPolygons } from '../image/polygon.ts';
-import type { BinaryMask } from '../image/types.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
 import type { FilterSettings, Settings } from '../../shared/settings.ts';
-import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/decide.ts';
-import { Project, writeFileAtomic } from '../pipeline/store.ts';
+import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/index.ts';
+import { Project, writeFileAtomic } from '../pipeline/index.ts';
 import { pickleDumps, type PickleValue } from './pickle.ts';
 import { readProjectReview } from './review.ts';
 import {

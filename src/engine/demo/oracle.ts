@@ -5,9 +5,7 @@
  * any other object of the scene. A caption with no attribute word identifies nothing, unless the scene has a single
  * object. This judges the pipeline independently of the demo scorer.
  */
-import { maskIou } from '../image/mask.ts';
-import { decodeRle, type Rle } from '../image/rle.ts';
-import type { BinaryMask } from '../image/types.ts';
+import { maskIou, decodeRle, type Rle, type BinaryMask } from '../image/index.ts';
 import { COLOURS, PATTERNS, SHAPES, type Attributes } from './world.ts';
 
 /** One object as the oracle needs it: attributes and either an in-memory mask or a COCO RLE. */

@@ -4,16 +4,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import { decodingOptions } from '../../shared/settings.ts';
-import { Captioner } from '../caption/captioner.ts';
-import { generateCaptions } from '../caption/generate.ts';
-import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
-import { loadImage } from '../image/load.ts';
+import { Captioner, generateCaptions, loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
+import { loadImage, type CropBatch } from '../image/index.ts';
 import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
-import { generateMasks } from '../segment/generate.ts';
-import { openMaskImport, type MaskImport } from '../segment/import.ts';
-import { SamModel } from '../segment/model.ts';
-import { selectMasks } from '../segment/select.ts';
-import type { CropBatch } from '../image/crops.ts';
+import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
 /** Stages plus what a run records and the bench reads. */

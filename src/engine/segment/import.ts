@@ -12,10 +12,14 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { readMaskPng } from '../image/mask.ts';
-import { polygonsToMask } from '../image/polygon.ts';
-import { decodeRle, type AnyRle } from '../image/rle.ts';
-import type { BinaryMask, Size } from '../image/types.ts';
+import {
+  readMaskPng,
+  polygonsToMask,
+  decodeRle,
+  type AnyRle,
+  type BinaryMask,
+  type Size,
+} from '../image/index.ts';
 
 /** One imported mask. */
 export interface ImportedMask {

@@ -28,21 +28,25 @@ import {
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
 import type { ImageResult, RunProgress as EngineRunProgress } from '../../shared/results.ts';
 import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
-import { compareTraces } from '../caption/trace.ts';
-import { exportProject } from '../dataset/export.ts';
-import { decisionColumns } from '../filter/decide.ts';
-import { evaluateResults, readGroundTruth } from '../dataset/evaluate.ts';
-import { buildReport } from '../dataset/report.ts';
+import { compareTraces } from '../caption/index.ts';
+import { exportProject, evaluateResults, readGroundTruth, buildReport } from '../dataset/index.ts';
+import { decisionColumns } from '../filter/index.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
-import { loadImage } from '../image/load.ts';
-import { decodeRle, encodeRle } from '../image/rle.ts';
-import type { RgbImage } from '../image/types.ts';
-import { openStages, type PackStages } from '../pipeline/engine.ts';
-import { decodeWithTrace, type DecodeTweaks } from '../pipeline/trace.ts';
-import { failedResult, processImage, type StageMasks } from '../pipeline/run.ts';
-import { listImages, Project, writeFileAtomic, type ImageEntry } from '../pipeline/store.ts';
-import { SamModel, SegmentSession } from '../segment/model.ts';
-import { promptMask } from '../segment/prompt.ts';
+import { loadImage, decodeRle, encodeRle, type RgbImage } from '../image/index.ts';
+import {
+  openStages,
+  type PackStages,
+  decodeWithTrace,
+  type DecodeTweaks,
+  failedResult,
+  processImage,
+  type StageMasks,
+  listImages,
+  Project,
+  writeFileAtomic,
+  type ImageEntry,
+} from '../pipeline/index.ts';
+import { SamModel, SegmentSession, promptMask } from '../segment/index.ts';
 import { REVIEW_FILE } from '../../shared/formats.ts';
 import { FileScope } from './paths.ts';
 import {

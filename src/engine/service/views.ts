@@ -8,8 +8,8 @@ import { type CandidateView, type ImageSummary, type MaskView } from '../../shar
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
 import type { Rle } from '../../shared/rle.ts';
 import type { FilterSettings } from '../../shared/settings.ts';
-import { decideResult, type ReviewInput } from '../filter/decide.ts';
-import type { ImageEntry } from '../pipeline/store.ts';
+import { decideResult, type ReviewInput } from '../filter/index.ts';
+import type { ImageEntry } from '../pipeline/index.ts';
 
 /** Review state kept beside the results (the store's results are append-only; decisions and edits are not). */
 export interface ReviewState {
