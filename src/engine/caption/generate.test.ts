@@ -4,7 +4,7 @@ import { renderScene } from '../demo/scenes.ts';
 import { buildCrops } from '../image/crops.ts';
 import { Captioner } from './captioner.ts';
 import { generateCaptions, type GenerateInput } from './generate.ts';
-import { openDemoCaptioner, type DemoCaptionerForTests } from './test-model.ts';
+import { openDemoCaptioner, type DemoCaptionerForTests } from '../testing/caption-model.ts';
 import { compareTraces, replayTrace } from './trace.ts';
 
 let demo: DemoCaptionerForTests;
