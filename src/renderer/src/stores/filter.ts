@@ -17,7 +17,7 @@ import {
   type KeptIndex,
 } from '../../../shared/decide.ts';
 import { parseSettings, REFERENCE_TAU } from '../../../shared/settings.ts';
-import { api, errorMessage } from './api.ts';
+import { api, errorCode, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { useSettingsStore } from './settings.ts';
 
@@ -71,7 +71,8 @@ export const useFilterStore = defineStore('filter', {
         const scores = await api().dosScores();
         this.setColumns(scoreColumns(scores));
       } catch (error) {
-        if (!errorMessage(error).includes('project'))
+        // no open project yet: nothing to count, not an error worth a notice
+        if (errorCode(error) !== 'no-project')
           useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
       }
     },
