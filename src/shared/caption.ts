@@ -133,6 +133,8 @@ export interface DecodingOptions {
   maxCalibrationCrops: number;
   /** Seed of every random stream (streams are derived per image, mask, crop and setting). */
   seed: number;
+  /** End a sequence when pad (id 0) is sampled, as the released decoder does; off: pad is a token like any other. */
+  stopOnPad?: boolean;
 }
 
 /**

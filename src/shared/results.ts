@@ -101,6 +101,7 @@ export type DecisionReason =
   | 'single-mask-rank'
   | 'single-mask-dropped'
   | 'best-of-empty-mask'
+  | 'random-of-empty-mask'
   | 'comparison'
   | 'accepted'
   | 'rejected'

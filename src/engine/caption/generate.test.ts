@@ -186,3 +186,23 @@ describe('generating captions with the demo captioner', () => {
     ).rejects.toThrow('crops hold 10 values, expected 2×3×224×224');
   });
 });
+
+describe('stopOnPad (the released decoder ends a caption at a sampled pad)', () => {
+  it('ends each sampled row just before the first pad it draws, its earlier tokens unchanged', async () => {
+    const plain = await generateCaptions(input(3, 0, { beam: null }));
+    // stand-in pad: the first sampled token of the first candidate, so that some rows do draw it
+    const pad = plain.candidates[0]!.tokenIds[1]!;
+    const stopped = await generateCaptions(
+      input(3, 0, { beam: null, stopOnPad: true }, { special: { ...demo.special, pad } }),
+    );
+    let cut = 0;
+    stopped.candidates.forEach((candidate, k) => {
+      const before = plain.candidates[k]!.tokenIds;
+      const at = before.indexOf(pad, 1);
+      if (at > 0) cut++;
+      expect(candidate.tokenIds).toEqual(at > 0 ? before.slice(0, at) : before);
+    });
+    expect(cut).toBeGreaterThan(0);
+    expect(stopped.candidates[0]!.tokenIds).toEqual([plain.candidates[0]!.tokenIds[0]]);
+  });
+});

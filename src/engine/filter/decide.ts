@@ -31,6 +31,7 @@ export function decide(
   candidates: readonly ScoredCandidate[],
   maskCount: number,
   filter: KeepPolicy,
+  imageId: number | string = '',
 ): Decision[] {
   return decideShared(
     candidates.map((c) => ({
@@ -43,6 +44,7 @@ export function decide(
     })),
     maskCount,
     filter,
+    imageId,
   );
 }
 
@@ -56,6 +58,7 @@ export function decideResult(
     result.candidates.map((c) => ({ ...c, review: reviewMark(review, result.image.id, c.mask, c.index) })),
     result.masks.length,
     filter,
+    result.image.id,
   );
 }
 
