@@ -16,7 +16,7 @@ export const REFERENCE_MARGINS = [1.0, 1.1, 1.2] as const;
 export const REFERENCE_TOP_K = [5, 7, 9, 11, 13] as const;
 /** DCS top-p set of the reference. */
 export const REFERENCE_TOP_P = [0.4, 0.5, 0.6, 0.7, 0.8] as const;
-/** The distinctiveness threshold τ of the reference. */
+/** The distinctiveness threshold τ: the paper's (Sec. 5.1). The released loader filters `doc > 1` instead. */
 export const REFERENCE_TAU = 1.3;
 
 const probability = z.number().gt(0).lte(1);

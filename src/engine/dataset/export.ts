@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { decodeRle, maskToPolygons, type BinaryMask } from '../image/index.ts';
 import sharp from 'sharp';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
-import type { FilterSettings, Settings } from '../../shared/settings.ts';
+import { REFERENCE_DIFFERENCES, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/index.ts';
 import { Project, writeFileAtomic } from '../pipeline/index.ts';
 import { pickleDumps, type PickleValue } from './pickle.ts';
@@ -425,6 +425,8 @@ function writeRecord(
     images: project.file.images.map((i) => ({ id: i.id, name: i.name, sha256: i.sha256 })),
     settings,
     seed: settings.seed,
+    // what a reference-preset run still does differently from the released code (shared/settings.ts)
+    referenceDifferences: settings.preset === 'reference' ? REFERENCE_DIFFERENCES : null,
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: { images: summary.images, refs: summary.refs, expressions: summary.expressions },
