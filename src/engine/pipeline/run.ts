@@ -207,7 +207,7 @@ export async function processImage(
     });
   });
   counters.candidates = candidates.length;
-  const decisions = decide(candidates, masks.length, { ...settings.filter, seed: settings.seed }, entry.id);
+  const decisions = decide(candidates, masks.length, settings.filter, entry.id);
   return {
     version: RESULTS_VERSION,
     revision: 0,
