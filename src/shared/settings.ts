@@ -147,8 +147,8 @@ export const REFERENCE_DIFFERENCES: readonly string[] = [
     'allowed, no cap); without CutLER boxes the default top-K heuristic (masks.maxMasks) selects the masks — import ' +
     'CutLER boxes (COCO JSON with bbox and no segmentation) to select the same way',
   'τ: the preset keeps DoS > 1.3, the paper’s τ (Sec. 5.1); the released loader filters doc > 1',
-  'random draws: the released code draws from Python’s global random state; here every draw is seeded by the run ' +
-    'seed and the image/mask (same numbers on every run, not the same numbers as a Python run)',
+  'random draws: the released code draws from Python’s global random state; here the empty-mask caption is drawn ' +
+    'from the policy seed (0 today) and the mask id (same pick on every run, not the pick of a Python run)',
   'beam search: with transformers 4.31 the released code raises before decoding (open_clip #575/#617); with ≤ 4.30 ' +
     'its shared hypothesis list behaves as independent groups, which is what is run here',
 ];
