@@ -87,7 +87,7 @@ export const FilterSettingsSchema = z.strictObject({
   singleMaskShare: probability.default(0.5),
   /**
    * Masks with no candidate above τ: drop them, keep their best candidate by DoS, or keep one drawn at random
-   * (the released code's loader: seeded here by the run's seed and the mask id, so a run is reproducible).
+   * (the released code's loader: seeded here by the policy's seed and the mask id, so a run is reproducible).
    */
   emptyMask: z.enum(['drop', 'keep-best', 'random']).default('drop'),
 });
