@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestEngine, type TestEngine } from '../engine/service/test-engine.ts';
+import { startTestEngine, type TestEngine } from '../engine/testing/engine.ts';
 import { REQUEST_CHANNELS } from '../shared/api-names.ts';
 import { decodeMessage } from '../shared/wire.ts';
 import { startServer, type RunningServer } from './server.ts';

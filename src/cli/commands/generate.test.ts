@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeScenes } from '../../engine/pipeline/test-fixtures.ts';
+import { writeScenes } from '../../engine/testing/fixtures.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { EXIT } from '../exit.ts';
 import { main } from '../index.ts';
