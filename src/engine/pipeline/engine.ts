@@ -9,7 +9,7 @@ import { Captioner } from '../caption/captioner.ts';
 import { generateCaptions } from '../caption/generate.ts';
 import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
 import { loadImage } from '../image/load.ts';
-import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
+import { loadModelPack, throwIfCancelled, type ModelPack, type ModelSession } from '../runtime/index.ts';
 import { generateMasks } from '../segment/generate.ts';
 import { openMaskImport, type MaskImport } from '../segment/import.ts';
 import { SamModel } from '../segment/model.ts';
@@ -95,7 +95,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     logitScale: manifest.scorer.logitScale,
     cropSize,
     load: (path, maxPixels) => loadImage(path, { maxPixels }),
-    async masks(image, entry, settings, signal) {
+    async masks(image, entry, settings, signal, onWithin) {
       if (settings.masks.source === 'imported') {
         const path = settings.masks.importPath!;
         if (!imports.has(path)) imports.set(path, openMaskImport(path));
@@ -113,6 +113,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         preset: settings.masks.preset,
         pointsPerSide: settings.masks.pointsPerSide,
         signal,
+        onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
       });
       const { selected } = selectMasks(proposals, {
         maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
@@ -126,10 +127,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         stabilities: selected.map((p) => p.stability),
       };
     },
-    async captions({ masks, crops, settings, imageKey }) {
+    async captions({ masks, crops, settings, imageKey, onWithin, signal }) {
       const options = decodingOptions(settings);
       const all = [];
-      for (const batch of crops) {
+      for (const [k, batch] of crops.entries()) {
+        throwIfCancelled(signal, 'captioning');
+        onWithin?.({ done: k, total: crops.length, unit: 'crops' });
         const out = await generateCaptions({
           captioner,
           tokenizer: captionTokenizer,
@@ -145,6 +148,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         });
         all.push(...out.candidates);
       }
+      onWithin?.({ done: crops.length, total: crops.length, unit: 'crops' });
       // candidate order: by mask, then crop type, then setting (the order the caption engine emits per crop type)
       return all
         .map((c, k) => ({ c, k }))
