@@ -190,7 +190,10 @@ export class ProjectService {
     const project = this.#require();
     const filter = project.file.settings.filter;
     const run = this.#run;
-    const running = new Set(run?.imageIds.filter((id) => !run.committed.has(id)) ?? []);
+    // a paused run's images not reached yet are pending, not running
+    const running = new Set(
+      run && run.status.state !== 'paused' ? run.imageIds.filter((id) => !run.committed.has(id)) : [],
+    );
     return project.file.images.map((entry) =>
       // an image being re-captioned shows as running, as its `run:image` event does, not with its old result
       imageSummary(
