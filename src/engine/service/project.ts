@@ -331,7 +331,7 @@ export class ProjectService {
     const project = this.#require();
     const settings = project.file.settings;
     const signal = run.controller.signal;
-    let outcome: 'completed' | 'paused' | 'cancelled' | 'failed' = 'completed';
+    let outcome: 'completed' | 'paused' | 'cancelled' | 'failed';
     let error: string | null = null;
     const recaptionErrors: string[] = [];
     const summary = (entry: ImageEntry, result: ImageResult | undefined, running = false) =>
