@@ -144,7 +144,9 @@ function numbers(value: unknown, what: string): number[] {
 function uncompressed(obj: Record<string, unknown>): Runs {
   // np.array(obj['counts'], dtype=np.uint32)
   if (typeof obj.counts === 'string')
-    throw new CocoDecodeError(`ValueError: invalid literal for int() with base 10: '${obj.counts.slice(0, 20)}'`);
+    throw new CocoDecodeError(
+      `ValueError: invalid literal for int() with base 10: '${obj.counts.slice(0, 20)}'`,
+    );
   return numbers(obj.counts, 'counts');
 }
 
@@ -171,9 +173,12 @@ export function frPyObjects(pyobj: unknown, h: number, w: number): Runs[] {
 /** `_frString`: an RLE object's compressed counts (a list of ints cannot become a char*). */
 function compressed(obj: unknown, h: number, w: number): Uint8Array {
   if (!isDict(obj) || typeof obj.counts !== 'string' || !Array.isArray(obj.size))
-    throw new CocoDecodeError('TypeError: expected bytes, list found (mask.decode needs compressed RLE strings)');
+    throw new CocoDecodeError(
+      'TypeError: expected bytes, list found (mask.decode needs compressed RLE strings)',
+    );
   const [rh, rw] = obj.size as [number, number];
-  if (rh !== h || rw !== w) throw new CocoDecodeError(`RLE size ${rh}×${rw} differs from the image's ${h}×${w}`);
+  if (rh !== h || rw !== w)
+    throw new CocoDecodeError(`RLE size ${rh}×${rw} differs from the image's ${h}×${w}`);
   return decodeRle({ size: [rh, rw], counts: obj.counts }).data;
 }
 

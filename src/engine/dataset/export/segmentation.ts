@@ -31,7 +31,9 @@ export function cocoSegmentation(mask: BinaryMask, what: string): Polygon[] {
     return traced.polygons;
   const bridged = bridgeRings(maskToRings(mask));
   if (!decodesTo([bridged], mask))
-    throw new Error(`${what}: the mask does not survive as a COCO polygon under refer.py and pycocotools decoding`);
+    throw new Error(
+      `${what}: the mask does not survive as a COCO polygon under refer.py and pycocotools decoding`,
+    );
   return [bridged];
 }
 
@@ -48,7 +50,8 @@ export function bridgeRings(rings: readonly Polygon[]): Polygon {
 export function decodesTo(segmentation: unknown, mask: BinaryMask): boolean {
   const { width: w, height: h } = mask;
   for (const decoded of [decodeLikeReferPy(segmentation, h, w), decodeLikeAnnToMask(segmentation, h, w)]) {
-    for (let i = 0; i < mask.data.length; i++) if (decoded.data[i] !== (mask.data[i] !== 0 ? 1 : 0)) return false;
+    for (let i = 0; i < mask.data.length; i++)
+      if (decoded.data[i] !== (mask.data[i] !== 0 ? 1 : 0)) return false;
   }
   return true;
 }
