@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import {
+  DATASET_FORMATS,
   EXPORT_FORMATS,
   exportProject,
   REFER_DATASETS,
@@ -61,6 +62,23 @@ export function registerExport(program: Command): void {
         throw new Error('give --split or --split-by-image, not both');
       if ((flags.out === undefined) === (flags.appendTo === undefined))
         throw new Error('give --out <dir> for a new export or --append-to <dir> to add to one (exactly one)');
+      if (!(DATASET_FORMATS as readonly string[]).includes(flags.format)) {
+        const given = (
+          [
+            ['--dataset', flags.dataset],
+            ['--split-by', flags.splitBy],
+            ['--split', flags.split],
+            ['--split-by-image', flags.splitByImage],
+            ['--split-seed', flags.splitSeed],
+            ['--coco-names', flags.cocoNames],
+            ['--append-to', flags.appendTo],
+          ] as const
+        ).filter(([, v]) => v !== undefined);
+        if (given.length > 0)
+          throw new Error(
+            `${given.map(([f]) => f).join(', ')}: only for --format ${DATASET_FORMATS.join(' or ')}, not ${flags.format}`,
+          );
+      }
       let tau: number | undefined;
       if (flags.tau !== undefined) {
         tau = Number(flags.tau);

@@ -52,7 +52,7 @@ export const EXPORTERS: Record<ExportFormat, Exporter> = {
 };
 
 /** Formats that can split by image and be appended to. */
-const DATASET_FORMATS: readonly ExportFormat[] = ['refcoco', 'cris'];
+export const DATASET_FORMATS: readonly ExportFormat[] = ['refcoco', 'cris'];
 
 /** Exports a project in one format into `options.out`. */
 export async function exportProject(projectDir: string, options: ExportOptions): Promise<ExportSummary> {
@@ -64,17 +64,10 @@ export async function exportProject(projectDir: string, options: ExportOptions):
       `unknown export format "${options.format}": expected one of ${EXPORT_FORMATS.join(', ')}`,
     );
   }
-  const dataset = DATASET_FORMATS.includes(options.format);
-  if (!dataset) {
-    const extra = (['split', 'dataset', 'splitBy', 'appendTo', 'cocoNames'] as const).filter(
-      (k) =>
-        options[k] !== undefined && options[k] !== false && !(k === 'split' && options.split === 'train'),
-    );
-    if (extra.length > 0)
-      throw new Error(
-        `${extra.join(', ')} apply to the refcoco and cris formats only, not ${options.format}`,
-      );
-  }
+  // splits, dataset names, appending and COCO names belong to refcoco/cris; the app sends its split with every
+  // format, so other formats ignore them (the CLI refuses them there)
+  if (!DATASET_FORMATS.includes(options.format) && options.appendTo)
+    throw new Error(`appending applies to the refcoco and cris formats only, not ${options.format}`);
   const single = options.singleMask ?? 'project';
   if (!(SINGLE_MASK_POLICIES as readonly string[]).includes(single))
     throw new Error(`--single-mask must be one of ${SINGLE_MASK_POLICIES.join(', ')}, got "${single}"`);
