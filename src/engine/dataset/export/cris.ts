@@ -42,14 +42,15 @@ export async function exportCris(context: ExportContext): Promise<void> {
     writer.file(join('masks', folder, `${ref.refId}.png`), await encodeGreyMaskPng(decodeRle(ref.mask.rle)));
     summary.expressions += ref.sentences.length;
   }
-  for (const [split, entries] of bySplit)
-    writer.file(join('anns', folder, `${split}.json`), JSON.stringify(entries));
   let done = 0;
   for (const image of plan.images.values()) {
     await writer.image(image.result, join(IMAGE_DIR, image.fileName));
     summary.images++;
     context.options.onProgress?.(++done, plan.images.size);
   }
+  // the split files last: a failed image (or append) leaves the earlier index intact
+  for (const [split, entries] of bySplit)
+    writer.file(join('anns', folder, `${split}.json`), JSON.stringify(entries));
   summary.refs = plan.refs.length;
   summary.splits = plan.splitCounts.map(({ name, images, refs, expressions }) => ({
     name,

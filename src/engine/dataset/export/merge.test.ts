@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -221,6 +221,19 @@ print(json.dumps(out))`;
     expect(record.export.splits.reduce((n: number, s: { refs: number }) => n + s.refs, 0)).toBe(19);
     expect(record.parts).toHaveLength(2);
     expect(JSON.stringify(record.export)).not.toContain('null');
+  });
+
+  it('leaves the earlier export intact when an append fails on a missing image', async () => {
+    const projectC = await writeMaskProject(join(dir, 'c'), specs(2, 'green', 90));
+    rmSync(join(dir, 'c', 'images', 'b.png'));
+    const before = readFileSync(join(out, 'refcocog/instances.json'), 'utf8');
+    const refsBefore = readFileSync(join(out, 'refcocog/refs(umd).p'));
+    await expect(exportProject(projectC, { format: 'refcoco', out: '', appendTo: out })).rejects.toThrow(
+      `image ${join(dir, 'c', 'images', 'b.png')} (id 2) is missing; it is needed for the export`,
+    );
+    expect(readFileSync(join(out, 'refcocog/instances.json'), 'utf8')).toBe(before);
+    expect(readFileSync(join(out, 'refcocog/refs(umd).p')).equals(refsBefore)).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8')).parts).toHaveLength(2);
   });
 
   it('refuses to append another dataset, splitBy or format', async () => {

@@ -75,8 +75,6 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
       width: image.result.image.width,
     });
   }
-  writer.file(refsFile, pickleDumps(pickleRefs));
-  writer.file(instancesFile, JSON.stringify(instances));
   // refer.py / LAVT read images/mscoco/images/train2014; CRIS/ETRIS's copy reads images/train2014 (formats.md §1.1)
   let done = 0;
   for (const image of plan.images.values()) {
@@ -85,6 +83,9 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
     summary.images++;
     context.options.onProgress?.(++done, plan.images.size);
   }
+  // the index files last: an export that fails on an image (or an append that does) keeps its earlier index intact
+  writer.file(refsFile, pickleDumps(pickleRefs));
+  writer.file(instancesFile, JSON.stringify(instances));
   summary.refs = plan.refs.length;
   summary.splits = plan.splitCounts.map(({ name, images, refs, expressions }) => ({
     name,
