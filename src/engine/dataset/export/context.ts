@@ -5,7 +5,6 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { BinaryMask } from '../../image/types.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type ReviewInput } from '../../filter/decide.ts';
@@ -199,17 +198,4 @@ function sameBytes(a: string, b: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * A mask as a single-channel 8-bit PNG (colour type 0) with values 0/255, image-sized (formats.md §2.2: what cv2 reads
- * as grey). `image/mask.ts`'s encoder lets sharp pick RGB; the CRIS and reference loaders are documented on grey.
- */
-export async function encodeGreyMaskPng(mask: BinaryMask): Promise<Buffer> {
-  const pixels = Buffer.alloc(mask.data.length);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = mask.data[i] !== 0 ? 255 : 0;
-  return sharp(pixels, { raw: { width: mask.width, height: mask.height, channels: 1 } })
-    .toColourspace('b-w')
-    .png()
-    .toBuffer();
 }

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeRle } from '../../image/rle.ts';
-import { encodeGreyMaskPng, type ExportContext } from './context.ts';
+import { encodeMaskPng } from '../../image/mask.ts';
+import type { ExportContext } from './context.ts';
 import { crisFolder } from './naming.ts';
 import { IMAGE_DIR, planDataset, planRecord } from './plan.ts';
 
@@ -39,7 +40,7 @@ export async function exportCris(context: ExportContext): Promise<void> {
       })),
       sentences_num: ref.sentences.length,
     });
-    writer.file(join('masks', folder, `${ref.refId}.png`), await encodeGreyMaskPng(decodeRle(ref.mask.rle)));
+    writer.file(join('masks', folder, `${ref.refId}.png`), await encodeMaskPng(decodeRle(ref.mask.rle)));
     summary.expressions += ref.sentences.length;
   }
   let done = 0;

@@ -1,7 +1,8 @@
 /** The reference's mask layout: `<dir>/<img_id>/<seg_id>.png`, 0/255, the image's masks numbered from 0. */
 import { join } from 'node:path';
 import { decodeRle } from '../../image/rle.ts';
-import { encodeGreyMaskPng, type ExportContext } from './context.ts';
+import { encodeMaskPng } from '../../image/mask.ts';
+import type { ExportContext } from './context.ts';
 
 /** Writes every mask of every done image under `dir` (`masks` for the masks format, `pseudo_masks` beside the CSV). */
 export async function writeMaskPngs(context: ExportContext, dir: string): Promise<void> {
@@ -11,7 +12,7 @@ export async function writeMaskPngs(context: ExportContext, dir: string): Promis
     for (const mask of result.masks) {
       writer.file(
         join(dir, String(result.image.id), `${mask.index}.png`),
-        await encodeGreyMaskPng(decodeRle(mask.rle)),
+        await encodeMaskPng(decodeRle(mask.rle)),
       );
     }
     if (summary.format === 'masks') summary.refs += result.masks.length;
