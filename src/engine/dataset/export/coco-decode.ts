@@ -40,8 +40,11 @@ export function rleFrPoly(xy: readonly number[], h: number, w: number): Runs {
   x.push(x[0]);
   for (let j = 0; j < k; j++) y.push(Math.trunc(scale * xy[j * 2 + 1] + 0.5));
   y.push(y[0]);
-  const u: number[] = [];
-  const v: number[] = [];
+  let m = 0;
+  for (let j = 0; j < k; j++) m += Math.max(Math.abs(x[j] - x[j + 1]), Math.abs(y[j] - y[j + 1])) + 1;
+  const u = new Int32Array(m);
+  const v = new Int32Array(m);
+  m = 0;
   for (let j = 0; j < k; j++) {
     let xs = x[j];
     let xe = x[j + 1];
@@ -58,20 +61,22 @@ export function rleFrPoly(xy: readonly number[], h: number, w: number): Runs {
     if (dx >= dy) {
       for (let d = 0; d <= dx; d++) {
         const t = flip ? dx - d : d;
-        u.push(t + xs);
-        v.push(Math.trunc(ys + s * t + 0.5));
+        u[m] = t + xs;
+        v[m] = Math.trunc(ys + s * t + 0.5);
+        m++;
       }
     } else {
       for (let d = 0; d <= dy; d++) {
         const t = flip ? dy - d : d;
-        v.push(t + ys);
-        u.push(Math.trunc(xs + s * t + 0.5));
+        v[m] = t + ys;
+        u[m] = Math.trunc(xs + s * t + 0.5);
+        m++;
       }
     }
   }
   // points along the y-boundary, downsampled
-  const a: number[] = [];
-  for (let j = 1; j < u.length; j++) {
+  const crossings: number[] = [];
+  for (let j = 1; j < m; j++) {
     if (u[j] === u[j - 1]) continue;
     let xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
     xd = (xd + 0.5) / scale - 0.5;
@@ -81,10 +86,10 @@ export function rleFrPoly(xy: readonly number[], h: number, w: number): Runs {
     if (yd < 0) yd = 0;
     else if (yd > h) yd = h;
     yd = Math.ceil(yd);
-    a.push(xd * h + yd);
+    crossings.push(xd * h + yd);
   }
-  a.push(h * w);
-  a.sort((p, q) => p - q);
+  crossings.push(h * w);
+  const a = Float64Array.from(crossings).sort(); // typed arrays sort numerically
   let p = 0;
   for (let j = 0; j < a.length; j++) {
     const t = a[j];

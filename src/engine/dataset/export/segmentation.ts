@@ -8,11 +8,11 @@
  * - a mask with holes (or nested islands): ONE polygon that walks every boundary ring — outer, holes, islands — joined
  *   by bridges from the first ring's start, each bridge walked there and back. `rleFrPoly` fills even-odd per column,
  *   and a segment walked twice toggles the same crossings twice, so the bridges vanish and the rings' parity is the
- *   mask. Every segmentation written is checked against both decoders; a mismatch stops the export.
+ *   mask. Every segmentation written is checked against `rleFrPoly`'s rasters; a mismatch stops the export.
  */
 import type { BinaryMask } from '../../image/types.ts';
-import { maskToPolygons, maskToRings, type Polygon } from '../../image/polygon.ts';
-import { decodeLikeAnnToMask, decodeLikeReferPy } from './coco-decode.ts';
+import { maskToRings, type Polygon } from '../../image/polygon.ts';
+import { decodeLikeAnnToMask, decodeLikeReferPy, rleFrPoly } from './coco-decode.ts';
 
 /** What export-record.json says about the masks in `instances.json`. */
 export const MASK_REPRESENTATION = {
@@ -23,18 +23,47 @@ export const MASK_REPRESENTATION = {
     'pycocotools COCO.annToMask.',
 } as const;
 
-/** The COCO segmentation of a (non-empty) mask, verified to decode to it under both decoders. */
+/** The COCO segmentation of a (non-empty) mask, checked to decode to it under both decoders. */
 export function cocoSegmentation(mask: BinaryMask, what: string): Polygon[] {
-  const traced = maskToPolygons(mask);
-  if (traced.polygons.length === 0) throw new Error(`${what}: the mask is empty; it cannot be exported`);
-  if (traced.exact && traced.polygons.every((p) => p.length >= 6) && decodesTo(traced.polygons, mask))
-    return traced.polygons;
-  const bridged = bridgeRings(maskToRings(mask));
-  if (!decodesTo([bridged], mask))
+  const rings = maskToRings(mask);
+  if (rings.length === 0) throw new Error(`${what}: the mask is empty; it cannot be exported`);
+  // outer boundaries run clockwise (positive area, y down), holes counter-clockwise
+  const polygons = rings.some((r) => signedArea(r) < 0) ? [bridgeRings(rings)] : rings;
+  if (!rastersTo(polygons, mask))
     throw new Error(
       `${what}: the mask does not survive as a COCO polygon under refer.py and pycocotools decoding`,
     );
-  return [bridged];
+  return polygons;
+}
+
+/**
+ * True when the polygons' `rleFrPoly` rasters add up to exactly the mask. refer.py sums the rasters and pycocotools
+ * unions them; a sum that is 0/1 everywhere and equals the mask makes both exact (the tests check each decoder).
+ */
+function rastersTo(polygons: readonly Polygon[], mask: BinaryMask): boolean {
+  const { width: w, height: h, data } = mask;
+  const sum = new Uint8Array(w * h); // column-major, as the runs
+  for (const polygon of polygons) {
+    let pos = 0;
+    rleFrPoly(polygon, h, w).forEach((run, k) => {
+      if (k % 2 === 1) for (let q = pos; q < pos + run; q++) sum[q]++;
+      pos += run;
+    });
+  }
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) if (sum[x * h + y] !== (data[y * w + x] !== 0 ? 1 : 0)) return false;
+  }
+  return true;
+}
+
+function signedArea(polygon: Polygon): number {
+  let sum = 0;
+  const n = polygon.length / 2;
+  for (let i = 0; i < n; i++) {
+    const j = (i + 1) % n;
+    sum += polygon[2 * i] * polygon[2 * j + 1] - polygon[2 * j] * polygon[2 * i + 1];
+  }
+  return sum / 2;
 }
 
 /** One polygon walking every ring, joined to the first ring's start by bridges walked there and back. */
