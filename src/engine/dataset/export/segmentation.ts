@@ -6,7 +6,7 @@
  *
  * - a mask without holes: one pixel-corner polygon per 4-connected part (disjoint, so refer.py's sum is the union);
  * - a mask with holes (or nested islands): ONE polygon that walks every boundary ring — outer, holes, islands — joined
- *   by bridges from the first ring's start, each bridge walked there and back. `rleFrPoly` fills even-odd per column,
+ *   by bridges between consecutive rings' starts, each bridge walked there and back. `rleFrPoly` fills even-odd per column,
  *   and a segment walked twice toggles the same crossings twice, so the bridges vanish and the rings' parity is the
  *   mask. Every segmentation written is checked against `rleFrPoly`'s rasters; a mismatch stops the export.
  */
@@ -66,12 +66,15 @@ function signedArea(polygon: Polygon): number {
   return sum / 2;
 }
 
-/** One polygon walking every ring, joined to the first ring's start by bridges walked there and back. */
+/**
+ * One polygon walking every ring: ring 1, a bridge to ring 2's start, ring 2, … ring n, then back along the same
+ * bridges to ring 1's start, so each bridge is walked once each way. Rings come in scan order of their first corner,
+ * so consecutive rings are near and the bridges short.
+ */
 export function bridgeRings(rings: readonly Polygon[]): Polygon {
-  const [first, ...rest] = rings;
-  const [x0, y0] = first;
-  const out = [...first, x0, y0];
-  for (const ring of rest) out.push(...ring, ring[0], ring[1], x0, y0);
+  const out: number[] = [];
+  for (const ring of rings) out.push(...ring, ring[0], ring[1]);
+  for (let k = rings.length - 2; k >= 0; k--) out.push(rings[k][0], rings[k][1]);
   return out;
 }
 
