@@ -280,7 +280,16 @@ describe('a cris export split three ways, with a second project appended', () =>
     await exportProject(projectB, { format: 'cris', out, splitBy: 'google' });
     expect(existsSync(join(out, 'anns/refcocog_g/train.json'))).toBe(true);
     const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
-    expect(record.export).toMatchObject({ dataset: 'refcocog', splitBy: 'google', crisFolder: 'refcocog_g' });
+    expect(record.export).toMatchObject({
+      dataset: 'refcocog',
+      splitBy: 'google',
+      crisFolder: 'refcocog_g',
+      split: 'train',
+      splits: [{ name: 'train', share: 1, images: 4, refs: 7, expressions: 13 }],
+      singleMask: { option: 'project', policy: 'keep-all', share: 0.5 },
+      emptyMask: 'drop',
+      maskRepresentation: 'png-0-255',
+    });
   });
 });
 

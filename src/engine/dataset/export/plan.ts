@@ -202,7 +202,10 @@ export function planRecord(plan: DatasetPlan, context: ExportContext): Record<st
   return {
     dataset: plan.dataset,
     splitBy: plan.splitBy,
-    split: plan.splits.map((s) => `${s.name}=${s.share}`).join(','),
+    split:
+      plan.splits.length === 1
+        ? plan.splits[0].name
+        : plan.splits.map((s) => `${s.name}=${s.share}`).join(','),
     splitSeed: plan.splitSeed,
     splits: plan.splitCounts,
     cocoNames: context.options.cocoNames ?? false,
