@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeTestProject } from '../../engine/dataset/test-project.ts';
+import { writeTestProject } from '../../engine/testing/project.ts';
 
 const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let dir: string;

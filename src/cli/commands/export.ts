@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import {
-  DATASET_FORMATS,
+  SPLITTABLE_FORMATS,
   EXPORT_FORMATS,
   exportProject,
   REFER_DATASETS,
@@ -62,7 +62,7 @@ export function registerExport(program: Command): void {
         throw new Error('give --split or --split-by-image, not both');
       if ((flags.out === undefined) === (flags.appendTo === undefined))
         throw new Error('give --out <dir> for a new export or --append-to <dir> to add to one (exactly one)');
-      if (!(DATASET_FORMATS as readonly string[]).includes(flags.format)) {
+      if (!(SPLITTABLE_FORMATS as readonly string[]).includes(flags.format)) {
         const given = (
           [
             ['--dataset', flags.dataset],
@@ -76,7 +76,7 @@ export function registerExport(program: Command): void {
         ).filter(([, v]) => v !== undefined);
         if (given.length > 0)
           throw new Error(
-            `${given.map(([f]) => f).join(', ')}: only for --format ${DATASET_FORMATS.join(' or ')}, not ${flags.format}`,
+            `${given.map(([f]) => f).join(', ')}: only for --format ${SPLITTABLE_FORMATS.join(' or ')}, not ${flags.format}`,
           );
       }
       let tau: number | undefined;

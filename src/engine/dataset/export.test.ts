@@ -7,7 +7,7 @@ import { readMaskPng } from '../image/mask.ts';
 import type { BinaryMask } from '../image/types.ts';
 import { exportProject } from './export.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy } from './export/coco-decode.ts';
-import { writeTestProject } from './test-project.ts';
+import { writeTestProject } from '../testing/project.ts';
 
 let dir: string;
 let project: string;

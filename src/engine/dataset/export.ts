@@ -11,8 +11,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { FilterSettings, Settings } from '../../shared/settings.ts';
-import { Project } from '../pipeline/store.ts';
+import { REFERENCE_DIFFERENCES, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { Project } from '../pipeline/index.ts';
 import {
   EXPORT_FORMATS,
   SINGLE_MASK_POLICIES,
@@ -51,8 +51,8 @@ export const EXPORTERS: Record<ExportFormat, Exporter> = {
   masks: exportMasks,
 };
 
-/** Formats that can split by image and be appended to. */
-export const DATASET_FORMATS: readonly ExportFormat[] = ['refcoco', 'cris'];
+/** Formats with refs: they split by image, name datasets and can be appended to. */
+export const SPLITTABLE_FORMATS: readonly ExportFormat[] = ['refcoco', 'cris'];
 
 /** Exports a project in one format into `options.out`. */
 export async function exportProject(projectDir: string, options: ExportOptions): Promise<ExportSummary> {
@@ -66,7 +66,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   }
   // splits, dataset names, appending and COCO names belong to refcoco/cris; the app sends its split with every
   // format, so other formats ignore them (the CLI refuses them there)
-  if (!DATASET_FORMATS.includes(options.format) && options.appendTo)
+  if (!SPLITTABLE_FORMATS.includes(options.format) && options.appendTo)
     throw new Error(`appending applies to the refcoco and cris formats only, not ${options.format}`);
   const single = options.singleMask ?? 'project';
   if (!(SINGLE_MASK_POLICIES as readonly string[]).includes(single))
@@ -142,6 +142,8 @@ function writeRecord(context: ExportContext): void {
     images: part.images,
     settings,
     seed: settings.seed,
+    // what a reference-preset run still does differently from the released code (shared/settings.ts)
+    referenceDifferences: settings.preset === 'reference' ? REFERENCE_DIFFERENCES : null,
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: part.counts,

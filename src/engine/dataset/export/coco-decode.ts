@@ -16,7 +16,7 @@
  * every unit step in x along the boundary whose column lands on a pixel centre toggles the column's run at the
  * crossing's row — an even-odd fill in column-major order.
  */
-import { decodeRle } from '../../image/rle.ts';
+import { decodeRle } from '../../image/index.ts';
 
 /** A decoding failure, with the Python error the original code raises. */
 export class CocoDecodeError extends Error {}

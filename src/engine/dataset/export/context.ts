@@ -5,14 +5,17 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { DatasetFormat as ExportFormat } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
-import { decideResult, reviewedText, type ReviewInput } from '../../filter/decide.ts';
-import { writeFileAtomic, type Project } from '../../pipeline/store.ts';
+import { decideResult, reviewedText, type ReviewInput } from '../../filter/index.ts';
+import { writeFileAtomic, type Project } from '../../pipeline/index.ts';
 
-/** Export formats. */
-export const EXPORT_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Export formats: the dataset formats of shared/formats.ts. */
+export {
+  DATASET_FORMATS as EXPORT_FORMATS,
+  type DatasetFormat as ExportFormat,
+} from '../../../shared/formats.ts';
 
 /** Single-mask policies an export can apply (`project`: the project's filter setting). */
 export const SINGLE_MASK_POLICIES = ['project', 'keep-all', 'cos-top-half', 'drop'] as const;

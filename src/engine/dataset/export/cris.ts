@@ -6,8 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRle } from '../../image/rle.ts';
-import { encodeMaskPng } from '../../image/mask.ts';
+import { decodeRle, encodeMaskPng } from '../../image/index.ts';
 import type { ExportContext } from './context.ts';
 import { crisFolder } from './naming.ts';
 import { IMAGE_DIR, planDataset, planRecord } from './plan.ts';

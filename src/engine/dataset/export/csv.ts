@@ -5,7 +5,7 @@
  * Review: rejected candidates and deleted masks are left out, edited texts replace generated ones. The CSV's own
  * filter runs when the reference loads it, so an accepted candidate below τ is written but only counted here.
  */
-import { decideResult, reviewedText, reviewMark } from '../../filter/decide.ts';
+import { decideResult, reviewedText, reviewMark } from '../../filter/index.ts';
 import { csvField, finite, type ExportContext } from './context.ts';
 import { writeMaskPngs } from './masks.ts';
 

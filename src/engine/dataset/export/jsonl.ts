@@ -1,5 +1,5 @@
 /** JSONL of every candidate with its scores, review mark and kept flag at the export's τ (`candidates.jsonl`). */
-import { decideResult, reviewedText, reviewMark } from '../../filter/decide.ts';
+import { decideResult, reviewedText, reviewMark } from '../../filter/index.ts';
 import type { ExportContext } from './context.ts';
 
 /** Writes `candidates.jsonl`. */

@@ -1,7 +1,6 @@
 /** The reference's mask layout: `<dir>/<img_id>/<seg_id>.png`, 0/255, the image's masks numbered from 0. */
 import { join } from 'node:path';
-import { decodeRle } from '../../image/rle.ts';
-import { encodeMaskPng } from '../../image/mask.ts';
+import { decodeRle, encodeMaskPng } from '../../image/index.ts';
 import type { ExportContext } from './context.ts';
 
 /** Writes every mask of every done image under `dir` (`masks` for the masks format, `pseudo_masks` beside the CSV). */

@@ -3,10 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readMaskPng } from '../../image/mask.ts';
-import type { BinaryMask } from '../../image/types.ts';
+import { readMaskPng, type BinaryMask } from '../../image/index.ts';
 import { exportProject } from '../export.ts';
-import { rectMask, writeMaskProject, type TestImageSpec } from '../test-project.ts';
+import { rectMask, writeMaskProject, type TestImageSpec } from '../../testing/project.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy } from './coco-decode.ts';
 
 /** A ring with a hole holding an island (a nested hole), w×h ≥ 9×9. */

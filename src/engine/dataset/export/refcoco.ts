@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRle } from '../../image/rle.ts';
+import { decodeRle } from '../../image/index.ts';
 import { pickleDumps, pickleLoads, type PickleValue } from '../pickle.ts';
 import type { ExportContext } from './context.ts';
 import { IMAGE_DIR, planDataset, planRecord } from './plan.ts';

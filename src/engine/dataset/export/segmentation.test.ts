@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRle } from '../../image/rle.ts';
-import type { BinaryMask } from '../../image/types.ts';
+import { encodeRle, type BinaryMask } from '../../image/index.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy, rleFrPoly } from './coco-decode.ts';
 import { cocoSegmentation, decodesTo } from './segmentation.ts';
 

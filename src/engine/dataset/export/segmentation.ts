@@ -10,8 +10,7 @@
  *   and a segment walked twice toggles the same crossings twice, so the bridges vanish and the rings' parity is the
  *   mask. Every segmentation written is checked against `rleFrPoly`'s rasters; a mismatch stops the export.
  */
-import type { BinaryMask } from '../../image/types.ts';
-import { maskToRings, type Polygon } from '../../image/polygon.ts';
+import { maskToRings, type BinaryMask, type Polygon } from '../../image/index.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy, rleFrPoly } from './coco-decode.ts';
 
 /** What export-record.json says about the masks in `instances.json`. */
