@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { CaptionTrace, TraceComparison } from '../../shared/caption.ts';
+import { cropKey, type CaptionTrace, type CropType, type TraceComparison } from '../../shared/caption.ts';
+import type { ImageResult } from '../../shared/results.ts';
 import { encodePng, renderScene } from '../../engine/demo/index.ts';
 import { encodeMaskPng } from '../../engine/image/mask.ts';
 import { replayTrace } from '../../engine/caption/trace.ts';
@@ -16,12 +17,19 @@ beforeAll(async () => {
   await mkdir(join(dir, 'masks'));
   for (const [k, object] of scene.truth.objects.entries())
     await writeFile(join(dir, 'masks', `${k}.png`), await encodeMaskPng(object.mask));
+  // the same ground-truth masks as a mask import for `generate` (<folder>/<image-stem>/<k>.png)
+  await mkdir(join(dir, 'import', 'scene'), { recursive: true });
+  for (const [k, object] of scene.truth.objects.entries())
+    await writeFile(join(dir, 'import', 'scene', `${k}.png`), await encodeMaskPng(object.mask));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  args: string[],
+  command = 'caption',
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const out = vi
@@ -31,7 +39,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
     .spyOn(process.stderr, 'write')
     .mockImplementation((chunk) => ((stderr += String(chunk)), true));
   try {
-    const code = await main(['node', 'pseudo-ris', 'caption', ...args]);
+    const code = await main(['node', 'pseudo-ris', command, ...args]);
     return { code, stdout, stderr };
   } finally {
     out.mockRestore();
@@ -97,6 +105,76 @@ describe('pseudo-ris caption', () => {
     const saved = JSON.parse(await readFile(traceFile, 'utf8')) as { traces: CaptionTrace[] };
     expect(saved.traces).toHaveLength(4);
   });
+
+  it('gives the same candidates as generate for the same image, masks and seed (one caption path)', async () => {
+    const image = join(dir, 'scene.png');
+    const caption = await run([
+      image,
+      '--masks',
+      join(dir, 'masks'),
+      '--k',
+      '5',
+      '--p',
+      '0.5',
+      '--seed',
+      '7',
+      '--json',
+    ]);
+    expect(caption.code).toBe(0);
+    const captioned = (
+      JSON.parse(caption.stdout) as {
+        candidates: {
+          maskIndex: number;
+          crop: CropType;
+          settingKey: string;
+          text: string;
+          streamId?: string;
+        }[];
+      }
+    ).candidates;
+    const settings = join(dir, 'same.json');
+    await writeFile(settings, JSON.stringify({ captions: { topK: [5], topP: [0.5], plainSampling: false } }));
+    const project = join(dir, 'project');
+    const generate = await run(
+      [
+        image,
+        '--project',
+        project,
+        '--settings',
+        settings,
+        '--masks',
+        join(dir, 'import'),
+        '--seed',
+        '7',
+        '--no-progress',
+      ],
+      'generate',
+    );
+    expect(generate.code).toBe(0);
+    const [result] = (await readFile(join(project, 'results.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ImageResult);
+    const generated = result.candidates.map((c) => ({
+      mask: c.mask,
+      crop: c.cropKey,
+      setting: c.settingKey,
+      text: c.text,
+      stream: c.streamId,
+    }));
+    // beam + DCS top-k 5 + DCS top-p 0.5, for 4 masks × 4 crops; the streams are named by the image's content hash
+    expect(generated).toHaveLength(4 * 4 * 3);
+    expect(
+      captioned.map((c) => ({
+        mask: c.maskIndex,
+        crop: cropKey(c.crop),
+        setting: c.settingKey,
+        text: c.text,
+        stream: c.streamId,
+      })),
+    ).toEqual(generated);
+    expect(generated.some((c) => c.stream?.includes(result.image.sha256))).toBe(true);
+  }, 30_000);
 
   it('rejects a bad decoding name and missing masks with clear messages', async () => {
     const bad = await run([join(dir, 'scene.png'), '--masks', join(dir, 'masks'), '--decoding', 'greedy']);

@@ -18,6 +18,7 @@ import { loadImage } from '../../engine/image/load.ts';
 import { readMaskPng } from '../../engine/image/mask.ts';
 import type { BinaryMask } from '../../engine/image/types.ts';
 import { loadModelPack } from '../../engine/runtime/index.ts';
+import { hashFile } from '../../engine/pipeline/index.ts';
 import { openMaskImport } from '../../engine/segment/import.ts';
 
 const DECODINGS = ['reference', 'beam', 'top-k', 'top-p', 'dcs', 'all'] as const;
@@ -95,7 +96,8 @@ export function registerCaption(program: Command): void {
           model,
           image,
           masks,
-          imageId: basename(imagePath),
+          // named by content hash, as `generate` names it: the same image, masks and seed give the same candidates
+          imageId: await hashFile(imagePath),
           options,
           crops,
           trace: flags.trace ? { topN } : false,

@@ -13,8 +13,8 @@ import {
   type DecodingOptions,
   type TraceComparison,
 } from '../../shared/caption.ts';
-import { buildCrops, type BinaryMask, type RgbImage } from '../image/index.ts';
-import type { ModelPack } from '../runtime/index.ts';
+import { buildCrops, type BinaryMask, type CropBatch, type RgbImage } from '../image/index.ts';
+import { throwIfCancelled, type ModelPack } from '../runtime/index.ts';
 import { Captioner, type CaptionCounters } from './captioner.ts';
 import { generateCaptions } from './generate.ts';
 import { loadTokenizer, type CaptionTokenizer } from './tokenizer.ts';
@@ -54,7 +54,7 @@ export interface CaptionImageInput {
   model: PackCaptioner;
   image: RgbImage;
   masks: readonly BinaryMask[];
-  /** Names the image in random-stream names (file name or content hash). */
+  /** Names the image in random-stream names: its content hash (SHA-256 hex), as `generate` names it. */
   imageId: string;
   options: DecodingOptions;
   /** Crop types to caption (default: masked, box 1.0, 1.1, 1.2). */
@@ -78,6 +78,65 @@ export interface CaptionImageOutput {
   cropMilliseconds: number;
 }
 
+/** Input of {@link captionBatches}. */
+export interface CaptionBatchesInput {
+  model: PackCaptioner;
+  /** The crop batches of one image (image/crops.ts), one per crop type, each over every mask. */
+  batches: readonly CropBatch[];
+  /** Names the image in random-stream names: its content hash (SHA-256 hex), as the project store records it. */
+  imageId: string;
+  options: DecodingOptions;
+  mode?: 'engine' | 'reference';
+  /** Record a trace of every sampling row (`null`: none). */
+  trace?: { topN?: number } | null;
+  signal?: AbortSignal;
+  /** Crop batches captioned so far (unit `crops`). */
+  onWithin?: (step: { done: number; total: number; unit: 'crops' }) => void;
+}
+
+/**
+ * The one per-image caption path, shared by `pseudo-ris caption` ({@link captionImage}) and the pipeline's caption
+ * stage: every crop batch decoded by {@link generateCaptions}; candidates by mask, then crop type (batch order), then
+ * setting. The same image id, masks, crops and options give the same candidates on both paths.
+ */
+export async function captionBatches(
+  input: CaptionBatchesInput,
+): Promise<{ candidates: CaptionCandidate[]; traces: CaptionTrace[]; steps: number }> {
+  const { model, batches, signal, onWithin } = input;
+  const perCrop: CaptionCandidate[][] = [];
+  const traces: CaptionTrace[] = [];
+  let steps = 0;
+  let count = 0;
+  for (const [k, batch] of batches.entries()) {
+    throwIfCancelled(signal, 'captioning');
+    onWithin?.({ done: k, total: batches.length, unit: 'crops' });
+    count = batch.dims[0];
+    const out = await generateCaptions({
+      captioner: model.captioner,
+      tokenizer: model.tokenizer,
+      special: model.special,
+      crops: batch.data,
+      count,
+      size: batch.dims[2],
+      crop: batch.crop,
+      imageId: input.imageId,
+      options: input.options,
+      mode: input.mode,
+      model: { pack: model.packName },
+      ...(input.trace ? { trace: input.trace } : {}),
+    });
+    perCrop.push(out.candidates);
+    traces.push(...out.traces);
+    steps += out.steps;
+  }
+  onWithin?.({ done: batches.length, total: batches.length, unit: 'crops' });
+  const candidates: CaptionCandidate[] = [];
+  for (let mask = 0; mask < count; mask++) {
+    for (const list of perCrop) candidates.push(...list.filter((candidate) => candidate.maskIndex === mask));
+  }
+  return { candidates, traces, steps };
+}
+
 /** Captions every mask of one image with every crop type. */
 export async function captionImage(input: CaptionImageInput): Promise<CaptionImageOutput> {
   const started = performance.now();
@@ -92,32 +151,14 @@ export async function captionImage(input: CaptionImageInput): Promise<CaptionIma
   });
   const cropMilliseconds = performance.now() - cropStarted;
   const before = { ...model.captioner.counters };
-  const perCrop: CaptionCandidate[][] = [];
-  const traces: CaptionTrace[] = [];
-  let steps = 0;
-  for (const batch of batches) {
-    const out = await generateCaptions({
-      captioner: model.captioner,
-      tokenizer: model.tokenizer,
-      special: model.special,
-      crops: batch.data,
-      count: input.masks.length,
-      size: model.cropSize,
-      crop: batch.crop,
-      imageId: input.imageId,
-      options: decoding,
-      mode: input.mode,
-      model: { pack: model.packName },
-      ...(trace ? { trace } : {}),
-    });
-    perCrop.push(out.candidates);
-    traces.push(...out.traces);
-    steps += out.steps;
-  }
-  const candidates: CaptionCandidate[] = [];
-  for (let mask = 0; mask < input.masks.length; mask++) {
-    for (const list of perCrop) candidates.push(...list.filter((candidate) => candidate.maskIndex === mask));
-  }
+  const { candidates, traces, steps } = await captionBatches({
+    model,
+    batches,
+    imageId: input.imageId,
+    options: decoding,
+    mode: input.mode,
+    trace,
+  });
   const comparisons: CaptionImageOutput['comparisons'] = [];
   for (const dcs of traces.filter((t) => t.config.setting.distinctive)) {
     const plainKey = settingKey({ ...dcs.config.setting, distinctive: false });

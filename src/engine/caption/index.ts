@@ -41,8 +41,10 @@ export {
 export { generateCaptions, samplingSettings, type GenerateInput, type GenerateOutput } from './generate.ts';
 export { compareTraces, recordStep, replayTrace } from './trace.ts';
 export {
+  captionBatches,
   captionImage,
   openPackCaptioner,
+  type CaptionBatchesInput,
   type CaptionImageInput,
   type CaptionImageOutput,
   type PackCaptioner,

@@ -4,9 +4,15 @@
  */
 import * as ort from 'onnxruntime-node';
 import { decodingOptions } from '../../shared/settings.ts';
-import { Captioner, generateCaptions, loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
+import {
+  captionBatches,
+  loadTokenizer,
+  openPackCaptioner,
+  type Captioner,
+  type CaptionTokenizer,
+} from '../caption/index.ts';
 import { loadImage, type CropBatch } from '../image/index.ts';
-import { loadModelPack, throwIfCancelled, type ModelPack, type ModelSession } from '../runtime/index.ts';
+import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
 import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
@@ -35,19 +41,13 @@ export { decodingOptions };
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
   const pack = await loadModelPack(packDir);
   const { manifest } = pack;
-  const [visual, text, decoder, scorerImage, scorerText] = await Promise.all([
-    pack.session('captioner.visual'),
-    pack.session('captioner.text'),
-    pack.session('captioner.decoder'),
+  const mode = options.mode ?? 'engine';
+  const [captionModel, scorerImage, scorerText] = await Promise.all([
+    openPackCaptioner(pack, mode),
     pack.session('scorer.image'),
     pack.session('scorer.text'),
   ]);
-  const mode = options.mode ?? 'engine';
-  const captioner = new Captioner({ visual, text, decoder }, { dedupe: mode === 'engine' });
-  const captionTokenizer = await loadTokenizer(
-    pack.path(manifest.captioner.tokenizer),
-    manifest.captioner.specialTokens,
-  );
+  const { captioner, tokenizer: captionTokenizer } = captionModel;
   const scorerTokenizer =
     manifest.scorer.tokenizer === manifest.captioner.tokenizer
       ? captionTokenizer
@@ -105,33 +105,18 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         stabilities: selected.map((p) => p.stability),
       };
     },
-    async captions({ masks, crops, settings, imageKey, onWithin, signal }) {
-      const options = decodingOptions(settings);
-      const all = [];
-      for (const [k, batch] of crops.entries()) {
-        throwIfCancelled(signal, 'captioning');
-        onWithin?.({ done: k, total: crops.length, unit: 'crops' });
-        const out = await generateCaptions({
-          captioner,
-          tokenizer: captionTokenizer,
-          special: manifest.captioner.specialTokens,
-          crops: batch.data,
-          count: masks.length,
-          size: cropSize,
-          crop: batch.crop,
-          imageId: imageKey,
-          options,
-          mode,
-          model: { pack: pack.name },
-        });
-        all.push(...out.candidates);
-      }
-      onWithin?.({ done: crops.length, total: crops.length, unit: 'crops' });
-      // candidate order: by mask, then crop type, then setting (the order the caption engine emits per crop type)
-      return all
-        .map((c, k) => ({ c, k }))
-        .sort((a, b) => a.c.maskIndex - b.c.maskIndex || a.k - b.k)
-        .map((x) => x.c);
+    async captions({ crops, settings, imageKey, onWithin, signal }) {
+      // the one caption path, shared with `pseudo-ris caption` (caption/image.ts)
+      const { candidates } = await captionBatches({
+        model: captionModel,
+        batches: crops,
+        imageId: imageKey,
+        options: decodingOptions(settings),
+        mode,
+        signal,
+        onWithin,
+      });
+      return candidates;
     },
     embedImages: (batch: CropBatch) => embedImages(scorerImage, batch),
     embedTexts: (texts) => embedTexts(scorerText, scorerTokenizer, texts, manifest.scorer.contextLength),
