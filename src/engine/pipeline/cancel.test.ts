@@ -23,11 +23,11 @@ beforeAll(async () => {
   scenes = join(dir, 'scenes');
   await generateScenes({ count: 1, seed: 5, outDir: scenes });
   settingsFile = join(dir, 'settings.json');
-  // generated masks (the stage under test) with a small grid; few captions to keep the run short
+  // generated masks (the stage under test) with a 6×6 grid, one mask, one caption setting: a short run
   writeFileSync(
     settingsFile,
     JSON.stringify({
-      masks: { source: 'generated', pointsPerSide: 16, maxMasks: 2 },
+      masks: { source: 'generated', pointsPerSide: 6, maxMasks: 1 },
       captions: { topK: [5], topP: [], beam: false, plainSampling: false },
     }),
   );
