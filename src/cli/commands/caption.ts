@@ -12,13 +12,12 @@ import {
   type CropType,
   type DecodingOptions,
 } from '../../shared/caption.ts';
-import { captionImage, openPackCaptioner } from '../../engine/caption/index.ts';
+import { captionImage } from '../../engine/caption/index.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import { loadImage } from '../../engine/image/load.ts';
 import { readMaskPng } from '../../engine/image/mask.ts';
 import type { BinaryMask } from '../../engine/image/types.ts';
-import { loadModelPack } from '../../engine/runtime/index.ts';
-import { hashFile } from '../../engine/pipeline/index.ts';
+import { hashFile, openStages } from '../../engine/pipeline/index.ts';
 import { openMaskImport } from '../../engine/segment/import.ts';
 
 const DECODINGS = ['reference', 'beam', 'top-k', 'top-p', 'dcs', 'all'] as const;
@@ -89,11 +88,11 @@ export function registerCaption(program: Command): void {
 
       const image = await loadImage(imagePath);
       const masks = await readMasks(flags.masks, imagePath, image);
-      const pack = await loadModelPack(await resolvePackDir(flags.models));
+      // the pack's stages as generate opens them (one place opens a pack's sessions)
+      const stages = await openStages(await resolvePackDir(flags.models), { mode: flags.mode });
       try {
-        const model = await openPackCaptioner(pack, flags.mode);
         const result = await captionImage({
-          model,
+          model: stages.captionModel,
           image,
           masks,
           // named by content hash, as `generate` names it: the same image, masks and seed give the same candidates
@@ -113,7 +112,7 @@ export function registerCaption(program: Command): void {
           const { traces, comparisons, ...rest } = result;
           const out = traceFile || !flags.trace ? rest : { ...rest, traces, comparisons };
           process.stdout.write(
-            `${JSON.stringify({ image: imagePath, masks: masks.length, pack: pack.name, ...out }, null, 2)}\n`,
+            `${JSON.stringify({ image: imagePath, masks: masks.length, pack: stages.packInfo.name, ...out }, null, 2)}\n`,
           );
           return;
         }
@@ -138,7 +137,7 @@ export function registerCaption(program: Command): void {
             `${traceFile ? `; traces in ${traceFile}` : ''}\n`,
         );
       } finally {
-        await pack.dispose();
+        await stages.dispose();
       }
     });
 }

@@ -9,8 +9,8 @@ import type { Command } from 'commander';
 import { loadImage } from '../../engine/image/load.ts';
 import { encodeMaskPng } from '../../engine/image/mask.ts';
 import { encodeRle } from '../../engine/image/rle.ts';
-import { loadModelPack } from '../../engine/runtime/index.ts';
-import { proposeMasks, SamModel, SegmentSession } from '../../engine/segment/index.ts';
+import { openStages } from '../../engine/pipeline/index.ts';
+import { proposeMasks, SegmentSession } from '../../engine/segment/index.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 
 interface MasksFlags {
@@ -52,9 +52,10 @@ export function registerMasks(program: Command): void {
         throw new Error(`--preset must be "sam" or "reference", got "${preset}"`);
       const maxMasks = integerFlag('--max-masks', flags.maxMasks, 1);
       const image = await loadImage(imagePath);
-      const pack = await loadModelPack(await resolvePackDir(flags.models));
+      // the pack's stages as generate opens them (one place opens a pack's sessions)
+      const stages = await openStages(await resolvePackDir(flags.models));
       try {
-        const model = await SamModel.open(pack);
+        const model = await stages.segmenter();
         const session = new SegmentSession(model, image);
         let lastTenth = -1;
         const result = await proposeMasks(session, {
@@ -98,7 +99,7 @@ export function registerMasks(program: Command): void {
           image: resolve(imagePath),
           width: image.width,
           height: image.height,
-          pack: pack.name,
+          pack: stages.packInfo.name,
           preset,
           options: result.options,
           maxMasks,
@@ -139,7 +140,7 @@ export function registerMasks(program: Command): void {
         }
         process.stdout.write(`wrote ${files.length} mask(s) and proposals.json to ${dir}\n`);
       } finally {
-        await pack.dispose();
+        await stages.dispose();
       }
     });
 }

@@ -3,6 +3,7 @@
  *
  * The stage's public surface: other stages import it only through this file (eslint.config.js, stage fences).
  */
+export * from './clip.ts';
 export * from './decide.ts';
 export * from './head-noun.ts';
 export * from './score-image.ts';

@@ -2,17 +2,17 @@
  * The runner's stages over a model pack: the runtime's image loader and sessions, the segmenter's generation +
  * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
  */
-import * as ort from 'onnxruntime-node';
 import { decodingOptions } from '../../shared/settings.ts';
 import {
   captionBatches,
-  loadTokenizer,
   openPackCaptioner,
   type Captioner,
+  type PackCaptioner,
   type CaptionTokenizer,
 } from '../caption/index.ts';
-import { loadImage, type CropBatch } from '../image/index.ts';
-import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
+import { openClipScorer } from '../filter/index.ts';
+import { loadImage } from '../image/index.ts';
+import { loadModelPack, type ModelPack } from '../runtime/index.ts';
 import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
@@ -20,6 +20,10 @@ import type { ImageStages } from './run.ts';
 export interface PackStages extends ImageStages {
   pack: ModelPack;
   captioner: Captioner;
+  /** The pack's captioner as `captionImage` takes it (`pseudo-ris caption`, the decoding inspector). */
+  captionModel: PackCaptioner;
+  /** The pack's SAM model, opened on first use and kept (mask generation, prompts in the mask editor). */
+  segmenter(): Promise<SamModel>;
   /** The captioner's tokenizer, loaded once with the pack. */
   captionTokenizer: CaptionTokenizer;
   /** Facts recorded in the project: pack name and file checksums. */
@@ -42,17 +46,11 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
   const pack = await loadModelPack(packDir);
   const { manifest } = pack;
   const mode = options.mode ?? 'engine';
-  const [captionModel, scorerImage, scorerText] = await Promise.all([
-    openPackCaptioner(pack, mode),
-    pack.session('scorer.image'),
-    pack.session('scorer.text'),
-  ]);
+  const captionModel = await openPackCaptioner(pack, mode);
   const { captioner, tokenizer: captionTokenizer } = captionModel;
-  const scorerTokenizer =
-    manifest.scorer.tokenizer === manifest.captioner.tokenizer
-      ? captionTokenizer
-      : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
-  let sam: SamModel | null = null;
+  const clip = await openClipScorer(pack, captionTokenizer);
+  let sam: Promise<SamModel> | null = null;
+  const segmenter = (): Promise<SamModel> => (sam ??= SamModel.open(pack));
   const imports = new Map<string, Promise<MaskImport>>();
   const checksums: Record<string, string> = {};
   for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
@@ -61,14 +59,15 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
     }
   }
-  const cropSize = manifest.scorer.preprocess.size;
   return {
     pack,
     captioner,
+    captionModel,
+    segmenter,
     captionTokenizer,
     packInfo: { dir: pack.dir, name: pack.name, demo: manifest.demo, checksums },
-    logitScale: manifest.scorer.logitScale,
-    cropSize,
+    logitScale: clip.logitScale,
+    cropSize: clip.cropSize,
     load: (path, maxPixels) => loadImage(path, { maxPixels }),
     async masks(image, entry, settings, signal, onWithin) {
       if (settings.masks.source === 'imported') {
@@ -86,8 +85,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
           importedIds: found.map((m) => m.sourceId),
         };
       }
-      sam ??= await SamModel.open(pack);
-      const { proposals } = await generateMasks(sam, image, {
+      const { proposals } = await generateMasks(await segmenter(), image, {
         preset: settings.masks.preset,
         pointsPerSide: settings.masks.pointsPerSide,
         signal,
@@ -118,42 +116,8 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       });
       return candidates;
     },
-    embedImages: (batch: CropBatch) => embedImages(scorerImage, batch),
-    embedTexts: (texts) => embedTexts(scorerText, scorerTokenizer, texts, manifest.scorer.contextLength),
+    embedImages: clip.embedImages,
+    embedTexts: clip.embedTexts,
     dispose: () => pack.dispose(),
   };
-}
-
-/** CLIP image embeddings of a crop batch. in: image float32[n,3,S,S] → out: embedding float32[n,E]. */
-async function embedImages(session: ModelSession, batch: CropBatch): Promise<Float32Array[]> {
-  const [n, , h, w] = batch.dims;
-  const out = await session.run({ image: new ort.Tensor('float32', batch.data, [n, 3, h, w]) });
-  return rows(out.embedding, n, 'scorer.image');
-}
-
-/** CLIP text embeddings. in: text int64[B,77] (zero-padded) → out: embedding float32[B,E]. */
-async function embedTexts(
-  session: ModelSession,
-  tokenizer: CaptionTokenizer,
-  texts: string[],
-  contextLength: number,
-): Promise<Float32Array[]> {
-  const result: Float32Array[] = [];
-  const batchSize = 64;
-  for (let start = 0; start < texts.length; start += batchSize) {
-    const slice = texts.slice(start, start + batchSize);
-    const tokens = tokenizer.encodeForScorer(slice, { contextLength, dtype: 'int64' });
-    const out = await session.run({ text: new ort.Tensor('int64', tokens.data, tokens.dims) });
-    result.push(...rows(out.embedding, slice.length, 'scorer.text'));
-  }
-  return result;
-}
-
-function rows(tensor: ort.Tensor | undefined, n: number, role: string): Float32Array[] {
-  if (!tensor || tensor.dims.length !== 2 || tensor.dims[0] !== n) {
-    throw new Error(`${role} returned embedding [${tensor?.dims.join(',') ?? 'none'}], expected [${n},E]`);
-  }
-  const e = Number(tensor.dims[1]);
-  const data = tensor.data as Float32Array;
-  return Array.from({ length: n }, (_, i) => data.slice(i * e, (i + 1) * e));
 }

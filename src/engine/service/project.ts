@@ -49,7 +49,7 @@ import {
   writeFileAtomic,
   type ImageEntry,
 } from '../pipeline/index.ts';
-import { SamModel, SegmentSession, promptMask } from '../segment/index.ts';
+import { SegmentSession, promptMask } from '../segment/index.ts';
 import { REVIEW_FILE } from '../../shared/formats.ts';
 import { FileScope } from './paths.ts';
 import {
@@ -854,7 +854,7 @@ export class ProjectService {
         const stages = await this.stages();
         const path = await this.#scope.check(entry.path, 'image');
         const image = await loadImage(path, { maxPixels: this.#require().file.settings.maxPixels });
-        return new SegmentSession(await SamModel.open(stages.pack), image);
+        return new SegmentSession(await stages.segmenter(), image);
       })();
       session.catch(() => this.#segmentSessions.delete(entry.id));
       // Keep the embeddings of a few images only: each holds a [1,C,64,64] tensor.

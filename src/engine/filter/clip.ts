@@ -1,0 +1,77 @@
+/**
+ * The CLIP scorer over a model pack (DESIGN.md §5 Scores): image embeddings of crop batches and text embeddings of
+ * captions, from the pack's `scorer.image` and `scorer.text` graphs. The scores themselves are in scores.ts.
+ */
+import * as ort from 'onnxruntime-node';
+import { loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
+import type { CropBatch } from '../image/index.ts';
+import type { ModelPack, ModelSession } from '../runtime/index.ts';
+
+/** A pack's CLIP scorer, ready to embed. */
+export interface ClipScorer {
+  /** CLIP image embeddings of a crop batch, float32[n,3,S,S] → n vectors. */
+  embedImages(batch: CropBatch): Promise<Float32Array[]>;
+  /** CLIP text embeddings, one per text. */
+  embedTexts(texts: string[]): Promise<Float32Array[]>;
+  /** θ = logitScale · cos (manifest `scorer.logitScale`). */
+  logitScale: number;
+  /** Crop side of the scorer (manifest `scorer.preprocess.size`). */
+  cropSize: number;
+}
+
+/**
+ * Opens the scorer sessions of a pack. `captionTokenizer` is reused when the scorer names the captioner's tokenizer
+ * file (one load per pack).
+ */
+export async function openClipScorer(
+  pack: ModelPack,
+  captionTokenizer?: CaptionTokenizer,
+): Promise<ClipScorer> {
+  const { scorer, captioner } = pack.manifest;
+  const [image, text] = await Promise.all([pack.session('scorer.image'), pack.session('scorer.text')]);
+  const tokenizer =
+    captionTokenizer && scorer.tokenizer === captioner.tokenizer
+      ? captionTokenizer
+      : await loadTokenizer(pack.path(scorer.tokenizer), scorer.specialTokens);
+  return {
+    embedImages: (batch) => embedImages(image, batch),
+    embedTexts: (texts) => embedTexts(text, tokenizer, texts, scorer.contextLength),
+    logitScale: scorer.logitScale,
+    cropSize: scorer.preprocess.size,
+  };
+}
+
+/** CLIP image embeddings of a crop batch. in: image float32[n,3,S,S] → out: embedding float32[n,E]. */
+async function embedImages(session: ModelSession, batch: CropBatch): Promise<Float32Array[]> {
+  const [n, , h, w] = batch.dims;
+  const out = await session.run({ image: new ort.Tensor('float32', batch.data, [n, 3, h, w]) });
+  return rows(out.embedding, n, 'scorer.image');
+}
+
+/** CLIP text embeddings. in: text int64[B,77] (zero-padded) → out: embedding float32[B,E]. */
+async function embedTexts(
+  session: ModelSession,
+  tokenizer: CaptionTokenizer,
+  texts: string[],
+  contextLength: number,
+): Promise<Float32Array[]> {
+  const result: Float32Array[] = [];
+  const batchSize = 64;
+  for (let start = 0; start < texts.length; start += batchSize) {
+    const slice = texts.slice(start, start + batchSize);
+    const tokens = tokenizer.encodeForScorer(slice, { contextLength, dtype: 'int64' });
+    const out = await session.run({ text: new ort.Tensor('int64', tokens.data, tokens.dims) });
+    result.push(...rows(out.embedding, slice.length, 'scorer.text'));
+  }
+  return result;
+}
+
+/** Splits an embedding tensor [n,E] into n rows, checking its shape. */
+function rows(tensor: ort.Tensor | undefined, n: number, role: string): Float32Array[] {
+  if (!tensor || tensor.dims.length !== 2 || tensor.dims[0] !== n) {
+    throw new Error(`${role} returned embedding [${tensor?.dims.join(',') ?? 'none'}], expected [${n},E]`);
+  }
+  const e = Number(tensor.dims[1]);
+  const data = tensor.data as Float32Array;
+  return Array.from({ length: n }, (_, i) => data.slice(i * e, (i + 1) * e));
+}
