@@ -264,6 +264,12 @@ export interface ImageSummary {
   candidates: number;
   /** Candidates kept at the project's τ. */
   kept: number;
+  /**
+   * Only on the `run:image` event that commits a re-caption (`run:start` with `force`): each mask id of the image
+   * before it (stored `image:k` and prompted `image:u<k>`) → the id of the same mask in the new revision, or null
+   * where the mask was deleted. The UI keeps its selection and open views on the right mask with it.
+   */
+  maskIds?: Record<string, string | null>;
 }
 
 /** Image bytes for display (PNG/JPEG), upright. */

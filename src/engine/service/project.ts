@@ -75,8 +75,11 @@ interface ActiveRun {
   imageIds: number[];
   /** `run:start` with `force`: finished images are re-captioned (resume keeps it). */
   force: boolean;
-  /** Images re-captioned by this run, each with the mask set taken when the run started. */
-  recaption: Map<number, StageMasks>;
+  /**
+   * Images re-captioned by this run, each with the mask set taken when the run started and the id each of its masks
+   * had then (stored `image:k` or prompted `image:u<k>`; deleted ones map to null).
+   */
+  recaption: Map<number, StageMasks & { previousIds: Record<string, number | null> }>;
   /** Images this run has committed. */
   committed: Set<number>;
   started: number;
@@ -256,7 +259,7 @@ export class ProjectService {
     );
     // The mask sets are taken now; mask and candidate edits of these images are refused until each commits, so
     // nothing the user does during the run is lost when the review state of the old revision is dropped.
-    const recaption = new Map<number, StageMasks>();
+    const recaption: ActiveRun['recaption'] = new Map();
     for (const entry of pending) {
       const result = this.#results.get(entry.id);
       if (result?.status === 'done') recaption.set(entry.id, this.#currentMaskSet(result));
@@ -385,7 +388,13 @@ export class ProjectService {
           if (previous && this.#supersedeReview(entry.id, result.revision ?? 0)) this.#saveReview();
           run.status.imagesDone++;
           if (result.status === 'failed') run.status.imagesFailed++;
-          context.emit('run:image', summary(entry, result));
+          const recaptioned = run.recaption.get(entry.id);
+          context.emit('run:image', {
+            ...summary(entry, result),
+            ...(recaptioned && result.status === 'done'
+              ? { maskIds: newMaskIds(entry.id, recaptioned.previousIds, result) }
+              : {}),
+          });
         },
         onProgress: (p) => {
           // the last event goes out below, with the run's final state
@@ -870,9 +879,11 @@ export class ProjectService {
    * with prompts (not deleted), as the workspace lists them. Prompted masks carry predicted IoU × stability as their
    * score, like generated ones.
    */
-  #currentMaskSet(result: ImageResult): StageMasks {
+  #currentMaskSet(result: ImageResult): StageMasks & { previousIds: Record<string, number | null> } {
     const imageId = result.image.id;
     const deleted = new Set(this.#review.deletedMasks);
+    // old mask id → its position in the set (= its index in the new revision: the set's masks are never empty)
+    const previousIds: Record<string, number | null> = {};
     const set: Required<Omit<StageMasks, 'source'>> & Pick<StageMasks, 'source'> = {
       masks: [],
       scores: [],
@@ -883,7 +894,9 @@ export class ProjectService {
       source: 'generated',
     };
     for (const mask of result.masks) {
-      if (deleted.has(maskId(imageId, mask.index))) continue;
+      const id = maskId(imageId, mask.index);
+      previousIds[id] = deleted.has(id) ? null : set.masks.length;
+      if (deleted.has(id)) continue;
       set.masks.push(decodeRle(mask.rle));
       set.scores.push(mask.score);
       set.sources.push(mask.source);
@@ -892,7 +905,9 @@ export class ProjectService {
       set.stabilities.push(mask.stability);
     }
     (this.#review.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
-      if (deleted.has(userMaskId(imageId, k))) return;
+      const id = userMaskId(imageId, k);
+      previousIds[id] = deleted.has(id) ? null : set.masks.length;
+      if (deleted.has(id)) return;
       set.masks.push(decodeRle(mask.rle));
       set.scores.push(mask.predictedIou * mask.stability);
       set.sources.push('prompt');
@@ -911,7 +926,7 @@ export class ProjectService {
         'invalid-params',
         `image ${imageId} has ${set.masks.length} masks; at most ${cap} (settings.masks.hardCap) are captioned together: delete some`,
       );
-    return set;
+    return { ...set, previousIds };
   }
 
   /**
@@ -974,4 +989,23 @@ export async function demoPackDir(): Promise<string> {
   const bundled = resourcesPath ? join(resourcesPath, 'models', 'demo') : null;
   if (bundled && existsSync(join(bundled, 'manifest.json'))) return bundled;
   return ensureDemoPack();
+}
+
+/**
+ * Old → new mask ids of a committed re-caption: each id of the previous revision's mask set (stored `image:k`,
+ * prompted `image:u<k>`) → the id of the same mask in the new revision, or null where it was deleted (or dropped by
+ * the masks stage).
+ */
+function newMaskIds(
+  imageId: number,
+  previousIds: Record<string, number | null>,
+  result: ImageResult,
+): Record<string, string | null> {
+  const count = result.masks.length;
+  return Object.fromEntries(
+    Object.entries(previousIds).map(([id, index]) => [
+      id,
+      index !== null && index < count ? maskId(imageId, result.masks[index].index) : null,
+    ]),
+  );
 }

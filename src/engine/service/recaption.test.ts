@@ -33,11 +33,15 @@ const call = <T>(channel: Parameters<EngineClient['request']>[0], params: unknow
   engine.request(channel, params) as Promise<T>;
 
 /** Starts a run and answers its `run:finished` payload and the stages its progress events named. */
-async function run(params: unknown): Promise<{ finished: RunFinished; stages: Set<string> }> {
+async function run(
+  params: unknown,
+): Promise<{ finished: RunFinished; stages: Set<string>; images: ImageSummary[] }> {
   const stages = new Set<string>();
+  const images: ImageSummary[] = [];
   const finished = new Promise<RunFinished>((resolve) => {
     const off = engine.onEvent((event, payload) => {
       if (event === 'run:progress') stages.add((payload as RunProgress).stage);
+      if (event === 'run:image') images.push(payload as ImageSummary);
       if (event === 'run:finished') {
         off();
         resolve(payload as RunFinished);
@@ -45,7 +49,7 @@ async function run(params: unknown): Promise<{ finished: RunFinished; stages: Se
     });
   });
   await call('run:start', params);
-  return { finished: await finished, stages };
+  return { finished: await finished, stages, images };
 }
 
 const results = (dir: string): ImageResult[] =>
@@ -80,8 +84,19 @@ describe('re-captioning an image with its edited masks', () => {
     await expect(call('mask:delete', { maskId: before[0].id })).rejects.toThrow(
       'image 1 is being re-captioned: wait for it to finish',
     );
-    const { finished, stages } = await first;
+    const { finished, stages, images } = await first;
     expect(finished).toMatchObject({ outcome: 'completed', imagesDone: 1, imagesFailed: 0, error: null });
+    // the committed re-caption says which old mask became which new one: kept masks keep their place, the deleted
+    // one maps to null, the prompted mask (1:u0) comes last
+    const committed = images.filter((image) => image.maskIds);
+    expect(committed).toHaveLength(1);
+    const n = before.length;
+    expect(committed[0].maskIds).toEqual({
+      ...Object.fromEntries(before.slice(0, -1).map((m, k) => [m.id, `1:${k}`])),
+      [gone.id]: null,
+      [added.id]: `1:${n - 1}`,
+    });
+    expect(added.id).toBe('1:u0');
     expect(stages.has('captions') && stages.has('scores')).toBe(true);
 
     const after = await call<MaskView[]>('image:masks', { imageId: '1' });
