@@ -7,6 +7,7 @@ import { runProject } from '../../engine/pipeline/run.ts';
 import { Project } from '../../engine/pipeline/store.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
+import { generateQueued, QUEUE_OPTIONS_HELP, shardPaths, type QueueFlags } from './queued.ts';
 import {
   parseSettings,
   PRESETS,
@@ -29,6 +30,8 @@ interface GenerateFlags {
   progress?: boolean;
 }
 
+type Flags = GenerateFlags & QueueFlags;
+
 /** Registers `generate <images> --project <dir>`: runs (or resumes) the pipeline over a folder of images. */
 export function registerGenerate(program: Command): void {
   program
@@ -49,13 +52,23 @@ export function registerGenerate(program: Command): void {
     .option('--tau <t>', 'distinctiveness threshold τ')
     .option('--no-plain', 'skip the plain-sampling comparison candidates')
     .option('--no-progress', 'plain progress lines even on a terminal')
-    .action(async (images: string | undefined, flags: GenerateFlags) => {
+    .option('--queue <url>', QUEUE_OPTIONS_HELP.queue)
+    .option('--queue-name <name>', QUEUE_OPTIONS_HELP.queueName)
+    .option('--ship-images', QUEUE_OPTIONS_HELP.shipImages)
+    .option('--max-image-mib <n>', QUEUE_OPTIONS_HELP.maxImageMib)
+    .option('--attempts <n>', QUEUE_OPTIONS_HELP.attempts)
+    .option('--shard <I/N>', QUEUE_OPTIONS_HELP.shard)
+    .action(async (images: string | undefined, flags: Flags) => {
       const existing = tryOpen(flags.project);
       if (!images && !existing)
         throw new Error(
           `give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`,
         );
       const settings = resolveSettings(flags, existing?.file.settings);
+      // a shard's project holds only its images: filter the listing (a resume uses the project's own list)
+      const selected = flags.shard && images ? await shardPaths(images, flags.shard) : images;
+      if (flags.queue || flags.shipImages)
+        return generateQueued({ flags, images: selected, settings, versions: versions() });
       const stages = await openStages(await resolvePackDir(flags.models));
       const controller = new AbortController();
       let interrupts = 0;
@@ -75,7 +88,7 @@ export function registerGenerate(program: Command): void {
       try {
         const summary = await runProject({
           project: flags.project,
-          images: images ?? undefined,
+          images: selected ?? undefined,
           settings,
           stages,
           pack: stages.packInfo,

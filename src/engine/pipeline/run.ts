@@ -337,6 +337,6 @@ function stageError(stage: string, error: unknown): Error {
 }
 
 /** Errors that would fail every image (a broken model pack) stop the batch instead of being recorded per image. */
-function isFatal(error: unknown): boolean {
+export function isFatal(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ModelPackError' || error.name === 'AbortError');
 }
