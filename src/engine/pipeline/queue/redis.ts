@@ -12,7 +12,8 @@ import { Redis } from 'ioredis';
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
+    if (!parsed.password) return url;
+    parsed.password = '***';
     return parsed.toString();
   } catch {
     return url.replace(/\/\/([^@/]*)@/, '//***@');
@@ -53,13 +54,17 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  // without a listener ioredis prints "Unhandled error event" for the failure we are about to report
-  client.on('error', () => {});
+  // the cause (refused, NOAUTH…) arrives as an 'error' event; the promise only says "Connection is closed."
+  let cause: unknown = null;
+  client.on('error', (error: unknown) => {
+    cause ??= error;
+  });
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${reason(error)}`, { cause: error });
+    const first = cause ?? error;
+    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${reason(first)}`, { cause: first });
   } finally {
     client.disconnect();
   }
