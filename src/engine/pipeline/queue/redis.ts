@@ -64,7 +64,7 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     await client.ping();
   } catch (error) {
     const first = cause ?? error;
-    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${reason(first)}`, { cause: first });
+    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${reason(first)}`, { cause: error });
   } finally {
     client.disconnect();
   }
