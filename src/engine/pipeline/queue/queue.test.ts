@@ -153,6 +153,50 @@ describe('a Redis with a password', () => {
     expect(actual.map(strip)).toEqual(expected);
   });
 
+  it('has a worker with another pack refuse before taking any job, listing the differing files', async (context) => {
+    if (!secured) return context.skip('redis-server is not installed');
+    const queueName = `pack-${process.pid}`;
+    const checksums = { ...stages.packInfo.checksums, 'captioner.decoder': 'f'.repeat(64) };
+    const stop = new AbortController();
+    let queued: Promise<unknown> | null = null;
+    const coordinator = runCoordinator({
+      project: join(dir, 'other-pack'),
+      images: scenes.scenes,
+      settings: fastSettings(scenes.coco),
+      pack: { ...stages.packInfo, name: 'other', checksums },
+      redisUrl: secured.url,
+      queueName,
+      progressMs: 100,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.stage === 'running' && !queued)
+          queued = runWorker({ redisUrl: secured!.url, queueName, stages, pack: stages.packInfo }).then(
+            () => new Error('the worker ran'),
+            (error: Error) => error,
+          );
+      },
+    });
+    await expect.poll(() => queued, { timeout: 20_000 }).not.toBeNull();
+    expect(((await (queued as unknown)) as Error).message).toMatch(
+      /this worker's model pack differs from project .*other-pack's; it takes no job:\n {2}captioner\.decoder: pack "demo" [0-9a-f]{12}…, project's pack "other" ffffffffffff…/,
+    );
+    const connection = new Redis(secured.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName, { connection });
+    try {
+      expect(await queue.getJobCounts('waiting', 'active', 'completed')).toEqual({
+        waiting: 3,
+        active: 0,
+        completed: 0,
+      });
+      stop.abort();
+      expect(await coordinator).toMatchObject({ cancelled: true, committed: 0 });
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
   it('refuses to ship an image over the bound, naming it, before anything is queued', async (context) => {
     if (!secured) return context.skip('redis-server is not installed');
     const project = join(dir, 'ship-too-big');
