@@ -236,4 +236,41 @@ describe('a Redis with a password', () => {
       connection.disconnect();
     }
   });
+
+  it('works over rediss:// (TLS), and fails naming the URL when the certificate is not trusted', async (context) => {
+    if (!secured || spawnSync('openssl', ['version'], { stdio: 'ignore' }).status !== 0)
+      return context.skip('redis-server or openssl is not installed');
+    const tls = await startRedisServer(PASSWORD, { tls: true });
+    try {
+      // a child process: NODE_EXTRA_CA_CERTS is read when Node starts
+      const script = [
+        `import { checkRedis } from ${JSON.stringify(resolve(import.meta.dirname, 'redis.ts'))};`,
+        `import { Queue } from 'bullmq';`,
+        `import { Redis } from 'ioredis';`,
+        `await checkRedis(process.env.URL);`,
+        `const connection = new Redis(process.env.URL, { maxRetriesPerRequest: null });`,
+        `const queue = new Queue('tls', { connection });`,
+        `await queue.add('image', { n: 1 }, { jobId: 'tls-job' });`,
+        `console.log(JSON.stringify((await queue.getJob('tls-job')).data));`,
+        `await queue.obliterate({ force: true }); await queue.close(); connection.disconnect();`,
+      ].join('\n');
+      const run = (env: Record<string, string>) =>
+        spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          cwd: resolve(import.meta.dirname, '../../../..'),
+          env: { ...process.env, URL: tls.url, ...env },
+          encoding: 'utf8',
+        });
+      const trusted = run({ NODE_EXTRA_CA_CERTS: tls.certificate! });
+      expect(trusted.stderr).toBe('');
+      expect(trusted.stdout.trim()).toBe('{"n":1}');
+      const untrusted = run({});
+      expect(untrusted.stderr).toMatch(
+        new RegExp(
+          `cannot reach Redis at rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${tls.port}/0: .*self[- ]signed`,
+        ),
+      );
+    } finally {
+      await tls.stop();
+    }
+  });
 });

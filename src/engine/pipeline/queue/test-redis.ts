@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRedis } from './redis.ts';
@@ -46,29 +46,64 @@ export async function testRedis(options: { password?: string } = {}): Promise<Te
   return startRedisServer(options.password);
 }
 
-/** Starts a private `redis-server` on a free loopback port (no persistence), optionally with a password. */
-export async function startRedisServer(password?: string): Promise<TestRedis> {
+/**
+ * Starts a private `redis-server` on a free loopback port (no persistence), optionally with a password, or TLS only
+ * with a fresh self-signed certificate for 127.0.0.1 (`certificate` in the result: trust it with
+ * NODE_EXTRA_CA_CERTS).
+ */
+export async function startRedisServer(
+  password?: string,
+  options: { tls?: boolean } = {},
+): Promise<TestRedis & { certificate?: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-redis-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-  ];
+  const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  let certificate: string | undefined;
+  if (options.tls) {
+    certificate = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'];
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        certificate,
+        '-days',
+        '1',
+        ...subject,
+      ],
+      { stdio: 'ignore' },
+    );
+    if (made.status !== 0) throw new Error('openssl could not make a test certificate');
+    args.push(
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      certificate,
+      '--tls-key-file',
+      key,
+    );
+    args.push('--tls-auth-clients', 'no');
+  } else args.push('--port', String(port));
   if (password) args.push('--requirepass', password);
   const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
-  const url = `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}/0`;
+  const scheme = options.tls ? 'rediss' : 'redis';
+  const url = `${scheme}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}/0`;
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      await checkRedis(url, 1000);
+      // this process does not trust a TLS server's certificate: wait for its port only
+      if (options.tls) await tcpOpen(port);
+      else await checkRedis(url, 1000);
       break;
     } catch (error) {
       if (Date.now() > deadline || child.exitCode !== null) {
@@ -81,6 +116,7 @@ export async function startRedisServer(password?: string): Promise<TestRedis> {
   return {
     url,
     port,
+    certificate,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
@@ -90,4 +126,14 @@ export async function startRedisServer(password?: string): Promise<TestRedis> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function tcpOpen(port: number): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolvePromise();
+    });
+    socket.once('error', reject);
+  });
 }
