@@ -5,7 +5,7 @@
  * queued; a second enqueue of a job is a no-op.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
@@ -102,12 +102,21 @@ describe('a Redis with a password', () => {
   it('runs shipped images on a worker that cannot see the files, with the local run results', async (context) => {
     if (!secured) return context.skip('redis-server is not installed');
     const settings = fastSettings(scenes.coco, { seed: 5 });
+    // the three scenes and a broken file, recorded as failed in both runs
+    const source = join(dir, 'ship-source');
+    cpSync(scenes.scenes, source, { recursive: true });
+    writeFileSync(join(source, 'broken.png'), '');
     const local = join(dir, 'ship-local');
-    await runProject({ project: local, images: scenes.scenes, settings, stages, pack: stages.packInfo });
+    await runProject({ project: local, images: source, settings, stages, pack: stages.packInfo });
+    expect(
+      Project.open(local)
+        .results()
+        .filter((r) => r.status === 'failed'),
+    ).toHaveLength(1);
 
     // the coordinator's images live in a folder that disappears once they are queued
     const shipped = join(dir, 'ship-images');
-    cpSync(scenes.scenes, shipped, { recursive: true });
+    cpSync(source, shipped, { recursive: true });
     const project = join(dir, 'ship-project');
     const queueName = `ship-${process.pid}`;
     let moved = false;
@@ -139,12 +148,16 @@ describe('a Redis with a password', () => {
     stopWorker.abort();
     const done = (await (worker as unknown)) as { jobs: number; failedImages: number };
     expect(moved).toBe(true);
-    expect(summary).toMatchObject({ imagesDone: 3, imagesFailed: 0, committed: 3, cancelled: false });
-    expect(done).toMatchObject({ jobs: 3, failedImages: 0 });
+    expect(summary).toMatchObject({ imagesDone: 4, imagesFailed: 1, committed: 4, cancelled: false });
+    expect(done).toMatchObject({ jobs: 4, failedImages: 1 });
     const byId = <T extends { image: { id: number } }>(a: T, b: T) => a.image.id - b.image.id;
-    const strip = <T extends { image: { path: string } }>(r: T) => ({
+    const strip = <T extends { image: { path: string }; error?: { message: string } }>(r: T) => ({
       ...r,
       image: { ...r.image, path: '' },
+      // the two runs read the same files from two folders
+      ...(r.error
+        ? { error: { ...r.error, message: r.error.message.replace(/ship-(source|images)/, 'ship-*') } }
+        : {}),
     });
     const expected = Project.open(local).results().map(withoutTimings).sort(byId).map(strip);
     const actual = Project.open(project).results().map(withoutTimings).sort(byId);
@@ -195,6 +208,50 @@ describe('a Redis with a password', () => {
       await queue.close();
       connection.disconnect();
     }
+  });
+
+  it('records an image as failed, as a local run does, once a throwing worker has used its attempts', async (context) => {
+    if (!secured) return context.skip('redis-server is not installed');
+    const queueName = `attempts-${process.pid}`;
+    let tries = 0;
+    // a pack error is fatal in a local run; in a queue the job is retried, then the image is recorded as failed
+    const broken = {
+      ...stages,
+      load: async () => {
+        tries++;
+        throw Object.assign(new Error('the pack went away'), { name: 'ModelPackError' });
+      },
+    };
+    const stop = new AbortController();
+    const worker = runWorker({
+      redisUrl: secured.url,
+      queueName,
+      stages: broken,
+      pack: stages.packInfo,
+      signal: stop.signal,
+    });
+    const one = join(dir, 'attempts-images');
+    cpSync(join(scenes.scenes, 'scene-0000.png'), join(one, 'scene-0000.png'), { recursive: true });
+    const summary = await runCoordinator({
+      project: join(dir, 'attempts'),
+      images: one,
+      settings: fastSettings(scenes.coco),
+      pack: stages.packInfo,
+      redisUrl: secured.url,
+      queueName,
+      attempts: 2,
+    });
+    stop.abort();
+    await worker;
+    expect(tries).toBe(2);
+    expect(summary).toMatchObject({ imagesDone: 1, imagesFailed: 1 });
+    const [result] = Project.open(join(dir, 'attempts')).results();
+    expect(result.status).toBe('failed');
+    expect(result.error).toEqual({
+      stage: 'queue',
+      code: 'job-failed',
+      message: 'queued job failed: the pack went away',
+    });
   });
 
   it('refuses to ship an image over the bound, naming it, before anything is queued', async (context) => {

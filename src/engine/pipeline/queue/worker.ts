@@ -150,7 +150,12 @@ async function processJob(
       result = failedResult(local, error);
       say(`${entry.name}: ${result.error?.message ?? 'failed'}`);
     }
-    return { ...result, image: { ...result.image, path: entry.path } };
+    // the record names the coordinator's file, as a local run over it would (not the worker's temporary copy)
+    const error = result.error && {
+      ...result.error,
+      message: result.error.message.split(local.path).join(entry.path),
+    };
+    return { ...result, image: { ...result.image, path: entry.path }, ...(error ? { error } : {}) };
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
   }
