@@ -297,6 +297,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     await events.waitUntilReady();
     await add([...outstanding.keys()]);
     await sweep();
+    await removeCommitted(queue, images, committedIds, options.settings, digest);
     progress.stage = 'running';
     options.signal?.addEventListener('abort', onAbort);
     if (options.signal?.aborted) onAbort();
@@ -339,6 +340,27 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
 /** The URL as a message shows it, for the CLI. */
 export const describeQueue = (url: string, name = DEFAULT_QUEUE_NAME) =>
   `${redactUrl(url)} (queue "${name}")`;
+
+/**
+ * Removes finished jobs of images already committed: a coordinator killed between a commit and the job's removal
+ * leaves one behind. Finished jobs are few (each is removed once committed), so listing them is cheap.
+ */
+async function removeCommitted(
+  queue: Queue<ImageJobData, ImageResult>,
+  images: readonly ImageEntry[],
+  committed: ReadonlySet<number>,
+  settings: Settings,
+  digest: string,
+): Promise<void> {
+  const ids = new Set(
+    images.filter((e) => committed.has(e.id)).map((e) => imageJobId(e.sha256, settings, digest)),
+  );
+  if (ids.size === 0) return;
+  const finished = await queue.getJobs(['completed', 'failed']);
+  await Promise.all(
+    finished.filter((job) => job?.id !== undefined && ids.has(job.id)).map((job) => queue.remove(job.id!)),
+  );
+}
 
 async function refresh(queue: Queue<ImageJobData, ImageResult>, progress: QueueProgress): Promise<void> {
   const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized');
