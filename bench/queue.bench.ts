@@ -14,10 +14,10 @@ import { ensureDemoPack } from '../src/engine/demo/index.ts';
 import { openStages } from '../src/engine/pipeline/engine.ts';
 import { runCoordinator } from '../src/engine/pipeline/queue/coordinator.ts';
 import { runKey } from '../src/engine/pipeline/queue/jobs.ts';
-import { testRedis } from '../src/engine/pipeline/queue/test-redis.ts';
+import { testRedis } from '../src/engine/testing/redis.ts';
 import { runProject } from '../src/engine/pipeline/run.ts';
 import { Project } from '../src/engine/pipeline/store.ts';
-import { fastSettings, withoutTimings, writeScenes } from '../src/engine/pipeline/test-fixtures.ts';
+import { fastSettings, withoutTimings, writeScenes } from '../src/engine/testing/fixtures.ts';
 
 const CLI = resolve(import.meta.dirname, '../bin/pseudo-ris.mjs');
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../engine/demo/index.ts';
 import { Project } from '../../engine/pipeline/store.ts';
-import { withoutTimings, writeScenes } from '../../engine/pipeline/test-fixtures.ts';
+import { withoutTimings, writeScenes } from '../../engine/testing/fixtures.ts';
 
 const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let root: string;

@@ -7,7 +7,7 @@ import { openStages, type PackStages } from './engine.ts';
 import { inShard, mergeProjects, parseShard, settingsDifferences } from './merge.ts';
 import { runProject } from './run.ts';
 import { hashFile, listImages, Project } from './store.ts';
-import { fastSettings, withoutTimings, writeScenes } from './test-fixtures.ts';
+import { fastSettings, withoutTimings, writeScenes } from '../testing/fixtures.ts';
 
 let dir: string;
 let scenes: { scenes: string; coco: string };

@@ -13,8 +13,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../demo/index.ts';
 import { Project, RESULTS_FILE } from '../store.ts';
-import { withoutTimings, writeScenes } from '../test-fixtures.ts';
-import { testRedis, type TestRedis } from './test-redis.ts';
+import { withoutTimings, writeScenes } from '../../testing/fixtures.ts';
+import { testRedis, type TestRedis } from '../../testing/redis.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../../bin/pseudo-ris.mjs');
 const IMAGES = 24;

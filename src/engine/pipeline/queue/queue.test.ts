@@ -15,11 +15,11 @@ import { ensureDemoPack } from '../../demo/index.ts';
 import { openStages, type PackStages } from '../engine.ts';
 import { runProject } from '../run.ts';
 import { Project } from '../store.ts';
-import { fastSettings, withoutTimings, writeScenes } from '../test-fixtures.ts';
+import { fastSettings, withoutTimings, writeScenes } from '../../testing/fixtures.ts';
 import { runCoordinator } from './coordinator.ts';
 import { imageJobId, packDigest } from './jobs.ts';
 import { checkRedis, redactUrl } from './redis.ts';
-import { freePort, hasRedisServer, startRedisServer, type TestRedis } from './test-redis.ts';
+import { freePort, hasRedisServer, startRedisServer, type TestRedis } from '../../testing/redis.ts';
 import { runWorker } from './worker.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../../bin/pseudo-ris.mjs');

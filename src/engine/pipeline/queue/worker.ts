@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import type { ImageResult } from '../../../shared/results.ts';
 import { parseSettings } from '../../../shared/settings.ts';
-import { failedResult, isFatal, processImage, type ImageStages } from '../run.ts';
+import { failedResult, processImage, type ImageStages } from '../run.ts';
 import {
   checksumDifferences,
   DEFAULT_QUEUE_NAME,
@@ -145,8 +145,9 @@ async function processJob(
     try {
       result = await processImage(stages, local, settings);
     } catch (error) {
-      // as a local run: a broken pack stops (here: the job is retried, then failed), anything else is the image's
-      if (isFatal(error)) throw error;
+      // as the batch loop (batch.ts): a broken pack stops (here: the job is retried, then failed), anything else
+      // is the image's failure and its record is the result
+      if (error instanceof Error && error.name === 'ModelPackError') throw error;
       result = failedResult(local, error);
       say(`${entry.name}: ${result.error?.message ?? 'failed'}`);
     }

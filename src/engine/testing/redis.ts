@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRedis } from './redis.ts';
+import { checkRedis } from '../pipeline/queue/redis.ts';
 
 /** A Redis the tests may use, and how to stop it (a no-op for the CI's). */
 export interface TestRedis {
