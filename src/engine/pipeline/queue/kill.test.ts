@@ -159,8 +159,6 @@ describe('a queued run whose coordinator and workers are SIGKILLed at random', (
           await kill(next() < 0.25 ? 0 : 1 + Math.floor(next() * 3));
         }
         expect(kills.length, `kills: ${kills.join(' ')}`).toBeGreaterThanOrEqual(20);
-        if (process.env.PSEUDO_RIS_DEBUG_KILLS)
-          console.log(kills.join(' '), committed(), 'committed after the kills');
         const end = await Promise.race([
           exited(procs[0]),
           new Promise<null>((r) => setTimeout(() => r(null), 240_000)),
