@@ -31,6 +31,18 @@ export interface OpenStagesOptions {
 /** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
 export { decodingOptions };
 
+/** The pack facts a project records: folder, name, demo flag and the checksum of every graph and file. */
+export function packFacts(pack: ModelPack): PackStages['packInfo'] {
+  const checksums: Record<string, string> = {};
+  for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
+    for (const [key, value] of Object.entries(pack.manifest[role])) {
+      if (value && typeof value === 'object' && 'sha256' in value)
+        checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
+    }
+  }
+  return { dir: pack.dir, name: pack.name, demo: pack.manifest.demo, checksums };
+}
+
 /** Opens a model pack and builds the runner's stages over it. */
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
   const pack = await loadModelPack(packDir);
@@ -54,19 +66,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
   let sam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
-  const checksums: Record<string, string> = {};
-  for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
-    for (const [key, value] of Object.entries(manifest[role])) {
-      if (value && typeof value === 'object' && 'sha256' in value)
-        checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
-    }
-  }
   const cropSize = manifest.scorer.preprocess.size;
   return {
     pack,
     captioner,
     captionTokenizer,
-    packInfo: { dir: pack.dir, name: pack.name, demo: manifest.demo, checksums },
+    packInfo: packFacts(pack),
     logitScale: manifest.scorer.logitScale,
     cropSize,
     load: (path, maxPixels) => loadImage(path, { maxPixels }),
