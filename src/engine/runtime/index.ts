@@ -30,5 +30,13 @@ export {
   type ProviderOptions,
   type SessionTuning,
 } from './providers.ts';
+export {
+  contractOf,
+  crossContract,
+  withPastContract,
+  countIndexed,
+  offeredOptionalRoles,
+  packContracts,
+} from './contracts.ts';
 export { listModelPacks, modelRoots, validateModelPack, type ValidateOptions } from './validate.ts';
 export { sha256File } from './files.ts';
