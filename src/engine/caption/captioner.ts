@@ -27,6 +27,12 @@ import {
   type DeclaredInputs,
   type Tensor,
 } from '../runtime/tensors.ts';
+import {
+  batchCandidates,
+  pickBatchSize,
+  stopMeasuring,
+  type BatchChoice,
+} from '../runtime/batch.ts';
 import { gatherRows, planStep, rowsToDrop, type CachePair } from './cache.ts';
 
 /** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */
@@ -122,14 +128,6 @@ export interface CaptionerOptions {
    * batch sizes up to `maxBatch` on the session's provider; the fastest per row wins). Default: `maxBatch`.
    */
   decoderBatch?: number | 'auto';
-}
-
-/** A measured batch size: the chosen size and the per-row milliseconds it was chosen from. */
-export interface BatchChoice {
-  size: number;
-  /** 'measured' at session start, or 'setting' (a fixed number). */
-  source: 'measured' | 'setting';
-  timings?: { batch: number; msPerRow: number }[];
 }
 
 /** The cross keys/values of every crop of an encoded set, and the self-attention rows of the steps so far. */
@@ -598,30 +596,6 @@ function tensorOf(out: Record<string, ort.Tensor>, name: string, role: string): 
   if (tensor.type !== 'float32')
     throw new Error(`${role} output "${name}" is ${tensor.type}, expected float32`);
   return tensor;
-}
-
-/** Batch sizes tried by a measurement: 1, 4, 16, 64, 256, … up to `max` (and `max` itself). */
-export function batchCandidates(max: number): number[] {
-  const out: number[] = [];
-  for (let size = 1; size < max; size *= 4) out.push(size);
-  out.push(max);
-  return out;
-}
-
-/**
- * The batch size to use from measured per-row times: the fastest per row, preferring the smaller size when two are
- * within 5 % (less memory, earlier rows out). A CPU may be fastest at B = 1; a GPU at the largest size.
- */
-export function pickBatchSize(timings: readonly { batch: number; msPerRow: number }[]): number {
-  if (timings.length === 0) throw new RangeError('no batch-size timings to choose from');
-  const best = Math.min(...timings.map((t) => t.msPerRow));
-  return [...timings].sort((a, b) => a.batch - b.batch).find((t) => t.msPerRow <= best * 1.05)!.batch;
-}
-
-/** Stop trying larger batches once the per-row time is 25 % worse than the best so far. */
-export function stopMeasuring(timings: readonly { batch: number; msPerRow: number }[]): boolean {
-  const best = Math.min(...timings.map((t) => t.msPerRow));
-  return timings[timings.length - 1]!.msPerRow > best * 1.25;
 }
 
 function concat(parts: Float32Array[]): Float32Array {
