@@ -30,7 +30,10 @@ export interface PackCaptioner {
   packName: string;
 }
 
-/** Opens the captioner sessions and tokenizer of a pack. `mode: 'reference'` turns deduplication off. */
+/**
+ * Opens the captioner sessions and tokenizer of a pack. `mode: 'reference'` turns deduplication and the cached
+ * decoder off.
+ */
 export async function openPackCaptioner(
   pack: ModelPack,
   mode: 'engine' | 'reference' = 'engine',
@@ -41,8 +44,16 @@ export async function openPackCaptioner(
     pack.session('captioner.text'),
     pack.session('captioner.decoder'),
   ]);
+  // The cached contract when the pack offers it (engine mode only: the reference decodes over the full prefix).
+  const cached =
+    mode === 'engine' && pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast')
+      ? {
+          cross: await pack.session('captioner.cross'),
+          decoderWithPast: await pack.session('captioner.decoderWithPast'),
+        }
+      : {};
   return {
-    captioner: new Captioner({ visual, text, decoder }, { dedupe: mode === 'engine' }),
+    captioner: new Captioner({ visual, text, decoder, ...cached }, { dedupe: mode === 'engine' }),
     tokenizer: await loadTokenizer(pack.path(entry.tokenizer), entry.specialTokens),
     special: entry.specialTokens,
     cropSize: entry.preprocess.size,

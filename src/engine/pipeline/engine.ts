@@ -4,7 +4,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { DecodingOptions } from '../../shared/caption.ts';
-import type { Settings } from '../../shared/settings.ts';
+import type { DecodingRecord } from '../../shared/results.ts';
+import { SettingsSchema, type RuntimeSettings, type Settings } from '../../shared/settings.ts';
 import { Captioner } from '../caption/captioner.ts';
 import { generateCaptions } from '../caption/generate.ts';
 import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
@@ -68,7 +69,29 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     pack.session('scorer.text'),
   ]);
   const mode = options.mode ?? 'engine';
-  const captioner = new Captioner({ visual, text, decoder }, { dedupe: mode === 'engine' });
+  // The cached contract's sessions when the pack offers them (runtime/README.md "Fast contracts"); the reference
+  // mode decodes as the reference does, over the full prefix.
+  const cached =
+    mode === 'engine' && pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast')
+      ? {
+          cross: await pack.session('captioner.cross'),
+          decoderWithPast: await pack.session('captioner.decoderWithPast'),
+        }
+      : {};
+  const captioners = new Map<string, Captioner>();
+  const captionerFor = (runtime: RuntimeSettings): Captioner => {
+    const key = `${runtime.decoderCache}|${runtime.decoderBatch}`;
+    let found = captioners.get(key);
+    if (!found) {
+      found = new Captioner(
+        { visual, text, decoder, ...cached },
+        { dedupe: mode === 'engine', cache: runtime.decoderCache, decoderBatch: runtime.decoderBatch },
+      );
+      captioners.set(key, found);
+    }
+    return found;
+  };
+  const captioner = captionerFor(SettingsSchema.parse({}).runtime);
   const captionTokenizer = await loadTokenizer(
     pack.path(manifest.captioner.tokenizer),
     manifest.captioner.specialTokens,
@@ -77,7 +100,18 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     manifest.scorer.tokenizer === manifest.captioner.tokenizer
       ? captionTokenizer
       : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
-  let sam: SamModel | null = null;
+  const sams = new Map<string, Promise<SamModel>>();
+  const samFor = (runtime: RuntimeSettings): Promise<SamModel> => {
+    const key = `${runtime.batchedPrompts}|${runtime.promptBatch}`;
+    let found = sams.get(key);
+    if (!found) {
+      found = SamModel.open(pack, { batched: runtime.batchedPrompts, promptBatch: runtime.promptBatch });
+      sams.set(key, found);
+      found.catch(() => sams.delete(key));
+    }
+    return found;
+  };
+  let lastSam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
   const checksums: Record<string, string> = {};
   for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
@@ -108,10 +142,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
           importedIds: found.map((m) => m.sourceId),
         };
       }
-      sam ??= await SamModel.open(pack);
+      const sam = await samFor(settings.runtime);
+      lastSam = sam;
       const { proposals } = await generateMasks(sam, image, {
         preset: settings.masks.preset,
         pointsPerSide: settings.masks.pointsPerSide,
+        pointsPerBatch: settings.runtime.pointsPerBatch,
         signal,
       });
       const { selected } = selectMasks(proposals, {
@@ -131,7 +167,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       const all = [];
       for (const batch of crops) {
         const out = await generateCaptions({
-          captioner,
+          captioner: captionerFor(settings.runtime),
           tokenizer: captionTokenizer,
           special: manifest.captioner.specialTokens,
           crops: batch.data,
@@ -150,6 +186,22 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         .map((c, k) => ({ c, k }))
         .sort((a, b) => a.c.maskIndex - b.c.maskIndex || a.k - b.k)
         .map((x) => x.c);
+    },
+    decoding(settings): DecodingRecord {
+      const used = captionerFor(settings.runtime);
+      const record: DecodingRecord = {
+        captioner: used.path,
+        segmenter: settings.masks.source === 'imported' || !lastSam ? 'imported' : lastSam.path,
+      };
+      if (used.path === 'cached' && used.decoderBatch) {
+        const { size, source } = used.decoderBatch;
+        record.decoderBatch = { size, source, provider: cached.decoderWithPast?.provider };
+      }
+      if (record.segmenter === 'batched' && lastSam?.promptBatch) {
+        const { size, source } = lastSam.promptBatch;
+        record.promptBatch = { size, source, provider: lastSam.batched?.provider };
+      }
+      return record;
     },
     embedImages: (batch: CropBatch) => embedImages(scorerImage, batch),
     embedTexts: (texts) => embedTexts(scorerText, scorerTokenizer, texts, manifest.scorer.contextLength),
