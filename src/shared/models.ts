@@ -17,7 +17,11 @@ export type Role = (typeof ROLES)[number];
  * Optional graphs a pack may add beside its roles (DESIGN.md §4, "fast contracts"): the SAM decoder with a prompt
  * batch axis, and the captioner's cross-attention K/V graph + decoder with a self-attention cache.
  */
-export const OPTIONAL_ROLES = ['segmenter.decoderBatched', 'captioner.cross', 'captioner.decoderWithPast'] as const;
+export const OPTIONAL_ROLES = [
+  'segmenter.decoderBatched',
+  'captioner.cross',
+  'captioner.decoderWithPast',
+] as const;
 
 export type OptionalRole = (typeof OPTIONAL_ROLES)[number];
 

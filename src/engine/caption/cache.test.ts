@@ -62,6 +62,10 @@ describe('cache-row bookkeeping of the cached decoder', () => {
     expect(afterStep3).toEqual([cacheKey([SOT, 4], 0)]);
     const afterStep4 = rowsToDrop(new Map([[cacheKey([SOT, 3], 0), 2]]), new Set(), 4);
     expect(afterStep4).toEqual([cacheKey([SOT, 3], 0)]);
+    // a caller that starts over at a shorter prefix: longer rows can never be read again
+    expect(rowsToDrop(new Map([[cacheKey([SOT, 4, 5, 6], 0), 4]]), new Set(), 1)).toEqual([
+      cacheKey([SOT, 4, 5, 6], 0),
+    ]);
   });
 
   it('starts a one-token prefix from an empty past and lists parents that are not cached', () => {
@@ -80,7 +84,7 @@ describe('cache-row bookkeeping of the cached decoder', () => {
         ],
         new Set(),
       ),
-    ).toThrow('pair 1 has prefix length 2, the step\'s is 1');
+    ).toThrow("pair 1 has prefix length 2, the step's is 1");
     expect(() => planStep([{ prefix: [], image: 0 }], new Set())).toThrow('pair 0 has an empty prefix');
   });
 
@@ -89,6 +93,8 @@ describe('cache-row bookkeeping of the cached decoder', () => {
     const b = Float32Array.from([3, 4]);
     expect(Array.from(gatherRows([b, a, b], 2))).toEqual([3, 4, 1, 2, 3, 4]);
     expect(gatherRows([null, null], 0)).toHaveLength(0);
-    expect(() => gatherRows([a, Float32Array.from([1])], 2)).toThrow('cache row 1 holds 1 values, expected 2');
+    expect(() => gatherRows([a, Float32Array.from([1])], 2)).toThrow(
+      'cache row 1 holds 1 values, expected 2',
+    );
   });
 });

@@ -82,7 +82,8 @@ export function planStep(
 /**
  * The cache rows kept after a step at prefix length L: the rows the step wrote, plus rows of length L − 1 that it did
  * not read (a second call of the same step, e.g. the reference's separate "others" call, may still need them). Rows
- * the step read, and anything older, are dropped — finished rows included. Returns the keys to drop.
+ * the step read, anything older, and rows longer than the step (a caller that started over) are dropped — finished
+ * rows included. Returns the keys to drop.
  */
 export function rowsToDrop(
   cachedLengths: ReadonlyMap<string, number>,
@@ -91,7 +92,8 @@ export function rowsToDrop(
 ): string[] {
   const drop: string[] = [];
   for (const [key, length] of cachedLengths)
-    if (length < stepLength - 1 || (length === stepLength - 1 && readParents.has(key))) drop.push(key);
+    if (length < stepLength - 1 || length > stepLength || (length === stepLength - 1 && readParents.has(key)))
+      drop.push(key);
   return drop;
 }
 

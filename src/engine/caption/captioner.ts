@@ -27,12 +27,7 @@ import {
   type DeclaredInputs,
   type Tensor,
 } from '../runtime/tensors.ts';
-import {
-  batchCandidates,
-  pickBatchSize,
-  stopMeasuring,
-  type BatchChoice,
-} from '../runtime/batch.ts';
+import { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from '../runtime/batch.ts';
 import { gatherRows, planStep, rowsToDrop, type CachePair } from './cache.ts';
 
 /** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */
@@ -174,8 +169,7 @@ export class Captioner {
       this.decoderBatch = { size: Math.min(this.batchOption, this.maxBatch), source: 'setting' };
     if (this.path === 'cached') {
       const names = withPast!.inputNames;
-      const count = (kind: string) =>
-        names.filter((n) => new RegExp(`^${kind}_key_\\d+$`).test(n)).length;
+      const count = (kind: string) => names.filter((n) => new RegExp(`^${kind}_key_\\d+$`).test(n)).length;
       const layers = count('past');
       const crossLayers = count('cross');
       if (layers === 0 || crossLayers === 0)

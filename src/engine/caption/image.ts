@@ -16,7 +16,7 @@ import {
 import { buildCrops } from '../image/crops.ts';
 import type { BinaryMask, RgbImage } from '../image/types.ts';
 import type { ModelPack } from '../runtime/index.ts';
-import { Captioner, type CaptionCounters } from './captioner.ts';
+import { Captioner, type CaptionCounters, type CaptionerOptions } from './captioner.ts';
 import { generateCaptions } from './generate.ts';
 import { loadTokenizer, type CaptionTokenizer } from './tokenizer.ts';
 import { compareTraces } from './trace.ts';
@@ -37,6 +37,7 @@ export interface PackCaptioner {
 export async function openPackCaptioner(
   pack: ModelPack,
   mode: 'engine' | 'reference' = 'engine',
+  options: Pick<CaptionerOptions, 'cache' | 'decoderBatch'> = {},
 ): Promise<PackCaptioner> {
   const { captioner: entry } = pack.manifest;
   const [visual, text, decoder] = await Promise.all([
@@ -46,14 +47,20 @@ export async function openPackCaptioner(
   ]);
   // The cached contract when the pack offers it (engine mode only: the reference decodes over the full prefix).
   const cached =
-    mode === 'engine' && pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast')
+    mode === 'engine' &&
+    options.cache !== 'off' &&
+    pack.offers('captioner.cross') &&
+    pack.offers('captioner.decoderWithPast')
       ? {
           cross: await pack.session('captioner.cross'),
           decoderWithPast: await pack.session('captioner.decoderWithPast'),
         }
       : {};
   return {
-    captioner: new Captioner({ visual, text, decoder, ...cached }, { dedupe: mode === 'engine' }),
+    captioner: new Captioner(
+      { visual, text, decoder, ...cached },
+      { dedupe: mode === 'engine', decoderBatch: options.decoderBatch },
+    ),
     tokenizer: await loadTokenizer(pack.path(entry.tokenizer), entry.specialTokens),
     special: entry.specialTokens,
     cropSize: entry.preprocess.size,

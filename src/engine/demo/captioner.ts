@@ -442,7 +442,9 @@ function buildDecoderWithPast(): Uint8Array {
   g.output(logits, 'float32', ['B', demoVocabulary().size], 'logits');
   g.output(presentKey, 'float32', ['B', 1, 'P1', 3], 'present_key_0');
   g.output(presentValue, 'float32', ['B', 1, 'P1', 3], 'present_value_0');
-  return g.toModel({ docString: 'Demo CoCa decoder with a self-attention cache (shapes world; not a real model).' });
+  return g.toModel({
+    docString: 'Demo CoCa decoder with a self-attention cache (shapes world; not a real model).',
+  });
 }
 
 /** Grammatical class of every vocabulary id (sot is its own class; eot, pad and non-words are "other"). */

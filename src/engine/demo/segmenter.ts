@@ -272,7 +272,6 @@ function decodePrompt(
   g: GraphBuilder,
   { embeddings, pointCoords, pointLabels, maskInput, hasMaskInput, origSize }: PromptValues,
 ): { masks: string; iou: string; lowRes: string } {
-
   const features = g.op('DepthToSpace', [embeddings], { blocksize: attr.int(4), mode: attr.string('DCR') });
   const fractions = g.op('Reshape', [
     g.op('Slice', [features, g.ints([0]), g.ints([CLASSES]), g.ints([1])]),

@@ -35,4 +35,3 @@ export function stopMeasuring(timings: readonly { batch: number; msPerRow: numbe
   const best = Math.min(...timings.map((t) => t.msPerRow));
   return timings[timings.length - 1]!.msPerRow > best * 1.25;
 }
-

@@ -14,7 +14,11 @@ export function floatTensor(data: Float32Array, dims: readonly number[]): Tensor
 
 /** int64 tensor from numbers (token ids, positions). */
 export function int64Tensor(values: ArrayLike<number>, dims: readonly number[]): Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from({ length: values.length }, (_, i) => BigInt(values[i]!)), dims);
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from({ length: values.length }, (_, i) => BigInt(values[i]!)),
+    dims,
+  );
 }
 
 /** The float32 data of an output tensor, with a clear error when the graph returned another type. */

@@ -51,7 +51,10 @@ export async function validateModelPack(dir: string, options: ValidateOptions = 
   }
   const manifest = read.manifest;
   const issues: PackIssue[] = [];
-  const metadata = new Map<PackRole, { inputs: readonly ValueMetadata[]; outputs: readonly ValueMetadata[] }>();
+  const metadata = new Map<
+    PackRole,
+    { inputs: readonly ValueMetadata[]; outputs: readonly ValueMetadata[] }
+  >();
   const sessionOptions: LoadModelPackOptions = {
     forceCpu: true,
     ...options,
