@@ -11,7 +11,7 @@
  *
  * Env: CAPTION_BENCH_SCENES (scene indices, default "0,1,2,3"), CAPTION_BENCH_SEED (scene seed, default 2024).
  */
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DEFAULT_DECODING } from '../src/shared/caption.ts';
 import {
   aggregateLogits,

@@ -38,6 +38,7 @@ export async function run(): Promise<void> {
       let wall = 0;
       let session = 0;
       let runs = 0;
+      let prompts = 0;
       let objects = 0;
       let recovered = 0;
       for (const index of scenes) {
@@ -56,6 +57,7 @@ export async function run(): Promise<void> {
         wall += s.milliseconds;
         session += s.sessionMilliseconds;
         runs += s.decoderRuns;
+        prompts += s.points;
         objects += scene.truth.objects.length;
         recovered += found;
         console.log(
@@ -77,7 +79,7 @@ export async function run(): Promise<void> {
         );
       }
       console.log(
-        `${preset}: ${(runs / scenes.length).toFixed(0)} decoder runs per image, ${(runs / (wall / 1000)).toFixed(1)} prompts/s, ` +
+        `${preset}: ${(runs / scenes.length).toFixed(0)} decoder runs per image, ${(prompts / (wall / 1000)).toFixed(1)} prompts/s, ` +
           `${((100 * (wall - session)) / wall).toFixed(1)} % of wall time outside session.run, recovered ${recovered}/${objects} objects at IoU ≥ 0.9`,
       );
     }
