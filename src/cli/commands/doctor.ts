@@ -161,7 +161,7 @@ export function formatReport(report: DoctorReport): string {
     let previous: string | undefined;
     for (const role of report.pack.roles) {
       if ('error' in role) {
-        lines.push(`  ${role.role.padEnd(26)} FAILED: ${role.error}`);
+        lines.push(`  ${role.role.padEnd(18)} FAILED: ${role.error}`);
         continue;
       }
       const reason =
@@ -170,7 +170,7 @@ export function formatReport(report: DoctorReport): string {
           : role.fallbackReason === previous
             ? ' — fell back (same reason)'
             : ` — fell back: ${role.fallbackReason}`;
-      lines.push(`  ${role.role.padEnd(26)} ${role.used}${reason}`);
+      lines.push(`  ${role.role.padEnd(18)} ${role.used}${reason}`);
       previous = role.fallbackReason ?? previous;
     }
   }
