@@ -158,6 +158,8 @@ export async function generateMasks(
         ],
       }));
       const decodedChunk = await cropSession.decode(prompts);
+      // a cancel that arrived while the batch ran stops before its masks are used
+      if (options.signal?.aborted) throw new Error('mask generation was cancelled');
       // Each point's outputs in grid order: the same candidates, in the same order, as one-by-one decoding.
       for (let p = first; p < last; p++) {
         const px = grid[2 * p] * cropSize.width;
