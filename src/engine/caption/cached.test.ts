@@ -149,4 +149,32 @@ describe('the cached decoder on the demo pack', () => {
       "decoderBatch must be an integer ≥ 1 or 'auto', got 0",
     );
   });
+
+  it('refuses a cached decoder without past or cross inputs, or with symbolic head dims, naming the input', () => {
+    const run = () => Promise.resolve({});
+    const decoderWithPast = (inputs: Record<string, { shape: (number | string)[] }>) => ({
+      run,
+      inputNames: Object.keys(inputs),
+      inputs,
+    });
+    const sessions = (inputs: Record<string, { shape: (number | string)[] }>) => ({
+      ...demo.sessions,
+      decoderWithPast: decoderWithPast(inputs),
+    });
+    expect(() => new Captioner(sessions({ input_ids: { shape: ['B', 1] } }))).toThrow(
+      'captioner.decoderWithPast has 0 past_key_<i> and 0 cross_key_<j> inputs; it needs at least one of each',
+    );
+    expect(
+      () =>
+        new Captioner(
+          sessions({
+            past_key_0: { shape: ['B', 'heads', 'P', 64] },
+            past_value_0: { shape: ['B', 'heads', 'P', 64] },
+            cross_key_0: { shape: ['B', 12, 255, 64] },
+          }),
+        ),
+    ).toThrow(
+      'captioner.decoderWithPast input "past_key_0" has shape [B,heads,P,64]; the cached decoder needs fixed head count H and head size D ([B,H,P,D])',
+    );
+  });
 });
