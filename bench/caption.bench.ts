@@ -140,7 +140,7 @@ export async function run(): Promise<void> {
       console.log(
         `${name.padEnd(42)}${values.map((v) => v.toFixed(digits).padStart(13)).join('')}${values
           .slice(1)
-          .map((v) => (values[0]! / v).toFixed(3).padStart(24))
+          .map((v) => (v === 0 ? '—' : (values[0]! / v).toFixed(3)).padStart(24))
           .join('')}`,
       );
     }
