@@ -10,6 +10,7 @@ import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import {
   parseSettings,
   PRESETS,
+  REFERENCE_DIFFERENCES,
   settingsPreset,
   type PresetName,
   type Settings,
@@ -37,7 +38,10 @@ export function registerGenerate(program: Command): void {
     .argument('[images]', "image folder or file (omit to resume the project's own list)")
     .requiredOption('--project <dir>', 'project folder (created if missing)')
     .option('--models <pack>', MODELS_OPTION_HELP)
-    .option('--preset <name>', `settings preset (${PRESETS.join(', ')})`)
+    .option(
+      '--preset <name>',
+      `settings preset (${PRESETS.join(', ')}); "reference" still differs from the released code in: ${REFERENCE_DIFFERENCES.join('; ')}`,
+    )
     .option('--settings <file>', 'settings JSON (overrides the preset; the CLI flags override both)')
     .option('--seed <n>', 'random seed')
     .option('--max-masks <k>', 'masks kept per image (K)')
@@ -46,7 +50,10 @@ export function registerGenerate(program: Command): void {
       'import masks (PNG folder <stem>/<k>.png or COCO JSON) instead of generating them',
     )
     .option('--points-per-side <n>', 'SAM grid points per side')
-    .option('--tau <t>', 'distinctiveness threshold τ')
+    .option(
+      '--tau <t>',
+      'distinctiveness threshold τ (default 1.3, the paper’s Sec. 5.1; the released loader uses doc > 1)',
+    )
     .option('--no-plain', 'skip the plain-sampling comparison candidates')
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (images: string | undefined, flags: GenerateFlags) => {

@@ -3,19 +3,12 @@
  * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
  */
 import * as ort from 'onnxruntime-node';
-import type { DecodingOptions } from '../../shared/caption.ts';
 import type { DecodingRecord } from '../../shared/results.ts';
-import { SettingsSchema, type RuntimeSettings, type Settings } from '../../shared/settings.ts';
-import { Captioner } from '../caption/captioner.ts';
-import { generateCaptions } from '../caption/generate.ts';
-import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
-import { loadImage } from '../image/load.ts';
+import { decodingOptions, SettingsSchema, type RuntimeSettings } from '../../shared/settings.ts';
+import { Captioner, generateCaptions, loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
+import { loadImage, type CropBatch } from '../image/index.ts';
 import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
-import { generateMasks } from '../segment/generate.ts';
-import { openMaskImport, type MaskImport } from '../segment/import.ts';
-import { SamModel } from '../segment/model.ts';
-import { selectMasks } from '../segment/select.ts';
-import type { CropBatch } from '../image/crops.ts';
+import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
 /** Stages plus what a run records and the bench reads. */
@@ -36,26 +29,8 @@ export interface OpenStagesOptions {
   mode?: 'engine' | 'reference';
 }
 
-/** The caption engine's decoding options from the pipeline settings. */
-export function decodingOptions(settings: Settings): DecodingOptions {
-  const c = settings.captions;
-  return {
-    topK: c.topK,
-    topP: c.topP,
-    distinctive: c.dcs,
-    alsoPlain: c.dcs && c.plainSampling,
-    beam: c.beam
-      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
-      : null,
-    aggregation: c.aggregation,
-    temperature: c.temperature,
-    repetitionPenalty: c.repetitionPenalty,
-    minLength: c.minLength,
-    maxLength: c.maxLength,
-    maxCalibrationCrops: 30,
-    seed: settings.seed,
-  };
-}
+/** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
+export { decodingOptions };
 
 /** Opens a model pack and builds the runner's stages over it. */
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {

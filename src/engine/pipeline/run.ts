@@ -7,10 +7,15 @@
  * tests call it the same way. Cancellation takes effect at an image boundary; a killed process loses at most the
  * image in flight (the store's commit point), and a resumed run skips committed images.
  */
-import { buildCrops, type CropBatch } from '../image/crops.ts';
-import { maskArea } from '../image/mask.ts';
-import { encodeRle, rleToBbox } from '../image/rle.ts';
-import type { BinaryMask, RgbImage } from '../image/types.ts';
+import {
+  buildCrops,
+  type CropBatch,
+  maskArea,
+  encodeRle,
+  rleToBbox,
+  type BinaryMask,
+  type RgbImage,
+} from '../image/index.ts';
 import type { CaptionCandidate } from '../../shared/caption.ts';
 import { cropKey } from '../../shared/caption.ts';
 import {
@@ -25,8 +30,7 @@ import {
   type RunSummary,
 } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
-import { decide } from '../filter/decide.ts';
-import { scoreImage } from '../filter/score-image.ts';
+import { decide, scoreImage } from '../filter/index.ts';
 import { imageRecord, listImages, Project, type ImageEntry } from './store.ts';
 
 /** Masks of one image as a stage returns them. */
@@ -207,7 +211,7 @@ export async function processImage(
   });
   counters.candidates = candidates.length;
   if (stages.decoding) counters.decoding = stages.decoding(settings);
-  const decisions = decide(candidates, masks.length, settings.filter);
+  const decisions = decide(candidates, masks.length, settings.filter, entry.id);
   return {
     version: RESULTS_VERSION,
     revision: 0,

@@ -4,9 +4,17 @@
  * stability filters, binarize, box NMS by predicted IoU; optional crop layers with cross-crop NMS and optional
  * small-region cleanup.
  */
-import { binarize, maskArea, maskBox, removeSmallRegions } from '../image/mask.ts';
-import { maskToRuns, runsToMask } from '../image/rle.ts';
-import type { BinaryMask, Box, RgbImage } from '../image/types.ts';
+import {
+  binarize,
+  maskArea,
+  maskBox,
+  removeSmallRegions,
+  maskToRuns,
+  runsToMask,
+  type BinaryMask,
+  type Box,
+  type RgbImage,
+} from '../image/index.ts';
 import {
   AMG_PRESETS,
   boxNms,

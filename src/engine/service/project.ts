@@ -28,21 +28,26 @@ import {
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
 import type { ImageResult, RunProgress as EngineRunProgress } from '../../shared/results.ts';
 import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
-import { compareTraces } from '../caption/trace.ts';
-import { exportProject } from '../dataset/export.ts';
-import { decisionColumns } from '../filter/decide.ts';
-import { evaluateResults, readGroundTruth } from '../dataset/evaluate.ts';
-import { buildReport } from '../dataset/report.ts';
+import { compareTraces } from '../caption/index.ts';
+import { exportProject, evaluateResults, readGroundTruth, buildReport } from '../dataset/index.ts';
+import { decisionColumns } from '../filter/index.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
-import { loadImage } from '../image/load.ts';
-import { decodeRle, encodeRle } from '../image/rle.ts';
-import type { RgbImage } from '../image/types.ts';
-import { openStages, type PackStages } from '../pipeline/engine.ts';
-import { decodeWithTrace, type DecodeTweaks } from '../pipeline/trace.ts';
-import { failedResult, processImage, type StageMasks } from '../pipeline/run.ts';
-import { listImages, Project, writeFileAtomic, type ImageEntry } from '../pipeline/store.ts';
-import { SamModel, SegmentSession } from '../segment/model.ts';
-import { promptMask } from '../segment/prompt.ts';
+import { loadImage, decodeRle, encodeRle, type RgbImage } from '../image/index.ts';
+import {
+  openStages,
+  type PackStages,
+  decodeWithTrace,
+  type DecodeTweaks,
+  failedResult,
+  processImage,
+  type StageMasks,
+  listImages,
+  Project,
+  writeFileAtomic,
+  type ImageEntry,
+} from '../pipeline/index.ts';
+import { SamModel, SegmentSession, promptMask } from '../segment/index.ts';
+import { REVIEW_FILE } from '../../shared/formats.ts';
 import { FileScope } from './paths.ts';
 import {
   candidateView,
@@ -50,13 +55,14 @@ import {
   emptyReview,
   imageSummary,
   keptFlags,
+  maskId,
   maskViews,
   parseId,
+  userMaskId,
   type ReviewState,
 } from './views.ts';
 
-/** The review sidecar of a project folder (decisions, edits, prompted and deleted masks). */
-export const REVIEW_FILE = 'review.json';
+export { REVIEW_FILE } from '../../shared/formats.ts';
 /** Demo scenes are generated into this sub-folder of a demo project. */
 export const DEMO_SCENES = 'scenes';
 
@@ -475,7 +481,7 @@ export class ProjectService {
       stability: preview.stability,
     });
     this.#saveReview();
-    const id = `${imageId}:u${list.length - 1}`;
+    const id = userMaskId(imageId, list.length - 1);
     return this.masks({ imageId }).find((m) => m.id === id)!;
   }
 
@@ -495,7 +501,7 @@ export class ProjectService {
     // The refined mask replaces the old one: the old one is marked deleted (stored results are append-only).
     if (!this.#review.deletedMasks.includes(maskId)) this.#review.deletedMasks.push(maskId);
     this.#saveReview();
-    const id = `${imageId}:u${list.length - 1}`;
+    const id = userMaskId(imageId, list.length - 1);
     return this.masks({ imageId }).find((m) => m.id === id)!;
   }
 
@@ -671,7 +677,7 @@ export class ProjectService {
         'beam-search candidates have no sampling trace: open a sampled (DCS or plain) candidate',
       );
     const traced = await this.#decodeOne(result, candidate.mask, candidate.crop, candidate.setting, {});
-    return { candidateId, maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`), trace: traced };
+    return { candidateId, maskIds: result.masks.map((m) => maskId(result.image.id, m.index)), trace: traced };
   }
 
   async rerun({ candidateId, overrides }: ParsedParams<'inspector:rerun'>): Promise<InspectorRerun> {
@@ -702,7 +708,7 @@ export class ProjectService {
     );
     return {
       candidateId,
-      maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`),
+      maskIds: result.masks.map((m) => maskId(result.image.id, m.index)),
       naive,
       dcs,
       comparison: compareTraces(naive, dcs),
@@ -851,7 +857,7 @@ export class ProjectService {
       source: 'generated',
     };
     for (const mask of result.masks) {
-      if (deleted.has(`${imageId}:${mask.index}`)) continue;
+      if (deleted.has(maskId(imageId, mask.index))) continue;
       set.masks.push(decodeRle(mask.rle));
       set.scores.push(mask.score);
       set.sources.push(mask.source);
@@ -860,7 +866,7 @@ export class ProjectService {
       set.stabilities.push(mask.stability);
     }
     (this.#review.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
-      if (deleted.has(`${imageId}:u${k}`)) return;
+      if (deleted.has(userMaskId(imageId, k))) return;
       set.masks.push(decodeRle(mask.rle));
       set.scores.push(mask.predictedIou * mask.stability);
       set.sources.push('prompt');

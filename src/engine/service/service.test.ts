@@ -19,7 +19,7 @@ import type {
 } from '../../shared/api.ts';
 import { buildKeptIndex, keptCountAt } from '../../shared/decide.ts';
 import type { EngineClient } from './client.ts';
-import { startTestEngine, type TestEngine } from './test-engine.ts';
+import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 import { startWorkerEngine } from './worker.ts';
 
 let base: string;
