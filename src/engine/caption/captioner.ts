@@ -20,14 +20,17 @@
  */
 import * as ort from 'onnxruntime-node';
 import {
+  batchCandidates,
   declaredShape,
   floatData,
   floatTensor,
   int64Tensor,
+  pickBatchSize,
+  stopMeasuring,
+  type BatchChoice,
   type DeclaredInputs,
   type Tensor,
-} from '../runtime/tensors.ts';
-import { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from '../runtime/batch.ts';
+} from '../runtime/index.ts';
 import { gatherRows, planStep, rowsToDrop, type CachePair } from './cache.ts';
 
 /** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */

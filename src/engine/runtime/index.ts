@@ -40,3 +40,12 @@ export {
 } from './contracts.ts';
 export { listModelPacks, modelRoots, validateModelPack, type ValidateOptions } from './validate.ts';
 export { sha256File } from './files.ts';
+export { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from './batch.ts';
+export {
+  declaredShape,
+  floatData,
+  floatTensor,
+  int64Tensor,
+  type DeclaredInputs,
+  type Tensor,
+} from './tensors.ts';

@@ -11,9 +11,16 @@
  * and has_mask_input [1] are shared by the batch, every prompt's outputs are those of a batch-1 run.
  */
 import * as ort from 'onnxruntime-node';
-import type { ModelPack, ModelSession } from '../runtime/index.ts';
-import { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from '../runtime/batch.ts';
-import { floatData, floatTensor } from '../runtime/tensors.ts';
+import {
+  batchCandidates,
+  floatData,
+  floatTensor,
+  pickBatchSize,
+  stopMeasuring,
+  type BatchChoice,
+  type ModelPack,
+  type ModelSession,
+} from '../runtime/index.ts';
 import type { RgbImage, Size } from '../image/index.ts';
 import { SAM_PREPROCESS, samEncoderInput, toModelFrame, type SamPreprocess } from './preprocess.ts';
 
