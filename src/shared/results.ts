@@ -188,7 +188,8 @@ export interface RunProgress {
   imagesFailed: number;
   /** Current image and stage, when one is running. */
   image?: string;
-  stage: 'start' | 'load' | 'masks' | 'crops' | 'captions' | 'scores' | 'commit' | 'done' | 'cancelled';
+  stage:
+    'start' | 'load' | 'masks' | 'crops' | 'captions' | 'scores' | 'commit' | 'done' | 'paused' | 'cancelled';
   /**
    * Progress inside the current image's stage: SAM prompts decoded (masks), crops captioned (captions), masks scored
    * (scores). Absent between images and for stages too short to report; emitted at most a few times a second.

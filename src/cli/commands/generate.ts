@@ -64,14 +64,18 @@ export function registerGenerate(program: Command): void {
         );
       const settings = resolveSettings(flags, existing?.file.settings);
       const stages = await openStages(await resolvePackDir(flags.models));
+      // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
+      // uncommitted and stays pending); three times: quit at once. Every way, a later run resumes.
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
         interrupts++;
         if (interrupts === 1) {
           process.stderr.write(
-            '\nstopping after the current image (Ctrl-C again to quit now; the run resumes later)\n',
+            '\nstopping after the current image (Ctrl-C again to drop it; the run resumes later)\n',
           );
+        } else if (interrupts === 2) {
+          process.stderr.write('\ncancelling the current image (Ctrl-C again to quit now)\n');
           controller.abort();
         } else {
           process.exit(130);
@@ -89,6 +93,7 @@ export function registerGenerate(program: Command): void {
           versions: versions(),
           onProgress: reporter.update,
           signal: controller.signal,
+          paused: () => interrupts > 0,
         });
         reporter.stop();
         process.stdout.write(
@@ -206,7 +211,7 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
   if (tty) {
     const bar = new SingleBar(
       {
-        format: '{bar} {value}/{total} images · {stage} {image} · {rate} img/min · ETA {eta_s2}',
+        format: '{bar} {value}/{total} images · {stage} {image}{within} · {rate} img/min · ETA {eta_s2}',
         hideCursor: true,
         clearOnComplete: false,
       },
@@ -218,6 +223,7 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
         const payload = {
           stage: p.stage,
           image: p.image ?? '',
+          within: p.within ? ` ${p.within.done}/${p.within.total} ${p.within.unit}` : '',
           rate: p.rate.toFixed(1),
           eta_s2: p.etaSeconds === null ? '—' : `${Math.round(p.etaSeconds)} s`,
         };
@@ -233,10 +239,19 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
     };
   }
   let last = -1;
+  let lastStage = '';
   return {
     update(p) {
-      // one line per committed image (and the start/end), not per stage
-      if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'cancelled') return;
+      // one line per image and stage (the stage names the image), and one per committed image and at the end
+      if (p.image && p.stage !== 'commit') {
+        const key = `${p.image} ${p.stage}`;
+        if (key !== lastStage)
+          process.stderr.write(`[${p.imagesDone}/${p.imagesTotal}] ${p.stage} ${p.image}\n`);
+        lastStage = key;
+        return;
+      }
+      if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'paused' && p.stage !== 'cancelled')
+        return;
       last = p.imagesDone;
       const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
       process.stderr.write(

@@ -7,7 +7,7 @@ import type { DecodingRecord } from '../../shared/results.ts';
 import { decodingOptions, SettingsSchema, type RuntimeSettings } from '../../shared/settings.ts';
 import { Captioner, generateCaptions, loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
 import { loadImage, type CropBatch } from '../image/index.ts';
-import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
+import { loadModelPack, throwIfCancelled, type ModelPack, type ModelSession } from '../runtime/index.ts';
 import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
@@ -104,7 +104,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     logitScale: manifest.scorer.logitScale,
     cropSize,
     load: (path, maxPixels) => loadImage(path, { maxPixels }),
-    async masks(image, entry, settings, signal) {
+    async masks(image, entry, settings, signal, onWithin) {
       if (settings.masks.source === 'imported') {
         const path = settings.masks.importPath!;
         if (!imports.has(path)) imports.set(path, openMaskImport(path));
@@ -124,6 +124,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         pointsPerSide: settings.masks.pointsPerSide,
         pointsPerBatch: settings.runtime.pointsPerBatch,
         signal,
+        onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
       });
       const { selected } = selectMasks(proposals, {
         maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
@@ -137,10 +138,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         stabilities: selected.map((p) => p.stability),
       };
     },
-    async captions({ masks, crops, settings, imageKey }) {
+    async captions({ masks, crops, settings, imageKey, onWithin, signal }) {
       const options = decodingOptions(settings);
       const all = [];
-      for (const batch of crops) {
+      for (const [k, batch] of crops.entries()) {
+        throwIfCancelled(signal, 'captioning');
+        onWithin?.({ done: k, total: crops.length, unit: 'crops' });
         const out = await generateCaptions({
           captioner: captionerFor(settings.runtime),
           tokenizer: captionTokenizer,
@@ -156,6 +159,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         });
         all.push(...out.candidates);
       }
+      onWithin?.({ done: crops.length, total: crops.length, unit: 'crops' });
       // candidate order: by mask, then crop type, then setting (the order the caption engine emits per crop type)
       return all
         .map((c, k) => ({ c, k }))

@@ -3,6 +3,7 @@
  *
  * The stage's public surface: other stages import it only through this file (eslint.config.js, stage fences).
  */
+export * from './batch.ts';
 export * from './engine.ts';
 export * from './run.ts';
 export * from './store.ts';

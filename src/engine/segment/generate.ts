@@ -26,6 +26,7 @@ import {
   type AmgOptions,
   type CropBox,
 } from './amg.ts';
+import { throwIfCancelled } from '../runtime/index.ts';
 import { promptsInMemory, SegmentSession, type SamModel } from './model.ts';
 
 /** One generated mask with what SAM records for it. */
@@ -154,7 +155,7 @@ export async function generateMasks(
     const points = grid.length / 2;
     const chunk = model.batched ? Math.min(pointsPerBatch, promptsInMemory(cropSize)) : 1;
     for (let first = 0; first < points; first += chunk) {
-      if (options.signal?.aborted) throw new Error('mask generation was cancelled');
+      throwIfCancelled(options.signal, 'mask generation');
       const last = Math.min(points, first + chunk);
       const prompts = Array.from({ length: last - first }, (_, i) => ({
         points: [
@@ -167,7 +168,7 @@ export async function generateMasks(
       }));
       const decodedChunk = await cropSession.decode(prompts);
       // a cancel that arrived while the batch ran stops before its masks are used
-      if (options.signal?.aborted) throw new Error('mask generation was cancelled');
+      throwIfCancelled(options.signal, 'mask generation');
       // Each point's outputs in grid order: the same candidates, in the same order, as one-by-one decoding.
       for (let p = first; p < last; p++) {
         const px = grid[2 * p] * cropSize.width;

@@ -23,10 +23,11 @@ import {
   type ProjectInfo,
   type ReportView,
   type RequestContext,
+  type RunFinished,
   type RunStatus,
 } from '../../shared/api.ts';
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
-import type { ImageResult, RunProgress as EngineRunProgress } from '../../shared/results.ts';
+import type { ImageResult } from '../../shared/results.ts';
 import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { compareTraces } from '../caption/index.ts';
 import { exportProject, evaluateResults, readGroundTruth, buildReport } from '../dataset/index.ts';
@@ -40,6 +41,8 @@ import {
   type DecodeTweaks,
   failedResult,
   processImage,
+  runBatch,
+  type BatchProgress,
   type StageMasks,
   listImages,
   Project,
@@ -78,6 +81,10 @@ interface ActiveRun {
   committed: Set<number>;
   started: number;
   done: Promise<void>;
+  /** Pause requested: the batch stops once the image in flight is committed. */
+  pausing: boolean;
+  /** Emits `run:finished`. */
+  finish(outcome: RunFinished['outcome'], error: string | null): void;
 }
 
 type Undo =
@@ -190,7 +197,10 @@ export class ProjectService {
     const project = this.#require();
     const filter = project.file.settings.filter;
     const run = this.#run;
-    const running = new Set(run?.imageIds.filter((id) => !run.committed.has(id)) ?? []);
+    // a paused run's images not reached yet are pending, not running
+    const running = new Set(
+      run && run.status.state !== 'paused' ? run.imageIds.filter((id) => !run.committed.has(id)) : [],
+    );
     return project.file.images.map((entry) =>
       // an image being re-captioned shows as running, as its `run:image` event does, not with its old result
       imageSummary(
@@ -268,21 +278,32 @@ export class ProjectService {
       committed: new Set(),
       started: performance.now(),
       done: Promise.resolve(),
+      pausing: false,
+      finish: (outcome, error) =>
+        context.emit('run:finished', {
+          runId: status.runId,
+          outcome,
+          imagesDone: status.imagesDone,
+          imagesFailed: status.imagesFailed,
+          seconds: (performance.now() - run.started) / 1000,
+          error,
+        }),
     };
     this.#run = run;
     run.done = this.#execute(run, pending, context);
     return { ...status };
   }
 
+  /**
+   * Pauses the run: the image in flight finishes and is committed, then the run stops with state `paused` (answered
+   * once it has stopped; null when the run completed meanwhile). Resume continues with the images not committed.
+   */
   async pause(): Promise<RunStatus | null> {
     const run = this.#run;
     if (!run) return null;
-    // Pause stops at the next image boundary (work of the image in flight is kept only if it commits first);
-    // resume continues from the committed images.
-    run.status.state = 'paused';
-    run.controller.abort();
+    if (run.status.state === 'running') run.pausing = true;
     await run.done;
-    return { ...run.status };
+    return this.#run === run ? { ...run.status } : null;
   }
 
   async resume(context: RequestContext): Promise<RunStatus | null> {
@@ -294,13 +315,17 @@ export class ProjectService {
     return this.startRun({ imageIds: remaining, force: run.force }, context);
   }
 
+  /** Cancels the run: the image in flight stops without being committed (it stays pending). */
   async cancel(): Promise<RunStatus | null> {
     const run = this.#run;
     if (!run) return null;
+    const wasPaused = run.status.state === 'paused';
     run.status.state = 'cancelling';
     run.controller.abort();
     await run.done;
     this.#run = null;
+    // a paused run has stopped already: it ends now, as cancelled
+    if (wasPaused) run.finish('cancelled', null);
     return { ...run.status };
   }
 
@@ -308,86 +333,68 @@ export class ProjectService {
     return this.#run ? { ...this.#run.status } : null;
   }
 
+  /** The run's batch: the pipeline's batch loop over `processImage`, committing into the project store. */
   async #execute(run: ActiveRun, pending: ImageEntry[], context: RequestContext): Promise<void> {
     const project = this.#require();
     const settings = project.file.settings;
     const signal = run.controller.signal;
-    let outcome: 'completed' | 'cancelled' | 'failed' = 'completed';
+    let outcome: 'completed' | 'paused' | 'cancelled' | 'failed';
     let error: string | null = null;
-    let currentImage: string | null = null;
-    let stage: EngineRunProgress['stage'] = 'start';
     const recaptionErrors: string[] = [];
-    const progress = () => {
-      const elapsed = (performance.now() - run.started) / 1000;
-      const rate = elapsed > 0 ? (run.status.imagesDone / elapsed) * 60 : 0;
+    const summary = (entry: ImageEntry, result: ImageResult | undefined, running = false) =>
+      imageSummary(entry, result, settings.filter, running, dirname(entry.path));
+    let last: BatchProgress | null = null;
+    const progress = (p: BatchProgress) => {
+      last = p;
       context.emit('run:progress', {
         ...run.status,
-        imageId: currentImage,
-        stage,
-        within: null,
+        imageId: p.imageId === null ? null : String(p.imageId),
+        stage: p.stage,
+        within: p.within ?? null,
         imagesSkipped: 0,
-        rate,
-        etaSeconds: rate > 0 ? ((run.status.imagesTotal - run.status.imagesDone) / rate) * 60 : null,
-        elapsedSeconds: elapsed,
+        rate: p.rate,
+        etaSeconds: p.etaSeconds,
+        elapsedSeconds: p.elapsedSeconds,
       });
     };
     try {
       const stages = await this.stages();
-      progress();
-      for (const entry of pending) {
-        if (signal.aborted) break;
-        currentImage = String(entry.id);
-        context.emit('run:image', imageSummary(entry, undefined, settings.filter, true, dirname(entry.path)));
-        const previous = this.#results.get(entry.id);
-        let result: ImageResult;
-        try {
-          result = await processImage(
-            stages,
-            entry,
-            settings,
-            signal,
-            (next) => {
-              stage = next;
-              progress();
-            },
-            run.recaption.get(entry.id),
-          );
-        } catch (caught) {
-          if (signal.aborted) {
-            // Paused or cancelled inside this image: nothing is committed, so it stays pending for the next run
-            // (a re-captioned image keeps its previous revision).
-            context.emit(
-              'run:image',
-              imageSummary(entry, previous, settings.filter, false, dirname(entry.path)),
-            );
-            break;
-          }
-          if ((caught as Error).name === 'ModelPackError') throw caught;
-          if (previous?.status === 'done') {
-            // A failed re-caption commits nothing: a failed record would supersede the image's good result.
-            recaptionErrors.push(`image ${entry.name}: ${(caught as Error).message}`);
-            run.status.imagesFailed++;
-            context.emit(
-              'run:image',
-              imageSummary(entry, previous, settings.filter, false, dirname(entry.path)),
-            );
-            continue;
-          }
-          result = failedResult(entry, caught);
-        }
-        if (previous) result = { ...result, revision: (previous.revision ?? 0) + 1 };
-        project.commit(result);
-        this.#results.set(entry.id, result);
-        run.committed.add(entry.id);
-        if (previous && this.#supersedeReview(entry.id, result.revision ?? 0)) this.#saveReview();
-        run.status.imagesDone++;
-        if (result.status === 'failed') run.status.imagesFailed++;
-        stage = 'commit';
-        context.emit('run:image', imageSummary(entry, result, settings.filter, false, dirname(entry.path)));
-        progress();
-      }
-      if (signal.aborted) outcome = 'cancelled';
-      else if (recaptionErrors.length > 0) {
+      const batch = await runBatch({
+        entries: pending,
+        control: { signal, paused: () => run.pausing },
+        job: (entry, jobContext) =>
+          processImage(stages, entry, settings, { ...jobContext, fixedMasks: run.recaption.get(entry.id) }),
+        onImageStart: (entry) => context.emit('run:image', summary(entry, undefined, true)),
+        onFailure: (entry, caught) => {
+          const previous = this.#results.get(entry.id);
+          // A failed re-caption commits nothing: a failed record would supersede the image's good result.
+          if (previous?.status !== 'done') return failedResult(entry, caught);
+          recaptionErrors.push(`image ${entry.name}: ${(caught as Error).message}`);
+          run.status.imagesFailed++;
+          return null;
+        },
+        // cancelled inside the image, or a failed re-caption: nothing is committed, so it stays pending for the next
+        // run (a re-captioned image keeps its previous revision)
+        onImageDropped: (entry) => context.emit('run:image', summary(entry, this.#results.get(entry.id))),
+        commit: (entry, computed) => {
+          const previous = this.#results.get(entry.id);
+          const result = previous ? { ...computed, revision: (previous.revision ?? 0) + 1 } : computed;
+          project.commit(result);
+          this.#results.set(entry.id, result);
+          run.committed.add(entry.id);
+          if (previous && this.#supersedeReview(entry.id, result.revision ?? 0)) this.#saveReview();
+          run.status.imagesDone++;
+          if (result.status === 'failed') run.status.imagesFailed++;
+          context.emit('run:image', summary(entry, result));
+        },
+        onProgress: (p) => {
+          // the last event goes out below, with the run's final state
+          if (p.stage !== 'done' && p.stage !== 'paused' && p.stage !== 'cancelled') progress(p);
+          else last = p;
+        },
+      });
+      outcome = batch.outcome;
+      if (outcome === 'completed' && recaptionErrors.length > 0) {
         outcome = 'failed';
         error = `re-caption failed for ${recaptionErrors.join('; ')}`;
       }
@@ -397,18 +404,33 @@ export class ProjectService {
     } finally {
       project.close();
     }
-    currentImage = null;
-    stage = outcome === 'cancelled' ? 'cancelled' : 'done';
-    progress();
-    if (run.status.state !== 'paused') this.#run = null;
-    context.emit('run:finished', {
-      runId: run.status.runId,
-      outcome,
-      imagesDone: run.status.imagesDone,
-      imagesFailed: run.status.imagesFailed,
-      seconds: (performance.now() - run.started) / 1000,
-      error,
+    const final: BatchProgress = last ?? {
+      imagesDone: 0,
+      imagesTotal: pending.length,
+      imagesSkipped: 0,
+      imagesFailed: 0,
+      rate: 0,
+      etaSeconds: null,
+      elapsedSeconds: (performance.now() - run.started) / 1000,
+      stage: 'start',
+      imageId: null,
+    };
+    if (outcome === 'paused') {
+      // Paused, not finished: the run stays, resumable; no `run:finished` until it completes or is cancelled.
+      run.status.state = 'paused';
+      run.pausing = false;
+      progress({ ...final, stage: 'paused', image: undefined, imageId: null, within: undefined });
+      return;
+    }
+    progress({
+      ...final,
+      stage: outcome === 'cancelled' ? 'cancelled' : 'done',
+      image: undefined,
+      imageId: null,
+      within: undefined,
     });
+    this.#run = null;
+    run.finish(outcome, error);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
