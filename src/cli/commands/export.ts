@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseTau } from '../../shared/settings.ts';
 import {
   SPLITTABLE_FORMATS,
   EXPORT_FORMATS,
@@ -81,8 +82,7 @@ export function registerExport(program: Command): void {
       }
       let tau: number | undefined;
       if (flags.tau !== undefined) {
-        tau = Number(flags.tau);
-        if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
+        tau = parseTau('--tau', flags.tau);
       }
       let splitSeed: number | undefined;
       if (flags.splitSeed !== undefined) {

@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -268,5 +277,22 @@ describe('exports with a review', () => {
     } finally {
       rmSync(join(project, 'review.json'));
     }
+  });
+
+  it('removes the temp files of a killed export when it is redone, and writes nothing through a symlink out', async () => {
+    const out = join(dir, 'redone');
+    await exportProject(project, { format: 'jsonl', out });
+    // what a kill -9 mid-export leaves: temp files named with a dead pid beside the final files
+    const stale = [join(out, 'candidates.jsonl.999999999.0a1b2c3d.tmp'), join(out, 'images.999999999.tmp')];
+    for (const path of stale) writeFileSync(path, 'partial');
+    await exportProject(project, { format: 'jsonl', out });
+    for (const path of stale) expect(existsSync(path)).toBe(false);
+    const outside = mkdtempSync(join(tmpdir(), 'pseudo-ris-outside-'));
+    const root = mkdtempSync(join(tmpdir(), 'pseudo-ris-root-'));
+    symlinkSync(outside, join(root, 'jsonl'));
+    await expect(
+      exportProject(project, { format: 'jsonl', out: join(root, 'jsonl'), within: realpathSync(root) }),
+    ).rejects.toThrow('is outside the allowed folder');
+    expect(readdirSync(outside)).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { REFERENCE_DIFFERENCES, type FilterSettings, type Settings } from '../../shared/settings.ts';
-import { Project } from '../pipeline/index.ts';
+import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
 import {
   EXPORT_FORMATS,
   SINGLE_MASK_POLICIES,
@@ -79,7 +79,10 @@ export async function exportProject(projectDir: string, options: ExportOptions):
     ...(single === 'cos-top-half' ? { singleMask: 'keep-by-cos-rank' as const, singleMaskShare: 0.5 } : {}),
   };
   const out = resolve(options.appendTo ?? options.out);
+  if (options.within) assertWithin(out, options.within);
   mkdirSync(out, { recursive: true });
+  // temp files of an export killed earlier would otherwise stay beside the finished files
+  removeStaleTemps(out);
   const summary: ExportSummary = {
     format: options.format,
     dest: out,
@@ -98,7 +101,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
     filter,
     review: options.review === undefined ? readProjectReview(projectDir) : options.review,
     options,
-    writer: new Writer(out, summary.files),
+    writer: new Writer(out, summary.files, options.within),
     summary,
     resolved: {},
   };

@@ -9,7 +9,7 @@ import type { DatasetFormat as ExportFormat } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type ReviewInput } from '../../filter/index.ts';
-import { writeFileAtomic, type Project } from '../../pipeline/index.ts';
+import { assertWithin, writeFileAtomic, type Project } from '../../pipeline/index.ts';
 
 /** Export formats: the dataset formats of shared/formats.ts. */
 export {
@@ -47,6 +47,8 @@ export interface ExportOptions {
   onProgress?: (done: number, total: number) => void;
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
   review?: ReviewInput | null;
+  /** The path policy (served mode): a real folder every written file must land in, re-checked before each rename. */
+  within?: string;
 }
 
 /** What an export wrote. */
@@ -149,14 +151,18 @@ export class Writer {
   private readonly files: string[];
   private readonly images = new Set<string>();
 
-  constructor(root: string, files: string[]) {
+  constructor(
+    root: string,
+    files: string[],
+    private readonly within?: string,
+  ) {
     this.root = root;
     this.files = files;
   }
 
   /** Writes one file (temp + rename). */
   file(relative: string, data: string | Uint8Array): void {
-    writeFileAtomic(join(this.root, relative), data);
+    writeFileAtomic(join(this.root, relative), data, { within: this.within });
     this.files.push(relative);
   }
 
@@ -175,7 +181,7 @@ export class Writer {
       );
     const orientation = (await sharp(result.image.path).metadata()).orientation ?? 1;
     if (orientation !== 1) {
-      writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer());
+      writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer(), { within: this.within });
       this.files.push(relative);
       return;
     }
@@ -183,13 +189,16 @@ export class Writer {
       this.files.push(relative);
       return;
     }
+    if (this.within) assertWithin(join(dest, '..'), this.within);
     mkdirSync(join(dest, '..'), { recursive: true });
+    if (this.within) assertWithin(join(dest, '..'), this.within);
     const temp = `${dest}.${process.pid}.tmp`;
     try {
       linkSync(result.image.path, temp);
     } catch {
       copyFileSync(result.image.path, temp);
     }
+    if (this.within) assertWithin(dest, this.within);
     renameSync(temp, dest);
     this.files.push(relative);
   }
