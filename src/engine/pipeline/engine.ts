@@ -3,7 +3,8 @@
  * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
  */
 import * as ort from 'onnxruntime-node';
-import { decodingOptions } from '../../shared/settings.ts';
+import type { DecodingRecord } from '../../shared/results.ts';
+import { decodingOptions, SettingsSchema, type RuntimeSettings } from '../../shared/settings.ts';
 import { Captioner, generateCaptions, loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
 import { loadImage, type CropBatch } from '../image/index.ts';
 import { loadModelPack, throwIfCancelled, type ModelPack, type ModelSession } from '../runtime/index.ts';
@@ -55,7 +56,29 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     pack.session('scorer.text'),
   ]);
   const mode = options.mode ?? 'engine';
-  const captioner = new Captioner({ visual, text, decoder }, { dedupe: mode === 'engine' });
+  // The cached contract's sessions when the pack offers them (runtime/README.md "Fast contracts"); the reference
+  // mode decodes as the reference does, over the full prefix.
+  const cached =
+    mode === 'engine' && pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast')
+      ? {
+          cross: await pack.session('captioner.cross'),
+          decoderWithPast: await pack.session('captioner.decoderWithPast'),
+        }
+      : {};
+  const captioners = new Map<string, Captioner>();
+  const captionerFor = (runtime: RuntimeSettings): Captioner => {
+    const key = `${runtime.decoderCache}|${runtime.decoderBatch}`;
+    let found = captioners.get(key);
+    if (!found) {
+      found = new Captioner(
+        { visual, text, decoder, ...cached },
+        { dedupe: mode === 'engine', cache: runtime.decoderCache, decoderBatch: runtime.decoderBatch },
+      );
+      captioners.set(key, found);
+    }
+    return found;
+  };
+  const captioner = captionerFor(SettingsSchema.parse({}).runtime);
   const captionTokenizer = await loadTokenizer(
     pack.path(manifest.captioner.tokenizer),
     manifest.captioner.specialTokens,
@@ -64,7 +87,18 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     manifest.scorer.tokenizer === manifest.captioner.tokenizer
       ? captionTokenizer
       : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
-  let sam: SamModel | null = null;
+  const sams = new Map<string, Promise<SamModel>>();
+  const samFor = (runtime: RuntimeSettings): Promise<SamModel> => {
+    const key = `${runtime.batchedPrompts}|${runtime.promptBatch}`;
+    let found = sams.get(key);
+    if (!found) {
+      found = SamModel.open(pack, { batched: runtime.batchedPrompts, promptBatch: runtime.promptBatch });
+      sams.set(key, found);
+      found.catch(() => sams.delete(key));
+    }
+    return found;
+  };
+  let lastSam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
   const cropSize = manifest.scorer.preprocess.size;
   return {
@@ -91,10 +125,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
           importedIds: found.map((m) => m.sourceId),
         };
       }
-      sam ??= await SamModel.open(pack);
+      const sam = await samFor(settings.runtime);
+      lastSam = sam;
       const { proposals } = await generateMasks(sam, image, {
         preset: settings.masks.preset,
         pointsPerSide: settings.masks.pointsPerSide,
+        pointsPerBatch: settings.runtime.pointsPerBatch,
         signal,
         onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
       });
@@ -117,7 +153,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         throwIfCancelled(signal, 'captioning');
         onWithin?.({ done: k, total: crops.length, unit: 'crops' });
         const out = await generateCaptions({
-          captioner,
+          captioner: captionerFor(settings.runtime),
           tokenizer: captionTokenizer,
           special: manifest.captioner.specialTokens,
           crops: batch.data,
@@ -137,6 +173,22 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         .map((c, k) => ({ c, k }))
         .sort((a, b) => a.c.maskIndex - b.c.maskIndex || a.k - b.k)
         .map((x) => x.c);
+    },
+    decoding(settings): DecodingRecord {
+      const used = captionerFor(settings.runtime);
+      const record: DecodingRecord = {
+        captioner: used.path,
+        segmenter: settings.masks.source === 'imported' || !lastSam ? 'imported' : lastSam.path,
+      };
+      if (used.path === 'cached' && used.decoderBatch) {
+        const { size, source } = used.decoderBatch;
+        record.decoderBatch = { size, source, provider: cached.decoderWithPast?.provider };
+      }
+      if (record.segmenter === 'batched' && lastSam?.promptBatch) {
+        const { size, source } = lastSam.promptBatch;
+        record.promptBatch = { size, source, provider: lastSam.batched?.provider };
+      }
+      return record;
     },
     embedImages: (batch: CropBatch) => embedImages(scorerImage, batch),
     embedTexts: (texts) => embedTexts(scorerText, scorerTokenizer, texts, manifest.scorer.contextLength),
