@@ -8,6 +8,7 @@
  * and reported but never exported).
  */
 import { z } from 'zod';
+import type { DecodingOptions } from './caption.ts';
 
 /** Box-crop margin factors of the reference: 0 / 10 / 20 % (DESIGN.md §5 Crops). */
 export const REFERENCE_MARGINS = [1.0, 1.1, 1.2] as const;
@@ -15,10 +16,48 @@ export const REFERENCE_MARGINS = [1.0, 1.1, 1.2] as const;
 export const REFERENCE_TOP_K = [5, 7, 9, 11, 13] as const;
 /** DCS top-p set of the reference. */
 export const REFERENCE_TOP_P = [0.4, 0.5, 0.6, 0.7, 0.8] as const;
-/** The distinctiveness threshold τ of the reference. */
+/** The distinctiveness threshold τ: the paper's (Sec. 5.1). The released loader filters `doc > 1` instead. */
 export const REFERENCE_TAU = 1.3;
 
 const probability = z.number().gt(0).lte(1);
+
+/** The range τ may take everywhere (settings, API, CLI): DoS is a difference of softmax-like ratios, so ≥ 0. */
+export const TAU_MIN = 0;
+export const TAU_MAX = 10;
+
+/** τ as every entry point validates it: a finite number in [{@link TAU_MIN}, {@link TAU_MAX}]. */
+export const TauSchema = z
+  .number()
+  .refine(Number.isFinite, 'tau must be a finite number')
+  .min(TAU_MIN, `tau must be ≥ ${TAU_MIN}`)
+  .max(TAU_MAX, `tau must be ≤ ${TAU_MAX}`);
+
+/**
+ * Parses a τ given as text (a CLI flag): throws a message naming `flag` and the value when it is not a number in
+ * [{@link TAU_MIN}, {@link TAU_MAX}].
+ */
+export function parseTau(flag: string, value: string): number {
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
+  if (n < TAU_MIN || n > TAU_MAX)
+    throw new Error(`${flag} must be between ${TAU_MIN} and ${TAU_MAX}, got ${value}`);
+  return n;
+}
+
+/**
+ * Default pixel limit: 50,000,000 pixels (e.g. 8660 × 5773, or up to 7071² for a square image).
+ *
+ * Every common camera sensor (≤ 45 MP) fits; the decoded RGB image is ≤ 143 MiB and SAM's full-resolution float32
+ * logits for 4 masks ≤ 763 MiB. The model sees at most 1024 pixels per side, so larger images gain nothing.
+ */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/**
+ * Largest image file read, in bytes (512 MiB), checked with `stat` before any byte is read: no image within the
+ * pixel limit needs more (an uncompressed 50 MP 16-bit RGBA TIFF is 400 MB), and a multi-GiB file would otherwise be
+ * read whole into memory (or fail past 2 GiB with no file name).
+ */
+export const MAX_IMAGE_BYTES = 512 * 1024 * 1024;
 
 /** Mask generation / selection / import. */
 export const MaskSettingsSchema = z.strictObject({
@@ -70,6 +109,8 @@ export const CaptionSettingsSchema = z.strictObject({
   maxLength: z.number().int().min(2).max(77).default(30),
   minLength: z.number().int().min(0).max(76).default(5),
   repetitionPenalty: z.number().gt(0).default(1),
+  /** End a caption when the pad token (id 0) is sampled, as the released decoder does (the reference preset). */
+  stopOnPad: z.boolean().default(false),
   /** Also sample every k/p setting without DCS, for the report's plain-vs-DCS comparison (never exported). */
   plainSampling: z.boolean().default(true),
 });
@@ -77,13 +118,16 @@ export const CaptionSettingsSchema = z.strictObject({
 /** Distinctiveness filtering (DESIGN.md §5 Scores). */
 export const FilterSettingsSchema = z.strictObject({
   /** Keep candidates with DoS > τ (strict). */
-  tau: z.number().default(REFERENCE_TAU),
+  tau: TauSchema.default(REFERENCE_TAU),
   /** Images with one mask have no ratio: keep all, keep the top share by CoS, or drop. */
   singleMask: z.enum(['keep-all', 'keep-by-cos-rank', 'drop']).default('keep-all'),
   /** With `keep-by-cos-rank`: the share of a mask's candidates kept, best CoS first (the reference trains on the top half). */
   singleMaskShare: probability.default(0.5),
-  /** Masks with no candidate above τ: drop them, or keep their best candidate by DoS. */
-  emptyMask: z.enum(['drop', 'keep-best']).default('drop'),
+  /**
+   * Masks with no candidate above τ: drop them, keep their best candidate by DoS, or keep one drawn at random
+   * (the released code's loader: seeded here by the policy's seed and the mask id, so a run is reproducible).
+   */
+  emptyMask: z.enum(['drop', 'keep-best', 'random']).default('drop'),
 });
 
 /** The complete settings of a run. */
@@ -99,7 +143,7 @@ export const SettingsSchema = z
     /** Seeds every random draw; a candidate's own seed derives from it and its position. */
     seed: z.number().int().min(0).max(0xffffffff).default(0),
     /** Images above this many pixels are refused (decompression-bomb guard). */
-    maxPixels: z.number().int().positive().default(50_000_000),
+    maxPixels: z.number().int().positive().default(DEFAULT_MAX_PIXELS),
   })
   .superRefine((value, context) => {
     if (value.captions.minLength >= value.captions.maxLength) {
@@ -132,6 +176,21 @@ export type CropSettings = Settings['crops'];
 export type CaptionSettings = Settings['captions'];
 export type FilterSettings = Settings['filter'];
 
+/**
+ * What the `reference` preset still does differently from the released Pseudo-RIS code, listed in `--help`, the
+ * README and every run's repro record.
+ */
+export const REFERENCE_DIFFERENCES: readonly string[] = [
+  'mask selection: the released code matches each CutLER detection to the SAM mask of largest overlap (duplicates ' +
+    'allowed, no cap); without CutLER boxes the default top-K heuristic (masks.maxMasks) selects the masks — import ' +
+    'CutLER boxes (COCO JSON with bbox and no segmentation) to select the same way',
+  'τ: the preset keeps DoS > 1.3, the paper’s τ (Sec. 5.1); the released loader filters doc > 1',
+  'random draws: the released code draws from Python’s global random state; here the empty-mask caption is drawn ' +
+    'from the policy seed (0 today) and the mask id (same pick on every run, not the pick of a Python run)',
+  'beam search: with transformers 4.31 the released code raises before decoding (open_clip #575/#617); with ≤ 4.30 ' +
+    'its shared hypothesis list behaves as independent groups, which is what is run here',
+];
+
 /** Preset names accepted by `settingsPreset` and the CLI's `--preset`. */
 export const PRESETS = ['default', 'reference'] as const;
 export type PresetName = (typeof PRESETS)[number];
@@ -140,7 +199,9 @@ export type PresetName = (typeof PRESETS)[number];
  * The settings of a named preset.
  *
  * `default`: the paper's numbers plus plain-sampling comparison candidates for the report.
- * `reference`: exactly the released code's run — no comparison candidates, reference AMG thresholds.
+ * `reference`: as close to the released code's run as the pieces allow — no comparison candidates, reference AMG
+ * thresholds, a random (seeded) caption for masks with none above τ, single-mask images trained on the top half by
+ * CoS, decoding that ends at a sampled pad token. What still differs is {@link REFERENCE_DIFFERENCES}.
  */
 export function settingsPreset(name: PresetName): Settings {
   switch (name) {
@@ -150,7 +211,8 @@ export function settingsPreset(name: PresetName): Settings {
       return SettingsSchema.parse({
         preset: 'reference',
         masks: { preset: 'reference' },
-        captions: { plainSampling: false },
+        captions: { plainSampling: false, stopOnPad: true },
+        filter: { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'random' },
       });
     default:
       throw new Error(`unknown preset "${String(name)}": expected one of ${PRESETS.join(', ')}`);
@@ -169,6 +231,28 @@ export function parseSettings(input: unknown): Settings {
     throw new Error(`invalid settings: ${lines.join('; ')}`);
   }
   return result.data;
+}
+
+/** The caption engine's decoding options from the pipeline settings (the one mapping; the engine's defaults too). */
+export function decodingOptions(settings: Settings): DecodingOptions {
+  const c = settings.captions;
+  return {
+    topK: c.topK,
+    topP: c.topP,
+    distinctive: c.dcs,
+    alsoPlain: c.dcs && c.plainSampling,
+    beam: c.beam
+      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
+      : null,
+    aggregation: c.aggregation,
+    temperature: c.temperature,
+    repetitionPenalty: c.repetitionPenalty,
+    minLength: c.minLength,
+    maxLength: c.maxLength,
+    maxCalibrationCrops: 30,
+    stopOnPad: c.stopOnPad,
+    seed: settings.seed,
+  };
 }
 
 /** Number of candidates generated per crop (11 with the defaults; +10 with the plain-sampling comparison). */
@@ -193,4 +277,19 @@ export function stableStringify(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/**
+ * Why `JSON.parse` refused a user's file, without its content: V8's messages quote the text around the error
+ * (`Unexpected token 'r', "root:x:0:0"... is not valid JSON`), which must never reach a client or a log. Keeps the
+ * position when the message has one.
+ */
+export function jsonSyntaxReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/end of JSON input/i.test(message)) return 'not valid JSON (it ends early)';
+  const position = /position (\d+)/.exec(message);
+  const line = /line (\d+) column (\d+)/.exec(message);
+  if (line) return `not valid JSON (syntax error at line ${line[1]} column ${line[2]})`;
+  if (position) return `not valid JSON (syntax error at byte ${position[1]})`;
+  return 'not valid JSON';
 }

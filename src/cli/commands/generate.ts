@@ -4,12 +4,18 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
-import { Project } from '../../engine/pipeline/store.ts';
+import { listImages, Project } from '../../engine/pipeline/store.ts';
+import { validateMaskImport } from '../../engine/segment/import.ts';
+import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
+import { generateQueued, QUEUE_OPTIONS_HELP, shardPaths, type QueueFlags } from './queued.ts';
 import {
+  jsonSyntaxReason,
   parseSettings,
+  parseTau,
   PRESETS,
+  REFERENCE_DIFFERENCES,
   settingsPreset,
   type PresetName,
   type Settings,
@@ -27,7 +33,10 @@ interface GenerateFlags {
   tau?: string;
   plain?: boolean;
   progress?: boolean;
+  retryFailed?: boolean;
 }
+
+type Flags = GenerateFlags & QueueFlags;
 
 /** Registers `generate <images> --project <dir>`: runs (or resumes) the pipeline over a folder of images. */
 export function registerGenerate(program: Command): void {
@@ -37,7 +46,10 @@ export function registerGenerate(program: Command): void {
     .argument('[images]', "image folder or file (omit to resume the project's own list)")
     .requiredOption('--project <dir>', 'project folder (created if missing)')
     .option('--models <pack>', MODELS_OPTION_HELP)
-    .option('--preset <name>', `settings preset (${PRESETS.join(', ')})`)
+    .option(
+      '--preset <name>',
+      `settings preset (${PRESETS.join(', ')}); "reference" still differs from the released code in: ${REFERENCE_DIFFERENCES.join('; ')}`,
+    )
     .option('--settings <file>', 'settings JSON (overrides the preset; the CLI flags override both)')
     .option('--seed <n>', 'random seed')
     .option('--max-masks <k>', 'masks kept per image (K)')
@@ -46,28 +58,65 @@ export function registerGenerate(program: Command): void {
       'import masks (PNG folder <stem>/<k>.png or COCO JSON) instead of generating them',
     )
     .option('--points-per-side <n>', 'SAM grid points per side')
-    .option('--tau <t>', 'distinctiveness threshold τ')
+    .option(
+      '--tau <t>',
+      'distinctiveness threshold τ (default 1.3, the paper’s Sec. 5.1; the released loader uses doc > 1)',
+    )
     .option('--no-plain', 'skip the plain-sampling comparison candidates')
     .option('--no-progress', 'plain progress lines even on a terminal')
-    .action(async (images: string | undefined, flags: GenerateFlags) => {
+    .option(
+      '--retry-failed',
+      'also run again the images whose last result failed (e.g. after fixing the files)',
+    )
+    .option('--queue <url>', QUEUE_OPTIONS_HELP.queue)
+    .option('--queue-name <name>', QUEUE_OPTIONS_HELP.queueName)
+    .option('--ship-images', QUEUE_OPTIONS_HELP.shipImages)
+    .option('--max-image-mib <n>', QUEUE_OPTIONS_HELP.maxImageMib)
+    .option('--attempts <n>', QUEUE_OPTIONS_HELP.attempts)
+    .option('--shard <I/N>', QUEUE_OPTIONS_HELP.shard)
+    .action(async (images: string | undefined, flags: Flags) => {
       const existing = tryOpen(flags.project);
       if (!images && !existing)
         throw new Error(
           `give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`,
         );
       const settings = resolveSettings(flags, existing?.file.settings);
+      // a shard's project holds only its images: filter the listing (a resume uses the project's own list)
+      const selected = flags.shard && images ? await shardPaths(images, flags.shard) : images;
+      if (existing && existing.file.settings.filter.tau !== settings.filter.tau)
+        process.stderr.write(
+          `note: τ of the project changes from ${existing.file.settings.filter.tau} to ${settings.filter.tau} (kept sets use the new τ; results stay as they are)\n`,
+        );
+      // the import source is checked before any image runs: a broken file is one error now, not N failed images
+      if (settings.masks.source === 'imported') {
+        const imageFiles =
+          typeof selected === 'string'
+            ? listImages(selected)
+            : (selected ?? existing?.file.images.map((e) => e.path) ?? []);
+        const { unknown } = await validateMaskImport(settings.masks.importPath!, imageFiles);
+        if (unknown.length > 0)
+          process.stderr.write(
+            `warning: mask import ${settings.masks.importPath} names ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
+          );
+      }
+      if (flags.queue || flags.shipImages)
+        return generateQueued({ flags, images: selected, settings, versions: versions() });
       const stages = await openStages(await resolvePackDir(flags.models));
+      // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
+      // uncommitted and stays pending); three times: quit at once. Every way, a later run resumes.
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
         interrupts++;
         if (interrupts === 1) {
           process.stderr.write(
-            '\nstopping after the current image (Ctrl-C again to quit now; the run resumes later)\n',
+            '\nstopping after the current image (Ctrl-C again to drop it; the run resumes later)\n',
           );
+        } else if (interrupts === 2) {
+          process.stderr.write('\ncancelling the current image (Ctrl-C again to quit now)\n');
           controller.abort();
         } else {
-          process.exit(130);
+          process.exit(EXIT.interrupted);
         }
       };
       process.on('SIGINT', onSigint);
@@ -75,19 +124,33 @@ export function registerGenerate(program: Command): void {
       try {
         const summary = await runProject({
           project: flags.project,
-          images: images ?? undefined,
+          images: selected ?? undefined,
           settings,
           stages,
           pack: stages.packInfo,
           versions: versions(),
           onProgress: reporter.update,
           signal: controller.signal,
+          retryFailed: flags.retryFailed === true,
+          paused: () => interrupts > 0,
         });
         reporter.stop();
         process.stdout.write(
           `${summary.cancelled ? 'stopped' : 'done'}: ${summary.imagesDone}/${summary.imagesTotal} images (${summary.imagesSkipped} already committed, ${summary.imagesFailed} failed) in ${summary.seconds.toFixed(1)} s → ${summary.project}\n`,
         );
-        if (summary.cancelled) process.exitCode = 130;
+        if (summary.cancelled) process.exitCode = EXIT.interrupted;
+        else if (summary.imagesFailed > 0) {
+          process.exitCode = EXIT.imagesFailed;
+          const failed = Project.open(summary.project)
+            .results()
+            .filter((r) => r.status === 'failed');
+          for (const r of failed.slice(0, 20))
+            process.stderr.write(
+              `failed: ${r.image.name}: ${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}\n`,
+            );
+          if (failed.length > 20) process.stderr.write(`failed: … and ${failed.length - 20} more\n`);
+          process.stderr.write('fix the files, then run again with --retry-failed\n');
+        }
       } finally {
         reporter.stop();
         process.off('SIGINT', onSigint);
@@ -117,11 +180,19 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     base = settingsPreset('default') as unknown as Record<string, unknown>;
   }
   if (flags.settings) {
+    let text: string;
+    try {
+      text = readFileSync(flags.settings, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new Error(`--settings ${flags.settings}: cannot be read (${code})`, { cause: error });
+    }
     let file: Record<string, unknown>;
     try {
-      file = JSON.parse(readFileSync(flags.settings, 'utf8')) as Record<string, unknown>;
+      file = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new Error(`--settings ${flags.settings}: ${(error as Error).message}`, { cause: error });
+      // the reason never quotes the file (it may be any file the flag was pointed at)
+      throw new Error(`--settings ${flags.settings}: ${jsonSyntaxReason(error)}`, { cause: error });
     }
     base = merge(base, file);
   }
@@ -137,7 +208,7 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     s.masks.pointsPerSide = integer('--points-per-side', flags.pointsPerSide);
   if (flags.masks !== undefined)
     Object.assign(s.masks, { source: 'imported', importPath: resolve(flags.masks) });
-  if (flags.tau !== undefined) s.filter.tau = number('--tau', flags.tau);
+  if (flags.tau !== undefined) s.filter.tau = parseTau('--tau', flags.tau);
   if (flags.plain === false) s.captions.plainSampling = false;
   if (
     flags.preset ||
@@ -170,12 +241,6 @@ function integer(flag: string, value: string): number {
   return n;
 }
 
-function number(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
-  return n;
-}
-
 /** Versions recorded with the results and every export. */
 export function versions(): Record<string, string> {
   const read = (path: string) => {
@@ -199,7 +264,7 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
   if (tty) {
     const bar = new SingleBar(
       {
-        format: '{bar} {value}/{total} images · {stage} {image} · {rate} img/min · ETA {eta_s2}',
+        format: '{bar} {value}/{total} images · {stage} {image}{within} · {rate} img/min · ETA {eta_s2}',
         hideCursor: true,
         clearOnComplete: false,
       },
@@ -211,6 +276,7 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
         const payload = {
           stage: p.stage,
           image: p.image ?? '',
+          within: p.within ? ` ${p.within.done}/${p.within.total} ${p.within.unit}` : '',
           rate: p.rate.toFixed(1),
           eta_s2: p.etaSeconds === null ? '—' : `${Math.round(p.etaSeconds)} s`,
         };
@@ -226,10 +292,19 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
     };
   }
   let last = -1;
+  let lastStage = '';
   return {
     update(p) {
-      // one line per committed image (and the start/end), not per stage
-      if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'cancelled') return;
+      // one line per image and stage (the stage names the image), and one per committed image and at the end
+      if (p.image && p.stage !== 'commit') {
+        const key = `${p.image} ${p.stage}`;
+        if (key !== lastStage)
+          process.stderr.write(`[${p.imagesDone}/${p.imagesTotal}] ${p.stage} ${p.image}\n`);
+        lastStage = key;
+        return;
+      }
+      if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'paused' && p.stage !== 'cancelled')
+        return;
       last = p.imagesDone;
       const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
       process.stderr.write(

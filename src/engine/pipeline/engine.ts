@@ -3,18 +3,11 @@
  * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
  */
 import * as ort from 'onnxruntime-node';
-import type { DecodingOptions } from '../../shared/caption.ts';
-import type { Settings } from '../../shared/settings.ts';
-import { Captioner } from '../caption/captioner.ts';
-import { generateCaptions } from '../caption/generate.ts';
-import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
-import { loadImage } from '../image/load.ts';
-import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
-import { generateMasks } from '../segment/generate.ts';
-import { openMaskImport, type MaskImport } from '../segment/import.ts';
-import { SamModel } from '../segment/model.ts';
-import { selectMasks } from '../segment/select.ts';
-import type { CropBatch } from '../image/crops.ts';
+import { decodingOptions } from '../../shared/settings.ts';
+import { Captioner, generateCaptions, loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
+import { loadImage, type CropBatch } from '../image/index.ts';
+import { loadModelPack, throwIfCancelled, type ModelPack, type ModelSession } from '../runtime/index.ts';
+import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
 /** Stages plus what a run records and the bench reads. */
@@ -35,25 +28,19 @@ export interface OpenStagesOptions {
   mode?: 'engine' | 'reference';
 }
 
-/** The caption engine's decoding options from the pipeline settings. */
-export function decodingOptions(settings: Settings): DecodingOptions {
-  const c = settings.captions;
-  return {
-    topK: c.topK,
-    topP: c.topP,
-    distinctive: c.dcs,
-    alsoPlain: c.dcs && c.plainSampling,
-    beam: c.beam
-      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
-      : null,
-    aggregation: c.aggregation,
-    temperature: c.temperature,
-    repetitionPenalty: c.repetitionPenalty,
-    minLength: c.minLength,
-    maxLength: c.maxLength,
-    maxCalibrationCrops: 30,
-    seed: settings.seed,
-  };
+/** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
+export { decodingOptions };
+
+/** The pack facts a project records: folder, name, demo flag and the checksum of every graph and file. */
+export function packFacts(pack: ModelPack): PackStages['packInfo'] {
+  const checksums: Record<string, string> = {};
+  for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
+    for (const [key, value] of Object.entries(pack.manifest[role])) {
+      if (value && typeof value === 'object' && 'sha256' in value)
+        checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
+    }
+  }
+  return { dir: pack.dir, name: pack.name, demo: pack.manifest.demo, checksums };
 }
 
 /** Opens a model pack and builds the runner's stages over it. */
@@ -79,28 +66,24 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       : await loadTokenizer(pack.path(manifest.scorer.tokenizer), manifest.scorer.specialTokens);
   let sam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
-  const checksums: Record<string, string> = {};
-  for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
-    for (const [key, value] of Object.entries(manifest[role])) {
-      if (value && typeof value === 'object' && 'sha256' in value)
-        checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
-    }
-  }
   const cropSize = manifest.scorer.preprocess.size;
   return {
     pack,
     captioner,
     captionTokenizer,
-    packInfo: { dir: pack.dir, name: pack.name, demo: manifest.demo, checksums },
+    packInfo: packFacts(pack),
     logitScale: manifest.scorer.logitScale,
     cropSize,
     load: (path, maxPixels) => loadImage(path, { maxPixels }),
-    async masks(image, entry, settings, signal) {
+    async masks(image, entry, settings, signal, onWithin) {
       if (settings.masks.source === 'imported') {
         const path = settings.masks.importPath!;
         if (!imports.has(path)) imports.set(path, openMaskImport(path));
         const source = await imports.get(path)!;
-        const found = await source.masksFor(entry.path, image);
+        const found = await source.masksFor(entry.path, image, {
+          required: true,
+          limit: settings.masks.hardCap,
+        });
         return {
           masks: found.map((m) => m.mask),
           scores: found.map(() => 1),
@@ -113,6 +96,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         preset: settings.masks.preset,
         pointsPerSide: settings.masks.pointsPerSide,
         signal,
+        onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
       });
       const { selected } = selectMasks(proposals, {
         maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
@@ -126,10 +110,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         stabilities: selected.map((p) => p.stability),
       };
     },
-    async captions({ masks, crops, settings, imageKey }) {
+    async captions({ masks, crops, settings, imageKey, onWithin, signal }) {
       const options = decodingOptions(settings);
       const all = [];
-      for (const batch of crops) {
+      for (const [k, batch] of crops.entries()) {
+        throwIfCancelled(signal, 'captioning');
+        onWithin?.({ done: k, total: crops.length, unit: 'crops' });
         const out = await generateCaptions({
           captioner,
           tokenizer: captionTokenizer,
@@ -145,6 +131,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         });
         all.push(...out.candidates);
       }
+      onWithin?.({ done: crops.length, total: crops.length, unit: 'crops' });
       // candidate order: by mask, then crop type, then setting (the order the caption engine emits per crop type)
       return all
         .map((c, k) => ({ c, k }))
