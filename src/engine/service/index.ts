@@ -46,7 +46,10 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
   }
 
   async function providersView(): Promise<ProvidersView> {
-    const available = supportedBackends().map((backend) => backend.name);
+    // Only the backends this build bundles can run here (doctor lists the others as "not bundled").
+    const available = supportedBackends()
+      .filter((backend) => backend.bundled)
+      .map((backend) => backend.name);
     if (!activePack) return { pack: null, demo: false, available, roles: [] };
     return {
       pack: activePack.summary.name,

@@ -87,9 +87,16 @@ export const useFilterStore = defineStore('filter', {
           maskCounts: scores.maskCounts,
         });
       } catch (error) {
+        // No stale counts: a failed load (no project open, project closed) shows none rather than the last ones.
+        this.clear();
         if (!errorMessage(error).includes('project'))
           useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
       }
+    },
+    /** Forgets the stored scores (project switch / no project): the kept count shows 0 / 0, never an old one. */
+    clear(): void {
+      this.columns = markRaw(emptyColumns());
+      this.loaded = false;
     },
     /** Replaces the columns directly (used by tests and the 10k-candidate check). */
     setColumns(columns: DecisionColumns): void {

@@ -29,6 +29,8 @@ export const useProjectStore = defineStore('project', {
     busy: false,
     /** How many images the next run processes (null = every image not done yet). */
     runCount: null as number | null,
+    /** Pause was asked for and the engine is finishing the image in flight (until the run says paused). */
+    pauseRequested: false,
   }),
   getters: {
     counts(state) {
@@ -40,6 +42,21 @@ export const useProjectStore = defineStore('project', {
     isPaused: (state) => state.run?.state === 'paused',
     /** The open project runs on the generated shapes-world pack. */
     demo: (state) => state.project?.pack?.demo ?? false,
+    /**
+     * The status a gallery tile shows, derived from the run too: an image is "running" only while a run is active
+     * and working on it; after a pause, cancel or a finished run a stale "running" reads as pending.
+     */
+    tileStatus(state): (image: ImageSummary) => ImageSummary['status'] {
+      const active = state.run?.state === 'running' || state.run?.state === 'cancelling';
+      return (image) => (image.status === 'running' && !active ? 'pending' : image.status);
+    },
+    /** Progress inside the current image: "captions 3/8 crops" (null between images or with no run). */
+    withinText(state): string | null {
+      const p = state.progress;
+      if (!state.run || !p || !p.stage) return null;
+      if (!p.within) return p.stage;
+      return `${p.stage} ${p.within.done}/${p.within.total} ${p.within.unit}`;
+    },
   },
   actions: {
     /** Subscribes to run and project events once per page. */
@@ -48,6 +65,7 @@ export const useProjectStore = defineStore('project', {
       subscribed = true;
       api().onProgress((progress) => {
         this.progress = progress;
+        if (progress.state !== 'running') this.pauseRequested = false;
         this.run = {
           runId: progress.runId,
           state: progress.state,
@@ -73,6 +91,8 @@ export const useProjectStore = defineStore('project', {
       api().onRunFinished((finished) => {
         this.lastFinished = finished;
         this.run = null;
+        this.progress = null;
+        this.pauseRequested = false;
         // a cancelled or failed re-caption renumbers nothing (the committed image, if any, was handled already)
         useWorkspaceStore().recaptioning = null;
         const app = useAppStore();
@@ -88,8 +108,10 @@ export const useProjectStore = defineStore('project', {
         void app.loadModels();
       });
       api().onProjectChanged((project) => {
+        const switched = project?.dir !== this.project?.dir;
         this.project = project;
         void this.refresh();
+        if (switched) void this.reloadDerived();
       });
     },
     /** Loads the current project (if the engine already has one open) and the run state. */
@@ -98,10 +120,20 @@ export const useProjectStore = defineStore('project', {
       try {
         this.project = await api().currentProject();
         this.run = await api().runStatus();
-        if (this.project) await this.refresh();
+        // After a reload the counts, settings and panels come from the engine's state, not from a button press.
+        if (this.project) await Promise.all([this.refresh(), this.reloadDerived()]);
       } catch (error) {
         useAppStore().notify('error', `Project: ${errorMessage(error)}`);
       }
+    },
+    /**
+     * Re-reads everything derived from the open project (stored scores for τ counts, settings, models), first
+     * clearing the previous project's, so no number of an older project stays on screen.
+     */
+    async reloadDerived(): Promise<void> {
+      const filter = useFilterStore();
+      filter.clear();
+      await Promise.all([filter.load(), useSettingsStore().load(), useAppStore().loadModels()]);
     },
     async refresh(): Promise<void> {
       if (!this.project) {
@@ -137,28 +169,21 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy('Open demo scenes', async () => {
         this.clearThumbnails();
         this.project = await api().openDemoProject({ dir, count });
-        await this.refresh();
-        await useFilterStore().load();
-        void useAppStore().loadModels();
-        void useSettingsStore().load();
+        await Promise.all([this.refresh(), this.reloadDerived()]);
       });
     },
     async open(dir: string): Promise<void> {
       await this.withBusy('Open project', async () => {
         this.clearThumbnails();
         this.project = await api().openProject({ dir });
-        await this.refresh();
-        await useFilterStore().load();
-        void useAppStore().loadModels();
-        void useSettingsStore().load();
+        await Promise.all([this.refresh(), this.reloadDerived()]);
       });
     },
     async create(dir: string): Promise<void> {
       await this.withBusy('Create project', async () => {
         this.clearThumbnails();
         this.project = await api().createProject({ dir });
-        await this.refresh();
-        void useSettingsStore().load();
+        await Promise.all([this.refresh(), this.reloadDerived()]);
       });
     },
     async addImages(folder: string): Promise<void> {
@@ -189,10 +214,13 @@ export const useProjectStore = defineStore('project', {
     async pause(): Promise<void> {
       await this.withBusy('Pause', async () => {
         this.run = await api().pauseRun();
+        // The engine finishes the image in flight before it pauses: say so until its state says paused.
+        this.pauseRequested = this.run?.state === 'running';
       });
     },
     async resume(): Promise<void> {
       await this.withBusy('Resume', async () => {
+        this.pauseRequested = false;
         this.run = await api().resumeRun();
       });
     },
