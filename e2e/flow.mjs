@@ -4,7 +4,7 @@
 // export refcoco and find the files.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { App, Candidates, ExportDialog, Gallery, Inspector, Workspace } from './pages.mjs';
+import { App, Candidates, ExportDialog, Gallery, Inspector, VIEWS_ORDER, Workspace } from './pages.mjs';
 
 /** Throws with `message` unless `condition` holds. */
 function check(condition, message) {
@@ -31,18 +31,70 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   };
 
   await step('connect', () => app.connected());
-  await step('open demo scenes', () => gallery.openDemo(join(workDir, `${label}-project`), 4));
-  await app.screenshot(`${label}-01-gallery`);
+  // Before any project: the parameters panel explains itself and shows no error.
+  await step('parameters without a project', async () => {
+    await app.show('parameters');
+    check(
+      (await app.byTestId('settings-error').count()) === 0,
+      'parameters show an error with no project open',
+    );
+    await app.screenshotSizes(`${label}-00-parameters-no-project`);
+  });
+  const projectDir = join(workDir, `${label}-project`);
+  await step('open demo scenes', () => gallery.openDemo(projectDir, images + 1));
+  await app.screenshotSizes(`${label}-01-gallery`);
 
-  await step(`run ${images} images`, () => gallery.run(images));
-  await app.screenshot(`${label}-02-gallery-done`);
+  const within = await step(`run ${images} images`, async () => {
+    await gallery.watchWithin();
+    await gallery.run(images);
+    return gallery.withinSeen();
+  });
+  // In-image progress (when the engine reports it) never runs past its total.
+  for (const [where, done, total] of within)
+    check(done >= 0 && done <= total && total > 0, `${where} showed ${done}/${total}`);
+  check((await gallery.runningTiles()) === 0, 'a tile still says running after the run finished');
+  await app.screenshotSizes(`${label}-02-gallery-done`);
 
-  await step('open workspace', async () => {
+  // Pause is honest: the run waits paused (Resume shown), no tile says running, no "cancelled" toast.
+  const paused = await step('pause and resume', async () => {
+    const seen = await gallery.startAndPause(1);
+    check(seen.running === 0, `${seen.running} tile(s) say running while paused`);
+    check(seen.state === 'paused', `the progress bar says ${seen.state} while paused`);
+    check(!seen.notices.some((text) => /cancel/i.test(text)), `pausing toasted: ${seen.notices.join(' | ')}`);
+    await app.screenshotSizes(`${label}-02b-gallery-paused`);
+    await gallery.resumeUntilDone(images + 1);
+    check((await gallery.runningTiles()) === 0, 'a tile still says running after resume finished');
+    return seen;
+  });
+
+  // One source of truth: the counts after a reload, and after switching projects, come from the engine.
+  const stale = await step('reload and switch projects', async () => {
+    await app.waitForProjectTotal(await gallery.candidateTotal());
+    const total = await app.projectTotal();
+    check(total > 0, 'no candidates scored after the run');
+    await page.reload();
+    await app.connected();
+    await app.waitForProjectTotal(total);
+    await app.show('parameters');
+    await app.page.locator('[data-testid="view-parameters"] fieldset').first().waitFor();
+    check((await app.byTestId('settings-error').count()) === 0, 'parameters show an error after a reload');
+    await gallery.openDemo(join(workDir, `${label}-other`), 2);
+    await app.waitForProjectTotal(0);
+    await gallery.openProject(projectDir);
+    await app.waitForProjectTotal(total);
+    return { total };
+  });
+
+  const firstDone = await step('open workspace', async () => {
+    await app.show('gallery');
+    const name = await gallery.firstDoneName();
     await gallery.openFirstDone();
     await workspace.waitForMasks(1);
+    return name;
   });
   const masksBefore = await workspace.maskCount();
-  await app.screenshot(`${label}-03-workspace`);
+  const identity = await step('tell masks apart', () => workspace.checkIdentity(firstDone));
+  await app.screenshotSizes(`${label}-03-workspace`);
 
   const masksAfter = await step('add a mask with a click', () => workspace.addMaskByClick(0.5, 0.5));
   check(
@@ -58,7 +110,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   await step('open candidates', () => workspace.openCandidatesOfFirstMask());
   const rows = await candidates.rows().count();
   check(rows > 0, 'the candidates table is empty');
-  await app.screenshot(`${label}-05-candidates`);
+  await app.screenshotSizes(`${label}-05-candidates`);
 
   const tau = await step('move tau', async () => {
     const sentBefore = frames ? frames.length : 0;
@@ -71,24 +123,57 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     check(low > high, `kept at τ 0.5 (${low}) should exceed kept at τ 2.5 (${high})`);
     return { at13, low, high, requests: sent };
   });
-  await app.screenshot(`${label}-06-tau-moved`);
+  await app.screenshotSizes(`${label}-06-tau-moved`);
+  check(
+    (await app.byTestId('tau-reference-mark').count()) === 1,
+    'the τ slider does not mark the paper τ 1.3',
+  );
+  check(
+    Number(await app.byTestId('tau-histogram').getAttribute('data-bins')) > 0,
+    'the τ histogram is empty with scores stored',
+  );
 
   const charts = await step('open inspector', async () => {
     await candidates.inspectFirstDcs();
     return inspector.waitForCharts();
   });
   check(charts.length >= 3, `expected per-step charts, saw ${charts.join(', ')}`);
-  await app.screenshot(`${label}-07-inspector`);
+  await app.screenshotSizes(`${label}-07-inspector`);
 
-  await step('report', async () => {
+  // A re-run is labelled with the settings that made it, not the stored ones.
+  const rerunLabel = await step('re-run with another seed', () => inspector.rerunWithSeed(7));
+  check(/re-run .*seed 7/.test(rerunLabel), `the inspector title says "${rerunLabel}" after a re-run`);
+
+  const report = await step('report', async () => {
     await app.show('report');
     await app.byTestId('report-chart').first().waitFor();
+    // The report's kept count is the top bar's at every τ, with no lag.
+    const kept = [];
+    for (const tau of [1.3, 0.5]) {
+      await app.byTestId('tau-value').fill(String(tau));
+      await app.byTestId('tau-value').dispatchEvent('change');
+      await app.byTestId('report-kept').waitFor();
+      const top = await app.projectKept();
+      const shown = Number(await app.byTestId('report-kept').getAttribute('data-kept'));
+      check(shown === top, `report kept ${shown} ≠ top bar kept ${top} at τ ${tau}`);
+      kept.push(shown);
+    }
+    return kept;
   });
-  await app.screenshot(`${label}-08-report`);
+  await app.screenshotSizes(`${label}-08-report`);
+
+  // The models panel lists only providers this build can run (as doctor does).
+  const available = await step('models', async () => {
+    await app.show('models');
+    const text = (await app.byTestId('providers-available').textContent()).trim();
+    check(!/tensorrt/i.test(text), `models list providers that are not bundled: ${text}`);
+    return text;
+  });
+  await app.screenshotSizes(`${label}-10-models`);
 
   const exportDir = join(workDir, `${label}-export`);
   const files = await step('export refcoco', () => exporter.exportOnly('refcoco', exportDir));
-  await app.screenshot(`${label}-09-export`);
+  await app.screenshotSizes(`${label}-09-export`);
   const paths = files.map((file) => (isAbsolute(file.trim()) ? file.trim() : join(exportDir, file.trim())));
   check(
     paths.some((p) => p.endsWith('refs(umd).p')),
@@ -100,5 +185,28 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   );
   for (const path of paths) check(existsSync(path), `an exported file is missing on disk: ${path}`);
 
-  return { steps, masksBefore, masksAfter, recaptioned, rows, tau, charts, files: paths.length };
+  // Every view at both sizes: no horizontal scrollbar, no wrapped top bar.
+  await page.getByRole('dialog').getByRole('button', { name: 'Close', exact: true }).click();
+  for (const view of VIEWS_ORDER) {
+    await app.show(view);
+    await app.screenshotSizes(`${label}-view-${view}`);
+  }
+
+  return {
+    steps,
+    masksBefore,
+    masksAfter,
+    recaptioned,
+    rows,
+    tau,
+    charts,
+    files: paths.length,
+    within: within.length,
+    identity,
+    paused,
+    stale,
+    rerunLabel,
+    report,
+    available,
+  };
 }

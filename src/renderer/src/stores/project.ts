@@ -88,31 +88,47 @@ export const useProjectStore = defineStore('project', {
           }, SCORES_REFRESH_MS);
         }
       });
-      api().onRunFinished((finished) => {
-        this.lastFinished = finished;
-        this.run = null;
-        this.progress = null;
-        this.pauseRequested = false;
-        // a cancelled or failed re-caption renumbers nothing (the committed image, if any, was handled already)
-        useWorkspaceStore().recaptioning = null;
-        const app = useAppStore();
-        if (finished.outcome === 'failed')
-          app.notify('error', `Run failed: ${finished.error ?? 'unknown error'}`);
-        else
-          app.notify(
-            'info',
-            `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`,
-          );
-        void this.refresh();
-        void useFilterStore().load();
-        void app.loadModels();
-      });
+      api().onRunFinished((finished) => void this.runFinished(finished));
       api().onProjectChanged((project) => {
         const switched = project?.dir !== this.project?.dir;
         this.project = project;
         void this.refresh();
         if (switched) void this.reloadDerived();
       });
+    },
+    /**
+     * A run ended or stopped. The run state is re-read from the engine rather than assumed: a paused run is still
+     * there (resumable) and is announced as paused, never as "cancelled"; tiles and counts are re-fetched.
+     */
+    async runFinished(finished: RunFinished): Promise<void> {
+      this.lastFinished = finished;
+      this.progress = null;
+      this.pauseRequested = false;
+      // a cancelled or failed re-caption renumbers nothing (the committed image, if any, was handled already)
+      useWorkspaceStore().recaptioning = null;
+      let status: RunStatus | null = null;
+      try {
+        status = await api().runStatus();
+      } catch {
+        // the engine went away: no run
+      }
+      this.run = status;
+      const app = useAppStore();
+      if (status?.state === 'paused')
+        app.notify(
+          'info',
+          `Run paused: ${status.imagesDone} of ${status.imagesTotal} done; Resume continues`,
+        );
+      else if (finished.outcome === 'failed')
+        app.notify('error', `Run failed: ${finished.error ?? 'unknown error'}`);
+      else
+        app.notify(
+          'info',
+          `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`,
+        );
+      void this.refresh();
+      void useFilterStore().load();
+      void app.loadModels();
     },
     /** Loads the current project (if the engine already has one open) and the run state. */
     async load(): Promise<void> {
