@@ -110,6 +110,8 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   await step('open candidates', () => workspace.openCandidatesOfFirstMask());
   const rows = await candidates.rows().count();
   check(rows > 0, 'the candidates table is empty');
+  const candidateCrops = await workspace.cropWindows(4);
+  check(candidateCrops.length === 4, `the candidates view shows ${candidateCrops.length} crops of the mask`);
   await app.screenshotSizes(`${label}-05-candidates`);
 
   const tau = await step('move tau', async () => {
@@ -138,6 +140,9 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     return inspector.waitForCharts();
   });
   check(charts.length >= 3, `expected per-step charts, saw ${charts.join(', ')}`);
+  // Every mask next to its s_ij shows its crop (the candidate's crop type).
+  const similarities = await page.locator('.sim-crop [data-testid="crop-thumb"]').count();
+  check(similarities >= 2, `the inspector shows ${similarities} mask crops beside s_ij`);
   await app.screenshotSizes(`${label}-07-inspector`);
 
   // A re-run is labelled with the settings that made it, not the stored ones.

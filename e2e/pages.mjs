@@ -390,7 +390,27 @@ export class Workspace {
     const opacity = Number(await overlay.getAttribute('data-opacity'));
     if (Math.abs(opacity - 0.3) > 1e-9) throw new Error(`overlay opacity ${opacity} after setting 0.3`);
     await this.page.mouse.move(0, 0);
-    return { name, masks, labels: all };
+    // The selected mask's crops as the captioner saw them: masked + three box margins, each with its window.
+    await row.locator('td').first().click();
+    const crops = await this.cropWindows(4);
+    return { name, masks, labels: all, crops };
+  }
+
+  /** Waits for `count` drawn crop thumbnails and answers their `crop: window` strings. */
+  async cropWindows(count) {
+    await this.page.waitForFunction(
+      (n) =>
+        [...document.querySelectorAll('[data-testid="crop-thumb"]')].filter(
+          (el) => el.offsetParent !== null && el.getAttribute('data-window'),
+        ).length >= n,
+      count,
+      { timeout: 10_000 },
+    );
+    return this.page
+      .locator('[data-testid="crop-thumb"]:visible')
+      .evaluateAll((nodes) =>
+        nodes.map((n) => `${n.getAttribute('data-crop')}: ${n.getAttribute('data-window')}`),
+      );
   }
 
   /** Adds a mask with one foreground click at a relative position of the image, then waits for it in the list. */
