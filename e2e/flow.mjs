@@ -190,6 +190,28 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   );
   for (const path of paths) check(existsSync(path), `an exported file is missing on disk: ${path}`);
 
+  // The review flow, then its progress on the gallery tile.
+  const review = await step('review', async () => {
+    await app.show('candidates');
+    const seen = await candidates.review();
+    check(seen.accepted > 0, 'Shift+A accepted nothing');
+    check(
+      seen.acceptedRows === seen.accepted,
+      `${seen.acceptedRows} rows accepted, ${seen.accepted} announced`,
+    );
+    await app.screenshotSizes(`${label}-11-candidates-review`);
+    await app.show('gallery');
+    await page.waitForFunction(
+      (n) =>
+        [...document.querySelectorAll('[data-testid="tile-reviewed"]')].some(
+          (el) => Number(el.getAttribute('data-reviewed')) >= n,
+        ),
+      seen.accepted,
+      { timeout: 15_000 },
+    );
+    return seen;
+  });
+
   // Every view at both sizes: no horizontal scrollbar, no wrapped top bar.
   await page.getByRole('dialog').getByRole('button', { name: 'Close', exact: true }).click();
   for (const view of VIEWS_ORDER) {
@@ -207,6 +229,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     charts,
     files: paths.length,
     within: within.length,
+    review,
     identity,
     paused,
     stale,

@@ -476,6 +476,91 @@ export class Candidates {
     return this.app.byTestId('candidate-row');
   }
 
+  /** The open mask's id. */
+  async maskId() {
+    return this.app.byTestId('view-candidates').getAttribute('data-mask-id');
+  }
+
+  /**
+   * The review flow: filters narrow the rows, duplicate marks count equal captions, `?` lists the keys, keys work
+   * with the τ slider focused, `[`/`]` step masks, Shift+A accepts the kept rows and opens the next mask.
+   * Answers what it saw.
+   */
+  async review() {
+    const page = this.page;
+    const texts = () =>
+      this.rows().evaluateAll((rows) => rows.map((r) => r.querySelector('.setting').textContent));
+    const all = await this.rows().count();
+    await this.app.byTestId('filter-method').selectOption('beam');
+    const beams = await texts();
+    if (beams.length === 0 || beams.length >= all || !beams.every((t) => t.startsWith('beam')))
+      throw new Error(`the decoding filter shows ${beams.join(', ')} of ${all} rows`);
+    await this.app.byTestId('filter-method').selectOption('all');
+    await this.app.byTestId('filter-kept').check();
+    const keptFlags = await this.rows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kept')));
+    if (keptFlags.some((flag) => flag !== 'true')) throw new Error('the kept filter shows rows not kept');
+    await this.app.byTestId('filter-kept').uncheck();
+    const duplicates = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll('[data-testid="candidate-row"]')];
+      const text = (r) => r.querySelector('.text > span')?.textContent.trim().toLowerCase();
+      return rows
+        .filter((r) => r.querySelector('[data-testid="dup-count"]'))
+        .map((r) => [
+          Number(r.querySelector('[data-testid="dup-count"]').getAttribute('data-count')),
+          rows.filter((o) => text(o) === text(r)).length,
+        ]);
+    });
+    for (const [shown, actual] of duplicates)
+      if (shown !== actual || shown < 2)
+        throw new Error(`a duplicate mark says ×${shown} for ${actual} equal rows`);
+    await page.keyboard.press('?');
+    await this.app.byTestId('keys-overlay').waitFor();
+    const keysText = await this.app.byTestId('keys-overlay').textContent();
+    if (!/Shift\+A/.test(keysText)) throw new Error('the key list does not name Shift+A');
+    await page.keyboard.press('Escape');
+    await this.app.byTestId('keys-overlay').waitFor({ state: 'detached' });
+    // keys reach the view while the τ slider has focus
+    await this.app.byTestId('tau-slider').focus();
+    const before = await page.locator('tr.cand.cursor').getAttribute('data-candidate-index');
+    await page.keyboard.press('j');
+    await page.waitForFunction(
+      (b) => document.querySelector('tr.cand.cursor')?.getAttribute('data-candidate-index') !== b,
+      before,
+      { timeout: 5000 },
+    );
+    const first = await this.maskId();
+    await page.locator('body').press('Shift+A');
+    await page.waitForFunction(
+      (m) => {
+        const id = document.querySelector('[data-testid="view-candidates"]')?.getAttribute('data-mask-id');
+        return id && id !== m;
+      },
+      first,
+      { timeout: 30_000 },
+    );
+    const accepted = await page
+      .locator('.notices .notice', { hasText: /^Accepted \d+/ })
+      .first()
+      .textContent();
+    await this.rows().first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('[');
+    await page.waitForFunction(
+      (m) => document.querySelector('[data-testid="view-candidates"]')?.getAttribute('data-mask-id') === m,
+      first,
+      { timeout: 10_000 },
+    );
+    const acceptedRows = await this.rows().evaluateAll(
+      (rows) => rows.filter((r) => r.classList.contains('accepted')).length,
+    );
+    return {
+      all,
+      beams: beams.length,
+      duplicates: duplicates.length,
+      accepted: Number(/\d+/.exec(accepted)[0]),
+      acceptedRows,
+    };
+  }
+
   /** Opens the inspector on the first DCS candidate. */
   async inspectFirstDcs() {
     const row = this.rows()

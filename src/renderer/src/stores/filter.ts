@@ -10,6 +10,7 @@ import { markRaw } from 'vue';
 import {
   buildKeptIndex,
   keptCountAt,
+  REVIEW_CODES,
   type DecisionColumns,
   type KeepPolicy,
   type KeptIndex,
@@ -38,6 +39,8 @@ export const useFilterStore = defineStore('filter', {
     tau: REFERENCE_TAU,
     // markRaw: typed arrays stay out of Vue's proxies (10,000+ values; reactivity is on the columns object only)
     columns: markRaw(emptyColumns()) as DecisionColumns,
+    /** The image id of each entry of `columns.maskCounts` (the `image` column indexes this). */
+    imageIds: [] as string[],
     loaded: false,
   }),
   getters: {
@@ -61,6 +64,20 @@ export const useFilterStore = defineStore('filter', {
           emptyMask: saved.emptyMask,
         }),
       );
+    },
+    /** Per image id: candidates reviewed (accepted or rejected) and exportable candidates, for the gallery. */
+    reviewByImage(state): Map<string, { reviewed: number; total: number }> {
+      const out = new Map<string, { reviewed: number; total: number }>();
+      const { image, review } = state.columns;
+      for (let k = 0; k < image.length; k++) {
+        const id = state.imageIds[image[k]];
+        if (id === undefined) continue;
+        const entry = out.get(id) ?? { reviewed: 0, total: 0 };
+        entry.total++;
+        if (review[k] === REVIEW_CODES.accepted || review[k] === REVIEW_CODES.rejected) entry.reviewed++;
+        out.set(id, entry);
+      }
+      return out;
     },
     total(state): number {
       return state.columns.image.length;
@@ -86,6 +103,7 @@ export const useFilterStore = defineStore('filter', {
           review: scores.review,
           maskCounts: scores.maskCounts,
         });
+        this.imageIds = scores.imageIds;
       } catch (error) {
         // No stale counts: a failed load (no project open, project closed) shows none rather than the last ones.
         this.clear();
@@ -96,6 +114,7 @@ export const useFilterStore = defineStore('filter', {
     /** Forgets the stored scores (project switch / no project): the kept count shows 0 / 0, never an old one. */
     clear(): void {
       this.columns = markRaw(emptyColumns());
+      this.imageIds = [];
       this.loaded = false;
     },
     /** Replaces the columns directly (used by tests and the 10k-candidate check). */
