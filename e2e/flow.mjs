@@ -1,3 +1,4 @@
+/* global document -- the functions passed to waitForFunction run in the page */
 // The end-to-end flow shared by the served-mode (Chromium) and Electron runs: open the demo scenes, run a few
 // images, see masks, add a mask with a click, re-caption the image so the added mask gets candidates, open a mask's
 // candidates, move τ (kept count changes with no engine work), open a candidate's inspector with per-step charts,
