@@ -112,7 +112,12 @@ export const REQUEST_SCHEMAS = {
   'models:use': z.strictObject({ dir: AbsolutePathSchema, forceCpu: z.boolean().default(false) }),
   'models:providers': Empty,
 
-  'project:create': z.strictObject({ dir: AbsolutePathSchema, name: z.string().min(1).max(200).optional() }),
+  'project:create': z.strictObject({
+    dir: AbsolutePathSchema,
+    name: z.string().min(1).max(200).optional(),
+    /** An image folder to start with: read before anything is written, so a missing folder creates no project. */
+    images: AbsolutePathSchema.optional(),
+  }),
   'project:open': z.strictObject({ dir: AbsolutePathSchema }),
   'project:openDemo': z.strictObject({
     dir: AbsolutePathSchema,

@@ -105,13 +105,26 @@ export class ProjectService {
   // ---------------------------------------------------------------------------------------------------------------
   // projects
 
-  async create({ dir, name }: ParsedParams<'project:create'>, context: RequestContext): Promise<ProjectInfo> {
+  async create(
+    { dir, name, images }: ParsedParams<'project:create'>,
+    context: RequestContext,
+  ): Promise<ProjectInfo> {
     const real = await this.options.checkUserPath(dir, 'project folder');
     if (existsSync(join(real, 'project.json')))
       throw new ApiError('invalid-params', `${real} already holds a project: open it instead`);
+    // The image folder is read first: a missing or unreadable folder is an error and leaves no empty project.
+    let paths: string[] = [];
+    if (images) {
+      const folder = await this.options.checkUserPath(images, 'image folder');
+      try {
+        paths = listImages(folder);
+      } catch (error) {
+        throw new ApiError('not-found', (error as Error).message);
+      }
+    }
     const packInfo = (await this.stages()).packInfo;
     const project = await Project.create(real, {
-      images: [],
+      images: paths,
       settings: this.options.newSettings(),
       pack: packInfo,
     });

@@ -240,6 +240,14 @@ describe('the engine facade on the demo pack', () => {
     expect(await call('run:status')).toBeNull();
   });
 
+  it('creates no project when the image folder given to project:create does not exist', async () => {
+    const dir = join(base, 'allowed', 'no-images-project');
+    await expect(
+      call('project:create', { dir, images: join(base, 'allowed', 'missing-folder') }),
+    ).rejects.toThrow('missing-folder');
+    expect(existsSync(join(dir, 'project.json'))).toBe(false);
+  });
+
   it('names unknown ids and refuses malformed payloads in the host', async () => {
     await call('project:openDemo', { dir: join(base, 'allowed', 'demo'), count: 2, seed: 3 });
     await expect(call('image:masks', { imageId: '99' })).rejects.toThrow('no image with id "99"');

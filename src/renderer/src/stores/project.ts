@@ -195,10 +195,11 @@ export const useProjectStore = defineStore('project', {
         await Promise.all([this.refresh(), this.reloadDerived()]);
       });
     },
-    async create(dir: string): Promise<void> {
+    /** Creates a project in `dir`, with the images of `images` when given (a missing folder creates nothing). */
+    async create(dir: string, images?: string): Promise<void> {
       await this.withBusy('Create project', async () => {
         this.clearThumbnails();
-        this.project = await api().createProject({ dir });
+        this.project = await api().createProject(images ? { dir, images } : { dir });
         await Promise.all([this.refresh(), this.reloadDerived()]);
       });
     },
