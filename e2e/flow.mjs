@@ -191,6 +191,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   );
   for (const path of paths) check(existsSync(path), `an exported file is missing on disk: ${path}`);
 
+  await page.getByRole('dialog').getByRole('button', { name: 'Close', exact: true }).click();
   // The review flow, then its progress on the gallery tile.
   const review = await step('review', async () => {
     await app.show('candidates');
@@ -214,7 +215,6 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   });
 
   // Every view at both sizes: no horizontal scrollbar, no wrapped top bar.
-  await page.getByRole('dialog').getByRole('button', { name: 'Close', exact: true }).click();
   for (const view of VIEWS_ORDER) {
     await app.show(view);
     await app.screenshotSizes(`${label}-view-${view}`);
