@@ -160,6 +160,8 @@ export const REQUEST_SCHEMAS = {
   'mask:add': z.strictObject({ imageId: IdSchema, prompt: MaskPromptSchema }),
   'mask:refine': z.strictObject({ maskId: IdSchema, prompt: MaskPromptSchema }),
   'mask:delete': z.strictObject({ maskId: IdSchema }),
+  /** Undoes a delete (or the replacement of a refined mask): the mask counts again. */
+  'mask:restore': z.strictObject({ maskId: IdSchema }),
 
   'candidates:list': z.strictObject({ imageId: IdSchema, maskId: IdSchema.optional() }),
   'candidates:decide': z.strictObject({
@@ -498,6 +500,7 @@ export interface ApiResults {
   'mask:add': MaskView;
   'mask:refine': MaskView;
   'mask:delete': { deleted: string };
+  'mask:restore': { restored: string };
   'candidates:list': CandidateView[];
   'candidates:decide': CandidateView;
   'candidates:edit': CandidateView;

@@ -117,6 +117,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'mask:add': (params) => projects.addMask(params),
     'mask:refine': (params) => projects.refineMask(params),
     'mask:delete': async (params) => projects.deleteMask(params),
+    'mask:restore': async (params) => projects.restoreMask(params),
     'candidates:list': async (params) => projects.candidates(params),
     'candidates:decide': async (params) => projects.decide(params),
     'candidates:edit': async (params) => projects.edit(params),

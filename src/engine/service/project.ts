@@ -522,6 +522,17 @@ export class ProjectService {
     return { deleted: maskId };
   }
 
+  /** Undoes `deleteMask` (or a refine's replacement): the mask is no longer marked deleted. */
+  restoreMask({ maskId }: ParsedParams<'mask:restore'>): { restored: string } {
+    const { image } = parseId(maskId, 'mask');
+    this.#refuseWhileRecaptioning(image);
+    if (!this.#review.deletedMasks.includes(maskId))
+      throw new ApiError('not-found', `mask "${maskId}" is not deleted`);
+    this.#review.deletedMasks = this.#review.deletedMasks.filter((id) => id !== maskId);
+    this.#saveReview();
+    return { restored: maskId };
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // candidates and review
 
