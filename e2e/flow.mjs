@@ -68,6 +68,19 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     return seen;
   });
 
+  // Mask edits can be undone; a re-caption says what it drops before it drops it.
+  const undo = await step('delete, re-caption warning, undo', async () => {
+    const reviewed = Number(
+      await page
+        .locator('[data-testid="gallery-item"]', { has: page.locator('[data-testid="tile-reviewed"]') })
+        .filter({ hasText: firstDone })
+        .locator('[data-testid="tile-reviewed"]')
+        .getAttribute('data-reviewed'),
+    );
+    await app.show('workspace');
+    return workspace.deleteRecaptionUndo(reviewed);
+  });
+
   // One source of truth: the counts after a reload, and after switching projects, come from the engine.
   const stale = await step('reload and switch projects', async () => {
     await app.waitForProjectTotal(await gallery.candidateTotal());
@@ -230,6 +243,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     charts,
     files: paths.length,
     within: within.length,
+    undo,
     review,
     identity,
     paused,

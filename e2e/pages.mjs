@@ -396,6 +396,37 @@ export class Workspace {
     return { name, masks, labels: all, crops };
   }
 
+  /**
+   * Deletes the first mask, checks that a re-caption would ask first and name the `reviewed` decisions it drops,
+   * keeps the review, then undoes the delete. Answers the mask counts seen.
+   */
+  async deleteRecaptionUndo(reviewed) {
+    const before = await this.maskCount();
+    await this.app.byTestId('prompt-mode-select').click();
+    await this.app.byTestId('mask-row').first().locator('td').first().click();
+    await this.app.byTestId('mask-delete').click();
+    await this.page.waitForFunction(
+      (n) =>
+        Number(document.querySelector('[data-testid="mask-overlay"]')?.getAttribute('data-mask-count')) === n,
+      before - 1,
+      { timeout: 10_000 },
+    );
+    await this.app.byTestId('recaption').click();
+    const drops = Number(await this.app.byTestId('recaption-drops').getAttribute('data-reviewed'));
+    if (drops !== reviewed)
+      throw new Error(`the re-caption warning names ${drops} decisions, not ${reviewed}`);
+    await this.app.screenshot('served-12-recaption-confirm');
+    await this.app.byTestId('recaption-confirm-no').click();
+    await this.page.keyboard.press('z');
+    await this.page.waitForFunction(
+      (n) =>
+        Number(document.querySelector('[data-testid="mask-overlay"]')?.getAttribute('data-mask-count')) === n,
+      before,
+      { timeout: 10_000 },
+    );
+    return { before, afterDelete: before - 1, afterUndo: await this.maskCount() };
+  }
+
   /** Waits for `count` drawn crop thumbnails and answers their `crop: window` strings. */
   async cropWindows(count) {
     await this.page.waitForFunction(
