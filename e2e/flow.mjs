@@ -203,6 +203,21 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     'no instances.json among the exported files',
   );
   for (const path of paths) check(existsSync(path), `an exported file is missing on disk: ${path}`);
+  // The dialog says why the expression count differs from the kept count (one per distinct caption and mask).
+  const summary = app.byTestId('export-summary');
+  const exported = {
+    expressions: Number(await summary.getAttribute('data-expressions')),
+    kept: Number(await summary.getAttribute('data-kept')),
+  };
+  check(
+    exported.expressions > 0 && exported.expressions <= exported.kept,
+    `export wrote ${exported.expressions} expressions from ${exported.kept} kept`,
+  );
+  if (exported.expressions < exported.kept)
+    check(
+      /repeat a caption/.test(await summary.textContent()),
+      'the export does not say why it wrote fewer expressions than kept candidates',
+    );
 
   await page.getByRole('dialog').getByRole('button', { name: 'Close', exact: true }).click();
   // The review flow, then its progress on the gallery tile.
@@ -243,6 +258,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     charts,
     files: paths.length,
     within: within.length,
+    exported,
     undo,
     review,
     identity,
