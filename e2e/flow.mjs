@@ -41,8 +41,22 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     );
     await app.screenshotSizes(`${label}-00-parameters-no-project`);
   });
+  // A missing image folder is an error that creates no project; the error clears once a project opens.
+  const missing = await step('missing image folder', () =>
+    gallery.openMissingFolder(join(workDir, `${label}-missing`), join(workDir, 'no-such-folder')),
+  );
+  check(/no-such-folder/.test(missing.error), `the missing-folder error does not name it: ${missing.error}`);
+  check(
+    missing.project === 'no project' && missing.items === 0,
+    `a missing folder opened "${missing.project}"`,
+  );
+  check(!existsSync(join(workDir, `${label}-missing`, 'project.json')), 'a missing folder wrote a project');
   const projectDir = join(workDir, `${label}-project`);
   await step('open demo scenes', () => gallery.openDemo(projectDir, images + 1));
+  check(
+    (await page.locator('[data-testid="notice"][data-cause="project"]').count()) === 0,
+    'the missing-folder error stays after a project opened',
+  );
   await app.screenshotSizes(`${label}-01-gallery`);
 
   const within = await step(`run ${images} images`, async () => {
@@ -66,19 +80,6 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     await gallery.resumeUntilDone(images + 1);
     check((await gallery.runningTiles()) === 0, 'a tile still says running after resume finished');
     return seen;
-  });
-
-  // Mask edits can be undone; a re-caption says what it drops before it drops it.
-  const undo = await step('delete, re-caption warning, undo', async () => {
-    const reviewed = Number(
-      await page
-        .locator('[data-testid="gallery-item"]', { has: page.locator('[data-testid="tile-reviewed"]') })
-        .filter({ hasText: firstDone })
-        .locator('[data-testid="tile-reviewed"]')
-        .getAttribute('data-reviewed'),
-    );
-    await app.show('workspace');
-    return workspace.deleteRecaptionUndo(reviewed);
   });
 
   // One source of truth: the counts after a reload, and after switching projects, come from the engine.
@@ -242,6 +243,19 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     return seen;
   });
 
+  // Mask edits can be undone; a re-caption says what it drops before it drops it.
+  const undo = await step('delete, re-caption warning, undo', async () => {
+    const reviewed = Number(
+      await page
+        .locator('[data-testid="gallery-item"]', { has: page.locator('[data-testid="tile-reviewed"]') })
+        .filter({ hasText: firstDone })
+        .locator('[data-testid="tile-reviewed"]')
+        .getAttribute('data-reviewed'),
+    );
+    await app.show('workspace');
+    return workspace.deleteRecaptionUndo(reviewed);
+  });
+
   // Every view at both sizes: no horizontal scrollbar, no wrapped top bar.
   for (const view of VIEWS_ORDER) {
     await app.show(view);
@@ -258,6 +272,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     charts,
     files: paths.length,
     within: within.length,
+    missing,
     exported,
     undo,
     review,

@@ -224,6 +224,25 @@ export class Gallery {
     );
   }
 
+  /**
+   * Tries to start a project from an image folder that does not exist: answers the error notice shown and the
+   * project name the top bar shows afterwards.
+   */
+  async openMissingFolder(projectDir, folder) {
+    await this.app.show('gallery');
+    await this.page.getByLabel('project folder', { exact: true }).fill(projectDir);
+    await this.app.byTestId('folder-path').fill(folder);
+    await this.app.byTestId('open-folder').click();
+    const notice = this.page.locator('[data-testid="notice"][data-kind="error"][data-cause="project"]');
+    await notice.waitFor({ timeout: 30_000 });
+    await this.app.byTestId('folder-path').fill('');
+    return {
+      error: (await notice.textContent()).trim(),
+      project: (await this.app.byTestId('project-name').textContent()).trim(),
+      items: await this.items().count(),
+    };
+  }
+
   /** Opens an existing project folder with "Open project". */
   async openProject(projectDir) {
     await this.app.show('gallery');

@@ -171,55 +171,80 @@ export const useProjectStore = defineStore('project', {
         // Unreadable images show their error instead of a thumbnail.
       }
     },
-    async withBusy(label: string, work: () => Promise<void>): Promise<void> {
+    /**
+     * Runs `work` with the busy flag; a failure is an error notice of `cause` (default: the label), which the next
+     * success of the same cause clears.
+     */
+    async withBusy(label: string, work: () => Promise<void>, cause = label): Promise<void> {
       this.busy = true;
       try {
         await work();
+        useAppStore().resolve(cause);
       } catch (error) {
-        useAppStore().notify('error', `${label}: ${errorMessage(error)}`);
+        useAppStore().notify('error', `${label}: ${errorMessage(error)}`, cause);
       } finally {
         this.busy = false;
       }
     },
     async openDemo(dir: string, count: number): Promise<void> {
-      await this.withBusy('Open demo scenes', async () => {
-        this.clearThumbnails();
-        this.project = await api().openDemoProject({ dir, count });
-        await Promise.all([this.refresh(), this.reloadDerived()]);
-      });
+      await this.withBusy(
+        'Open demo scenes',
+        async () => {
+          this.clearThumbnails();
+          this.project = await api().openDemoProject({ dir, count });
+          await Promise.all([this.refresh(), this.reloadDerived()]);
+        },
+        'project',
+      );
     },
     async open(dir: string): Promise<void> {
-      await this.withBusy('Open project', async () => {
-        this.clearThumbnails();
-        this.project = await api().openProject({ dir });
-        await Promise.all([this.refresh(), this.reloadDerived()]);
-      });
+      await this.withBusy(
+        'Open project',
+        async () => {
+          this.clearThumbnails();
+          this.project = await api().openProject({ dir });
+          await Promise.all([this.refresh(), this.reloadDerived()]);
+        },
+        'project',
+      );
     },
     /** Creates a project in `dir`, with the images of `images` when given (a missing folder creates nothing). */
     async create(dir: string, images?: string): Promise<void> {
-      await this.withBusy('Create project', async () => {
-        this.clearThumbnails();
-        this.project = await api().createProject(images ? { dir, images } : { dir });
-        await Promise.all([this.refresh(), this.reloadDerived()]);
-      });
+      await this.withBusy(
+        'Create project',
+        async () => {
+          this.clearThumbnails();
+          this.project = await api().createProject(images ? { dir, images } : { dir });
+          await Promise.all([this.refresh(), this.reloadDerived()]);
+        },
+        'project',
+      );
     },
     async addImages(folder: string): Promise<void> {
-      await this.withBusy('Add images', async () => {
-        const added = await api().addImageFolder({ folder });
-        this.project = added.project;
-        useAppStore().notify('info', `Added ${added.added} images (${added.skipped} skipped)`);
-        await this.refresh();
-      });
+      await this.withBusy(
+        'Add images',
+        async () => {
+          const added = await api().addImageFolder({ folder });
+          this.project = added.project;
+          useAppStore().notify('info', `Added ${added.added} images (${added.skipped} skipped)`);
+          await this.refresh();
+        },
+        'project',
+      );
     },
     async start(force = false): Promise<void> {
-      await this.withBusy('Start run', async () => {
-        const pendingIds = this.images
-          .filter((image) => force || image.status !== 'done')
-          .map((image) => image.id);
-        const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
-        this.lastFinished = null;
-        this.run = await api().startRun({ imageIds, force });
-      });
+      await this.withBusy(
+        'Start run',
+        async () => {
+          const pendingIds = this.images
+            .filter((image) => force || image.status !== 'done')
+            .map((image) => image.id);
+          const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
+          this.lastFinished = null;
+          this.run = await api().startRun({ imageIds, force });
+        },
+        'run',
+      );
     },
     /** Re-captions one finished image with its current (edited) mask set: a run of that image with `force`. */
     async recaption(imageId: string): Promise<void> {
@@ -229,22 +254,34 @@ export const useProjectStore = defineStore('project', {
       });
     },
     async pause(): Promise<void> {
-      await this.withBusy('Pause', async () => {
-        this.run = await api().pauseRun();
-        // The engine finishes the image in flight before it pauses: say so until its state says paused.
-        this.pauseRequested = this.run?.state === 'running';
-      });
+      await this.withBusy(
+        'Pause',
+        async () => {
+          this.run = await api().pauseRun();
+          // The engine finishes the image in flight before it pauses: say so until its state says paused.
+          this.pauseRequested = this.run?.state === 'running';
+        },
+        'run',
+      );
     },
     async resume(): Promise<void> {
-      await this.withBusy('Resume', async () => {
-        this.pauseRequested = false;
-        this.run = await api().resumeRun();
-      });
+      await this.withBusy(
+        'Resume',
+        async () => {
+          this.pauseRequested = false;
+          this.run = await api().resumeRun();
+        },
+        'run',
+      );
     },
     async cancel(): Promise<void> {
-      await this.withBusy('Cancel', async () => {
-        this.run = await api().cancelRun();
-      });
+      await this.withBusy(
+        'Cancel',
+        async () => {
+          this.run = await api().cancelRun();
+        },
+        'run',
+      );
     },
     clearThumbnails(): void {
       for (const url of Object.values(this.thumbnails)) URL.revokeObjectURL(url);
