@@ -187,7 +187,10 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     await app.show('models');
     const text = (await app.byTestId('providers-available').textContent()).trim();
     check(!/tensorrt/i.test(text), `models list providers that are not bundled: ${text}`);
-    return text;
+    // after runs, the providers the runs used are listed per role
+    await app.byTestId('provider-row').first().waitFor({ timeout: 15_000 });
+    const roles = await app.byTestId('provider-row').count();
+    return { available: text, roles };
   });
   await app.screenshotSizes(`${label}-10-models`);
 

@@ -50,7 +50,11 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     const available = supportedBackends()
       .filter((backend) => backend.bundled)
       .map((backend) => backend.name);
-    if (!activePack) return { pack: null, demo: false, available, roles: [] };
+    // The runs use the pipeline's own sessions: show their providers (what ran), else the chosen pack's.
+    const ran = await projects.runProviders();
+    if (ran && ran.roles.length > 0 && (!activePack || activePack.summary.name === ran.name))
+      return { pack: ran.name, demo: ran.demo, available, roles: ran.roles };
+    if (!activePack) return { pack: ran?.name ?? null, demo: ran?.demo ?? false, available, roles: [] };
     return {
       pack: activePack.summary.name,
       demo: activePack.summary.demo,

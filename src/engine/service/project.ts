@@ -27,6 +27,7 @@ import {
 } from '../../shared/api.ts';
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
 import type { ImageResult, RunProgress as EngineRunProgress } from '../../shared/results.ts';
+import type { ProviderInfo } from '../../shared/models.ts';
 import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { compareTraces } from '../caption/trace.ts';
 import { exportProject } from '../dataset/export.ts';
@@ -765,6 +766,17 @@ export class ProjectService {
       if (previous) void previous.stages.then((s) => s.dispose()).catch(() => {});
     }
     return this.#stages.stages;
+  }
+
+  /**
+   * The pack the pipeline runs on and the provider of each session it opened so far (what runs actually used), or
+   * null before the stages are opened.
+   */
+  async runProviders(): Promise<{ name: string; demo: boolean; roles: ProviderInfo[] } | null> {
+    const stages = this.#stages ? await this.#stages.stages.catch(() => null) : null;
+    return stages
+      ? { name: stages.packInfo.name, demo: stages.packInfo.demo, roles: stages.pack.providers() }
+      : null;
   }
 
   /** Releases the sessions. */
