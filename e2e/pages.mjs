@@ -416,13 +416,13 @@ export class Workspace {
   }
 
   /**
-   * Deletes the first mask, checks that a re-caption would ask first and name the `reviewed` decisions it drops,
+   * Deletes the last mask (not the reviewed first one, whose decisions a delete sets aside itself), checks that a re-caption would ask first and name the `reviewed` decisions it drops,
    * keeps the review, then undoes the delete. Answers the mask counts seen.
    */
   async deleteRecaptionUndo(reviewed) {
     const before = await this.maskCount();
     await this.app.byTestId('prompt-mode-select').click();
-    await this.app.byTestId('mask-row').first().locator('td').first().click();
+    await this.app.byTestId('mask-row').last().locator('td').first().click();
     await this.app.byTestId('mask-delete').click();
     await this.page.waitForFunction(
       (n) =>
