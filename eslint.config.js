@@ -29,6 +29,75 @@ function fence(files, groups) {
   };
 }
 
+/** What every file of src/engine may not import (the adapters and UI sit above it). */
+const engineGroups = [
+  {
+    group: ['**/cli/**', '**/server/**', '**/main/**', '**/preload/**', '**/renderer/**'],
+    message: 'src/engine imports only src/shared and Node: the adapters sit above it.',
+  },
+  {
+    group: ['electron', 'electron/*', 'vue', 'pinia', 'echarts', 'vue-echarts'],
+    message: 'src/engine never imports electron, vue or the DOM.',
+  },
+];
+
+/**
+ * The engine's stages, bottom first, with the stages each may import (CONVENTIONS.md): runtime → image →
+ * segment | caption (siblings) → filter → pipeline → dataset → service. `demo` (the generated demo pack and scenes)
+ * sits on runtime and image and serves the dataset's evaluation, the service and the tests. `testing` (test packs,
+ * fixtures, the ONNX graph builder's test uses) is imported by tests and by itself only.
+ */
+export const ENGINE_STAGES = {
+  runtime: [],
+  image: ['runtime'],
+  demo: ['runtime', 'image'],
+  segment: ['runtime', 'image'],
+  caption: ['runtime', 'image'],
+  filter: ['runtime', 'image', 'segment', 'caption'],
+  pipeline: ['runtime', 'image', 'segment', 'caption', 'filter', 'demo'],
+  dataset: ['runtime', 'image', 'segment', 'caption', 'filter', 'pipeline', 'demo'],
+  service: ['runtime', 'image', 'segment', 'caption', 'filter', 'pipeline', 'dataset', 'demo'],
+};
+
+/** Test files and the testing module: they may import any stage, internals included. */
+const TEST_FILES = ['src/**/*.test.ts', 'src/engine/testing/**'];
+
+/**
+ * One fence per stage: no import up (or across, for the siblings segment and caption) the stage order, other stages
+ * only through their `index.ts`, and never the testing module. Tests and `src/engine/testing/` are exempt.
+ */
+function stageFences() {
+  const stages = Object.keys(ENGINE_STAGES);
+  const up = (name) => `(?:\\.\\./)+(?:engine/)?(?:${name})(?:/|$)`;
+  return stages.map((stage) => {
+    const allowed = ENGINE_STAGES[stage];
+    const forbidden = stages.filter((s) => s !== stage && !allowed.includes(s));
+    const patterns = [...engineGroups];
+    if (forbidden.length > 0)
+      patterns.push({
+        regex: `^${up(forbidden.join('|'))}`,
+        message:
+          `src/engine/${stage} may import only ${allowed.length ? allowed.join(', ') : 'src/shared'} of the engine: ` +
+          'the stage order is runtime → image → segment | caption → filter → pipeline → dataset → service.',
+      });
+    patterns.push(
+      {
+        regex: `^(?:\\.\\./)+(?:engine/)?(?:${stages.join('|')})/(?!index\\.ts$)`,
+        message: `src/engine/${stage} imports another stage only through its public surface, that stage's index.ts.`,
+      },
+      {
+        regex: '^(?:\\.\\./)+(?:engine/)?testing(?:/|$)',
+        message: 'src/engine/testing is test tooling: only tests and src/engine/testing may import it.',
+      },
+    );
+    return {
+      files: [`src/engine/${stage}/**`],
+      ignores: TEST_FILES,
+      rules: { 'no-restricted-imports': ['error', { patterns }] },
+    };
+  });
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -72,19 +141,8 @@ export default tseslint.config(
       },
     ],
   ),
-  fence(
-    ['src/engine/**'],
-    [
-      {
-        group: ['**/cli/**', '**/server/**', '**/main/**', '**/preload/**', '**/renderer/**'],
-        message: 'src/engine imports only src/shared and Node: the adapters sit above it.',
-      },
-      {
-        group: ['electron', 'electron/*', 'vue', 'pinia', 'echarts', 'vue-echarts'],
-        message: 'src/engine never imports electron, vue or the DOM.',
-      },
-    ],
-  ),
+  fence(['src/engine/**'], engineGroups),
+  ...stageFences(),
   fence(
     ['src/cli/**', 'src/server/**'],
     [

@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
-    globalSetup: ['./src/engine/demo/test-global-setup.ts'],
+    globalSetup: ['./src/engine/testing/global-setup.ts'],
   },
 });

@@ -24,6 +24,9 @@ import type { CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, type Settings } from './settings.ts';
+import { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
+import type { Rle } from './rle.ts';
+import type { DecisionColumns } from './decide.ts';
 
 export * from './api-names.ts';
 export type { CaptionTrace, CropType, DecodingSetting, TraceComparison, TraceStep } from './caption.ts';
@@ -91,9 +94,7 @@ export const DecodingOverridesSchema = z.strictObject({
   aggregation: z.enum(['mean', 'weighted-sum']).optional(),
 });
 
-/** Export formats (DESIGN.md §7). */
-export const EXPORT_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks', 'repro'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
 
 /** What a folder dialog is for: it picks the dialog's title and remembers the folder's role. */
 export const FOLDER_PURPOSES = ['images', 'project', 'export', 'models'] as const;
@@ -274,12 +275,6 @@ export interface ImageBytes {
   bytes: Uint8Array;
 }
 
-/** COCO compressed RLE (`size` is [height, width], as pycocotools). */
-export interface RleView {
-  size: [number, number];
-  counts: string;
-}
-
 /** A mask of an image with its scores and why it was selected. */
 export interface MaskView {
   id: string;
@@ -289,7 +284,7 @@ export interface MaskView {
   /** Box in pixels, XYWH. */
   bbox: [number, number, number, number];
   area: number;
-  rle: RleView;
+  rle: Rle;
   /** SAM predicted IoU and stability score; null for imported masks. */
   predictedIou: number | null;
   stability: number | null;
@@ -305,7 +300,7 @@ export interface MaskPreview {
   imageId: string;
   bbox: [number, number, number, number];
   area: number;
-  rle: RleView;
+  rle: Rle;
   predictedIou: number;
   stability: number;
 }
@@ -341,19 +336,12 @@ export interface UndoResult {
 }
 
 /** Every stored DoS of the project, for instant τ re-filtering in the UI (no engine call per slider move). */
-export interface DosScores {
+export interface DosScores extends Omit<DecisionColumns, 'image'> {
   tau: number;
-  // in: per exportable candidate, float64[n]; NaN = no ratio (single-mask)
-  dos: Float64Array;
-  // in: index into `imageIds` per candidate, int32[n]; an image's candidates are contiguous
+  // in: index into `imageIds` per candidate, int32[n]; an image's candidates are contiguous (the columns' `image`;
+  // shared/decide.ts `scoreColumns` turns this answer into the columns `buildKeptIndex` reads)
   imageIndex: Int32Array;
   imageIds: string[];
-  // in: per candidate: mask index within its image int32[n], CoS float64[n] (NaN = none), review mark int8[n]
-  // (shared/decide.ts REVIEW_CODES); per image: mask count int32[m] — what `buildKeptIndex` needs for every policy
-  mask: Int32Array;
-  cos: Float64Array;
-  review: Int8Array;
-  maskCounts: Int32Array;
 }
 
 /** Kept counts at one τ, computed from stored scores without re-decoding. */

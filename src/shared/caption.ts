@@ -4,6 +4,7 @@
  * Everything here crosses the UI boundary (IPC, WebSocket, JSON files), so it is plain objects only. The engine
  * (`src/engine/caption/`) produces these shapes; the decoding inspector renders them. Semantics: DESIGN.md §5.
  */
+import { decodingOptions, parseSettings } from './settings.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Crops
@@ -132,23 +133,17 @@ export interface DecodingOptions {
   maxCalibrationCrops: number;
   /** Seed of every random stream (streams are derived per image, mask, crop and setting). */
   seed: number;
+  /** End a sequence when pad (id 0) is sampled, as the released decoder does; off: pad is a token like any other. */
+  stopOnPad?: boolean;
 }
 
-/** The reference's settings (DESIGN.md §5). */
-export const DEFAULT_DECODING: DecodingOptions = {
-  topK: [5, 7, 9, 11, 13],
-  topP: [0.4, 0.5, 0.6, 0.7, 0.8],
-  distinctive: true,
-  alsoPlain: false,
-  beam: { kind: 'beam', beams: 6, groups: 3, scoring: 'raw-logits' },
-  aggregation: 'mean',
-  temperature: 1,
-  repetitionPenalty: 1,
-  minLength: 5,
-  maxLength: 30,
-  maxCalibrationCrops: 30,
-  seed: 0,
-};
+/**
+ * The paper's decoding (DESIGN.md §5), derived from the settings schema's defaults without the plain-sampling
+ * comparison candidates: the schema states each number once.
+ */
+export const DEFAULT_DECODING: DecodingOptions = decodingOptions(
+  parseSettings({ captions: { plainSampling: false } }),
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Candidates

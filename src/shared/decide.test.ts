@@ -3,6 +3,7 @@ import {
   buildKeptIndex,
   decide,
   decideViews,
+  emptyMaskPick,
   keptCountAt,
   REVIEW_CODES,
   reviewMark,
@@ -170,5 +171,51 @@ describe('the shared keep rule', () => {
         'tau must be a number, got NaN',
       );
     });
+  });
+});
+
+describe("emptyMask: 'random' (the released code's random caption for a mask with none above τ)", () => {
+  const policy: KeepPolicy = { tau: 1.3, singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'random' };
+  // image with two masks: mask 0 has one candidate above τ, mask 1 none (three open candidates, one rejected)
+  const inputs: DecisionInput[] = [
+    { mask: 0, index: 0, comparison: false, cos: 0.3, dos: 1.5 },
+    { mask: 0, index: 1, comparison: false, cos: 0.3, dos: 1.0 },
+    { mask: 1, index: 2, comparison: false, cos: 0.3, dos: 1.1 },
+    { mask: 1, index: 3, comparison: false, cos: 0.3, dos: 0.9, review: 'rejected' },
+    { mask: 1, index: 4, comparison: false, cos: 0.3, dos: 1.2 },
+    { mask: 1, index: 5, comparison: false, cos: 0.3, dos: 1.0 },
+  ];
+
+  it('keeps exactly one open candidate of the empty mask, the one emptyMaskPick names, and leaves full masks alone', () => {
+    const decisions = decide(inputs, 2, { ...policy, seed: 7 }, 4);
+    const open = [2, 4, 5];
+    const pick = open[emptyMaskPick(7, '4:1', 3)];
+    expect(decisions.filter((d) => d.kept).map((d) => d.candidate)).toEqual([0, pick]);
+    expect(decisions.find((d) => d.candidate === pick)!.reason).toBe('random-of-empty-mask');
+  });
+
+  it('draws the same candidate on every call and changes with the seed or the mask id', () => {
+    expect(emptyMaskPick(7, '4:1', 3)).toBe(emptyMaskPick(7, '4:1', 3));
+    const picks = new Set<number>();
+    for (let seed = 0; seed < 20; seed++) picks.add(emptyMaskPick(seed, '4:1', 3));
+    for (let image = 0; image < 20; image++) picks.add(emptyMaskPick(0, `${image}:1`, 3));
+    expect([...picks].sort()).toEqual([0, 1, 2]);
+  });
+
+  it('counts the same kept set on the page (buildKeptIndex with image ids) as decide does', () => {
+    const columns = {
+      image: Int32Array.from(inputs.map(() => 0)),
+      mask: Int32Array.from(inputs.map((c) => c.mask)),
+      cos: Float64Array.from(inputs.map((c) => c.cos!)),
+      dos: Float64Array.from(inputs.map((c) => c.dos!)),
+      review: Int8Array.from(inputs.map((c) => (c.review ? REVIEW_CODES[c.review] : 0))),
+      maskCounts: Int32Array.from([2]),
+      imageIds: ['4'],
+    };
+    const index = buildKeptIndex(columns, { ...policy, seed: 7 });
+    for (const tau of [0.5, 1.05, 1.3, 2]) {
+      const kept = decide(inputs, 2, { ...policy, tau, seed: 7 }, 4).filter((d) => d.kept).length;
+      expect(keptCountAt(index, tau)).toBe(kept);
+    }
   });
 });

@@ -9,17 +9,22 @@
  * 3. scores: with several masks, DoS > τ (strict); an image with one mask has no ratio and its single-mask policy
  *    decides (keep-all / keep-by-cos-rank over the mask's exportable candidates / drop);
  * 4. empty masks: with `emptyMask: 'keep-best'`, a mask of a multi-mask image left with no kept candidate keeps its
- *    candidate with the highest DoS among those not rejected (first on ties).
+ *    candidate with the highest DoS among those not rejected (first on ties); with `'random'`, one of those drawn
+ *    by {@link emptyMaskPick} from the run's seed and the mask id (the released code's `random.choice`).
  *
  * τ enters only through comparisons with candidates' DoS values, so the kept count is a step function of τ whose
  * steps sit at DoS values: `buildKeptIndex` samples this same `decide` once per step and answers any τ with a
  * binary search, which is how the slider stays instant without a second copy of the rule.
  */
+import { candidateId, maskId, tryParseId } from './ids.ts';
 import type { Decision } from './results.ts';
 import type { FilterSettings } from './settings.ts';
 
 /** The filter settings the rule reads. */
-export type KeepPolicy = Pick<FilterSettings, 'tau' | 'singleMask' | 'singleMaskShare' | 'emptyMask'>;
+export type KeepPolicy = Pick<FilterSettings, 'tau' | 'singleMask' | 'singleMaskShare' | 'emptyMask'> & {
+  /** The run's seed, for `emptyMask: 'random'` (0 when absent). */
+  seed?: number;
+};
 
 /** A reviewer's mark on a candidate: accepted, rejected, or its mask deleted. */
 export type ReviewMark = 'accepted' | 'rejected' | 'mask-deleted';
@@ -52,8 +57,8 @@ export function reviewMark(
   index: number,
 ): ReviewMark | null {
   if (!review) return null;
-  if (review.deletedMasks.includes(`${imageId}:${mask}`)) return 'mask-deleted';
-  return review.decisions[`${imageId}:${mask}:${index}`] ?? null;
+  if (review.deletedMasks.includes(maskId(imageId, mask))) return 'mask-deleted';
+  return review.decisions[candidateId(imageId, mask, index)] ?? null;
 }
 
 const hasRatio = (dos: number | null): dos is number => dos !== null && !Number.isNaN(dos);
@@ -67,6 +72,7 @@ export function decide(
   candidates: readonly DecisionInput[],
   maskCount: number,
   policy: KeepPolicy,
+  imageId: number | string = '',
 ): Decision[] {
   if (!Number.isFinite(policy.tau)) throw new Error(`tau must be a finite number, got ${policy.tau}`);
   const out: Decision[] = new Array<Decision>(candidates.length);
@@ -106,8 +112,35 @@ export function decide(
       }
       if (best >= 0) set(best, true, 'best-of-empty-mask');
     }
+    if (!single && policy.emptyMask === 'random' && !group.some((k) => out[k].kept)) {
+      const open = group.filter((k) => {
+        const { dos, review } = candidates[k];
+        return review !== 'rejected' && review !== 'mask-deleted' && hasRatio(dos);
+      });
+      if (open.length > 0) {
+        const mask = candidates[group[0]].mask;
+        set(
+          open[emptyMaskPick(policy.seed ?? 0, maskId(imageId, mask), open.length)],
+          true,
+          'random-of-empty-mask',
+        );
+      }
+    }
   }
   return out;
+}
+
+/**
+ * The position (0 ≤ i < count) of the candidate an empty mask keeps under `emptyMask: 'random'`: FNV-1a over the
+ * run's seed and the mask id, then one xorshift32 step — deterministic, identical in the engine and the page.
+ */
+export function emptyMaskPick(seed: number, maskId: string, count: number): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  for (let i = 0; i < maskId.length; i++) h = Math.imul(h ^ maskId.charCodeAt(i), 0x01000193);
+  h ^= h << 13;
+  h ^= h >>> 17;
+  h ^= h << 5;
+  return (h >>> 0) % count;
 }
 
 function decideSingleMask(
@@ -149,6 +182,28 @@ export interface DecisionColumns {
   review: Int8Array;
   // in: per image, int32[m]: the image's mask count n
   maskCounts: Int32Array;
+  /** Per image, its id (the mask ids `emptyMask: 'random'` draws from); positions stand in when absent. */
+  imageIds?: readonly (number | string)[];
+}
+
+/** Columns of no candidates (before a project's scores arrive). */
+export function emptyColumns(): DecisionColumns {
+  return {
+    image: new Int32Array(0),
+    mask: new Int32Array(0),
+    cos: new Float64Array(0),
+    dos: new Float64Array(0),
+    review: new Int8Array(0),
+    maskCounts: new Int32Array(0),
+  };
+}
+
+/** The decision columns of the wire's `filter:scores` answer (its `imageIndex` is the columns' `image`). */
+export function scoreColumns(
+  scores: Omit<DecisionColumns, 'image'> & { imageIndex: Int32Array },
+): DecisionColumns {
+  const { mask, cos, dos, review, maskCounts, imageIds } = scores;
+  return { image: scores.imageIndex, mask, cos, dos, review, maskCounts, imageIds };
 }
 
 /** The kept count as a step function of τ: `base` below the first step, `counts[i]` for τ ≥ `steps[i]`. */
@@ -182,6 +237,7 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
     let end = start + 1;
     while (end < n && columns.image[end] === image) end++;
     const maskCount = columns.maskCounts[image];
+    const imageId = columns.imageIds?.[image] ?? image;
     if (maskCount === undefined)
       throw new Error(
         `buildKeptIndex: candidate ${start} names image ${image}, but maskCounts has ${columns.maskCounts.length} images`,
@@ -207,7 +263,7 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
       const taus = new Set<number>();
       for (const input of inputs) if (input.dos !== null && Number.isFinite(input.dos)) taus.add(input.dos);
       const count = (tau: number) =>
-        decide(inputs, maskCount, { ...policy, tau }).reduce((s, d) => s + (d.kept ? 1 : 0), 0);
+        decide(inputs, maskCount, { ...policy, tau }, imageId).reduce((s, d) => s + (d.kept ? 1 : 0), 0);
       const sorted = [...taus].sort((a, b) => a - b);
       // below every step: any τ under the smallest DoS (or 0 when the mask has none)
       let previous = count(sorted.length > 0 ? sorted[0] - Math.max(1, Math.abs(sorted[0])) : 0);
@@ -258,12 +314,11 @@ export interface CandidateViewInput {
  */
 export function decideViews(views: readonly CandidateViewInput[], policy: KeepPolicy): boolean[] {
   const inputs = views.map((v): DecisionInput => {
-    const parts = v.id.split(':');
-    if (parts.length !== 3)
-      throw new Error(`decideViews: candidate id "${v.id}" is not image:mask:candidate`);
+    const parts = tryParseId(v.id, 'candidate');
+    if (!parts) throw new Error(`decideViews: candidate id "${v.id}" is not image:mask:candidate`);
     return {
-      mask: Number(parts[1]),
-      index: Number(parts[2]),
+      mask: parts.mask!,
+      index: parts.candidate!,
       comparison: !v.exportable,
       cos: v.cos,
       dos: v.dos,
@@ -272,5 +327,6 @@ export function decideViews(views: readonly CandidateViewInput[], policy: KeepPo
   });
   // only n = 1 versus n > 1 matters to the rule
   const maskCount = views.some((v) => v.singleMask) ? 1 : 2;
-  return decide(inputs, maskCount, policy).map((d) => d.kept);
+  const imageId = views.length > 0 ? tryParseId(views[0].id, 'candidate')!.image : '';
+  return decide(inputs, maskCount, policy, imageId).map((d) => d.kept);
 }

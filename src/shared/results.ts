@@ -6,15 +6,10 @@
  * (`shared/decide.ts`), so moving τ recomputes nothing.
  */
 import type { CropType, DecodingSetting } from './caption.ts';
+import type { Rle } from './rle.ts';
 
 /** Version of the `ImageResult` layout; bumped on an incompatible change. */
 export const RESULTS_VERSION = 1;
-
-/** COCO compressed RLE (pycocotools): `size` is [height, width], counts column-major. */
-export interface RleData {
-  size: [number, number];
-  counts: string;
-}
 
 /** An image of the project's list. `id` is its 1-based position in the list (used as COCO `image_id`). */
 export interface ImageRecord {
@@ -33,7 +28,7 @@ export interface ImageRecord {
 /** One mask of an image. `index` k is its position (0-based) among the image's kept masks. */
 export interface MaskResult {
   index: number;
-  rle: RleData;
+  rle: Rle;
   area: number;
   /** COCO bbox [x, y, w, h] in pixels. */
   bbox: [number, number, number, number];
@@ -106,6 +101,7 @@ export type DecisionReason =
   | 'single-mask-rank'
   | 'single-mask-dropped'
   | 'best-of-empty-mask'
+  | 'random-of-empty-mask'
   | 'comparison'
   | 'accepted'
   | 'rejected'
@@ -173,7 +169,8 @@ export interface RunProgress {
   imagesFailed: number;
   /** Current image and stage, when one is running. */
   image?: string;
-  stage: 'start' | 'load' | 'masks' | 'crops' | 'captions' | 'scores' | 'commit' | 'done' | 'cancelled';
+  stage:
+    'start' | 'load' | 'masks' | 'crops' | 'captions' | 'scores' | 'commit' | 'done' | 'paused' | 'cancelled';
   /**
    * Progress inside the current image's stage: SAM prompts decoded (masks), crops captioned (captions), masks scored
    * (scores). Absent between images and for stages too short to report; emitted at most a few times a second.

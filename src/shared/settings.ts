@@ -8,6 +8,7 @@
  * and reported but never exported).
  */
 import { z } from 'zod';
+import type { DecodingOptions } from './caption.ts';
 
 /** Box-crop margin factors of the reference: 0 / 10 / 20 % (DESIGN.md §5 Crops). */
 export const REFERENCE_MARGINS = [1.0, 1.1, 1.2] as const;
@@ -15,7 +16,7 @@ export const REFERENCE_MARGINS = [1.0, 1.1, 1.2] as const;
 export const REFERENCE_TOP_K = [5, 7, 9, 11, 13] as const;
 /** DCS top-p set of the reference. */
 export const REFERENCE_TOP_P = [0.4, 0.5, 0.6, 0.7, 0.8] as const;
-/** The distinctiveness threshold τ of the reference. */
+/** The distinctiveness threshold τ: the paper's (Sec. 5.1). The released loader filters `doc > 1` instead. */
 export const REFERENCE_TAU = 1.3;
 
 const probability = z.number().gt(0).lte(1);
@@ -70,6 +71,8 @@ export const CaptionSettingsSchema = z.strictObject({
   maxLength: z.number().int().min(2).max(77).default(30),
   minLength: z.number().int().min(0).max(76).default(5),
   repetitionPenalty: z.number().gt(0).default(1),
+  /** End a caption when the pad token (id 0) is sampled, as the released decoder does (the reference preset). */
+  stopOnPad: z.boolean().default(false),
   /** Also sample every k/p setting without DCS, for the report's plain-vs-DCS comparison (never exported). */
   plainSampling: z.boolean().default(true),
 });
@@ -82,8 +85,11 @@ export const FilterSettingsSchema = z.strictObject({
   singleMask: z.enum(['keep-all', 'keep-by-cos-rank', 'drop']).default('keep-all'),
   /** With `keep-by-cos-rank`: the share of a mask's candidates kept, best CoS first (the reference trains on the top half). */
   singleMaskShare: probability.default(0.5),
-  /** Masks with no candidate above τ: drop them, or keep their best candidate by DoS. */
-  emptyMask: z.enum(['drop', 'keep-best']).default('drop'),
+  /**
+   * Masks with no candidate above τ: drop them, keep their best candidate by DoS, or keep one drawn at random
+   * (the released code's loader: seeded here by the policy's seed and the mask id, so a run is reproducible).
+   */
+  emptyMask: z.enum(['drop', 'keep-best', 'random']).default('drop'),
 });
 
 /** The complete settings of a run. */
@@ -132,6 +138,21 @@ export type CropSettings = Settings['crops'];
 export type CaptionSettings = Settings['captions'];
 export type FilterSettings = Settings['filter'];
 
+/**
+ * What the `reference` preset still does differently from the released Pseudo-RIS code, listed in `--help`, the
+ * README and every run's repro record.
+ */
+export const REFERENCE_DIFFERENCES: readonly string[] = [
+  'mask selection: the released code matches each CutLER detection to the SAM mask of largest overlap (duplicates ' +
+    'allowed, no cap); without CutLER boxes the default top-K heuristic (masks.maxMasks) selects the masks — import ' +
+    'CutLER boxes (COCO JSON with bbox and no segmentation) to select the same way',
+  'τ: the preset keeps DoS > 1.3, the paper’s τ (Sec. 5.1); the released loader filters doc > 1',
+  'random draws: the released code draws from Python’s global random state; here the empty-mask caption is drawn ' +
+    'from the policy seed (0 today) and the mask id (same pick on every run, not the pick of a Python run)',
+  'beam search: with transformers 4.31 the released code raises before decoding (open_clip #575/#617); with ≤ 4.30 ' +
+    'its shared hypothesis list behaves as independent groups, which is what is run here',
+];
+
 /** Preset names accepted by `settingsPreset` and the CLI's `--preset`. */
 export const PRESETS = ['default', 'reference'] as const;
 export type PresetName = (typeof PRESETS)[number];
@@ -140,7 +161,9 @@ export type PresetName = (typeof PRESETS)[number];
  * The settings of a named preset.
  *
  * `default`: the paper's numbers plus plain-sampling comparison candidates for the report.
- * `reference`: exactly the released code's run — no comparison candidates, reference AMG thresholds.
+ * `reference`: as close to the released code's run as the pieces allow — no comparison candidates, reference AMG
+ * thresholds, a random (seeded) caption for masks with none above τ, single-mask images trained on the top half by
+ * CoS, decoding that ends at a sampled pad token. What still differs is {@link REFERENCE_DIFFERENCES}.
  */
 export function settingsPreset(name: PresetName): Settings {
   switch (name) {
@@ -150,7 +173,8 @@ export function settingsPreset(name: PresetName): Settings {
       return SettingsSchema.parse({
         preset: 'reference',
         masks: { preset: 'reference' },
-        captions: { plainSampling: false },
+        captions: { plainSampling: false, stopOnPad: true },
+        filter: { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'random' },
       });
     default:
       throw new Error(`unknown preset "${String(name)}": expected one of ${PRESETS.join(', ')}`);
@@ -169,6 +193,28 @@ export function parseSettings(input: unknown): Settings {
     throw new Error(`invalid settings: ${lines.join('; ')}`);
   }
   return result.data;
+}
+
+/** The caption engine's decoding options from the pipeline settings (the one mapping; the engine's defaults too). */
+export function decodingOptions(settings: Settings): DecodingOptions {
+  const c = settings.captions;
+  return {
+    topK: c.topK,
+    topP: c.topP,
+    distinctive: c.dcs,
+    alsoPlain: c.dcs && c.plainSampling,
+    beam: c.beam
+      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
+      : null,
+    aggregation: c.aggregation,
+    temperature: c.temperature,
+    repetitionPenalty: c.repetitionPenalty,
+    minLength: c.minLength,
+    maxLength: c.maxLength,
+    maxCalibrationCrops: 30,
+    stopOnPad: c.stopOnPad,
+    seed: settings.seed,
+  };
 }
 
 /** Number of candidates generated per crop (11 with the defaults; +10 with the plain-sampling comparison). */

@@ -10,6 +10,7 @@ import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import {
   parseSettings,
   PRESETS,
+  REFERENCE_DIFFERENCES,
   settingsPreset,
   type PresetName,
   type Settings,
@@ -37,7 +38,10 @@ export function registerGenerate(program: Command): void {
     .argument('[images]', "image folder or file (omit to resume the project's own list)")
     .requiredOption('--project <dir>', 'project folder (created if missing)')
     .option('--models <pack>', MODELS_OPTION_HELP)
-    .option('--preset <name>', `settings preset (${PRESETS.join(', ')})`)
+    .option(
+      '--preset <name>',
+      `settings preset (${PRESETS.join(', ')}); "reference" still differs from the released code in: ${REFERENCE_DIFFERENCES.join('; ')}`,
+    )
     .option('--settings <file>', 'settings JSON (overrides the preset; the CLI flags override both)')
     .option('--seed <n>', 'random seed')
     .option('--max-masks <k>', 'masks kept per image (K)')
@@ -46,7 +50,10 @@ export function registerGenerate(program: Command): void {
       'import masks (PNG folder <stem>/<k>.png or COCO JSON) instead of generating them',
     )
     .option('--points-per-side <n>', 'SAM grid points per side')
-    .option('--tau <t>', 'distinctiveness threshold τ')
+    .option(
+      '--tau <t>',
+      'distinctiveness threshold τ (default 1.3, the paper’s Sec. 5.1; the released loader uses doc > 1)',
+    )
     .option('--no-plain', 'skip the plain-sampling comparison candidates')
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (images: string | undefined, flags: GenerateFlags) => {
@@ -57,14 +64,18 @@ export function registerGenerate(program: Command): void {
         );
       const settings = resolveSettings(flags, existing?.file.settings);
       const stages = await openStages(await resolvePackDir(flags.models));
+      // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
+      // uncommitted and stays pending); three times: quit at once. Every way, a later run resumes.
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
         interrupts++;
         if (interrupts === 1) {
           process.stderr.write(
-            '\nstopping after the current image (Ctrl-C again to quit now; the run resumes later)\n',
+            '\nstopping after the current image (Ctrl-C again to drop it; the run resumes later)\n',
           );
+        } else if (interrupts === 2) {
+          process.stderr.write('\ncancelling the current image (Ctrl-C again to quit now)\n');
           controller.abort();
         } else {
           process.exit(130);
@@ -82,6 +93,7 @@ export function registerGenerate(program: Command): void {
           versions: versions(),
           onProgress: reporter.update,
           signal: controller.signal,
+          paused: () => interrupts > 0,
         });
         reporter.stop();
         process.stdout.write(
@@ -199,7 +211,7 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
   if (tty) {
     const bar = new SingleBar(
       {
-        format: '{bar} {value}/{total} images · {stage} {image} · {rate} img/min · ETA {eta_s2}',
+        format: '{bar} {value}/{total} images · {stage} {image}{within} · {rate} img/min · ETA {eta_s2}',
         hideCursor: true,
         clearOnComplete: false,
       },
@@ -211,6 +223,7 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
         const payload = {
           stage: p.stage,
           image: p.image ?? '',
+          within: p.within ? ` ${p.within.done}/${p.within.total} ${p.within.unit}` : '',
           rate: p.rate.toFixed(1),
           eta_s2: p.etaSeconds === null ? '—' : `${Math.round(p.etaSeconds)} s`,
         };
@@ -226,10 +239,19 @@ function progressReporter(tty: boolean): { update: (p: RunProgress) => void; sto
     };
   }
   let last = -1;
+  let lastStage = '';
   return {
     update(p) {
-      // one line per committed image (and the start/end), not per stage
-      if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'cancelled') return;
+      // one line per image and stage (the stage names the image), and one per committed image and at the end
+      if (p.image && p.stage !== 'commit') {
+        const key = `${p.image} ${p.stage}`;
+        if (key !== lastStage)
+          process.stderr.write(`[${p.imagesDone}/${p.imagesTotal}] ${p.stage} ${p.image}\n`);
+        lastStage = key;
+        return;
+      }
+      if (p.imagesDone === last && p.stage !== 'done' && p.stage !== 'paused' && p.stage !== 'cancelled')
+        return;
       last = p.imagesDone;
       const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
       process.stderr.write(

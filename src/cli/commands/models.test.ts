@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindingDir } from '../../engine/runtime/providers.ts';
-import { TEST_FILES, testEncoder, writeTestPack } from '../../engine/runtime/test-pack.ts';
+import { TEST_FILES, testEncoder, writeTestPack } from '../../engine/testing/pack.ts';
 import { ROLES, type PackSummary } from '../../shared/models.ts';
 import type { DoctorReport } from './doctor.ts';
 

@@ -1,6 +1,7 @@
 /**
- * Beam search as the reference runs it (open_clip 2.x `_generate_beamsearch` + transformers 4.31
- * `BeamSearchScorer`), over any step function that returns next-token logits for a batch of prefixes.
+ * Beam search as the reference runs it (open_clip 2.x `_generate_beamsearch` + transformers ≤ 4.30
+ * `BeamSearchScorer`: with 4.31 the released code raises before decoding, open_clip #575/#617), over any step
+ * function that returns next-token logits for a batch of prefixes.
  *
  * Reference semantics (DESIGN.md §5, contracts.md §2.2):
  * - `beams` beams in `groups` groups of `beams / groups`; no diversity penalty, so the groups are independent;
@@ -16,9 +17,13 @@
  * - finalize adds the open beams of unfinished groups as hypotheses and returns the best hypothesis overall, with
  *   eot appended when it is shorter than `maxLength`.
  *
- * Option `sharedHypotheses` reproduces a quirk of the reference's pinned versions: open_clip's loop calls
- * `BeamSearchScorer.process` without `group_index`, so with transformers ≥ 4.31 every group writes its finished
- * hypotheses into group 0's list and only group 0 can be marked done (then every group is padded). Off by default.
+ * Option `sharedHypotheses` is a counterfactual, not the released run: open_clip's loop calls
+ * `BeamSearchScorer.process` without `group_index`; a scorer that then wrote every group's finished hypotheses
+ * into group 0's list (marking only group 0 done) would decode differently. No released setup runs that way — with
+ * transformers 4.31 the released code raises before decoding (open_clip #575/#617), and with ≤ 4.30 the shared
+ * list behaves exactly like independent groups, because without a diversity penalty the groups are copies. So the
+ * default (independent groups) is the released behaviour; no preset sets the option, which stays as a check of the
+ * scorer's bookkeeping.
  */
 import { processLogits } from './processors.ts';
 
@@ -36,7 +41,7 @@ export interface BeamSearchOptions {
   sot: number;
   eot: number;
   pad: number;
-  /** See the module comment; false by default. */
+  /** A counterfactual scorer (see the module comment), not the released run; false by default. */
   sharedHypotheses?: boolean;
 }
 

@@ -4,7 +4,7 @@ import { renderScene } from '../demo/scenes.ts';
 import { buildCrops } from '../image/crops.ts';
 import { Captioner } from './captioner.ts';
 import { generateCaptions, type GenerateInput } from './generate.ts';
-import { openDemoCaptioner, type DemoCaptionerForTests } from './test-model.ts';
+import { openDemoCaptioner, type DemoCaptionerForTests } from '../testing/caption-model.ts';
 import { compareTraces, replayTrace } from './trace.ts';
 
 let demo: DemoCaptionerForTests;
@@ -184,5 +184,25 @@ describe('generating captions with the demo captioner', () => {
     await expect(
       generateCaptions(input(3, 0, {}, { crops: new Float32Array(10), count: 2 })),
     ).rejects.toThrow('crops hold 10 values, expected 2×3×224×224');
+  });
+});
+
+describe('stopOnPad (the released decoder ends a caption at a sampled pad)', () => {
+  it('ends each sampled row just before the first pad it draws, its earlier tokens unchanged', async () => {
+    const plain = await generateCaptions(input(3, 0, { beam: null }));
+    // stand-in pad: the first sampled token of the first candidate, so that some rows do draw it
+    const pad = plain.candidates[0]!.tokenIds[1]!;
+    const stopped = await generateCaptions(
+      input(3, 0, { beam: null, stopOnPad: true }, { special: { ...demo.special, pad } }),
+    );
+    let cut = 0;
+    stopped.candidates.forEach((candidate, k) => {
+      const before = plain.candidates[k]!.tokenIds;
+      const at = before.indexOf(pad, 1);
+      if (at > 0) cut++;
+      expect(candidate.tokenIds).toEqual(at > 0 ? before.slice(0, at) : before);
+    });
+    expect(cut).toBeGreaterThan(0);
+    expect(stopped.candidates[0]!.tokenIds).toEqual([plain.candidates[0]!.tokenIds[0]]);
   });
 });

@@ -331,6 +331,12 @@ async function sampleRows(
           ),
         );
       }
+      // The released decoder also ends a caption when pad (id 0) is sampled (`stopOnPad`); pad is never a caption
+      // token, so the row ends without it.
+      if (options.stopOnPad && chosen === special.pad) {
+        row.done = true;
+        return;
+      }
       row.prefix = [...row.prefix, chosen];
       if (chosen === eot) row.done = true;
     });

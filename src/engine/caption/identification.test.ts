@@ -5,7 +5,7 @@ import { renderScene } from '../demo/scenes.ts';
 import { buildCrops } from '../image/crops.ts';
 import { Captioner } from './captioner.ts';
 import { generateCaptions } from './generate.ts';
-import { openDemoCaptioner, type DemoCaptionerForTests } from './test-model.ts';
+import { openDemoCaptioner, type DemoCaptionerForTests } from '../testing/caption-model.ts';
 
 let demo: DemoCaptionerForTests;
 beforeAll(async () => {

@@ -13,8 +13,7 @@ import {
   type DecodingOptions,
   type TraceComparison,
 } from '../../shared/caption.ts';
-import { buildCrops } from '../image/crops.ts';
-import type { BinaryMask, RgbImage } from '../image/types.ts';
+import { buildCrops, type BinaryMask, type RgbImage } from '../image/index.ts';
 import type { ModelPack } from '../runtime/index.ts';
 import { Captioner, type CaptionCounters } from './captioner.ts';
 import { generateCaptions } from './generate.ts';

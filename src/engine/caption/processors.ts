@@ -1,7 +1,7 @@
 /**
  * Logits processors and kept sets of the reference's generation loop (DESIGN.md §5, contracts.md §2.2).
  *
- * Order per step, as open_clip 2.x / Pseudo-RIS do it: min-length, repetition penalty (transformers 4.31 semantics),
+ * Order per step, as open_clip 2.x / Pseudo-RIS do it: min-length, repetition penalty (transformers semantics, as in the ≤ 4.30 releases the released code runs with),
  * then the top-k or top-p kept set computed on those processed logits, then ÷ temperature and softmax. Temperature is
  * applied after the kept set, so top-p's cumulative softmax is taken at T = 1 (the reference divides afterwards).
  * All functions work on one row of logits (`[V]`) in float64.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLIP_REFERENCE_IDS, clipSubsetTokenizer } from './fixtures/clip-subset.ts';
+import { CLIP_REFERENCE_IDS, clipSubsetTokenizer } from '../testing/clip-subset.ts';
 import { CaptionTokenizer, loadTokenizer, precleanText } from './tokenizer.ts';
 
 const special = { sot: 49406, eot: 49407, pad: 0 };

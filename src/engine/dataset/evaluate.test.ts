@@ -6,7 +6,7 @@ import { ensureDemoPack } from '../demo/index.ts';
 import { openStages, type PackStages } from '../pipeline/engine.ts';
 import { runProject } from '../pipeline/run.ts';
 import { Project } from '../pipeline/store.ts';
-import { writeScenes } from '../pipeline/test-fixtures.ts';
+import { writeScenes } from '../testing/fixtures.ts';
 import { parseSettings } from '../../shared/settings.ts';
 import { evaluateResults, groundTruthToCoco } from './evaluate.ts';
 import { formatReport } from './report.ts';

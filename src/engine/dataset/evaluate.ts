@@ -6,10 +6,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { DecodingMethod, ImageResult } from '../../shared/results.ts';
 import type { FilterSettings } from '../../shared/settings.ts';
-import { identifies, type OracleImage } from '../demo/oracle.ts';
-import type { GroundTruth } from '../demo/scenes.ts';
-import { decodeRle } from '../image/rle.ts';
-import { reviewedText, type ReviewInput } from '../filter/decide.ts';
+import { identifies, type OracleImage, type GroundTruth } from '../demo/index.ts';
+import { decodeRle } from '../image/index.ts';
+import { reviewedText, type ReviewInput } from '../filter/index.ts';
 import { buildReport, decideForReport, type OracleRate, type QualityReport } from './report.ts';
 
 const METHODS: DecodingMethod[] = ['beam', 'sampling', 'dcs'];

@@ -8,7 +8,7 @@ import { readMaskPng } from '../image/mask.ts';
 import { polygonsToMask } from '../image/polygon.ts';
 import type { BinaryMask } from '../image/types.ts';
 import { exportProject } from './export.ts';
-import { writeTestProject } from './test-project.ts';
+import { writeTestProject } from '../testing/project.ts';
 
 let dir: string;
 let project: string;

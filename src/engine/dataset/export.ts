@@ -10,20 +10,24 @@
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeRle } from '../image/rle.ts';
+import { decodeRle, maskToPolygons, type BinaryMask } from '../image/index.ts';
 import sharp from 'sharp';
-import { maskToPolygons } from '../image/polygon.ts';
-import type { BinaryMask } from '../image/types.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
-import type { FilterSettings, Settings } from '../../shared/settings.ts';
-import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/decide.ts';
-import { Project, writeFileAtomic } from '../pipeline/store.ts';
+import { REFERENCE_DIFFERENCES, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/index.ts';
+import { Project, writeFileAtomic } from '../pipeline/index.ts';
 import { pickleDumps, type PickleValue } from './pickle.ts';
 import { readProjectReview } from './review.ts';
+import {
+  DATASET_FORMATS as EXPORT_FORMATS,
+  type DatasetFormat as ExportFormat,
+} from '../../shared/formats.ts';
 
-/** Export formats. */
-export const EXPORT_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Export formats: the dataset formats of shared/formats.ts. */
+export {
+  DATASET_FORMATS as EXPORT_FORMATS,
+  type DatasetFormat as ExportFormat,
+} from '../../shared/formats.ts';
 
 /** refer.py accepts only these dataset names (formats.md §1.1). */
 export const REFER_DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'refclef'] as const;
@@ -421,6 +425,8 @@ function writeRecord(
     images: project.file.images.map((i) => ({ id: i.id, name: i.name, sha256: i.sha256 })),
     settings,
     seed: settings.seed,
+    // what a reference-preset run still does differently from the released code (shared/settings.ts)
+    referenceDifferences: settings.preset === 'reference' ? REFERENCE_DIFFERENCES : null,
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: { images: summary.images, refs: summary.refs, expressions: summary.expressions },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../pipeline/store.ts';
 import { buildReport, formatReport, histogram, mean } from './report.ts';
-import { writeTestProject } from './test-project.ts';
+import { writeTestProject } from '../testing/project.ts';
 
 let project: Project;
 beforeAll(async () => {

@@ -5,7 +5,7 @@
  */
 import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
 import type { FilterSettings } from '../../shared/settings.ts';
-import { decide, decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/decide.ts';
+import { decide, decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/index.ts';
 import { tokenize } from './export.ts';
 
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]); the first and last bins also take values beyond. */

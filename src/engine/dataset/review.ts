@@ -5,9 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReviewInput } from '../../shared/decide.ts';
+import { REVIEW_FILE } from '../../shared/formats.ts';
 
-/** The review sidecar's file name in a project folder. */
-export const REVIEW_FILE = 'review.json';
+export { REVIEW_FILE } from '../../shared/formats.ts';
 
 /** The review of a project folder, or null when it has none. Throws naming the file when it is not a review. */
 export function readProjectReview(projectDir: string): ReviewInput | null {

@@ -20,7 +20,7 @@ import {
   softmax,
   tokenTensor,
   type CaptionerSessions,
-} from './captioner-testing.ts';
+} from '../testing/demo-models.ts';
 import { demoTokenizerConfig } from './tokenizer-json.ts';
 import { DEMO_WORDS, demoVocabulary, wordId } from './vocabulary.ts';
 import { renderScene } from './scenes.ts';

@@ -5,16 +5,14 @@
  * any other object of the scene. A caption with no attribute word identifies nothing, unless the scene has a single
  * object. This judges the pipeline independently of the demo scorer.
  */
-import { maskIou } from '../image/mask.ts';
-import { decodeRle, type CompressedRle } from '../image/rle.ts';
-import type { BinaryMask } from '../image/types.ts';
+import { maskIou, decodeRle, type Rle, type BinaryMask } from '../image/index.ts';
 import { COLOURS, PATTERNS, SHAPES, type Attributes } from './world.ts';
 
 /** One object as the oracle needs it: attributes and either an in-memory mask or a COCO RLE. */
 export interface OracleObject extends Attributes {
   id: number;
   mask?: BinaryMask;
-  segmentation?: CompressedRle;
+  segmentation?: Rle;
 }
 
 /** The ground truth of one image (a `SceneTruth` or a `ground-truth.json` image both fit). */

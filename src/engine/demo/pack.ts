@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Manifest } from '../runtime/manifest.ts';
+import type { Manifest } from '../runtime/index.ts';
 import { buildDemoCaptioner } from './captioner.ts';
 import { buildDemoScorer } from './scorer.ts';
 import { buildDemoSegmenter } from './segmenter.ts';

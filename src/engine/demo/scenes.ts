@@ -10,8 +10,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { encodeRle, type CompressedRle } from '../image/rle.ts';
-import type { BinaryMask, RgbImage } from '../image/types.ts';
+import { encodeRle, type Rle, type BinaryMask, type RgbImage } from '../image/index.ts';
 import { Random, mixSeed } from './random.ts';
 import {
   BACKGROUND_RANGE,
@@ -51,7 +50,7 @@ export interface Scene {
 export interface GroundTruthObject extends Attributes {
   id: number;
   bbox: [number, number, number, number];
-  segmentation: CompressedRle;
+  segmentation: Rle;
 }
 
 /** One image as stored in `ground-truth.json`. */

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cropTensor, sceneCrops } from './captioner-testing.ts';
+import { cropTensor, sceneCrops } from '../testing/demo-models.ts';
 import { buildDemoScorer, SCORER_CONTEXT, SCORER_EMBED_SIZE } from './scorer.ts';
 import { demoTokenizerConfig, demoTokenizerJson } from './tokenizer-json.ts';
 import type { SceneObject } from './scenes.ts';

@@ -11,6 +11,7 @@ import {
   type KeepPolicy,
   type ReviewInput,
 } from '../../shared/decide.ts';
+import { candidateId, candidateKey } from '../../shared/ids.ts';
 import type { CandidateResult, Decision, ImageResult } from '../../shared/results.ts';
 
 export { reviewMark, type ReviewInput } from '../../shared/decide.ts';
@@ -30,6 +31,7 @@ export function decide(
   candidates: readonly ScoredCandidate[],
   maskCount: number,
   filter: KeepPolicy,
+  imageId: number | string = '',
 ): Decision[] {
   return decideShared(
     candidates.map((c) => ({
@@ -42,6 +44,7 @@ export function decide(
     })),
     maskCount,
     filter,
+    imageId,
   );
 }
 
@@ -55,6 +58,7 @@ export function decideResult(
     result.candidates.map((c) => ({ ...c, review: reviewMark(review, result.image.id, c.mask, c.index) })),
     result.masks.length,
     filter,
+    result.image.id,
   );
 }
 
@@ -64,7 +68,7 @@ export function reviewedText(
   candidate: Pick<CandidateResult, 'mask' | 'index' | 'text'>,
   review?: ReviewInput | null,
 ): { text: string; edited: boolean } {
-  const edit = review?.edits[`${imageId}:${candidate.mask}:${candidate.index}`];
+  const edit = review?.edits[candidateId(imageId, candidate.mask, candidate.index)];
   return edit !== undefined && edit !== candidate.text
     ? { text: edit, edited: true }
     : { text: candidate.text, edited: false };
@@ -72,7 +76,7 @@ export function reviewedText(
 
 /** Kept candidates of an image at τ, as a set of `mask:index` keys (convenience for exporters and reports). */
 export function keptKeys(decisions: readonly Decision[]): Set<string> {
-  return new Set(decisions.filter((d) => d.kept).map((d) => `${d.mask}:${d.candidate}`));
+  return new Set(decisions.filter((d) => d.kept).map((d) => candidateKey(d.mask, d.candidate)));
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOMB_SIZE, writeBadImageCorpus, type BadImageCase } from './bad-image-corpus.ts';
+import { BOMB_SIZE, writeBadImageCorpus, type BadImageCase } from '../testing/bad-image-corpus.ts';
 import { DEFAULT_MAX_PIXELS, ImageInputError, loadImage, probeImage, sniffFormat } from './load.ts';
 
 let dir: string;

@@ -1,17 +1,12 @@
 /**
- * COCO run-length encoding, byte-exact with pycocotools (`maskApi.c`).
- *
- * Runs are column-major (down each column, then the next column) and start with a run of zeros. The compressed
- * string codes each run in 5-bit groups (+48, bit 0x20 = "more groups follow", sign in bit 0x10 of the last group),
- * and from the fourth run on codes the difference to the run two places back (`if (i > 2) x -= cnts[i-2]`).
+ * COCO run-length encoding, byte-exact with pycocotools (`maskApi.c`); the format and the decoder are described
+ * and implemented once in `shared/rle.ts`.
  */
+import { rleToRuns, type AnyRle, type Rle } from '../../shared/rle.ts';
 import type { BinaryMask } from './types.ts';
 
-/** A COCO compressed RLE as stored in instances.json: `size` is [height, width]. */
-export interface CompressedRle {
-  size: [number, number];
-  counts: string;
-}
+// Decoding and the RLE type are shared with the page (shared/rle.ts); the engine adds encoding and measures.
+export { decodeRle, runsToMask, stringToRuns, type AnyRle, type Rle } from '../../shared/rle.ts';
 
 /** Column-major run lengths of a mask, starting with a (possibly empty) run of zeros. */
 export function maskToRuns(mask: BinaryMask): number[] {
@@ -35,35 +30,6 @@ export function maskToRuns(mask: BinaryMask): number[] {
   return runs;
 }
 
-/** Rebuilds the row-major mask from column-major runs; the runs must sum to width·height. */
-export function runsToMask(runs: ArrayLike<number>, size: { width: number; height: number }): BinaryMask {
-  const { width, height } = size;
-  const total = width * height;
-  const data = new Uint8Array(total);
-  let index = 0; // column-major position
-  let x = 0; // column and row of `index`, advanced without division
-  let y = 0;
-  for (let i = 0; i < runs.length; i++) {
-    let run = runs[i];
-    if (run < 0 || index + run > total) {
-      throw new Error(`RLE runs overflow a ${width}×${height} mask at run ${i}`);
-    }
-    index += run;
-    while (run > 0) {
-      const span = Math.min(run, height - y);
-      if (i % 2 === 1) for (let k = 0; k < span; k++) data[(y + k) * width + x] = 1;
-      run -= span;
-      y += span;
-      if (y === height) {
-        y = 0;
-        x++;
-      }
-    }
-  }
-  if (index !== total) throw new Error(`RLE runs cover ${index} pixels, the mask has ${total}`);
-  return { width, height, data };
-}
-
 /** Encodes column-major runs to the compressed COCO string (pycocotools `rleToString`). */
 export function runsToString(runs: ArrayLike<number>): string {
   let out = '';
@@ -82,58 +48,23 @@ export function runsToString(runs: ArrayLike<number>): string {
   return out;
 }
 
-/** Decodes a compressed COCO string to column-major runs (pycocotools `rleFrString`). */
-export function stringToRuns(counts: string): number[] {
-  const runs: number[] = [];
-  let p = 0;
-  while (p < counts.length) {
-    let x = 0;
-    let k = 0;
-    let more = true;
-    while (more) {
-      if (p >= counts.length) throw new Error(`RLE string ends inside a run at character ${p}`);
-      const c = counts.charCodeAt(p) - 48;
-      if (c < 0 || c > 63)
-        throw new Error(`RLE string has an invalid character ${JSON.stringify(counts[p])} at ${p}`);
-      x |= (c & 0x1f) << (5 * k);
-      more = (c & 0x20) !== 0;
-      p++;
-      k++;
-      if (!more && c & 0x10) x |= -1 << (5 * k);
-    }
-    if (runs.length > 2) x += runs[runs.length - 2];
-    runs.push(x);
-  }
-  return runs;
-}
-
 /** Encodes a mask as COCO compressed RLE. */
-export function encodeRle(mask: BinaryMask): CompressedRle {
+export function encodeRle(mask: BinaryMask): Rle {
   return { size: [mask.height, mask.width], counts: runsToString(maskToRuns(mask)) };
 }
 
-/** Decodes COCO compressed RLE (string counts) or uncompressed RLE (number[] counts) to a mask. */
-export function decodeRle(rle: { size: [number, number]; counts: string | number[] }): BinaryMask {
-  const [height, width] = rle.size;
-  const runs = typeof rle.counts === 'string' ? stringToRuns(rle.counts) : rle.counts;
-  return runsToMask(runs, { width, height });
-}
-
 /** Number of set pixels (pycocotools `area`). */
-export function rleArea(rle: { counts: string | number[] }): number {
-  const runs = typeof rle.counts === 'string' ? stringToRuns(rle.counts) : rle.counts;
+export function rleArea(rle: Pick<AnyRle, 'counts'>): number {
+  const runs = rleToRuns(rle);
   let area = 0;
   for (let i = 1; i < runs.length; i += 2) area += runs[i];
   return area;
 }
 
 /** Bounding box [x, y, w, h] (pycocotools `toBbox`, `rleToBbox`); [0, 0, 0, 0] for an empty mask. */
-export function rleToBbox(rle: {
-  size: [number, number];
-  counts: string | number[];
-}): [number, number, number, number] {
+export function rleToBbox(rle: AnyRle): [number, number, number, number] {
   const height = rle.size[0];
-  const runs = typeof rle.counts === 'string' ? stringToRuns(rle.counts) : rle.counts;
+  const runs = rleToRuns(rle);
   const m = Math.floor(runs.length / 2) * 2; // a trailing run of zeros adds nothing
   if (m === 0) return [0, 0, 0, 0];
   let xs = rle.size[1];

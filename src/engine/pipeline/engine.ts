@@ -3,18 +3,11 @@
  * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
  */
 import * as ort from 'onnxruntime-node';
-import type { DecodingOptions } from '../../shared/caption.ts';
-import type { Settings } from '../../shared/settings.ts';
-import { Captioner } from '../caption/captioner.ts';
-import { generateCaptions } from '../caption/generate.ts';
-import { loadTokenizer, type CaptionTokenizer } from '../caption/tokenizer.ts';
-import { loadImage } from '../image/load.ts';
-import { loadModelPack, type ModelPack, type ModelSession } from '../runtime/index.ts';
-import { generateMasks } from '../segment/generate.ts';
-import { openMaskImport, type MaskImport } from '../segment/import.ts';
-import { SamModel } from '../segment/model.ts';
-import { selectMasks } from '../segment/select.ts';
-import type { CropBatch } from '../image/crops.ts';
+import { decodingOptions } from '../../shared/settings.ts';
+import { Captioner, generateCaptions, loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
+import { loadImage, type CropBatch } from '../image/index.ts';
+import { loadModelPack, throwIfCancelled, type ModelPack, type ModelSession } from '../runtime/index.ts';
+import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
 /** Stages plus what a run records and the bench reads. */
@@ -35,26 +28,8 @@ export interface OpenStagesOptions {
   mode?: 'engine' | 'reference';
 }
 
-/** The caption engine's decoding options from the pipeline settings. */
-export function decodingOptions(settings: Settings): DecodingOptions {
-  const c = settings.captions;
-  return {
-    topK: c.topK,
-    topP: c.topP,
-    distinctive: c.dcs,
-    alsoPlain: c.dcs && c.plainSampling,
-    beam: c.beam
-      ? { kind: 'beam', beams: 6, groups: 3, scoring: c.beamMode === 'reference' ? 'raw-logits' : 'log-prob' }
-      : null,
-    aggregation: c.aggregation,
-    temperature: c.temperature,
-    repetitionPenalty: c.repetitionPenalty,
-    minLength: c.minLength,
-    maxLength: c.maxLength,
-    maxCalibrationCrops: 30,
-    seed: settings.seed,
-  };
-}
+/** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
+export { decodingOptions };
 
 /** Opens a model pack and builds the runner's stages over it. */
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
@@ -95,7 +70,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     logitScale: manifest.scorer.logitScale,
     cropSize,
     load: (path, maxPixels) => loadImage(path, { maxPixels }),
-    async masks(image, entry, settings, signal) {
+    async masks(image, entry, settings, signal, onWithin) {
       if (settings.masks.source === 'imported') {
         const path = settings.masks.importPath!;
         if (!imports.has(path)) imports.set(path, openMaskImport(path));
@@ -113,6 +88,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         preset: settings.masks.preset,
         pointsPerSide: settings.masks.pointsPerSide,
         signal,
+        onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
       });
       const { selected } = selectMasks(proposals, {
         maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
@@ -126,10 +102,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         stabilities: selected.map((p) => p.stability),
       };
     },
-    async captions({ masks, crops, settings, imageKey }) {
+    async captions({ masks, crops, settings, imageKey, onWithin, signal }) {
       const options = decodingOptions(settings);
       const all = [];
-      for (const batch of crops) {
+      for (const [k, batch] of crops.entries()) {
+        throwIfCancelled(signal, 'captioning');
+        onWithin?.({ done: k, total: crops.length, unit: 'crops' });
         const out = await generateCaptions({
           captioner,
           tokenizer: captionTokenizer,
@@ -145,6 +123,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         });
         all.push(...out.candidates);
       }
+      onWithin?.({ done: crops.length, total: crops.length, unit: 'crops' });
       // candidate order: by mask, then crop type, then setting (the order the caption engine emits per crop type)
       return all
         .map((c, k) => ({ c, k }))

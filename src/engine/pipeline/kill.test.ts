@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
 import { Project, RESULTS_FILE } from './store.ts';
-import { withoutTimings, writeScenes } from './test-fixtures.ts';
+import { withoutTimings, writeScenes } from '../testing/fixtures.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let dir: string;

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
-import { writeBadImageCorpus } from '../image/bad-image-corpus.ts';
+import { writeBadImageCorpus } from '../testing/bad-image-corpus.ts';
 import { exportProject } from '../dataset/export.ts';
 import { openStages, type PackStages } from './engine.ts';
 import { runProject } from './run.ts';
 import { Project, RESULTS_FILE } from './store.ts';
-import { fastSettings, withoutTimings, writeScenes } from './test-fixtures.ts';
+import { fastSettings, withoutTimings, writeScenes } from '../testing/fixtures.ts';
 import type { RunProgress } from '../../shared/results.ts';
 
 let dir: string;

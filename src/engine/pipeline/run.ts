@@ -2,15 +2,21 @@
  * The batch runner: per image, load → masks → crops → candidates → scores → decisions, committed to the project
  * store one image at a time (DESIGN.md §5, §7).
  *
- * The stages are given as an `ImageStages` object (built over a model pack by `engine.ts`), so the runner is plain
- * async code with an options object, an `onProgress` callback and an `AbortSignal` — the engine facade, the CLI and
- * tests call it the same way. Cancellation takes effect at an image boundary; a killed process loses at most the
- * image in flight (the store's commit point), and a resumed run skips committed images.
+ * The stages are given as an `ImageStages` object (built over a model pack by `engine.ts`). `processImage` is the
+ * per-image unit (no store access: a queue worker can call it as well); `runProject` drives it through the one batch
+ * loop (`batch.ts`, shared with the app's run control) and commits through the project store. Cancellation stops the
+ * image in flight without committing it; a killed process loses at most the image in flight (the store's commit
+ * point), and a resumed run skips committed images.
  */
-import { buildCrops, type CropBatch } from '../image/crops.ts';
-import { maskArea } from '../image/mask.ts';
-import { encodeRle, rleToBbox } from '../image/rle.ts';
-import type { BinaryMask, RgbImage } from '../image/types.ts';
+import {
+  buildCrops,
+  type CropBatch,
+  maskArea,
+  encodeRle,
+  rleToBbox,
+  type BinaryMask,
+  type RgbImage,
+} from '../image/index.ts';
 import type { CaptionCandidate } from '../../shared/caption.ts';
 import { cropKey } from '../../shared/caption.ts';
 import {
@@ -22,10 +28,12 @@ import {
   type MaskResult,
   type RunProgress,
   type RunSummary,
+  type StepProgress,
 } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
-import { decide } from '../filter/decide.ts';
-import { scoreImage } from '../filter/score-image.ts';
+import { decide, scoreImage } from '../filter/index.ts';
+import { isCancellation, throwIfCancelled } from '../runtime/index.ts';
+import { runBatch, type BatchControl } from './batch.ts';
 import { imageRecord, listImages, Project, type ImageEntry } from './store.ts';
 
 /** Masks of one image as a stage returns them. */
@@ -47,7 +55,13 @@ export interface ImageStages {
   /** Decodes an image upright (throws an error with a `code` for unreadable input). */
   load(path: string, maxPixels: number): Promise<RgbImage>;
   /** Generated + selected, or imported, masks of one image. */
-  masks(image: RgbImage, entry: ImageEntry, settings: Settings, signal?: AbortSignal): Promise<StageMasks>;
+  masks(
+    image: RgbImage,
+    entry: ImageEntry,
+    settings: Settings,
+    signal?: AbortSignal,
+    onWithin?: (step: StepProgress) => void,
+  ): Promise<StageMasks>;
   /** Candidates for every crop of every mask. `imageKey` names the image in the random streams. */
   captions(input: {
     image: RgbImage;
@@ -55,6 +69,9 @@ export interface ImageStages {
     crops: CropBatch[];
     settings: Settings;
     imageKey: string;
+    /** Crops captioned so far (unit `crops`). */
+    onWithin?: (step: StepProgress) => void;
+    signal?: AbortSignal;
   }): Promise<CaptionCandidate[]>;
   /** CLIP image embeddings of a crop batch, float32[n,3,224,224] → n vectors. */
   embedImages(batch: CropBatch): Promise<Float32Array[]>;
@@ -69,28 +86,48 @@ export interface ImageStages {
 /** Stage timings of the last image, accumulated over a run for the bench. */
 export type StageTimes = Record<'load' | 'masks' | 'crops' | 'captions' | 'scores', number>;
 
+/** Options of {@link processImage}. */
+export interface ProcessImageOptions {
+  /** Cancel: the stages throw the runtime's `CancelledError` at their next check. */
+  signal?: AbortSignal;
+  /** The image entered a stage. */
+  onStage?: (stage: RunProgress['stage']) => void;
+  /** Work inside a stage: SAM prompts decoded, crops captioned (unthrottled; the batch loop throttles). */
+  onWithin?: (step: StepProgress) => void;
+  /**
+   * A re-caption: this mask set replaces the masks stage and is used as imported masks are, in its order; captions
+   * and scores are computed over it as usual.
+   */
+  fixedMasks?: StageMasks;
+}
+
 /**
- * Processes one image into its result (no store access). Throws with `stage` set on the error.
+ * The per-image unit of work: one image entry → its result, with no store access (the caller commits it through
+ * `Project.commit`, the single writer). Used by the batch loop of the CLI and the app, and by queue workers.
  *
- * `fixedMasks` (a re-caption) replaces the masks stage: the given set is used as imported masks are, in its order,
- * and captions and scores are computed over it as usual (same seed rules: the random streams are named by the
- * image's content hash, mask, crop and setting). The result has revision 0; the caller numbers re-captions.
+ * `processImage(stages, entry, settings, { signal, onStage, onWithin, fixedMasks }) → Promise<ImageResult>`
+ *
+ * Throws with `stage` set on the error; a cancellation is thrown as the runtime's `CancelledError` (recognise it
+ * with `isCancellation`), never recorded as a failure. Deterministic for a given entry (content hash), settings
+ * (seed) and mask set: the random streams are named by the image's content hash, mask, crop and setting. The result
+ * has revision 0; the caller numbers re-captions.
  */
 export async function processImage(
   stages: ImageStages,
   entry: ImageEntry,
   settings: Settings,
-  signal?: AbortSignal,
-  onStage?: (stage: RunProgress['stage']) => void,
-  fixedMasks?: StageMasks,
+  options: ProcessImageOptions = {},
 ): Promise<ImageResult> {
+  const { signal, onStage, onWithin, fixedMasks } = options;
   const stageMs: Record<string, number> = {};
   const timed = async <T>(stage: keyof StageTimes, work: () => Promise<T> | T): Promise<T> => {
+    throwIfCancelled(signal, `image ${entry.name}`);
     onStage?.(stage);
     const start = performance.now();
     try {
       return await work();
     } catch (error) {
+      if (isCancellation(error)) throw error;
       throw stageError(stage, error);
     } finally {
       stageMs[stage] = (stageMs[stage] ?? 0) + performance.now() - start;
@@ -98,7 +135,7 @@ export async function processImage(
   };
   const image = await timed('load', () => stages.load(entry.path, settings.maxPixels));
   const found = await timed('masks', () => {
-    if (!fixedMasks) return stages.masks(image, entry, settings, signal);
+    if (!fixedMasks) return stages.masks(image, entry, settings, signal, onWithin);
     // a re-caption's masks were made on this image: a size mismatch means the file or maxPixels changed since
     const wrong = fixedMasks.masks.find((m) => m.width !== image.width || m.height !== image.height);
     if (wrong)
@@ -160,7 +197,7 @@ export async function processImage(
     }),
   );
   const captions = await timed('captions', () =>
-    stages.captions({ image, masks, crops, settings, imageKey: entry.sha256 }),
+    stages.captions({ image, masks, crops, settings, imageKey: entry.sha256, onWithin, signal }),
   );
   const candidates = await timed('scores', async () => {
     const masked = crops.find((b) => b.kind === 'masked');
@@ -179,6 +216,7 @@ export async function processImage(
       logitScale: stages.logitScale,
     });
     counters.clipTextEncodes = textEncodes;
+    onWithin?.({ done: masks.length, total: masks.length, unit: 'masks' });
     const perMask = new Map<number, number>();
     return captions.map((c, k): CandidateResult => {
       const index = perMask.get(c.maskIndex) ?? 0;
@@ -203,7 +241,7 @@ export async function processImage(
     });
   });
   counters.candidates = candidates.length;
-  const decisions = decide(candidates, masks.length, settings.filter);
+  const decisions = decide(candidates, masks.length, settings.filter, entry.id);
   return {
     version: RESULTS_VERSION,
     revision: 0,
@@ -228,15 +266,16 @@ export interface RunOptions {
   pack?: { dir: string; name: string; demo: boolean; checksums: Record<string, string> };
   versions?: Record<string, string>;
   onProgress?: (progress: RunProgress) => void;
-  /** Stops the run at the next image boundary. */
+  /** Cancel: stops the image in flight without committing it (it stays pending for a resume). */
   signal?: AbortSignal;
+  /** Pause: answers true to stop once the image in flight is committed. */
+  paused?: BatchControl['paused'];
   /** Test hook: called after each image is committed (e.g. to time a kill). */
   onCommit?: (result: ImageResult) => void;
 }
 
-/** Runs (or resumes) a project over its images. */
+/** Runs (or resumes) a project over its images through the batch loop of `batch.ts`. */
 export async function runProject(options: RunOptions): Promise<RunSummary> {
-  const started = performance.now();
   const paths =
     options.images === undefined
       ? []
@@ -252,62 +291,37 @@ export async function runProject(options: RunOptions): Promise<RunSummary> {
   const committed = project.committedIds();
   const images = project.file.images;
   const pending = images.filter((e) => !committed.has(e.id));
-  const progress: RunProgress = {
-    imagesDone: images.length - pending.length,
-    imagesTotal: images.length,
-    imagesSkipped: images.length - pending.length,
-    imagesFailed: project.results().filter((r) => r.status === 'failed').length,
-    stage: 'start',
-    rate: 0,
-    etaSeconds: null,
-  };
-  const emit = () => options.onProgress?.({ ...progress });
-  emit();
-  let computed = 0;
-  let cancelled = false;
+  let outcome;
   try {
-    for (const entry of pending) {
-      if (options.signal?.aborted) {
-        cancelled = true;
-        break;
-      }
-      progress.image = entry.name;
-      let result: ImageResult;
-      try {
-        result = await processImage(options.stages, entry, options.settings, options.signal, (stage) => {
-          progress.stage = stage;
-          emit();
-        });
-      } catch (error) {
-        if (isFatal(error)) throw error;
-        result = failedResult(entry, error);
-      }
-      progress.stage = 'commit';
-      project.commit(result);
-      options.onCommit?.(result);
-      computed++;
-      progress.imagesDone++;
-      if (result.status === 'failed') progress.imagesFailed++;
-      const minutes = (performance.now() - started) / 60000;
-      progress.rate = minutes > 0 ? computed / minutes : 0;
-      progress.etaSeconds =
-        progress.rate > 0 ? ((progress.imagesTotal - progress.imagesDone) / progress.rate) * 60 : null;
-      emit();
-    }
+    outcome = await runBatch({
+      entries: pending,
+      already: {
+        done: images.length - pending.length,
+        failed: project.results().filter((r) => r.status === 'failed').length,
+      },
+      job: (entry, context) => processImage(options.stages, entry, options.settings, context),
+      onFailure: failedResult,
+      commit(_entry, result) {
+        project.commit(result);
+        options.onCommit?.(result);
+      },
+      onProgress: (p) => {
+        const { imageId: _id, elapsedSeconds: _s, ...progress } = p;
+        options.onProgress?.(progress);
+      },
+      control: { signal: options.signal, paused: options.paused },
+    });
   } finally {
     project.close();
   }
-  progress.stage = cancelled ? 'cancelled' : 'done';
-  progress.image = undefined;
-  emit();
   return {
     project: project.dir,
     imagesTotal: images.length,
-    imagesDone: progress.imagesDone,
-    imagesFailed: progress.imagesFailed,
-    imagesSkipped: progress.imagesSkipped,
-    cancelled,
-    seconds: (performance.now() - started) / 1000,
+    imagesDone: outcome.progress.imagesDone,
+    imagesFailed: outcome.progress.imagesFailed,
+    imagesSkipped: outcome.progress.imagesSkipped,
+    cancelled: outcome.outcome !== 'completed',
+    seconds: outcome.seconds,
   };
 }
 
@@ -334,9 +348,4 @@ function stageError(stage: string, error: unknown): Error {
   const e = error instanceof Error ? error : new Error(String(error));
   if (!(e as { stage?: string }).stage) Object.assign(e, { stage });
   return e;
-}
-
-/** Errors that would fail every image (a broken model pack) stop the batch instead of being recorded per image. */
-function isFatal(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'ModelPackError' || error.name === 'AbortError');
 }

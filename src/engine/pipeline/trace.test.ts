@@ -7,7 +7,7 @@ import { ensureDemoPack } from '../demo/index.ts';
 import { openStages, type PackStages } from './engine.ts';
 import { runProject } from './run.ts';
 import { Project } from './store.ts';
-import { fastSettings, writeScenes } from './test-fixtures.ts';
+import { fastSettings, writeScenes } from '../testing/fixtures.ts';
 import { traceCandidate } from './trace.ts';
 
 let stages: PackStages;

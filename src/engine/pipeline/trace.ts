@@ -6,10 +6,8 @@
 import { settingKey, type CaptionTrace, type CropType, type SamplingSetting } from '../../shared/caption.ts';
 import type { CandidateResult, ImageResult } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
-import { generateCaptions } from '../caption/generate.ts';
-import { buildCrops } from '../image/crops.ts';
-import { decodeRle } from '../image/rle.ts';
-import type { RgbImage } from '../image/types.ts';
+import { generateCaptions } from '../caption/index.ts';
+import { buildCrops, decodeRle, type RgbImage } from '../image/index.ts';
 import { decodingOptions, type PackStages } from './engine.ts';
 import { Project } from './store.ts';
 

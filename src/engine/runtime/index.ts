@@ -5,6 +5,7 @@
  * tensors by the canonical names of DESIGN.md §4.
  */
 export { ModelPackError, type ModelPackErrorCode } from './errors.ts';
+export { CancelledError, isCancellation, throwIfCancelled } from './cancel.ts';
 export { ManifestSchema, type Manifest, type GraphFile } from './manifest.ts';
 export {
   ROLE_CONTRACTS,

@@ -17,7 +17,7 @@ import {
   testScorerText,
   testTextDecoder,
   writeTestPack,
-} from './test-pack.ts';
+} from '../testing/pack.ts';
 import { listModelPacks, validateModelPack } from './validate.ts';
 
 let root: string;

@@ -5,7 +5,7 @@
  * Boxes here are SAM's XYXY with x1/y1 the index of the last set pixel (`batched_mask_to_box`); NMS measures them as
  * torchvision does, `(x1 − x0) · (y1 − y0)`, so the numbers match the reference.
  */
-import type { Box } from '../image/types.ts';
+import type { Box } from '../image/index.ts';
 
 /** The generator's knobs (SAM v1 names, camelCase). */
 export interface AmgOptions {

@@ -4,9 +4,17 @@
  * stability filters, binarize, box NMS by predicted IoU; optional crop layers with cross-crop NMS and optional
  * small-region cleanup.
  */
-import { binarize, maskArea, maskBox, removeSmallRegions } from '../image/mask.ts';
-import { maskToRuns, runsToMask } from '../image/rle.ts';
-import type { BinaryMask, Box, RgbImage } from '../image/types.ts';
+import {
+  binarize,
+  maskArea,
+  maskBox,
+  removeSmallRegions,
+  maskToRuns,
+  runsToMask,
+  type BinaryMask,
+  type Box,
+  type RgbImage,
+} from '../image/index.ts';
 import {
   AMG_PRESETS,
   boxNms,
@@ -18,6 +26,7 @@ import {
   type AmgOptions,
   type CropBox,
 } from './amg.ts';
+import { throwIfCancelled } from '../runtime/index.ts';
 import { SegmentSession, type SamModel } from './model.ts';
 
 /** One generated mask with what SAM records for it. */
@@ -136,7 +145,7 @@ export async function generateMasks(
     const grid = buildPointGrid(Math.max(1, perCrop[c]));
     const found: PendingCandidate[] = [];
     for (let p = 0; p < grid.length / 2; p++) {
-      if (options.signal?.aborted) throw new Error('mask generation was cancelled');
+      throwIfCancelled(options.signal, 'mask generation');
       const px = grid[2 * p] * cropSize.width;
       const py = grid[2 * p + 1] * cropSize.height;
       const [decoded] = await cropSession.decode([{ points: [{ x: px, y: py, label: 1 }] }]);

@@ -12,10 +12,14 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { readMaskPng } from '../image/mask.ts';
-import { polygonsToMask } from '../image/polygon.ts';
-import { decodeRle } from '../image/rle.ts';
-import type { BinaryMask, Size } from '../image/types.ts';
+import {
+  readMaskPng,
+  polygonsToMask,
+  decodeRle,
+  type AnyRle,
+  type BinaryMask,
+  type Size,
+} from '../image/index.ts';
 
 /** One imported mask. */
 export interface ImportedMask {
@@ -222,7 +226,7 @@ async function openCoco(file: string): Promise<MaskImport> {
 
 /** A COCO `segmentation` (polygons, RLE or a list of RLEs) as a mask of the image's size. */
 export function segmentationToMask(segmentation: unknown, size: Size, where = 'segmentation'): BinaryMask {
-  const rles: Array<{ size: [number, number]; counts: string | number[] }> = [];
+  const rles: AnyRle[] = [];
   if (Array.isArray(segmentation) && segmentation.length > 0 && segmentation.every((p) => Array.isArray(p))) {
     try {
       return polygonsToMask(segmentation as number[][], size);
@@ -267,7 +271,7 @@ function keepInformative(masks: ImportedMask[], skipped: MaskImport['skipped']):
   });
 }
 
-function isRle(value: unknown): value is { size: [number, number]; counts: string | number[] } {
+function isRle(value: unknown): value is AnyRle {
   if (!value || typeof value !== 'object') return false;
   const v = value as { size?: unknown; counts?: unknown };
   return (

@@ -10,7 +10,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { ModelPack, ModelSession } from '../runtime/index.ts';
-import type { RgbImage, Size } from '../image/types.ts';
+import type { RgbImage, Size } from '../image/index.ts';
 import { SAM_PREPROCESS, samEncoderInput, toModelFrame, type SamPreprocess } from './preprocess.ts';
 
 /** A prompt point in image pixels; label 1 = foreground, 0 = background. */

@@ -6,8 +6,14 @@
  * bilinear on uint8 (torchvision `resize(to_pil_image(img))`), normalized with SAM's mean/std on the 0–255 scale and
  * zero-padded bottom/right to 1024×1024.
  */
-import { SAM_MEAN, SAM_STD, samEncoderInput as encoderInput, samResizedSize } from '../image/tensor.ts';
-import type { RgbImage, Size } from '../image/types.ts';
+import {
+  SAM_MEAN,
+  SAM_STD,
+  samEncoderInput as encoderInput,
+  samResizedSize,
+  type RgbImage,
+  type Size,
+} from '../image/index.ts';
 
 export { SAM_MEAN, SAM_STD };
 

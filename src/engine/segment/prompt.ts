@@ -2,8 +2,7 @@
  * Interactive prompts: positive/negative points and a box → one mask, refinable with the previous low-res mask.
  * This is what the UI's click/box tool calls (`mask:predict`, `mask:add`, `mask:refine`).
  */
-import { binarize, maskArea, maskBox, boxToXywh } from '../image/mask.ts';
-import type { BinaryMask, Box } from '../image/types.ts';
+import { binarize, maskArea, maskBox, boxToXywh, type BinaryMask, type Box } from '../image/index.ts';
 import { stabilityScore } from './amg.ts';
 import { promptPoints, type PromptBox, type PromptPoint, type SegmentSession } from './model.ts';
 

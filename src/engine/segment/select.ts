@@ -12,8 +12,7 @@
  * 4. keep the best K.
  * Every proposal gets a decision with a reason string the UI can show.
  */
-import { bordersTouched, maskOverlap } from '../image/mask.ts';
-import type { BinaryMask } from '../image/types.ts';
+import { bordersTouched, maskOverlap, type BinaryMask } from '../image/index.ts';
 
 /** What the selector needs of a proposal (a `MaskProposal` fits). */
 export interface SelectableMask {

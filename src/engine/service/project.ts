@@ -23,27 +23,35 @@ import {
   type ProjectInfo,
   type ReportView,
   type RequestContext,
+  type RunFinished,
   type RunStatus,
 } from '../../shared/api.ts';
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
-import type { ImageResult, RunProgress as EngineRunProgress } from '../../shared/results.ts';
+import type { ImageResult } from '../../shared/results.ts';
 import type { ProviderInfo } from '../../shared/models.ts';
 import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
-import { compareTraces } from '../caption/trace.ts';
-import { exportProject } from '../dataset/export.ts';
-import { decisionColumns } from '../filter/decide.ts';
-import { evaluateResults, readGroundTruth } from '../dataset/evaluate.ts';
-import { buildReport } from '../dataset/report.ts';
+import { compareTraces } from '../caption/index.ts';
+import { exportProject, evaluateResults, readGroundTruth, buildReport } from '../dataset/index.ts';
+import { decisionColumns } from '../filter/index.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
-import { loadImage } from '../image/load.ts';
-import { decodeRle, encodeRle } from '../image/rle.ts';
-import type { RgbImage } from '../image/types.ts';
-import { openStages, type PackStages } from '../pipeline/engine.ts';
-import { decodeWithTrace, type DecodeTweaks } from '../pipeline/trace.ts';
-import { failedResult, processImage, type StageMasks } from '../pipeline/run.ts';
-import { listImages, Project, writeFileAtomic, type ImageEntry } from '../pipeline/store.ts';
-import { SamModel, SegmentSession } from '../segment/model.ts';
-import { promptMask } from '../segment/prompt.ts';
+import { loadImage, decodeRle, encodeRle, type RgbImage } from '../image/index.ts';
+import {
+  openStages,
+  type PackStages,
+  decodeWithTrace,
+  type DecodeTweaks,
+  failedResult,
+  processImage,
+  runBatch,
+  type BatchProgress,
+  type StageMasks,
+  listImages,
+  Project,
+  writeFileAtomic,
+  type ImageEntry,
+} from '../pipeline/index.ts';
+import { SamModel, SegmentSession, promptMask } from '../segment/index.ts';
+import { REVIEW_FILE } from '../../shared/formats.ts';
 import { FileScope } from './paths.ts';
 import {
   candidateView,
@@ -51,13 +59,14 @@ import {
   emptyReview,
   imageSummary,
   keptFlags,
+  maskId,
   maskViews,
   parseId,
+  userMaskId,
   type ReviewState,
 } from './views.ts';
 
-/** The review sidecar of a project folder (decisions, edits, prompted and deleted masks). */
-export const REVIEW_FILE = 'review.json';
+export { REVIEW_FILE } from '../../shared/formats.ts';
 /** Demo scenes are generated into this sub-folder of a demo project. */
 export const DEMO_SCENES = 'scenes';
 
@@ -73,6 +82,10 @@ interface ActiveRun {
   committed: Set<number>;
   started: number;
   done: Promise<void>;
+  /** Pause requested: the batch stops once the image in flight is committed. */
+  pausing: boolean;
+  /** Emits `run:finished`. */
+  finish(outcome: RunFinished['outcome'], error: string | null): void;
 }
 
 type Undo =
@@ -198,7 +211,10 @@ export class ProjectService {
     const project = this.#require();
     const filter = project.file.settings.filter;
     const run = this.#run;
-    const running = new Set(run?.imageIds.filter((id) => !run.committed.has(id)) ?? []);
+    // a paused run's images not reached yet are pending, not running
+    const running = new Set(
+      run && run.status.state !== 'paused' ? run.imageIds.filter((id) => !run.committed.has(id)) : [],
+    );
     return project.file.images.map((entry) =>
       // an image being re-captioned shows as running, as its `run:image` event does, not with its old result
       imageSummary(
@@ -276,21 +292,32 @@ export class ProjectService {
       committed: new Set(),
       started: performance.now(),
       done: Promise.resolve(),
+      pausing: false,
+      finish: (outcome, error) =>
+        context.emit('run:finished', {
+          runId: status.runId,
+          outcome,
+          imagesDone: status.imagesDone,
+          imagesFailed: status.imagesFailed,
+          seconds: (performance.now() - run.started) / 1000,
+          error,
+        }),
     };
     this.#run = run;
     run.done = this.#execute(run, pending, context);
     return { ...status };
   }
 
+  /**
+   * Pauses the run: the image in flight finishes and is committed, then the run stops with state `paused` (answered
+   * once it has stopped; null when the run completed meanwhile). Resume continues with the images not committed.
+   */
   async pause(): Promise<RunStatus | null> {
     const run = this.#run;
     if (!run) return null;
-    // Pause stops at the next image boundary (work of the image in flight is kept only if it commits first);
-    // resume continues from the committed images.
-    run.status.state = 'paused';
-    run.controller.abort();
+    if (run.status.state === 'running') run.pausing = true;
     await run.done;
-    return { ...run.status };
+    return this.#run === run ? { ...run.status } : null;
   }
 
   async resume(context: RequestContext): Promise<RunStatus | null> {
@@ -302,13 +329,17 @@ export class ProjectService {
     return this.startRun({ imageIds: remaining, force: run.force }, context);
   }
 
+  /** Cancels the run: the image in flight stops without being committed (it stays pending). */
   async cancel(): Promise<RunStatus | null> {
     const run = this.#run;
     if (!run) return null;
+    const wasPaused = run.status.state === 'paused';
     run.status.state = 'cancelling';
     run.controller.abort();
     await run.done;
     this.#run = null;
+    // a paused run has stopped already: it ends now, as cancelled
+    if (wasPaused) run.finish('cancelled', null);
     return { ...run.status };
   }
 
@@ -316,86 +347,68 @@ export class ProjectService {
     return this.#run ? { ...this.#run.status } : null;
   }
 
+  /** The run's batch: the pipeline's batch loop over `processImage`, committing into the project store. */
   async #execute(run: ActiveRun, pending: ImageEntry[], context: RequestContext): Promise<void> {
     const project = this.#require();
     const settings = project.file.settings;
     const signal = run.controller.signal;
-    let outcome: 'completed' | 'cancelled' | 'failed' = 'completed';
+    let outcome: 'completed' | 'paused' | 'cancelled' | 'failed';
     let error: string | null = null;
-    let currentImage: string | null = null;
-    let stage: EngineRunProgress['stage'] = 'start';
     const recaptionErrors: string[] = [];
-    const progress = () => {
-      const elapsed = (performance.now() - run.started) / 1000;
-      const rate = elapsed > 0 ? (run.status.imagesDone / elapsed) * 60 : 0;
+    const summary = (entry: ImageEntry, result: ImageResult | undefined, running = false) =>
+      imageSummary(entry, result, settings.filter, running, dirname(entry.path));
+    let last: BatchProgress | null = null;
+    const progress = (p: BatchProgress) => {
+      last = p;
       context.emit('run:progress', {
         ...run.status,
-        imageId: currentImage,
-        stage,
-        within: null,
+        imageId: p.imageId === null ? null : String(p.imageId),
+        stage: p.stage,
+        within: p.within ?? null,
         imagesSkipped: 0,
-        rate,
-        etaSeconds: rate > 0 ? ((run.status.imagesTotal - run.status.imagesDone) / rate) * 60 : null,
-        elapsedSeconds: elapsed,
+        rate: p.rate,
+        etaSeconds: p.etaSeconds,
+        elapsedSeconds: p.elapsedSeconds,
       });
     };
     try {
       const stages = await this.stages();
-      progress();
-      for (const entry of pending) {
-        if (signal.aborted) break;
-        currentImage = String(entry.id);
-        context.emit('run:image', imageSummary(entry, undefined, settings.filter, true, dirname(entry.path)));
-        const previous = this.#results.get(entry.id);
-        let result: ImageResult;
-        try {
-          result = await processImage(
-            stages,
-            entry,
-            settings,
-            signal,
-            (next) => {
-              stage = next;
-              progress();
-            },
-            run.recaption.get(entry.id),
-          );
-        } catch (caught) {
-          if (signal.aborted) {
-            // Paused or cancelled inside this image: nothing is committed, so it stays pending for the next run
-            // (a re-captioned image keeps its previous revision).
-            context.emit(
-              'run:image',
-              imageSummary(entry, previous, settings.filter, false, dirname(entry.path)),
-            );
-            break;
-          }
-          if ((caught as Error).name === 'ModelPackError') throw caught;
-          if (previous?.status === 'done') {
-            // A failed re-caption commits nothing: a failed record would supersede the image's good result.
-            recaptionErrors.push(`image ${entry.name}: ${(caught as Error).message}`);
-            run.status.imagesFailed++;
-            context.emit(
-              'run:image',
-              imageSummary(entry, previous, settings.filter, false, dirname(entry.path)),
-            );
-            continue;
-          }
-          result = failedResult(entry, caught);
-        }
-        if (previous) result = { ...result, revision: (previous.revision ?? 0) + 1 };
-        project.commit(result);
-        this.#results.set(entry.id, result);
-        run.committed.add(entry.id);
-        if (previous && this.#supersedeReview(entry.id, result.revision ?? 0)) this.#saveReview();
-        run.status.imagesDone++;
-        if (result.status === 'failed') run.status.imagesFailed++;
-        stage = 'commit';
-        context.emit('run:image', imageSummary(entry, result, settings.filter, false, dirname(entry.path)));
-        progress();
-      }
-      if (signal.aborted) outcome = 'cancelled';
-      else if (recaptionErrors.length > 0) {
+      const batch = await runBatch({
+        entries: pending,
+        control: { signal, paused: () => run.pausing },
+        job: (entry, jobContext) =>
+          processImage(stages, entry, settings, { ...jobContext, fixedMasks: run.recaption.get(entry.id) }),
+        onImageStart: (entry) => context.emit('run:image', summary(entry, undefined, true)),
+        onFailure: (entry, caught) => {
+          const previous = this.#results.get(entry.id);
+          // A failed re-caption commits nothing: a failed record would supersede the image's good result.
+          if (previous?.status !== 'done') return failedResult(entry, caught);
+          recaptionErrors.push(`image ${entry.name}: ${(caught as Error).message}`);
+          run.status.imagesFailed++;
+          return null;
+        },
+        // cancelled inside the image, or a failed re-caption: nothing is committed, so it stays pending for the next
+        // run (a re-captioned image keeps its previous revision)
+        onImageDropped: (entry) => context.emit('run:image', summary(entry, this.#results.get(entry.id))),
+        commit: (entry, computed) => {
+          const previous = this.#results.get(entry.id);
+          const result = previous ? { ...computed, revision: (previous.revision ?? 0) + 1 } : computed;
+          project.commit(result);
+          this.#results.set(entry.id, result);
+          run.committed.add(entry.id);
+          if (previous && this.#supersedeReview(entry.id, result.revision ?? 0)) this.#saveReview();
+          run.status.imagesDone++;
+          if (result.status === 'failed') run.status.imagesFailed++;
+          context.emit('run:image', summary(entry, result));
+        },
+        onProgress: (p) => {
+          // the last event goes out below, with the run's final state
+          if (p.stage !== 'done' && p.stage !== 'paused' && p.stage !== 'cancelled') progress(p);
+          else last = p;
+        },
+      });
+      outcome = batch.outcome;
+      if (outcome === 'completed' && recaptionErrors.length > 0) {
         outcome = 'failed';
         error = `re-caption failed for ${recaptionErrors.join('; ')}`;
       }
@@ -405,18 +418,33 @@ export class ProjectService {
     } finally {
       project.close();
     }
-    currentImage = null;
-    stage = outcome === 'cancelled' ? 'cancelled' : 'done';
-    progress();
-    if (run.status.state !== 'paused') this.#run = null;
-    context.emit('run:finished', {
-      runId: run.status.runId,
-      outcome,
-      imagesDone: run.status.imagesDone,
-      imagesFailed: run.status.imagesFailed,
-      seconds: (performance.now() - run.started) / 1000,
-      error,
+    const final: BatchProgress = last ?? {
+      imagesDone: 0,
+      imagesTotal: pending.length,
+      imagesSkipped: 0,
+      imagesFailed: 0,
+      rate: 0,
+      etaSeconds: null,
+      elapsedSeconds: (performance.now() - run.started) / 1000,
+      stage: 'start',
+      imageId: null,
+    };
+    if (outcome === 'paused') {
+      // Paused, not finished: the run stays, resumable; no `run:finished` until it completes or is cancelled.
+      run.status.state = 'paused';
+      run.pausing = false;
+      progress({ ...final, stage: 'paused', image: undefined, imageId: null, within: undefined });
+      return;
+    }
+    progress({
+      ...final,
+      stage: outcome === 'cancelled' ? 'cancelled' : 'done',
+      image: undefined,
+      imageId: null,
+      within: undefined,
     });
+    this.#run = null;
+    run.finish(outcome, error);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -489,7 +517,7 @@ export class ProjectService {
       stability: preview.stability,
     });
     this.#saveReview();
-    const id = `${imageId}:u${list.length - 1}`;
+    const id = userMaskId(imageId, list.length - 1);
     return this.masks({ imageId }).find((m) => m.id === id)!;
   }
 
@@ -509,7 +537,7 @@ export class ProjectService {
     // The refined mask replaces the old one: the old one is marked deleted (stored results are append-only).
     if (!this.#review.deletedMasks.includes(maskId)) this.#review.deletedMasks.push(maskId);
     this.#saveReview();
-    const id = `${imageId}:u${list.length - 1}`;
+    const id = userMaskId(imageId, list.length - 1);
     return this.masks({ imageId }).find((m) => m.id === id)!;
   }
 
@@ -696,7 +724,7 @@ export class ProjectService {
         'beam-search candidates have no sampling trace: open a sampled (DCS or plain) candidate',
       );
     const traced = await this.#decodeOne(result, candidate.mask, candidate.crop, candidate.setting, {});
-    return { candidateId, maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`), trace: traced };
+    return { candidateId, maskIds: result.masks.map((m) => maskId(result.image.id, m.index)), trace: traced };
   }
 
   async rerun({ candidateId, overrides }: ParsedParams<'inspector:rerun'>): Promise<InspectorRerun> {
@@ -727,7 +755,7 @@ export class ProjectService {
     );
     return {
       candidateId,
-      maskIds: result.masks.map((m) => `${result.image.id}:${m.index}`),
+      maskIds: result.masks.map((m) => maskId(result.image.id, m.index)),
       naive,
       dcs,
       comparison: compareTraces(naive, dcs),
@@ -887,7 +915,7 @@ export class ProjectService {
       source: 'generated',
     };
     for (const mask of result.masks) {
-      if (deleted.has(`${imageId}:${mask.index}`)) continue;
+      if (deleted.has(maskId(imageId, mask.index))) continue;
       set.masks.push(decodeRle(mask.rle));
       set.scores.push(mask.score);
       set.sources.push(mask.source);
@@ -896,7 +924,7 @@ export class ProjectService {
       set.stabilities.push(mask.stability);
     }
     (this.#review.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
-      if (deleted.has(`${imageId}:u${k}`)) return;
+      if (deleted.has(userMaskId(imageId, k))) return;
       set.masks.push(decodeRle(mask.rle));
       set.scores.push(mask.predictedIou * mask.stability);
       set.sources.push('prompt');

@@ -16,7 +16,7 @@ import type {
 import type { ImageResult } from '../../shared/results.ts';
 import type { EngineClient } from './client.ts';
 import { REVIEW_FILE } from './project.ts';
-import { startTestEngine, type TestEngine } from './test-engine.ts';
+import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 
 let base: string;
 let engine: EngineClient;

@@ -19,7 +19,7 @@ import type {
 } from '../../shared/api.ts';
 import { buildKeptIndex, keptCountAt } from '../../shared/decide.ts';
 import type { EngineClient } from './client.ts';
-import { startTestEngine, type TestEngine } from './test-engine.ts';
+import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 import { startWorkerEngine } from './worker.ts';
 
 let base: string;
@@ -246,6 +246,37 @@ describe('the engine facade on the demo pack', () => {
       call('project:create', { dir, images: join(base, 'allowed', 'missing-folder') }),
     ).rejects.toThrow('missing-folder');
     expect(existsSync(join(dir, 'project.json'))).toBe(false);
+  });
+
+  it('pauses after committing the image in flight, reports paused (not cancelled), and resumes the rest', async () => {
+    await call('project:openDemo', { dir: join(base, 'allowed', 'demo-pause'), count: 2, seed: 3 });
+    const events: string[] = [];
+    let paused: Promise<unknown> | null = null;
+    const finished = new Promise<RunFinished>((resolve) => {
+      const off = engine.onEvent((event, payload) => {
+        const p = payload as { stage?: string; state?: string; outcome?: string };
+        if (event === 'run:progress' && (p.stage === 'paused' || p.stage === 'cancelled'))
+          events.push(`${p.stage}:${p.state}`);
+        if (event === 'run:progress' && p.stage === 'masks' && !paused) paused = call('run:pause');
+        if (event === 'run:finished') {
+          events.push(`finished:${p.outcome}`);
+          off();
+          resolve(payload as RunFinished);
+        }
+      });
+    });
+    await call('run:start', {});
+    await expect.poll(() => paused, { timeout: 60_000 }).not.toBeNull();
+    expect(await paused).toMatchObject({ state: 'paused', imagesDone: 1 });
+    expect(await call('run:status')).toMatchObject({ state: 'paused' });
+    expect(events).toEqual(['paused:paused']);
+    const images = await call<ImageSummary[]>('project:images');
+    expect(images.map((i) => i.status)).toEqual(['done', 'pending']);
+    await call('run:resume');
+    expect(await finished).toMatchObject({ outcome: 'completed', imagesDone: 1 });
+    expect(events).toEqual(['paused:paused', 'finished:completed']);
+    const after = await call<ImageSummary[]>('project:images');
+    expect(after.map((i) => i.status)).toEqual(['done', 'done']);
   });
 
   it('names unknown ids and refuses malformed payloads in the host', async () => {

@@ -3,11 +3,13 @@
  * UI uses to the store's numeric positions: image `7`, mask `7:2`, candidate `7:2:13`, prompted mask `7:u0`.
  * Pure functions: no file or model access.
  */
-import { ApiError, type CandidateView, type ImageSummary, type MaskView } from '../../shared/api.ts';
+import { candidateId as idOf, maskId, userMaskId } from '../../shared/ids.ts';
+import { type CandidateView, type ImageSummary, type MaskView } from '../../shared/api.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
+import type { Rle } from '../../shared/rle.ts';
 import type { FilterSettings } from '../../shared/settings.ts';
-import { decideResult, type ReviewInput } from '../filter/decide.ts';
-import type { ImageEntry } from '../pipeline/store.ts';
+import { decideResult, type ReviewInput } from '../filter/index.ts';
+import type { ImageEntry } from '../pipeline/index.ts';
 
 /** Review state kept beside the results (the store's results are append-only; decisions and edits are not). */
 export interface ReviewState {
@@ -17,7 +19,7 @@ export interface ReviewState {
   userMasks: Record<
     string,
     {
-      rle: { size: [number, number]; counts: string };
+      rle: Rle;
       bbox: [number, number, number, number];
       area: number;
       predictedIou: number;
@@ -38,30 +40,11 @@ export function emptyReview(): ReviewState {
   return { decisions: {}, edits: {}, userMasks: {}, deletedMasks: [], revisions: {} };
 }
 
-/** Parses `7`, `7:2`, `7:2:13`, `7:u0` into their parts; throws `not-found` naming the id on anything else. */
-export function parseId(
-  id: string,
-  kind: 'image' | 'mask' | 'candidate',
-): { image: number; mask?: number; user?: number; candidate?: number } {
-  const patterns = {
-    image: /^(\d+)$/,
-    mask: /^(\d+):(?:(\d+)|u(\d+))$/,
-    candidate: /^(\d+):(\d+):(\d+)$/,
-  } as const;
-  const match = patterns[kind].exec(id);
-  if (!match) throw new ApiError('not-found', `no ${kind} with id "${id}"`);
-  const image = Number(match[1]);
-  if (kind === 'image') return { image };
-  if (kind === 'mask')
-    return match[2] !== undefined ? { image, mask: Number(match[2]) } : { image, user: Number(match[3]) };
-  return { image, mask: Number(match[2]), candidate: Number(match[3]) };
-}
+export { maskId, parseId, userMaskId } from '../../shared/ids.ts';
 
-/** The id of mask `index` of image `image`. */
-export const maskId = (image: number, index: number): string => `${image}:${index}`;
-/** The id of a candidate. */
+/** The id of a stored candidate of image `image`. */
 export const candidateId = (image: number, candidate: CandidateResult): string =>
-  `${image}:${candidate.mask}:${candidate.index}`;
+  idOf(image, candidate.mask, candidate.index);
 
 /**
  * Kept flags of every candidate of a result at the filter's τ, by the shared rule (shared/decide.ts) with the review
@@ -152,7 +135,7 @@ export function maskViews(
     }
   }
   (review.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
-    const id = `${imageId}:u${k}`;
+    const id = userMaskId(imageId, k);
     if (deleted.has(id)) return;
     views.push({
       id,

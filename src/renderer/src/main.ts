@@ -4,4 +4,8 @@ import 'vue-echarts/style.css';
 import './styles.css';
 import App from './App.vue';
 
-createApp(App).use(createPinia()).mount('#app');
+import { wireStores } from './stores/wiring.ts';
+
+const app = createApp(App).use(createPinia());
+wireStores();
+app.mount('#app');

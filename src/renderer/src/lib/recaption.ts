@@ -4,6 +4,7 @@
  * them (stored masks minus deleted ones, then prompted ones) and numbers them 0..n-1 in the new revision.
  */
 import type { ImageSummary, MaskView } from '../../../shared/api.ts';
+import { maskId } from '../../../shared/ids.ts';
 
 /** A prompted mask not captioned yet has an id `<image>:u<k>`; captioned masks are `<image>:<index>`. */
 const UNCAPTIONED = /:u\d+$/;
@@ -35,5 +36,5 @@ export function renamedMask(
   const position = id === null ? -1 : order.indexOf(id);
   if (position < 0) return null;
   const renumbered = now.join() !== order.join();
-  return renumbered ? `${imageId}:${position}` : id;
+  return renumbered ? maskId(imageId, position) : id;
 }

@@ -1,73 +1,18 @@
 /**
  * COCO run-length masks in the renderer: decode the compressed `counts` string (pycocotools' LEB128-like format)
- * and paint a mask into RGBA pixels for the overlay canvas. The engine owns encoding; the UI only reads.
+ * and paint a mask into RGBA pixels for the overlay canvas. The engine owns encoding; the UI only reads, with the one decoder of
+ * `shared/rle.ts`.
  */
+import { rleToRuns, type AnyRle } from '../../../shared/rle.ts';
 
-/** A COCO RLE as it crosses the API: `size` is [height, width]; `counts` compressed string or raw run lengths. */
-export interface CocoRle {
-  size: [number, number];
-  counts: string | number[];
-}
+export { decodeRle } from '../../../shared/rle.ts';
 
 /**
  * Run lengths of a COCO RLE, alternating background/foreground and starting with background, in column-major
  * (Fortran) pixel order.
  */
-export function rleRuns(rle: CocoRle): Uint32Array {
-  if (Array.isArray(rle.counts)) return Uint32Array.from(rle.counts);
-  if (typeof rle.counts !== 'string')
-    throw new Error('rleRuns: counts must be a string or an array of numbers');
-  const s = rle.counts;
-  const runs: number[] = [];
-  let p = 0;
-  while (p < s.length) {
-    let x = 0;
-    let k = 0;
-    let more = 1;
-    while (more) {
-      if (p >= s.length) throw new Error(`rleRuns: counts string ends inside a number at character ${p}`);
-      const c = s.charCodeAt(p) - 48;
-      x |= (c & 0x1f) << (5 * k);
-      more = c & 0x20;
-      p++;
-      k++;
-      if (!more && c & 0x10) x |= -1 << (5 * k);
-    }
-    // pycocotools stores each run after the second as a difference from the run two before.
-    if (runs.length > 2) x += runs[runs.length - 2];
-    runs.push(x);
-  }
-  return Uint32Array.from(runs);
-}
-
-/**
- * Decodes a COCO RLE into a row-major 0/1 mask of `width × height` (the layout of canvas ImageData).
- */
-export function decodeRle(rle: CocoRle): { width: number; height: number; data: Uint8Array } {
-  const [height, width] = rle.size;
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0) {
-    throw new Error(
-      `decodeRle: size must be [height, width] non-negative integers, got ${JSON.stringify(rle.size)}`,
-    );
-  }
-  const runs = rleRuns(rle);
-  const data = new Uint8Array(width * height);
-  const total = width * height;
-  let position = 0;
-  for (let r = 0; r < runs.length; r++) {
-    const end = position + runs[r];
-    if (end > total) throw new Error(`decodeRle: runs cover ${end} pixels but the mask has ${total}`);
-    if (r % 2 === 1) {
-      for (let i = position; i < end; i++) {
-        // column-major index i → (row = i % height, column = i / height)
-        const row = i % height;
-        const column = (i - row) / height;
-        data[row * width + column] = 1;
-      }
-    }
-    position = end;
-  }
-  return { width, height, data };
+export function rleRuns(rle: AnyRle): Uint32Array {
+  return Uint32Array.from(rleToRuns(rle));
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The page's one API connection, created on first use so that stores can share it. */
-import { ApiError, type Api } from '../../../shared/api.ts';
+import { ApiError, type Api, type ApiErrorCode } from '../../../shared/api.ts';
 import { connectApi, type ApiConnection } from '../api/index.ts';
 
 let connection: ApiConnection | null = null;
@@ -18,4 +18,9 @@ export function api(): Api {
 /** A readable message from anything thrown by an API call (ApiErrors, plain `{ code, message }`, Errors). */
 export function errorMessage(error: unknown): string {
   return ApiError.from(error).message;
+}
+
+/** The contract's error code of anything thrown by an API call (`engine` for errors without one). */
+export function errorCode(error: unknown): ApiErrorCode {
+  return ApiError.from(error).code;
 }

@@ -9,30 +9,21 @@ import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
 import {
   buildKeptIndex,
+  emptyColumns,
   keptCountAt,
   REVIEW_CODES,
+  scoreColumns,
   type DecisionColumns,
   type KeepPolicy,
   type KeptIndex,
 } from '../../../shared/decide.ts';
 import { parseSettings, REFERENCE_TAU } from '../../../shared/settings.ts';
-import { api, errorMessage } from './api.ts';
+import { api, errorCode, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { useSettingsStore } from './settings.ts';
 
 /** The policies used before the project's settings are loaded: the schema's defaults. */
 const DEFAULT_FILTER = parseSettings({}).filter;
-
-function emptyColumns(): DecisionColumns {
-  return {
-    image: new Int32Array(0),
-    mask: new Int32Array(0),
-    cos: new Float64Array(0),
-    dos: new Float64Array(0),
-    review: new Int8Array(0),
-    maskCounts: new Int32Array(0),
-  };
-}
 
 export const useFilterStore = defineStore('filter', {
   state: () => ({
@@ -95,19 +86,13 @@ export const useFilterStore = defineStore('filter', {
     async load(): Promise<void> {
       try {
         const scores = await api().dosScores();
-        this.setColumns({
-          image: scores.imageIndex,
-          mask: scores.mask,
-          cos: scores.cos,
-          dos: scores.dos,
-          review: scores.review,
-          maskCounts: scores.maskCounts,
-        });
+        this.setColumns(scoreColumns(scores));
         this.imageIds = scores.imageIds;
       } catch (error) {
         // No stale counts: a failed load (no project open, project closed) shows none rather than the last ones.
         this.clear();
-        if (!errorMessage(error).includes('project'))
+        // no open project yet: nothing to count, not an error worth a notice
+        if (errorCode(error) !== 'no-project')
           useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
       }
     },

@@ -6,8 +6,8 @@ import type { ImageSummary, ProjectInfo, RunFinished, RunProgress, RunStatus } f
 import { imageObjectUrl } from '../lib/image-url.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
+import { emitStoreEvent } from './events.ts';
 import { useFilterStore } from './filter.ts';
-import { useWorkspaceStore } from './workspace.ts';
 import { useSettingsStore } from './settings.ts';
 
 /** Longest side of gallery thumbnails, in pixels. */
@@ -80,8 +80,7 @@ export const useProjectStore = defineStore('project', {
         else this.images.push(image);
         if (image.status === 'done' && !this.thumbnails[image.id]) void this.loadThumbnail(image.id);
         if (image.status === 'done') {
-          const workspace = useWorkspaceStore();
-          void workspace.imageCommitted(image.id);
+          emitStoreEvent('image-committed', { imageId: image.id });
           scoresTimer ??= setTimeout(() => {
             scoresTimer = null;
             void useFilterStore().load();
@@ -104,8 +103,7 @@ export const useProjectStore = defineStore('project', {
       this.lastFinished = finished;
       this.progress = null;
       this.pauseRequested = false;
-      // a cancelled or failed re-caption renumbers nothing (the committed image, if any, was handled already)
-      useWorkspaceStore().recaptioning = null;
+      emitStoreEvent('run-finished', {});
       let status: RunStatus | null = null;
       try {
         status = await api().runStatus();

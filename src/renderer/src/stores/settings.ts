@@ -3,7 +3,7 @@ import { defineStore } from 'pinia';
 import { parseSettings, type Settings } from '../../../shared/settings.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
-import { useFilterStore } from './filter.ts';
+import { emitStoreEvent } from './events.ts';
 
 export const useSettingsStore = defineStore('settings', {
   state: () => ({
@@ -22,7 +22,7 @@ export const useSettingsStore = defineStore('settings', {
         this.draft = clone(this.saved);
         // The error shown belongs to the last load: a project opened since clears "no project is open".
         this.error = null;
-        useFilterStore().setTau(this.saved.filter.tau);
+        emitStoreEvent('settings-saved', { tau: this.saved.filter.tau });
       } catch (error) {
         this.saved = null;
         this.draft = null;
@@ -55,7 +55,7 @@ export const useSettingsStore = defineStore('settings', {
         this.saved = await api().setSettings({ settings: this.draft as unknown as Record<string, unknown> });
         this.draft = clone(this.saved);
         this.error = null;
-        useFilterStore().setTau(this.saved.filter.tau);
+        emitStoreEvent('settings-saved', { tau: this.saved.filter.tau });
       } catch (error) {
         this.error = errorMessage(error);
       } finally {

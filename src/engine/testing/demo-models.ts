@@ -6,9 +6,9 @@
  */
 import * as ort from 'onnxruntime-node';
 import { buildCrops, type CropBatch } from '../image/crops.ts';
-import { renderScene, type SceneObject } from './scenes.ts';
-import { demoVocabulary, END_OF_WORD, PATTERN_NOUNS } from './vocabulary.ts';
-import { COLOURS, PATTERNS, SHAPES, type Attributes } from './world.ts';
+import { renderScene, type SceneObject } from '../demo/scenes.ts';
+import { demoVocabulary, END_OF_WORD, PATTERN_NOUNS } from '../demo/vocabulary.ts';
+import { COLOURS, PATTERNS, SHAPES, type Attributes } from '../demo/world.ts';
 
 /** CoCa generation lengths (DESIGN.md §5): eot is −∞ while the sequence (sot included) is shorter than 5; at most 30. */
 export const MIN_LENGTH = 5;

@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Role } from '../../shared/models.ts';
 import { attr, GraphBuilder, type Dim, type DType } from '../demo/onnx-builder.ts';
-import type { Manifest } from './manifest.ts';
+import type { Manifest } from '../runtime/manifest.ts';
 
 /** Vocabulary size of the test captioner's logits. */
 export const TEST_VOCAB = 8;

@@ -5,9 +5,9 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineClient } from './client.ts';
-import { createEngineService } from './index.ts';
-import { startInProcessEngine } from './worker.ts';
+import type { EngineClient } from '../service/client.ts';
+import { createEngineService } from '../service/index.ts';
+import { startInProcessEngine } from '../service/worker.ts';
 
 /** A running test engine and its temporary folder. */
 export interface TestEngine {

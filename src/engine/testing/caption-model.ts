@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildDemoCaptioner } from '../demo/captioner.ts';
 import { loadModelPack, type ModelPack } from '../runtime/index.ts';
-import type { CaptionerSessions } from './captioner.ts';
-import { CaptionTokenizer, loadTokenizer } from './tokenizer.ts';
+import type { CaptionerSessions } from '../caption/captioner.ts';
+import { CaptionTokenizer, loadTokenizer } from '../caption/tokenizer.ts';
 
 /** The demo captioner for tests; call `dispose()` when done. */
 export interface DemoCaptionerForTests {

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import type { ImageInputErrorCode } from './load.ts';
+import type { ImageInputErrorCode } from '../image/load.ts';
 
 /** What loading a corpus file must give. */
 export type BadImageExpectation =

@@ -1,0 +1,10 @@
+/**
+ * The batch pipeline: the project store, the pack's stages, one image's processing and the decoding trace.
+ *
+ * The stage's public surface: other stages import it only through this file (eslint.config.js, stage fences).
+ */
+export * from './batch.ts';
+export * from './engine.ts';
+export * from './run.ts';
+export * from './store.ts';
+export * from './trace.ts';
