@@ -96,6 +96,14 @@ describe('the engine facade on the demo pack', () => {
     expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length + 1);
     await call('mask:delete', { maskId: added.id });
     expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length);
+    // undo of a delete: the mask counts again; restoring one that is not deleted is named
+    await call('mask:restore', { maskId: added.id });
+    expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length + 1);
+    await expect(call('mask:restore', { maskId: added.id })).rejects.toThrow(
+      `mask "${added.id}" is not deleted`,
+    );
+    await call('mask:delete', { maskId: added.id });
+    expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length);
 
     const candidates = await call<CandidateView[]>('candidates:list', {
       imageId: images[0].id,
