@@ -52,7 +52,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   );
   check(!existsSync(join(workDir, `${label}-missing`, 'project.json')), 'a missing folder wrote a project');
   const projectDir = join(workDir, `${label}-project`);
-  await step('open demo scenes', () => gallery.openDemo(projectDir, images + 1));
+  await step('open demo scenes', () => gallery.openDemo(projectDir, images + 2));
   await page
     .waitForFunction(() => !document.querySelector('[data-testid="notice"][data-cause="project"]'), null, {
       timeout: 15_000,
@@ -75,12 +75,13 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
 
   // Pause is honest: the run waits paused (Resume shown), no tile says running, no "cancelled" toast.
   const paused = await step('pause and resume', async () => {
-    const seen = await gallery.startAndPause(1);
+    // two images: the pause lets the first finish and waits before the second
+    const seen = await gallery.startAndPause(2);
     check(seen.running === 0, `${seen.running} tile(s) say running while paused`);
     check(seen.state === 'paused', `the progress bar says ${seen.state} while paused`);
     check(!seen.notices.some((text) => /cancel/i.test(text)), `pausing toasted: ${seen.notices.join(' | ')}`);
     await app.screenshotSizes(`${label}-02b-gallery-paused`);
-    await gallery.resumeUntilDone(images + 1);
+    await gallery.resumeUntilDone(images + 2);
     check((await gallery.runningTiles()) === 0, 'a tile still says running after resume finished');
     return seen;
   });
