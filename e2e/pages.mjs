@@ -599,6 +599,8 @@ export class Candidates {
       first,
       { timeout: 10_000 },
     );
+    // the first mask's rows load again: count its accepted rows once they are there
+    await this.rows().first().waitFor({ timeout: 30_000 });
     const acceptedRows = await this.rows().evaluateAll(
       (rows) => rows.filter((r) => r.classList.contains('accepted')).length,
     );
