@@ -53,7 +53,8 @@ export const useProjectStore = defineStore('project', {
     /** Progress inside the current image: "captions 3/8 crops" (null between images or with no run). */
     withinText(state): string | null {
       const p = state.progress;
-      if (!state.run || !p || !p.stage) return null;
+      // between images the stage repeats the run's state (paused, cancelled, done): nothing to add
+      if (!state.run || !p || !p.stage || p.stage === p.state || !p.imageId) return null;
       if (!p.within) return p.stage;
       return `${p.stage} ${p.within.done}/${p.within.total} ${p.within.unit}`;
     },
