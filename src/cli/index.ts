@@ -3,6 +3,7 @@
  * registers itself on the program; this file only wires them and turns errors into exit codes.
  */
 import { Command, CommanderError } from 'commander';
+import { EXIT } from './exit.ts';
 import { registerCaption } from './commands/caption.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
@@ -35,7 +36,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and resolves to the process exit code (0 success, 1 failure, 2 usage error). */
+/**
+ * Runs the CLI and resolves to the process exit code ({@link EXIT}): 0 all done, 1 bad input refused before the start
+ * (usage errors included) or an error that stopped the command, 2 some images failed, 130 interrupted.
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -43,12 +47,12 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : 2;
+      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`pseudo-ris: ${message}\n`);
     if (process.env.PSEUDO_RIS_DEBUG && error instanceof Error && error.stack)
       process.stderr.write(`${error.stack}\n`);
-    return 1;
+    return EXIT.badInput;
   }
 }

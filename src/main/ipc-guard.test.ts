@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   APP_ORIGIN,
+  appPathSegments,
   checkSender,
   createIpcHandler,
   electronCsp,
@@ -144,5 +145,20 @@ describe('the Electron CSP and navigation', () => {
     expect(requestAllowed('http://localhost:5173/src/main.ts', dev)).toBe(true);
     expect(requestAllowed('ws://localhost:5173/', dev)).toBe(true);
     expect(requestAllowed('ws://evil.example/', dev)).toBe(false);
+  });
+});
+
+describe('app:// request paths', () => {
+  it('answers a malformed %-escape as a bad request instead of throwing', () => {
+    expect(appPathSegments('/%E0%A4%A')).toBe('bad-request');
+    expect(appPathSegments('/%')).toBe('bad-request');
+  });
+
+  it('refuses traversal, backslashes and NUL bytes, and splits ordinary paths', () => {
+    expect(appPathSegments('/assets/%2e%2e/%2e%2e/etc/passwd')).toBe('forbidden');
+    expect(appPathSegments('/a%5Cb')).toBe('forbidden');
+    expect(appPathSegments('/a%00b')).toBe('forbidden');
+    expect(appPathSegments('/assets/app.js')).toEqual(['assets', 'app.js']);
+    expect(appPathSegments('/')).toEqual([]);
   });
 });

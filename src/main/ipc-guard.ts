@@ -150,3 +150,21 @@ export function requestAllowed(url: string, renderer: RendererOrigin): boolean {
   }
   return false;
 }
+
+/**
+ * The path segments of an `app://renderer/…` request, or why it is refused: `bad-request` for a malformed
+ * %-escape (answered 400, never an exception in the main process), `forbidden` for `..`, backslashes and NUL bytes.
+ * An empty list means the index page.
+ */
+export function appPathSegments(pathname: string): string[] | 'bad-request' | 'forbidden' {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return 'bad-request';
+  }
+  const segments = decoded.split('/').filter(Boolean);
+  if (segments.some((segment) => segment === '..' || segment.includes('\\') || segment.includes('\0')))
+    return 'forbidden';
+  return segments;
+}

@@ -7,7 +7,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { protocol } from 'electron';
 import { isInside } from '../engine/service/paths.ts';
-import { APP_HOST, APP_SCHEME, electronCsp, type RendererOrigin } from './ipc-guard.ts';
+import { APP_HOST, APP_SCHEME, appPathSegments, electronCsp, type RendererOrigin } from './ipc-guard.ts';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -37,10 +37,11 @@ export function serveRenderer(rendererDir: string, renderer: RendererOrigin): vo
     const headers = { 'Content-Security-Policy': electronCsp(renderer), 'X-Content-Type-Options': 'nosniff' };
     if (url.host !== APP_HOST) return new Response('not found', { status: 404, headers });
     const root = await rootPromise;
-    const segments = decodeURIComponent(url.pathname).split('/').filter(Boolean);
-    if (segments.some((segment) => segment === '..' || segment.includes('\\') || segment.includes('\0'))) {
-      return new Response('forbidden', { status: 403, headers });
-    }
+    const segments = appPathSegments(url.pathname);
+    // a malformed %-escape is the client's mistake: 400, never an exception in the main process
+    if (segments === 'bad-request')
+      return new Response('bad request: malformed URL escape', { status: 400, headers });
+    if (segments === 'forbidden') return new Response('forbidden', { status: 403, headers });
     try {
       const real = await realpath(join(root, ...(segments.length ? segments : ['index.html'])));
       if (!isInside(root, real)) return new Response('forbidden', { status: 403, headers });

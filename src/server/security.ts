@@ -48,10 +48,23 @@ export function presentedTokens(
   if (typeof cookie === 'string') {
     for (const part of cookie.split(';')) {
       const [name, ...rest] = part.trim().split('=');
-      if (name === cookieName) tokens.push(decodeURIComponent(rest.join('=')));
+      if (name === cookieName) {
+        const value = safeDecode(rest.join('='));
+        // a malformed %-escape (e.g. a cookie planted by another local page) is just a wrong token, never a crash
+        if (value !== null) tokens.push(value);
+      }
     }
   }
   return tokens;
+}
+
+/** `decodeURIComponent` that answers null for malformed escapes instead of throwing `URIError`. */
+export function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 /** True when any presented token matches. */

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ApiError, parseParams } from '../shared/api.ts';
 import { decodeMessage, encodeMessage, toClientMessage, type EngineMessage } from '../shared/wire.ts';
 import type { EngineClient } from '../engine/service/client.ts';
@@ -87,8 +87,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
 
-  function requestUrl(request: IncomingMessage): URL {
-    return new URL(request.url ?? '/', `http://${request.headers.host ?? 'invalid'}`);
+  /** The request's URL, or null when it does not parse (a client's mistake: answered 400). */
+  function requestUrl(request: IncomingMessage): URL | null {
+    try {
+      return new URL(request.url ?? '/', `http://${request.headers.host ?? 'invalid'}`);
+    } catch {
+      return null;
+    }
   }
 
   function send(
@@ -108,6 +113,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!hostAllowed(host, port, request.headers.host)) return send(response, 421, 'unexpected Host header');
     const url = requestUrl(request);
+    if (!url) return send(response, 400, 'bad request: malformed URL');
     if (!isAuthorized(token, url, request.headers, tokenCookieName(port)))
       return send(response, 401, 'missing or wrong token: open the URL printed by `pseudo-ris serve`');
     if (request.method !== 'GET' && request.method !== 'HEAD')
@@ -115,6 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // The raw path, not url.pathname: URL parsing folds `..` away, and a traversal attempt should be refused as
     // such rather than quietly re-rooted.
     const file = await staticFile((request.url ?? '/').split('?')[0]);
+    if (file === 'bad-request') return send(response, 400, 'bad request: malformed URL escape');
     if (file === 'forbidden') return send(response, 403, 'forbidden');
     if (!file) return send(response, 404, 'not found');
     const headers: Record<string, string> = {
@@ -133,12 +140,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   /** Resolves a URL path inside the renderer build; refuses traversal and symlinks leading out of it. */
-  async function staticFile(pathname: string): Promise<{ path: string; size: number } | 'forbidden' | null> {
+  async function staticFile(
+    pathname: string,
+  ): Promise<{ path: string; size: number } | 'forbidden' | 'bad-request' | null> {
     let decoded: string;
     try {
       decoded = decodeURIComponent(pathname);
     } catch {
-      return 'forbidden';
+      return 'bad-request';
     }
     if (decoded.includes('\0') || decoded.includes('\\')) return 'forbidden';
     const segments = decoded.split('/').filter(Boolean);
@@ -156,25 +165,58 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return { path: real, size: info.size };
   }
 
+  // A malformed request line or header is answered 400 by Node; without this listener Node would also do so, but a
+  // reset socket would print nothing either way. Named so tests can count client errors.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node removes its own socket error listener on upgrade: a reset during the handshake must not crash the server
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (!hostAllowed(host, port, request.headers.host)) return refuse(421, 'Misdirected Request');
-    if (!originAllowed(request.headers.origin, request.headers.host)) return refuse(403, 'Forbidden');
-    const url = requestUrl(request);
-    if (url.pathname !== '/api') return refuse(404, 'Not Found');
-    if (!isAuthorized(token, url, request.headers, tokenCookieName(port))) return refuse(401, 'Unauthorized');
-    wss.handleUpgrade(request, socket, head, (ws) => connect(ws));
+    try {
+      if (!hostAllowed(host, port, request.headers.host)) return refuse(421, 'Misdirected Request');
+      if (!originAllowed(request.headers.origin, request.headers.host)) return refuse(403, 'Forbidden');
+      const url = requestUrl(request);
+      if (!url) return refuse(400, 'Bad Request');
+      if (url.pathname !== '/api') return refuse(404, 'Not Found');
+      if (!isAuthorized(token, url, request.headers, tokenCookieName(port)))
+        return refuse(401, 'Unauthorized');
+      wss.handleUpgrade(request, socket, head, (ws) => connect(ws));
+    } catch {
+      // anything unexpected in a client's handshake ends that connection only
+      if (!socket.destroyed) refuse(400, 'Bad Request');
+    }
+  });
+  wss.on('error', () => {
+    /* per-connection errors are handled on each socket; the server itself keeps listening */
   });
 
   function connect(ws: WebSocket): void {
     sockets.add(ws);
+    // A frame-level fault (message over maxPayload — refused from the frame header, before its payload is buffered —
+    // invalid UTF-8, an unmasked client frame, a bad opcode or reserved bit) makes `ws` emit 'error' and close this
+    // connection with the matching close code (1009, 1007, 1002). Without this listener the 'error' would be thrown
+    // and stop the process; it is the client's mistake, so nothing is printed.
+    ws.on('error', () => ws.terminate());
     const inFlight = new Map<number, AbortController>();
     const reply = (message: EngineMessage) => {
       if (ws.readyState === ws.OPEN) ws.send(encodeMessage(message));
     };
     ws.on('message', (data, isBinary) => {
+      try {
+        handleMessage(data, isBinary);
+      } catch {
+        // a bug reached by one client's message closes that connection (1011), never the server
+        ws.close(1011, 'internal error');
+      }
+    });
+    const handleMessage = (data: RawData, isBinary: boolean): void => {
       if (isBinary)
         return reply({
           type: 'response',
@@ -215,14 +257,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       const controller = new AbortController();
       inFlight.set(id, controller);
-      options.engine
-        .request(channel, params, controller.signal)
+      Promise.resolve()
+        .then(() => options.engine.request(channel, params, controller.signal))
         .then((result) => reply({ type: 'response', id, ok: true, result }))
         .catch((error: unknown) =>
           reply({ type: 'response', id, ok: false, error: ApiError.from(error).toData() }),
         )
         .finally(() => inFlight.delete(id));
-    });
+    };
     ws.on('close', () => {
       sockets.delete(ws);
       for (const controller of inFlight.values()) controller.abort();

@@ -45,6 +45,15 @@ describe('the API contract', () => {
     expect(() => parseParams('run:status', { extra: 1 })).toThrow(/run:status: invalid parameters/);
   });
 
+  it('takes an export split as one name or as shares by image, and refuses anything else', () => {
+    const spec = 'train=0.8,val=0.1,test=0.1';
+    expect(parseParams('export:run', { formats: ['cris'], split: spec })).toMatchObject({ split: spec });
+    expect(parseParams('export:run', { formats: ['cris'] })).toMatchObject({ split: 'train' });
+    expect(() => parseParams('export:run', { formats: ['cris'], split: 'train=0.8;rm -rf' })).toThrow(
+      /split is a name such as "train" or shares by image/,
+    );
+  });
+
   it('refuses a channel outside the contract, including inherited property names', () => {
     for (const channel of ['shell:exec', 'toString', '__proto__']) {
       const error = (() => {

@@ -190,9 +190,16 @@ export const REQUEST_SCHEMAS = {
     /** Destination folder; default `<project>/exports`. */
     dest: AbsolutePathSchema.optional(),
     tau: TauSchema.optional(),
+    /**
+     * RefCOCO/CRIS: the split of every ref (`train`) or a split by image, `train=0.8,val=0.1,test=0.1` (names refer.py
+     * accepts: train, val, test, testA, testB, testC; shares sum to 1; seeded by the project's seed).
+     */
     split: z
       .string()
-      .regex(/^[A-Za-z0-9_-]{1,40}$/, 'split is a short name such as "train"')
+      .regex(
+        /^(?:[A-Za-z]{1,10}|[A-Za-z]{1,10}=[0-9.]{1,12}(?:,[A-Za-z]{1,10}=[0-9.]{1,12}){0,5})$/,
+        'split is a name such as "train" or shares by image such as "train=0.8,val=0.1,test=0.1"',
+      )
       .default('train'),
   }),
 

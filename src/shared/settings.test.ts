@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { candidatesPerCrop, generationKey, parseSettings, settingsPreset } from './settings.ts';
+import {
+  candidatesPerCrop,
+  generationKey,
+  jsonSyntaxReason,
+  parseSettings,
+  parseTau,
+  settingsPreset,
+  TAU_MAX,
+} from './settings.ts';
 
 describe('settings', () => {
   it('fills the paper defaults from an empty object', () => {
@@ -34,5 +42,34 @@ describe('settings', () => {
     const c = parseSettings({ seed: 3 });
     expect(generationKey(a)).toBe(generationKey(b));
     expect(generationKey(a)).not.toBe(generationKey(c));
+  });
+
+  it('validates τ the same way in settings and flags: a finite number from 0 to 10', () => {
+    expect(() => parseSettings({ filter: { tau: -0.5 } })).toThrow('settings.filter.tau: tau must be ≥ 0');
+    expect(() => parseSettings({ filter: { tau: 11 } })).toThrow('settings.filter.tau: tau must be ≤ 10');
+    expect(parseSettings({ filter: { tau: 0 } }).filter.tau).toBe(0);
+    expect(parseTau('--tau', '2.5')).toBe(2.5);
+    expect(() => parseTau('--tau', '-1')).toThrow('--tau must be between 0 and 10, got -1');
+    expect(() => parseTau('--tau', 'abc')).toThrow('--tau must be a number, got "abc"');
+    expect(() => parseTau('--tau', '')).toThrow('--tau must be a number, got ""');
+    expect(TAU_MAX).toBe(10);
+  });
+
+  it('describes a JSON syntax error by position, never quoting the text', () => {
+    const failure = (text: string) => {
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        return jsonSyntaxReason(error);
+      }
+      throw new Error('parsed');
+    };
+    const leak = failure('root:x:0:0:root:/root:/bin/bash');
+    expect(leak).toBe('not valid JSON');
+    expect(leak).not.toContain('root');
+    expect(failure('')).toBe('not valid JSON (it ends early)');
+    expect(failure('{"a": 1')).toBe('not valid JSON (syntax error at byte 7)');
+    expect(failure('{"secret": tru}')).toBe('not valid JSON');
+    expect(failure('{"secret": tru}')).not.toContain('secret');
   });
 });

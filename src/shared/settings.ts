@@ -21,6 +21,44 @@ export const REFERENCE_TAU = 1.3;
 
 const probability = z.number().gt(0).lte(1);
 
+/** The range τ may take everywhere (settings, API, CLI): DoS is a difference of softmax-like ratios, so ≥ 0. */
+export const TAU_MIN = 0;
+export const TAU_MAX = 10;
+
+/** τ as every entry point validates it: a finite number in [{@link TAU_MIN}, {@link TAU_MAX}]. */
+export const TauSchema = z
+  .number()
+  .refine(Number.isFinite, 'tau must be a finite number')
+  .min(TAU_MIN, `tau must be ≥ ${TAU_MIN}`)
+  .max(TAU_MAX, `tau must be ≤ ${TAU_MAX}`);
+
+/**
+ * Parses a τ given as text (a CLI flag): throws a message naming `flag` and the value when it is not a number in
+ * [{@link TAU_MIN}, {@link TAU_MAX}].
+ */
+export function parseTau(flag: string, value: string): number {
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
+  if (n < TAU_MIN || n > TAU_MAX)
+    throw new Error(`${flag} must be between ${TAU_MIN} and ${TAU_MAX}, got ${value}`);
+  return n;
+}
+
+/**
+ * Default pixel limit: 50,000,000 pixels (e.g. 8660 × 5773, or up to 7071² for a square image).
+ *
+ * Every common camera sensor (≤ 45 MP) fits; the decoded RGB image is ≤ 143 MiB and SAM's full-resolution float32
+ * logits for 4 masks ≤ 763 MiB. The model sees at most 1024 pixels per side, so larger images gain nothing.
+ */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/**
+ * Largest image file read, in bytes (512 MiB), checked with `stat` before any byte is read: no image within the
+ * pixel limit needs more (an uncompressed 50 MP 16-bit RGBA TIFF is 400 MB), and a multi-GiB file would otherwise be
+ * read whole into memory (or fail past 2 GiB with no file name).
+ */
+export const MAX_IMAGE_BYTES = 512 * 1024 * 1024;
+
 /** Mask generation / selection / import. */
 export const MaskSettingsSchema = z.strictObject({
   /** `generated`: SAM automatic mask generation + selection; `imported`: masks read from `importPath`. */
@@ -80,7 +118,7 @@ export const CaptionSettingsSchema = z.strictObject({
 /** Distinctiveness filtering (DESIGN.md §5 Scores). */
 export const FilterSettingsSchema = z.strictObject({
   /** Keep candidates with DoS > τ (strict). */
-  tau: z.number().default(REFERENCE_TAU),
+  tau: TauSchema.default(REFERENCE_TAU),
   /** Images with one mask have no ratio: keep all, keep the top share by CoS, or drop. */
   singleMask: z.enum(['keep-all', 'keep-by-cos-rank', 'drop']).default('keep-all'),
   /** With `keep-by-cos-rank`: the share of a mask's candidates kept, best CoS first (the reference trains on the top half). */
@@ -105,7 +143,7 @@ export const SettingsSchema = z
     /** Seeds every random draw; a candidate's own seed derives from it and its position. */
     seed: z.number().int().min(0).max(0xffffffff).default(0),
     /** Images above this many pixels are refused (decompression-bomb guard). */
-    maxPixels: z.number().int().positive().default(50_000_000),
+    maxPixels: z.number().int().positive().default(DEFAULT_MAX_PIXELS),
   })
   .superRefine((value, context) => {
     if (value.captions.minLength >= value.captions.maxLength) {
@@ -239,4 +277,19 @@ export function stableStringify(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/**
+ * Why `JSON.parse` refused a user's file, without its content: V8's messages quote the text around the error
+ * (`Unexpected token 'r', "root:x:0:0"... is not valid JSON`), which must never reach a client or a log. Keeps the
+ * position when the message has one.
+ */
+export function jsonSyntaxReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/end of JSON input/i.test(message)) return 'not valid JSON (it ends early)';
+  const position = /position (\d+)/.exec(message);
+  const line = /line (\d+) column (\d+)/.exec(message);
+  if (line) return `not valid JSON (syntax error at line ${line[1]} column ${line[2]})`;
+  if (position) return `not valid JSON (syntax error at byte ${position[1]})`;
+  return 'not valid JSON';
 }

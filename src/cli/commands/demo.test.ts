@@ -37,9 +37,9 @@ describe('pseudo-ris demo scenes', () => {
     expect(truth.seed).toBe(4);
   });
 
-  it('exits 2 with a clear message on a bad count', async () => {
+  it('exits 1 (bad input before the start) with a clear message on a bad count', async () => {
     const run = await cli(['demo', 'scenes', '--out', join(root, 'bad'), '--count', '0']);
-    expect(run.code).toBe(2);
+    expect(run.code).toBe(1);
     expect(run.stderr).toContain('--count must be an integer ≥ 1, got "0"');
   });
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseTau } from '../../shared/settings.ts';
 import { evaluateResults, readGroundTruth } from '../../engine/dataset/evaluate.ts';
 import { formatReport } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
@@ -15,8 +16,7 @@ export function registerEval(program: Command): void {
     .option('--tau <t>', "τ for the kept figures (default: the project's)")
     .action((dir: string, flags: { groundTruth: string; json?: boolean; tau?: string }) => {
       const project = Project.open(dir);
-      const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
-      if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
+      const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
       const report = evaluateResults(
         project.results(),
         readGroundTruth(flags.groundTruth),

@@ -4,11 +4,15 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
-import { Project } from '../../engine/pipeline/store.ts';
+import { listImages, Project } from '../../engine/pipeline/store.ts';
+import { validateMaskImport } from '../../engine/segment/import.ts';
+import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import {
+  jsonSyntaxReason,
   parseSettings,
+  parseTau,
   PRESETS,
   REFERENCE_DIFFERENCES,
   settingsPreset,
@@ -28,6 +32,7 @@ interface GenerateFlags {
   tau?: string;
   plain?: boolean;
   progress?: boolean;
+  retryFailed?: boolean;
 }
 
 /** Registers `generate <images> --project <dir>`: runs (or resumes) the pipeline over a folder of images. */
@@ -56,6 +61,10 @@ export function registerGenerate(program: Command): void {
     )
     .option('--no-plain', 'skip the plain-sampling comparison candidates')
     .option('--no-progress', 'plain progress lines even on a terminal')
+    .option(
+      '--retry-failed',
+      'also run again the images whose last result failed (e.g. after fixing the files)',
+    )
     .action(async (images: string | undefined, flags: GenerateFlags) => {
       const existing = tryOpen(flags.project);
       if (!images && !existing)
@@ -63,6 +72,19 @@ export function registerGenerate(program: Command): void {
           `give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`,
         );
       const settings = resolveSettings(flags, existing?.file.settings);
+      if (existing && existing.file.settings.filter.tau !== settings.filter.tau)
+        process.stderr.write(
+          `note: τ of the project changes from ${existing.file.settings.filter.tau} to ${settings.filter.tau} (kept sets use the new τ; results stay as they are)\n`,
+        );
+      // the import source is checked before any image runs: a broken file is one error now, not N failed images
+      if (settings.masks.source === 'imported') {
+        const imageFiles = images ? listImages(images) : (existing?.file.images.map((e) => e.path) ?? []);
+        const { unknown } = await validateMaskImport(settings.masks.importPath!, imageFiles);
+        if (unknown.length > 0)
+          process.stderr.write(
+            `warning: mask import ${settings.masks.importPath} names ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
+          );
+      }
       const stages = await openStages(await resolvePackDir(flags.models));
       // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
       // uncommitted and stays pending); three times: quit at once. Every way, a later run resumes.
@@ -78,7 +100,7 @@ export function registerGenerate(program: Command): void {
           process.stderr.write('\ncancelling the current image (Ctrl-C again to quit now)\n');
           controller.abort();
         } else {
-          process.exit(130);
+          process.exit(EXIT.interrupted);
         }
       };
       process.on('SIGINT', onSigint);
@@ -93,13 +115,26 @@ export function registerGenerate(program: Command): void {
           versions: versions(),
           onProgress: reporter.update,
           signal: controller.signal,
+          retryFailed: flags.retryFailed === true,
           paused: () => interrupts > 0,
         });
         reporter.stop();
         process.stdout.write(
           `${summary.cancelled ? 'stopped' : 'done'}: ${summary.imagesDone}/${summary.imagesTotal} images (${summary.imagesSkipped} already committed, ${summary.imagesFailed} failed) in ${summary.seconds.toFixed(1)} s → ${summary.project}\n`,
         );
-        if (summary.cancelled) process.exitCode = 130;
+        if (summary.cancelled) process.exitCode = EXIT.interrupted;
+        else if (summary.imagesFailed > 0) {
+          process.exitCode = EXIT.imagesFailed;
+          const failed = Project.open(summary.project)
+            .results()
+            .filter((r) => r.status === 'failed');
+          for (const r of failed.slice(0, 20))
+            process.stderr.write(
+              `failed: ${r.image.name}: ${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}\n`,
+            );
+          if (failed.length > 20) process.stderr.write(`failed: … and ${failed.length - 20} more\n`);
+          process.stderr.write('fix the files, then run again with --retry-failed\n');
+        }
       } finally {
         reporter.stop();
         process.off('SIGINT', onSigint);
@@ -129,11 +164,19 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     base = settingsPreset('default') as unknown as Record<string, unknown>;
   }
   if (flags.settings) {
+    let text: string;
+    try {
+      text = readFileSync(flags.settings, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new Error(`--settings ${flags.settings}: cannot be read (${code})`, { cause: error });
+    }
     let file: Record<string, unknown>;
     try {
-      file = JSON.parse(readFileSync(flags.settings, 'utf8')) as Record<string, unknown>;
+      file = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new Error(`--settings ${flags.settings}: ${(error as Error).message}`, { cause: error });
+      // the reason never quotes the file (it may be any file the flag was pointed at)
+      throw new Error(`--settings ${flags.settings}: ${jsonSyntaxReason(error)}`, { cause: error });
     }
     base = merge(base, file);
   }
@@ -149,7 +192,7 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     s.masks.pointsPerSide = integer('--points-per-side', flags.pointsPerSide);
   if (flags.masks !== undefined)
     Object.assign(s.masks, { source: 'imported', importPath: resolve(flags.masks) });
-  if (flags.tau !== undefined) s.filter.tau = number('--tau', flags.tau);
+  if (flags.tau !== undefined) s.filter.tau = parseTau('--tau', flags.tau);
   if (flags.plain === false) s.captions.plainSampling = false;
   if (
     flags.preset ||
@@ -179,12 +222,6 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 function integer(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new Error(`${flag} must be an integer, got "${value}"`);
-  return n;
-}
-
-function number(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
   return n;
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseTau } from '../../shared/settings.ts';
 import { buildReport, formatReport } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
 import { Project } from '../../engine/pipeline/store.ts';
@@ -15,8 +16,7 @@ export function registerReport(program: Command): void {
     .option('--tau <t>', "τ for the kept figures (default: the project's)")
     .action((dir: string, flags: { json?: boolean; tau?: string }) => {
       const project = Project.open(dir);
-      const tau = flags.tau === undefined ? project.file.settings.filter.tau : Number(flags.tau);
-      if (!Number.isFinite(tau)) throw new Error(`--tau must be a number, got "${flags.tau}"`);
+      const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
       // the app's review (review.json) counts here as it does in the app and in exports
       const report = buildReport(
         project.results(),

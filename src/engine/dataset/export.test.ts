@@ -1,13 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeRle } from '../image/rle.ts';
 import { readMaskPng } from '../image/mask.ts';
-import { polygonsToMask } from '../image/polygon.ts';
 import type { BinaryMask } from '../image/types.ts';
 import { exportProject } from './export.ts';
+import { decodeLikeAnnToMask, decodeLikeReferPy } from './export/coco-decode.ts';
 import { writeTestProject } from '../testing/project.ts';
 
 let dir: string;
@@ -67,7 +75,8 @@ describe('refcoco export', () => {
       'sentences',
       'split',
     ]);
-    expect(refs[1]).toMatchObject({ image_id: 1, sents: ['a dotted square'], seg_is_polygon: false });
+    // a mask with a hole is a polygon too now (one polygon bridging its rings): pycocotools cannot read [RLE] (issue 11)
+    expect(refs[1]).toMatchObject({ image_id: 1, sents: ['a dotted square'], seg_is_polygon: true });
     expect(refs[2]).toMatchObject({
       image_id: 2,
       sents: ['a green square', 'a square green'],
@@ -79,16 +88,16 @@ describe('refcoco export', () => {
     expect(existsSync(join(out, 'images/train2014/broken.png'))).toBe(false);
   });
 
-  it('writes segmentations that decode back to the project masks (polygons, or [RLE] for a mask with a hole)', async () => {
+  it('writes segmentations that decode back to the project masks under refer.py and pycocotools rules, holes included', async () => {
     const out = join(dir, 'refcoco');
     const instances = JSON.parse(readFileSync(join(out, 'refcocog/instances.json'), 'utf8'));
     const expected = [masks.get('1:0')!, masks.get('1:1')!, masks.get('2:0')!];
     instances.annotations.forEach((ann: { segmentation: unknown[]; image_id: number }, k: number) => {
       const image = instances.images.find((i: { id: number }) => i.id === ann.image_id);
-      const decoded = Array.isArray(ann.segmentation[0])
-        ? polygonsToMask(ann.segmentation as number[][], { width: image.width, height: image.height })
-        : decodeRle(ann.segmentation[0] as { size: [number, number]; counts: string });
-      expect(Array.from(decoded.data)).toEqual(Array.from(expected[k].data));
+      for (const decode of [decodeLikeReferPy, decodeLikeAnnToMask]) {
+        const decoded = decode(ann.segmentation, image.height, image.width);
+        expect(Array.from(decoded.data)).toEqual(Array.from(expected[k].data));
+      }
     });
   });
 
@@ -103,7 +112,7 @@ describe('cris export', () => {
   it('writes the per-split JSON and 0/255 PNG masks named by segment id', async () => {
     const out = join(dir, 'cris');
     await exportProject(project, { format: 'cris', out });
-    const anns = JSON.parse(readFileSync(join(out, 'anns/refcocog/train.json'), 'utf8'));
+    const anns = JSON.parse(readFileSync(join(out, 'anns/refcocog_u/train.json'), 'utf8'));
     expect(anns).toHaveLength(3);
     expect(anns[0]).toEqual({
       bbox: [1, 1, 6, 5],
@@ -117,13 +126,13 @@ describe('cris export', () => {
       ],
       sentences_num: 2,
     });
-    const png = readFileSync(join(out, 'masks/refcocog/1.png'));
+    const png = readFileSync(join(out, 'masks/refcocog_u/1.png'));
     const mask = await readMaskPng(png);
     expect(Array.from(mask.data)).toEqual(Array.from(masks.get('1:1')!.data));
     const values = execFileSync('python3', [
       '-c',
       'import sys,zlib,struct;d=open(sys.argv[1],"rb").read();print(d[25],d[24])',
-      join(out, 'masks/refcocog/1.png'),
+      join(out, 'masks/refcocog_u/1.png'),
     ])
       .toString()
       .trim();
@@ -247,7 +256,7 @@ describe('exports with a review', () => {
     try {
       const out = join(dir, 'reviewed-cris');
       await exportProject(project, { format: 'cris', out });
-      const entries = JSON.parse(readFileSync(join(out, 'anns', 'refcocog', 'train.json'), 'utf8'));
+      const entries = JSON.parse(readFileSync(join(out, 'anns', 'refcocog_u', 'train.json'), 'utf8'));
       const ofImage1 = entries.filter((e: { img_id: number }) => e.img_id === 1);
       expect(ofImage1).toHaveLength(1);
       expect(ofImage1[0].sentences.map((s: { sent: string }) => s.sent)).toEqual([
@@ -257,7 +266,7 @@ describe('exports with a review', () => {
       const plain = join(dir, 'unreviewed-cris');
       await exportProject(project, { format: 'cris', out: plain, review: null });
       expect(
-        JSON.parse(readFileSync(join(plain, 'anns', 'refcocog', 'train.json'), 'utf8')).filter(
+        JSON.parse(readFileSync(join(plain, 'anns', 'refcocog_u', 'train.json'), 'utf8')).filter(
           (e: { img_id: number }) => e.img_id === 1,
         ),
       ).toHaveLength(2);
@@ -268,5 +277,22 @@ describe('exports with a review', () => {
     } finally {
       rmSync(join(project, 'review.json'));
     }
+  });
+
+  it('removes the temp files of a killed export when it is redone, and writes nothing through a symlink out', async () => {
+    const out = join(dir, 'redone');
+    await exportProject(project, { format: 'jsonl', out });
+    // what a kill -9 mid-export leaves: temp files named with a dead pid beside the final files
+    const stale = [join(out, 'candidates.jsonl.999999999.0a1b2c3d.tmp'), join(out, 'images.999999999.tmp')];
+    for (const path of stale) writeFileSync(path, 'partial');
+    await exportProject(project, { format: 'jsonl', out });
+    for (const path of stale) expect(existsSync(path)).toBe(false);
+    const outside = mkdtempSync(join(tmpdir(), 'pseudo-ris-outside-'));
+    const root = mkdtempSync(join(tmpdir(), 'pseudo-ris-root-'));
+    symlinkSync(outside, join(root, 'jsonl'));
+    await expect(
+      exportProject(project, { format: 'jsonl', out: join(root, 'jsonl'), within: realpathSync(root) }),
+    ).rejects.toThrow('is outside the allowed folder');
+    expect(readdirSync(outside)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { pickleDumps } from './pickle.ts';
+import { pickleDumps, pickleLoads } from './pickle.ts';
 
 function pythonLoads(bytes: Uint8Array): unknown {
   const script =
@@ -44,5 +44,28 @@ describe('pickleDumps (protocol 2)', () => {
 
   it('rejects non-finite numbers, naming the path', () => {
     expect(() => pickleDumps({ refs: [{ score: Number.NaN }] })).toThrow('pickle: $.refs[0].score is NaN');
+  });
+
+  it('reads back what it wrote (for appending to an export), and refuses pickles it did not write', () => {
+    const value = {
+      refs: [
+        {
+          sent_ids: [0, 65536, 900100259690],
+          raw: 'café "x"',
+          score: -1.25,
+          ok: true,
+          none: null,
+          empty: [],
+        },
+      ],
+      negative: -3000000000,
+      small: -5,
+    };
+    expect(pickleLoads(pickleDumps(value))).toEqual(value);
+    const python = execFileSync('python3', [
+      '-c',
+      'import pickle,sys; sys.stdout.buffer.write(pickle.dumps({1, 2}, 2))',
+    ]);
+    expect(() => pickleLoads(python)).toThrow('only pickles written by Pseudo-RIS Studio can be read back');
   });
 });

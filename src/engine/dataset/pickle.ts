@@ -111,3 +111,99 @@ class ByteWriter {
     this.small = [];
   }
 }
+
+/**
+ * Reads back a pickle that {@link pickleDumps} wrote (to append to an earlier export). Accepts exactly the opcodes the
+ * writer emits (ints decode as numbers when safe, else bigint); anything else is refused as not ours.
+ */
+export function pickleLoads(bytes: Uint8Array): PickleValue {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const stack: unknown[] = [];
+  const marks: number[] = [];
+  const fail = (what: string, at: number): never => {
+    throw new Error(
+      `pickle: ${what} at byte ${at}; only pickles written by Pseudo-RIS Studio can be read back`,
+    );
+  };
+  if (bytes[0] !== 0x80 || bytes[1] !== 0x02) fail('not a protocol-2 pickle', 0);
+  let i = 2;
+  const popMark = (at: number): unknown[] => {
+    const mark = marks.pop();
+    if (mark === undefined) return fail('no MARK', at);
+    return stack.splice(mark);
+  };
+  for (;;) {
+    if (i >= bytes.length) fail('truncated', i);
+    const op = bytes[i++];
+    switch (op) {
+      case 0x2e: // STOP
+        if (stack.length !== 1) fail('unbalanced stack', i - 1);
+        return stack[0] as PickleValue;
+      case 0x4e:
+        stack.push(null);
+        break;
+      case 0x88:
+        stack.push(true);
+        break;
+      case 0x89:
+        stack.push(false);
+        break;
+      case 0x4b:
+        stack.push(bytes[i]);
+        i += 1;
+        break;
+      case 0x4d:
+        stack.push(view.getUint16(i, true));
+        i += 2;
+        break;
+      case 0x4a:
+        stack.push(view.getInt32(i, true));
+        i += 4;
+        break;
+      case 0x8a: {
+        const n = bytes[i++];
+        let v = 0n;
+        for (let k = n - 1; k >= 0; k--) v = (v << 8n) | BigInt(bytes[i + k]);
+        if (n > 0 && bytes[i + n - 1] & 0x80) v -= 1n << BigInt(8 * n);
+        i += n;
+        stack.push(
+          v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v,
+        );
+        break;
+      }
+      case 0x47:
+        stack.push(view.getFloat64(i, false));
+        i += 8;
+        break;
+      case 0x58: {
+        const n = view.getUint32(i, true);
+        i += 4;
+        stack.push(Buffer.from(bytes.subarray(i, i + n)).toString('utf8'));
+        i += n;
+        break;
+      }
+      case 0x5d:
+        stack.push([]);
+        break;
+      case 0x7d:
+        stack.push({});
+        break;
+      case 0x28:
+        marks.push(stack.length);
+        break;
+      case 0x65: {
+        const items = popMark(i - 1);
+        (stack[stack.length - 1] as unknown[]).push(...items);
+        break;
+      }
+      case 0x75: {
+        const items = popMark(i - 1);
+        const dict = stack[stack.length - 1] as Record<string, unknown>;
+        for (let k = 0; k + 1 < items.length; k += 2) dict[items[k] as string] = items[k + 1];
+        break;
+      }
+      default:
+        fail(`opcode 0x${op.toString(16)}`, i - 1);
+    }
+  }
+}

@@ -1,10 +1,18 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOMB_SIZE, writeBadImageCorpus, type BadImageCase } from '../testing/bad-image-corpus.ts';
-import { DEFAULT_MAX_PIXELS, ImageInputError, loadImage, probeImage, sniffFormat } from './load.ts';
+import { parseSettings } from '../../shared/settings.ts';
+import {
+  DEFAULT_MAX_PIXELS,
+  ImageInputError,
+  loadImage,
+  MAX_IMAGE_BYTES,
+  probeImage,
+  sniffFormat,
+} from './load.ts';
 
 let dir: string;
 let corpus: BadImageCase[];
@@ -104,7 +112,7 @@ describe('loadImage refusals', () => {
     const error = await refusal(loadImage(byFile('bomb.png').path));
     expect(error.code).toBe('too-large');
     expect(error.message).toContain(
-      '20000×20000 = 400,000,000 pixels is over the limit of 67,108,864; refused before decoding',
+      '20000×20000 = 400,000,000 pixels is over the limit of 50,000,000; refused before decoding',
     );
     // With the limit lifted, the same file gets as far as decoding, where its missing rows make it fail otherwise:
     // so the refusal above came from the header alone.
@@ -163,9 +171,42 @@ describe('probeImage', () => {
     expect(Buffer.from(fromBuffer.data).equals(Buffer.from(fromFile.data))).toBe(true);
   });
 
-  it('uses a default limit well under sharp’s 268 MP', () => {
-    expect(DEFAULT_MAX_PIXELS).toBe(67_108_864);
+  it('uses the settings’ default limit of 50,000,000 pixels, well under sharp’s 268 MP', () => {
+    expect(DEFAULT_MAX_PIXELS).toBe(50_000_000);
+    expect(parseSettings({}).maxPixels).toBe(DEFAULT_MAX_PIXELS);
   });
+
+  it('refuses a 3 GiB file from its size before reading a byte, naming the file', async () => {
+    const huge = join(dir, 'huge.jpg');
+    await truncate(huge, 3 * 1024 ** 3).catch(async () => {
+      await writeFile(huge, '');
+      await truncate(huge, 3 * 1024 ** 3);
+    });
+    const error = await refusal(loadImage(huge));
+    expect(error.code).toBe('too-large');
+    expect(error.message).toBe(`image ${huge}: the file is 3.0 GiB, over the limit of 512 MiB for one image`);
+    expect(MAX_IMAGE_BYTES).toBe(512 * 1024 * 1024);
+  });
+
+  it('refuses a folder named like an image as unreadable', async () => {
+    const folder = join(dir, 'folder.png');
+    await mkdir(folder, { recursive: true });
+    const error = await refusal(loadImage(folder));
+    expect(error.code).toBe('unreadable');
+    expect(error.message).toBe(`image ${folder}: is a folder, not an image file`);
+  });
+
+  it.skipIf(process.getuid?.() === 0)(
+    'names permission denied for an unreadable file (not as root)',
+    async () => {
+      const locked = join(dir, 'locked.png');
+      await writeFile(locked, 'x');
+      await chmod(locked, 0o000);
+      const error = await refusal(loadImage(locked));
+      expect(error.code).toBe('unreadable');
+      expect(error.message).toBe(`image ${locked}: cannot be read: permission denied (EACCES)`);
+    },
+  );
 
   it('recognises formats by their magic bytes', () => {
     expect(sniffFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBe('jpeg');

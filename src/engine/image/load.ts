@@ -6,18 +6,19 @@
  * declare 14,000² pixels and take ~700 MB to decode); then decode once, applying the EXIF orientation, compositing
  * alpha over the background, converting CMYK / greyscale / palette / 16-bit to 8-bit sRGB RGB.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { DEFAULT_MAX_PIXELS as SETTINGS_MAX_PIXELS, MAX_IMAGE_BYTES } from '../../shared/settings.ts';
 import type { RgbImage, Size } from './types.ts';
 
 /**
- * Default pixel limit: 8192² = 67,108,864 pixels (≈ 67 MP).
- *
- * Every common camera sensor (≤ 61 MP) fits, and it is a quarter of sharp's own limit (268 MP). The cost it bounds:
- * the decoded RGB image is ≤ 192 MiB, and SAM's decoder returns float32 logits for 4 masks at full resolution
- * (16 B/pixel ≈ 1 GiB at the limit). The model sees at most 1024 pixels per side, so larger images gain nothing.
+ * Default pixel limit: the settings' `maxPixels` default, 50,000,000 pixels (see `DEFAULT_MAX_PIXELS` in
+ * shared/settings.ts), so a file refused here is refused by a run with default settings too.
  */
-export const DEFAULT_MAX_PIXELS = 8192 * 8192;
+export const DEFAULT_MAX_PIXELS = SETTINGS_MAX_PIXELS;
+
+/** Largest image file read, in bytes (512 MiB), checked with `stat` first (see shared/settings.ts). */
+export { MAX_IMAGE_BYTES };
 
 /** Why an image was refused. */
 export type ImageInputErrorCode =
@@ -31,7 +32,7 @@ export type ImageInputErrorCode =
   | 'corrupt'
   /** Not an image format sharp knows (e.g. a text file named .jpg). */
   | 'not-an-image'
-  /** More pixels than the limit; refused from the header, before decoding. */
+  /** More pixels than the limit (refused from the header, before decoding), or a file over {@link MAX_IMAGE_BYTES}. */
   | 'too-large';
 
 /** A refused image: `code` for the batch's error record, a message that names the file and the reason. */
@@ -142,16 +143,46 @@ async function readInput(input: string | Uint8Array): Promise<{ bytes: Buffer; s
   }
   let bytes: Buffer;
   try {
+    const info = await stat(input);
+    if (info.isDirectory()) throw new ImageInputError('unreadable', input, 'is a folder, not an image file');
+    if (info.size > MAX_IMAGE_BYTES)
+      throw new ImageInputError(
+        'too-large',
+        input,
+        `the file is ${formatBytes(info.size)}, over the limit of ${formatBytes(MAX_IMAGE_BYTES)} for one image`,
+      );
     bytes = await readFile(input);
   } catch (error) {
-    const why =
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'file not found'
-        : `cannot be read (${(error as Error).message})`;
-    throw new ImageInputError('unreadable', input, why, { cause: error });
+    if (error instanceof ImageInputError) throw error;
+    throw new ImageInputError('unreadable', input, fsReason(error), { cause: error });
   }
   if (bytes.length === 0) throw new ImageInputError('empty', input, 'the file is empty (0 bytes)');
   return { bytes, source: input };
+}
+
+/** A file-system failure as a reason that names the kind of problem (never the file's content). */
+export function fsReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'file not found';
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot be read: permission denied (${code})`;
+    case 'EISDIR':
+      return 'is a folder, not an image file';
+    case 'ELOOP':
+      return 'cannot be read: too many symbolic links (ELOOP)';
+    case 'ERR_FS_FILE_TOO_LARGE':
+      return 'cannot be read: the file is too large';
+    default:
+      return `cannot be read (${code ?? (error as Error).name ?? 'error'})`;
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  return `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
 async function probeBytes(bytes: Buffer, source: string, maxPixels: number): Promise<ImageProbe> {

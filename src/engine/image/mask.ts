@@ -214,7 +214,9 @@ export async function readMaskPng(input: string | Buffer): Promise<BinaryMask> {
 export async function encodeMaskPng(mask: BinaryMask): Promise<Buffer> {
   const pixels = Buffer.alloc(mask.data.length);
   for (let i = 0; i < pixels.length; i++) pixels[i] = mask.data[i] !== 0 ? 255 : 0;
+  // without b-w sharp writes one-channel raw input as RGB (PNG colour type 2); b-w gives colour type 0
   return sharp(pixels, { raw: { width: mask.width, height: mask.height, channels: 1 } })
+    .toColourspace('b-w')
     .png()
     .toBuffer();
 }

@@ -57,6 +57,17 @@ export function maskToPolygons(mask: BinaryMask): PolygonResult {
 }
 
 /**
+ * Every boundary loop of a mask along pixel edges — outer boundaries and holes, nested ones included — as simplified
+ * pixel-corner polygons. Under an even-odd fill the loops together give back the mask exactly (each horizontal
+ * boundary edge lies on exactly one loop), which is what the exports' bridged polygon builds on.
+ */
+export function maskToRings(mask: BinaryMask): Polygon[] {
+  if (mask.data.length !== mask.width * mask.height)
+    throw new RangeError(`mask data has ${mask.data.length} bytes, expected ${mask.width}·${mask.height}`);
+  return traceLoops(mask).map(simplify);
+}
+
+/**
  * Rasterizes COCO polygons into a mask: a pixel is inside when its centre lies inside a polygon (even-odd rule);
  * parts are unioned.
  *

@@ -75,7 +75,10 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         const path = settings.masks.importPath!;
         if (!imports.has(path)) imports.set(path, openMaskImport(path));
         const source = await imports.get(path)!;
-        const found = await source.masksFor(entry.path, image);
+        const found = await source.masksFor(entry.path, image, {
+          required: true,
+          limit: settings.masks.hardCap,
+        });
         return {
           masks: found.map((m) => m.mask),
           scores: found.map(() => 1),

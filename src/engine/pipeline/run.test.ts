@@ -79,7 +79,7 @@ describe('runProject on the demo pack', () => {
         settings: fastSettings(scenes.coco, { seed: 9 }),
         stages,
       }),
-    ).rejects.toThrow(/generated with other settings \(differs in seed\)/);
+    ).rejects.toThrow(/generated with other settings \(seed: 5 → 9\)/);
   });
 
   it('stops at an image boundary when aborted and resumes without duplicates', async () => {

@@ -270,6 +270,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Pause: answers true to stop once the image in flight is committed. */
   paused?: BatchControl['paused'];
+  /** Also run again the images whose latest result failed (`generate --retry-failed`). */
+  retryFailed?: boolean;
   /** Test hook: called after each image is committed (e.g. to time a kill). */
   onCommit?: (result: ImageResult) => void;
 }
@@ -288,16 +290,16 @@ export async function runProject(options: RunOptions): Promise<RunSummary> {
     pack: options.pack,
     versions: options.versions,
   });
-  const committed = project.committedIds();
   const images = project.file.images;
-  const pending = images.filter((e) => !committed.has(e.id));
+  const pending = await project.pendingEntries({ retryFailed: options.retryFailed });
+  const rerun = new Set(pending.map((e) => e.id));
   let outcome;
   try {
     outcome = await runBatch({
       entries: pending,
       already: {
         done: images.length - pending.length,
-        failed: project.results().filter((r) => r.status === 'failed').length,
+        failed: project.results().filter((r) => r.status === 'failed' && !rerun.has(r.image.id)).length,
       },
       job: (entry, context) => processImage(options.stages, entry, options.settings, context),
       onFailure: failedResult,

@@ -154,7 +154,7 @@ describe('the project store', () => {
     expect(changed.file.settings.filter.tau).toBe(1.7);
     await expect(
       Project.create(join(dir, 'p'), { images: [], settings: parseSettings({ captions: { topK: [5] } }) }),
-    ).rejects.toThrow('differs in captions');
+    ).rejects.toThrow('generated with other settings (captions.topK: [5,7,9,11,13] → [5])');
   });
 
   it('names what is wrong with a folder that is not a project', () => {

@@ -1,11 +1,17 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMaskPng } from '../image/mask.ts';
 import { encodeRle } from '../image/rle.ts';
 import type { BinaryMask } from '../image/types.ts';
-import { assertKnownImages, openMaskImport, segmentationToMask } from './import.ts';
+import {
+  assertKnownImages,
+  MaskImportError,
+  openMaskImport,
+  segmentationToMask,
+  validateMaskImport,
+} from './import.ts';
 
 let dir: string;
 
@@ -96,7 +102,7 @@ describe('COCO import', () => {
   });
 
   it('rejects malformed files and segmentations with clear messages', async () => {
-    await expect(openMaskImport(join(dir, 'broken.json'))).rejects.toThrow(/broken\.json is not JSON/);
+    await expect(openMaskImport(join(dir, 'broken.json'))).rejects.toThrow(/broken\.json is not valid JSON/);
     await expect(openMaskImport(join(dir, 'nowhere'))).rejects.toThrow(/nowhere does not exist$/);
     expect(() => segmentationToMask({ size: [4, 4], counts: '0' }, SIZE, 'ann 3')).toThrow(
       'mask import: ann 3: RLE size is 4×4 (size [4, 4]) but the image is 12×8',
@@ -104,5 +110,47 @@ describe('COCO import', () => {
     expect(() => segmentationToMask('nope', SIZE, 'ann 4')).toThrow(
       'mask import: ann 4: segmentation is neither polygons nor RLE',
     );
+  });
+});
+
+describe('import problems a batch reports per image', () => {
+  it('validates the source before a batch: unknown names and images without an entry', async () => {
+    const checked = await validateMaskImport(join(dir, 'coco.json'), ['/p/photo.jpg', '/p/third.jpg']);
+    expect(checked.unknown).toEqual(['other.jpg']);
+    expect(checked.missing).toEqual(['third.jpg']);
+  });
+
+  it('fails an image the source has no entry for, and one with more masks than the cap, each by name', async () => {
+    const source = await openMaskImport(join(dir, 'coco.json'));
+    const missing = await source.masksFor('third.jpg', SIZE, { required: true }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(MaskImportError);
+    expect((missing as MaskImportError).code).toBe('not-in-import');
+    expect((missing as Error).message).toBe(
+      `mask import ${join(dir, 'coco.json')} has no entry for image third.jpg`,
+    );
+    await expect(source.masksFor('photo.jpg', SIZE, { limit: 2 })).rejects.toThrow(
+      `mask import ${join(dir, 'coco.json')} has 3 masks for image photo.jpg; at most 2 (settings.masks.hardCap) can be captioned together`,
+    );
+    expect(await source.masksFor('photo.jpg', SIZE, { limit: 3, required: true })).toHaveLength(3);
+  });
+
+  it('never quotes a non-JSON file it was pointed at', async () => {
+    await writeFile(join(dir, 'passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
+    const error = (await openMaskImport(join(dir, 'passwd')).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(`mask import: ${join(dir, 'passwd')} is not valid JSON`);
+    expect(error.message).not.toContain('root:x');
+  });
+
+  it('refuses a source or a mask file whose real path leaves the allowed folders', async () => {
+    const allowed = await realpath(join(dir, 'png'));
+    const contains = (real: string) => real.startsWith(`${allowed}/`) || real === allowed;
+    await symlink(join(dir, 'coco.json'), join(dir, 'png', 'link.json'));
+    await expect(openMaskImport(join(dir, 'png', 'link.json'), { contains })).rejects.toThrow(
+      `mask import: ${join(dir, 'png', 'link.json')} is outside the allowed folders`,
+    );
+    await symlink(join(dir, 'bad', 'photo', '0.png'), join(dir, 'png', 'stranger', '0.png'));
+    const source = await openMaskImport(join(dir, 'png'), { contains });
+    await expect(source.masksFor('stranger.jpg', SIZE)).rejects.toThrow('is outside the allowed folders');
+    expect(await source.masksFor('photo.jpg', SIZE)).toHaveLength(2);
   });
 });

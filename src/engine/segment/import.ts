@@ -10,7 +10,8 @@
  * Errors name the file and what is wrong: a mask or annotation whose size differs from the image's, entries for
  * images that are not in the project, malformed JSON.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { jsonSyntaxReason } from '../../shared/settings.ts';
 import { basename, extname, join } from 'node:path';
 import {
   readMaskPng,
@@ -40,15 +41,43 @@ export interface MaskImport {
    * The masks of one image (by its file name or path), checked against its size; [] when the source has none.
    * Uniform masks (all outside or all inside) are skipped as the reference skips them, and listed in `skipped`.
    */
-  masksFor(imageFile: string, size: Size): Promise<ImportedMask[]>;
+  masksFor(imageFile: string, size: Size, options?: MasksForOptions): Promise<ImportedMask[]>;
+  /** True when the source has an entry for this image (file name or path), even one with no masks. */
+  has(imageFile: string): boolean;
   /** Masks skipped so far, with the reason. */
   readonly skipped: Array<{ sourceId: string; reason: string }>;
 }
 
 /** Thrown for every import problem; `code` tells them apart. */
+/** Per-image checks of {@link MaskImport.masksFor}, as a batch applies them. */
+export interface MasksForOptions {
+  /** Refuse (this image only) more masks than this, instead of cutting them silently (settings.masks.hardCap). */
+  limit?: number;
+  /** Refuse (this image only) an image the source has no entry for, instead of giving it 0 masks. */
+  required?: boolean;
+}
+
+/** Options of {@link openMaskImport}. */
+export interface OpenMaskImportOptions {
+  /**
+   * The path policy (served mode): called with the real path of the source and of every file read from it; false
+   * refuses it (`forbidden`), so a symlink planted after the settings were checked still cannot lead outside.
+   */
+  contains?: (realPath: string) => boolean;
+}
+
 export class MaskImportError extends Error {
   constructor(
-    readonly code: 'not-found' | 'bad-json' | 'bad-coco' | 'size-mismatch' | 'unknown-images' | 'bad-png',
+    readonly code:
+      | 'not-found'
+      | 'bad-json'
+      | 'bad-coco'
+      | 'size-mismatch'
+      | 'unknown-images'
+      | 'bad-png'
+      | 'forbidden'
+      | 'not-in-import'
+      | 'too-many-masks',
     message: string,
   ) {
     super(message);
@@ -57,11 +86,52 @@ export class MaskImportError extends Error {
 }
 
 /** Opens a PNG folder or a COCO JSON file. */
-export async function openMaskImport(path: string): Promise<MaskImport> {
+export async function openMaskImport(path: string, options: OpenMaskImportOptions = {}): Promise<MaskImport> {
   const info = await stat(path).catch(() => null);
   if (!info) throw new MaskImportError('not-found', `mask import: ${path} does not exist`);
-  if (info.isDirectory()) return openPngFolder(path);
-  return openCoco(path);
+  const confine = async (file: string): Promise<void> => {
+    if (!options.contains) return;
+    const real = await realpath(file).catch(() => null);
+    if (real === null || !options.contains(real))
+      throw new MaskImportError('forbidden', `mask import: ${file} is outside the allowed folders`);
+  };
+  await confine(path);
+  const source = info.isDirectory() ? await openPngFolder(path, confine) : await openCoco(path);
+  const masksFor = source.masksFor;
+  source.masksFor = async (imageFile, size, checks = {}) => {
+    if (checks.required && !source.has(imageFile))
+      throw new MaskImportError(
+        'not-in-import',
+        `mask import ${path} has no entry for image ${basename(imageFile)}`,
+      );
+    const masks = await masksFor(imageFile, size);
+    if (checks.limit !== undefined && masks.length > checks.limit)
+      throw new MaskImportError(
+        'too-many-masks',
+        `mask import ${path} has ${masks.length} masks for image ${basename(imageFile)}; at most ${checks.limit} (settings.masks.hardCap) can be captioned together: split or thin them`,
+      );
+    return masks;
+  };
+  return source;
+}
+
+/**
+ * Checks an import source before a batch starts: opens and parses it (throwing `MaskImportError` for a missing,
+ * unreadable or malformed source, so nothing runs), and lists the names in the source that match none of
+ * `imageFiles` (`unknown`, ignored by the run: the caller reports them) and the images with no entry (`missing`:
+ * each fails alone in the run, named).
+ */
+export async function validateMaskImport(
+  path: string,
+  imageFiles: readonly string[],
+  options: OpenMaskImportOptions = {},
+): Promise<{ source: MaskImport; unknown: string[]; missing: string[] }> {
+  const source = await openMaskImport(path, options);
+  return {
+    source,
+    unknown: source.unknownImages(imageFiles),
+    missing: imageFiles.filter((f) => !source.has(f)).map((f) => basename(f)),
+  };
 }
 
 /** Throws when the source names images that are not among `imageFiles` (listing the first few). */
@@ -82,7 +152,7 @@ function stemOf(file: string): string {
   return ext ? base.slice(0, -ext.length) : base;
 }
 
-async function openPngFolder(dir: string): Promise<MaskImport> {
+async function openPngFolder(dir: string, confine: (file: string) => Promise<void>): Promise<MaskImport> {
   const entries = await readdir(dir, { withFileTypes: true });
   const stems = entries
     .filter((e) => e.isDirectory())
@@ -94,6 +164,7 @@ async function openPngFolder(dir: string): Promise<MaskImport> {
     path: dir,
     skipped,
     imageNames: () => [...stems],
+    has: (imageFile) => stems.includes(stemOf(imageFile)),
     unknownImages: (imageFiles) => {
       const known = new Set(imageFiles.map(stemOf));
       return stems.filter((s) => !known.has(s));
@@ -108,6 +179,7 @@ async function openPngFolder(dir: string): Promise<MaskImport> {
       for (const file of files) {
         const sourceId = `${stem}/${file}`;
         let mask: BinaryMask;
+        await confine(join(folder, file));
         try {
           mask = await readMaskPng(join(folder, file));
         } catch (error) {
@@ -143,11 +215,19 @@ interface CocoAnnotation {
 }
 
 async function openCoco(file: string): Promise<MaskImport> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new MaskImportError('not-found', `mask import: ${file} cannot be read (${code})`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    throw new MaskImportError('bad-json', `mask import: ${file} is not JSON (${(error as Error).message})`);
+    // the reason never quotes the file: a path pointed at another file must not leak its first bytes
+    throw new MaskImportError('bad-json', `mask import: ${file} is ${jsonSyntaxReason(error)}`);
   }
   const doc = json as { images?: unknown; annotations?: unknown };
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.images) || !Array.isArray(doc.annotations)) {
@@ -197,6 +277,7 @@ async function openCoco(file: string): Promise<MaskImport> {
     path: file,
     skipped,
     imageNames: () => [...names],
+    has: (imageFile) => find(imageFile) !== undefined,
     unknownImages: (imageFiles) => {
       const known = new Set(imageFiles.map((f) => basename(f)));
       return names.filter((n) => !known.has(basename(n)));

@@ -23,7 +23,7 @@ import {
   type ModelPack,
 } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
-import { FileScope, isInside, realPathOf } from './paths.ts';
+import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
 import { demoPackDir, ProjectService } from './project.ts';
 
 /** Builds the facade's handlers. State (project, pack, run) lives in the returned closure. */
@@ -109,8 +109,17 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'project:addImages': (params, context) => projects.addImages(params, context),
     'project:images': async () => projects.images(),
     'settings:get': async () => projects.settings(),
-    'settings:set': async (params, context) => projects.setSettings(params, context),
-    'run:start': async (params, context) => projects.startRun(params, context),
+    'settings:set': async (params, context) =>
+      projects.setSettings(
+        { ...params, settings: (await confineSettingsPaths(params.settings, checkServed))! },
+        context,
+      ),
+    'run:start': async (params, context) => {
+      const settings = await confineSettingsPaths(params.settings, checkServed);
+      // checked again when the run opens it: the stored path may have become a symlink out since it was set
+      if (!settings && projects.current()) await confineSettingsPaths(projects.settings(), checkServed);
+      return projects.startRun({ ...params, settings }, context);
+    },
     'run:pause': () => projects.pause(),
     'run:resume': (_params, context) => projects.resume(context),
     'run:cancel': () => projects.cancel(),

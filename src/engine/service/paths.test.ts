@@ -2,7 +2,9 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileScope, isInside, realPathOf } from './paths.ts';
+import { writeFileSync, mkdirSync as mkdirNow, symlinkSync } from 'node:fs';
+import { assertWithin, writeFileAtomic, removeStaleTemps } from '../pipeline/store.ts';
+import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
 
 let base: string;
 beforeAll(async () => {
@@ -48,5 +50,61 @@ describe('file-access confinement', () => {
   it('refuses relative paths and NUL bytes', async () => {
     await expect(realPathOf('project/images')).rejects.toThrow('the path must be absolute: project/images');
     await expect(realPathOf('/tmp/a\0b')).rejects.toThrow('a path may not contain NUL bytes');
+  });
+});
+
+describe('the path policy at the places a path enters and at each write', () => {
+  it('checks a setting’s import path and stores its real path', async () => {
+    const scope = new FileScope();
+    await scope.allow(join(base, 'project'));
+    const check = (path: string, what: string) => scope.check(path, what);
+    await expect(
+      confineSettingsPaths({ masks: { importPath: join(base, 'outside', 'secret.txt') } }, check),
+    ).rejects.toThrow(
+      `mask import path (masks.importPath) is outside the allowed folders: ${join(base, 'outside', 'secret.txt')}`,
+    );
+    await expect(
+      confineSettingsPaths(
+        { masks: { importPath: join(base, 'project', 'images', 'escape', 'secret.txt') } },
+        check,
+      ),
+    ).rejects.toThrow('is outside the allowed folders');
+    const inside = await confineSettingsPaths(
+      { masks: { importPath: join(base, 'project', 'images', 'a.png') } },
+      check,
+    );
+    expect(inside?.masks.importPath).toBe(await realPathOf(join(base, 'project', 'images', 'a.png')));
+    expect(await confineSettingsPaths({ seed: 1 } as { masks?: { importPath?: string } }, check)).toEqual({
+      seed: 1,
+    });
+  });
+
+  it('refuses an atomic write whose folder is a symlink out, leaving nothing outside', async () => {
+    const root = await realPathOf(join(base, 'project'));
+    mkdirNow(join(root, 'exports'), { recursive: true });
+    symlinkSync(join(base, 'outside'), join(root, 'exports', 'jsonl'));
+    expect(() =>
+      writeFileAtomic(join(root, 'exports', 'jsonl', 'candidates.jsonl'), 'x', { within: root }),
+    ).toThrow(
+      /candidates\.jsonl is outside the allowed folder .* \(a symbolic link leads out\)|jsonl is outside the allowed folder/,
+    );
+    expect(() => assertWithin(join(root, 'exports', 'new', 'deeper', 'f.txt'), root)).not.toThrow();
+    writeFileAtomic(join(root, 'exports', 'ok', 'f.txt'), 'fine', { within: root });
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(join(base, 'outside')).sort()).toEqual(['secret.txt']);
+  });
+
+  it('removes temp files of dead writers but not of live ones', async () => {
+    const folder = join(base, 'temps');
+    mkdirNow(join(folder, 'sub'), { recursive: true });
+    writeFileSync(join(folder, 'a.json.999999999.0a1b2c3d.tmp'), '');
+    writeFileSync(join(folder, 'sub', 'img.jpg.999999998.tmp'), '');
+    writeFileSync(join(folder, 'live.json.1.0a1b2c3d.tmp'), ''); // pid 1 is always alive
+    writeFileSync(join(folder, 'keep.tmp'), '');
+    expect(
+      removeStaleTemps(folder)
+        .map((p) => p.slice(folder.length + 1))
+        .sort(),
+    ).toEqual(['a.json.999999999.0a1b2c3d.tmp', 'sub/img.jpg.999999998.tmp']);
   });
 });

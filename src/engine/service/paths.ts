@@ -77,3 +77,18 @@ export class FileScope {
     return false;
   }
 }
+
+/**
+ * The path policy applied to settings as they arrive (`settings:set`, `run:start`): every path a setting holds
+ * (`masks.importPath`) must pass `check`, and is replaced by the real path `check` answers, so a run later reads
+ * exactly what was allowed. Answers `settings` unchanged when it holds no path.
+ */
+export async function confineSettingsPaths<T extends { masks?: { importPath?: string | undefined } }>(
+  settings: T | undefined,
+  check: (path: string, what: string) => Promise<string>,
+): Promise<T | undefined> {
+  const importPath = settings?.masks?.importPath;
+  if (!settings || typeof importPath !== 'string') return settings;
+  const real = await check(importPath, 'mask import path (masks.importPath)');
+  return { ...settings, masks: { ...settings.masks, importPath: real } };
+}

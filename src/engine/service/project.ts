@@ -696,7 +696,10 @@ export class ProjectService {
     for (const format of formats) {
       if (format === 'repro') continue; // every export writes the reproducibility record beside its files
       context.signal.throwIfAborted();
-      const folder = join(out, format);
+      // the format sub-folder gets the path policy too (it may be a symlink out), and every write re-checks it
+      const folder = dest
+        ? await this.options.checkUserPath(join(out, format), 'export folder')
+        : join(out, format);
       // the review (accept keeps whatever τ says, reject and deleted masks drop, edits' texts) is applied by the
       // exporters through the shared keep rule, as the page counts and the report apply it
       const summary = await exportProject(project.dir, {
@@ -705,6 +708,7 @@ export class ProjectService {
         tau,
         split,
         review: this.#review,
+        within: dest ? out : project.dir,
         onProgress: (done, total) => context.emit('export:progress', { format, done, total }),
       });
       files.push(...summary.files.map((file) => join(folder, file)));

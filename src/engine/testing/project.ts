@@ -138,3 +138,48 @@ export async function writeTestProject(
   project.close();
   return { project: project.dir, masks };
 }
+
+/** One image of {@link writeMaskProject}: its fill colour and masks, each with captions as [text, DoS, CoS]. */
+export interface TestImageSpec {
+  name: string;
+  width: number;
+  height: number;
+  colour: [number, number, number];
+  masks: Array<{ mask: BinaryMask; captions: Array<[string, number | null, number]> }>;
+}
+
+/**
+ * Writes a project of the given images (all done) into `dir/project`, images under `dir/images`: masks as given,
+ * one DCS candidate per caption (candidate k of mask m is `image:m:k`). For exports of masks with holes, several parts and single-mask images.
+ */
+export async function writeMaskProject(dir: string, specs: readonly TestImageSpec[]): Promise<string> {
+  const images = join(dir, 'images');
+  mkdirSync(images, { recursive: true });
+  const files = specs.map((s) => join(images, s.name));
+  for (const [k, s] of specs.entries()) {
+    const [r, g, b] = s.colour;
+    await sharp({ create: { width: s.width, height: s.height, channels: 3, background: { r, g, b } } })
+      .png()
+      .toFile(files[k]);
+  }
+  const settings = parseSettings({ masks: { source: 'imported', importPath: images } });
+  const project = await Project.create(join(dir, 'project'), { images: files, settings });
+  project.file.images.forEach((entry, k) => {
+    const spec = specs[k];
+    const candidates = spec.masks.flatMap((m, maskIndex) =>
+      m.captions.map(([text, dos, cos], j) =>
+        candidate(maskIndex, j, text, spec.masks.length === 1 ? null : dos, cos),
+      ),
+    );
+    project.commit({
+      version: 1,
+      image: imageRecord(entry, { width: spec.width, height: spec.height }),
+      status: 'done',
+      masks: spec.masks.map((m, index) => maskResult(index, m.mask)),
+      candidates,
+      decisions: decide(candidates, spec.masks.length, settings.filter),
+    });
+  });
+  project.close();
+  return project.dir;
+}

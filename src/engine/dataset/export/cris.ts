@@ -1,0 +1,65 @@
+/**
+ * CRIS / ETRIS (formats.md §2): `anns/<folder>/<split>.json` (one entry per ref) and `masks/<folder>/<segment_id>.png`
+ * (0/255), images under `images/train2014` — what CRIS's `tools/data_process.py` writes and `folder2lmdb.py` reads.
+ * `<folder>` is CRIS's name: refcoco, refcoco+, refcocog_u (splitBy umd) or refcocog_g (google). Appending adds to
+ * the earlier export's split files; segment and sentence ids continue after its own.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeRle, encodeMaskPng } from '../../image/index.ts';
+import type { ExportContext } from './context.ts';
+import { crisFolder } from './naming.ts';
+import { IMAGE_DIR, planDataset, planRecord } from './plan.ts';
+
+/** Writes the CRIS layout. */
+export async function exportCris(context: ExportContext): Promise<void> {
+  const { writer, summary } = context;
+  const plan = planDataset(context);
+  const folder = crisFolder(plan.dataset, plan.splitBy);
+  const bySplit = new Map<string, unknown[]>();
+  for (const s of plan.splitCounts) {
+    const file = plan.previous ? join(plan.previous.dir, 'anns', folder, `${s.name}.json`) : '';
+    bySplit.set(
+      s.name,
+      file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]) : [],
+    );
+  }
+  for (const ref of plan.refs) {
+    const [x, y, w, h] = ref.mask.bbox;
+    bySplit.get(ref.split)!.push({
+      bbox: [Math.trunc(x), Math.trunc(y), Math.trunc(x) + Math.trunc(w), Math.trunc(y) + Math.trunc(h)],
+      cat: 0,
+      segment_id: ref.refId,
+      img_name: ref.fileName,
+      img_id: ref.imageId,
+      sentences: ref.sentences.map((_, idx) => ({
+        idx,
+        sent_id: ref.sentIds[idx],
+        sent: ref.tokens[idx].join(' '),
+      })),
+      sentences_num: ref.sentences.length,
+    });
+    writer.file(join('masks', folder, `${ref.refId}.png`), await encodeMaskPng(decodeRle(ref.mask.rle)));
+    summary.expressions += ref.sentences.length;
+  }
+  let done = 0;
+  for (const image of plan.images.values()) {
+    await writer.image(image.result, join(IMAGE_DIR, image.fileName));
+    summary.images++;
+    context.options.onProgress?.(++done, plan.images.size);
+  }
+  // the split files last: a failed image (or append) leaves the earlier index intact
+  for (const [split, entries] of bySplit)
+    writer.file(join('anns', folder, `${split}.json`), JSON.stringify(entries));
+  summary.refs = plan.refs.length;
+  summary.splits = plan.splitCounts.map(({ name, images, refs, expressions }) => ({
+    name,
+    images,
+    refs,
+    expressions,
+  }));
+  Object.assign(context.resolved, planRecord(plan, context), {
+    crisFolder: folder,
+    maskRepresentation: 'png-0-255',
+  });
+}

@@ -1,0 +1,394 @@
+/**
+ * The served mode's security suite: regression tests of every hardening case of issue 14 and a seeded fuzz of every
+ * request channel and of WebSocket framing (raw TCP on loopback), bounded in count and time. After each group the
+ * server must still answer; canary files outside the allowed folder (reached through a farm of symlinks inside it)
+ * must be neither read nor written; no response and no log line may hold the token or a canary's content.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startTestEngine, type TestEngine } from '../engine/testing/engine.ts';
+import { REQUEST_CHANNELS } from '../shared/api-names.ts';
+import { decodeMessage } from '../shared/wire.ts';
+import { startServer, type RunningServer } from './server.ts';
+import { tokenCookieName } from './security.ts';
+
+/** The fuzz seed: fixed, so a failure replays; change it to explore. */
+const SEED = 0x5eed14;
+
+let test: TestEngine;
+let server: RunningServer;
+let allowed: string;
+let canaryDir: string;
+let canaryText: string;
+let canaryBefore: string;
+const seen: string[] = []; // every response body and frame text the suite received
+const logged: string[] = []; // every line the process wrote to stdout/stderr meanwhile
+const restore: Array<() => void> = [];
+
+function snapshot(dir: string): string {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((e) => {
+      const path = join(e.parentPath, e.name);
+      const info = statSync(path);
+      return `${path}:${info.size}:${info.mtimeMs}:${e.isFile() ? readFileSync(path, 'utf8') : ''}`;
+    })
+    .sort()
+    .join('\n');
+}
+
+beforeAll(async () => {
+  test = await startTestEngine('pris-security-');
+  allowed = join(test.base, 'allowed');
+  canaryDir = join(test.base, 'canary');
+  mkdirSync(join(canaryDir, 'deeper'), { recursive: true });
+  canaryText = `CANARY-${randomBytes(8).toString('hex')}`;
+  writeFileSync(join(canaryDir, 'secret.txt'), `root:x:0:0:${canaryText}\n`);
+  writeFileSync(join(canaryDir, 'deeper', 'coco.json'), `{"canary": "${canaryText}"}`);
+  // the symlink farm: links inside the allowed folder that lead out, directly, through chains and via folders
+  mkdirSync(join(allowed, 'farm'));
+  symlinkSync(canaryDir, join(allowed, 'farm', 'dir'));
+  symlinkSync(join(canaryDir, 'secret.txt'), join(allowed, 'farm', 'file.json'));
+  symlinkSync(join(allowed, 'farm', 'dir'), join(allowed, 'farm', 'chain'));
+  symlinkSync(join(canaryDir, 'deeper'), join(allowed, 'farm', 'masks'));
+  canaryBefore = snapshot(canaryDir);
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logged.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+    restore.push(() => (stream.write = write));
+  }
+  const renderer = join(test.base, 'renderer');
+  mkdirSync(renderer);
+  writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>studio</title>');
+  server = await startServer({ rendererDir: renderer, engine: test.engine, host: '127.0.0.1', port: 0 });
+}, 30_000);
+
+afterAll(async () => {
+  restore.forEach((f) => f());
+  await server?.close();
+  await test?.close();
+});
+
+/** A raw HTTP request (no normalisation), resolving with status and body. */
+function http(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        seen.push(body);
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function expectAlive(): Promise<void> {
+  const page = await http(`/?token=${server.token}`);
+  expect(page.status).toBe(200);
+}
+
+/** A handshaken raw TCP WebSocket connection. */
+async function rawSocket(): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
+  const socket = connect(server.port, '127.0.0.1');
+  let data = Buffer.alloc(0);
+  socket.on('data', (chunk) => (data = Buffer.concat([data, chunk])));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(
+    `GET /api?token=${server.token} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\n` +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  const deadline = Date.now() + 3000;
+  while (!data.includes('\r\n\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  expect(data.toString('latin1').split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+  const headerEnd = data.indexOf('\r\n\r\n') + 4;
+  return { socket, received: () => data.subarray(headerEnd), closed };
+}
+
+/** One client frame: FIN/RSV/opcode byte, masked unless told otherwise, an optional declared length. */
+function frame(
+  opcode: number,
+  payload: Buffer,
+  options: { fin?: boolean; rsv?: number; masked?: boolean; declared?: bigint } = {},
+): Buffer {
+  const { fin = true, rsv = 0, masked = true } = options;
+  const length = options.declared ?? BigInt(payload.length);
+  const head = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];
+  const maskBit = masked ? 0x80 : 0;
+  let extended = Buffer.alloc(0);
+  if (length < 126n) head.push(maskBit | Number(length));
+  else if (length < 65536n) {
+    head.push(maskBit | 126);
+    extended = Buffer.alloc(2);
+    extended.writeUInt16BE(Number(length));
+  } else {
+    head.push(maskBit | 127);
+    extended = Buffer.alloc(8);
+    extended.writeBigUInt64BE(length);
+  }
+  const key = masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0);
+  const body = Buffer.from(payload.map((b, i) => (masked ? b ^ key[i % 4] : b)));
+  return Buffer.concat([Buffer.from(head), extended, key, body]);
+}
+
+/** Sends bytes on a fresh connection; resolves with the close code the server sent (or null) once it closed. */
+async function closeCodeAfter(bytes: Buffer): Promise<number | null> {
+  const { socket, received, closed } = await rawSocket();
+  socket.write(bytes);
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+  socket.destroy();
+  const out = received();
+  seen.push(out.toString('latin1'));
+  // the server's frames: find its close frame (opcode 8) and read the code
+  let offset = 0;
+  while (offset + 2 <= out.length) {
+    const opcode = out[offset] & 0x0f;
+    let length = out[offset + 1] & 0x7f;
+    let start = offset + 2;
+    if (length === 126) {
+      length = out.readUInt16BE(offset + 2);
+      start += 2;
+    } else if (length === 127) {
+      length = Number(out.readBigUInt64BE(offset + 2));
+      start += 8;
+    }
+    if (opcode === 8) return length >= 2 ? out.readUInt16BE(start) : null;
+    offset = start + length;
+  }
+  return null;
+}
+
+/** A seeded PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('the served mode under attack', () => {
+  it('survives malformed WebSocket frames, each refused with its close code', async () => {
+    const text = (s: string) => Buffer.from(s, 'utf8');
+    const cases: Array<[string, Buffer, number[]]> = [
+      [
+        'a message over maxPayload, refused from its header',
+        frame(1, Buffer.alloc(0), { declared: 17n * 1024n * 1024n }),
+        [1009],
+      ],
+      ['a 2^63 declared length', frame(1, Buffer.alloc(0), { declared: 1n << 63n }), [1009, 1002]],
+      ['invalid UTF-8', frame(1, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), [1007]],
+      ['an unmasked client frame', frame(1, text('{}'), { masked: false }), [1002]],
+      ['a reserved opcode', frame(3, text('{}')), [1002]],
+      ['RSV1 without an extension', frame(1, text('{}'), { rsv: 4 }), [1002]],
+      ['a 126-byte ping', frame(9, Buffer.alloc(126)), [1002]],
+      ['a fragmented ping', frame(9, text('x'), { fin: false }), [1002]],
+      ['a continuation with nothing to continue', frame(0, text('x')), [1002]],
+      ['a close frame with an invalid code', frame(8, Buffer.from([0x03, 0xe7])), [1002]],
+      [
+        'invalid UTF-8 split over fragments',
+        Buffer.concat([frame(1, Buffer.from([0xe2, 0x82]), { fin: false }), frame(0, Buffer.from([0x28]))]),
+        [1007],
+      ],
+    ];
+    for (const [name, bytes, codes] of cases) {
+      const code = await closeCodeAfter(bytes);
+      expect(codes, name).toContain(code);
+    }
+    await expectAlive();
+  }, 30_000);
+
+  it('survives seeded random frames', async () => {
+    const random = prng(SEED);
+    for (let n = 0; n < 40; n++) {
+      const length = Math.floor(random() * 64);
+      const bytes = Buffer.from(Array.from({ length: 2 + length }, () => Math.floor(random() * 256)));
+      // half of them start like a plausible frame header, to get past the first checks
+      if (random() < 0.5) bytes[0] = 0x80 | [0, 1, 2, 8, 9, 10][Math.floor(random() * 6)];
+      const { socket, closed } = await rawSocket();
+      socket.write(bytes);
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 50))]);
+      socket.destroy();
+    }
+    await expectAlive();
+  }, 30_000);
+
+  it('answers a malformed %-escape in the cookie or the URL with 4xx, over HTTP and on upgrade', async () => {
+    const bad = { Cookie: `${tokenCookieName(server.port)}=%E0%A4%A; other=%` };
+    expect((await http('/', bad)).status).toBe(401);
+    expect((await http(`/?token=${server.token}`, bad)).status).toBe(200);
+    expect((await http(`/%E0%A4%A?token=${server.token}`)).status).toBe(400);
+    expect((await http(`/%?token=${server.token}`)).status).toBe(400);
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api`, { headers: bad });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => resolve(-1));
+    });
+    expect(refused).toBe(401);
+    await expectAlive();
+  });
+
+  describe('over the API', () => {
+    let ws: WebSocket;
+    let nextId = 1;
+    const ask = (channel: string, params: unknown, timeout = 8000) =>
+      new Promise<Record<string, unknown>>((resolve) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          ws.off('message', on);
+          ws.send(JSON.stringify({ type: 'cancel', id }));
+          resolve({ timedOut: true });
+        }, timeout);
+        const on = (data: WebSocket.RawData) => {
+          const text = data.toString();
+          seen.push(text);
+          const message = decodeMessage(text) as Record<string, unknown>;
+          if (message.type !== 'response' || message.id !== id) return;
+          clearTimeout(timer);
+          ws.off('message', on);
+          resolve(message);
+        };
+        ws.on('message', on);
+        ws.send(JSON.stringify({ type: 'request', id, channel, params }));
+      });
+
+    beforeAll(async () => {
+      ws = new WebSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+      ws.on('message', (data) => seen.push(data.toString()));
+      await new Promise((resolve) => ws.once('open', resolve));
+    });
+    afterAll(() => ws.close());
+
+    it('fuzzes every request channel with seeded payloads and path tricks, and stays up', async () => {
+      const random = prng(SEED + 1);
+      const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
+      const paths = [
+        join(canaryDir, 'secret.txt'),
+        join(allowed, 'farm', 'file.json'),
+        join(allowed, 'farm', 'dir'),
+        join(allowed, 'farm', 'chain', 'secret.txt'),
+        join(allowed, 'farm', 'masks'),
+        join(allowed, '..', 'canary'),
+        `${allowed}/../canary/secret.txt`,
+        '/etc/passwd',
+        'relative/path',
+        '%2e%2e/%2e%2e/etc',
+        `${allowed}\0/x`,
+        '\\\\server\\share',
+        '',
+      ];
+      const keys = [
+        'dir',
+        'folder',
+        'path',
+        'dest',
+        'settings',
+        'masks',
+        'importPath',
+        'imageId',
+        'maskId',
+        'candidateId',
+        'formats',
+        'tau',
+        'count',
+        'seed',
+        'name',
+        'preset',
+        'force',
+        'imageIds',
+        'overrides',
+      ];
+      const value = (depth: number): unknown => {
+        const r = random();
+        if (r < 0.15) return pick(paths);
+        if (r < 0.25) return pick([null, true, false, 0, -1, 1e308, -0.5, 2 ** 53, Number.MAX_SAFE_INTEGER]);
+        if (r < 0.35)
+          return pick(['x'.repeat(5000), '__proto__', 'constructor', '1:0', 'jsonl', 'refcoco', '💥']);
+        if (r < 0.45 && depth > 0)
+          return Array.from({ length: Math.floor(random() * 4) }, () => value(depth - 1));
+        if (depth > 0) {
+          const object: Record<string, unknown> = {};
+          for (let k = Math.floor(random() * 4); k > 0; k--) object[pick(keys)] = value(depth - 1);
+          return object;
+        }
+        return pick(paths);
+      };
+      const started = Date.now();
+      let requests = 0;
+      for (const channel of REQUEST_CHANNELS) {
+        if (channel === 'run:start' || channel === 'run:resume') continue; // no project is open: refused anyway
+        for (let n = 0; n < 12; n++) {
+          const reply = await ask(channel, value(3), 5000);
+          requests++;
+          expect(reply.timedOut, `${channel} answered`).toBeUndefined();
+        }
+      }
+      // protocol-level garbage on the same socket
+      for (const junk of [
+        '',
+        'null',
+        '[]',
+        '{"type":"request"}',
+        '{"type":"request","id":1.5}',
+        '{',
+        '\u0000',
+      ]) {
+        ws.send(junk);
+        requests++;
+      }
+      expect(requests).toBeGreaterThan(400);
+      expect(Date.now() - started).toBeLessThan(40_000);
+      await expectAlive();
+    }, 60_000);
+
+    it('refuses a mask import path outside the allowed folders, and one through a symlink, without reading it', async () => {
+      const created = await ask('project:create', { dir: join(allowed, 'project') }, 20_000);
+      expect(created.ok).toBe(true);
+      for (const importPath of [
+        join(canaryDir, 'secret.txt'),
+        join(allowed, 'farm', 'file.json'),
+        join(allowed, 'farm', 'masks', 'coco.json'),
+      ]) {
+        const reply = await ask('settings:set', { settings: { masks: { source: 'imported', importPath } } });
+        expect(reply.ok).toBe(false);
+        expect(reply.error).toMatchObject({ code: 'forbidden' });
+        expect((reply.error as { message: string }).message).toContain(
+          'mask import path (masks.importPath) is outside the allowed folders',
+        );
+      }
+      await expectAlive();
+    }, 30_000);
+
+    it('refuses an export whose format sub-folder is a symlink out, writing nothing there', async () => {
+      mkdirSync(join(allowed, 'exports'));
+      symlinkSync(canaryDir, join(allowed, 'exports', 'jsonl'));
+      const reply = await ask('export:run', { formats: ['jsonl'], dest: join(allowed, 'exports') });
+      expect(reply.ok).toBe(false);
+      expect(reply.error).toMatchObject({ code: 'forbidden' });
+      await expectAlive();
+    });
+
+    it('left every canary unread and unwritten, and no response or log line holds the token or a canary', () => {
+      expect(snapshot(canaryDir)).toBe(canaryBefore);
+      const everything = [...seen, ...logged].join('\n');
+      expect(everything).not.toContain(canaryText);
+      expect(everything).not.toContain('root:x:0:0');
+      expect(everything).not.toContain(server.token);
+      expect(logged.join('')).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/); // no stack trace for a client's mistake
+    });
+  });
+});
