@@ -11,7 +11,7 @@
  *
  * Env: CAPTION_BENCH_SCENES (scene indices, default "0,1,2,3"), CAPTION_BENCH_SEED (scene seed, default 2024).
  */
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DEFAULT_DECODING } from '../src/shared/caption.ts';
 import {
   aggregateLogits,
@@ -26,7 +26,7 @@ import {
   type CaptionImageOutput,
 } from '../src/engine/caption/index.ts';
 import { ensureDemoPack, identifies, renderScene } from '../src/engine/demo/index.ts';
-import { loadModelPack } from '../src/engine/runtime/index.ts';
+import { loadModelPack, packContracts } from '../src/engine/runtime/index.ts';
 
 interface Totals {
   captions: number;
@@ -39,34 +39,67 @@ interface Totals {
   imagesEncoded: number;
   decoderTokenPositions: number;
   decoderRows: number;
+  crossComputations: number;
   sessionMilliseconds: number;
   wallMilliseconds: number;
   cropMilliseconds: number;
   captionTokens: number;
 }
 
+/** `--models DIR` from the command line (bench/run.ts passes flags through). */
+export function modelsFlag(): string | undefined {
+  const args = process.argv;
+  const at = args.indexOf('--models');
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+type Mode = 'cached' | 'full-prefix' | 'reference';
+
 export async function run(): Promise<void> {
-  const scenes = (process.env.CAPTION_BENCH_SCENES ?? '0,1,2,3').split(',').map(Number);
-  const seed = Number(process.env.CAPTION_BENCH_SEED ?? 2024);
-  const dir = await ensureDemoPack();
+  const given = modelsFlag();
+  const dir = given ? resolve(given) : await ensureDemoPack();
   const pack = await loadModelPack(resolve(dir));
+  const demo = pack.manifest.demo;
+  // A real-architecture pack on a CPU decodes slowly: one scene by default.
+  const scenes = (process.env.CAPTION_BENCH_SCENES ?? (demo ? '0,1,2,3' : '0')).split(',').map(Number);
+  const seed = Number(process.env.CAPTION_BENCH_SEED ?? 2024);
   try {
+    const contracts = packContracts(pack.manifest);
     console.log(
-      `demo pack ${basename(dir)}, scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`,
+      `pack ${pack.name}${demo ? ' (demo)' : ''} at ${dir}, captioner contract ${contracts.captioner}; scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`,
     );
-    const results: Record<'engine' | 'reference', Totals> = {
-      engine: emptyTotals(),
-      reference: emptyTotals(),
-    };
+    await stepBench(pack, contracts.captioner === 'cached');
+    const modes: Mode[] =
+      contracts.captioner === 'cached'
+        ? ['cached', 'full-prefix', 'reference']
+        : ['full-prefix', 'reference'];
+    const results: Partial<Record<Mode, Totals>> = {};
+    const outputs: Partial<Record<Mode, string[]>> = {};
     const oracle = { dcs: [0, 0], plain: [0, 0], beam: [0, 0] };
-    for (const mode of ['engine', 'reference'] as const) {
-      const model = await openPackCaptioner(pack, mode);
-      // Warm-up run (session creation, first-run allocations) outside the figures.
+    for (const mode of modes) {
+      results[mode] = emptyTotals();
+      outputs[mode] = [];
+      const model = await openPackCaptioner(pack, mode === 'reference' ? 'reference' : 'engine', {
+        cache: mode === 'cached' ? 'auto' : 'off',
+        decoderBatch: 'auto',
+      });
+      // Warm-up run (session creation, batch-size measurement, first-run allocations) outside the figures.
       await captionOnce(model, scenes[0]!, seed, mode);
+      if (mode === 'cached') {
+        const choice = model.captioner.decoderBatch;
+        console.log(
+          `cached decoder batch: ${choice?.size} rows per run (${choice?.source}${choice?.timings ? `: ${choice.timings.map((t) => `B=${t.batch} ${t.msPerRow.toFixed(2)} ms/row`).join(', ')}` : ''})`,
+        );
+      }
       for (const index of scenes) {
         const { output, masks } = await captionOnce(model, index, seed, mode);
-        add(results[mode], output, masks);
-        if (mode === 'engine') {
+        add(results[mode]!, output, masks);
+        // cached vs full-prefix: whole candidates (texts, tokens, beam scores); vs the reference: the tokens (its beam
+        // search decodes every crop's beams in one batch, so only the captions are comparable)
+        outputs[mode]!.push(
+          JSON.stringify(mode === 'reference' ? output.candidates.map((c) => c.tokenIds) : output.candidates),
+        );
+        if (mode === modes[0] && demo) {
           const scene = renderScene(seed, index);
           for (const candidate of output.candidates) {
             const kind =
@@ -81,9 +114,11 @@ export async function run(): Promise<void> {
     const rows: [string, (t: Totals) => number, number][] = [
       ['decoder token positions per caption', (t) => t.decoderTokenPositions / t.captions, 1],
       ['decoder rows per caption', (t) => t.decoderRows / t.captions, 1],
+      ['cross K/V computations per crop', (t) => t.crossComputations / t.crops, 2],
       ['encoder runs per crop (images encoded)', (t) => t.imagesEncoded / t.crops, 2],
       ['visual session runs per image', (t) => t.visualRuns / scenes.length, 1],
       ['decoding steps per image', (t) => t.steps / scenes.length, 1],
+      ['decoder session runs per caption step', (t) => t.decoderRuns / t.steps, 2],
       ['session runs per step (text + decoder)', (t) => (t.textRuns + t.decoderRuns) / t.steps, 2],
       ['wall ms per image (crops + decoding)', (t) => t.wallMilliseconds / scenes.length, 0],
       ['  of which building the 4 crops', (t) => t.cropMilliseconds / scenes.length, 0],
@@ -95,22 +130,36 @@ export async function run(): Promise<void> {
         2,
       ],
     ];
+    const first = modes[0]!;
+    const ratioHeads = modes.slice(1).map((m) => `${first}/${m}`);
     console.log(
-      `${'figure'.padEnd(42)}${'engine'.padStart(12)}${'reference'.padStart(12)}${'ratio'.padStart(10)}`,
+      `${'figure'.padEnd(42)}${modes.map((m) => m.padStart(13)).join('')}${ratioHeads.map((h) => h.padStart(24)).join('')}`,
     );
     for (const [name, figure, digits] of rows) {
-      const a = figure(results.engine);
-      const b = figure(results.reference);
+      const values = modes.map((m) => figure(results[m]!));
       console.log(
-        `${name.padEnd(42)}${a.toFixed(digits).padStart(12)}${b.toFixed(digits).padStart(12)}${(a / b).toFixed(3).padStart(10)}`,
+        `${name.padEnd(42)}${values.map((v) => v.toFixed(digits).padStart(13)).join('')}${values
+          .slice(1)
+          .map((v) => (v === 0 ? '—' : (values[0]! / v).toFixed(3)).padStart(24))
+          .join('')}`,
       );
     }
-    const e = results.engine;
+    const e = results[first]!;
     const meanLength = e.captionTokens / e.captions;
     console.log(
       `captions ${e.captions} (${e.masks} masks × 4 crops × 11); mean caption length ${meanLength.toFixed(1)} tokens incl. sot/eot; ` +
-        `one row without a KV cache costs L(L+1)/2 ≈ ${((meanLength * (meanLength + 1)) / 2).toFixed(0)} decoder token positions`,
+        `one row without a KV cache costs L(L+1)/2 ≈ ${((meanLength * (meanLength + 1)) / 2).toFixed(0)} decoder token positions, with one ≤ L + 1`,
     );
+    const tokensOnly = (text: string) =>
+      JSON.stringify((JSON.parse(text) as { tokenIds: number[] }[]).map((c) => c.tokenIds));
+    for (const mode of modes.slice(1)) {
+      const same = outputs[mode]!.every((o, i) =>
+        mode === 'reference' ? o === tokensOnly(outputs[first]![i]!) : o === outputs[first]![i],
+      );
+      const what = mode === 'reference' ? 'caption tokens' : 'candidates (texts, tokens, beam scores)';
+      console.log(`${what}, ${first} vs ${mode}: ${same ? 'identical' : 'DIFFERENT'}`);
+    }
+    if (!demo) return;
     const share = ([hit, total]: number[]) => `${hit}/${total} = ${(hit! / total!).toFixed(3)}`;
     console.log(`oracle identification: DCS ${share(oracle.dcs)}, beam ${share(oracle.beam)}`);
     // Plain sampling of the same crops and streams, for the DCS-vs-plain comparison (DESIGN.md §7 report figure).
@@ -140,6 +189,60 @@ export async function run(): Promise<void> {
     await pack.dispose();
   }
   mathsAtCocaVocabulary();
+}
+
+/**
+ * One decoding step at prefix 10 (sot + 9 tokens) for R rows on one crop, cached against full-prefix: what the
+ * issue's prototype measured (env CAPTION_BENCH_ROWS, default "5,50"). The cached rows are built by steps 1..9
+ * first, outside the timing; each figure is the best of 3.
+ */
+async function stepBench(pack: Awaited<ReturnType<typeof loadModelPack>>, cached: boolean): Promise<void> {
+  const rowsList = (process.env.CAPTION_BENCH_ROWS ?? '5,50').split(',').map(Number);
+  const prefixLength = 10;
+  const size = pack.manifest.captioner.preprocess.size;
+  const { sot, eot } = pack.manifest.captioner.specialTokens;
+  const vocab = pack.manifest.captioner.vocabSize;
+  const crop = new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.001));
+  const time = async (job: () => Promise<unknown>) => {
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const started = performance.now();
+      await job();
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  };
+  const full = (await openPackCaptioner(pack, 'engine', { cache: 'off' })).captioner;
+  const fast = cached ? (await openPackCaptioner(pack, 'engine', { decoderBatch: 'auto' })).captioner : null;
+  const encodedFull = await full.encode(crop, 1, size);
+  const encodedFast = fast ? await fast.encode(crop, 1, size) : null;
+  for (const rows of rowsList) {
+    // distinct prefixes (no row shares a prefix, so nothing is deduplicated)
+    const prefixes = Array.from({ length: rows }, (_, r) => [
+      sot,
+      ...Array.from(
+        { length: prefixLength - 1 },
+        (_, t) => 1 + ((r * 131 + t * 17 + r * t) % (vocab - 3)),
+      ).map((id) => (id === sot || id === eot ? 1 : id)),
+    ]);
+    const pairs = (length: number) => prefixes.map((p) => ({ prefix: p.slice(0, length), image: 0 }));
+    const fullMs = await time(() => full.nextLogits(pairs(prefixLength), encodedFull));
+    let line = `one step at prefix ${prefixLength}, ${rows} rows: full-prefix ${fullMs.toFixed(1)} ms`;
+    if (fast && encodedFast) {
+      for (let length = 1; length < prefixLength; length++) await fast.nextLogits(pairs(length), encodedFast);
+      let best = Infinity;
+      for (let r = 0; r < 3; r++) {
+        const started = performance.now();
+        await fast.nextLogits(pairs(prefixLength), encodedFast);
+        best = Math.min(best, performance.now() - started);
+        // the step dropped its parents: rebuild them for the next repeat, untimed
+        for (let length = 1; length < prefixLength; length++)
+          await fast.nextLogits(pairs(length), encodedFast);
+      }
+      line += `, cached ${best.toFixed(1)} ms (${(fullMs / best).toFixed(1)}× faster; ${(best / rows).toFixed(2)} vs ${(fullMs / rows).toFixed(2)} ms per row)`;
+    }
+    console.log(line);
+  }
 }
 
 /**
@@ -193,7 +296,7 @@ async function captionOnce(
   model: Awaited<ReturnType<typeof openPackCaptioner>>,
   index: number,
   seed: number,
-  mode: 'engine' | 'reference',
+  mode: Mode,
 ): Promise<{ output: CaptionImageOutput; masks: number }> {
   const scene = renderScene(seed, index);
   const masks = scene.truth.objects.map((object) => object.mask);
@@ -203,7 +306,7 @@ async function captionOnce(
     masks,
     imageId: `scene-${index}`,
     options: DEFAULT_DECODING,
-    mode,
+    mode: mode === 'reference' ? 'reference' : 'engine',
   });
   return { output, masks: masks.length };
 }
@@ -220,6 +323,7 @@ function emptyTotals(): Totals {
     imagesEncoded: 0,
     decoderTokenPositions: 0,
     decoderRows: 0,
+    crossComputations: 0,
     sessionMilliseconds: 0,
     wallMilliseconds: 0,
     cropMilliseconds: 0,
@@ -239,6 +343,7 @@ function add(totals: Totals, output: CaptionImageOutput, masks: number): void {
   totals.imagesEncoded += c.imagesEncoded;
   totals.decoderTokenPositions += c.decoderTokenPositions;
   totals.decoderRows += c.decoderRows;
+  totals.crossComputations += c.crossComputations;
   totals.sessionMilliseconds += c.sessionMilliseconds;
   totals.wallMilliseconds += output.wallMilliseconds;
   totals.cropMilliseconds += output.cropMilliseconds;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts` in turn and prints its figures. Benchmarks print; they never pass or
- * fail on time. Pass names to run a subset: `npm run bench -- caption masks`.
+ * fail on time. Pass names to run a subset: `npm run bench -- caption masks`; `--models DIR` runs the caption and masks
+ * benches on another pack (a real-architecture export) instead of the demo pack.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +14,9 @@ export interface BenchModule {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wanted = process.argv.slice(2);
+// Names select benches; `--flag value` pairs are the benches' own options (e.g. `caption --models DIR`).
+const args = process.argv.slice(2);
+const wanted = args.filter((arg, i) => !arg.startsWith('--') && !args[i - 1]?.startsWith('--'));
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))

@@ -73,7 +73,7 @@ export async function runServed({ root, workDir, artifacts }) {
   const serveSeconds = (Date.now() - started) / 1000;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const frames = [];
     const consoleErrors = [];
     page.on('console', (message) => {
@@ -93,6 +93,7 @@ export async function runServed({ root, workDir, artifacts }) {
     const result = await runFlow(page, { workDir, artifacts, label: 'served', frames });
     const csp = consoleErrors.filter((text) => /Content Security Policy/i.test(text));
     if (csp.length) throw new Error(`the page hit CSP violations: ${csp.join(' | ')}`);
+    if (consoleErrors.length) throw new Error(`the page logged errors: ${consoleErrors.join(' | ')}`);
     return { ...result, serveSeconds };
   } catch (error) {
     error.message += `\n--- serve log (tail) ---\n${serve.log().slice(-3000)}`;

@@ -11,10 +11,12 @@ import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerMasks } from './commands/masks.ts';
+import { registerMerge } from './commands/merge.ts';
 import { registerModels } from './commands/models.ts';
 import { registerReport } from './commands/report.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTrace } from './commands/trace.ts';
+import { registerWorker } from './commands/worker.ts';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerMasks(program);
   registerCaption(program);
   registerGenerate(program);
+  registerWorker(program);
+  registerMerge(program);
   registerExport(program);
   registerReport(program);
   registerEval(program);

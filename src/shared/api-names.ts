@@ -40,6 +40,7 @@ export const API_METHODS = {
   addMask: 'mask:add',
   refineMask: 'mask:refine',
   deleteMask: 'mask:delete',
+  restoreMask: 'mask:restore',
 
   listCandidates: 'candidates:list',
   decideCandidate: 'candidates:decide',

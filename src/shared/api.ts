@@ -113,7 +113,12 @@ export const REQUEST_SCHEMAS = {
   'models:use': z.strictObject({ dir: AbsolutePathSchema, forceCpu: z.boolean().default(false) }),
   'models:providers': Empty,
 
-  'project:create': z.strictObject({ dir: AbsolutePathSchema, name: z.string().min(1).max(200).optional() }),
+  'project:create': z.strictObject({
+    dir: AbsolutePathSchema,
+    name: z.string().min(1).max(200).optional(),
+    /** An image folder to start with: read before anything is written, so a missing folder creates no project. */
+    images: AbsolutePathSchema.optional(),
+  }),
   'project:open': z.strictObject({ dir: AbsolutePathSchema }),
   'project:openDemo': z.strictObject({
     dir: AbsolutePathSchema,
@@ -156,6 +161,8 @@ export const REQUEST_SCHEMAS = {
   'mask:add': z.strictObject({ imageId: IdSchema, prompt: MaskPromptSchema }),
   'mask:refine': z.strictObject({ maskId: IdSchema, prompt: MaskPromptSchema }),
   'mask:delete': z.strictObject({ maskId: IdSchema }),
+  /** Undoes a delete (or the replacement of a refined mask): the mask counts again. */
+  'mask:restore': z.strictObject({ maskId: IdSchema }),
 
   'candidates:list': z.strictObject({ imageId: IdSchema, maskId: IdSchema.optional() }),
   'candidates:decide': z.strictObject({
@@ -494,6 +501,7 @@ export interface ApiResults {
   'mask:add': MaskView;
   'mask:refine': MaskView;
   'mask:delete': { deleted: string };
+  'mask:restore': { restored: string };
   'candidates:list': CandidateView[];
   'candidates:decide': CandidateView;
   'candidates:edit': CandidateView;

@@ -123,6 +123,25 @@ export interface ImageCounters {
   clipTextEncodes: number;
   /** Milliseconds per stage. */
   stageMs: Record<string, number>;
+  /** Which decoder paths ran and with what batch sizes (absent in results written before issue 15). */
+  decoding?: DecodingRecord;
+}
+
+/** A batch size as the engine chose it: measured at session start on `provider`, or from a setting. */
+export interface BatchRecord {
+  size: number;
+  source: 'measured' | 'setting';
+  provider?: string;
+}
+
+/** The decoding paths of one image, for the repro record (runtime/README.md "Fast contracts"). */
+export interface DecodingRecord {
+  /** `cached`: cross + decoderWithPast; `full-prefix`: text + decoder graphs over the whole prefix every step. */
+  captioner: 'cached' | 'full-prefix';
+  /** `batched`: SAM prompts through decoderBatched; `batch-1`: one prompt per run; `imported`: no SAM ran. */
+  segmenter: 'batched' | 'batch-1' | 'imported';
+  decoderBatch?: BatchRecord;
+  promptBatch?: BatchRecord;
 }
 
 /** A per-image failure: the batch records it and continues. */

@@ -130,6 +130,26 @@ export const FilterSettingsSchema = z.strictObject({
   emptyMask: z.enum(['drop', 'keep-best', 'random']).default('drop'),
 });
 
+/**
+ * How the models run (never what they compute: results are the same either way, so these are not part of the
+ * generation key). runtime/README.md "Fast contracts".
+ */
+export const RuntimeSettingsSchema = z.strictObject({
+  /**
+   * `auto`: the cached captioner decoder (cross K/V once per crop, one new position per row) when the pack offers
+   * it; `off`: the full-prefix text + decoder graphs, as the reference computes them.
+   */
+  decoderCache: z.enum(['auto', 'off']).default('auto'),
+  /** `auto`: SAM point prompts in batches when the pack offers the batched decoder; `off`: one prompt per run. */
+  batchedPrompts: z.enum(['auto', 'off']).default('auto'),
+  /** Point prompts handed to the SAM decoder together (segment-anything's `points_per_batch`). */
+  pointsPerBatch: z.number().int().min(1).max(1024).default(64),
+  /** Rows per cached-decoder run: measured per provider when the session starts (`auto`), or fixed. */
+  decoderBatch: z.union([z.literal('auto'), z.number().int().min(1).max(4096)]).default('auto'),
+  /** Prompts per batched SAM decoder run: measured per provider when the session starts (`auto`), or fixed. */
+  promptBatch: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]).default('auto'),
+});
+
 /** The complete settings of a run. */
 export const SettingsSchema = z
   .strictObject({
@@ -140,6 +160,7 @@ export const SettingsSchema = z
     crops: CropSettingsSchema.prefault({}),
     captions: CaptionSettingsSchema.prefault({}),
     filter: FilterSettingsSchema.prefault({}),
+    runtime: RuntimeSettingsSchema.prefault({}),
     /** Seeds every random draw; a candidate's own seed derives from it and its position. */
     seed: z.number().int().min(0).max(0xffffffff).default(0),
     /** Images above this many pixels are refused (decompression-bomb guard). */
@@ -175,6 +196,7 @@ export type MaskSettings = Settings['masks'];
 export type CropSettings = Settings['crops'];
 export type CaptionSettings = Settings['captions'];
 export type FilterSettings = Settings['filter'];
+export type RuntimeSettings = Settings['runtime'];
 
 /**
  * What the `reference` preset still does differently from the released Pseudo-RIS code, listed in `--help`, the
@@ -213,6 +235,9 @@ export function settingsPreset(name: PresetName): Settings {
         masks: { preset: 'reference' },
         captions: { plainSampling: false, stopOnPad: true },
         filter: { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'random' },
+        // the reference's own computation: full-prefix decoding, one SAM prompt per run (a real export's cached
+        // logits match the full-prefix ones within 1e-4, not bit for bit)
+        runtime: { decoderCache: 'off', batchedPrompts: 'off' },
       });
     default:
       throw new Error(`unknown preset "${String(name)}": expected one of ${PRESETS.join(', ')}`);

@@ -8,11 +8,19 @@ import {
   listModelPacks,
   loadModelPack,
   ModelPackError,
+  packContracts,
   requestedProviders,
   supportedBackends,
 } from '../../engine/runtime/index.ts';
 import { missingCudaLibraries } from '../../engine/runtime/providers.ts';
-import { ROLES, type ExecutionProvider, type ProviderInfo, type Role } from '../../shared/models.ts';
+import {
+  OPTIONAL_ROLES,
+  ROLES,
+  type ExecutionProvider,
+  type PackContracts,
+  type PackRole,
+  type ProviderInfo,
+} from '../../shared/models.ts';
 
 /** What `doctor` found, as printed by `--json`. */
 export interface DoctorReport {
@@ -30,7 +38,9 @@ export interface DoctorReport {
     name: string;
     dir: string;
     demo: boolean;
-    roles: (ProviderInfo | { role: Role; error: string })[];
+    roles: (ProviderInfo | { role: PackRole; error: string })[];
+    /** The decoding contracts the pack offers (absent when it could not be opened). */
+    contracts?: PackContracts;
   };
   notes: string[];
 }
@@ -107,14 +117,20 @@ export async function diagnose(packDir: string | undefined, forceCpu: boolean): 
   }
   try {
     const roles: NonNullable<DoctorReport['pack']>['roles'] = [];
-    for (const role of ROLES) {
+    for (const role of [...ROLES, ...OPTIONAL_ROLES.filter((r) => pack.offers(r))]) {
       try {
         roles.push((await pack.session(role)).providerInfo);
       } catch (error) {
         roles.push({ role, error: error instanceof Error ? error.message : String(error) });
       }
     }
-    report.pack = { name: pack.name, dir: pack.dir, demo: pack.manifest.demo, roles };
+    report.pack = {
+      name: pack.name,
+      dir: pack.dir,
+      demo: pack.manifest.demo,
+      roles,
+      contracts: packContracts(pack.manifest),
+    };
     if (pack.manifest.demo)
       notes.push(
         `"${pack.name}" is the demo pack: small generated graphs for the shapes world, not real models.`,
@@ -137,6 +153,11 @@ export function formatReport(report: DoctorReport): string {
   ];
   if (report.pack) {
     lines.push(`Pack         ${report.pack.name}${report.pack.demo ? ' [demo]' : ''} — ${report.pack.dir}`);
+    const contracts = report.pack.contracts;
+    if (contracts)
+      lines.push(
+        `Contracts    captioner ${contracts.captioner === 'cached' ? 'cached (cross + decoder with past)' : 'full-prefix only'}; segmenter ${contracts.segmenter === 'batched' ? 'batched prompts' : 'batch-1 prompts'}`,
+      );
     let previous: string | undefined;
     for (const role of report.pack.roles) {
       if ('error' in role) {

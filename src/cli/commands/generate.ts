@@ -9,6 +9,7 @@ import { validateMaskImport } from '../../engine/segment/import.ts';
 import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
+import { generateQueued, QUEUE_OPTIONS_HELP, shardPaths, type QueueFlags } from './queued.ts';
 import {
   jsonSyntaxReason,
   parseSettings,
@@ -34,6 +35,8 @@ interface GenerateFlags {
   progress?: boolean;
   retryFailed?: boolean;
 }
+
+type Flags = GenerateFlags & QueueFlags;
 
 /** Registers `generate <images> --project <dir>`: runs (or resumes) the pipeline over a folder of images. */
 export function registerGenerate(program: Command): void {
@@ -65,26 +68,39 @@ export function registerGenerate(program: Command): void {
       '--retry-failed',
       'also run again the images whose last result failed (e.g. after fixing the files)',
     )
-    .action(async (images: string | undefined, flags: GenerateFlags) => {
+    .option('--queue <url>', QUEUE_OPTIONS_HELP.queue)
+    .option('--queue-name <name>', QUEUE_OPTIONS_HELP.queueName)
+    .option('--ship-images', QUEUE_OPTIONS_HELP.shipImages)
+    .option('--max-image-mib <n>', QUEUE_OPTIONS_HELP.maxImageMib)
+    .option('--attempts <n>', QUEUE_OPTIONS_HELP.attempts)
+    .option('--shard <I/N>', QUEUE_OPTIONS_HELP.shard)
+    .action(async (images: string | undefined, flags: Flags) => {
       const existing = tryOpen(flags.project);
       if (!images && !existing)
         throw new Error(
           `give an image folder: ${resolve(flags.project)} is not a project yet, so there is nothing to resume`,
         );
       const settings = resolveSettings(flags, existing?.file.settings);
+      // a shard's project holds only its images: filter the listing (a resume uses the project's own list)
+      const selected = flags.shard && images ? await shardPaths(images, flags.shard) : images;
       if (existing && existing.file.settings.filter.tau !== settings.filter.tau)
         process.stderr.write(
           `note: τ of the project changes from ${existing.file.settings.filter.tau} to ${settings.filter.tau} (kept sets use the new τ; results stay as they are)\n`,
         );
       // the import source is checked before any image runs: a broken file is one error now, not N failed images
       if (settings.masks.source === 'imported') {
-        const imageFiles = images ? listImages(images) : (existing?.file.images.map((e) => e.path) ?? []);
+        const imageFiles =
+          typeof selected === 'string'
+            ? listImages(selected)
+            : (selected ?? existing?.file.images.map((e) => e.path) ?? []);
         const { unknown } = await validateMaskImport(settings.masks.importPath!, imageFiles);
         if (unknown.length > 0)
           process.stderr.write(
             `warning: mask import ${settings.masks.importPath} names ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
           );
       }
+      if (flags.queue || flags.shipImages)
+        return generateQueued({ flags, images: selected, settings, versions: versions() });
       const stages = await openStages(await resolvePackDir(flags.models));
       // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
       // uncommitted and stays pending); three times: quit at once. Every way, a later run resumes.
@@ -108,7 +124,7 @@ export function registerGenerate(program: Command): void {
       try {
         const summary = await runProject({
           project: flags.project,
-          images: images ?? undefined,
+          images: selected ?? undefined,
           settings,
           stages,
           pack: stages.packInfo,

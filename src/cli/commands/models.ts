@@ -56,10 +56,18 @@ export function registerModels(program: Command): void {
 /** One pack as text: a status line, then one line per issue. */
 export function formatSummary(pack: PackSummary, level: 'quick' | 'full'): string {
   const tag = pack.demo ? ' [demo: shapes world, not a real model]' : '';
+  const optional = pack.contracts
+    ? (pack.contracts.captioner === 'cached' ? 2 : 0) + (pack.contracts.segmenter === 'batched' ? 1 : 0)
+    : 0;
   const checked =
-    level === 'full' ? 'manifest, files, checksums and all 7 graphs checked' : 'manifest and files checked';
+    level === 'full'
+      ? `manifest, files, checksums and all ${7 + optional} graphs checked`
+      : 'manifest and files checked';
+  const contracts = pack.contracts
+    ? `         contracts: captioner ${pack.contracts.captioner === 'cached' ? 'cached (cross + decoder with past)' : 'full-prefix only'}, segmenter ${pack.contracts.segmenter === 'batched' ? 'batched prompts' : 'batch-1 prompts'}\n`
+    : '';
   const head = pack.valid
-    ? `valid    ${pack.name}${tag}\n         ${pack.dir}\n         (${checked})\n`
+    ? `valid    ${pack.name}${tag}\n         ${pack.dir}\n         (${checked})\n${contracts}`
     : `INVALID  ${pack.name}${tag}\n         ${pack.dir}\n         ${pack.issues.length} issue${pack.issues.length === 1 ? '' : 's'}:\n`;
   return head + pack.issues.map((issue) => `  - [${issue.code ?? 'issue'}] ${issue.message}\n`).join('');
 }

@@ -11,20 +11,49 @@
  * tower once over the distinct prefixes and the decoder once over the distinct pairs, and returns each pair's
  * last-position logits. Deduplication is what lets beam search, every sampling setting and DCS's "others" share
  * one text run and one decoder run per step; `dedupe: false` gives the reference's cost for comparisons.
+ *
+ * With the cached contract (runtime/README.md "Fast contracts": `cross` + `decoderWithPast` sessions), a step instead
+ * runs the cached decoder once over one row per distinct (prefix, crop) pair, feeding only each row's newest token:
+ * the self-attention past of the row's parent (its prefix minus the last token, same crop; see cache.ts) and the
+ * crop's cross-attention keys/values, computed once per crop by the cross graph and shared by every row on that crop.
+ * The logits are those of the full-prefix path (byte-identical on the demo pack, ≤ 1e-4 for real exports).
  */
 import * as ort from 'onnxruntime-node';
+import {
+  batchCandidates,
+  declaredShape,
+  floatData,
+  floatTensor,
+  int64Tensor,
+  pickBatchSize,
+  stopMeasuring,
+  type BatchChoice,
+  type DeclaredInputs,
+  type Tensor,
+} from '../runtime/index.ts';
+import { gatherRows, planStep, rowsToDrop, type CachePair } from './cache.ts';
 
 /** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */
 export interface SessionLike {
   run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
 }
 
-/** The captioner's three sessions. */
+/** A session whose declared inputs can be read (the cached decoder's layer count and head shapes). */
+export type DeclaredSessionLike = SessionLike & DeclaredInputs;
+
+/** The captioner's sessions: the three graphs, plus the cached contract's two when the pack offers them. */
 export interface CaptionerSessions {
   visual: SessionLike;
   text: SessionLike;
   decoder: SessionLike;
+  /** `captioner.cross`: image_embs → cross_key_j / cross_value_j. */
+  cross?: SessionLike;
+  /** `captioner.decoderWithPast`: one new position per row with the self-attention cache. */
+  decoderWithPast?: DeclaredSessionLike;
 }
+
+/** Which decoder path a captioner runs. */
+export type DecoderPath = 'cached' | 'full-prefix';
 
 /** Work counters (DESIGN.md §10): what the bench prints per caption, per crop and per step. */
 export interface CaptionCounters {
@@ -39,7 +68,11 @@ export interface CaptionCounters {
   decoderTokenPositions: number;
   /** Σ B over decoder runs. */
   decoderRows: number;
-  /** Milliseconds spent inside `session.run` (all three graphs). */
+  /** Runs of the cross graph (cached path). */
+  crossRuns: number;
+  /** Crops whose cross-attention keys/values were computed (cached path; goal: once per crop). */
+  crossComputations: number;
+  /** Milliseconds spent inside `session.run` (every graph). */
   sessionMilliseconds: number;
 }
 
@@ -53,6 +86,8 @@ export function emptyCounters(): CaptionCounters {
     textTokenPositions: 0,
     decoderTokenPositions: 0,
     decoderRows: 0,
+    crossRuns: 0,
+    crossComputations: 0,
     sessionMilliseconds: 0,
   };
 }
@@ -81,13 +116,44 @@ export interface CaptionerOptions {
   dedupe?: boolean;
   /** Largest batch per session run (default 256); bigger requests are split. */
   maxBatch?: number;
+  /**
+   * Decoder path: 'auto' (default) runs the cached decoder when its sessions are given, 'off' always runs the
+   * full-prefix text + decoder graphs (the reference-equivalent mode).
+   */
+  cache?: 'auto' | 'off';
+  /**
+   * Rows per cached-decoder run: a number, or 'auto' to measure at the first cached step (per-row time of a few
+   * batch sizes up to `maxBatch` on the session's provider; the fastest per row wins). Default: `maxBatch`.
+   */
+  decoderBatch?: number | 'auto';
+}
+
+/** The cross keys/values of every crop of an encoded set, and the self-attention rows of the steps so far. */
+interface CacheState {
+  /** Per cross tensor (canonical name order): data [n,Hx,T,Dx], dims, values per crop. */
+  cross: { data: Float32Array; dims: number[]; rowSize: number }[] | null;
+  rows: Map<string, { length: number; data: Float32Array[] }>;
+  /** The cross feeds of the last run, reused while the rows' crops stay the same. */
+  lastCross: { key: string; feeds: Record<string, Tensor> } | null;
 }
 
 /** The captioner model: encoders and one decoding step over many pairs. */
 export class Captioner {
   readonly counters: CaptionCounters = emptyCounters();
+  /** The decoder path this captioner runs. */
+  readonly path: DecoderPath;
+  /** Rows per cached-decoder run, once chosen (null until the first cached step measures it). */
+  decoderBatch: BatchChoice | null = null;
   private readonly dedupe: boolean;
   private readonly maxBatch: number;
+  private readonly batchOption: number | 'auto';
+  /** Canonical names of the cached decoder's cache tensors, in contract order. */
+  private readonly pastNames: string[] = [];
+  private readonly presentNames: string[] = [];
+  private readonly crossNames: string[] = [];
+  /** [H, D] of each past tensor. */
+  private readonly pastHeads: [number, number][] = [];
+  private readonly caches = new WeakMap<EncodedCrops, CacheState>();
 
   constructor(
     private readonly sessions: CaptionerSessions,
@@ -97,6 +163,38 @@ export class Captioner {
     this.maxBatch = options.maxBatch ?? 256;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1)
       throw new RangeError(`maxBatch must be ≥ 1, got ${options.maxBatch}`);
+    const withPast = sessions.decoderWithPast;
+    this.path = options.cache !== 'off' && sessions.cross && withPast ? 'cached' : 'full-prefix';
+    this.batchOption = options.decoderBatch ?? this.maxBatch;
+    if (this.batchOption !== 'auto' && (!Number.isInteger(this.batchOption) || this.batchOption < 1))
+      throw new RangeError(`decoderBatch must be an integer ≥ 1 or 'auto', got ${options.decoderBatch}`);
+    if (typeof this.batchOption === 'number')
+      this.decoderBatch = { size: Math.min(this.batchOption, this.maxBatch), source: 'setting' };
+    if (this.path === 'cached') {
+      const names = withPast!.inputNames;
+      const count = (kind: string) => names.filter((n) => new RegExp(`^${kind}_key_\\d+$`).test(n)).length;
+      const layers = count('past');
+      const crossLayers = count('cross');
+      if (layers === 0 || crossLayers === 0)
+        throw new Error(
+          `captioner.decoderWithPast has ${layers} past_key_<i> and ${crossLayers} cross_key_<j> inputs; it needs at least one of each`,
+        );
+      for (let i = 0; i < layers; i++) {
+        for (const part of ['key', 'value']) {
+          const name = `past_${part}_${i}`;
+          const shape = declaredShape(withPast!, name);
+          const [, heads, , size] = shape ?? [];
+          if (typeof heads !== 'number' || typeof size !== 'number' || heads < 1 || size < 1)
+            throw new Error(
+              `captioner.decoderWithPast input "${name}" has shape [${(shape ?? []).join(',')}]; the cached decoder needs fixed head count H and head size D ([B,H,P,D])`,
+            );
+          this.pastNames.push(name);
+          this.presentNames.push(`present_${part}_${i}`);
+          this.pastHeads.push([heads, size]);
+        }
+      }
+      for (let j = 0; j < crossLayers; j++) this.crossNames.push(`cross_key_${j}`, `cross_value_${j}`);
+    }
   }
 
   /**
@@ -153,6 +251,7 @@ export class Captioner {
    * over the distinct pairs per prefix length (split by `maxBatch`). Returns float32[V] per pair, in request order.
    */
   async nextLogits(pairs: readonly StepPair[], encoded: EncodedCrops): Promise<Float32Array[]> {
+    if (this.path === 'cached') return this.cachedLogits(pairs, encoded);
     const results = new Array<Float32Array>(pairs.length);
     const byLength = new Map<number, number[]>();
     pairs.forEach((pair, index) => {
@@ -275,16 +374,215 @@ export class Captioner {
   }
 
   private async timed(
-    graph: 'visual' | 'text' | 'decoder',
+    graph: 'visual' | 'text' | 'decoder' | 'cross' | 'decoderWithPast',
     feeds: Record<string, ort.Tensor>,
   ): Promise<Record<string, ort.Tensor>> {
     const started = performance.now();
-    const out = await this.sessions[graph].run(feeds);
+    const out = await this.sessions[graph]!.run(feeds);
     this.counters.sessionMilliseconds += performance.now() - started;
     if (graph === 'visual') this.counters.visualRuns++;
     else if (graph === 'text') this.counters.textRuns++;
+    else if (graph === 'cross') this.counters.crossRuns++;
     else this.counters.decoderRuns++;
     return out;
+  }
+
+  /** The cached path of {@link nextLogits}: pairs grouped by prefix length, shortest first. */
+  private async cachedLogits(pairs: readonly StepPair[], encoded: EncodedCrops): Promise<Float32Array[]> {
+    const results = new Array<Float32Array>(pairs.length);
+    const byLength = new Map<number, number[]>();
+    pairs.forEach((pair, index) => {
+      if (pair.image < 0 || pair.image >= encoded.count)
+        throw new RangeError(`pair ${index} names crop ${pair.image} of ${encoded.count}`);
+      if (pair.prefix.length < 1)
+        throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
+      const list = byLength.get(pair.prefix.length) ?? [];
+      list.push(index);
+      byLength.set(pair.prefix.length, list);
+    });
+    const state = await this.cacheOf(encoded);
+    for (const length of [...byLength.keys()].sort((a, b) => a - b)) {
+      const indices = byLength.get(length)!;
+      const logits = await this.cachedStep(
+        indices.map((i) => pairs[i]!),
+        encoded,
+        state,
+      );
+      indices.forEach((index, k) => (results[index] = logits[k]!));
+    }
+    return results;
+  }
+
+  /** One cached step over pairs of one prefix length L; returns each pair's logits [V]. */
+  private async cachedStep(
+    pairs: readonly CachePair[],
+    encoded: EncodedCrops,
+    state: CacheState,
+  ): Promise<Float32Array[]> {
+    let plan = planStep(pairs, state.rows, this.dedupe);
+    if (plan.missing.length > 0) {
+      // A caller that skipped steps (or a first request at L > 1): build the parents' rows first.
+      await this.cachedStep(plan.missing, encoded, state);
+      plan = planStep(pairs, state.rows, this.dedupe);
+    }
+    const length = pairs[0]!.prefix.length;
+    const past = length - 1;
+    const batch = (await this.chosenBatch(state)).size;
+    const rowLogits: Float32Array[] = [];
+    const written: { key: string; data: Float32Array[] }[] = [];
+    for (let start = 0; start < plan.rows.length; start += batch) {
+      const rows = plan.rows.slice(start, start + batch);
+      const parents = rows.map((row) => (row.parent === null ? null : state.rows.get(row.parent)!));
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: int64Tensor(
+          rows.map((row) => row.token),
+          [rows.length, 1],
+        ),
+        position: int64Tensor([past], [1]),
+        ...this.crossFeeds(
+          rows.map((row) => row.image),
+          state,
+        ),
+      };
+      this.pastNames.forEach((name, t) => {
+        const [heads, size] = this.pastHeads[t]!;
+        const rowSize = heads * past * size;
+        // in: past_* float32[B,H,P,D], gathered from each row's parent row (beam origin, DCS pair, …)
+        feeds[name] = floatTensor(
+          gatherRows(
+            parents.map((parent) => (parent ? parent.data[t]! : null)),
+            rowSize,
+          ),
+          [rows.length, heads, past, size],
+        );
+      });
+      const out = await this.timed('decoderWithPast', feeds);
+      // out: logits float32[B,V], present_* float32[B,H,P+1,D]
+      const logits = floatData(out.logits, 'captioner.decoderWithPast output "logits"');
+      if (logits.dims.length !== 2 || logits.dims[0] !== rows.length)
+        throw new Error(
+          `captioner.decoderWithPast returned logits [${logits.dims.join(',')}], expected [${rows.length},V]`,
+        );
+      const vocab = logits.dims[1]!;
+      for (let b = 0; b < rows.length; b++) rowLogits.push(logits.data.slice(b * vocab, (b + 1) * vocab));
+      const presents = this.presentNames.map((name, t) => {
+        const present = floatData(out[name], `captioner.decoderWithPast output "${name}"`);
+        const [heads, size] = this.pastHeads[t]!;
+        const expected = [rows.length, heads, length, size];
+        if (present.dims.join(',') !== expected.join(','))
+          throw new Error(
+            `captioner.decoderWithPast returned ${name} [${present.dims.join(',')}], expected [${expected.join(',')}]`,
+          );
+        return present.data;
+      });
+      rows.forEach((row, b) =>
+        written.push({
+          key: row.key,
+          data: presents.map((data, t) => {
+            const [heads, size] = this.pastHeads[t]!;
+            const rowSize = heads * length * size;
+            return data.subarray(b * rowSize, (b + 1) * rowSize);
+          }),
+        }),
+      );
+      this.counters.decoderTokenPositions += rows.length;
+      this.counters.decoderRows += rows.length;
+    }
+    const lengths = new Map([...state.rows].map(([key, row]) => [key, row.length]));
+    const read = new Set(plan.rows.flatMap((row) => (row.parent === null ? [] : [row.parent])));
+    for (const key of rowsToDrop(lengths, read, length)) state.rows.delete(key);
+    for (const { key, data } of written) state.rows.set(key, { length, data });
+    return plan.rowOfPair.map((row) => rowLogits[row]!);
+  }
+
+  /** The encoded set's cache state; the cross keys/values of all its crops are computed on first use (once). */
+  private async cacheOf(encoded: EncodedCrops): Promise<CacheState> {
+    let state = this.caches.get(encoded);
+    if (state) return state;
+    state = { cross: null, rows: new Map(), lastCross: null };
+    this.caches.set(encoded, state);
+    const parts: Float32Array[][] = this.crossNames.map(() => []);
+    const dims: number[][] = [];
+    const imageStride = encoded.tokens * encoded.width;
+    for (let start = 0; start < encoded.count; start += this.maxBatch) {
+      const batch = Math.min(this.maxBatch, encoded.count - start);
+      const out = await this.timed('cross', {
+        image_embs: floatTensor(encoded.embs.subarray(start * imageStride, (start + batch) * imageStride), [
+          batch,
+          encoded.tokens,
+          encoded.width,
+        ]),
+      });
+      this.crossNames.forEach((name, t) => {
+        const tensor = floatData(out[name], `captioner.cross output "${name}"`);
+        if (tensor.dims.length !== 4 || tensor.dims[0] !== batch)
+          throw new Error(
+            `captioner.cross returned ${name} [${tensor.dims.join(',')}], expected [${batch},Hx,T,Dx]`,
+          );
+        parts[t]!.push(Float32Array.from(tensor.data));
+        dims[t] = tensor.dims;
+      });
+      this.counters.crossComputations += batch;
+    }
+    state.cross = this.crossNames.map((_, t) => {
+      const rowSize = dims[t]!.slice(1).reduce((a, b) => a * b, 1);
+      return { data: concat(parts[t]!), dims: dims[t]!, rowSize };
+    });
+    return state;
+  }
+
+  /** cross_* feeds [B,Hx,T,Dx] for rows on `images`: each row gets its crop's keys/values. */
+  private crossFeeds(images: readonly number[], state: CacheState): Record<string, Tensor> {
+    const key = images.join(',');
+    if (state.lastCross?.key === key) return state.lastCross.feeds;
+    const feeds: Record<string, Tensor> = {};
+    this.crossNames.forEach((name, t) => {
+      const { data, dims, rowSize } = state.cross![t]!;
+      feeds[name] = floatTensor(
+        gatherRows(
+          images.map((image) => data.subarray(image * rowSize, (image + 1) * rowSize)),
+          rowSize,
+        ),
+        [images.length, ...dims.slice(1)],
+      );
+    });
+    state.lastCross = { key, feeds };
+    return feeds;
+  }
+
+  /** The cached decoder's rows per run: the setting, or measured once at the first cached step. */
+  private async chosenBatch(state: CacheState): Promise<BatchChoice> {
+    if (this.decoderBatch) return this.decoderBatch;
+    const candidates = batchCandidates(this.maxBatch);
+    const timings: { batch: number; msPerRow: number }[] = [];
+    const pastLength = 8;
+    for (const batch of candidates) {
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: int64Tensor(new Array<number>(batch).fill(0), [batch, 1]),
+        position: int64Tensor([pastLength], [1]),
+        ...this.crossFeeds(new Array<number>(batch).fill(0), state),
+      };
+      this.pastNames.forEach((name, t) => {
+        const [heads, size] = this.pastHeads[t]!;
+        feeds[name] = floatTensor(new Float32Array(batch * heads * pastLength * size), [
+          batch,
+          heads,
+          pastLength,
+          size,
+        ]);
+      });
+      let best = Infinity;
+      for (let repeat = 0; repeat < 2; repeat++) {
+        const started = performance.now();
+        await this.sessions.decoderWithPast!.run(feeds);
+        best = Math.min(best, performance.now() - started);
+      }
+      timings.push({ batch, msPerRow: best / batch });
+      if (stopMeasuring(timings)) break;
+    }
+    state.lastCross = null;
+    this.decoderBatch = { size: pickBatchSize(timings), source: 'measured', timings };
+    return this.decoderBatch;
   }
 }
 

@@ -92,16 +92,21 @@ describe('generating captions with the demo captioner', () => {
       2,
       2,
       { seed: 4 },
-      { captioner: new Captioner(demo.sessions, { dedupe: false }), mode: 'reference' },
+      { captioner: new Captioner(demo.sessions, { dedupe: false, cache: 'off' }), mode: 'reference' },
     );
     const reference = await generateCaptions(referenceInput);
     expect(engine.candidates.map((c) => c.tokenIds)).toEqual(reference.candidates.map((c) => c.tokenIds));
     const a = engineInput.captioner.counters;
     const b = referenceInput.captioner.counters;
+    expect(engineInput.captioner.path).toBe('cached');
+    expect(referenceInput.captioner.path).toBe('full-prefix');
     expect(a.imagesEncoded).toBe(engineInput.count);
     expect(b.imagesEncoded).toBe(engineInput.count * 7);
     expect(a.decoderRuns).toBe(engine.steps);
-    expect(a.textRuns).toBe(engine.steps);
+    // The cached decoder folds the text tower in and computes each crop's cross keys/values once.
+    expect(a.textRuns).toBe(0);
+    expect(a.crossComputations).toBe(engineInput.count);
+    expect(b.textRuns).toBeGreaterThan(0);
     expect(a.decoderTokenPositions).toBeLessThan(b.decoderTokenPositions);
   });
 

@@ -15,7 +15,7 @@ import {
 } from '../../shared/caption.ts';
 import { buildCrops, type BinaryMask, type CropBatch, type RgbImage } from '../image/index.ts';
 import { throwIfCancelled, type ModelPack } from '../runtime/index.ts';
-import { Captioner, type CaptionCounters } from './captioner.ts';
+import { Captioner, type CaptionCounters, type CaptionerOptions } from './captioner.ts';
 import { generateCaptions } from './generate.ts';
 import { loadTokenizer, type CaptionTokenizer } from './tokenizer.ts';
 import { compareTraces } from './trace.ts';
@@ -29,10 +29,14 @@ export interface PackCaptioner {
   packName: string;
 }
 
-/** Opens the captioner sessions and tokenizer of a pack. `mode: 'reference'` turns deduplication off. */
+/**
+ * Opens the captioner sessions and tokenizer of a pack. `mode: 'reference'` turns deduplication and the cached
+ * decoder off.
+ */
 export async function openPackCaptioner(
   pack: ModelPack,
   mode: 'engine' | 'reference' = 'engine',
+  options: Pick<CaptionerOptions, 'cache' | 'decoderBatch'> = {},
 ): Promise<PackCaptioner> {
   const { captioner: entry } = pack.manifest;
   const [visual, text, decoder] = await Promise.all([
@@ -40,8 +44,22 @@ export async function openPackCaptioner(
     pack.session('captioner.text'),
     pack.session('captioner.decoder'),
   ]);
+  // The cached contract when the pack offers it (engine mode only: the reference decodes over the full prefix).
+  const cached =
+    mode === 'engine' &&
+    options.cache !== 'off' &&
+    pack.offers('captioner.cross') &&
+    pack.offers('captioner.decoderWithPast')
+      ? {
+          cross: await pack.session('captioner.cross'),
+          decoderWithPast: await pack.session('captioner.decoderWithPast'),
+        }
+      : {};
   return {
-    captioner: new Captioner({ visual, text, decoder }, { dedupe: mode === 'engine' }),
+    captioner: new Captioner(
+      { visual, text, decoder, ...cached },
+      { dedupe: mode === 'engine', decoderBatch: options.decoderBatch },
+    ),
     tokenizer: await loadTokenizer(pack.path(entry.tokenizer), entry.specialTokens),
     special: entry.specialTokens,
     cropSize: entry.preprocess.size,

@@ -54,6 +54,9 @@ export interface DemoCaptioner {
   visual: Uint8Array;
   text: Uint8Array;
   decoder: Uint8Array;
+  /** The cached contract's graphs (runtime/README.md "Fast contracts"). */
+  cross: Uint8Array;
+  decoderWithPast: Uint8Array;
   tokenizerJson: string;
   specialTokens: { sot: number; eot: number; pad: number };
   vocabSize: number;
@@ -66,6 +69,8 @@ export function buildDemoCaptioner(): DemoCaptioner {
     visual: buildVisual(),
     text: buildText(),
     decoder: buildDecoder(),
+    cross: buildCross(),
+    decoderWithPast: buildDecoderWithPast(),
     tokenizerJson: demoTokenizerJson(),
     specialTokens: { sot: vocabulary.sot, eot: vocabulary.eot, pad: vocabulary.pad },
     vocabSize: vocabulary.size,
@@ -296,6 +301,15 @@ function buildVisual(): Uint8Array {
 function buildText(): Uint8Array {
   const g = new GraphBuilder('demo_captioner_text');
   const text = g.input('text', 'int64', ['B', 'L']);
+  const { classes, flags } = tokenTables(g, text);
+  // Causal: "said so far" counts are a CumSum over positions ≤ t.
+  const counts = g.op('CumSum', [flags, g.ints([1], [])]);
+  g.output(textState(g, classes, counts), 'float32', ['B', 'L', EMBED_WIDTH], 'token_embs');
+  return g.toModel({ docString: 'Demo CoCa text tower (shapes world; not a real model).' });
+}
+
+/** in: text int64[B,L] → classes float32[B,L,14] (one-hot) and the "of"/"on"/pattern flags float32[B,L,3]. */
+function tokenTables(g: GraphBuilder, text: string): { classes: string; flags: string } {
   const { size } = demoVocabulary();
   const idToClass = tokenClasses();
   const classTable = new Float32Array(size * CLASSES.length);
@@ -304,12 +318,16 @@ function buildText(): Uint8Array {
   flagTable[wordId('of') * 3] = 1;
   flagTable[wordId('on') * 3 + 1] = 1;
   for (const word of [...PATTERNS, ...Object.keys(PATTERN_NOUNS)]) flagTable[wordId(word) * 3 + 2] = 1;
-  // in: text int64[B,L] → classes [B,L,14], "said so far" flags [B,L,3] (causal: CumSum over positions ≤ t).
   const classes = g.op('Gather', [g.floats(classTable, [size, CLASSES.length]), text], { axis: attr.int(0) });
-  const counts = g.op('CumSum', [
-    g.op('Gather', [g.floats(flagTable, [size, 3]), text], { axis: attr.int(0) }),
-    g.ints([1], []),
-  ]);
+  const flags = g.op('Gather', [g.floats(flagTable, [size, 3]), text], { axis: attr.int(0) });
+  return { classes, flags };
+}
+
+/**
+ * in: classes [B,L,14], counts [B,L,3] (flags summed over positions ≤ t) → token_embs [B,L,64]. Shared by the text
+ * tower and the cached decoder, so both compute a position's embedding with the same operations.
+ */
+function textState(g: GraphBuilder, classes: string, counts: string): string {
   const seen = g.op('Min', [counts, g.floats([1], [1])]);
   const slice = (x: string, from: number, to: number) =>
     g.op('Slice', [x, g.ints([from]), g.ints([to]), g.ints([2])]);
@@ -325,24 +343,32 @@ function buildText(): Uint8Array {
     g.ints([0, 0, GRAMMAR_STATES]),
   ]); // [B,L,42]
   // token_embs: grammar state (42), pattern said (1), "of"/"on" seen (2), zeros.
-  const embs = padLast(
+  return padLast(
     g,
     g.op('Concat', [state, seenPattern, slice(seen, 0, 2)], { axis: attr.int(2) }),
     STATE_COUNT + 2,
     EMBED_WIDTH,
     3,
   );
-  g.output(embs, 'float32', ['B', 'L', EMBED_WIDTH], 'token_embs');
-  return g.toModel({ docString: 'Demo CoCa text tower (shapes world; not a real model).' });
 }
 
 function buildDecoder(): Uint8Array {
   const g = new GraphBuilder('demo_captioner_decoder');
   const imageEmbs = g.input('image_embs', 'float32', ['B', IMAGE_TOKENS, EMBED_WIDTH]);
   const tokenEmbs = g.input('token_embs', 'float32', ['B', 'L', EMBED_WIDTH]);
+  // in: image_embs [B,T,W] → row 0 [B,W] (probabilities + bias).
+  const row0 = g.op('Gather', [imageEmbs, g.ints([0], [])], { axis: attr.int(1) });
+  g.output(decoderLogits(g, row0, tokenEmbs), 'float32', ['B', 'L', demoVocabulary().size], 'logits');
+  return g.toModel({ docString: 'Demo CoCa multimodal decoder (shapes world; not a real model).' });
+}
+
+/**
+ * in: row 0 of image_embs [B,W], token_embs [B,L,W] → log-probabilities [B,L,V]. Shared by the full-prefix decoder and
+ * the cached decoder (with L = 1), so a position's logits come from the same operations on the same values.
+ */
+function decoderLogits(g: GraphBuilder, row0: string, tokenEmbs: string): string {
   const { size } = demoVocabulary();
-  // in: image_embs [B,T,W] → features [B,1,1,13] (row 0: probabilities + bias).
-  const row0 = g.op('Gather', [imageEmbs, g.ints([0], [])], { axis: attr.int(1) }); // [B,W]
+  // features [B,1,1,13]
   const features = g.op('Slice', [row0, g.ints([0]), g.ints([FEATURE_COUNT]), g.ints([1])]);
   const features4 = g.op('Unsqueeze', [features, g.ints([1, 2])]);
   // in: token_embs [B,L,W] → state [B,L,43,1].
@@ -370,9 +396,55 @@ function buildDecoder(): Uint8Array {
     g.op('MatMul', [wordLogits, g.floats(scatter, [columns, size])]),
     g.floats(bias, [size]),
   ]);
-  const logProbabilities = g.op('LogSoftmax', [logits], { axis: attr.int(-1) });
-  g.output(logProbabilities, 'float32', ['B', 'L', size], 'logits');
-  return g.toModel({ docString: 'Demo CoCa multimodal decoder (shapes world; not a real model).' });
+  return g.op('LogSoftmax', [logits], { axis: attr.int(-1) });
+}
+
+/**
+ * The cross graph of the cached contract: image_embs [B,2,64] → cross_key_0 = cross_value_0 = image_embs as
+ * [B,Hx=1,T=2,Dx=64] (one "multimodal layer"; the demo decoder reads image token 0 of the keys).
+ */
+function buildCross(): Uint8Array {
+  const g = new GraphBuilder('demo_captioner_cross');
+  const imageEmbs = g.input('image_embs', 'float32', ['B', IMAGE_TOKENS, EMBED_WIDTH]);
+  const keys = g.op('Unsqueeze', [imageEmbs, g.ints([1])]);
+  const shape = ['B', 1, IMAGE_TOKENS, EMBED_WIDTH];
+  g.output(keys, 'float32', shape, 'cross_key_0');
+  g.output(g.op('Identity', [keys]), 'float32', shape, 'cross_value_0');
+  return g.toModel({ docString: 'Demo CoCa cross-attention keys/values (shapes world; not a real model).' });
+}
+
+/**
+ * The decoder of the cached contract (runtime/README.md): one new token per row. The demo's only causal state is
+ * the "of"/"on"/pattern flags said so far, so its self-attention cache is one layer (K = 1, H = 1, D = 3) holding each
+ * earlier position's flags: present = past ⧺ the new token's flags, and their sum over positions is the full-prefix
+ * CumSum at the last position (sums of 0/1 values are exact in any order). The new position's embedding and logits
+ * then come from the same subgraphs as the text tower and the full-prefix decoder, so the logits are byte-identical.
+ */
+function buildDecoderWithPast(): Uint8Array {
+  const g = new GraphBuilder('demo_captioner_decoder_with_past');
+  const ids = g.input('input_ids', 'int64', ['B', 1]);
+  g.input('position', 'int64', [1]);
+  const pastKey = g.input('past_key_0', 'float32', ['B', 1, 'P', 3]);
+  const pastValue = g.input('past_value_0', 'float32', ['B', 1, 'P', 3]);
+  const crossKey = g.input('cross_key_0', 'float32', ['B', 1, IMAGE_TOKENS, EMBED_WIDTH]);
+  g.input('cross_value_0', 'float32', ['B', 1, IMAGE_TOKENS, EMBED_WIDTH]);
+  const { classes, flags } = tokenTables(g, ids); // [B,1,14], [B,1,3]
+  const flags4 = g.op('Unsqueeze', [flags, g.ints([1])]); // [B,1,1,3]
+  const presentKey = g.op('Concat', [pastKey, flags4], { axis: attr.int(2) }); // [B,1,P+1,3]
+  const presentValue = g.op('Concat', [pastValue, g.op('Identity', [flags4])], { axis: attr.int(2) });
+  const counts = g.op('ReduceSum', [presentKey, g.ints([2])], { keepdims: attr.int(0) }); // [B,1,3]
+  const tokenEmbs = textState(g, classes, counts); // [B,1,64]
+  // image token 0 of the single cross head: [B,1,2,64] → [B,64]
+  const row0 = g.op('Gather', [g.op('Squeeze', [crossKey, g.ints([1])]), g.ints([0], [])], {
+    axis: attr.int(1),
+  });
+  const logits = g.op('Squeeze', [decoderLogits(g, row0, tokenEmbs), g.ints([1])]); // [B,V]
+  g.output(logits, 'float32', ['B', demoVocabulary().size], 'logits');
+  g.output(presentKey, 'float32', ['B', 1, 'P1', 3], 'present_key_0');
+  g.output(presentValue, 'float32', ['B', 1, 'P1', 3], 'present_value_0');
+  return g.toModel({
+    docString: 'Demo CoCa decoder with a self-attention cache (shapes world; not a real model).',
+  });
 }
 
 /** Grammatical class of every vocabulary id (sot is its own class; eot, pad and non-words are "other"). */

@@ -27,19 +27,22 @@ async function scratch(prefix: string): Promise<string> {
 
 const EXPECTED_FILES = [
   BUILD_ID_FILE,
+  'captioner-cross.onnx',
+  'captioner-decoder-with-past.onnx',
   'captioner-decoder.onnx',
   'captioner-text.onnx',
   'captioner-visual.onnx',
   'manifest.json',
   'scorer-image.onnx',
   'scorer-text.onnx',
+  'segmenter-decoder-batched.onnx',
   'segmenter-decoder.onnx',
   'segmenter-encoder.onnx',
   'tokenizer.json',
 ];
 
 describe('demo pack', () => {
-  it('writes the seven graphs, the tokenizer and a schema-valid demo manifest, byte-identical across builds', async () => {
+  it('writes the seven graphs, the three fast-contract graphs, the tokenizer and a schema-valid demo manifest, byte-identical across builds', async () => {
     const a = await scratch('demo-pack-a-');
     const b = await scratch('demo-pack-b-');
     const manifest = await buildDemoPack(a);
@@ -57,6 +60,10 @@ describe('demo pack', () => {
     expect(parsed.captioner.specialTokens).toEqual(captioner.specialTokens);
     expect(parsed.captioner.vocabSize).toBe(captioner.vocabSize);
     expect(parsed.segmenter.encoder.bytes).toBe((await stat(join(a, parsed.segmenter.encoder.file))).size);
+    // the demo pack offers the fast contracts, so CI runs the cached decoder and batched SAM prompts
+    expect(parsed.segmenter.decoderBatched?.file).toBe('segmenter-decoder-batched.onnx');
+    expect(parsed.captioner.cross?.file).toBe('captioner-cross.onnx');
+    expect(parsed.captioner.decoderWithPast?.file).toBe('captioner-decoder-with-past.onnx');
   });
 
   it('passes the runtime validation: files, checksums and every session against its contract', async () => {

@@ -47,6 +47,8 @@ const SAM_STD = [58.395, 57.12, 57.375];
 export interface DemoSegmenter {
   encoder: Uint8Array;
   decoder: Uint8Array;
+  /** The fast contract's decoder with a prompt batch axis. */
+  decoderBatched: Uint8Array;
 }
 
 /** Builds the demo segmenter's encoder and decoder (deterministic bytes). */
@@ -61,6 +63,11 @@ export function buildDemoSegmenter(): DemoSegmenter {
     decoder: buildDecoder().toModel({
       opset: 17,
       docString: 'Demo SAM-contract prompt decoder for the shapes world (not a real model).',
+      metadata,
+    }),
+    decoderBatched: buildDecoderBatched().toModel({
+      opset: 17,
+      docString: 'Demo SAM-contract prompt decoder with a prompt batch axis (not a real model).',
       metadata,
     }),
   };
@@ -193,7 +200,78 @@ function buildDecoder(): GraphBuilder {
   const maskInput = g.input('mask_input', 'float32', [1, 1, GRID, GRID]);
   const hasMaskInput = g.input('has_mask_input', 'float32', [1]);
   const origSize = g.input('orig_im_size', 'float32', [2]);
+  const { masks, iou, lowRes } = decodePrompt(g, {
+    embeddings,
+    pointCoords,
+    pointLabels,
+    maskInput,
+    hasMaskInput,
+    origSize,
+  });
+  // out: masks float32[1,4,H,W], iou_predictions float32[1,4], low_res_masks float32[1,4,256,256]
+  g.output(masks, 'float32', [1, 4, 'H', 'W'], 'masks');
+  g.output(iou, 'float32', [1, 4], 'iou_predictions');
+  g.output(lowRes, 'float32', [1, 4, GRID, GRID], 'low_res_masks');
+  return g;
+}
 
+/**
+ * The batched decoder of the fast contract (runtime/README.md): point_coords [B,N,2], point_labels [B,N], mask_input
+ * [1,1,256,256] and has_mask_input [1] shared by the B prompts → masks [B,4,H,W], iou_predictions [B,4],
+ * low_res_masks [B,4,256,256]. A Loop over the B prompts runs the batch-1 decoder's own operations on each
+ * (`decodePrompt`), so every prompt's outputs are byte-identical to a batch-1 run — in one session run.
+ */
+function buildDecoderBatched(): GraphBuilder {
+  const g = new GraphBuilder('demo_sam_decoder_batched');
+  const embeddings = g.input('image_embeddings', 'float32', [1, DEMO_EMBEDDING_CHANNELS, 64, 64]);
+  const pointCoords = g.input('point_coords', 'float32', ['B', 'num_points', 2]);
+  const pointLabels = g.input('point_labels', 'float32', ['B', 'num_points']);
+  const maskInput = g.input('mask_input', 'float32', [1, 1, GRID, GRID]);
+  const hasMaskInput = g.input('has_mask_input', 'float32', [1]);
+  const origSize = g.input('orig_im_size', 'float32', [2]);
+  const body = new GraphBuilder('demo_sam_decoder_batched_prompt');
+  const iteration = body.input('prompt_index', 'int64', []);
+  const condition = body.input('condition_in', 'bool', []);
+  const index = body.op('Unsqueeze', [iteration, body.ints([0])]); // [1]
+  const decoded = decodePrompt(body, {
+    embeddings,
+    pointCoords: body.op('Gather', [pointCoords, index], { axis: attr.int(0) }), // [1,N,2]
+    pointLabels: body.op('Gather', [pointLabels, index], { axis: attr.int(0) }), // [1,N]
+    maskInput,
+    hasMaskInput,
+    origSize,
+  });
+  body.output(body.op('Identity', [condition]), 'bool', [], 'condition_out');
+  body.output(decoded.masks, 'float32', [1, 4, 'H', 'W'], 'prompt_masks');
+  body.output(decoded.iou, 'float32', [1, 4], 'prompt_iou');
+  body.output(decoded.lowRes, 'float32', [1, 4, GRID, GRID], 'prompt_low_res');
+  const prompts = g.op('Squeeze', [
+    g.op('Slice', [g.op('Shape', [pointCoords]), g.ints([0]), g.ints([1])]),
+    g.ints([0]),
+  ]); // int64 scalar B
+  const [masks, iou, lowRes] = g.node('Loop', [prompts, ''], { body: attr.graph(body) }, 3); // [B,1,…]
+  const squeeze = (value: string) => g.op('Squeeze', [value, g.ints([1])]);
+  g.output(squeeze(masks), 'float32', ['B', 4, 'H', 'W'], 'masks');
+  g.output(squeeze(iou), 'float32', ['B', 4], 'iou_predictions');
+  g.output(squeeze(lowRes), 'float32', ['B', 4, GRID, GRID], 'low_res_masks');
+  return g;
+}
+
+/** The value names one prompt's decoding reads (batch-1 shapes). */
+interface PromptValues {
+  embeddings: string;
+  pointCoords: string;
+  pointLabels: string;
+  maskInput: string;
+  hasMaskInput: string;
+  origSize: string;
+}
+
+/** One prompt's decoding: the batch-1 decoder's operations, added to `g`. */
+function decodePrompt(
+  g: GraphBuilder,
+  { embeddings, pointCoords, pointLabels, maskInput, hasMaskInput, origSize }: PromptValues,
+): { masks: string; iou: string; lowRes: string } {
   const features = g.op('DepthToSpace', [embeddings], { blocksize: attr.int(4), mode: attr.string('DCR') });
   const fractions = g.op('Reshape', [
     g.op('Slice', [features, g.ints([0]), g.ints([CLASSES]), g.ints([1])]),
@@ -391,11 +469,7 @@ function buildDecoder(): GraphBuilder {
   });
   const masks = g.op('Resize', [cropped, '', '', outSize], resizeAttributes());
 
-  // out: masks float32[1,4,H,W], iou_predictions float32[1,4], low_res_masks float32[1,4,256,256]
-  g.output(masks, 'float32', [1, 4, 'H', 'W'], 'masks');
-  g.output(iou, 'float32', [1, 4], 'iou_predictions');
-  g.output(lowRes, 'float32', [1, 4, GRID, GRID], 'low_res_masks');
-  return g;
+  return { masks, iou, lowRes };
 }
 
 /** torch's bilinear interpolate with align_corners=False, as the official export uses. */

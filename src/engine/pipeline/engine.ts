@@ -2,13 +2,14 @@
  * The runner's stages over a model pack: the runtime's image loader and sessions, the segmenter's generation +
  * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
  */
-import { decodingOptions } from '../../shared/settings.ts';
+import type { DecodingRecord } from '../../shared/results.ts';
+import { decodingOptions, SettingsSchema, type RuntimeSettings } from '../../shared/settings.ts';
 import {
   captionBatches,
-  openPackCaptioner,
-  type Captioner,
-  type PackCaptioner,
+  Captioner,
+  loadTokenizer,
   type CaptionTokenizer,
+  type PackCaptioner,
 } from '../caption/index.ts';
 import { openClipScorer } from '../filter/index.ts';
 import { loadImage } from '../image/index.ts';
@@ -20,9 +21,12 @@ import type { ImageStages } from './run.ts';
 export interface PackStages extends ImageStages {
   pack: ModelPack;
   captioner: Captioner;
-  /** The pack's captioner as `captionImage` takes it (`pseudo-ris caption`, the decoding inspector). */
+  /**
+   * The pack's captioner as `captionImage` takes it, with the default runtime settings (`pseudo-ris caption`, the
+   * decoding inspector).
+   */
   captionModel: PackCaptioner;
-  /** The pack's SAM model, opened on first use and kept (mask generation, prompts in the mask editor). */
+  /** The pack's SAM model with the default runtime settings, opened on first use and kept (the mask editor, `masks`). */
   segmenter(): Promise<SamModel>;
   /** The captioner's tokenizer, loaded once with the pack. */
   captionTokenizer: CaptionTokenizer;
@@ -41,31 +45,84 @@ export interface OpenStagesOptions {
 /** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
 export { decodingOptions };
 
-/** Opens a model pack and builds the runner's stages over it. */
-export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
-  const pack = await loadModelPack(packDir);
-  const { manifest } = pack;
-  const mode = options.mode ?? 'engine';
-  const captionModel = await openPackCaptioner(pack, mode);
-  const { captioner, tokenizer: captionTokenizer } = captionModel;
-  const clip = await openClipScorer(pack, captionTokenizer);
-  let sam: Promise<SamModel> | null = null;
-  const segmenter = (): Promise<SamModel> => (sam ??= SamModel.open(pack));
-  const imports = new Map<string, Promise<MaskImport>>();
+/** The pack facts a project records: folder, name, demo flag and the checksum of every graph and file. */
+export function packFacts(pack: ModelPack): PackStages['packInfo'] {
   const checksums: Record<string, string> = {};
   for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
-    for (const [key, value] of Object.entries(manifest[role])) {
+    for (const [key, value] of Object.entries(pack.manifest[role])) {
       if (value && typeof value === 'object' && 'sha256' in value)
         checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
     }
   }
+  return { dir: pack.dir, name: pack.name, demo: pack.manifest.demo, checksums };
+}
+
+/** Opens a model pack and builds the runner's stages over it. */
+export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
+  const pack = await loadModelPack(packDir);
+  const { manifest } = pack;
+  const [visual, text, decoder] = await Promise.all([
+    pack.session('captioner.visual'),
+    pack.session('captioner.text'),
+    pack.session('captioner.decoder'),
+  ]);
+  const mode = options.mode ?? 'engine';
+  // The cached contract's sessions when the pack offers them (runtime/README.md "Fast contracts"); the reference
+  // mode decodes as the reference does, over the full prefix.
+  const cached =
+    mode === 'engine' && pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast')
+      ? {
+          cross: await pack.session('captioner.cross'),
+          decoderWithPast: await pack.session('captioner.decoderWithPast'),
+        }
+      : {};
+  const captioners = new Map<string, Captioner>();
+  const captionerFor = (runtime: RuntimeSettings): Captioner => {
+    const key = `${runtime.decoderCache}|${runtime.decoderBatch}`;
+    let found = captioners.get(key);
+    if (!found) {
+      found = new Captioner(
+        { visual, text, decoder, ...cached },
+        { dedupe: mode === 'engine', cache: runtime.decoderCache, decoderBatch: runtime.decoderBatch },
+      );
+      captioners.set(key, found);
+    }
+    return found;
+  };
+  const captioner = captionerFor(SettingsSchema.parse({}).runtime);
+  const captionTokenizer = await loadTokenizer(
+    pack.path(manifest.captioner.tokenizer),
+    manifest.captioner.specialTokens,
+  );
+  const clip = await openClipScorer(pack, captionTokenizer);
+  const captionModelFor = (runtime: RuntimeSettings): PackCaptioner => ({
+    captioner: captionerFor(runtime),
+    tokenizer: captionTokenizer,
+    special: manifest.captioner.specialTokens,
+    cropSize: manifest.captioner.preprocess.size,
+    packName: pack.name,
+  });
+  const defaults = SettingsSchema.parse({}).runtime;
+  const sams = new Map<string, Promise<SamModel>>();
+  const samFor = (runtime: RuntimeSettings): Promise<SamModel> => {
+    const key = `${runtime.batchedPrompts}|${runtime.promptBatch}`;
+    let found = sams.get(key);
+    if (!found) {
+      found = SamModel.open(pack, { batched: runtime.batchedPrompts, promptBatch: runtime.promptBatch });
+      sams.set(key, found);
+      found.catch(() => sams.delete(key));
+    }
+    return found;
+  };
+  let lastSam: SamModel | null = null;
+  const imports = new Map<string, Promise<MaskImport>>();
   return {
     pack,
     captioner,
-    captionModel,
-    segmenter,
+    captionModel: captionModelFor(defaults),
+    segmenter: () => samFor(defaults),
     captionTokenizer,
-    packInfo: { dir: pack.dir, name: pack.name, demo: manifest.demo, checksums },
+    packInfo: packFacts(pack),
     logitScale: clip.logitScale,
     cropSize: clip.cropSize,
     load: (path, maxPixels) => loadImage(path, { maxPixels }),
@@ -85,9 +142,12 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
           importedIds: found.map((m) => m.sourceId),
         };
       }
-      const { proposals } = await generateMasks(await segmenter(), image, {
+      const sam = await samFor(settings.runtime);
+      lastSam = sam;
+      const { proposals } = await generateMasks(sam, image, {
         preset: settings.masks.preset,
         pointsPerSide: settings.masks.pointsPerSide,
+        pointsPerBatch: settings.runtime.pointsPerBatch,
         signal,
         onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
       });
@@ -106,7 +166,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     async captions({ crops, settings, imageKey, onWithin, signal }) {
       // the one caption path, shared with `pseudo-ris caption` (caption/image.ts)
       const { candidates } = await captionBatches({
-        model: captionModel,
+        model: captionModelFor(settings.runtime),
         batches: crops,
         imageId: imageKey,
         options: decodingOptions(settings),
@@ -115,6 +175,22 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         onWithin,
       });
       return candidates;
+    },
+    decoding(settings): DecodingRecord {
+      const used = captionerFor(settings.runtime);
+      const record: DecodingRecord = {
+        captioner: used.path,
+        segmenter: settings.masks.source === 'imported' || !lastSam ? 'imported' : lastSam.path,
+      };
+      if (used.path === 'cached' && used.decoderBatch) {
+        const { size, source } = used.decoderBatch;
+        record.decoderBatch = { size, source, provider: cached.decoderWithPast?.provider };
+      }
+      if (record.segmenter === 'batched' && lastSam?.promptBatch) {
+        const { size, source } = lastSam.promptBatch;
+        record.promptBatch = { size, source, provider: lastSam.batched?.provider };
+      }
+      return record;
     },
     embedImages: clip.embedImages,
     embedTexts: clip.embedTexts,

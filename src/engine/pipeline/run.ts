@@ -23,6 +23,7 @@ import {
   decodingMethod,
   RESULTS_VERSION,
   type CandidateResult,
+  type DecodingRecord,
   type ImageCounters,
   type ImageResult,
   type MaskResult,
@@ -81,6 +82,8 @@ export interface ImageStages {
   logitScale: number;
   /** Crop side of the captioner/scorer (224). */
   cropSize: number;
+  /** The decoder paths and batch sizes the last masks/captions stages used (the repro record). */
+  decoding?(settings: Settings): DecodingRecord;
 }
 
 /** Stage timings of the last image, accumulated over a run for the bench. */
@@ -241,6 +244,7 @@ export async function processImage(
     });
   });
   counters.candidates = candidates.length;
+  if (stages.decoding) counters.decoding = stages.decoding(settings);
   const decisions = decide(candidates, masks.length, settings.filter, entry.id);
   return {
     version: RESULTS_VERSION,

@@ -7,7 +7,7 @@
  * run, and onnxruntime checks them at run time.
  */
 import type * as ort from 'onnxruntime-node';
-import type { Role } from '../../shared/models.ts';
+import type { OptionalRole, PackContracts, PackRole, Role } from '../../shared/models.ts';
 import type { Manifest, GraphFile } from './manifest.ts';
 
 /** Element types that appear in the contracts. */
@@ -28,7 +28,7 @@ export interface TensorContract {
 
 /** Inputs and outputs of one role's graph. */
 export interface RoleContract {
-  role: Role;
+  role: PackRole;
   inputs: readonly TensorContract[];
   outputs: readonly TensorContract[];
 }
@@ -106,9 +106,128 @@ export const ROLE_CONTRACTS: Record<Role, RoleContract> = {
   },
 };
 
-/** The manifest entry (ONNX file, checksum, names) of a role. */
-export function graphFileOf(manifest: Manifest, role: Role): GraphFile {
+/** The SAM decoder with a prompt batch axis B (mask_input and has_mask_input are shared by the B prompts). */
+const SEGMENTER_DECODER_BATCHED: RoleContract = {
+  role: 'segmenter.decoderBatched',
+  inputs: [
+    { name: 'image_embeddings', dtypes: f32, shapes: [[1, 'C', 64, 64]] },
+    { name: 'point_coords', dtypes: f32, shapes: [['B', 'N', 2]] },
+    { name: 'point_labels', dtypes: f32, shapes: [['B', 'N']] },
+    { name: 'mask_input', dtypes: f32, shapes: [[1, 1, 256, 256]] },
+    { name: 'has_mask_input', dtypes: f32, shapes: [[1]] },
+    { name: 'orig_im_size', dtypes: f32, shapes: [[2]] },
+  ],
+  outputs: [
+    { name: 'masks', dtypes: f32, shapes: [['B', 4, 'H', 'W']] },
+    { name: 'iou_predictions', dtypes: f32, shapes: [['B', 4]] },
+    { name: 'low_res_masks', dtypes: f32, shapes: [['B', 4, 256, 256]] },
+  ],
+};
+
+/** Canonical names of the cache tensors: `past_key_<i>` … `cross_value_<j>`. */
+const CACHE_NAME = /^(past|present|cross)_(key|value)_(\d+)$/;
+
+/** How many indexed pairs `<kind>_key_<i>` / `<kind>_value_<i>` a name list holds (highest index + 1). */
+export function countIndexed(names: readonly string[], kind: 'past' | 'present' | 'cross'): number {
+  let count = 0;
+  for (const name of names) {
+    const match = CACHE_NAME.exec(name);
+    if (match && match[1] === kind) count = Math.max(count, Number(match[3]) + 1);
+  }
+  return count;
+}
+
+const pairs = (kind: 'past' | 'present' | 'cross', count: number, shape: readonly ContractDim[]) =>
+  Array.from({ length: count }, (_, i) => [
+    { name: `${kind}_key_${i}`, dtypes: f32, shapes: [shape] },
+    { name: `${kind}_value_${i}`, dtypes: f32, shapes: [shape] },
+  ]).flat();
+
+/** `captioner.cross` with M pairs of outputs: image_embs [B,T,W] → cross_key_j, cross_value_j [B,Hx,T,Dx]. */
+export function crossContract(layers: number): RoleContract {
+  return {
+    role: 'captioner.cross',
+    inputs: [{ name: 'image_embs', dtypes: f32, shapes: [['B', 'T', 'W']] }],
+    outputs: pairs('cross', layers, ['B', 'Hx', 'T', 'Dx']),
+  };
+}
+
+/**
+ * `captioner.decoderWithPast` with K self-attention layers and M cross-attention layers: input_ids [B,1],
+ * position [1], past_* [B,H,P,D], cross_* [B,Hx,T,Dx] → logits [B,V], present_* [B,H,P+1,D].
+ */
+export function withPastContract(selfLayers: number, crossLayers: number): RoleContract {
+  return {
+    role: 'captioner.decoderWithPast',
+    inputs: [
+      { name: 'input_ids', dtypes: ['int64'], shapes: [['B', 1]] },
+      { name: 'position', dtypes: ['int64'], shapes: [[1]] },
+      ...pairs('past', selfLayers, ['B', 'H', 'P', 'D']),
+      ...pairs('cross', crossLayers, ['B', 'Hx', 'T', 'Dx']),
+    ],
+    outputs: [
+      { name: 'logits', dtypes: f32, shapes: [['B', 'V']] },
+      ...pairs('present', selfLayers, ['B', 'H', 'P1', 'D']),
+    ],
+  };
+}
+
+/**
+ * The contract of any role of a pack. The cache graphs' tensor counts (K self-attention and M cross-attention
+ * layers) are read from the graph's own input/output names, mapped back to canonical names through `names`.
+ */
+export function contractOf(
+  role: PackRole,
+  inputs: readonly ValueMetadata[] = [],
+  outputs: readonly ValueMetadata[] = [],
+  names: Record<string, string> = {},
+): RoleContract {
+  if (role === 'segmenter.decoderBatched') return SEGMENTER_DECODER_BATCHED;
+  if (role !== 'captioner.cross' && role !== 'captioner.decoderWithPast') return ROLE_CONTRACTS[role];
+  const canonical = new Map(Object.entries(names).map(([from, to]) => [to, from]));
+  const canonicalOf = (list: readonly ValueMetadata[]) => list.map((m) => canonical.get(m.name) ?? m.name);
+  if (role === 'captioner.cross') return crossContract(countIndexed(canonicalOf(outputs), 'cross'));
+  const inputNames = canonicalOf(inputs);
+  return withPastContract(countIndexed(inputNames, 'past'), countIndexed(inputNames, 'cross'));
+}
+
+/** The manifest entry of an optional graph, or undefined when the pack does not offer it. */
+export function optionalGraphFileOf(manifest: Manifest, role: OptionalRole): GraphFile | undefined {
   switch (role) {
+    case 'segmenter.decoderBatched':
+      return manifest.segmenter.decoderBatched;
+    case 'captioner.cross':
+      return manifest.captioner.cross;
+    case 'captioner.decoderWithPast':
+      return manifest.captioner.decoderWithPast;
+  }
+}
+
+/** The optional graphs a manifest lists, in OPTIONAL_ROLES order. */
+export function offeredOptionalRoles(manifest: Manifest): OptionalRole[] {
+  return (['segmenter.decoderBatched', 'captioner.cross', 'captioner.decoderWithPast'] as const).filter(
+    (role) => optionalGraphFileOf(manifest, role) !== undefined,
+  );
+}
+
+/** Which contracts the manifest offers: the cached captioner needs both `cross` and `decoderWithPast`. */
+export function packContracts(manifest: Manifest): PackContracts {
+  return {
+    captioner: manifest.captioner.cross && manifest.captioner.decoderWithPast ? 'cached' : 'full-prefix',
+    segmenter: manifest.segmenter.decoderBatched ? 'batched' : 'batch-1',
+  };
+}
+
+/** The manifest entry (ONNX file, checksum, names) of a role; throws for an optional graph the pack lacks. */
+export function graphFileOf(manifest: Manifest, role: PackRole): GraphFile {
+  switch (role) {
+    case 'segmenter.decoderBatched':
+    case 'captioner.cross':
+    case 'captioner.decoderWithPast': {
+      const graph = optionalGraphFileOf(manifest, role);
+      if (!graph) throw new Error(`model pack "${manifest.name}" has no ${role} graph`);
+      return graph;
+    }
     case 'segmenter.encoder':
       return manifest.segmenter.encoder;
     case 'segmenter.decoder':

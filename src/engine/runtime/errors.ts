@@ -5,7 +5,7 @@
  * callers can branch on the kind of failure and the models panel can list issues as plain data; the message always
  * names the pack and, where they apply, the file, the role and the tensor.
  */
-import type { PackIssue, Role } from '../../shared/models.ts';
+import type { PackIssue, PackRole } from '../../shared/models.ts';
 
 /** Kinds of model-pack failure, each with its own message (DESIGN.md §4). */
 export type ModelPackErrorCode =
@@ -50,13 +50,15 @@ export type ModelPackErrorCode =
   /** `run` was called without a feed the graph needs, or with an unknown one. */
   | 'feed-invalid'
   /** The pack (or this session) was disposed. */
-  | 'disposed';
+  | 'disposed'
+  /** An optional graph (e.g. `captioner.decoderWithPast`) was asked for but the pack does not offer it. */
+  | 'graph-absent';
 
 /** Where in a pack an error sits; every field optional. */
 export interface ModelPackErrorContext {
   /** The pack's name (or its folder when the manifest could not be read). */
   pack: string;
-  role?: Role;
+  role?: PackRole;
   /** File name relative to the pack folder. */
   file?: string;
   /** Canonical tensor name (DESIGN.md §4). */
@@ -72,7 +74,7 @@ export class ModelPackError extends Error {
   override readonly name = 'ModelPackError';
   readonly code: ModelPackErrorCode;
   readonly pack: string;
-  readonly role?: Role;
+  readonly role?: PackRole;
   readonly file?: string;
   readonly tensor?: string;
   /** The problem alone, without the location prefix (what the models panel shows next to the location). */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import type { Role } from '../../shared/models.ts';
+import type { PackRole } from '../../shared/models.ts';
 import { ModelPackError, type ModelPackErrorContext } from './errors.ts';
 
 /** Every Git-LFS pointer file starts with this line (git-lfs spec v1). */
@@ -44,7 +44,7 @@ export function packPath(dir: string, file: string, context: ModelPackErrorConte
 export async function checkFileQuick(
   dir: string,
   expected: Omit<ExpectedFile, 'sha256'>,
-  context: { pack: string; role?: Role },
+  context: { pack: string; role?: PackRole },
 ): Promise<void> {
   const where: ModelPackErrorContext = { ...context, file: expected.file };
   const path = packPath(dir, expected.file, where);
@@ -91,7 +91,7 @@ export async function checkFileQuick(
 export async function checkFile(
   dir: string,
   expected: ExpectedFile,
-  context: { pack: string; role?: Role },
+  context: { pack: string; role?: PackRole },
 ): Promise<void> {
   await checkFileQuick(dir, expected, context);
   const where: ModelPackErrorContext = { ...context, file: expected.file };

@@ -31,5 +31,22 @@ export {
   type ProviderOptions,
   type SessionTuning,
 } from './providers.ts';
+export {
+  contractOf,
+  crossContract,
+  withPastContract,
+  countIndexed,
+  offeredOptionalRoles,
+  packContracts,
+} from './contracts.ts';
 export { listModelPacks, modelRoots, validateModelPack, type ValidateOptions } from './validate.ts';
 export { sha256File } from './files.ts';
+export { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from './batch.ts';
+export {
+  declaredShape,
+  floatData,
+  floatTensor,
+  int64Tensor,
+  type DeclaredInputs,
+  type Tensor,
+} from './tensors.ts';

@@ -28,6 +28,8 @@ export const SegmenterSchema = z.strictObject({
   kind: z.literal('sam'),
   encoder: GraphFileSchema,
   decoder: GraphFileSchema,
+  /** Optional: the decoder with a dynamic prompt-batch axis (runtime/README.md "Fast contracts"). */
+  decoderBatched: GraphFileSchema.optional(),
   preprocess: z.strictObject({
     /** SAM resizes the longest side to 1024 and zero-pads bottom/right. */
     longestSide: z.number().int().positive().default(1024),
@@ -56,6 +58,10 @@ export const CaptionerSchema = z.strictObject({
   visual: GraphFileSchema,
   text: GraphFileSchema,
   decoder: GraphFileSchema,
+  /** Optional, with `decoderWithPast`: cross-attention K/V of a crop's image tokens (runtime/README.md). */
+  cross: GraphFileSchema.optional(),
+  /** Optional, with `cross`: one new position per row with a self-attention cache (runtime/README.md). */
+  decoderWithPast: GraphFileSchema.optional(),
   tokenizer: z.string().min(1),
   specialTokens: SpecialTokensSchema,
   vocabSize: z.number().int().positive(),

@@ -5,9 +5,17 @@
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProvider, ProviderInfo, Role } from '../../shared/models.ts';
-import { ROLES } from '../../shared/models.ts';
-import { checkContract, formatShape, graphFileOf, ROLE_CONTRACTS, type ValueMetadata } from './contracts.ts';
+import type { ExecutionProvider, OptionalRole, PackRole, ProviderInfo } from '../../shared/models.ts';
+import { OPTIONAL_ROLES, ROLES } from '../../shared/models.ts';
+import {
+  checkContract,
+  contractOf,
+  formatShape,
+  graphFileOf,
+  offeredOptionalRoles,
+  optionalGraphFileOf,
+  type ValueMetadata,
+} from './contracts.ts';
 import { ModelPackError } from './errors.ts';
 import { checkFile, checkFileQuick, packPath } from './files.ts';
 import { ManifestSchema, type GraphFile, type Manifest } from './manifest.ts';
@@ -46,7 +54,7 @@ export type TensorMap = Record<string, ort.Tensor>;
 
 /** One role's validated ONNX session. */
 export interface ModelSession {
-  readonly role: Role;
+  readonly role: PackRole;
   /** The ONNX file, relative to the pack folder. */
   readonly file: string;
   /** The provider the session runs on. */
@@ -78,8 +86,13 @@ export interface ModelPack {
   readonly dir: string;
   readonly name: string;
   readonly manifest: Manifest;
-  /** The role's session, created on first use and cached (concurrent callers share one creation). */
-  session(role: Role): Promise<ModelSession>;
+  /**
+   * The role's session, created on first use and cached (concurrent callers share one creation). An optional graph
+   * the pack does not offer rejects with `graph-absent`; ask {@link ModelPack.offers} first.
+   */
+  session(role: PackRole): Promise<ModelSession>;
+  /** Whether the pack has an optional graph (the required roles are always offered). */
+  offers(role: PackRole): boolean;
   /** Provider per role, for the roles whose sessions exist so far (in ROLES order). */
   providers(): ProviderInfo[];
   /** Absolute path of a file named in the manifest (tokenizers, …). */
@@ -97,7 +110,7 @@ export async function loadModelPack(dir: string, options: LoadModelPackOptions =
   const folder = resolve(dir);
   const manifest = await readManifest(folder);
   const pack = manifest.name;
-  for (const role of ROLES) {
+  for (const role of [...ROLES, ...offeredOptionalRoles(manifest)]) {
     for (const expected of filesOfRole(manifest, role))
       await checkFileQuick(folder, expected, { pack, role });
   }
@@ -156,7 +169,7 @@ export async function manifestIssues(
 /** The ONNX file of a role plus its external-data side files, as the manifest lists them. */
 export function filesOfRole(
   manifest: Manifest,
-  role: Role,
+  role: PackRole,
 ): { file: string; bytes: number; sha256: string }[] {
   const graph = graphFileOf(manifest, role);
   return [{ file: graph.file, bytes: graph.bytes, sha256: graph.sha256 }, ...(graph.externalData ?? [])];
@@ -170,7 +183,7 @@ export function filesOfRole(
 export async function openRoleSession(
   dir: string,
   manifest: Manifest,
-  role: Role,
+  role: PackRole,
   options: LoadModelPackOptions,
   knownFailures: Map<ExecutionProvider, string>,
 ): Promise<{ created: Awaited<ReturnType<typeof createSessionWithFallback>>; errors: ModelPackError[] }> {
@@ -209,17 +222,40 @@ export async function openRoleSession(
 /** Every contract violation of a role's graph, located in the pack, plus the decoder's vocabulary check. */
 export function contractErrors(
   manifest: Manifest,
-  role: Role,
+  role: PackRole,
   graph: GraphFile,
   inputs: readonly ValueMetadata[],
   outputs: readonly ValueMetadata[],
 ): ModelPackError[] {
-  const { violations } = checkContract(ROLE_CONTRACTS[role], inputs, outputs, graph.names);
+  const contract = contractOf(role, inputs, outputs, graph.names);
+  const { violations } = checkContract(contract, inputs, outputs, graph.names);
   const errors = violations.map(
     (v) =>
       new ModelPackError(v.code, { pack: manifest.name, role, file: graph.file, tensor: v.tensor }, v.detail),
   );
-  if (role === 'captioner.decoder') {
+  if (role === 'captioner.decoderWithPast') {
+    const self = contract.inputs.filter((t) => t.name.startsWith('past_')).length / 2;
+    const cross = contract.inputs.filter((t) => t.name.startsWith('cross_')).length / 2;
+    if (self === 0 || cross === 0) {
+      errors.push(
+        new ModelPackError(
+          'input-missing',
+          { pack: manifest.name, role, file: graph.file, tensor: self === 0 ? 'past_key_0' : 'cross_key_0' },
+          `the graph has ${self} past_key_<i>/past_value_<i> and ${cross} cross_key_<j>/cross_value_<j> input pairs; the cached contract needs at least one of each`,
+        ),
+      );
+    }
+  }
+  if (role === 'captioner.cross' && contract.outputs.length === 0) {
+    errors.push(
+      new ModelPackError(
+        'output-missing',
+        { pack: manifest.name, role, file: graph.file, tensor: 'cross_key_0' },
+        'the graph has no cross_key_<j>/cross_value_<j> outputs',
+      ),
+    );
+  }
+  if (role === 'captioner.decoder' || role === 'captioner.decoderWithPast') {
     const logits = outputs.find((m) => m.name === (graph.names?.logits ?? 'logits'));
     const width = logits?.isTensor ? logits.shape[logits.shape.length - 1] : undefined;
     if (typeof width === 'number' && width >= 0 && width !== manifest.captioner.vocabSize) {
@@ -243,8 +279,8 @@ const processProviderFailures = new Map<ExecutionProvider, string>();
 
 class Pack implements ModelPack {
   readonly name: string;
-  private readonly sessions = new Map<Role, Promise<Session>>();
-  private readonly opened = new Map<Role, Session>();
+  private readonly sessions = new Map<PackRole, Promise<Session>>();
+  private readonly opened = new Map<PackRole, Session>();
   /** Providers that failed earlier in this process, with the reason (so cuda is not retried for every session). */
   private readonly knownFailures = processProviderFailures;
   private disposed = false;
@@ -257,17 +293,34 @@ class Pack implements ModelPack {
     this.name = manifest.name;
   }
 
-  session(role: Role): Promise<ModelSession> {
+  offers(role: PackRole): boolean {
+    return (
+      (ROLES as readonly string[]).includes(role) ||
+      ((OPTIONAL_ROLES as readonly string[]).includes(role) &&
+        optionalGraphFileOf(this.manifest, role as OptionalRole) !== undefined)
+    );
+  }
+
+  session(role: PackRole): Promise<ModelSession> {
     if (this.disposed)
       return Promise.reject(
         new ModelPackError('disposed', { pack: this.name, role }, 'the pack was disposed'),
       );
-    if (!ROLES.includes(role)) {
+    if (!ROLES.includes(role as never) && !OPTIONAL_ROLES.includes(role as never)) {
       return Promise.reject(
         new ModelPackError(
           'feed-invalid',
           { pack: this.name },
-          `unknown role "${String(role)}"; roles are ${ROLES.join(', ')}`,
+          `unknown role "${String(role)}"; roles are ${[...ROLES, ...OPTIONAL_ROLES].join(', ')}`,
+        ),
+      );
+    }
+    if (!this.offers(role)) {
+      return Promise.reject(
+        new ModelPackError(
+          'graph-absent',
+          { pack: this.name, role },
+          `the pack offers no ${role} graph (its manifest lists none)`,
         ),
       );
     }
@@ -282,7 +335,9 @@ class Pack implements ModelPack {
   }
 
   providers(): ProviderInfo[] {
-    return ROLES.filter((role) => this.opened.has(role)).map((role) => this.opened.get(role)!.providerInfo);
+    return [...ROLES, ...OPTIONAL_ROLES]
+      .filter((role) => this.opened.has(role))
+      .map((role) => this.opened.get(role)!.providerInfo);
   }
 
   path(file: string): string {
@@ -298,7 +353,7 @@ class Pack implements ModelPack {
     this.opened.clear();
   }
 
-  private async open(role: Role): Promise<Session> {
+  private async open(role: PackRole): Promise<Session> {
     const graph = graphFileOf(this.manifest, role);
     const { created, errors } = await openRoleSession(
       this.dir,
@@ -343,14 +398,14 @@ class Session implements ModelSession {
 
   constructor(
     private readonly pack: string,
-    readonly role: Role,
+    readonly role: PackRole,
     graph: GraphFile,
     private readonly session: ort.InferenceSession,
     readonly providerInfo: ProviderInfo,
   ) {
     this.file = graph.file;
     this.provider = providerInfo.used;
-    const contract = ROLE_CONTRACTS[role];
+    const contract = contractOf(role, session.inputMetadata, session.outputMetadata, graph.names);
     this.inputNames = contract.inputs.map((t) => t.name);
     this.outputNames = contract.outputs.map((t) => t.name);
     const describe = (metadata: readonly ValueMetadata[], name: string): TensorInfo => {
@@ -416,7 +471,7 @@ class Session implements ModelSession {
 function checkFeedShape(
   tensor: ort.Tensor,
   info: TensorInfo,
-  where: { pack: string; role: Role; file: string; tensor: string },
+  where: { pack: string; role: PackRole; file: string; tensor: string },
 ): void {
   const isInteger = (t: string) => t === 'int64' || t === 'int32';
   if (tensor.type !== info.dtype && !(isInteger(tensor.type) && isInteger(info.dtype))) {

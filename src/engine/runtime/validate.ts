@@ -6,9 +6,16 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecutionProvider, PackIssue, PackSummary, Role } from '../../shared/models.ts';
+import type { ExecutionProvider, PackIssue, PackRole, PackSummary, Role } from '../../shared/models.ts';
 import { ROLES } from '../../shared/models.ts';
-import { graphFileOf, ROLE_CONTRACTS, type ValueMetadata } from './contracts.ts';
+import {
+  countIndexed,
+  graphFileOf,
+  offeredOptionalRoles,
+  packContracts,
+  ROLE_CONTRACTS,
+  type ValueMetadata,
+} from './contracts.ts';
 import { ModelPackError } from './errors.ts';
 import { checkFileQuick, isLfsPointer, packPath } from './files.ts';
 import type { Manifest } from './manifest.ts';
@@ -44,14 +51,17 @@ export async function validateModelPack(dir: string, options: ValidateOptions = 
   }
   const manifest = read.manifest;
   const issues: PackIssue[] = [];
-  const metadata = new Map<Role, { inputs: readonly ValueMetadata[]; outputs: readonly ValueMetadata[] }>();
+  const metadata = new Map<
+    PackRole,
+    { inputs: readonly ValueMetadata[]; outputs: readonly ValueMetadata[] }
+  >();
   const sessionOptions: LoadModelPackOptions = {
     forceCpu: true,
     ...options,
     verifyChecksums: options.level === 'quick' ? false : options.verifyChecksums,
   };
   const known = new Map<ExecutionProvider, string>();
-  for (const role of ROLES) {
+  for (const role of [...ROLES, ...offeredOptionalRoles(manifest)]) {
     try {
       if (options.level === 'quick') {
         await quickFiles(folder, manifest, role);
@@ -66,6 +76,7 @@ export async function validateModelPack(dir: string, options: ValidateOptions = 
     }
   }
   issues.push(...crossGraphIssues(manifest, metadata));
+  issues.push(...cacheContractIssues(manifest, metadata));
   for (const [owner, file] of [
     ['captioner', manifest.captioner.tokenizer],
     ['scorer', manifest.scorer.tokenizer],
@@ -80,6 +91,7 @@ export async function validateModelPack(dir: string, options: ValidateOptions = 
     demo: manifest.demo,
     valid: issues.length === 0,
     issues,
+    contracts: packContracts(manifest),
   };
 }
 
@@ -143,29 +155,83 @@ function findResourcesModels(start: string): string | undefined {
   }
 }
 
-async function quickFiles(dir: string, manifest: Manifest, role: Role): Promise<void> {
+async function quickFiles(dir: string, manifest: Manifest, role: PackRole): Promise<void> {
   const graph = graphFileOf(manifest, role);
   for (const expected of [graph, ...(graph.externalData ?? [])])
     await checkFileQuick(dir, expected, { pack: manifest.name, role });
 }
 
-function asIssue(error: unknown, pack: string, role: Role): PackIssue {
+function asIssue(error: unknown, pack: string, role: PackRole): PackIssue {
   if (error instanceof ModelPackError) return error.toIssue();
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'session-create', role, message: `model pack "${pack}", ${role}: ${message}` };
 }
 
+/**
+ * The cached captioner contract as a whole: `cross` and `decoderWithPast` come together, and the decoder reads the
+ * M cross pairs the cross graph writes and writes a present for every past it reads.
+ */
+function cacheContractIssues(
+  manifest: Manifest,
+  metadata: Map<PackRole, { inputs: readonly ValueMetadata[]; outputs: readonly ValueMetadata[] }>,
+): PackIssue[] {
+  const { cross, decoderWithPast } = manifest.captioner;
+  const issue = (role: PackRole, file: string, message: string) =>
+    new ModelPackError('pack-mismatch', { pack: manifest.name, role, file }, message).toIssue();
+  if (!cross && !decoderWithPast) return [];
+  if (!cross || !decoderWithPast) {
+    const [has, lacks] = cross ? ['cross', 'decoderWithPast'] : ['decoderWithPast', 'cross'];
+    const role = cross ? 'captioner.cross' : 'captioner.decoderWithPast';
+    return [
+      issue(
+        role,
+        (cross ?? decoderWithPast)!.file,
+        `the manifest lists captioner.${has} without captioner.${lacks}: the cached decoder needs both`,
+      ),
+    ];
+  }
+  const crossMeta = metadata.get('captioner.cross');
+  const decoderMeta = metadata.get('captioner.decoderWithPast');
+  if (!crossMeta || !decoderMeta) return [];
+  const canonical = (names: Record<string, string> | undefined, list: readonly ValueMetadata[]) => {
+    const back = new Map(Object.entries(names ?? {}).map(([from, to]) => [to, from]));
+    return list.map((m) => back.get(m.name) ?? m.name);
+  };
+  const written = countIndexed(canonical(cross.names, crossMeta.outputs), 'cross');
+  const read = countIndexed(canonical(decoderWithPast.names, decoderMeta.inputs), 'cross');
+  const past = countIndexed(canonical(decoderWithPast.names, decoderMeta.inputs), 'past');
+  const present = countIndexed(canonical(decoderWithPast.names, decoderMeta.outputs), 'present');
+  const issues: PackIssue[] = [];
+  if (written !== read)
+    issues.push(
+      issue(
+        'captioner.decoderWithPast',
+        decoderWithPast.file,
+        `the decoder reads ${read} cross_key/cross_value pairs but captioner.cross writes ${written}`,
+      ),
+    );
+  if (past !== present)
+    issues.push(
+      issue(
+        'captioner.decoderWithPast',
+        decoderWithPast.file,
+        `the decoder reads ${past} past_key/past_value pairs but writes ${present} present_key/present_value pairs`,
+      ),
+    );
+  return issues;
+}
+
 /** Named dims that must agree across the graphs of one model (e.g. the captioner's token width W). */
 function crossGraphIssues(
   manifest: Manifest,
-  metadata: Map<Role, { inputs: readonly ValueMetadata[]; outputs: readonly ValueMetadata[] }>,
+  metadata: Map<PackRole, { inputs: readonly ValueMetadata[]; outputs: readonly ValueMetadata[] }>,
 ): PackIssue[] {
   const issues: PackIssue[] = [];
   // Batch, lengths and point counts legitimately differ between graphs; the rest must match within a model.
   const free = new Set(['B', 'L', 'N']);
   for (const group of ['segmenter', 'captioner', 'scorer']) {
     const seen = new Map<string, { value: number; where: string }>();
-    for (const role of ROLES.filter((r) => r.startsWith(`${group}.`))) {
+    for (const role of ROLES.filter((r: Role) => r.startsWith(`${group}.`))) {
       const meta = metadata.get(role);
       if (!meta) continue;
       const names = graphFileOf(manifest, role).names ?? {};

@@ -27,7 +27,7 @@ import {
   type CropBox,
 } from './amg.ts';
 import { throwIfCancelled } from '../runtime/index.ts';
-import { SegmentSession, type SamModel } from './model.ts';
+import { promptsInMemory, SegmentSession, type SamModel } from './model.ts';
 
 /** One generated mask with what SAM records for it. */
 export interface MaskProposal {
@@ -68,6 +68,11 @@ export interface GenerationStats {
 export interface GenerateOptions extends Partial<AmgOptions> {
   /** `sam` (pred IoU 0.88) or `reference` (Pseudo-RIS, pred IoU 0.5); default `sam`. */
   preset?: 'sam' | 'reference';
+  /**
+   * Point prompts decoded together (segment-anything's `points_per_batch`; default 64) when the model has the batched
+   * decoder; the masks and their order are those of one-by-one decoding. Without it prompts go one by one.
+   */
+  pointsPerBatch?: number;
   /** Progress after each decoded point: (done, total). */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -117,6 +122,9 @@ export async function generateMasks(
   const model = session.model;
   const full = session.image;
   const settings = amgOptions(options);
+  const pointsPerBatch = options.pointsPerBatch ?? 64;
+  if (!Number.isInteger(pointsPerBatch) || pointsPerBatch < 1)
+    throw new RangeError(`pointsPerBatch must be an integer ≥ 1, got ${options.pointsPerBatch}`);
   const started = performance.now();
   const before = model.stats();
   const stats: GenerationStats = {
@@ -144,54 +152,72 @@ export async function generateMasks(
     const cropSize = cropSession.size;
     const grid = buildPointGrid(Math.max(1, perCrop[c]));
     const found: PendingCandidate[] = [];
-    for (let p = 0; p < grid.length / 2; p++) {
+    const points = grid.length / 2;
+    const chunk = model.batched ? Math.min(pointsPerBatch, promptsInMemory(cropSize)) : 1;
+    for (let first = 0; first < points; first += chunk) {
       throwIfCancelled(options.signal, 'mask generation');
-      const px = grid[2 * p] * cropSize.width;
-      const py = grid[2 * p + 1] * cropSize.height;
-      const [decoded] = await cropSession.decode([{ points: [{ x: px, y: py, label: 1 }] }]);
-      stats.points++;
-      const plane = cropSize.width * cropSize.height;
-      // Multimask outputs are indices 1..3 (index 0 is the single-mask token, which SAM's generator does not use).
-      for (let k = decoded.count === 1 ? 0 : 1; k < decoded.count; k++) {
-        stats.candidates++;
-        const iou = decoded.iou[k];
-        if (!(iou > settings.predIouThresh)) continue;
-        stats.afterIou++;
-        const stability = stabilityScore(
-          decoded.masks,
-          settings.maskThreshold,
-          settings.stabilityScoreOffset,
-          k * plane,
-          plane,
-        );
-        if (!(stability >= settings.stabilityScoreThresh)) continue;
-        stats.afterStability++;
-        const mask = binarize(
-          decoded.masks.subarray(k * plane, (k + 1) * plane),
-          cropSize,
-          settings.maskThreshold,
-        );
-        const box = maskBox(mask) ?? { x0: 0, y0: 0, x1: 0, y1: 0 };
-        const uncropped = {
-          x0: box.x0 + crop.x0,
-          y0: box.y0 + crop.y0,
-          x1: box.x1 + crop.x0,
-          y1: box.y1 + crop.y0,
-        };
-        if (isBoxNearCropEdge(uncropped, crop, full)) continue;
-        found.push({
-          runs: maskToRuns(mask),
-          size: cropSize,
-          box: uncropped,
-          iou,
-          stability,
-          point: [px + crop.x0, py + crop.y0],
-          output: k,
-          crop,
-        });
+      const last = Math.min(points, first + chunk);
+      const prompts = Array.from({ length: last - first }, (_, i) => ({
+        points: [
+          {
+            x: grid[2 * (first + i)] * cropSize.width,
+            y: grid[2 * (first + i) + 1] * cropSize.height,
+            label: 1 as const,
+          },
+        ],
+      }));
+      const decodedChunk = await cropSession.decode(prompts);
+      // a cancel that arrived while the batch ran stops before its masks are used
+      throwIfCancelled(options.signal, 'mask generation');
+      // Each point's outputs in grid order: the same candidates, in the same order, as one-by-one decoding.
+      for (let p = first; p < last; p++) {
+        const px = grid[2 * p] * cropSize.width;
+        const py = grid[2 * p + 1] * cropSize.height;
+        const decoded = decodedChunk[p - first];
+        stats.points++;
+        const plane = cropSize.width * cropSize.height;
+        // Multimask outputs are indices 1..3 (index 0 is the single-mask token, which SAM's generator does not use).
+        for (let k = decoded.count === 1 ? 0 : 1; k < decoded.count; k++) {
+          stats.candidates++;
+          const iou = decoded.iou[k];
+          if (!(iou > settings.predIouThresh)) continue;
+          stats.afterIou++;
+          const stability = stabilityScore(
+            decoded.masks,
+            settings.maskThreshold,
+            settings.stabilityScoreOffset,
+            k * plane,
+            plane,
+          );
+          if (!(stability >= settings.stabilityScoreThresh)) continue;
+          stats.afterStability++;
+          const mask = binarize(
+            decoded.masks.subarray(k * plane, (k + 1) * plane),
+            cropSize,
+            settings.maskThreshold,
+          );
+          const box = maskBox(mask) ?? { x0: 0, y0: 0, x1: 0, y1: 0 };
+          const uncropped = {
+            x0: box.x0 + crop.x0,
+            y0: box.y0 + crop.y0,
+            x1: box.x1 + crop.x0,
+            y1: box.y1 + crop.y0,
+          };
+          if (isBoxNearCropEdge(uncropped, crop, full)) continue;
+          found.push({
+            runs: maskToRuns(mask),
+            size: cropSize,
+            box: uncropped,
+            iou,
+            stability,
+            point: [px + crop.x0, py + crop.y0],
+            output: k,
+            crop,
+          });
+        }
+        done++;
+        options.onProgress?.(done, total);
       }
-      done++;
-      options.onProgress?.(done, total);
     }
     // Within a crop: NMS by predicted IoU (SAM's batched_nms with one category).
     const keep = boxNms(

@@ -6,10 +6,21 @@
  * call on that image reuses the embeddings. Decoder calls append the padding point (0, 0, −1) when there is no box,
  * map coordinates into the 1024 frame, pass `orig_im_size` and optionally a previous low-res mask. The official
  * decoder's batch dimension is fixed at 1, so prompts are decoded one by one; a graph whose `point_coords` batch
- * dimension is symbolic gets several prompts per run.
+ * dimension is symbolic gets several prompts per run. A pack that offers `segmenter.decoderBatched` (the fast
+ * contract, runtime/README.md) decodes prompts without a mask input in batches through it: mask_input [1,1,256,256]
+ * and has_mask_input [1] are shared by the batch, every prompt's outputs are those of a batch-1 run.
  */
 import * as ort from 'onnxruntime-node';
-import type { ModelPack, ModelSession } from '../runtime/index.ts';
+import {
+  batchCandidates,
+  floatData,
+  floatTensor,
+  pickBatchSize,
+  stopMeasuring,
+  type BatchChoice,
+  type ModelPack,
+  type ModelSession,
+} from '../runtime/index.ts';
 import type { RgbImage, Size } from '../image/index.ts';
 import { SAM_PREPROCESS, samEncoderInput, toModelFrame, type SamPreprocess } from './preprocess.ts';
 
@@ -58,18 +69,45 @@ export interface SegmenterStats {
   sessionMilliseconds: number;
 }
 
+/** Options of {@link SamModel.open}. */
+export interface SamModelOptions {
+  /** 'auto' (default): use the pack's batched decoder when it has one; 'off': batch-1 runs only. */
+  batched?: 'auto' | 'off';
+  /** Prompts per batched run: a number, or 'auto' to measure at the first batched decode (default 'auto'). */
+  promptBatch?: number | 'auto';
+}
+
+/** Largest batched-decoder output kept at once (B·4·H·W float32 masks): 512 MiB. */
+const MAX_BATCH_OUTPUT_BYTES = 512 * 1024 * 1024;
+
+/** How many prompts' full-size outputs (4 float32 masks of H·W) fit in the 512 MiB a batch may hold. */
+export function promptsInMemory(size: Size): number {
+  return Math.max(1, Math.floor(MAX_BATCH_OUTPUT_BYTES / (16 * size.width * size.height)));
+}
+
 /** The segmenter of a model pack: encoder + decoder sessions and their preprocessing constants. */
 export class SamModel {
   /** True when the decoder takes several prompts per run (symbolic batch dimension of `point_coords`). */
   readonly batchable: boolean;
+  /** Prompts per batched-decoder run, once chosen (null until measured, or without a batched decoder). */
+  promptBatch: BatchChoice | null = null;
   private readonly counters = { encoderRuns: 0, decoderRuns: 0 };
+  private readonly batchOption: number | 'auto';
 
   constructor(
     readonly encoder: ModelSession,
     readonly decoder: ModelSession,
     readonly preprocess: SamPreprocess = SAM_PREPROCESS,
     readonly maskThreshold = 0,
+    /** The fast contract's decoder with a prompt batch axis, or null. */
+    readonly batched: ModelSession | null = null,
+    promptBatch: number | 'auto' = 'auto',
   ) {
+    if (promptBatch !== 'auto' && (!Number.isInteger(promptBatch) || promptBatch < 1))
+      throw new RangeError(`promptBatch must be an integer ≥ 1 or 'auto', got ${promptBatch}`);
+    this.batchOption = promptBatch;
+    if (batched && typeof promptBatch === 'number')
+      this.promptBatch = { size: promptBatch, source: 'setting' };
     const batchDim = decoder.inputs.point_coords?.shape[0];
     const maskDim = decoder.inputs.mask_input?.shape[0];
     const hasMaskDim = decoder.inputs.has_mask_input?.shape[0];
@@ -77,11 +115,13 @@ export class SamModel {
       typeof batchDim === 'string' && typeof maskDim === 'string' && typeof hasMaskDim === 'string';
   }
 
-  /** Opens the pack's segmenter sessions. */
-  static async open(pack: ModelPack): Promise<SamModel> {
-    const [encoder, decoder] = await Promise.all([
+  /** Opens the pack's segmenter sessions (and its batched decoder when it has one and `batched` is not 'off'). */
+  static async open(pack: ModelPack, options: SamModelOptions = {}): Promise<SamModel> {
+    const useBatched = options.batched !== 'off' && pack.offers('segmenter.decoderBatched');
+    const [encoder, decoder, batched] = await Promise.all([
       pack.session('segmenter.encoder'),
       pack.session('segmenter.decoder'),
+      useBatched ? pack.session('segmenter.decoderBatched') : Promise.resolve(null),
     ]);
     const pre = pack.manifest.segmenter.preprocess;
     return new SamModel(
@@ -89,7 +129,14 @@ export class SamModel {
       decoder,
       { longestSide: pre.longestSide, mean: pre.mean, std: pre.std },
       pack.manifest.segmenter.maskThreshold,
+      batched,
+      options.promptBatch ?? 'auto',
     );
+  }
+
+  /** The prompt path: 'batched' with the fast contract's decoder, 'batch-1' otherwise. */
+  get path(): 'batched' | 'batch-1' {
+    return this.batched ? 'batched' : 'batch-1';
   }
 
   /** Runs and session time so far (session time summed over both sessions' own counters). */
@@ -97,7 +144,10 @@ export class SamModel {
     return {
       encoderRuns: this.counters.encoderRuns,
       decoderRuns: this.counters.decoderRuns,
-      sessionMilliseconds: this.encoder.stats.milliseconds + this.decoder.stats.milliseconds,
+      sessionMilliseconds:
+        this.encoder.stats.milliseconds +
+        this.decoder.stats.milliseconds +
+        (this.batched?.stats.milliseconds ?? 0),
     };
   }
 
@@ -122,6 +172,8 @@ export class SamModel {
     prompts: readonly SamPrompt[],
     batchSize = 64,
   ): Promise<DecodedMasks[]> {
+    if (this.batched && prompts.length > 1 && prompts.every((p) => !p.maskInput))
+      return this.decodeBatched(embeddings, size, prompts);
     if (!this.batchable || prompts.length <= 1) {
       const results: DecodedMasks[] = [];
       for (const prompt of prompts) results.push(...(await this.run(embeddings, size, [prompt])));
@@ -148,6 +200,104 @@ export class SamModel {
       }
     }
     return results;
+  }
+
+  /**
+   * Prompts without mask input through the batched decoder, in chunks of the chosen batch size (capped so a chunk's
+   * full-size masks stay under 512 MiB), grouped by point count; results in input order.
+   */
+  private async decodeBatched(
+    embeddings: ort.Tensor,
+    size: Size,
+    prompts: readonly SamPrompt[],
+  ): Promise<DecodedMasks[]> {
+    const results = new Array<DecodedMasks>(prompts.length);
+    const groups = new Map<number, number[]>();
+    prompts.forEach((prompt, i) => {
+      const n = promptPoints(prompt, size, this.preprocess.longestSide).labels.length;
+      groups.set(n, [...(groups.get(n) ?? []), i]);
+    });
+    const memoryCap = promptsInMemory(size);
+    const chosen = this.promptBatch ?? (await this.measurePromptBatch(embeddings, size, prompts[0]!));
+    const batch = Math.min(chosen.size, memoryCap);
+    for (const indices of groups.values()) {
+      for (let start = 0; start < indices.length; start += batch) {
+        const chunk = indices.slice(start, start + batch);
+        const decoded = await this.runBatched(
+          embeddings,
+          size,
+          chunk.map((i) => prompts[i]!),
+        );
+        chunk.forEach((i, k) => (results[i] = decoded[k]!));
+      }
+    }
+    return results;
+  }
+
+  /** Per-prompt time of the batched decoder at 1, 4, 16, 64 prompts (one prompt repeated); the fastest wins. */
+  private async measurePromptBatch(
+    embeddings: ort.Tensor,
+    size: Size,
+    prompt: SamPrompt,
+  ): Promise<BatchChoice> {
+    const timings: { batch: number; msPerRow: number }[] = [];
+    const memoryCap = promptsInMemory(size);
+    for (const batch of batchCandidates(Math.min(64, memoryCap))) {
+      const started = performance.now();
+      await this.runBatched(embeddings, size, new Array<SamPrompt>(batch).fill(prompt), false);
+      timings.push({ batch, msPerRow: (performance.now() - started) / batch });
+      if (stopMeasuring(timings)) break;
+    }
+    this.promptBatch = { size: pickBatchSize(timings), source: 'measured', timings };
+    return this.promptBatch;
+  }
+
+  /** One batched-decoder run (fast contract): prompts [B,N,2], one shared empty mask input. */
+  private async runBatched(
+    embeddings: ort.Tensor,
+    size: Size,
+    prompts: readonly SamPrompt[],
+    count = true,
+  ): Promise<DecodedMasks[]> {
+    const batch = prompts.length;
+    const encoded = prompts.map((p) => promptPoints(p, size, this.preprocess.longestSide));
+    const n = encoded[0]!.labels.length;
+    const coords = new Float32Array(batch * n * 2);
+    const labels = new Float32Array(batch * n);
+    encoded.forEach((e, b) => {
+      coords.set(e.coords, b * n * 2);
+      labels.set(e.labels, b * n);
+    });
+    const out = await this.batched!.run({
+      image_embeddings: embeddings,
+      // in: point_coords float32[B,N,2] (1024 frame), point_labels float32[B,N]
+      point_coords: floatTensor(coords, [batch, n, 2]),
+      point_labels: floatTensor(labels, [batch, n]),
+      // in: mask_input float32[1,1,256,256], has_mask_input float32[1] (shared by the B prompts)
+      mask_input: floatTensor(new Float32Array(256 * 256), [1, 1, 256, 256]),
+      has_mask_input: floatTensor(new Float32Array(1), [1]),
+      orig_im_size: floatTensor(new Float32Array([size.height, size.width]), [2]),
+    });
+    if (count) this.counters.decoderRuns++;
+    // out: masks float32[B,4,H,W], iou_predictions float32[B,4], low_res_masks float32[B,4,256,256]
+    const masks = floatData(out.masks, 'segmenter.decoderBatched output "masks"');
+    const [rows, masksPer, height, width] = masks.dims;
+    if (rows !== batch || height !== size.height || width !== size.width) {
+      throw new Error(
+        `segmenter.decoderBatched returned masks [${masks.dims.join(',')}] for ${batch} prompts at ${size.width}×${size.height}`,
+      );
+    }
+    const iou = floatData(out.iou_predictions, 'segmenter.decoderBatched output "iou_predictions"').data;
+    const low = floatData(out.low_res_masks, 'segmenter.decoderBatched output "low_res_masks"').data;
+    const plane = masksPer! * height * width;
+    const lowPlane = masksPer! * 256 * 256;
+    return prompts.map((_, b) => ({
+      size,
+      count: masksPer!,
+      masks: masks.data.subarray(b * plane, (b + 1) * plane),
+      iou: iou.subarray(b * masksPer!, (b + 1) * masksPer!),
+      lowRes: low.subarray(b * lowPlane, (b + 1) * lowPlane),
+    }));
   }
 
   /** One decoder run over `prompts.length` prompts (1 unless batchable), all with the same number of points. */

@@ -15,11 +15,15 @@ const PACK = resolve(import.meta.dirname, '../../../resources/models/demo');
 const SEED = 7;
 
 let pack: ModelPack;
+/** The demo pack's segmenter with its batched decoder, 64 prompts per run (segment-anything's points_per_batch). */
 let model: SamModel;
+/** The same pack through the official batch-1 decoder only. */
+let single: SamModel;
 
 beforeAll(async () => {
   pack = await loadModelPack(PACK);
-  model = await SamModel.open(pack);
+  model = await SamModel.open(pack, { promptBatch: 64 });
+  single = await SamModel.open(pack, { batched: 'off' });
 });
 
 afterAll(async () => {
@@ -125,7 +129,7 @@ describe('automatic mask generation + selection on shapes-world scenes', () => {
       });
       expect(result.decisions).toHaveLength(result.proposals.length);
       expect(result.decisions.every((d) => d.reason.startsWith(d.kept ? 'kept: ' : 'dropped: '))).toBe(true);
-      expect(result.stats.decoderRuns).toBe(144);
+      expect(result.stats.decoderRuns).toBe(Math.ceil(144 / 64));
       expect(result.stats.encoderRuns).toBe(1);
       for (const object of scene.truth.objects) {
         objects++;
@@ -155,12 +159,63 @@ describe('automatic mask generation + selection on shapes-world scenes', () => {
       minMaskRegionArea: 50,
     });
     expect(stats.encoderRuns).toBe(5); // the whole image + 4 crops
-    expect(stats.decoderRuns).toBe(5 * 4);
+    expect(stats.decoderRuns).toBe(5); // 4 points per crop in one batched run
     expect(proposals.length).toBeGreaterThan(0);
     for (const p of proposals) {
       expect(p.mask.width).toBe(scene.image.width);
       expect(p.mask.height).toBe(scene.image.height);
     }
     expect(new Set(proposals.map((p) => p.cropBox.join(','))).size).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('batched SAM prompts (the fast contract) on the demo pack', () => {
+  it('gives the same masks, scores and order as batch-1 prompts, in ⌈points / 64⌉ decoder runs', async () => {
+    const scene = renderScene(SEED, 17);
+    const options = { preset: 'reference' as const, pointsPerSide: 10 };
+    const batched = await generateMasks(model, scene.image, options);
+    const one = await generateMasks(single, scene.image, options);
+    expect(model.path).toBe('batched');
+    expect(single.path).toBe('batch-1');
+    expect(batched.stats.decoderRuns).toBe(2);
+    expect(one.stats.decoderRuns).toBe(100);
+    expect(batched.proposals.length).toBeGreaterThan(0);
+    expect(batched.proposals.map((p) => [p.predictedIou, p.stability, p.point, p.bbox])).toEqual(
+      one.proposals.map((p) => [p.predictedIou, p.stability, p.point, p.bbox]),
+    );
+    batched.proposals.forEach((p, i) =>
+      expect(Buffer.from(p.mask.data).equals(Buffer.from(one.proposals[i]!.mask.data))).toBe(true),
+    );
+    expect(batched.stats.afterNms).toBe(one.stats.afterNms);
+  });
+
+  it('gives every prompt the outputs of its own batch-1 run, bit for bit', async () => {
+    const scene = renderScene(SEED, 17);
+    const prompts = scene.truth.objects.map((_, i) => ({
+      points: [{ ...centreOf(scene, i), label: 1 as const }],
+    }));
+    expect(prompts.length).toBeGreaterThan(1);
+    const a = await new SegmentSession(model, scene.image).decode(prompts);
+    const b = await new SegmentSession(single, scene.image).decode(prompts);
+    const bytes = (values: Float32Array) => Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    a.forEach((decoded, i) => {
+      expect(bytes(decoded.masks).equals(bytes(b[i]!.masks))).toBe(true);
+      expect(bytes(decoded.iou).equals(bytes(b[i]!.iou))).toBe(true);
+      expect(bytes(decoded.lowRes).equals(bytes(b[i]!.lowRes))).toBe(true);
+    });
+  });
+
+  it('measures the prompt batch size at the first batched decode when not set', async () => {
+    const measured = await SamModel.open(pack);
+    expect(measured.promptBatch).toBeNull();
+    const scene = renderScene(SEED, 9);
+    const prompts = [0, 1].map((i) => ({ points: [{ ...centreOf(scene, i), label: 1 as const }] }));
+    await new SegmentSession(measured, scene.image).decode(prompts);
+    expect(measured.promptBatch!.source).toBe('measured');
+    expect([1, 4, 16, 64]).toContain(measured.promptBatch!.size);
+    expect(measured.promptBatch!.timings!.length).toBeGreaterThan(0);
+    expect(() => new SamModel(model.encoder, model.decoder, undefined, 0, null, 0)).toThrow(
+      "promptBatch must be an integer ≥ 1 or 'auto', got 0",
+    );
   });
 });

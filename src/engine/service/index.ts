@@ -46,8 +46,15 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
   }
 
   async function providersView(): Promise<ProvidersView> {
-    const available = supportedBackends().map((backend) => backend.name);
-    if (!activePack) return { pack: null, demo: false, available, roles: [] };
+    // Only the backends this build bundles can run here (doctor lists the others as "not bundled").
+    const available = supportedBackends()
+      .filter((backend) => backend.bundled)
+      .map((backend) => backend.name);
+    // The runs use the pipeline's own sessions: show their providers (what ran), else the chosen pack's.
+    const ran = await projects.runProviders();
+    if (ran && ran.roles.length > 0 && (!activePack || activePack.summary.name === ran.name))
+      return { pack: ran.name, demo: ran.demo, available, roles: ran.roles };
+    if (!activePack) return { pack: ran?.name ?? null, demo: ran?.demo ?? false, available, roles: [] };
     return {
       pack: activePack.summary.name,
       demo: activePack.summary.demo,
@@ -123,6 +130,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'mask:add': (params) => projects.addMask(params),
     'mask:refine': (params) => projects.refineMask(params),
     'mask:delete': async (params) => projects.deleteMask(params),
+    'mask:restore': async (params) => projects.restoreMask(params),
     'candidates:list': async (params) => projects.candidates(params),
     'candidates:decide': async (params) => projects.decide(params),
     'candidates:edit': async (params) => projects.edit(params),

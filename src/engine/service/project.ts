@@ -28,6 +28,7 @@ import {
 } from '../../shared/api.ts';
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
 import type { ImageResult } from '../../shared/results.ts';
+import type { ProviderInfo } from '../../shared/models.ts';
 import { generationKey, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { compareTraces } from '../caption/index.ts';
 import { exportProject, evaluateResults, readGroundTruth, buildReport } from '../dataset/index.ts';
@@ -121,13 +122,26 @@ export class ProjectService {
   // ---------------------------------------------------------------------------------------------------------------
   // projects
 
-  async create({ dir, name }: ParsedParams<'project:create'>, context: RequestContext): Promise<ProjectInfo> {
+  async create(
+    { dir, name, images }: ParsedParams<'project:create'>,
+    context: RequestContext,
+  ): Promise<ProjectInfo> {
     const real = await this.options.checkUserPath(dir, 'project folder');
     if (existsSync(join(real, 'project.json')))
       throw new ApiError('invalid-params', `${real} already holds a project: open it instead`);
+    // The image folder is read first: a missing or unreadable folder is an error and leaves no empty project.
+    let paths: string[] = [];
+    if (images) {
+      const folder = await this.options.checkUserPath(images, 'image folder');
+      try {
+        paths = listImages(folder);
+      } catch (error) {
+        throw new ApiError('not-found', (error as Error).message);
+      }
+    }
     const packInfo = (await this.stages()).packInfo;
     const project = await Project.create(real, {
-      images: [],
+      images: paths,
       settings: this.options.newSettings(),
       pack: packInfo,
     });
@@ -546,6 +560,17 @@ export class ProjectService {
     return { deleted: maskId };
   }
 
+  /** Undoes `deleteMask` (or a refine's replacement): the mask is no longer marked deleted. */
+  restoreMask({ maskId }: ParsedParams<'mask:restore'>): { restored: string } {
+    const { image } = parseId(maskId, 'mask');
+    this.#refuseWhileRecaptioning(image);
+    if (!this.#review.deletedMasks.includes(maskId))
+      throw new ApiError('not-found', `mask "${maskId}" is not deleted`);
+    this.#review.deletedMasks = this.#review.deletedMasks.filter((id) => id !== maskId);
+    this.#saveReview();
+    return { restored: maskId };
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // candidates and review
 
@@ -782,6 +807,17 @@ export class ProjectService {
       if (previous) void previous.stages.then((s) => s.dispose()).catch(() => {});
     }
     return this.#stages.stages;
+  }
+
+  /**
+   * The pack the pipeline runs on and the provider of each session it opened so far (what runs actually used), or
+   * null before the stages are opened.
+   */
+  async runProviders(): Promise<{ name: string; demo: boolean; roles: ProviderInfo[] } | null> {
+    const stages = this.#stages ? await this.#stages.stages.catch(() => null) : null;
+    return stages
+      ? { name: stages.packInfo.name, demo: stages.packInfo.demo, roles: stages.pack.providers() }
+      : null;
   }
 
   /** Releases the sessions. */

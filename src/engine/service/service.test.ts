@@ -96,6 +96,14 @@ describe('the engine facade on the demo pack', () => {
     expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length + 1);
     await call('mask:delete', { maskId: added.id });
     expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length);
+    // undo of a delete: the mask counts again; restoring one that is not deleted is named
+    await call('mask:restore', { maskId: added.id });
+    expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length + 1);
+    await expect(call('mask:restore', { maskId: added.id })).rejects.toThrow(
+      `mask "${added.id}" is not deleted`,
+    );
+    await call('mask:delete', { maskId: added.id });
+    expect(await call<MaskView[]>('image:masks', { imageId: images[0].id })).toHaveLength(masks.length);
 
     const candidates = await call<CandidateView[]>('candidates:list', {
       imageId: images[0].id,
@@ -238,6 +246,14 @@ describe('the engine facade on the demo pack', () => {
     const images = await call<ImageSummary[]>('project:images');
     expect(images.find((i) => i.id === '2')?.status).toBe('pending');
     expect(await call('run:status')).toBeNull();
+  });
+
+  it('creates no project when the image folder given to project:create does not exist', async () => {
+    const dir = join(base, 'allowed', 'no-images-project');
+    await expect(
+      call('project:create', { dir, images: join(base, 'allowed', 'missing-folder') }),
+    ).rejects.toThrow('missing-folder');
+    expect(existsSync(join(dir, 'project.json'))).toBe(false);
   });
 
   it('pauses after committing the image in flight, reports paused (not cancelled), and resumes the rest', async () => {

@@ -11,7 +11,10 @@ import { loadModelPack, type ModelPack } from '../runtime/index.ts';
 import type { CaptionerSessions } from '../caption/captioner.ts';
 import { CaptionTokenizer, loadTokenizer } from '../caption/tokenizer.ts';
 
-/** The demo captioner for tests; call `dispose()` when done. */
+/**
+ * The demo captioner for tests; call `dispose()` when done. Its sessions include the cached contract's `cross` and
+ * `decoderWithPast`, so a `Captioner` over them runs the cached path unless given `cache: 'off'`.
+ */
 export interface DemoCaptionerForTests {
   sessions: CaptionerSessions;
   tokenizer: CaptionTokenizer;
@@ -31,6 +34,8 @@ export async function openDemoCaptioner(): Promise<DemoCaptionerForTests> {
         visual: await pack.session('captioner.visual'),
         text: await pack.session('captioner.text'),
         decoder: await pack.session('captioner.decoder'),
+        cross: await pack.session('captioner.cross'),
+        decoderWithPast: await pack.session('captioner.decoderWithPast'),
       },
       tokenizer: await loadTokenizer(pack.path(pack.manifest.captioner.tokenizer), special),
       special,
@@ -43,8 +48,10 @@ export async function openDemoCaptioner(): Promise<DemoCaptionerForTests> {
   const visual = await ort.InferenceSession.create(demo.visual, options);
   const text = await ort.InferenceSession.create(demo.text, options);
   const decoder = await ort.InferenceSession.create(demo.decoder, options);
+  const cross = await ort.InferenceSession.create(demo.cross, options);
+  const decoderWithPast = await ort.InferenceSession.create(demo.decoderWithPast, options);
   return {
-    sessions: { visual, text, decoder },
+    sessions: { visual, text, decoder, cross, decoderWithPast },
     tokenizer: new CaptionTokenizer(JSON.parse(demo.tokenizerJson) as object, demo.specialTokens),
     special: demo.specialTokens,
     source: 'memory',
@@ -52,6 +59,8 @@ export async function openDemoCaptioner(): Promise<DemoCaptionerForTests> {
       await visual.release();
       await text.release();
       await decoder.release();
+      await cross.release();
+      await decoderWithPast.release();
     },
   };
 }

@@ -64,3 +64,74 @@ function onEdge(
   }
   return false;
 }
+
+/**
+ * Paints a dark halo one pixel wide just outside a mask (background pixels 4-adjacent to it) where nothing is painted
+ * yet, so that an outline stays visible over an object of the mask's own colour ("outline first").
+ */
+export function paintHalo(
+  mask: { width: number; height: number; data: Uint8Array },
+  alpha: number,
+  // in/out: RGBA pixels uint8[height*width*4]
+  target: Uint8ClampedArray,
+): Uint8ClampedArray {
+  const { width, height, data } = mask;
+  if (target.length !== width * height * 4)
+    throw new Error(`paintHalo: target holds ${target.length} bytes, need ${width * height * 4}`);
+  const a = Math.round(alpha * 255);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (data[i]) continue;
+      const touches =
+        (x > 0 && data[i - 1]) ||
+        (x < width - 1 && data[i + 1]) ||
+        (y > 0 && data[i - width]) ||
+        (y < height - 1 && data[i + width]);
+      if (!touches || target[i * 4 + 3] > 0) continue;
+      target[i * 4] = 0;
+      target[i * 4 + 1] = 0;
+      target[i * 4 + 2] = 0;
+      target[i * 4 + 3] = a;
+    }
+  }
+  return target;
+}
+
+/**
+ * Where to write a mask's number: the mask pixel nearest to its centroid (the centroid itself for convex shapes; a
+ * pixel of the mask for rings and crescents, whose centroid lies outside). Null for an empty mask.
+ */
+export function labelPoint(mask: {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}): { x: number; y: number } | null {
+  const { width, height, data } = mask;
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      if (data[y * width + x]) {
+        n++;
+        sx += x;
+        sy += y;
+      }
+  if (n === 0) return null;
+  const cx = sx / n;
+  const cy = sy / n;
+  let best = { x: Math.round(cx), y: Math.round(cy) };
+  if (data[best.y * width + best.x]) return best;
+  let bestD = Infinity;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      if (data[y * width + x]) {
+        const d = (x - cx) ** 2 + (y - cy) ** 2;
+        if (d < bestD) {
+          bestD = d;
+          best = { x, y };
+        }
+      }
+  return best;
+}

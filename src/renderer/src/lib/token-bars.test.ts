@@ -57,7 +57,30 @@ describe('inspector token bars', () => {
     expect(values[3]).toBeGreaterThan(values[2]);
     expect(values[2]).toBeGreaterThan(values[1]);
     expect(values[1]).toBeGreaterThan(0);
-    expect(option.series[0].label.formatter({ dataIndex: 1 })).toBe('-199.80');
+    // the sentinel-scale value is clipped to a stub but keeps its true value in the label
+    expect(option.series[0].label.formatter({ dataIndex: 1 })).toBe('-199.80 ✂');
     expect(option.series[0].label.formatter({ dataIndex: 0 })).toBe('−∞');
+  });
+
+  it('scales logit bars to the values that matter, not to the −200 sentinel', () => {
+    type Bars = { series: { data: { value: number }[] }[] };
+    const option = tokenBarsOption(stepBars(step, [-0.66, -1.89, -199.79, -199.79], 4), {
+      title: '',
+      decimals: 2,
+      baseline: 'min',
+    }) as Bars;
+    // reversed: −199.79, −199.79, −1.89, −0.66
+    const [s1, s2, low, high] = option.series[0].data.map((d) => d.value);
+    expect(high / low).toBeGreaterThan(5);
+    expect(s1).toBeCloseTo(s2, 9);
+    expect(s1).toBeLessThan(low);
+  });
+
+  it('ranks every chart of a step by one vector, so tokens keep their rows across charts', () => {
+    const byTarget = [-0.01, -4.0, -2.0, -0.5];
+    const weights = [0.1, 0.6, 0.0, 0.3];
+    expect(stepBars(step, weights, 4, byTarget).map((b) => b.id)).toEqual([1, 4, 3, 2]);
+    expect(stepBars(step, byTarget, 4, byTarget).map((b) => b.id)).toEqual([1, 4, 3, 2]);
+    expect(stepBars(step, weights, 4).map((b) => b.id)).toEqual([2, 4, 1, 3]);
   });
 });

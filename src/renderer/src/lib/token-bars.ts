@@ -16,14 +16,23 @@ export interface TokenBar {
 }
 
 /**
+ * Logits further than this below the largest one shown are in the masking-sentinel region (the −200-scale values
+ * that stand for "never", and what is computed from them): their bars are clipped to a stub, their labels keep the
+ * true value, so the scale stays readable for the values that matter.
+ */
+export const SENTINEL_GAP = 50;
+
+/**
  * The `limit` largest entries of one of a trace step's vectors (aligned with `step.tokens`; null = −∞, sorted
- * last), tagged as chosen / in V / outside V. CLIP's word-end marker `</w>` (or the trailing space the trace uses
+ * last), tagged as chosen / in V / outside V. With `order` (another vector of the same step, e.g. the target's
+ * logits), tokens are ranked by that vector instead, so every chart of a step lists the same tokens in one order. CLIP's word-end marker `</w>` (or the trailing space the trace uses
  * for it) is shown as `·`, so partial-word tokens stay visible.
  */
 export function stepBars(
   step: Pick<TraceStep, 'tokens' | 'chosen'>,
   vector: TraceVector,
   limit: number,
+  order?: TraceVector,
 ): TokenBar[] {
   if (vector.length !== step.tokens.length) {
     throw new Error(
@@ -31,15 +40,20 @@ export function stepBars(
     );
   }
   const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const rank = order && order.length === step.tokens.length ? order : vector;
   return step.tokens
     .map((token, t) => ({
-      id: token.id,
-      label: tokenLabel(token.text),
-      value: finite(vector[t]),
-      role: (token.id === step.chosen ? 'chosen' : token.kept ? 'kept' : 'dropped') as TokenBar['role'],
+      bar: {
+        id: token.id,
+        label: tokenLabel(token.text),
+        value: finite(vector[t]),
+        role: (token.id === step.chosen ? 'chosen' : token.kept ? 'kept' : 'dropped') as TokenBar['role'],
+      },
+      key: finite(rank[t]) ?? -Infinity,
     }))
-    .sort((a, b) => (b.value ?? -Infinity) - (a.value ?? -Infinity))
-    .slice(0, limit);
+    .sort((a, b) => b.key - a.key || a.bar.id - b.bar.id)
+    .slice(0, limit)
+    .map(({ bar }) => bar);
 }
 
 /** A token's display label: word-end markers become `·`, empty text becomes its quoted form. */
@@ -62,12 +76,20 @@ export function tokenBarsOption(
   const reversed = [...bars].reverse();
   const finite = bars.map((bar) => bar.value).filter((v): v is number => v !== null);
   let base = 0;
+  /** Values below this are drawn as clipped stubs (sentinel region); −∞ when nothing is clipped. */
+  let clipBelow = -Infinity;
   if (options.baseline === 'min' && finite.length) {
-    const min = Math.min(...finite);
     const max = Math.max(...finite);
+    clipBelow = max - SENTINEL_GAP;
+    const shown = finite.filter((v) => v >= clipBelow);
+    const min = Math.min(...shown);
     base = min - (max > min ? (max - min) * 0.05 : 1);
   }
-  const format = (v: number | null) => (v === null ? '−∞' : v.toFixed(options.decimals));
+  const clipped = (v: number | null) => v !== null && v < clipBelow;
+  // a clipped bar is a short stub: 2 % of the longest bar drawn to scale
+  const stub = finite.length ? (Math.max(...finite) - base) * 0.02 : 0;
+  const format = (v: number | null) =>
+    v === null ? '−∞' : clipped(v) ? `${v.toFixed(options.decimals)} ✂` : v.toFixed(options.decimals);
   return {
     animation: false,
     title: {
@@ -104,8 +126,10 @@ export function tokenBarsOption(
         type: 'bar',
         barMaxWidth: 12,
         data: reversed.map((bar) => ({
-          value: bar.value === null ? 0 : bar.value - base,
-          itemStyle: { color: BAR_COLOURS[bar.role] },
+          value: bar.value === null ? 0 : clipped(bar.value) ? stub : bar.value - base,
+          itemStyle: clipped(bar.value)
+            ? { color: BAR_COLOURS.dropped, opacity: 0.6 }
+            : { color: BAR_COLOURS[bar.role] },
         })),
         label: {
           show: true,

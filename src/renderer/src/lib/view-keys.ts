@@ -9,7 +9,7 @@ import { onActivated, onBeforeUnmount, onDeactivated, onMounted } from 'vue';
 export function useViewKeys(handler: (event: KeyboardEvent) => void): void {
   let active = false;
   const onKey = (event: KeyboardEvent): void => {
-    if (active && !isFormField(event.target)) handler(event);
+    if (active && !isTypingTarget(event)) handler(event);
   };
   onMounted(() => {
     active = true;
@@ -20,7 +20,33 @@ export function useViewKeys(handler: (event: KeyboardEvent) => void): void {
   onBeforeUnmount(() => window.removeEventListener('keydown', onKey));
 }
 
-function isFormField(target: EventTarget | null): boolean {
-  const tag = (target as HTMLElement | null)?.tagName;
-  return tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA';
+/** Keys a focused slider, checkbox or button uses itself (everything else is a shortcut even while it has focus). */
+const CONTROL_KEYS = new Set([
+  'ArrowLeft',
+  'ArrowRight',
+  'ArrowUp',
+  'ArrowDown',
+  'Home',
+  'End',
+  'PageUp',
+  'PageDown',
+  ' ',
+  'Enter',
+  'Tab',
+]);
+/** Inputs that take no typed text: the τ slider, checkboxes, radios, buttons. */
+const NON_TEXT_INPUTS = new Set(['range', 'checkbox', 'radio', 'button', 'submit', 'reset', 'color']);
+
+/**
+ * Whether a key press belongs to the focused field rather than to the shortcuts: any key in a text field, select or
+ * text area; only the keys the control itself uses in a slider, checkbox or button (so a focused τ slider does not
+ * swallow the review keys).
+ */
+export function isTypingTarget(event: Pick<KeyboardEvent, 'target' | 'key'>): boolean {
+  const el = event.target as HTMLElement | null;
+  if (!el || !el.tagName) return false;
+  if (el.isContentEditable || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA') return true;
+  if (el.tagName === 'BUTTON') return CONTROL_KEYS.has(event.key);
+  if (el.tagName !== 'INPUT') return false;
+  return NON_TEXT_INPUTS.has((el as HTMLInputElement).type) ? CONTROL_KEYS.has(event.key) : true;
 }

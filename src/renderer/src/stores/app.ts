@@ -23,6 +23,8 @@ export interface Notice {
   id: number;
   kind: 'error' | 'info';
   text: string;
+  /** What the notice is about ('engine', 'project', …): `resolve(cause)` clears it once that works again. */
+  cause?: string;
 }
 
 let noticeId = 1;
@@ -48,6 +50,7 @@ export const useAppStore = defineStore('app', {
     async start(): Promise<void> {
       apiConnection().onState((state, detail) => {
         const reconnected = state === 'open' && this.connection !== 'open' && this.info !== null;
+        if (state === 'open') this.resolve('engine');
         this.connection = state;
         this.connectionDetail = detail ?? '';
         if (reconnected) void this.loadModels();
@@ -55,7 +58,7 @@ export const useAppStore = defineStore('app', {
       try {
         this.info = await api().appInfo();
       } catch (error) {
-        this.notify('error', `Could not reach the engine: ${errorMessage(error)}`);
+        this.notify('error', `Could not reach the engine: ${errorMessage(error)}`, 'engine');
         return;
       }
       await this.loadModels();
@@ -109,11 +112,17 @@ export const useAppStore = defineStore('app', {
     show(view: ViewName): void {
       this.view = view;
     },
-    notify(kind: Notice['kind'], text: string): void {
-      const notice = { id: noticeId++, kind, text };
+    /** Shows a notice; one with a `cause` replaces the earlier notice of that cause (no pile of the same error). */
+    notify(kind: Notice['kind'], text: string, cause?: string): void {
+      const notice = { id: noticeId++, kind, text, cause };
+      if (cause) this.resolve(cause);
       this.notices.push(notice);
       if (this.notices.length > 5) this.notices.shift();
       if (kind === 'info') setTimeout(() => this.dismiss(notice.id), 4000);
+    },
+    /** Clears the notices of `cause`: what they reported works now. */
+    resolve(cause: string): void {
+      this.notices = this.notices.filter((notice) => notice.cause !== cause);
     },
     dismiss(id: number): void {
       this.notices = this.notices.filter((notice) => notice.id !== id);

@@ -45,6 +45,11 @@ export function keptIds(list: readonly CandidateView[], policy: KeepPolicy): Set
   return new Set(list.filter((_, k) => kept[k]).map((candidate) => candidate.id));
 }
 
+/** A caption's text for duplicate grouping: the edited text when there is one, lower case, spaces collapsed. */
+export function normalizedText(candidate: Pick<CandidateView, 'text' | 'editedText'>): string {
+  return (candidate.editedText ?? candidate.text).toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
 export const useCandidatesStore = defineStore('candidates', {
   state: () => ({
     imageId: null as string | null,
@@ -54,23 +59,50 @@ export const useCandidatesStore = defineStore('candidates', {
     editing: null as string | null,
     showComparison: true,
     loading: false,
+    /** Review filters: decoding method, crop (its cropKey), kept at τ only, not reviewed yet only. */
+    filters: {
+      method: 'all' as 'all' | CandidateView['method'],
+      crop: 'all' as string,
+      keptOnly: false,
+      unreviewedOnly: false,
+    },
   }),
   getters: {
-    /** Rows in table order: grouped by crop, then decoding. */
-    rows(state): CandidateView[] {
+    /** Every row shown without the review filters, in table order: grouped by crop, then decoding. */
+    allRows(state): CandidateView[] {
       return state.list
         .filter((candidate) => state.showComparison || candidate.exportable)
         .sort((a, b) => cropOrder(a) - cropOrder(b) || decodingOrder(a) - decodingOrder(b));
+    },
+    /** The rows the table shows: `allRows` through the review filters. */
+    rows(state): CandidateView[] {
+      const f = state.filters;
+      return this.allRows.filter(
+        (candidate) =>
+          (f.method === 'all' || candidate.method === f.method) &&
+          (f.crop === 'all' || candidate.cropKey === f.crop) &&
+          (!f.keptOnly || this.kept.has(candidate.id)) &&
+          (!f.unreviewedOnly || candidate.decision === null),
+      );
+    },
+    /** How many rows of the mask carry the same text (normalized), for the "×n" duplicate marks. */
+    duplicates(state): Map<string, number> {
+      const counts = new Map<string, number>();
+      for (const candidate of state.list) {
+        const key = normalizedText(candidate);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return counts;
     },
     /** Kept candidates of the open mask at the current τ and policies (all of the list, shown or not, decide). */
     kept(state): Set<string> {
       return keptIds(state.list, useFilterStore().policy);
     },
     keptCount(): number {
-      return this.rows.filter((candidate) => this.kept.has(candidate.id)).length;
+      return this.allRows.filter((candidate) => this.kept.has(candidate.id)).length;
     },
     exportableCount(): number {
-      return this.rows.filter((candidate) => candidate.exportable).length;
+      return this.allRows.filter((candidate) => candidate.exportable).length;
     },
     current(): CandidateView | null {
       return this.rows[this.cursor] ?? null;
@@ -83,6 +115,7 @@ export const useCandidatesStore = defineStore('candidates', {
       this.cursor = 0;
       this.editing = null;
       this.loading = true;
+      this.list = [];
       // A later openMask wins: answers for a mask no longer shown are dropped.
       const current = () => this.maskId === maskId;
       try {
@@ -120,6 +153,25 @@ export const useCandidatesStore = defineStore('candidates', {
       if (!candidate) return;
       await this.decide(candidate.id, candidate.decision === decision ? 'none' : decision);
       if (candidate.decision !== decision) this.move(1);
+    },
+    /**
+     * Accepts every candidate kept at τ that has no decision yet (the review's "these are right"), one request each;
+     * answers how many were accepted.
+     */
+    async acceptAllKept(): Promise<number> {
+      const pending = this.allRows.filter(
+        (candidate) => candidate.exportable && candidate.decision === null && this.kept.has(candidate.id),
+      );
+      for (const candidate of pending) {
+        try {
+          this.replace(await api().decideCandidate({ candidateId: candidate.id, decision: 'accepted' }));
+        } catch (error) {
+          useAppStore().notify('error', `Review: ${errorMessage(error)}`);
+          break;
+        }
+      }
+      void useFilterStore().load();
+      return pending.length;
     },
     async edit(candidateId: string, text: string): Promise<void> {
       try {

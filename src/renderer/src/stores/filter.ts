@@ -11,6 +11,7 @@ import {
   buildKeptIndex,
   emptyColumns,
   keptCountAt,
+  REVIEW_CODES,
   scoreColumns,
   type DecisionColumns,
   type KeepPolicy,
@@ -29,6 +30,8 @@ export const useFilterStore = defineStore('filter', {
     tau: REFERENCE_TAU,
     // markRaw: typed arrays stay out of Vue's proxies (10,000+ values; reactivity is on the columns object only)
     columns: markRaw(emptyColumns()) as DecisionColumns,
+    /** The image id of each entry of `columns.maskCounts` (the `image` column indexes this). */
+    imageIds: [] as string[],
     loaded: false,
   }),
   getters: {
@@ -53,6 +56,20 @@ export const useFilterStore = defineStore('filter', {
         }),
       );
     },
+    /** Per image id: candidates reviewed (accepted or rejected) and exportable candidates, for the gallery. */
+    reviewByImage(state): Map<string, { reviewed: number; total: number }> {
+      const out = new Map<string, { reviewed: number; total: number }>();
+      const { image, review } = state.columns;
+      for (let k = 0; k < image.length; k++) {
+        const id = state.imageIds[image[k]];
+        if (id === undefined) continue;
+        const entry = out.get(id) ?? { reviewed: 0, total: 0 };
+        entry.total++;
+        if (review[k] === REVIEW_CODES.accepted || review[k] === REVIEW_CODES.rejected) entry.reviewed++;
+        out.set(id, entry);
+      }
+      return out;
+    },
     total(state): number {
       return state.columns.image.length;
     },
@@ -70,11 +87,20 @@ export const useFilterStore = defineStore('filter', {
       try {
         const scores = await api().dosScores();
         this.setColumns(scoreColumns(scores));
+        this.imageIds = scores.imageIds;
       } catch (error) {
+        // No stale counts: a failed load (no project open, project closed) shows none rather than the last ones.
+        this.clear();
         // no open project yet: nothing to count, not an error worth a notice
         if (errorCode(error) !== 'no-project')
           useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
       }
+    },
+    /** Forgets the stored scores (project switch / no project): the kept count shows 0 / 0, never an old one. */
+    clear(): void {
+      this.columns = markRaw(emptyColumns());
+      this.imageIds = [];
+      this.loaded = false;
     },
     /** Replaces the columns directly (used by tests and the 10k-candidate check). */
     setColumns(columns: DecisionColumns): void {

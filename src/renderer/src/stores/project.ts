@@ -29,6 +29,8 @@ export const useProjectStore = defineStore('project', {
     busy: false,
     /** How many images the next run processes (null = every image not done yet). */
     runCount: null as number | null,
+    /** Pause was asked for and the engine is finishing the image in flight (until the run says paused). */
+    pauseRequested: false,
   }),
   getters: {
     counts(state) {
@@ -40,6 +42,22 @@ export const useProjectStore = defineStore('project', {
     isPaused: (state) => state.run?.state === 'paused',
     /** The open project runs on the generated shapes-world pack. */
     demo: (state) => state.project?.pack?.demo ?? false,
+    /**
+     * The status a gallery tile shows, derived from the run too: an image is "running" only while a run is active
+     * and working on it; after a pause, cancel or a finished run a stale "running" reads as pending.
+     */
+    tileStatus(state): (image: ImageSummary) => ImageSummary['status'] {
+      const active = state.run?.state === 'running' || state.run?.state === 'cancelling';
+      return (image) => (image.status === 'running' && !active ? 'pending' : image.status);
+    },
+    /** Progress inside the current image: "captions 3/8 crops" (null between images or with no run). */
+    withinText(state): string | null {
+      const p = state.progress;
+      // between images the stage repeats the run's state (paused, cancelled, done): nothing to add
+      if (!state.run || !p || !p.stage || p.stage === p.state || !p.imageId) return null;
+      if (!p.within) return p.stage;
+      return `${p.stage} ${p.within.done}/${p.within.total} ${p.within.unit}`;
+    },
   },
   actions: {
     /** Subscribes to run and project events once per page. */
@@ -48,6 +66,7 @@ export const useProjectStore = defineStore('project', {
       subscribed = true;
       api().onProgress((progress) => {
         this.progress = progress;
+        if (progress.state !== 'running') this.pauseRequested = false;
         this.run = {
           runId: progress.runId,
           state: progress.state,
@@ -69,26 +88,46 @@ export const useProjectStore = defineStore('project', {
           }, SCORES_REFRESH_MS);
         }
       });
-      api().onRunFinished((finished) => {
-        this.lastFinished = finished;
-        this.run = null;
-        emitStoreEvent('run-finished', {});
-        const app = useAppStore();
-        if (finished.outcome === 'failed')
-          app.notify('error', `Run failed: ${finished.error ?? 'unknown error'}`);
-        else
-          app.notify(
-            'info',
-            `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`,
-          );
-        void this.refresh();
-        void useFilterStore().load();
-        void app.loadModels();
-      });
+      api().onRunFinished((finished) => void this.runFinished(finished));
       api().onProjectChanged((project) => {
+        const switched = project?.dir !== this.project?.dir;
         this.project = project;
         void this.refresh();
+        if (switched) void this.reloadDerived();
       });
+    },
+    /**
+     * A run ended or stopped. The run state is re-read from the engine rather than assumed: a paused run is still
+     * there (resumable) and is announced as paused, never as "cancelled"; tiles and counts are re-fetched.
+     */
+    async runFinished(finished: RunFinished): Promise<void> {
+      this.lastFinished = finished;
+      this.progress = null;
+      this.pauseRequested = false;
+      emitStoreEvent('run-finished', {});
+      let status: RunStatus | null = null;
+      try {
+        status = await api().runStatus();
+      } catch {
+        // the engine went away: no run
+      }
+      this.run = status;
+      const app = useAppStore();
+      if (status?.state === 'paused')
+        app.notify(
+          'info',
+          `Run paused: ${status.imagesDone} of ${status.imagesTotal} done; Resume continues`,
+        );
+      else if (finished.outcome === 'failed')
+        app.notify('error', `Run failed: ${finished.error ?? 'unknown error'}`);
+      else
+        app.notify(
+          'info',
+          `Run ${finished.outcome}: ${finished.imagesDone} done, ${finished.imagesFailed} failed in ${finished.seconds.toFixed(1)} s`,
+        );
+      void this.refresh();
+      void useFilterStore().load();
+      void app.loadModels();
     },
     /** Loads the current project (if the engine already has one open) and the run state. */
     async load(): Promise<void> {
@@ -96,10 +135,20 @@ export const useProjectStore = defineStore('project', {
       try {
         this.project = await api().currentProject();
         this.run = await api().runStatus();
-        if (this.project) await this.refresh();
+        // After a reload the counts, settings and panels come from the engine's state, not from a button press.
+        if (this.project) await Promise.all([this.refresh(), this.reloadDerived()]);
       } catch (error) {
         useAppStore().notify('error', `Project: ${errorMessage(error)}`);
       }
+    },
+    /**
+     * Re-reads everything derived from the open project (stored scores for τ counts, settings, models), first
+     * clearing the previous project's, so no number of an older project stays on screen.
+     */
+    async reloadDerived(): Promise<void> {
+      const filter = useFilterStore();
+      filter.clear();
+      await Promise.all([filter.load(), useSettingsStore().load(), useAppStore().loadModels()]);
     },
     async refresh(): Promise<void> {
       if (!this.project) {
@@ -121,61 +170,80 @@ export const useProjectStore = defineStore('project', {
         // Unreadable images show their error instead of a thumbnail.
       }
     },
-    async withBusy(label: string, work: () => Promise<void>): Promise<void> {
+    /**
+     * Runs `work` with the busy flag; a failure is an error notice of `cause` (default: the label), which the next
+     * success of the same cause clears.
+     */
+    async withBusy(label: string, work: () => Promise<void>, cause = label): Promise<void> {
       this.busy = true;
       try {
         await work();
+        useAppStore().resolve(cause);
       } catch (error) {
-        useAppStore().notify('error', `${label}: ${errorMessage(error)}`);
+        useAppStore().notify('error', `${label}: ${errorMessage(error)}`, cause);
       } finally {
         this.busy = false;
       }
     },
     async openDemo(dir: string, count: number): Promise<void> {
-      await this.withBusy('Open demo scenes', async () => {
-        this.clearThumbnails();
-        this.project = await api().openDemoProject({ dir, count });
-        await this.refresh();
-        await useFilterStore().load();
-        void useAppStore().loadModels();
-        void useSettingsStore().load();
-      });
+      await this.withBusy(
+        'Open demo scenes',
+        async () => {
+          this.clearThumbnails();
+          this.project = await api().openDemoProject({ dir, count });
+          await Promise.all([this.refresh(), this.reloadDerived()]);
+        },
+        'project',
+      );
     },
     async open(dir: string): Promise<void> {
-      await this.withBusy('Open project', async () => {
-        this.clearThumbnails();
-        this.project = await api().openProject({ dir });
-        await this.refresh();
-        await useFilterStore().load();
-        void useAppStore().loadModels();
-        void useSettingsStore().load();
-      });
+      await this.withBusy(
+        'Open project',
+        async () => {
+          this.clearThumbnails();
+          this.project = await api().openProject({ dir });
+          await Promise.all([this.refresh(), this.reloadDerived()]);
+        },
+        'project',
+      );
     },
-    async create(dir: string): Promise<void> {
-      await this.withBusy('Create project', async () => {
-        this.clearThumbnails();
-        this.project = await api().createProject({ dir });
-        await this.refresh();
-        void useSettingsStore().load();
-      });
+    /** Creates a project in `dir`, with the images of `images` when given (a missing folder creates nothing). */
+    async create(dir: string, images?: string): Promise<void> {
+      await this.withBusy(
+        'Create project',
+        async () => {
+          this.clearThumbnails();
+          this.project = await api().createProject(images ? { dir, images } : { dir });
+          await Promise.all([this.refresh(), this.reloadDerived()]);
+        },
+        'project',
+      );
     },
     async addImages(folder: string): Promise<void> {
-      await this.withBusy('Add images', async () => {
-        const added = await api().addImageFolder({ folder });
-        this.project = added.project;
-        useAppStore().notify('info', `Added ${added.added} images (${added.skipped} skipped)`);
-        await this.refresh();
-      });
+      await this.withBusy(
+        'Add images',
+        async () => {
+          const added = await api().addImageFolder({ folder });
+          this.project = added.project;
+          useAppStore().notify('info', `Added ${added.added} images (${added.skipped} skipped)`);
+          await this.refresh();
+        },
+        'project',
+      );
     },
     async start(force = false): Promise<void> {
-      await this.withBusy('Start run', async () => {
-        const pendingIds = this.images
-          .filter((image) => force || image.status !== 'done')
-          .map((image) => image.id);
-        const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
-        this.lastFinished = null;
-        this.run = await api().startRun({ imageIds, force });
-      });
+      await this.withBusy(
+        'Start run',
+        async () => {
+          const pendingIds = this.images
+            .filter((image) => force || image.status !== 'done')
+            .map((image) => image.id);
+          const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
+          this.lastFinished = null;
+          this.run = await api().startRun({ imageIds, force });
+        },
+        'run',
+      );
     },
     /** Re-captions one finished image with its current (edited) mask set: a run of that image with `force`. */
     async recaption(imageId: string): Promise<void> {
@@ -185,19 +253,34 @@ export const useProjectStore = defineStore('project', {
       });
     },
     async pause(): Promise<void> {
-      await this.withBusy('Pause', async () => {
-        this.run = await api().pauseRun();
-      });
+      await this.withBusy(
+        'Pause',
+        async () => {
+          this.run = await api().pauseRun();
+          // The engine finishes the image in flight before it pauses: say so until its state says paused.
+          this.pauseRequested = this.run?.state === 'running';
+        },
+        'run',
+      );
     },
     async resume(): Promise<void> {
-      await this.withBusy('Resume', async () => {
-        this.run = await api().resumeRun();
-      });
+      await this.withBusy(
+        'Resume',
+        async () => {
+          this.pauseRequested = false;
+          this.run = await api().resumeRun();
+        },
+        'run',
+      );
     },
     async cancel(): Promise<void> {
-      await this.withBusy('Cancel', async () => {
-        this.run = await api().cancelRun();
-      });
+      await this.withBusy(
+        'Cancel',
+        async () => {
+          this.run = await api().cancelRun();
+        },
+        'run',
+      );
     },
     clearThumbnails(): void {
       for (const url of Object.values(this.thumbnails)) URL.revokeObjectURL(url);

@@ -20,8 +20,12 @@ export const useSettingsStore = defineStore('settings', {
       try {
         this.saved = await api().getSettings();
         this.draft = clone(this.saved);
+        // The error shown belongs to the last load: a project opened since clears "no project is open".
+        this.error = null;
         emitStoreEvent('settings-saved', { tau: this.saved.filter.tau });
       } catch (error) {
+        this.saved = null;
+        this.draft = null;
         this.error = errorMessage(error);
       }
     },

@@ -22,7 +22,9 @@ export interface PromptPoint {
 /** One undoable workspace action. */
 type WorkspaceAction =
   | { kind: 'prompt'; points: PromptPoint[]; box: [number, number, number, number] | null }
-  | { kind: 'mask-added'; maskId: string };
+  | { kind: 'mask-added'; maskId: string }
+  | { kind: 'mask-deleted'; maskId: string }
+  | { kind: 'mask-refined'; oldId: string; newId: string };
 
 export const useWorkspaceStore = defineStore('workspace', {
   state: () => ({
@@ -190,7 +192,11 @@ export const useWorkspaceStore = defineStore('workspace', {
         const mask = this.refining
           ? await api().refineMask({ maskId: this.refining, prompt: this.prompt() })
           : await api().addMask({ imageId: this.imageId, prompt: this.prompt() });
-        if (!this.refining) this.undoStack.push({ kind: 'mask-added', maskId: mask.id });
+        this.undoStack.push(
+          this.refining
+            ? { kind: 'mask-refined', oldId: this.refining, newId: mask.id }
+            : { kind: 'mask-added', maskId: mask.id },
+        );
         this.clearPrompt(false);
         await this.reloadMasks();
         this.selected = mask.index;
@@ -204,6 +210,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       if (!mask) return;
       try {
         await api().deleteMask({ maskId: mask.id });
+        this.undoStack.push({ kind: 'mask-deleted', maskId: mask.id });
         this.selected = null;
         await this.reloadMasks();
         void useProjectStore().refresh();
@@ -213,7 +220,7 @@ export const useWorkspaceStore = defineStore('workspace', {
         useAppStore().notify('error', `Delete mask: ${errorMessage(error)}`);
       }
     },
-    /** Undoes the last prompt edit, or removes the last mask added here. */
+    /** Undoes the last prompt edit, mask addition, deletion or refinement made here. */
     async undo(): Promise<void> {
       const action = this.undoStack.pop();
       if (!action) return;
@@ -224,11 +231,19 @@ export const useWorkspaceStore = defineStore('workspace', {
         return;
       }
       try {
-        await api().deleteMask({ maskId: action.maskId });
+        if (action.kind === 'mask-added') await api().deleteMask({ maskId: action.maskId });
+        else if (action.kind === 'mask-deleted') await api().restoreMask({ maskId: action.maskId });
+        else {
+          // a refine added the new mask and marked the old one deleted: both are undone
+          await api().deleteMask({ maskId: action.newId });
+          await api().restoreMask({ maskId: action.oldId });
+        }
         this.selected = null;
         await this.reloadMasks();
+        void useProjectStore().refresh();
+        void useFilterStore().load();
       } catch (error) {
-        useAppStore().notify('error', `Undo add mask: ${errorMessage(error)}`);
+        useAppStore().notify('error', `Undo: ${errorMessage(error)}`);
       }
     },
   },

@@ -1,0 +1,109 @@
+/**
+ * Queue figures, printed, never asserted: images/minute of a queued run with 1, 2 and 3 local worker processes on
+ * the demo pack (a local single-process run for comparison), the coordinator's own time per image (enqueue +
+ * collect + commit; goal < 5 ms), and whether each queued project equals the local run.
+ * Redis: PSEUDO_RIS_TEST_REDIS_URL, else a private redis-server. Env: PSEUDO_RIS_BENCH_QUEUE_SCENES (default 24).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ensureDemoPack } from '../src/engine/demo/index.ts';
+import { openStages } from '../src/engine/pipeline/engine.ts';
+import { runCoordinator } from '../src/engine/pipeline/queue/coordinator.ts';
+import { runKey } from '../src/engine/pipeline/queue/jobs.ts';
+import { testRedis } from '../src/engine/testing/redis.ts';
+import { runProject } from '../src/engine/pipeline/run.ts';
+import { Project } from '../src/engine/pipeline/store.ts';
+import { fastSettings, withoutTimings, writeScenes } from '../src/engine/testing/fixtures.ts';
+
+const CLI = resolve(import.meta.dirname, '../bin/pseudo-ris.mjs');
+
+/** Prints the figures. */
+export async function run(): Promise<void> {
+  const count = Number(process.env.PSEUDO_RIS_BENCH_QUEUE_SCENES ?? 24);
+  const redis = await testRedis();
+  if (!redis) {
+    console.log('queue bench skipped: no Redis (set PSEUDO_RIS_TEST_REDIS_URL or install redis-server)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-queue-bench-'));
+  const stages = await openStages(await ensureDemoPack());
+  try {
+    const { scenes, coco } = await writeScenes(dir, count, 7);
+    const settings = fastSettings(coco, { seed: 3 });
+    console.log(
+      `${count} scenes, imported masks, 1 top-k + 1 top-p setting; ${availableParallelism()} CPU cores; workers are separate processes`,
+    );
+    const localDir = join(dir, 'local');
+    const t0 = performance.now();
+    await runProject({ project: localDir, images: scenes, settings, stages, pack: stages.packInfo });
+    const localSeconds = (performance.now() - t0) / 1000;
+    console.log(`local single process: ${((count / localSeconds) * 60).toFixed(1)} images/min`);
+    const canonical = (project: string) =>
+      JSON.stringify(
+        Project.open(project)
+          .results()
+          .map(withoutTimings)
+          // a queued project's lines are in arrival order; compare per image
+          .sort((a, b) => a.image.id - b.image.id),
+      );
+    const expected = canonical(localDir);
+
+    for (const workers of [1, 2, 3]) {
+      const queueName = `bench-${process.pid}-${workers}`;
+      const procs: ChildProcess[] = [];
+      // workers start first and wait for the coordinator: their start-up is not counted
+      await Promise.all(
+        Array.from({ length: workers }, (_, k) => {
+          const child = spawn(
+            process.execPath,
+            [CLI, 'worker', '--queue', redis.url, '--queue-name', queueName, '--name', `w${k + 1}`],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          procs.push(child);
+          return new Promise<void>((ready, fail) => {
+            child.stderr?.on('data', (d: Buffer) => {
+              if (d.toString().includes('waiting for a coordinator')) ready();
+            });
+            child.once('exit', (code) => fail(new Error(`worker exited with ${code} before it was ready`)));
+          });
+        }),
+      );
+      const project = join(dir, `queued-${workers}`);
+      try {
+        const summary = await runCoordinator({
+          project,
+          images: scenes,
+          settings,
+          pack: stages.packInfo,
+          redisUrl: redis.url,
+          queueName,
+        });
+        const equal = canonical(project) === expected;
+        const perImage = summary.coordinatorMs / summary.committed;
+        const commit = summary.commitMs / summary.committed;
+        console.log(
+          `${workers} worker${workers > 1 ? 's' : ' '}: ${((count / summary.seconds) * 60).toFixed(1)} images/min · coordinator ${perImage.toFixed(2)} ms/image (of which ${commit.toFixed(2)} ms the store's fsynced commit, ${(perImage - commit).toFixed(2)} ms queue work) · results ${equal ? 'equal to' : 'DIFFERENT from'} the local run`,
+        );
+      } finally {
+        for (const child of procs) child.kill('SIGTERM');
+        await Promise.all(
+          procs.map((c) => new Promise((r) => (c.exitCode !== null ? r(0) : c.once('exit', r)))),
+        );
+        const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+        const queue = new Queue(queueName, { connection });
+        await queue.obliterate({ force: true });
+        await connection.del(runKey(queueName));
+        await queue.close();
+        connection.disconnect();
+      }
+    }
+  } finally {
+    await stages.dispose();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * `generate --shard I/N` and `merge` through the real CLI: two shards run as separate processes and merged equal one
+ * unsharded run (same image list, same results per image); a bad `--shard` is a usage error.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDemoPack } from '../../engine/demo/index.ts';
+import { Project } from '../../engine/pipeline/store.ts';
+import { withoutTimings, writeScenes } from '../../engine/testing/fixtures.ts';
+
+const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
+let root: string;
+let scenes: { scenes: string; coco: string };
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [bin, ...args], { timeout: 120_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  await ensureDemoPack();
+  root = mkdtempSync(join(tmpdir(), 'pseudo-ris-shard-cli-'));
+  scenes = await writeScenes(root, 4, 29);
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('pseudo-ris generate --shard and merge', () => {
+  it('merges two shard projects into the project of one unsharded run', async () => {
+    const common = ['--masks', scenes.coco, '--seed', '7', '--no-plain', '--no-progress'];
+    const generate = (project: string, extra: string[] = []) =>
+      cli(['generate', scenes.scenes, '--project', join(root, project), ...common, ...extra]);
+    const runs = await Promise.all([
+      generate('whole'),
+      generate('shard0', ['--shard', '0/2']),
+      generate('shard1', ['--shard', '1/2']),
+    ]);
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const shardImages = ['shard0', 'shard1'].map((p) => Project.open(join(root, p)).file.images.length);
+    expect(shardImages[0] + shardImages[1]).toBe(4);
+
+    const merged = await cli([
+      'merge',
+      join(root, 'shard0'),
+      join(root, 'shard1'),
+      '--into',
+      join(root, 'merged'),
+    ]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(/^merged 2 projects → .*merged: 4 images, 4 results \(0 failed\)\n$/);
+    const whole = Project.open(join(root, 'whole'));
+    const result = Project.open(join(root, 'merged'));
+    expect(result.file.images).toEqual(whole.file.images);
+    expect(result.file.settings).toEqual(whole.file.settings);
+    const byId = <T extends { image: { id: number } }>(a: T, b: T) => a.image.id - b.image.id;
+    expect(result.results().map(withoutTimings).sort(byId)).toEqual(
+      whole.results().map(withoutTimings).sort(byId),
+    );
+  });
+
+  it('refuses a shard index outside 0 … N-1', async () => {
+    const run = await cli(['generate', scenes.scenes, '--project', join(root, 'bad'), '--shard', '2/2']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('--shard 2/2: the index must be 0 … 1 and the count ≥ 1');
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The queue and shard options of `generate`: `--queue` makes it the coordinator of a Redis (BullMQ) run, `--shard`
+ * keeps the images of one static shard. The workers are `pseudo-ris worker` (worker.ts).
+ */
+import { Presets, SingleBar } from 'cli-progress';
+import { packFacts } from '../../engine/pipeline/engine.ts';
+import { inShard, parseShard } from '../../engine/pipeline/merge.ts';
+import { runCoordinator, type QueueProgress } from '../../engine/pipeline/queue/coordinator.ts';
+import { DEFAULT_ATTEMPTS, DEFAULT_QUEUE_NAME } from '../../engine/pipeline/queue/jobs.ts';
+import { redactUrl } from '../../engine/pipeline/queue/redis.ts';
+import { hashFile, listImages } from '../../engine/pipeline/store.ts';
+import { loadModelPack } from '../../engine/runtime/index.ts';
+import type { Settings } from '../../shared/settings.ts';
+import { resolvePackDir } from '../pack.ts';
+
+/** The flags of `generate` this file reads. */
+export interface QueueFlags {
+  project: string;
+  models?: string;
+  progress?: boolean;
+  queue?: string;
+  queueName?: string;
+  shipImages?: boolean;
+  maxImageMib?: string;
+  attempts?: string;
+  shard?: string;
+}
+
+/** Help lines of the options (shared by `generate` and `worker`). */
+export const QUEUE_OPTIONS_HELP = {
+  queue:
+    'coordinate a Redis work queue instead of running here: redis://[:password@]host:port/db (rediss:// for TLS); start `pseudo-ris worker` on each machine',
+  queueName: `queue name, to run several projects on one Redis (default "${DEFAULT_QUEUE_NAME}")`,
+  shipImages: 'with --queue: put each image in its job (workers without shared storage)',
+  maxImageMib: 'with --ship-images: largest image carried, MiB (default 32)',
+  attempts: `with --queue: tries per image when a worker throws (default ${DEFAULT_ATTEMPTS})`,
+  shard: 'only the images whose content hash falls in shard I of N (0 ≤ I < N), e.g. $SLURM_ARRAY_TASK_ID/8',
+};
+
+/** The image paths of `images` in shard `spec` (`I/N`). */
+export async function shardPaths(images: string, spec: string): Promise<string[]> {
+  const { index, count } = parseShard(spec);
+  const paths = listImages(images);
+  const keep: string[] = [];
+  for (const path of paths) if (inShard(await hashFile(path), index, count)) keep.push(path);
+  return keep;
+}
+
+/** `generate --queue`: runs the coordinator with a progress display; exit code 130 when interrupted. */
+export async function generateQueued(input: {
+  flags: QueueFlags;
+  images: string | string[] | undefined;
+  settings: Settings;
+  versions: Record<string, string>;
+}): Promise<void> {
+  const { flags } = input;
+  if (!flags.queue) throw new Error('--ship-images needs --queue <redis url>');
+  const pack = await loadModelPack(await resolvePackDir(flags.models));
+  const controller = new AbortController();
+  const onSigint = () => {
+    process.stderr.write(
+      '\nstopping the coordinator (queued jobs stay in Redis; run the same command again to collect them)\n',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const reporter = queueReporter(flags.progress !== false && Boolean(process.stderr.isTTY));
+  process.stderr.write(
+    `coordinating ${redactUrl(flags.queue)} (queue "${flags.queueName ?? DEFAULT_QUEUE_NAME}")\n`,
+  );
+  try {
+    const summary = await runCoordinator({
+      project: flags.project,
+      images: input.images,
+      settings: input.settings,
+      pack: packFacts(pack),
+      versions: input.versions,
+      redisUrl: flags.queue,
+      queueName: flags.queueName,
+      shipImages: flags.shipImages,
+      maxImageBytes:
+        flags.maxImageMib === undefined
+          ? undefined
+          : positive('--max-image-mib', flags.maxImageMib) * 1024 * 1024,
+      attempts: flags.attempts === undefined ? undefined : positive('--attempts', flags.attempts),
+      onProgress: reporter.update,
+      onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+      signal: controller.signal,
+    });
+    reporter.stop();
+    const perImage = summary.committed > 0 ? summary.coordinatorMs / summary.committed : 0;
+    process.stdout.write(
+      `${summary.cancelled ? 'stopped' : 'done'}: ${summary.imagesDone}/${summary.imagesTotal} images (${summary.imagesSkipped} already committed, ${summary.imagesFailed} failed) in ${summary.seconds.toFixed(1)} s via the queue, coordinator ${perImage.toFixed(2)} ms/image → ${summary.project}\n`,
+    );
+    if (summary.cancelled) process.exitCode = 130;
+  } finally {
+    reporter.stop();
+    process.off('SIGINT', onSigint);
+    await pack.dispose();
+  }
+}
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got "${value}"`);
+  return n;
+}
+
+/** One line per change (plain) or a bar (terminal): done, failed, waiting, active per worker, throughput. */
+function queueReporter(tty: boolean): { update: (p: QueueProgress) => void; stop: () => void } {
+  const describe = (p: QueueProgress) => {
+    const active = Object.entries(p.active)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ');
+    const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
+    return `${p.waiting} waiting · active ${active || 'none'} · ${p.workers} workers · ${p.imagesFailed} failed · ${p.rate.toFixed(1)} img/min${eta}`;
+  };
+  if (tty) {
+    const bar = new SingleBar(
+      { format: '{bar} {value}/{total} images · {line}', hideCursor: true, clearOnComplete: false },
+      Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update(p) {
+        if (!started) bar.start(p.imagesTotal, p.imagesDone, { line: describe(p) });
+        else bar.update(p.imagesDone, { line: describe(p) });
+        started = true;
+      },
+      stop() {
+        if (started) bar.stop();
+        started = false;
+      },
+    };
+  }
+  let last = '';
+  return {
+    update(p) {
+      // a line when the counts change, not on every poll (the rate alone moves each second)
+      const key = JSON.stringify([p.imagesDone, p.stage, p.waiting, p.active, p.workers, p.imagesFailed]);
+      if (key !== last)
+        process.stderr.write(`[${p.imagesDone}/${p.imagesTotal}] ${p.stage} · ${describe(p)}\n`);
+      last = key;
+    },
+    stop() {},
+  };
+}

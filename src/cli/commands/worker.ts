@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { openStages } from '../../engine/pipeline/engine.ts';
+import { DEFAULT_QUEUE_NAME } from '../../engine/pipeline/queue/jobs.ts';
+import { runWorker } from '../../engine/pipeline/queue/worker.ts';
+import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
+
+interface WorkerFlags {
+  queue: string;
+  queueName?: string;
+  models?: string;
+  device?: string;
+  concurrency?: string;
+  name?: string;
+  lockMs?: string;
+  stalledCheckMs?: string;
+  maxStalls?: string;
+}
+
+/**
+ * Registers `worker --queue <url>`: takes image jobs of a queued run (`generate --queue`) until Ctrl-C or SIGTERM,
+ * which finish the jobs in hand first.
+ */
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('take image jobs from a Redis queue (see generate --queue) and run them on this machine')
+    .requiredOption('--queue <url>', 'redis://[:password@]host:port/db, or rediss:// for TLS')
+    .option('--queue-name <name>', `queue name (default "${DEFAULT_QUEUE_NAME}")`)
+    .option('--models <pack>', MODELS_OPTION_HELP)
+    .option('--device <n>', 'GPU index for CUDA (sets CUDA_VISIBLE_DEVICES for this process)')
+    .option('--concurrency <n>', 'jobs at once (default 1)')
+    .option('--name <name>', 'name in the coordinator progress (default host:pid)')
+    .option(
+      '--lock-ms <ms>',
+      "lock of an active job; a dead worker's job is re-run after about this (default 30000)",
+    )
+    .option('--stalled-check-ms <ms>', 'interval of the check for jobs of dead workers (default 30000)')
+    .option('--max-stalls <n>', 'times a job may outlive its worker before it is failed (default 3)')
+    .action(async (flags: WorkerFlags) => {
+      if (flags.device !== undefined) {
+        if (!/^\d+$/.test(flags.device))
+          throw new Error(`--device must be a GPU index (0, 1, …), got "${flags.device}"`);
+        // read by the CUDA runtime when the first session is created, which is below
+        process.env.CUDA_VISIBLE_DEVICES = flags.device;
+      }
+      const stages = await openStages(await resolvePackDir(flags.models));
+      const controller = new AbortController();
+      let signals = 0;
+      const onSignal = () => {
+        signals++;
+        if (signals > 1) process.exit(130);
+        process.stderr.write(
+          '\nstopping after the jobs in hand (again to quit now; the queue re-runs them)\n',
+        );
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const summary = await runWorker({
+          redisUrl: flags.queue,
+          queueName: flags.queueName,
+          stages,
+          pack: stages.packInfo,
+          concurrency: optionalInteger('--concurrency', flags.concurrency),
+          name: flags.name,
+          lockMs: optionalInteger('--lock-ms', flags.lockMs),
+          stalledCheckMs: optionalInteger('--stalled-check-ms', flags.stalledCheckMs),
+          maxStalls: optionalInteger('--max-stalls', flags.maxStalls),
+          signal: controller.signal,
+          onEvent: (m) => process.stderr.write(`${m}\n`),
+        });
+        process.stdout.write(
+          `worker ${summary.name}: ${summary.jobs} jobs (${summary.failedImages} failed images)\n`,
+        );
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await stages.dispose();
+      }
+    });
+}
+
+function optionalInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
