@@ -2,10 +2,16 @@
  * The CLIP scorer over a model pack (DESIGN.md §5 Scores): image embeddings of crop batches and text embeddings of
  * captions, from the pack's `scorer.image` and `scorer.text` graphs. The scores themselves are in scores.ts.
  */
-import * as ort from 'onnxruntime-node';
 import { loadTokenizer, type CaptionTokenizer } from '../caption/index.ts';
 import type { CropBatch } from '../image/index.ts';
-import type { ModelPack, ModelSession } from '../runtime/index.ts';
+import {
+  floatData,
+  floatTensor,
+  int64Tensor,
+  type ModelPack,
+  type ModelSession,
+  type Tensor,
+} from '../runtime/index.ts';
 
 /** A pack's CLIP scorer, ready to embed. */
 export interface ClipScorer {
@@ -44,7 +50,7 @@ export async function openClipScorer(
 /** CLIP image embeddings of a crop batch. in: image float32[n,3,S,S] → out: embedding float32[n,E]. */
 async function embedImages(session: ModelSession, batch: CropBatch): Promise<Float32Array[]> {
   const [n, , h, w] = batch.dims;
-  const out = await session.run({ image: new ort.Tensor('float32', batch.data, [n, 3, h, w]) });
+  const out = await session.run({ image: floatTensor(batch.data, [n, 3, h, w]) });
   return rows(out.embedding, n, 'scorer.image');
 }
 
@@ -59,19 +65,20 @@ async function embedTexts(
   const batchSize = 64;
   for (let start = 0; start < texts.length; start += batchSize) {
     const slice = texts.slice(start, start + batchSize);
-    const tokens = tokenizer.encodeForScorer(slice, { contextLength, dtype: 'int64' });
-    const out = await session.run({ text: new ort.Tensor('int64', tokens.data, tokens.dims) });
+    // int32 ids widened to the graph's int64 by the runtime's helper (onnxruntime stays inside runtime/)
+    const tokens = tokenizer.encodeForScorer(slice, { contextLength, dtype: 'int32' });
+    const out = await session.run({ text: int64Tensor(tokens.data as Int32Array, tokens.dims) });
     result.push(...rows(out.embedding, slice.length, 'scorer.text'));
   }
   return result;
 }
 
 /** Splits an embedding tensor [n,E] into n rows, checking its shape. */
-function rows(tensor: ort.Tensor | undefined, n: number, role: string): Float32Array[] {
+function rows(tensor: Tensor | undefined, n: number, role: string): Float32Array[] {
   if (!tensor || tensor.dims.length !== 2 || tensor.dims[0] !== n) {
     throw new Error(`${role} returned embedding [${tensor?.dims.join(',') ?? 'none'}], expected [${n},E]`);
   }
-  const e = Number(tensor.dims[1]);
-  const data = tensor.data as Float32Array;
+  const { data, dims } = floatData(tensor, `${role} embedding`);
+  const e = dims[1];
   return Array.from({ length: n }, (_, i) => data.slice(i * e, (i + 1) * e));
 }
