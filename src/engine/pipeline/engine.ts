@@ -40,6 +40,11 @@ export interface PackStages extends ImageStages {
 export interface OpenStagesOptions {
   /** Caption decoding as the reference's code does it (no caching or batching), for the bench's ratio. */
   mode?: 'engine' | 'reference';
+  /**
+   * The path policy for files a run opens on its own (imported masks): answers whether a real path is allowed. The
+   * served engine passes its file scope, so a mask import is checked again when it is opened, not only when set.
+   */
+  contains?: (realPath: string) => boolean;
 }
 
 /** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
@@ -129,7 +134,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     async masks(image, entry, settings, signal, onWithin) {
       if (settings.masks.source === 'imported') {
         const path = settings.masks.importPath!;
-        if (!imports.has(path)) imports.set(path, openMaskImport(path));
+        if (!imports.has(path)) imports.set(path, openMaskImport(path, { contains: options.contains }));
         const source = await imports.get(path)!;
         const found = await source.masksFor(entry.path, image, {
           required: true,

@@ -801,7 +801,7 @@ export class ProjectService {
     const dir = await this.options.packDir();
     if (this.#stages?.dir !== dir) {
       const previous = this.#stages;
-      this.#stages = { dir, stages: openStages(dir) };
+      this.#stages = { dir, stages: openStages(dir, { contains: (real) => this.#scope.contains(real) }) };
       this.#stages.stages.catch(() => (this.#stages = null));
       this.#segmentSessions.clear();
       if (previous) void previous.stages.then((s) => s.dispose()).catch(() => {});
