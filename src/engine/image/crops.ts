@@ -18,7 +18,10 @@ import type { CropType } from '../../shared/caption.ts';
 import { maskBox } from './mask.ts';
 import { resizeBilinearChw } from './resize.ts';
 import { OPENAI_MEAN, OPENAI_STD, openAiNormalizedChw } from './tensor.ts';
-import type { BinaryMask, Box, RgbImage } from './types.ts';
+import { boxWindow, type CropWindow } from '../../shared/crop-window.ts';
+import type { BinaryMask, RgbImage } from './types.ts';
+
+export { boxWindow, type CropWindow };
 
 /** An RGB triple. */
 export type Rgb = readonly [number, number, number];
@@ -46,21 +49,6 @@ export interface CropOptions {
   fill?: 'reference' | Rgb;
   /** 'reference': crop width = x1 − x0 as the reference does; 'inclusive': x1 − x0 + 1. */
   boxSize?: 'reference' | 'inclusive';
-}
-
-/** Where one crop was cut from the image, in pixels (before padding and resizing). */
-export interface CropWindow {
-  /** Left column (inclusive). */
-  x: number;
-  /** Top row (inclusive). */
-  y: number;
-  width: number;
-  height: number;
-  /** Side of the padded square. */
-  side: number;
-  /** Padding added left and top to centre the window in the square (`(side − width) // 2`). */
-  padLeft: number;
-  padTop: number;
 }
 
 /** One crop kind for every mask of an image, stacked as a batch. */
@@ -144,55 +132,6 @@ export function buildCrops(
     batches.push(batch);
   }
   return batches;
-}
-
-/**
- * The crop window of a box at a margin factor, as the reference computes it.
- *
- * `w = margin · (x1 − x0)`; the box grows by `(w − (x1 − x0)) / 2` on each side, clamped to [0, width] × [0, height];
- * the window starts at `int(x0')` and is `int(x1' − x0')` wide. The masked crop uses margin 1 without clamping
- * (it cannot leave the image). A zero width or height (a one-pixel-thin mask) is raised to 1 so the crop exists
- * (the reference would produce an all-fill crop or fail there).
- */
-export function boxWindow(
-  box: Box,
-  margin: number,
-  image: { width: number; height: number },
-  inclusive = false,
-): CropWindow {
-  const extra = inclusive ? 1 : 0;
-  const boxW = box.x1 - box.x0 + extra;
-  const boxH = box.y1 - box.y0 + extra;
-  let x0 = box.x0;
-  let y0 = box.y0;
-  let w = boxW;
-  let h = boxH;
-  if (margin !== 1) {
-    const mx = (margin * boxW - boxW) / 2;
-    const my = (margin * boxH - boxH) / 2;
-    const left = Math.max(box.x0 - mx, 0);
-    const top = Math.max(box.y0 - my, 0);
-    const right = Math.min(box.x0 + boxW + mx, image.width);
-    const bottom = Math.min(box.y0 + boxH + my, image.height);
-    x0 = left;
-    y0 = top;
-    w = right - left;
-    h = bottom - top;
-  }
-  const side = Math.max(1, Math.trunc(Math.max(w, h)));
-  const x = Math.trunc(x0);
-  const y = Math.trunc(y0);
-  const width = Math.max(1, Math.min(Math.trunc(w), image.width - x));
-  const height = Math.max(1, Math.min(Math.trunc(h), image.height - y));
-  return {
-    x,
-    y,
-    width,
-    height,
-    side: Math.max(side, width, height),
-    padLeft: Math.floor((Math.max(side, width, height) - width) / 2),
-    padTop: Math.floor((Math.max(side, width, height) - height) / 2),
-  };
 }
 
 /**

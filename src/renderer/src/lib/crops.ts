@@ -5,6 +5,11 @@
  * the centred square padding. Only the geometry and the fill are exact: the thumbnail is resampled by the browser.
  */
 import type { CropType } from '../../../shared/caption.ts';
+import { boxWindow, type CropWindow } from '../../../shared/crop-window.ts';
+
+/** The crop window of a mask's box at a margin factor (the engine's own function, `shared/crop-window.ts`). */
+export const cropWindow = boxWindow;
+export type { CropWindow };
 
 /** Inclusive XYXY box of a mask's pixels. */
 export interface PixelBox {
@@ -12,17 +17,6 @@ export interface PixelBox {
   y0: number;
   x1: number;
   y1: number;
-}
-
-/** Where a crop is cut from the image and how it is padded to a square (as engine/image/crops.ts CropWindow). */
-export interface CropWindow {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  side: number;
-  padLeft: number;
-  padTop: number;
 }
 
 /** The reference fill as a pixel colour: the OpenAI mean written in normalized space, mean + mean·std (0–1). */
@@ -48,49 +42,6 @@ export function maskBox(mask: { width: number; height: number; data: Uint8Array 
         y1 = y;
       }
   return x1 < 0 ? null : { x0, y0, x1, y1 };
-}
-
-/**
- * The crop window of `box` at `margin` in an image of `size`: `w = margin·(x1 − x0)` grown equally on both sides,
- * clamped to the image, start truncated, width truncated (reference box size: the last row and column fall outside).
- */
-export function cropWindow(
-  box: PixelBox,
-  margin: number,
-  size: { width: number; height: number },
-  inclusive = false,
-): CropWindow {
-  const extra = inclusive ? 1 : 0;
-  const boxW = box.x1 - box.x0 + extra;
-  const boxH = box.y1 - box.y0 + extra;
-  let x0 = box.x0;
-  let y0 = box.y0;
-  let w = boxW;
-  let h = boxH;
-  if (margin !== 1) {
-    const mx = (margin * boxW - boxW) / 2;
-    const my = (margin * boxH - boxH) / 2;
-    const left = Math.max(box.x0 - mx, 0);
-    const top = Math.max(box.y0 - my, 0);
-    x0 = left;
-    y0 = top;
-    w = Math.min(box.x0 + boxW + mx, size.width) - left;
-    h = Math.min(box.y0 + boxH + my, size.height) - top;
-  }
-  const x = Math.trunc(x0);
-  const y = Math.trunc(y0);
-  const width = Math.max(1, Math.min(Math.trunc(w), size.width - x));
-  const height = Math.max(1, Math.min(Math.trunc(h), size.height - y));
-  const side = Math.max(Math.max(1, Math.trunc(Math.max(w, h))), width, height);
-  return {
-    x,
-    y,
-    width,
-    height,
-    side,
-    padLeft: Math.floor((side - width) / 2),
-    padTop: Math.floor((side - height) / 2),
-  };
 }
 
 /** The margin factor of a crop type (1 for the masked crop). */
