@@ -26,6 +26,7 @@ export {
 } from './pack.ts';
 export {
   defaultProviders,
+  onnxRuntimeVersion,
   requestedProviders,
   supportedBackends,
   type ProviderOptions,
@@ -45,6 +46,7 @@ export { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from 
 export {
   declaredShape,
   floatData,
+  floatOutput,
   floatTensor,
   int64Tensor,
   type DeclaredInputs,

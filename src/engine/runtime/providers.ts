@@ -7,7 +7,7 @@
  * request by `listSupportedBackends()`, tries the GPU provider, and on failure creates the session on CPU and keeps
  * the reason for the user.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -180,6 +180,20 @@ function notInstalledReason(provider: ExecutionProvider): string | undefined {
 
 function notBuiltReason(provider: ExecutionProvider): string {
   return `${provider} is not available in onnxruntime-node for ${process.platform}/${process.arch}`;
+}
+
+/** The installed onnxruntime-node package's version (from its package.json), or undefined when it cannot be read. */
+export function onnxRuntimeVersion(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    return (
+      JSON.parse(readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as {
+        version?: string;
+      }
+    ).version;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The folder of onnxruntime-node's native binding, where the CUDA provider libraries go. */

@@ -1,6 +1,7 @@
 /**
  * Tensor construction for the engine's feeds: the one place outside `pack.ts` that touches `ort.Tensor`, so decoding
- * and segmentation code builds feeds through these helpers and reads outputs as typed arrays.
+ * and segmentation code builds feeds through these helpers and reads outputs as typed arrays. onnxruntime-node is
+ * imported inside `src/engine/runtime/` only (an ESLint fence says so).
  */
 import * as ort from 'onnxruntime-node';
 
@@ -25,6 +26,23 @@ export function int64Tensor(values: ArrayLike<number>, dims: readonly number[]):
 export function floatData(tensor: Tensor | undefined, what: string): { data: Float32Array; dims: number[] } {
   if (!tensor) throw new Error(`${what} is missing from the graph's outputs`);
   if (tensor.type !== 'float32') throw new Error(`${what} is ${tensor.type}, expected float32`);
+  return { data: tensor.data as Float32Array, dims: tensor.dims.map(Number) };
+}
+
+/**
+ * Output `name` of a run as float32 data and dims, with the error naming `role` (the graph) when the output is missing
+ * (listing what the run returned) or not float32.
+ */
+export function floatOutput(
+  out: Readonly<Record<string, Tensor>>,
+  name: string,
+  role: string,
+): { data: Float32Array; dims: number[] } {
+  const tensor = out[name];
+  if (!tensor)
+    throw new Error(`${role} returned no "${name}" output (got ${Object.keys(out).join(', ') || 'nothing'})`);
+  if (tensor.type !== 'float32')
+    throw new Error(`${role} output "${name}" is ${tensor.type}, expected float32`);
   return { data: tensor.data as Float32Array, dims: tensor.dims.map(Number) };
 }
 
