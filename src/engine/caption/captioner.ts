@@ -5,7 +5,8 @@
  *   decoder image_embs float32[B,T,W], token_embs float32[B,L,W] → logits float32[B,L,V] or [B,V]
  *
  * Sessions are anything with `run(feeds)` keyed by canonical names — the runtime's `ModelSession` (which maps them to
- * the graph's own names) or a bare `ort.InferenceSession` whose names already are canonical.
+ * the graph's own names) or a bare onnxruntime session whose names already are canonical. Feeds are built and outputs
+ * read through the runtime's tensor helpers (onnxruntime stays inside runtime/).
  *
  * {@link Captioner.nextLogits} is the one step of every decoder: for a list of (prefix, image) pairs it runs the text
  * tower once over the distinct prefixes and the decoder once over the distinct pairs, and returns each pair's
@@ -18,11 +19,11 @@
  * crop's cross-attention keys/values, computed once per crop by the cross graph and shared by every row on that crop.
  * The logits are those of the full-prefix path (byte-identical on the demo pack, ≤ 1e-4 for real exports).
  */
-import * as ort from 'onnxruntime-node';
 import {
   batchCandidates,
   declaredShape,
   floatData,
+  floatOutput,
   floatTensor,
   int64Tensor,
   pickBatchSize,
@@ -35,7 +36,7 @@ import { gatherRows, planStep, rowsToDrop, type CachePair } from './cache.ts';
 
 /** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */
 export interface SessionLike {
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
 }
 
 /** A session whose declared inputs can be read (the cached decoder's layer count and head shapes). */
@@ -217,15 +218,15 @@ export class Captioner {
     let width = 0;
     for (let start = 0; start < count; start += this.maxBatch) {
       const batch = Math.min(this.maxBatch, count - start);
-      const image = new ort.Tensor('float32', crops.subarray(start * plane, (start + batch) * plane), [
+      const image = floatTensor(crops.subarray(start * plane, (start + batch) * plane), [
         batch,
         3,
         size,
         size,
       ]);
       const out = await this.timed('visual', { image });
-      const latent = tensorOf(out, 'image_latent', 'captioner.visual');
-      const emb = tensorOf(out, 'image_embs', 'captioner.visual');
+      const latent = floatOutput(out, 'image_latent', 'captioner.visual');
+      const emb = floatOutput(out, 'image_embs', 'captioner.visual');
       if (latent.dims.length !== 2 || latent.dims[0] !== batch) {
         throw new Error(
           `captioner.visual returned image_latent [${latent.dims.join(',')}], expected [${batch},D]`,
@@ -236,11 +237,11 @@ export class Captioner {
           `captioner.visual returned image_embs [${emb.dims.join(',')}], expected [${batch},T,W]`,
         );
       }
-      latentSize = Number(latent.dims[1]);
-      tokens = Number(emb.dims[1]);
-      width = Number(emb.dims[2]);
-      latents.push(Float32Array.from(latent.data as Float32Array));
-      embs.push(Float32Array.from(emb.data as Float32Array));
+      latentSize = latent.dims[1]!;
+      tokens = emb.dims[1]!;
+      width = emb.dims[2]!;
+      latents.push(Float32Array.from(latent.data));
+      embs.push(Float32Array.from(emb.data));
       this.counters.imagesEncoded += batch;
     }
     return { count, latents: concat(latents), latentSize, embs: concat(embs), tokens, width };
@@ -310,19 +311,17 @@ export class Captioner {
     let width = 0;
     for (let start = 0; start < prefixes.length; start += this.maxBatch) {
       const batch = prefixes.slice(start, start + this.maxBatch);
-      const ids = new BigInt64Array(batch.length * length);
-      batch.forEach((prefix, row) =>
-        prefix.forEach((id, column) => (ids[row * length + column] = BigInt(id))),
-      );
-      const out = await this.timed('text', { text: new ort.Tensor('int64', ids, [batch.length, length]) });
-      const embs = tensorOf(out, 'token_embs', 'captioner.text');
+      const ids = new Array<number>(batch.length * length).fill(0);
+      batch.forEach((prefix, row) => prefix.forEach((id, column) => (ids[row * length + column] = id)));
+      const out = await this.timed('text', { text: int64Tensor(ids, [batch.length, length]) });
+      const embs = floatOutput(out, 'token_embs', 'captioner.text');
       if (embs.dims.length !== 3 || embs.dims[0] !== batch.length || embs.dims[1] !== length) {
         throw new Error(
           `captioner.text returned token_embs [${embs.dims.join(',')}], expected [${batch.length},${length},W]`,
         );
       }
-      width = Number(embs.dims[2]);
-      parts.push(Float32Array.from(embs.data as Float32Array));
+      width = embs.dims[2]!;
+      parts.push(Float32Array.from(embs.data));
       this.counters.textTokenPositions += batch.length * length;
     }
     return { data: concat(parts), width };
@@ -346,12 +345,10 @@ export class Captioner {
         textEmbs.set(tokenEmbs.data.subarray(row * textStride, (row + 1) * textStride), b * textStride);
       });
       const result = await this.timed('decoder', {
-        image_embs: new ort.Tensor('float32', imageEmbs, [batch.length, encoded.tokens, encoded.width]),
-        token_embs: new ort.Tensor('float32', textEmbs, [batch.length, length, tokenEmbs.width]),
+        image_embs: floatTensor(imageEmbs, [batch.length, encoded.tokens, encoded.width]),
+        token_embs: floatTensor(textEmbs, [batch.length, length, tokenEmbs.width]),
       });
-      const logits = tensorOf(result, 'logits', 'captioner.decoder');
-      const data = logits.data as Float32Array;
-      const dims = logits.dims.map(Number);
+      const { data, dims } = floatOutput(result, 'logits', 'captioner.decoder');
       // [B,L,V] → position L−1 of each row; [B,V] is already the last position.
       if (dims.length === 3 && dims[0] === batch.length && dims[1] === length) {
         const vocab = dims[2]!;
@@ -375,8 +372,8 @@ export class Captioner {
 
   private async timed(
     graph: 'visual' | 'text' | 'decoder' | 'cross' | 'decoderWithPast',
-    feeds: Record<string, ort.Tensor>,
-  ): Promise<Record<string, ort.Tensor>> {
+    feeds: Record<string, Tensor>,
+  ): Promise<Record<string, Tensor>> {
     const started = performance.now();
     const out = await this.sessions[graph]!.run(feeds);
     this.counters.sessionMilliseconds += performance.now() - started;
@@ -433,7 +430,7 @@ export class Captioner {
     for (let start = 0; start < plan.rows.length; start += batch) {
       const rows = plan.rows.slice(start, start + batch);
       const parents = rows.map((row) => (row.parent === null ? null : state.rows.get(row.parent)!));
-      const feeds: Record<string, ort.Tensor> = {
+      const feeds: Record<string, Tensor> = {
         input_ids: int64Tensor(
           rows.map((row) => row.token),
           [rows.length, 1],
@@ -557,7 +554,7 @@ export class Captioner {
     const timings: { batch: number; msPerRow: number }[] = [];
     const pastLength = 8;
     for (const batch of candidates) {
-      const feeds: Record<string, ort.Tensor> = {
+      const feeds: Record<string, Tensor> = {
         input_ids: int64Tensor(new Array<number>(batch).fill(0), [batch, 1]),
         position: int64Tensor([pastLength], [1]),
         ...this.crossFeeds(new Array<number>(batch).fill(0), state),
@@ -584,15 +581,6 @@ export class Captioner {
     this.decoderBatch = { size: pickBatchSize(timings), source: 'measured', timings };
     return this.decoderBatch;
   }
-}
-
-function tensorOf(out: Record<string, ort.Tensor>, name: string, role: string): ort.Tensor {
-  const tensor = out[name];
-  if (!tensor)
-    throw new Error(`${role} returned no "${name}" output (got ${Object.keys(out).join(', ') || 'nothing'})`);
-  if (tensor.type !== 'float32')
-    throw new Error(`${role} output "${name}" is ${tensor.type}, expected float32`);
-  return tensor;
 }
 
 function concat(parts: Float32Array[]): Float32Array {

@@ -10,16 +10,17 @@
  * contract, runtime/README.md) decodes prompts without a mask input in batches through it: mask_input [1,1,256,256]
  * and has_mask_input [1] are shared by the batch, every prompt's outputs are those of a batch-1 run.
  */
-import * as ort from 'onnxruntime-node';
 import {
   batchCandidates,
   floatData,
+  floatOutput,
   floatTensor,
   pickBatchSize,
   stopMeasuring,
   type BatchChoice,
   type ModelPack,
   type ModelSession,
+  type Tensor,
 } from '../runtime/index.ts';
 import type { RgbImage, Size } from '../image/index.ts';
 import { SAM_PREPROCESS, samEncoderInput, toModelFrame, type SamPreprocess } from './preprocess.ts';
@@ -156,10 +157,10 @@ export class SamModel {
    *
    * out: image_embeddings float32[1, C, 64, 64]
    */
-  async embed(image: RgbImage): Promise<ort.Tensor> {
+  async embed(image: RgbImage): Promise<Tensor> {
     const side = this.preprocess.longestSide;
     // in: image float32[1,3,1024,1024]
-    const input = new ort.Tensor('float32', samEncoderInput(image, this.preprocess), [1, 3, side, side]);
+    const input = floatTensor(samEncoderInput(image, this.preprocess), [1, 3, side, side]);
     const out = await this.encoder.run({ image: input });
     this.counters.encoderRuns++;
     return out.image_embeddings;
@@ -167,7 +168,7 @@ export class SamModel {
 
   /** Decodes prompts against one image's embeddings, batching when the graph allows it, looping otherwise. */
   async decode(
-    embeddings: ort.Tensor,
+    embeddings: Tensor,
     size: Size,
     prompts: readonly SamPrompt[],
     batchSize = 64,
@@ -207,7 +208,7 @@ export class SamModel {
    * full-size masks stay under 512 MiB), grouped by point count; results in input order.
    */
   private async decodeBatched(
-    embeddings: ort.Tensor,
+    embeddings: Tensor,
     size: Size,
     prompts: readonly SamPrompt[],
   ): Promise<DecodedMasks[]> {
@@ -235,11 +236,7 @@ export class SamModel {
   }
 
   /** Per-prompt time of the batched decoder at 1, 4, 16, 64 prompts (one prompt repeated); the fastest wins. */
-  private async measurePromptBatch(
-    embeddings: ort.Tensor,
-    size: Size,
-    prompt: SamPrompt,
-  ): Promise<BatchChoice> {
+  private async measurePromptBatch(embeddings: Tensor, size: Size, prompt: SamPrompt): Promise<BatchChoice> {
     const timings: { batch: number; msPerRow: number }[] = [];
     const memoryCap = promptsInMemory(size);
     for (const batch of batchCandidates(Math.min(64, memoryCap))) {
@@ -254,7 +251,7 @@ export class SamModel {
 
   /** One batched-decoder run (fast contract): prompts [B,N,2], one shared empty mask input. */
   private async runBatched(
-    embeddings: ort.Tensor,
+    embeddings: Tensor,
     size: Size,
     prompts: readonly SamPrompt[],
     count = true,
@@ -301,11 +298,7 @@ export class SamModel {
   }
 
   /** One decoder run over `prompts.length` prompts (1 unless batchable), all with the same number of points. */
-  private async run(
-    embeddings: ort.Tensor,
-    size: Size,
-    prompts: readonly SamPrompt[],
-  ): Promise<DecodedMasks[]> {
+  private async run(embeddings: Tensor, size: Size, prompts: readonly SamPrompt[]): Promise<DecodedMasks[]> {
     const batch = prompts.length;
     const encoded = prompts.map((p) => promptPoints(p, size, this.preprocess.longestSide));
     const n = encoded[0].labels.length;
@@ -327,27 +320,27 @@ export class SamModel {
     const feeds = {
       image_embeddings: embeddings,
       // in: point_coords float32[1,N,2] (1024 frame), point_labels float32[1,N]
-      point_coords: new ort.Tensor('float32', coords, [batch, n, 2]),
-      point_labels: new ort.Tensor('float32', labels, [batch, n]),
+      point_coords: floatTensor(coords, [batch, n, 2]),
+      point_labels: floatTensor(labels, [batch, n]),
       // in: mask_input float32[1,1,256,256], has_mask_input float32[1]
-      mask_input: new ort.Tensor('float32', maskInput, [batch, 1, 256, 256]),
-      has_mask_input: new ort.Tensor('float32', hasMask, [batch]),
+      mask_input: floatTensor(maskInput, [batch, 1, 256, 256]),
+      has_mask_input: floatTensor(hasMask, [batch]),
       // in: orig_im_size float32[2] = (H, W)
-      orig_im_size: new ort.Tensor('float32', new Float32Array([size.height, size.width]), [2]),
+      orig_im_size: floatTensor(new Float32Array([size.height, size.width]), [2]),
     };
     const out = await this.decoder.run(feeds);
     this.counters.decoderRuns++;
     // out: masks float32[1,4,H,W], iou_predictions float32[1,4], low_res_masks float32[1,4,256,256]
-    const masks = out.masks;
-    const [, count, height, width] = masks.dims;
+    const masks = floatOutput(out, 'masks', 'segmenter decoder');
+    const [, count, height, width] = masks.dims as [number, number, number, number];
     if (height !== size.height || width !== size.width) {
       throw new Error(
         `segmenter decoder returned masks of ${width}×${height} for orig_im_size ${size.width}×${size.height}`,
       );
     }
-    const maskData = masks.data as Float32Array;
-    const iouData = out.iou_predictions.data as Float32Array;
-    const lowData = out.low_res_masks.data as Float32Array;
+    const maskData = masks.data;
+    const iouData = floatOutput(out, 'iou_predictions', 'segmenter decoder').data;
+    const lowData = floatOutput(out, 'low_res_masks', 'segmenter decoder').data;
     const plane = count * height * width;
     const low = count * 256 * 256;
     return prompts.map((_, b) => ({
@@ -407,7 +400,7 @@ export function promptPoints(
  * by every decode (automatic generation, interactive prompts).
  */
 export class SegmentSession {
-  private embedding: Promise<ort.Tensor> | null = null;
+  private embedding: Promise<Tensor> | null = null;
 
   constructor(
     readonly model: SamModel,
@@ -420,7 +413,7 @@ export class SegmentSession {
   }
 
   /** The image embeddings (one encoder run, cached). */
-  embeddings(): Promise<ort.Tensor> {
+  embeddings(): Promise<Tensor> {
     if (!this.embedding) {
       this.embedding = this.model.embed(this.image);
       this.embedding.catch(() => (this.embedding = null));
