@@ -8,6 +8,7 @@ import {
   listModelPacks,
   loadModelPack,
   ModelPackError,
+  onnxRuntimeVersion,
   packContracts,
   requestedProviders,
   supportedBackends,
@@ -84,7 +85,7 @@ export async function diagnose(packDir: string | undefined, forceCpu: boolean): 
     platform: `${process.platform}/${process.arch}`,
     electron: electronInfo(require),
     onnxruntime: {
-      version: packageVersion(require, 'onnxruntime-node'),
+      version: onnxRuntimeVersion(),
       backends: supportedBackends(),
       cudaLibrariesMissing: missing,
     },

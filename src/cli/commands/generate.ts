@@ -6,6 +6,7 @@ import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
 import { listImages, Project } from '../../engine/pipeline/store.ts';
 import { validateMaskImport } from '../../engine/segment/import.ts';
+import { onnxRuntimeVersion } from '../../engine/runtime/index.ts';
 import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
@@ -252,9 +253,7 @@ export function versions(): Record<string, string> {
   };
   return {
     'pseudo-ris-studio': read(resolve(import.meta.dirname, '../../../package.json')),
-    'onnxruntime-node': read(
-      resolve(import.meta.dirname, '../../../node_modules/onnxruntime-node/package.json'),
-    ),
+    'onnxruntime-node': onnxRuntimeVersion() ?? 'unknown',
     sharp: read(resolve(import.meta.dirname, '../../../node_modules/sharp/package.json')),
     node: process.versions.node,
   };
