@@ -19,6 +19,18 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+/**
+ * onnxruntime stays inside src/engine/runtime/: everything else feeds and reads tensors through the runtime's helpers.
+ * Added to every fence of src/ except runtime's; tests and src/engine/testing/ (test packs, fixtures) are exempt.
+ */
+const ortOnlyInRuntime = {
+  group: ['onnxruntime-node', 'onnxruntime-node/*', 'onnxruntime-common', 'onnxruntime-common/*'],
+  message:
+    'onnxruntime is imported inside src/engine/runtime/ only: build feeds and read outputs with its tensor helpers ' +
+    '(floatTensor, int64Tensor, floatData, floatOutput, type Tensor) and read the version with onnxRuntimeVersion(), ' +
+    'all from engine/runtime/index.ts.',
+};
+
 /** One fence: `patterns` that a folder may not import, with the message a developer sees. */
 function fence(files, groups) {
   return {
@@ -72,7 +84,7 @@ function stageFences() {
   return stages.map((stage) => {
     const allowed = ENGINE_STAGES[stage];
     const forbidden = stages.filter((s) => s !== stage && !allowed.includes(s));
-    const patterns = [...engineGroups];
+    const patterns = stage === 'runtime' ? [...engineGroups] : [...engineGroups, ortOnlyInRuntime];
     if (forbidden.length > 0)
       patterns.push({
         regex: `^${up(forbidden.join('|'))}`,
@@ -139,6 +151,7 @@ export default tseslint.config(
         group: ['electron', 'vue', 'pinia', ...nodeBuiltins],
         message: 'src/shared holds plain types and schemas only.',
       },
+      ortOnlyInRuntime,
     ],
   ),
   fence(['src/engine/**'], engineGroups),
@@ -154,6 +167,7 @@ export default tseslint.config(
         group: ['electron', 'electron/*', 'vue', 'pinia'],
         message: 'cli and server run in plain Node: no electron or vue.',
       },
+      ortOnlyInRuntime,
     ],
   ),
   fence(
@@ -164,6 +178,7 @@ export default tseslint.config(
         message: 'main imports engine + shared only.',
       },
       { group: ['vue', 'pinia'], message: 'main never imports the UI framework.' },
+      ortOnlyInRuntime,
     ],
   ),
   fence(
@@ -173,6 +188,7 @@ export default tseslint.config(
         group: ['**/engine/**', '**/cli/**', '**/server/**', '**/main/**', '**/renderer/**'],
         message: 'preload imports only src/shared: it forwards named calls, nothing more.',
       },
+      ortOnlyInRuntime,
     ],
   ),
   fence(

@@ -56,3 +56,30 @@ describe('the engine stage order lint rule', () => {
     expect(messages).toEqual([]);
   });
 });
+
+describe('the onnxruntime-only-in-runtime lint rule', () => {
+  const source = "import * as ort from 'onnxruntime-node';\nexport const probe = ort.Tensor;\n";
+  const message = 'onnxruntime is imported inside src/engine/runtime/ only';
+
+  it('fails production code outside src/engine/runtime that imports onnxruntime-node', async () => {
+    for (const file of [
+      'src/engine/caption/probe.ts',
+      'src/engine/segment/probe.ts',
+      'src/engine/demo/probe.ts',
+      'src/cli/commands/probe.ts',
+      'src/shared/probe.ts',
+    ]) {
+      expect((await messagesOf(file, source)).join('\n'), file).toContain(message);
+    }
+  });
+
+  it('lets src/engine/runtime, tests and the testing module import it', async () => {
+    for (const file of [
+      'src/engine/runtime/probe.ts',
+      'src/engine/segment/probe.test.ts',
+      'src/engine/testing/probe.ts',
+    ]) {
+      expect(await messagesOf(file, source), file).toEqual([]);
+    }
+  });
+});
