@@ -1,8 +1,9 @@
 /**
  * The engine facade: one handler per request channel of the API contract (shared/api.ts), over the engine modules
  * (runtime, segment, caption, filter, pipeline, dataset). It stays thin — the logic lives in those modules; this
- * file keeps the session state (open project, active model pack, current run) and maps engine results to the
- * contract's view types. The adapters (Electron IPC, WebSocket server) run it inside an engine host.
+ * file keeps the served-mode roots and the active model pack, and hands the open project's channels to its session
+ * (session.ts `ProjectSession` and its parts: runs, review, inspector, outputs). The adapters (Electron IPC,
+ * WebSocket server) run it inside an engine host.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -24,7 +25,7 @@ import {
 } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
 import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
-import { demoPackDir, ProjectService } from './project.ts';
+import { demoPackDir, ProjectSession } from './session.ts';
 
 /** Builds the facade's handlers. State (project, pack, run) lives in the returned closure. */
 export function createEngineService(options: EngineServiceOptions): ApiHandlers {
@@ -51,7 +52,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
       .filter((backend) => backend.bundled)
       .map((backend) => backend.name);
     // The runs use the pipeline's own sessions: show their providers (what ran), else the chosen pack's.
-    const ran = await projects.runProviders();
+    const ran = await session.runProviders();
     if (ran && ran.roles.length > 0 && (!activePack || activePack.summary.name === ran.name))
       return { pack: ran.name, demo: ran.demo, available, roles: ran.roles };
     if (!activePack) return { pack: ran?.name ?? null, demo: ran?.demo ?? false, available, roles: [] };
@@ -76,7 +77,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     return providersView();
   }
 
-  const projects = new ProjectService({
+  const session = new ProjectSession({
     checkUserPath: (path, what) => checkServed(path, what),
     packDir: async () => activePack?.summary.dir ?? demoPackDir(),
     newSettings: () => mergeSettings(parseSettings({}), options.defaultSettings),
@@ -102,45 +103,45 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
 
     'settings:defaults': async ({ preset }) => settingsPreset(preset),
 
-    'project:create': (params, context) => projects.create(params, context),
-    'project:open': (params, context) => projects.open(params, context),
-    'project:openDemo': (params, context) => projects.openDemo(params, context),
-    'project:current': async () => projects.current(),
-    'project:addImages': (params, context) => projects.addImages(params, context),
-    'project:images': async () => projects.images(),
-    'settings:get': async () => projects.settings(),
+    'project:create': (params, context) => session.create(params, context),
+    'project:open': (params, context) => session.open(params, context),
+    'project:openDemo': (params, context) => session.openDemo(params, context),
+    'project:current': async () => session.current(),
+    'project:addImages': (params, context) => session.addImages(params, context),
+    'project:images': async () => session.images(),
+    'settings:get': async () => session.settings(),
     'settings:set': async (params, context) =>
-      projects.setSettings(
+      session.setSettings(
         { ...params, settings: (await confineSettingsPaths(params.settings, checkServed))! },
         context,
       ),
     'run:start': async (params, context) => {
       const settings = await confineSettingsPaths(params.settings, checkServed);
       // checked again when the run opens it: the stored path may have become a symlink out since it was set
-      if (!settings && projects.current()) await confineSettingsPaths(projects.settings(), checkServed);
-      return projects.startRun({ ...params, settings }, context);
+      if (!settings && session.current()) await confineSettingsPaths(session.settings(), checkServed);
+      return session.runs.startRun({ ...params, settings }, context);
     },
-    'run:pause': () => projects.pause(),
-    'run:resume': (_params, context) => projects.resume(context),
-    'run:cancel': () => projects.cancel(),
-    'run:status': async () => projects.status(),
-    'image:get': (params) => projects.image(params),
-    'image:masks': async (params) => projects.masks(params),
-    'mask:predict': (params) => projects.predict(params),
-    'mask:add': (params) => projects.addMask(params),
-    'mask:refine': (params) => projects.refineMask(params),
-    'mask:delete': async (params) => projects.deleteMask(params),
-    'mask:restore': async (params) => projects.restoreMask(params),
-    'candidates:list': async (params) => projects.candidates(params),
-    'candidates:decide': async (params) => projects.decide(params),
-    'candidates:edit': async (params) => projects.edit(params),
-    'candidates:undo': async () => projects.undo(),
-    'filter:scores': async () => projects.dosScores(),
-    'filter:counts': async (params) => projects.keptCounts(params),
-    'inspector:trace': (params) => projects.trace(params),
-    'inspector:rerun': (params) => projects.rerun(params),
-    'report:get': async (params) => projects.report(params),
-    'export:run': (params, context) => projects.export(params, context),
+    'run:pause': () => session.runs.pause(),
+    'run:resume': (_params, context) => session.runs.resume(context),
+    'run:cancel': () => session.runs.cancel(),
+    'run:status': async () => session.runs.status(),
+    'image:get': (params) => session.image(params),
+    'image:masks': async (params) => session.review.masks(params),
+    'mask:predict': (params) => session.predict(params),
+    'mask:add': (params) => session.review.addMask(params),
+    'mask:refine': (params) => session.review.refineMask(params),
+    'mask:delete': async (params) => session.review.deleteMask(params),
+    'mask:restore': async (params) => session.review.restoreMask(params),
+    'candidates:list': async (params) => session.review.candidates(params),
+    'candidates:decide': async (params) => session.review.decide(params),
+    'candidates:edit': async (params) => session.review.edit(params),
+    'candidates:undo': async () => session.review.undo(),
+    'filter:scores': async () => session.outputs.dosScores(),
+    'filter:counts': async (params) => session.outputs.keptCounts(params),
+    'inspector:trace': (params) => session.inspector.trace(params),
+    'inspector:rerun': (params) => session.inspector.rerun(params),
+    'report:get': async (params) => session.outputs.report(params),
+    'export:run': (params, context) => session.outputs.export(params, context),
 
     'dialog:chooseFolder': async () => {
       throw new ApiError(

@@ -15,7 +15,7 @@ import type {
 } from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import type { EngineClient } from './client.ts';
-import { REVIEW_FILE } from './project.ts';
+import { REVIEW_FILE } from './session.ts';
 import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 
 let base: string;

@@ -6,39 +6,13 @@
 import { candidateId as idOf, maskId, userMaskId } from '../../shared/ids.ts';
 import { type CandidateView, type ImageSummary, type MaskView } from '../../shared/api.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
-import type { Rle } from '../../shared/rle.ts';
 import type { FilterSettings } from '../../shared/settings.ts';
 import { decideResult, type ReviewInput } from '../filter/index.ts';
 import type { ImageEntry } from '../pipeline/index.ts';
+import type { ReviewState } from './review-store.ts';
 
-/** Review state kept beside the results (the store's results are append-only; decisions and edits are not). */
-export interface ReviewState {
-  decisions: Record<string, 'accepted' | 'rejected'>;
-  edits: Record<string, string>;
-  /** Masks added with prompts, per image id. */
-  userMasks: Record<
-    string,
-    {
-      rle: Rle;
-      bbox: [number, number, number, number];
-      area: number;
-      predictedIou: number;
-      stability: number;
-    }[]
-  >;
-  /** Mask ids the user deleted. */
-  deletedMasks: string[];
-  /**
-   * Per image id, the result revision the entries above refer to (absent = 0). When a re-caption commits a newer
-   * revision, the image's entries are dropped (service/project.ts `#supersedeReview`).
-   */
-  revisions: Record<string, number>;
-}
-
-/** An empty review state. */
-export function emptyReview(): ReviewState {
-  return { decisions: {}, edits: {}, userMasks: {}, deletedMasks: [], revisions: {} };
-}
+/** Review state kept beside the results: its one schema is review-store.ts `ReviewFileSchema`. */
+export { emptyReview, type ReviewState } from './review-store.ts';
 
 export { maskId, parseId, userMaskId } from '../../shared/ids.ts';
 

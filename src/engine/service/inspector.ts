@@ -1,0 +1,81 @@
+/**
+ * The caption inspector: replays one stored candidate's decoding with a per-step trace (`inspector:trace`), and
+ * re-runs it with other sampling settings side by side, plain and with distinctive caption sampling
+ * (`inspector:rerun`). The image is loaded again from the confined folders; nothing is stored.
+ */
+import { ApiError, type InspectorRerun, type InspectorTrace, type ParsedParams } from '../../shared/api.ts';
+import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
+import type { ImageResult } from '../../shared/results.ts';
+import { compareTraces } from '../caption/index.ts';
+import { decodeWithTrace, type DecodeTweaks } from '../pipeline/index.ts';
+import type { SessionState } from './session-state.ts';
+import { maskId } from './views.ts';
+
+/** Trace and re-run of stored candidates. */
+export class Inspector {
+  constructor(private readonly session: SessionState) {}
+
+  async trace({ candidateId }: ParsedParams<'inspector:trace'>): Promise<InspectorTrace> {
+    const { result, candidate } = this.session.candidate(candidateId);
+    if (candidate.setting.kind === 'beam')
+      throw new ApiError(
+        'unsupported',
+        'beam-search candidates have no sampling trace: open a sampled (DCS or plain) candidate',
+      );
+    const traced = await this.#decodeOne(result, candidate.mask, candidate.crop, candidate.setting, {});
+    return { candidateId, maskIds: result.masks.map((m) => maskId(result.image.id, m.index)), trace: traced };
+  }
+
+  async rerun({ candidateId, overrides }: ParsedParams<'inspector:rerun'>): Promise<InspectorRerun> {
+    const { result, candidate } = this.session.candidate(candidateId);
+    const base: SamplingSetting =
+      candidate.setting.kind === 'beam' ? { kind: 'top-k', k: 5, distinctive: true } : candidate.setting;
+    let setting: SamplingSetting = base;
+    if (overrides.topK !== undefined) setting = { kind: 'top-k', k: overrides.topK, distinctive: true };
+    else if (overrides.topP !== undefined) setting = { kind: 'top-p', p: overrides.topP, distinctive: true };
+    const tweaks = {
+      temperature: overrides.temperature,
+      seed: overrides.seed,
+      aggregation: overrides.aggregation,
+    };
+    const dcs = await this.#decodeOne(
+      result,
+      candidate.mask,
+      candidate.crop,
+      { ...setting, distinctive: true },
+      tweaks,
+    );
+    const naive = await this.#decodeOne(
+      result,
+      candidate.mask,
+      candidate.crop,
+      { ...setting, distinctive: false },
+      tweaks,
+    );
+    return {
+      candidateId,
+      maskIds: result.masks.map((m) => maskId(result.image.id, m.index)),
+      naive,
+      dcs,
+      comparison: compareTraces(naive, dcs),
+    };
+  }
+
+  /** Loads a stored image from the confined folders and decodes one setting with a trace (`decodeWithTrace`). */
+  async #decodeOne(
+    result: ImageResult,
+    mask: number,
+    crop: ImageResult['candidates'][number]['crop'],
+    setting: SamplingSetting,
+    tweaks: DecodeTweaks,
+  ): Promise<CaptionTrace> {
+    const settings = this.session.require().file.settings;
+    const stages = await this.session.stages();
+    const path = await this.session.scope.check(result.image.path, 'image');
+    const image = await stages.load(path, settings.maxPixels);
+    const trace = await decodeWithTrace({ image, result, settings, stages, mask, crop, setting, tweaks });
+    if (!trace)
+      throw new ApiError('engine', `no trace was recorded for mask ${mask} (${settingKey(setting)})`);
+    return trace;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The open project's outputs: the page's τ columns and kept counts re-filtered from stored scores, the report
+ * (scored against the ground truth of demo scenes where the project has it) and the exports. Every one applies the
+ * review through the shared keep rule.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  DosScores,
+  ExportResult,
+  KeptCounts,
+  ParsedParams,
+  ReportView,
+  RequestContext,
+} from '../../shared/api.ts';
+import type { FilterSettings } from '../../shared/settings.ts';
+import { buildReport, evaluateResults, exportProject, readGroundTruth } from '../dataset/index.ts';
+import { decisionColumns } from '../filter/index.ts';
+import type { ReviewStore } from './review-store.ts';
+import { DEMO_SCENES, type SessionState } from './session-state.ts';
+import { keptFlags } from './views.ts';
+
+/** τ re-filtering, report and export of the open project. */
+export class ReportExport {
+  constructor(
+    private readonly session: SessionState,
+    private readonly review: ReviewStore,
+  ) {}
+
+  /** The page's τ columns (scores, masks, review marks) of every finished image: see shared/decide.ts `buildKeptIndex`. */
+  dosScores(): DosScores {
+    const project = this.session.require();
+    const done = this.session.doneResults();
+    const columns = decisionColumns(done, this.review.state);
+    return {
+      tau: project.file.settings.filter.tau,
+      dos: columns.dos,
+      imageIndex: columns.image,
+      imageIds: columns.imageIds.map(String),
+      mask: columns.mask,
+      cos: columns.cos,
+      review: columns.review,
+      maskCounts: columns.maskCounts,
+    };
+  }
+
+  keptCounts({ tau }: ParsedParams<'filter:counts'>): KeptCounts {
+    const filter: FilterSettings = { ...this.session.require().file.settings.filter, tau };
+    const counts: KeptCounts = { tau, candidates: 0, kept: 0, masks: 0, masksWithKept: 0, perImage: {} };
+    for (const result of this.session.doneResults()) {
+      const kept = keptFlags(result, filter, this.review.state);
+      const exportable = result.candidates.filter((c) => !c.comparison).length;
+      const keptCount = kept.filter(Boolean).length;
+      counts.candidates += exportable;
+      counts.kept += keptCount;
+      counts.masks += result.masks.length;
+      counts.masksWithKept += new Set(result.candidates.filter((_, k) => kept[k]).map((c) => c.mask)).size;
+      counts.perImage[String(result.image.id)] = { candidates: exportable, kept: keptCount };
+    }
+    return counts;
+  }
+
+  report({ tau }: ParsedParams<'report:get'>): ReportView {
+    const project = this.session.require();
+    const filter: FilterSettings = {
+      ...project.file.settings.filter,
+      tau: tau ?? project.file.settings.filter.tau,
+    };
+    const results = [...this.session.results.values()];
+    const truthPath = join(project.dir, DEMO_SCENES, 'ground-truth.json');
+    const report = existsSync(truthPath)
+      ? evaluateResults(results, readGroundTruth(truthPath), filter, this.review.state)
+      : buildReport(results, filter, this.review.state);
+    const kept = report.oracle?.kept;
+    return {
+      tau: report.tau,
+      images: report.images,
+      imagesFailed: report.imagesFailed,
+      masks: report.masks,
+      candidates: report.candidates,
+      kept: report.kept,
+      keptShare: report.keptShare ?? 0,
+      means: report.means,
+      dosHistogram: report.dosHistogram,
+      keptShareVsTau: {
+        tau: report.keptShareVsTau.tau,
+        share: report.keptShareVsTau.share.map((s) => s ?? 0),
+      },
+      vocabularySize: report.vocabularySize,
+      oracle: kept ? { identified: kept.identified, total: kept.total, rate: kept.rate ?? 0 } : null,
+      demo: project.file.pack?.demo ?? false,
+    };
+  }
+
+  async export(
+    { formats, dest, tau, split }: ParsedParams<'export:run'>,
+    context: RequestContext,
+  ): Promise<ExportResult> {
+    const project = this.session.require();
+    const out = dest
+      ? await this.session.options.checkUserPath(dest, 'export destination')
+      : join(project.dir, 'exports');
+    const files: string[] = [];
+    let expressions = 0;
+    for (const format of formats) {
+      if (format === 'repro') continue; // every export writes the reproducibility record beside its files
+      context.signal.throwIfAborted();
+      // the format sub-folder gets the path policy too (it may be a symlink out), and every write re-checks it
+      const folder = dest
+        ? await this.session.options.checkUserPath(join(out, format), 'export folder')
+        : join(out, format);
+      // the review (accept keeps whatever τ says, reject and deleted masks drop, edits' texts) is applied by the
+      // exporters through the shared keep rule, as the page counts and the report apply it
+      const summary = await exportProject(project.dir, {
+        format,
+        out: folder,
+        tau,
+        split,
+        review: this.review.state,
+        within: dest ? out : project.dir,
+        onProgress: (done, total) => context.emit('export:progress', { format, done, total }),
+      });
+      files.push(...summary.files.map((file) => join(folder, file)));
+      expressions = Math.max(expressions, summary.expressions);
+    }
+    return { dest: out, files, expressions };
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The review store: the project's `review.json` (one zod schema, `ReviewFileSchema`, for reading and writing it),
+ * and the review handlers over it — accept/reject decisions, caption edits and their undo, prompted masks, mask
+ * deletion and restore, and the mask and candidate views with the review applied. A re-caption's new revision
+ * drops the image's older review entries (`supersede`). Edits of an image being re-captioned are refused.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ApiError, type MaskPreview, type MaskView, type ParsedParams } from '../../shared/api.ts';
+import { REVIEW_FILE } from '../../shared/formats.ts';
+import { writeFileAtomic } from '../pipeline/index.ts';
+import type { SessionState } from './session-state.ts';
+import { candidateView, candidateViews, maskViews, parseId, userMaskId } from './views.ts';
+
+const RleSchema = z.object({ size: z.tuple([z.number(), z.number()]), counts: z.string() });
+
+/** A mask the user added with a prompt, as review.json stores it. */
+const UserMaskSchema = z.object({
+  rle: RleSchema,
+  bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  area: z.number(),
+  predictedIou: z.number(),
+  stability: z.number(),
+});
+
+/** The one schema of the project's `review.json` (every field may be absent: it then starts empty). */
+export const ReviewFileSchema = z.object({
+  decisions: z.record(z.string(), z.enum(['accepted', 'rejected'])).default({}),
+  edits: z.record(z.string(), z.string()).default({}),
+  /** Masks added with prompts, per image id. */
+  userMasks: z.record(z.string(), z.array(UserMaskSchema)).default({}),
+  /** Mask ids the user deleted. */
+  deletedMasks: z.array(z.string()).default([]),
+  /**
+   * Per image id, the result revision the entries above refer to (absent = 0). When a re-caption commits a newer
+   * revision, the image's entries are dropped (`ReviewStore.supersede`).
+   */
+  revisions: z.record(z.string(), z.number()).default({}),
+});
+
+/** The review state of a project, as `review.json` holds it. */
+export type ReviewState = z.infer<typeof ReviewFileSchema>;
+
+/** An empty review state. */
+export function emptyReview(): ReviewState {
+  return { decisions: {}, edits: {}, userMasks: {}, deletedMasks: [], revisions: {} };
+}
+
+/** Reads a project folder's review (empty when it has none); throws `engine` naming the file when it is not one. */
+export function readReview(dir: string): ReviewState {
+  const path = join(dir, REVIEW_FILE);
+  if (!existsSync(path)) return emptyReview();
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ApiError(
+      'engine',
+      `${path} is not valid JSON (${(error as Error).message}); move it aside to reset the review`,
+    );
+  }
+  const parsed = ReviewFileSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new ApiError(
+      'engine',
+      `${path} is not a review file (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); move it aside to reset the review`,
+    );
+  return parsed.data;
+}
+
+type Undo =
+  | { kind: 'decision'; id: string; before: 'accepted' | 'rejected' | undefined }
+  | { kind: 'edit'; id: string; before: string | undefined };
+
+/** What the review store needs from the rest of the session. */
+export interface ReviewHooks {
+  /** Predicts a mask from a prompt (`mask:predict`). */
+  predict(params: ParsedParams<'mask:predict'>): Promise<MaskPreview>;
+  /** Throws `busy` while image `imageId` is being re-captioned. */
+  refuseWhileRecaptioning(imageId: number): void;
+}
+
+/** The open project's review state, its undo list and the handlers that change them. */
+export class ReviewStore {
+  /** The current review (read by views, exports and reports; replaced when a project is opened). */
+  state: ReviewState = emptyReview();
+  #undo: Undo[] = [];
+
+  constructor(
+    private readonly session: SessionState,
+    private readonly hooks: ReviewHooks,
+  ) {}
+
+  /**
+   * Loads the review of the project just opened and drops entries older than each image's stored revision (a crash
+   * between a re-caption's commit and the review update leaves them; the run would have dropped them).
+   */
+  load(dir: string): void {
+    this.state = readReview(dir);
+    this.#undo = [];
+    let superseded = false;
+    for (const result of this.session.results.values())
+      if (this.supersede(result.image.id, result.revision ?? 0)) superseded = true;
+    if (superseded) this.save();
+  }
+
+  /** Writes `review.json` of the open project. */
+  save(): void {
+    writeFileAtomic(
+      join(this.session.require().dir, REVIEW_FILE),
+      `${JSON.stringify(this.state, null, 1)}\n`,
+    );
+  }
+
+  /**
+   * Drops the review state of image `imageId` that refers to a revision older than `revision`, and records that
+   * the review now refers to `revision`. Answers whether anything changed.
+   *
+   * Dropped, not remapped, on purpose: a re-caption regenerates every candidate (DCS weighs each mask against all
+   * the others, so even a surviving mask's captions change) and renumbers the masks, so an accept/reject/edit keyed
+   * `image:mask:n` would otherwise attach silently to a different caption. Prompted masks and deletions are dropped
+   * because the new revision's stored masks already include them. Undo entries of the image go too.
+   */
+  supersede(imageId: number, revision: number): boolean {
+    const review = this.state;
+    const key = String(imageId);
+    if (revision <= (review.revisions[key] ?? 0)) return false;
+    const ofImage = (id: string) => id.startsWith(`${key}:`);
+    for (const id of Object.keys(review.decisions)) if (ofImage(id)) delete review.decisions[id];
+    for (const id of Object.keys(review.edits)) if (ofImage(id)) delete review.edits[id];
+    review.deletedMasks = review.deletedMasks.filter((id) => !ofImage(id));
+    delete review.userMasks[key];
+    review.revisions[key] = revision;
+    this.#undo = this.#undo.filter((entry) => !ofImage(entry.id));
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // masks
+
+  masks({ imageId }: ParsedParams<'image:masks'>): MaskView[] {
+    const entry = this.session.entry(imageId);
+    return maskViews(
+      this.session.results.get(entry.id),
+      entry.id,
+      this.state,
+      this.session.require().file.settings.filter,
+    );
+  }
+
+  async addMask({ imageId, prompt }: ParsedParams<'mask:add'>): Promise<MaskView> {
+    this.hooks.refuseWhileRecaptioning(parseId(imageId, 'image').image);
+    const preview = await this.hooks.predict({ imageId, prompt });
+    const list = (this.state.userMasks[imageId] ??= []);
+    list.push({
+      rle: preview.rle,
+      bbox: preview.bbox,
+      area: preview.area,
+      predictedIou: preview.predictedIou,
+      stability: preview.stability,
+    });
+    this.save();
+    const id = userMaskId(imageId, list.length - 1);
+    return this.masks({ imageId }).find((m) => m.id === id)!;
+  }
+
+  async refineMask({ maskId, prompt }: ParsedParams<'mask:refine'>): Promise<MaskView> {
+    const { image } = parseId(maskId, 'mask');
+    this.hooks.refuseWhileRecaptioning(image);
+    const imageId = String(image);
+    const preview = await this.hooks.predict({ imageId, prompt });
+    const list = (this.state.userMasks[imageId] ??= []);
+    list.push({
+      rle: preview.rle,
+      bbox: preview.bbox,
+      area: preview.area,
+      predictedIou: preview.predictedIou,
+      stability: preview.stability,
+    });
+    // The refined mask replaces the old one: the old one is marked deleted (stored results are append-only).
+    if (!this.state.deletedMasks.includes(maskId)) this.state.deletedMasks.push(maskId);
+    this.save();
+    const id = userMaskId(imageId, list.length - 1);
+    return this.masks({ imageId }).find((m) => m.id === id)!;
+  }
+
+  deleteMask({ maskId }: ParsedParams<'mask:delete'>): { deleted: string } {
+    const { image } = parseId(maskId, 'mask');
+    this.hooks.refuseWhileRecaptioning(image);
+    if (!this.masks({ imageId: String(image) }).some((m) => m.id === maskId))
+      throw new ApiError('not-found', `no mask with id "${maskId}"`);
+    this.state.deletedMasks.push(maskId);
+    this.save();
+    return { deleted: maskId };
+  }
+
+  /** Undoes `deleteMask` (or a refine's replacement): the mask is no longer marked deleted. */
+  restoreMask({ maskId }: ParsedParams<'mask:restore'>): { restored: string } {
+    const { image } = parseId(maskId, 'mask');
+    this.hooks.refuseWhileRecaptioning(image);
+    if (!this.state.deletedMasks.includes(maskId))
+      throw new ApiError('not-found', `mask "${maskId}" is not deleted`);
+    this.state.deletedMasks = this.state.deletedMasks.filter((id) => id !== maskId);
+    this.save();
+    return { restored: maskId };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // candidates
+
+  candidates({ imageId, maskId }: ParsedParams<'candidates:list'>) {
+    const entry = this.session.entry(imageId);
+    const result = this.session.results.get(entry.id);
+    if (!result || result.status !== 'done') return [];
+    const mask = maskId === undefined ? undefined : parseId(maskId, 'mask');
+    if (mask && mask.image !== entry.id)
+      throw new ApiError('not-found', `mask ${maskId} is not a mask of image ${imageId}`);
+    if (mask?.user !== undefined) return [];
+    return candidateViews(result, this.state, mask?.mask);
+  }
+
+  decide({ candidateId, decision }: ParsedParams<'candidates:decide'>) {
+    const found = this.session.candidate(candidateId);
+    this.hooks.refuseWhileRecaptioning(found.result.image.id);
+    this.#undo.push({ kind: 'decision', id: candidateId, before: this.state.decisions[candidateId] });
+    if (decision === 'none') delete this.state.decisions[candidateId];
+    else this.state.decisions[candidateId] = decision;
+    this.save();
+    return candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.state);
+  }
+
+  edit({ candidateId, text }: ParsedParams<'candidates:edit'>) {
+    const found = this.session.candidate(candidateId);
+    this.hooks.refuseWhileRecaptioning(found.result.image.id);
+    this.#undo.push({ kind: 'edit', id: candidateId, before: this.state.edits[candidateId] });
+    this.state.edits[candidateId] = text;
+    this.save();
+    return candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.state);
+  }
+
+  undo() {
+    const next = this.#undo.at(-1);
+    if (next) this.hooks.refuseWhileRecaptioning(parseId(next.id, 'candidate').image);
+    const last = this.#undo.pop();
+    if (!last) return { candidate: null };
+    const table = last.kind === 'decision' ? this.state.decisions : this.state.edits;
+    if (last.before === undefined) delete table[last.id];
+    else (table as Record<string, string>)[last.id] = last.before;
+    this.save();
+    const found = this.session.candidate(last.id);
+    return {
+      candidate: candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.state),
+    };
+  }
+}

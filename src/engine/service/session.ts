@@ -1,0 +1,291 @@
+/**
+ * The open session of one project, as the facade (`index.ts`) serves it. "Project" names three things here: the
+ * project store (pipeline/store.ts `Project`, the folder on disk), the contract's view of it (`ProjectInfo`), and
+ * this session over it, hence `ProjectSession` (formerly `ProjectService`). It opens and creates projects, lists
+ * their images, keeps their settings and serves image bytes and mask predictions; the rest is split by job and
+ * composed here:
+ * - `run-control.ts` (`runs`): start, pause, resume, cancel and status of the run (the pipeline's batch loop);
+ * - `review-store.ts` (`review`): review.json with its one schema, decisions, edits, undo, mask edits and restore;
+ * - `inspector.ts` (`inspector`): trace and re-run replay of stored candidates;
+ * - `report-export.ts` (`outputs`): τ re-filtering from stored scores, report and export;
+ * - `session-state.ts` (`state`): what they share (store, results, file scope, model stages).
+ * Logic stays in the engine modules; every file path is checked against the allowed folders.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import {
+  ApiError,
+  mergeSettings,
+  type ImageBytes,
+  type ImageSummary,
+  type MaskPreview,
+  type ParsedParams,
+  type ProjectInfo,
+  type RequestContext,
+} from '../../shared/api.ts';
+import { generationKey, type Settings } from '../../shared/settings.ts';
+import { ensureDemoPack, generateScenes } from '../demo/index.ts';
+import { encodeRle, loadImage, type RgbImage } from '../image/index.ts';
+import { listImages, Project } from '../pipeline/index.ts';
+import { promptMask } from '../segment/index.ts';
+import { Inspector } from './inspector.ts';
+import { ReportExport } from './report-export.ts';
+import { ReviewStore } from './review-store.ts';
+import { RunControl } from './run-control.ts';
+import { DEMO_SCENES, SessionState, type ProjectSessionOptions } from './session-state.ts';
+import { imageSummary } from './views.ts';
+
+export { REVIEW_FILE } from '../../shared/formats.ts';
+export { DEMO_SCENES, type ProjectSessionOptions } from './session-state.ts';
+
+/** The open project's session: project lifecycle, settings and images here; the other jobs in its parts. */
+export class ProjectSession {
+  /** What the parts share. */
+  readonly state: SessionState;
+  /** The review of the open project. */
+  readonly review: ReviewStore;
+  /** The run over the open project. */
+  readonly runs: RunControl;
+  /** Trace and re-run of stored candidates. */
+  readonly inspector: Inspector;
+  /** τ re-filtering, report and export. */
+  readonly outputs: ReportExport;
+
+  constructor(options: ProjectSessionOptions) {
+    this.state = new SessionState(options);
+    this.review = new ReviewStore(this.state, {
+      predict: (params) => this.predict(params),
+      refuseWhileRecaptioning: (imageId) => this.runs.refuseWhileRecaptioning(imageId),
+    });
+    this.runs = new RunControl(this.state, this.review, {
+      setSettings: (params, context) => this.setSettings(params, context),
+    });
+    this.inspector = new Inspector(this.state);
+    this.outputs = new ReportExport(this.state, this.review);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // projects
+
+  async create(
+    { dir, name, images }: ParsedParams<'project:create'>,
+    context: RequestContext,
+  ): Promise<ProjectInfo> {
+    const real = await this.state.options.checkUserPath(dir, 'project folder');
+    if (existsSync(join(real, 'project.json')))
+      throw new ApiError('invalid-params', `${real} already holds a project: open it instead`);
+    // The image folder is read first: a missing or unreadable folder is an error and leaves no empty project.
+    let paths: string[] = [];
+    if (images) {
+      const folder = await this.state.options.checkUserPath(images, 'image folder');
+      try {
+        paths = listImages(folder);
+      } catch (error) {
+        throw new ApiError('not-found', (error as Error).message);
+      }
+    }
+    const packInfo = (await this.state.stages()).packInfo;
+    const project = await Project.create(real, {
+      images: paths,
+      settings: this.state.options.newSettings(),
+      pack: packInfo,
+    });
+    if (name) project.file.versions = { ...project.file.versions, projectName: name };
+    project.save();
+    return this.#adopt(project, context);
+  }
+
+  async open({ dir }: ParsedParams<'project:open'>, context: RequestContext): Promise<ProjectInfo> {
+    const real = await this.state.options.checkUserPath(dir, 'project folder');
+    let project: Project;
+    try {
+      project = Project.open(real);
+    } catch (error) {
+      throw new ApiError('not-found', (error as Error).message);
+    }
+    for (const entry of project.file.images)
+      await this.state.options.checkUserPath(dirname(entry.path), 'image folder of the project');
+    return this.#adopt(project, context);
+  }
+
+  async openDemo(
+    { dir, count, seed }: ParsedParams<'project:openDemo'>,
+    context: RequestContext,
+  ): Promise<ProjectInfo> {
+    const real = await this.state.options.checkUserPath(dir, 'demo project folder');
+    if (existsSync(join(real, 'project.json'))) return this.open({ dir: real }, context);
+    const scenes = join(real, DEMO_SCENES);
+    await generateScenes({ count, seed, outDir: scenes });
+    const packInfo = (await this.state.stages()).packInfo;
+    const project = await Project.create(real, {
+      images: listImages(scenes),
+      settings: this.state.options.newSettings(),
+      pack: packInfo,
+    });
+    return this.#adopt(project, context);
+  }
+
+  current(): ProjectInfo | null {
+    return this.state.project ? this.state.info() : null;
+  }
+
+  async addImages(
+    { folder }: ParsedParams<'project:addImages'>,
+    context: RequestContext,
+  ): Promise<{ added: number; skipped: number; project: ProjectInfo }> {
+    const project = this.state.require();
+    const real = await this.state.options.checkUserPath(folder, 'image folder');
+    let paths: string[];
+    try {
+      paths = listImages(real);
+    } catch (error) {
+      throw new ApiError('not-found', (error as Error).message);
+    }
+    const before = project.file.images.length;
+    const reopened = await Project.create(project.dir, {
+      images: paths,
+      settings: project.file.settings,
+      pack: project.file.pack,
+    });
+    this.state.project = reopened;
+    await this.state.scope.allow(real);
+    const added = reopened.file.images.length - before;
+    const info = this.state.info();
+    context.emit('project:changed', info);
+    return { added, skipped: paths.length - added, project: info };
+  }
+
+  images(): ImageSummary[] {
+    const project = this.state.require();
+    const filter = project.file.settings.filter;
+    // a paused run's images not reached yet are pending, not running
+    const running = this.runs.running();
+    return project.file.images.map((entry) =>
+      // an image being re-captioned shows as running, as its `run:image` event does, not with its old result
+      imageSummary(
+        entry,
+        running.has(entry.id) ? undefined : this.state.results.get(entry.id),
+        filter,
+        running.has(entry.id),
+        dirname(entry.path),
+        this.review.state,
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // settings
+
+  settings(): Settings {
+    return this.state.require().file.settings;
+  }
+
+  setSettings({ settings }: ParsedParams<'settings:set'>, context: RequestContext): Settings {
+    const project = this.state.require();
+    const merged = mergeSettings(project.file.settings, settings);
+    if (this.state.results.size > 0 && generationKey(merged) !== generationKey(project.file.settings)) {
+      throw new ApiError(
+        'invalid-params',
+        'this project already has results made with other generation settings; only τ and the filter policies can change (use a new project for new generation settings)',
+      );
+    }
+    project.file.settings = merged;
+    project.save();
+    context.emit('project:changed', this.state.info());
+    return merged;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // images
+
+  async image({ imageId, maxSide }: ParsedParams<'image:get'>): Promise<ImageBytes> {
+    const entry = this.state.entry(imageId);
+    const path = await this.state.scope.check(entry.path, 'image');
+    const settings = this.state.require().file.settings;
+    let image: RgbImage;
+    try {
+      image = await loadImage(path, { maxPixels: settings.maxPixels });
+    } catch (error) {
+      throw new ApiError('invalid-params', `image ${entry.name}: ${(error as Error).message}`);
+    }
+    let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+      raw: { width: image.width, height: image.height, channels: 3 },
+    });
+    let { width, height } = image;
+    if (maxSide && Math.max(width, height) > maxSide) {
+      const scale = maxSide / Math.max(width, height);
+      width = Math.max(1, Math.round(width * scale));
+      height = Math.max(1, Math.round(height * scale));
+      pipeline = pipeline.resize(width, height);
+    }
+    const bytes = await pipeline.png().toBuffer();
+    return {
+      width,
+      height,
+      mime: 'image/png',
+      bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    };
+  }
+
+  async predict({ imageId, prompt }: ParsedParams<'mask:predict'>): Promise<MaskPreview> {
+    const entry = this.state.entry(imageId);
+    const session = await this.state.segmentSession(entry);
+    const predicted = await promptMask(session, prompt);
+    if (predicted.area === 0)
+      throw new ApiError('invalid-params', 'the prompt selects no pixels: click inside an object');
+    return {
+      imageId,
+      bbox: predicted.bbox,
+      area: predicted.area,
+      rle: encodeRle(predicted.mask),
+      predictedIou: predicted.predictedIou,
+      stability: predicted.stability,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // internals
+
+  /**
+   * The pack the pipeline runs on and the provider of each session it opened so far (what runs actually used), or
+   * null before the stages are opened.
+   */
+  runProviders() {
+    return this.state.runProviders();
+  }
+
+  /** Stops the run and releases the sessions. */
+  async dispose(): Promise<void> {
+    await this.runs.dispose();
+    await this.state.dispose();
+  }
+
+  async #adopt(project: Project, context: RequestContext): Promise<ProjectInfo> {
+    if (this.runs.active)
+      throw new ApiError('busy', 'a run is going: cancel it before opening another project');
+    this.state.project?.close();
+    this.state.project = project;
+    this.state.results = new Map(project.results().map((r) => [r.image.id, r]));
+    this.review.load(project.dir);
+    this.state.clearSegmentSessions();
+    this.state.scope.clear();
+    await this.state.scope.allow(project.dir);
+    for (const folder of new Set(project.file.images.map((e) => dirname(e.path))))
+      await this.state.scope.allow(folder).catch(() => {});
+    const info = this.state.info();
+    context.emit('project:changed', info);
+    return info;
+  }
+}
+
+/**
+ * The demo pack folder. A packaged app ships it prebuilt beside app.asar (`process.resourcesPath/models/demo`, a
+ * read-only install folder); elsewhere it is built on first use in `resources/models/demo`.
+ */
+export async function demoPackDir(): Promise<string> {
+  const resourcesPath = (process as { resourcesPath?: string }).resourcesPath;
+  const bundled = resourcesPath ? join(resourcesPath, 'models', 'demo') : null;
+  if (bundled && existsSync(join(bundled, 'manifest.json'))) return bundled;
+  return ensureDemoPack();
+}
