@@ -254,16 +254,7 @@ export class Captioner {
   async nextLogits(pairs: readonly StepPair[], encoded: EncodedCrops): Promise<Float32Array[]> {
     if (this.path === 'cached') return this.cachedLogits(pairs, encoded);
     const results = new Array<Float32Array>(pairs.length);
-    const byLength = new Map<number, number[]>();
-    pairs.forEach((pair, index) => {
-      if (pair.image < 0 || pair.image >= encoded.count)
-        throw new RangeError(`pair ${index} names crop ${pair.image} of ${encoded.count}`);
-      if (pair.prefix.length < 1)
-        throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
-      const list = byLength.get(pair.prefix.length) ?? [];
-      list.push(index);
-      byLength.set(pair.prefix.length, list);
-    });
+    const byLength = pairsByPrefixLength(pairs, encoded.count);
     for (const [length, indices] of byLength) {
       // Distinct prefixes → text rows.
       const prefixRow = new Map<string, number>();
@@ -387,16 +378,7 @@ export class Captioner {
   /** The cached path of {@link nextLogits}: pairs grouped by prefix length, shortest first. */
   private async cachedLogits(pairs: readonly StepPair[], encoded: EncodedCrops): Promise<Float32Array[]> {
     const results = new Array<Float32Array>(pairs.length);
-    const byLength = new Map<number, number[]>();
-    pairs.forEach((pair, index) => {
-      if (pair.image < 0 || pair.image >= encoded.count)
-        throw new RangeError(`pair ${index} names crop ${pair.image} of ${encoded.count}`);
-      if (pair.prefix.length < 1)
-        throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
-      const list = byLength.get(pair.prefix.length) ?? [];
-      list.push(index);
-      byLength.set(pair.prefix.length, list);
-    });
+    const byLength = pairsByPrefixLength(pairs, encoded.count);
     const state = await this.cacheOf(encoded);
     for (const length of [...byLength.keys()].sort((a, b) => a - b)) {
       const indices = byLength.get(length)!;
@@ -592,4 +574,19 @@ function concat(parts: Float32Array[]): Float32Array {
     offset += part.length;
   }
   return out;
+}
+
+/** Indices of `pairs` grouped by prefix length; checks every pair names an encoded crop and a non-empty prefix. */
+function pairsByPrefixLength(pairs: readonly StepPair[], crops: number): Map<number, number[]> {
+  const byLength = new Map<number, number[]>();
+  pairs.forEach((pair, index) => {
+    if (pair.image < 0 || pair.image >= crops)
+      throw new RangeError(`pair ${index} names crop ${pair.image} of ${crops}`);
+    if (pair.prefix.length < 1)
+      throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
+    const list = byLength.get(pair.prefix.length) ?? [];
+    list.push(index);
+    byLength.set(pair.prefix.length, list);
+  });
+  return byLength;
 }

@@ -105,6 +105,14 @@ export class ReviewStore {
     if (superseded) this.save();
   }
 
+  /** Appends a predicted mask to image `imageId`'s user masks; answers the image's list. */
+  #pushUserMask(imageId: string, preview: MaskPreview): ReviewState['userMasks'][string] {
+    const list = (this.state.userMasks[imageId] ??= []);
+    const { rle, bbox, area, predictedIou, stability } = preview;
+    list.push({ rle, bbox, area, predictedIou, stability });
+    return list;
+  }
+
   /** Writes `review.json` of the open project. */
   save(): void {
     writeFileAtomic(
@@ -152,14 +160,7 @@ export class ReviewStore {
   async addMask({ imageId, prompt }: ParsedParams<'mask:add'>): Promise<MaskView> {
     this.hooks.refuseWhileRecaptioning(parseId(imageId, 'image').image);
     const preview = await this.hooks.predict({ imageId, prompt });
-    const list = (this.state.userMasks[imageId] ??= []);
-    list.push({
-      rle: preview.rle,
-      bbox: preview.bbox,
-      area: preview.area,
-      predictedIou: preview.predictedIou,
-      stability: preview.stability,
-    });
+    const list = this.#pushUserMask(imageId, preview);
     this.save();
     const id = userMaskId(imageId, list.length - 1);
     return this.masks({ imageId }).find((m) => m.id === id)!;
@@ -170,14 +171,7 @@ export class ReviewStore {
     this.hooks.refuseWhileRecaptioning(image);
     const imageId = String(image);
     const preview = await this.hooks.predict({ imageId, prompt });
-    const list = (this.state.userMasks[imageId] ??= []);
-    list.push({
-      rle: preview.rle,
-      bbox: preview.bbox,
-      area: preview.area,
-      predictedIou: preview.predictedIou,
-      stability: preview.stability,
-    });
+    const list = this.#pushUserMask(imageId, preview);
     // The refined mask replaces the old one: the old one is marked deleted (stored results are append-only).
     if (!this.state.deletedMasks.includes(maskId)) this.state.deletedMasks.push(maskId);
     this.save();
