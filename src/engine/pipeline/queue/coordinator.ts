@@ -116,13 +116,13 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   });
   const images = project.file.images;
   const results = project.results();
+  // the store's own rule, as a local run: committed images (failed ones too) are skipped, unreadable ones re-hashed
+  const pendingEntries = await project.pendingEntries();
   const committedIds = new Set(results.map((r) => r.image.id));
-  const pendingEntries = images.filter((e) => !committedIds.has(e.id));
   if (options.shipImages) checkShippable(pendingEntries, maxBytes);
   const digest = packDigest(options.pack.checksums);
   const outstanding = new Map<string, ImageEntry>();
-  for (const entry of pendingEntries)
-    outstanding.set(imageJobId(entry.sha256, options.settings, digest), entry);
+  for (const entry of pendingEntries) outstanding.set(entryJobId(entry, options.settings, digest), entry);
 
   const progress: QueueProgress = {
     imagesTotal: images.length,
@@ -345,6 +345,11 @@ export const describeQueue = (url: string, name = DEFAULT_QUEUE_NAME) =>
  * Removes finished jobs of images already committed: a coordinator killed between a commit and the job's removal
  * leaves one behind. Finished jobs are few (each is removed once committed), so listing them is cheap.
  */
+/** An image's job id; one that could not be hashed (unreadable) uses its project id, so two such stay two jobs. */
+function entryJobId(entry: ImageEntry, settings: Settings, digest: string): string {
+  return imageJobId(entry.sha256 || `unhashed${entry.id}`, settings, digest);
+}
+
 async function removeCommitted(
   queue: Queue<ImageJobData, ImageResult>,
   images: readonly ImageEntry[],
@@ -352,9 +357,7 @@ async function removeCommitted(
   settings: Settings,
   digest: string,
 ): Promise<void> {
-  const ids = new Set(
-    images.filter((e) => committed.has(e.id)).map((e) => imageJobId(e.sha256, settings, digest)),
-  );
+  const ids = new Set(images.filter((e) => committed.has(e.id)).map((e) => entryJobId(e, settings, digest)));
   if (ids.size === 0) return;
   const finished = await queue.getJobs(['completed', 'failed']);
   await Promise.all(
