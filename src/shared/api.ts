@@ -103,6 +103,66 @@ export type FolderPurpose = (typeof FOLDER_PURPOSES)[number];
 /** τ: DoS ratios live around 1; the slider spans 0–10. */
 const TauSchema = finite.min(0, 'tau must be ≥ 0').max(10, 'tau must be ≤ 10');
 
+/**
+ * A Redis URL of a queued run: `redis://[:password@]host:port/db`, or `rediss://…` for TLS. The engine checks the
+ * rest (host, database number) and reaches Redis once before the run starts.
+ */
+export const RedisUrlSchema = z
+  .string()
+  .max(2048, 'a queue URL is at most 2048 characters')
+  .regex(
+    /^rediss?:\/\/[^\s\0]+$/,
+    'the queue URL must be redis://[:password@]host:port/db, or rediss://… for TLS',
+  );
+
+/** A queue name: several projects can share one Redis, each on a queue of its own. */
+export const QueueNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a queue name is 1–100 letters, digits, _ . or -');
+
+const count = z.number().int().min(0);
+
+/**
+ * Progress of a queued run (`pseudo-ris generate --queue`, or `run:start` with `queue`): the one shape the
+ * coordinator reports, the CLI renders, the project's `queue-progress.json` holds (so an app that opens a project
+ * another process coordinates shows it) and `run:progress` carries in `queue`. Validated when read from the file.
+ */
+export const QueueProgressSchema = z.strictObject({
+  /** The queue's Redis URL, its password masked (`redis://:***@host:6379/0`). */
+  url: z.string().max(2048),
+  /** The queue name (`--queue-name`). */
+  name: z.string().max(200),
+  stage: z.enum(['start', 'running', 'done', 'cancelled']),
+  /** Images of the project. */
+  total: count,
+  /** Images committed, this run and before (failed ones too). */
+  done: count,
+  /** Of which failed. */
+  failed: count,
+  /** Committed before this coordinator started. */
+  skipped: count,
+  /** Jobs waiting for a worker (waiting + delayed + prioritized, all runs of the queue). */
+  waiting: count,
+  /** Active jobs per worker name (`pseudo-ris worker --name`, default host:pid). */
+  active: z.record(z.string().max(300), count),
+  /** Workers connected to the queue. */
+  workers: count,
+  /** Images per minute committed by this coordinator. */
+  rate: finite.min(0),
+  /** Seconds left at that rate; null before the first commit. */
+  etaSeconds: finite.min(0).nullable(),
+  /** The coordinating process; `since` is when it took the project's lock (project.lock's `since`). */
+  coordinator: z.strictObject({
+    pid: count,
+    host: z.string().max(300),
+    since: z.string().max(64),
+  }),
+  /** ISO time of this snapshot. */
+  updated: z.string().max(64),
+});
+/** Progress of a queued run; see {@link QueueProgressSchema}. */
+export type QueueProgress = z.infer<typeof QueueProgressSchema>;
+
 /** The parameter schema of every request channel. */
 export const REQUEST_SCHEMAS = {
   'app:info': Empty,
@@ -144,6 +204,20 @@ export const REQUEST_SCHEMAS = {
      * Failed images are run again from scratch.
      */
     force: z.boolean().default(false),
+    /**
+     * Run through a Redis work queue instead of here: this engine becomes the coordinator (as `pseudo-ris generate
+     * --queue`) and `pseudo-ris worker` processes anywhere compute the images. Every image not done yet is queued
+     * (not with `imageIds` or `force`); a queued run does not pause, and cancelling it stops the coordinator only
+     * (queued jobs stay in Redis; the next queued run collects them).
+     */
+    queue: z
+      .strictObject({
+        url: RedisUrlSchema,
+        name: QueueNameSchema.optional(),
+        /** Put each image's bytes in its job (workers without shared storage). */
+        shipImages: z.boolean().default(false),
+      })
+      .optional(),
   }),
   'run:pause': Empty,
   'run:resume': Empty,
@@ -427,6 +501,12 @@ export interface RunStatus {
   imagesDone: number;
   imagesFailed: number;
   imagesTotal: number;
+  /**
+   * Queued runs only: who coordinates it. `here`: this engine (`run:start` with `queue`); `elsewhere`: another
+   * process holding the project's lock (e.g. `pseudo-ris generate --queue` in a terminal), whose progress this engine
+   * only shows: pause, cancel and new runs are refused until it ends (stop it where it runs).
+   */
+  coordinator?: 'here' | 'elsewhere';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -445,6 +525,8 @@ export interface RunProgress extends RunStatus {
   rate: number;
   etaSeconds: number | null;
   elapsedSeconds: number;
+  /** A queued run's queue: waiting, active per worker, done, failed, images/min (`imagesDone` counts this run). */
+  queue?: QueueProgress;
 }
 
 /** A run ended (`run:finished`). */
