@@ -145,7 +145,8 @@ function queueReporter(tty: boolean): { update: (p: QueueProgress) => void; stop
     update(p) {
       // a line when the counts change, not on every poll (the rate alone moves each second)
       const key = JSON.stringify([p.done, p.stage, p.waiting, p.active, p.workers, p.failed]);
-      if (key !== last) process.stderr.write(`[${p.done}/${p.total}] ${p.stage} · ${describeQueueProgress(p)}\n`);
+      if (key !== last)
+        process.stderr.write(`[${p.done}/${p.total}] ${p.stage} · ${describeQueueProgress(p)}\n`);
       last = key;
     },
     stop() {},

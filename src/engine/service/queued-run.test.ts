@@ -44,7 +44,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   await Promise.all(children.map(exited));
   await testEngine?.close();
   await redis?.stop();
@@ -127,12 +128,12 @@ describe('a queued run started from the app', () => {
       const worker = cli(['worker', '--queue', redis.url, '--queue-name', name, '--name', 'w1'], logs, 'w1');
       const first = events.length;
       const finished = nextEvent<RunFinished>('run:finished');
-      await expect(
-        call('run:start', { queue: { url: 'http://127.0.0.1:1/0' } }),
-      ).rejects.toThrow('queue.url: the queue URL must be redis://[:password@]host:port/db, or rediss://… for TLS');
-      await expect(
-        call('run:start', { queue: { url: redis.url, name }, force: true }),
-      ).rejects.toThrow('a queued run takes every image not done yet');
+      await expect(call('run:start', { queue: { url: 'http://127.0.0.1:1/0' } })).rejects.toThrow(
+        'queue.url: the queue URL must be redis://[:password@]host:port/db, or rediss://… for TLS',
+      );
+      await expect(call('run:start', { queue: { url: redis.url, name }, force: true })).rejects.toThrow(
+        'a queued run takes every image not done yet',
+      );
       const status = await call<RunStatus>('run:start', { queue: { url: redis.url, name } });
       expect(status).toMatchObject({ state: 'running', coordinator: 'here', imagesTotal: 2 });
       await expect(call('run:pause')).rejects.toThrow('a queued run does not pause');

@@ -14,25 +14,27 @@ import { dirname } from 'node:path';
 import {
   ApiError,
   type ParsedParams,
+  type QueueProgress,
   type RequestContext,
   type RunFinished,
   type RunStatus,
   type Settings,
 } from '../../shared/api.ts';
-import type { QueueProgress } from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { decodeRle } from '../image/index.ts';
 import {
+  checkRedis,
   failedResult,
+  parseRedisUrl,
   processImage,
   runBatch,
+  runCoordinator,
+  watchQueuedProject,
+  type QueuedProjectWatch,
   type BatchProgress,
   type ImageEntry,
   type StageMasks,
 } from '../pipeline/index.ts';
-import { runCoordinator } from '../pipeline/queue/coordinator.ts';
-import { watchQueuedProject, type QueuedProjectWatch } from '../pipeline/queue/progress-file.ts';
-import { checkRedis, parseRedisUrl } from '../pipeline/queue/redis.ts';
 import type { ReviewStore } from './review-store.ts';
 import type { SessionState } from './session-state.ts';
 import { imageSummary, maskId, parseId, userMaskId } from './views.ts';

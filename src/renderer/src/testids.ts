@@ -18,6 +18,9 @@
  * | run-start           | start a run                                                            |
  * | run-pause / run-resume / run-cancel | run controls                                           |
  * | run-progress        | progress bar (data-done, data-total, data-state)                       |
+ * | run-queue           | top bar: a queued run's queue (data-coordinator = here / elsewhere,    |
+ * |                     | data-waiting, data-workers, data-done, data-failed)                    |
+ * | queue-url / run-queued | gallery: Redis URL input and the button running through the queue  |
  * | mask-overlay        | workspace canvas with the mask overlays (data-mask-count)              |
  * | prompt-mode-<m>     | workspace prompt mode buttons: select, point, box                      |
  * | prompt-add          | add the mask predicted from the current prompts                        |
@@ -64,6 +67,9 @@ export const TESTID = {
   runResume: 'run-resume',
   runCancel: 'run-cancel',
   runProgress: 'run-progress',
+  runQueue: 'run-queue',
+  queueUrl: 'queue-url',
+  runQueued: 'run-queued',
   maskOverlay: 'mask-overlay',
   promptAdd: 'prompt-add',
   promptClear: 'prompt-clear',

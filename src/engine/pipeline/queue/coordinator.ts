@@ -152,7 +152,11 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const emit = () => {
     progress.updated = new Date().toISOString();
     publish();
-    options.onProgress?.({ ...progress, active: { ...progress.active }, coordinator: { ...progress.coordinator } });
+    options.onProgress?.({
+      ...progress,
+      active: { ...progress.active },
+      coordinator: { ...progress.coordinator },
+    });
   };
   emit();
   let coordinatorMs = 0;

@@ -38,7 +38,8 @@ const snapshot = (pid: number, extra: Partial<QueueProgress> = {}): QueueProgres
   ...extra,
 });
 
-const line = (id: number) => `${JSON.stringify({ version: RESULTS_VERSION, image: { id }, status: 'done' })}\n`;
+const line = (id: number) =>
+  `${JSON.stringify({ version: RESULTS_VERSION, image: { id }, status: 'done' })}\n`;
 
 let child: ChildProcess | null = null;
 let watch: QueuedProjectWatch | null = null;

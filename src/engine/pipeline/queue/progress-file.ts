@@ -72,7 +72,11 @@ export function coordinatorHoldsLock(dir: string, progress: QueueProgress): bool
   const holder = projectLockHolder(dir);
   const c = progress.coordinator;
   return (
-    holder !== null && holder.alive && holder.pid === c.pid && holder.host === c.host && holder.since === c.since
+    holder !== null &&
+    holder.alive &&
+    holder.pid === c.pid &&
+    holder.host === c.host &&
+    holder.since === c.since
   );
 }
 
@@ -213,7 +217,10 @@ export function watchQueuedProject(
     if (!active) return;
     // no new snapshot: is its coordinator still there?
     const remote = active.coordinator.host !== hostname();
-    if (!coordinatorHoldsLock(dir, active) || (remote && Date.now() - changedAt > (options.silenceMs ?? REMOTE_SILENCE_MS)))
+    if (
+      !coordinatorHoldsLock(dir, active) ||
+      (remote && Date.now() - changedAt > (options.silenceMs ?? REMOTE_SILENCE_MS))
+    )
       end('stopped', active);
   };
 

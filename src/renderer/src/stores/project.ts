@@ -2,7 +2,14 @@
  * The open project, its images (gallery) and the batch run: status, progress events, start/pause/resume/cancel.
  */
 import { defineStore } from 'pinia';
-import type { ImageSummary, ProjectInfo, RunFinished, RunProgress, RunStatus } from '../../../shared/api.ts';
+import type {
+  ImageSummary,
+  ProjectInfo,
+  QueueProgress,
+  RunFinished,
+  RunProgress,
+  RunStatus,
+} from '../../../shared/api.ts';
 import { imageObjectUrl } from '../lib/image-url.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
@@ -31,6 +38,8 @@ export const useProjectStore = defineStore('project', {
     runCount: null as number | null,
     /** Pause was asked for and the engine is finishing the image in flight (until the run says paused). */
     pauseRequested: false,
+    /** The Redis URL of the last queued run started here (typed by the user; kept for the next one). */
+    queueUrl: '',
   }),
   getters: {
     counts(state) {
@@ -50,6 +59,10 @@ export const useProjectStore = defineStore('project', {
       const active = state.run?.state === 'running' || state.run?.state === 'cancelling';
       return (image) => (image.status === 'running' && !active ? 'pending' : image.status);
     },
+    /** A queued run's queue (waiting, active per worker, done, failed, images/min), while one runs. */
+    queue: (state): QueueProgress | null => (state.run?.coordinator ? (state.progress?.queue ?? null) : null),
+    /** The run is a queued run another process coordinates: this app only shows it. */
+    coordinatedElsewhere: (state) => state.run?.coordinator === 'elsewhere',
     /** Progress inside the current image: "captions 3/8 crops" (null between images or with no run). */
     withinText(state): string | null {
       const p = state.progress;
@@ -73,6 +86,7 @@ export const useProjectStore = defineStore('project', {
           imagesDone: progress.imagesDone,
           imagesFailed: progress.imagesFailed,
           imagesTotal: progress.imagesTotal,
+          ...(progress.coordinator ? { coordinator: progress.coordinator } : {}),
         };
       });
       api().onImageUpdated((image) => {
@@ -93,7 +107,15 @@ export const useProjectStore = defineStore('project', {
         const switched = project?.dir !== this.project?.dir;
         this.project = project;
         void this.refresh();
-        if (switched) void this.reloadDerived();
+        if (switched) {
+          // another project: its run (or a queued run another process coordinates on it) is the engine's to say
+          this.progress = null;
+          void api()
+            .runStatus()
+            .then((status) => (this.run = status))
+            .catch(() => {});
+          void this.reloadDerived();
+        }
       });
     },
     /**
@@ -241,6 +263,21 @@ export const useProjectStore = defineStore('project', {
           const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
           this.lastFinished = null;
           this.run = await api().startRun({ imageIds, force });
+        },
+        'run',
+      );
+    },
+    /**
+     * Runs every image not done yet through a Redis queue: the engine coordinates, `pseudo-ris worker` processes
+     * compute (`url` = redis://[:password@]host:port/db or rediss://…).
+     */
+    async startQueued(url: string, name?: string): Promise<void> {
+      await this.withBusy(
+        'Start queued run',
+        async () => {
+          this.queueUrl = url;
+          this.lastFinished = null;
+          this.run = await api().startRun({ queue: name ? { url, name } : { url } });
         },
         'run',
       );
