@@ -124,6 +124,7 @@ export async function runQueued({ root, workDir, artifacts }) {
     await watchQueue(page);
     const w1 = worker();
     await app.byTestId('queue-url').fill(server.url);
+    await app.byTestId('queue-name').fill(name);
     await app.byTestId('run-queued').click();
     await app.byTestId('run-queue').and(page.locator('[data-coordinator="here"]')).waitFor({ timeout: LONG });
     check((await app.byTestId('run-pause').count()) === 0, 'a queued run offers pause');
@@ -210,8 +211,10 @@ export async function runQueued({ root, workDir, artifacts }) {
     steps.push({ name: 'queued run coordinated elsewhere', seconds: (Date.now() - t) / 1000 });
     return { steps, here: here.length, elsewhere: elsewhere.length };
   } catch (error) {
-    error.message += `\n--- serve log (tail) ---\n${serve.log().slice(-2000)}\n--- processes ---\n${logs.slice(-20).join('\n')}`;
-    throw error;
+    throw new Error(
+      `${error.message}\n--- serve log (tail) ---\n${serve.log().slice(-2000)}\n--- processes ---\n${logs.slice(-20).join('\n')}`,
+      { cause: error },
+    );
   } finally {
     await browser.close();
     serve.child.kill('SIGTERM');

@@ -20,7 +20,8 @@
  * | run-progress        | progress bar (data-done, data-total, data-state)                       |
  * | run-queue           | top bar: a queued run's queue (data-coordinator = here / elsewhere,    |
  * |                     | data-waiting, data-workers, data-done, data-failed)                    |
- * | queue-url / run-queued | gallery: Redis URL input and the button running through the queue  |
+ * | queue-url / queue-name / run-queued | gallery: Redis URL and queue name inputs, and the button |
+ * |                     | running the images not done yet through that queue                     |
  * | mask-overlay        | workspace canvas with the mask overlays (data-mask-count)              |
  * | prompt-mode-<m>     | workspace prompt mode buttons: select, point, box                      |
  * | prompt-add          | add the mask predicted from the current prompts                        |
@@ -69,6 +70,7 @@ export const TESTID = {
   runProgress: 'run-progress',
   runQueue: 'run-queue',
   queueUrl: 'queue-url',
+  queueName: 'queue-name',
   runQueued: 'run-queued',
   maskOverlay: 'mask-overlay',
   promptAdd: 'prompt-add',

@@ -40,6 +40,8 @@ export const useProjectStore = defineStore('project', {
     pauseRequested: false,
     /** The Redis URL of the last queued run started here (typed by the user; kept for the next one). */
     queueUrl: '',
+    /** Its queue name (empty: the default, "pseudo-ris"). */
+    queueName: '',
   }),
   getters: {
     counts(state) {
@@ -276,6 +278,7 @@ export const useProjectStore = defineStore('project', {
         'Start queued run',
         async () => {
           this.queueUrl = url;
+          this.queueName = name ?? '';
           this.lastFinished = null;
           this.run = await api().startRun({ queue: name ? { url, name } : { url } });
         },
