@@ -140,7 +140,11 @@ export async function runQueued({ root, workDir, artifacts }) {
       `the queue never showed 2 done: ${JSON.stringify(here)}`,
     );
     check(
-      here.some((s) => /\d+ waiting active .* \d+\/2 done \d+ failed [\d.]+ img\/min/.test(s.text)),
+      here.some((s) =>
+        /^queue · \d+ waiting · active (none|e2e-w1 1) · \d\/2 done · 0 failed · [\d.]+ img\/min$/.test(
+          s.text,
+        ),
+      ),
       `the queue text lacks its parts: ${JSON.stringify(here.at(-1))}`,
     );
     steps.push({ name: 'queued run started here', seconds: (Date.now() - t) / 1000 });
