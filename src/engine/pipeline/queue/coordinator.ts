@@ -38,8 +38,8 @@ import { checkRedis, openRedis, redactUrl } from './redis.ts';
 
 export type { QueueProgress } from '../../../shared/api.ts';
 
-/** The project's `queue-progress.json` is rewritten at most this often (and on every stage change). */
-const PROGRESS_FILE_MS = 250;
+/** The project's `queue-progress.json` is rewritten at most this often (ms). */
+const PROGRESS_FILE_MS = 500;
 
 /** Options of {@link runCoordinator}. */
 export interface CoordinatorOptions {
@@ -80,6 +80,8 @@ export interface CoordinatorSummary extends RunSummary {
   coordinatorMs: number;
   /** Of which in the store's fsynced commits. */
   commitMs: number;
+  /** Milliseconds the progress snapshot's writes took (`queue-progress.json`; asynchronous, off the commit path). */
+  snapshotMs: number;
   /** Images this coordinator committed. */
   committed: number;
 }
@@ -135,19 +137,51 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     },
     updated: new Date().toISOString(),
   };
-  // the snapshot file, for an app that opens this project (progress-file.ts): throttled, stage changes always
-  let fileWrittenAt = 0;
-  let fileStage = '';
-  const publish = (force = false) => {
-    const now = performance.now();
-    if (!force && progress.stage === fileStage && now - fileWrittenAt < PROGRESS_FILE_MS) return;
-    try {
-      writeQueueProgress(project.dir, progress);
-      fileWrittenAt = now;
-      fileStage = progress.stage;
-    } catch (error) {
-      options.onWarning?.(`writing the progress snapshot: ${(error as Error).message}`);
-    }
+  // the snapshot file, for an app that opens this project (progress-file.ts): written off the commit path (async,
+  // one write at a time, the newest snapshot wins), at most every PROGRESS_FILE_MS; `flushSnapshot` writes the last
+  let snapshotMs = 0;
+  let latest: QueueProgress | null = null;
+  let writing: Promise<void> = Promise.resolve();
+  let inFlight = false;
+  let lastWrite = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  const writeSnapshot = () => {
+    if (inFlight || !latest) return;
+    const snapshot = latest;
+    latest = null;
+    inFlight = true;
+    const t0 = performance.now();
+    lastWrite = t0;
+    writing = writeQueueProgress(project.dir, snapshot)
+      .catch((error: unknown) =>
+        options.onWarning?.(`writing the progress snapshot: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        snapshotMs += performance.now() - t0;
+        inFlight = false;
+        if (latest) scheduleSnapshot();
+      });
+  };
+  const scheduleSnapshot = () => {
+    if (timer || inFlight) return;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        writeSnapshot();
+      },
+      Math.max(0, PROGRESS_FILE_MS - (performance.now() - lastWrite)),
+    );
+  };
+  const publish = () => {
+    latest = { ...progress, active: { ...progress.active }, coordinator: { ...progress.coordinator } };
+    scheduleSnapshot();
+  };
+  const flushSnapshot = async () => {
+    clearTimeout(timer);
+    timer = undefined;
+    await writing;
+    writeSnapshot();
+    await writing;
   };
   const emit = () => {
     progress.updated = new Date().toISOString();
@@ -172,11 +206,13 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     seconds: (performance.now() - started) / 1000,
     coordinatorMs,
     commitMs,
+    snapshotMs,
     committed,
   });
   if (outstanding.size === 0) {
     progress.stage = 'done';
     emit();
+    await flushSnapshot();
     project.close();
     return summary(false);
   }
@@ -359,6 +395,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
       progress.stage = cancelled ? 'cancelled' : 'done';
       emit();
     }
+    await flushSnapshot();
     project.close();
   }
   return summary(cancelled);

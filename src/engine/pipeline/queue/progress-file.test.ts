@@ -49,10 +49,10 @@ afterEach(() => {
 });
 
 describe('the queue progress snapshot', () => {
-  it('reads back what was written, and names the file and field of a bad one', () => {
+  it('reads back what was written, and names the file and field of a bad one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pris-qp-'));
     expect(readQueueProgress(dir)).toBeNull();
-    writeQueueProgress(dir, snapshot(42));
+    await writeQueueProgress(dir, snapshot(42));
     expect(readQueueProgress(dir)).toEqual(snapshot(42, { updated: readQueueProgress(dir)!.updated }));
     writeFileSync(join(dir, QUEUE_PROGRESS_FILE), JSON.stringify({ ...snapshot(42), waiting: -1 }));
     expect(() => readQueueProgress(dir)).toThrow(
@@ -85,7 +85,7 @@ describe('watching a project for a coordinator elsewhere', () => {
     const pid = child.pid!;
     const seen: string[] = [];
     // a snapshot whose process does not hold the lock is not shown
-    writeQueueProgress(dir, snapshot(pid));
+    await writeQueueProgress(dir, snapshot(pid));
     watch = watchQueuedProject(
       dir,
       {
@@ -102,12 +102,12 @@ describe('watching a project for a coordinator elsewhere', () => {
     const since = '2026-01-01T00:00:00.000Z';
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), since }));
     appendFileSync(join(dir, RESULTS_FILE), line(1));
-    writeQueueProgress(dir, snapshot(pid, { done: 1, updated: 'a' }));
+    await writeQueueProgress(dir, snapshot(pid, { done: 1, updated: 'a' }));
     await expect.poll(() => seen, { interval: 20 }).toEqual(['results 1', 'progress 1']);
     expect(watch.active?.coordinator.pid).toBe(pid);
 
     appendFileSync(join(dir, RESULTS_FILE), line(2));
-    writeQueueProgress(dir, snapshot(pid, { done: 2, updated: 'b' }));
+    await writeQueueProgress(dir, snapshot(pid, { done: 2, updated: 'b' }));
     await expect.poll(() => seen.length, { interval: 20 }).toBe(4);
     expect(seen.slice(2)).toEqual(['results 2', 'progress 2']);
 
@@ -135,12 +135,12 @@ describe('watching a project for a coordinator elsewhere', () => {
       },
       { intervalMs: 20 },
     );
-    writeQueueProgress(dir, snapshot(process.pid));
+    await writeQueueProgress(dir, snapshot(process.pid));
     await new Promise((r) => setTimeout(r, 100));
     expect(seen).toEqual([]);
-    writeQueueProgress(dir, snapshot(pid, { stage: 'start', done: 0 }));
+    await writeQueueProgress(dir, snapshot(pid, { stage: 'start', done: 0 }));
     await expect.poll(() => seen, { interval: 20 }).toEqual(['progress child start']);
-    writeQueueProgress(dir, snapshot(pid, { stage: 'done', done: 3 }));
+    await writeQueueProgress(dir, snapshot(pid, { stage: 'done', done: 3 }));
     await expect.poll(() => seen.at(-1), { interval: 20 }).toBe('end done 3');
   });
 });

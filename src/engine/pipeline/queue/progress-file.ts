@@ -1,7 +1,6 @@
 /**
  * How a queued run's progress reaches an app that did not start it: the coordinator keeps `queue-progress.json` in
- * the project folder (a {@link QueueProgress} snapshot, replaced atomically by rename, at most a few times a
- * second), and an app that opens the project polls that file's stat, checks that the project's lock is held by the
+ * the project folder (a {@link QueueProgress} snapshot, replaced atomically by rename, at most twice a second), and an app that opens the project polls that file's stat, checks that the project's lock is held by the
  * process the snapshot names, and reads the results the coordinator appends to `results.jsonl`.
  *
  * Why a file and not Redis (a progress key or BullMQ's QueueEvents): the app needs nothing but the project folder it
@@ -16,7 +15,8 @@
  * gone), so the app ends the run as failed. A coordinator on another host cannot be checked by pid; it counts as
  * stopped when its snapshot has not changed for {@link REMOTE_SILENCE_MS} (it rewrites the snapshot every second).
  */
-import { openSync, readFileSync, readSync, closeSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { QueueProgressSchema, type QueueProgress } from '../../../shared/api.ts';
@@ -31,13 +31,15 @@ export const REMOTE_SILENCE_MS = 60_000;
 
 /**
  * Replaces the project's snapshot atomically (temp file + rename: a reader sees the old or the new one, never a torn
- * one). Not fsynced: it is a display, rewritten every second, and must not add a disk flush to each commit.
+ * one). Not fsynced, and asynchronous: a rename over an existing file can wait for the disk (ext4 flushes the new
+ * file's data first), which must not hold up the coordinator's commits. One write at a time per project (the temp
+ * name is per process).
  */
-export function writeQueueProgress(dir: string, progress: QueueProgress): void {
+export async function writeQueueProgress(dir: string, progress: QueueProgress): Promise<void> {
   const path = join(dir, QUEUE_PROGRESS_FILE);
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(progress)}\n`);
-  renameSync(temp, path);
+  await writeFile(temp, `${JSON.stringify(progress)}\n`);
+  await rename(temp, path);
 }
 
 /** The project's snapshot, or null when there is none; throws naming the file when it is not a valid snapshot. */
