@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ApiError, type MaskPreview, type MaskView, type ParsedParams } from '../../shared/api.ts';
 import { REVIEW_FILE } from '../../shared/formats.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { writeFileAtomic } from '../pipeline/index.ts';
 import type { SessionState } from './session-state.ts';
 import { candidateView, candidateViews, maskViews, parseId, userMaskId } from './views.ts';
@@ -153,7 +154,7 @@ export class ReviewStore {
       this.session.results.get(entry.id),
       entry.id,
       this.state,
-      this.session.require().file.settings.filter,
+      keepPolicy(this.session.require().file.settings),
     );
   }
 
