@@ -10,7 +10,7 @@ import { decideResult, type KeepPolicy, type ReviewInput } from '../filter/index
 import type { ImageEntry } from '../pipeline/index.ts';
 import type { ReviewState } from './review-store.ts';
 
-/** Review state kept beside the results: its one schema is review-store.ts `ReviewFileSchema`. */
+/** Review state kept beside the results: its one schema is shared/review.ts `ReviewFileSchema`. */
 export { emptyReview, type ReviewState } from './review-store.ts';
 
 export { maskId, parseId, userMaskId } from '../../shared/ids.ts';
