@@ -109,7 +109,7 @@ export async function readPackFacts(packDir: string): Promise<PackFacts> {
 /** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
 export { decodingOptions };
 
-/** The pack facts a project records: folder, name, demo flag and the checksum of every graph and file. */
+/** The {@link PackFacts} of an open pack: the checksums are the manifest's, per `role.graph`. */
 export function packFacts(pack: ModelPack): PackFacts {
   const checksums: Record<string, string> = {};
   for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
