@@ -14,7 +14,16 @@ import {
 import { openClipScorer } from '../filter/index.ts';
 import { loadImage } from '../image/index.ts';
 import { loadModelPack, type ModelPack } from '../runtime/index.ts';
-import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
+import {
+  generateMasks,
+  openBoxImport,
+  openMaskImport,
+  SamModel,
+  selectMasks,
+  selectMasksByBoxes,
+  type BoxImport,
+  type MaskImport,
+} from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
 /** Stages plus what a run records and the bench reads. */
@@ -121,6 +130,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
   };
   let lastSam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
+  const boxFiles = new Map<string, Promise<BoxImport>>();
   return {
     pack,
     captioner,
@@ -147,15 +157,43 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
           importedIds: found.map((m) => m.sourceId),
         };
       }
-      const sam = await samFor(settings.runtime);
-      lastSam = sam;
-      const { proposals } = await generateMasks(sam, image, {
-        preset: settings.masks.preset,
-        pointsPerSide: settings.masks.pointsPerSide,
-        pointsPerBatch: settings.runtime.pointsPerBatch,
-        signal,
-        onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
-      });
+      const generate = async () => {
+        const sam = await samFor(settings.runtime);
+        lastSam = sam;
+        const { proposals } = await generateMasks(sam, image, {
+          preset: settings.masks.preset,
+          pointsPerSide: settings.masks.pointsPerSide,
+          pointsPerBatch: settings.runtime.pointsPerBatch,
+          signal,
+          onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
+        });
+        return proposals;
+      };
+      if (settings.masks.selection === 'boxes') {
+        // the released code's selection over imported detections (segment/select-boxes.ts)
+        const path = settings.masks.boxesPath!;
+        if (!boxFiles.has(path)) {
+          const opening = openBoxImport(path, { contains: options.contains });
+          boxFiles.set(path, opening);
+          opening.catch(() => boxFiles.delete(path));
+        }
+        const { selected, matches } = await selectMasksByBoxes(
+          await boxFiles.get(path)!,
+          entry.path,
+          image,
+          generate,
+          settings.masks,
+        );
+        return {
+          masks: selected.map((p) => p.mask),
+          scores: selected.map((p) => p.predictedIou * p.stability),
+          source: 'generated',
+          importedIds: matches.map((m) => m.sourceId),
+          predictedIous: selected.map((p) => p.predictedIou),
+          stabilities: selected.map((p) => p.stability),
+        };
+      }
+      const proposals = await generate();
       const { selected } = selectMasks(proposals, {
         maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
       });
