@@ -50,15 +50,17 @@ describe('settings', () => {
     ).toThrow(
       'settings.masks.selection: masks.selection "boxes" selects among generated SAM masks; it cannot be used with masks.source "imported"',
     );
-    expect(() => parseSettings({ masks: { selection: 'boxes', boxesPath: '/d.json', boxesMinScore: 1.5 } })).toThrow(
-      /settings\.masks\.boxesMinScore/,
-    );
+    expect(() =>
+      parseSettings({ masks: { selection: 'boxes', boxesPath: '/d.json', boxesMinScore: 1.5 } }),
+    ).toThrow(/settings\.masks\.boxesMinScore/);
     expect(() => parseSettings({ masks: { boxesSha256: 'abc' } })).toThrow(
       'settings.masks.boxesSha256: boxesSha256 must be 64 lowercase hex digits',
     );
     const topK = parseSettings({});
     const boxes = parseSettings({ masks: { selection: 'boxes', boxesPath: '/d.json' } });
-    const other = parseSettings({ masks: { selection: 'boxes', boxesPath: '/d.json', boxesSha256: 'a'.repeat(64) } });
+    const other = parseSettings({
+      masks: { selection: 'boxes', boxesPath: '/d.json', boxesSha256: 'a'.repeat(64) },
+    });
     expect(new Set([generationKey(topK), generationKey(boxes), generationKey(other)]).size).toBe(3);
     // the reference preset keeps the top-K heuristic unless boxes are given, and says which applies
     expect(settingsPreset('reference').masks.selection).toBe('top-k');

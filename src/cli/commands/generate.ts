@@ -187,7 +187,9 @@ async function checkBoxes(
       `boxes ${boxes.path} changed since the project recorded it (sha256 ${settings.masks.boxesSha256.slice(0, 12)}… → ${boxes.sha256.slice(0, 12)}…): results depend on its content; restore it, or pass --boxes with a new --project`,
     );
   const imageFiles =
-    typeof images === 'string' ? listImages(images) : (images ?? existing?.file.images.map((e) => e.path) ?? []);
+    typeof images === 'string'
+      ? listImages(images)
+      : (images ?? existing?.file.images.map((e) => e.path) ?? []);
   const unknown = boxes.unknownImages(imageFiles);
   if (unknown.length > 0)
     process.stderr.write(

@@ -76,7 +76,9 @@ describe('CutLER-style detections files', () => {
     // an image of the run that "images" does not list fails by name
     const missing = await failure(() => source.detectionsFor('/x/absent.png', SIZE));
     expect(missing.code).toBe('not-in-import');
-    expect(missing.message).toBe(`boxes ${path} has no entry for image absent.png (COCO "images" does not list it)`);
+    expect(missing.message).toBe(
+      `boxes ${path} has no entry for image absent.png (COCO "images" does not list it)`,
+    );
     const size = await failure(() => source.detectionsFor('photo.jpg', { width: 10, height: 8 }));
     expect(size.code).toBe('size-mismatch');
     expect(size.message).toBe(`boxes: ${path} says train/photo.jpg is 12×8 but the image is 10×8`);
@@ -126,7 +128,10 @@ describe('CutLER-style detections files', () => {
       [[{ image_id: 1, bbox: [1, 2, '3', 4] }], ': [0].bbox must be 4 finite numbers [x, y, width, height]'],
       [[{ image_id: 1, bbox: null }], ': [0].bbox must be 4 finite numbers [x, y, width, height]'],
       [[{ image_id: 1, bbox: [1, 2, 0, 4] }], ': [0].bbox must have a width and height above 0'],
-      [[{ image_id: 1, bbox: [1, 2, 3, 4], score: 'high' }], ': [0].score must be a finite number when given'],
+      [
+        [{ image_id: 1, bbox: [1, 2, 3, 4], score: 'high' }],
+        ': [0].score must be a finite number when given',
+      ],
       [
         [{ image_id: -1, bbox: [1, 2, 3, 4] }],
         ': [0] needs "file_name" or "image_id" (a name, or a whole number matching a file stem)',

@@ -192,8 +192,7 @@ function openResults(
     has: (imageFile) => keyed.some((k) => matches(k.key, imageFile)),
     unknownImages: (imageFiles) => {
       const unknown = new Set<string>();
-      for (const k of keyed)
-        if (!imageFiles.some((f) => matches(k.key, f))) unknown.add(String(k.key));
+      for (const k of keyed) if (!imageFiles.some((f) => matches(k.key, f))) unknown.add(String(k.key));
       return [...unknown];
     },
     detectionsFor: (imageFile, size) =>

@@ -52,12 +52,7 @@ export {
   type Detection,
   type PixelRange,
 } from './select-boxes.ts';
-export {
-  openBoxImport,
-  selectMasksByBoxes,
-  type BoxImport,
-  type BoxSelectionSettings,
-} from './boxes.ts';
+export { openBoxImport, selectMasksByBoxes, type BoxImport, type BoxSelectionSettings } from './boxes.ts';
 export {
   SAM_PREPROCESS,
   resizedSize,

@@ -49,7 +49,9 @@ describe('selecting SAM masks with detections, as the released code does', () =>
     expect(decisions.map((d) => d.used)).toEqual([true, true, true, false, true, true, true]);
     expect(decisions[2].reason).toBe('selects SAM mask 1 (6 px shared with its mask), the first of 2 tied');
     expect(decisions[3].reason).toBe('ignored: score 0.5 is not above 0.5');
-    expect(decisions[4].reason).toBe("overlaps no SAM mask: takes SAM mask 0, as the released code's argmax does");
+    expect(decisions[4].reason).toBe(
+      "overlaps no SAM mask: takes SAM mask 0, as the released code's argmax does",
+    );
     expect(decisions[0].reason).toBe('selects SAM mask 0 (4 px shared with its box)');
   });
 
@@ -71,7 +73,9 @@ describe('selecting SAM masks with detections, as the released code does', () =>
   });
 
   it('selects nothing without SAM masks, and refuses a box outside the image or a mask of another size', () => {
-    const none = selectByDetections([], [{ sourceId: 'a', bbox: [0, 0, 1, 1], score: 0.9 }], { minScore: 0.5 });
+    const none = selectByDetections([], [{ sourceId: 'a', bbox: [0, 0, 1, 1], score: 0.9 }], {
+      minScore: 0.5,
+    });
     expect(none.selected).toEqual([]);
     expect(none.decisions[0]).toMatchObject({ used: false, reason: 'no SAM mask was generated to match' });
     expect(() =>

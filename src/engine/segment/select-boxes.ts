@@ -146,7 +146,11 @@ export function selectByDetections<T extends { mask: BinaryMask }>(
       } else {
         const r = boxes[u]!;
         const W = size.width + 1;
-        overlaps[u][j] = table![r.y1 * W + r.x1] - table![r.y0 * W + r.x1] - table![r.y1 * W + r.x0] + table![r.y0 * W + r.x0];
+        overlaps[u][j] =
+          table![r.y1 * W + r.x1] -
+          table![r.y0 * W + r.x1] -
+          table![r.y1 * W + r.x0] +
+          table![r.y0 * W + r.x0];
       }
     });
   });
