@@ -23,6 +23,7 @@ import {
   selectMasksByBoxes,
   type BoxImport,
   type MaskImport,
+  type MaskProposal,
 } from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
@@ -169,39 +170,37 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         });
         return proposals;
       };
+      let selected: MaskProposal[];
+      let importedIds: string[] | undefined;
       if (settings.masks.selection === 'boxes') {
-        // the released code's selection over imported detections (segment/select-boxes.ts)
+        // the released code's selection over imported detections (segment/select-boxes.ts); each mask records the
+        // detection that chose it
         const path = settings.masks.boxesPath!;
         if (!boxFiles.has(path)) {
           const opening = openBoxImport(path, { contains: options.contains });
           boxFiles.set(path, opening);
           opening.catch(() => boxFiles.delete(path));
         }
-        const { selected, matches } = await selectMasksByBoxes(
+        const found = await selectMasksByBoxes(
           await boxFiles.get(path)!,
           entry.path,
           image,
           generate,
           settings.masks,
         );
-        return {
-          masks: selected.map((p) => p.mask),
-          scores: selected.map((p) => p.predictedIou * p.stability),
-          source: 'generated',
-          importedIds: matches.map((m) => m.sourceId),
-          predictedIous: selected.map((p) => p.predictedIou),
-          stabilities: selected.map((p) => p.stability),
-        };
+        selected = found.selected;
+        importedIds = found.matches.map((m) => m.sourceId);
+      } else {
+        selected = selectMasks(await generate(), {
+          maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
+        }).selected;
       }
-      const proposals = await generate();
-      const { selected } = selectMasks(proposals, {
-        maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
-      });
       // predicted IoU and stability are kept apart too: the mask list shows both, the selector ranks by their product
       return {
         masks: selected.map((p) => p.mask),
         scores: selected.map((p) => p.predictedIou * p.stability),
         source: 'generated',
+        ...(importedIds ? { importedIds } : {}),
         predictedIous: selected.map((p) => p.predictedIou),
         stabilities: selected.map((p) => p.stability),
       };
