@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ describe('CutLER-style detections files', () => {
     expect(source).toMatchObject({ kind: 'coco', count: 3 });
     expect(source.sha256).toBe(
       createHash('sha256')
-        .update(await import('node:fs/promises').then((fs) => fs.readFile(path)))
+        .update(await readFile(path))
         .digest('hex'),
     );
     const found = source.detectionsFor('/data/photo.jpg', SIZE);
