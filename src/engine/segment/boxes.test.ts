@@ -181,6 +181,17 @@ describe('one image’s masks selected by its detections', () => {
     expect(a.selected).toEqual([proposals[1], proposals[1]]);
     expect(a.matches.map((m) => m.overlap)).toEqual([4, 9]);
     expect(runs).toBe(1);
+    // a SAM mask over the whole image is selected but left out, as the released caption script skips it
+    const whole = [{ mask: rect(0, 0, 12, 8) }, ...proposals];
+    const skipped = await selectMasksByBoxes(source, 'a.png', SIZE, async () => whole, settings);
+    expect(skipped.selected).toEqual([]);
+    expect(skipped.decisions[0]).toEqual({
+      sourceId: 'detection 0',
+      used: false,
+      proposal: 0,
+      reason:
+        'selects SAM mask 0 (4 px shared with its box), the first of 2 tied; skipped: the mask has one value everywhere, as the released caption script skips it',
+    });
     const b = await selectMasksByBoxes(source, 'b.png', SIZE, generate, settings);
     expect(b).toMatchObject({ proposals: [], selected: [] });
     expect(runs).toBe(1);

@@ -262,7 +262,8 @@ export interface BoxSelectionSettings {
  * One image's masks selected by imported detections: checks the file is the one the settings recorded, reads the
  * image's detections (failing it by name as {@link BoxImport.detectionsFor} says), generates SAM masks with
  * `generate` only when a detection scores above the threshold (the released code skips an image with none before
- * running SAM), and matches them ({@link selectByDetections}). More selected masks than `hardCap` fail the image
+ * running SAM), and matches them ({@link selectByDetections}), leaving out a selected mask with one value everywhere
+ * as the released caption script does. More selected masks than `hardCap` fail the image
  * (`too-many-masks`): the released code has no cap, and cutting would silently change its selection.
  */
 export async function selectMasksByBoxes<T extends { mask: BinaryMask }>(
@@ -283,10 +284,28 @@ export async function selectMasksByBoxes<T extends { mask: BinaryMask }>(
     ? await generate()
     : [];
   const result = selectByDetections(proposals, detections, { minScore });
+  // the released caption script skips a mask file with one value (distinctive_caption_generation.py l. 151): a SAM
+  // mask covering the whole image (or none of it) is selected but never captioned
+  const keep = result.selected.map((p) => !isUniform(p.mask));
+  result.matches.forEach((m, i) => {
+    if (keep[i]) return;
+    Object.assign(result.decisions[m.detection], {
+      used: false,
+      reason: `${result.decisions[m.detection].reason}; skipped: the mask has one value everywhere, as the released caption script skips it`,
+    });
+  });
+  result.selected = result.selected.filter((_, i) => keep[i]);
+  result.matches = result.matches.filter((_, i) => keep[i]);
   if (result.selected.length > settings.hardCap)
     throw new MaskImportError(
       'too-many-masks',
       `boxes ${source.path}: ${result.selected.length} detections of image ${basename(imageFile)} score above ${minScore} and select ${result.selected.length} masks; at most ${settings.hardCap} (settings.masks.hardCap) can be captioned together — the released code has no cap: raise masks.hardCap (≤ 100) or masks.boxesMinScore`,
     );
   return { proposals, ...result };
+}
+
+function isUniform(mask: BinaryMask): boolean {
+  const first = mask.data[0] ? 1 : 0;
+  for (let i = 1; i < mask.data.length; i++) if ((mask.data[i] ? 1 : 0) !== first) return false;
+  return true;
 }
