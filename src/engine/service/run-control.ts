@@ -21,6 +21,7 @@ import {
   type Settings,
 } from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { decodeRle } from '../image/index.ts';
 import {
   checkRedis,
@@ -233,7 +234,7 @@ export class RunControl {
     context: RequestContext,
   ): Promise<void> {
     const project = this.session.require();
-    const filter = project.file.settings.filter;
+    const policy = keepPolicy(project.file.settings);
     let last: QueueProgress | null = null;
     let outcome: RunFinished['outcome'] = 'completed';
     let error: string | null = null;
@@ -256,7 +257,7 @@ export class RunControl {
           const entry = project.image(result.image.id);
           this.session.results.set(entry.id, result);
           run.committed.add(entry.id);
-          context.emit('run:image', imageSummary(entry, result, filter, false, dirname(entry.path)));
+          context.emit('run:image', imageSummary(entry, result, policy, false, dirname(entry.path)));
         },
         // Redis outages: the coordinator's connection retries and the run goes on when Redis is back
         onWarning: () => {},
@@ -324,7 +325,7 @@ export class RunControl {
       results: (results) => {
         const project = this.session.project;
         if (!project || project.dir !== dir) return;
-        const filter = project.file.settings.filter;
+        const policy = keepPolicy(project.file.settings);
         for (const result of results) {
           const previous = this.session.results.get(result.image.id);
           if (previous && (previous.revision ?? 0) >= (result.revision ?? 0)) continue;
@@ -335,7 +336,7 @@ export class RunControl {
             continue; // an image added by the coordinator after this project was read: shown on the next open
           }
           this.session.results.set(entry.id, result);
-          context.emit('run:image', imageSummary(entry, result, filter, false, dirname(entry.path)));
+          context.emit('run:image', imageSummary(entry, result, policy, false, dirname(entry.path)));
         }
       },
       end: (how, last) => {
@@ -427,7 +428,7 @@ export class RunControl {
     let error: string | null = null;
     const recaptionErrors: string[] = [];
     const summary = (entry: ImageEntry, result: ImageResult | undefined, running = false) =>
-      imageSummary(entry, result, settings.filter, running, dirname(entry.path));
+      imageSummary(entry, result, keepPolicy(settings), running, dirname(entry.path));
     let last: BatchProgress | null = null;
     const progress = (p: BatchProgress) => {
       last = p;
