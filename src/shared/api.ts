@@ -501,7 +501,8 @@ export interface RunStatus {
   /**
    * Queued runs only: who coordinates it. `here`: this engine (`run:start` with `queue`); `elsewhere`: another
    * process holding the project's lock (e.g. `pseudo-ris generate --queue` in a terminal), whose progress this engine
-   * only shows: pause, cancel and new runs are refused until it ends (stop it where it runs).
+   * only shows: pause, cancel and new runs are refused until it ends (stop it where it runs). The image counts of a
+   * queued run are the project's (committed before it included), as the coordinator reports them.
    */
   coordinator?: 'here' | 'elsewhere';
 }
