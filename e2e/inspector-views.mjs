@@ -4,11 +4,30 @@
 // a legend) and the beam view of a beam candidate (beams per group per step with running scores, hypotheses, the
 // winner = the stored candidate). Kept in its own module so the main flow only calls it.
 
+import { SIZES } from './pages.mjs';
+
 /** Generous per-wait limit: model work on two shared cores. */
 const LONG = 240_000;
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
+}
+
+/**
+ * Like `app.screenshotSizes`, with `locator` scrolled to the top of its scrolling pane at each size first (the
+ * inspector's pane scrolls inside the window, which a full-page screenshot does not unroll).
+ */
+async function screenshotAt(app, name, locator) {
+  for (const size of SIZES) {
+    await app.page.setViewportSize(size);
+    await app.settled();
+    await locator.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await app.settled();
+    await app.screenshot(`${name}-${size.width}x${size.height}`);
+    await app.checkLayout(`${name} ${size.width}×${size.height}`);
+  }
+  await app.page.setViewportSize(SIZES[0]);
+  await app.settled();
 }
 
 /**
@@ -102,8 +121,7 @@ export async function checkInspectorViews(app, { label }) {
       .and(page.locator('[data-step="1"][aria-pressed="true"]'))
       .waitFor({ timeout: 5000 });
   }
-  await heatmap.scrollIntoViewIfNeeded();
-  await app.screenshotSizes(`${label}-07b-inspector-heatmap`);
+  await screenshotAt(app, `${label}-07b-inspector-heatmap`, heatmap);
 
   // --- the beam view of the first beam candidate
   await app.show('candidates');
@@ -186,7 +204,17 @@ export async function checkInspectorViews(app, { label }) {
     beam.winner.stored !== '' && Number(beam.winner.stored) === beam.winner.score,
     `the stored beam score ${beam.winner.stored} ≠ the replayed ${beam.winner.score}`,
   );
-  await app.screenshotSizes(`${label}-07c-inspector-beam`);
+  await screenshotAt(app, `${label}-07c-inspector-beam`, view);
+  // the ranked pairs of a clicked step
+  await view.locator('[data-testid="beam-step"][data-step="1"]').click();
+  const pairs = view.locator('.pairs');
+  await pairs.waitFor();
+  const outcomes = await pairs.locator('.pair .outcome').allTextContents();
+  check(
+    outcomes.filter((o) => o.trim() === 'beam').length === beam.groups * beam.size,
+    `step 1 of the beam view ranks ${outcomes.join(', ')}`,
+  );
+  await screenshotAt(app, `${label}-07d-inspector-beam-pairs`, pairs);
   return {
     heatmapSteps: heat.steps,
     beamSteps: beam.steps.length,
