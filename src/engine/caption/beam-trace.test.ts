@@ -40,11 +40,15 @@ const options: DecodingOptions = { ...DEFAULT_DECODING, topK: [], topP: [] };
 
 describe('the beam trace on the demo pack', () => {
   for (const cache of ['auto', 'off'] as const) {
-    it(`replays every crop's stored beam candidate byte for byte (${cache === 'auto' ? 'cached decoder' : 'full-prefix path'})`, async () => {
+    it(`replays every crop's stored beam candidate byte for byte, tracing changing nothing (${cache === 'auto' ? 'cached decoder' : 'full-prefix path'})`, async () => {
       const { crops, crop, count } = scene(3, 0);
       const common = { tokenizer: demo.tokenizer, special: demo.special, crops, count, crop, imageId: 's' };
-      // the run: every crop's beams (and nothing else) batched together
-      const run = await generateCaptions({ ...common, captioner: new Captioner(demo.sessions), options });
+      // the run, untraced on the same decoder path: every crop's beams (and nothing else) batched together
+      const run = await generateCaptions({
+        ...common,
+        captioner: new Captioner(demo.sessions, { cache }),
+        options,
+      });
       expect(run.candidates).toHaveLength(count);
       for (let target = 0; target < count; target++) {
         const captioner = new Captioner(demo.sessions, { cache });
