@@ -73,7 +73,7 @@ describe('the whole-caption heatmap', () => {
 
   it('leaves a panel’s rows empty after its caption ended and marks tokens it did not record', () => {
     const long = trace(
-      [step(0, [5, 4, 3, 2, 1], [1, 1, 0, 0, 0], 1), step(1, [5, 4, 3, 2, 1], [1, 0, 0, 0, 0], 1)],
+      [step(0, [5, 4, 3, 2, 1], [1, 1, 0, 0, 2], 1), step(1, [5, 4, 3, 2, 1], [1, 0, 0, 0, 0], 1)],
       'a a',
     );
     const short = trace([step(0, [5, 4, 3, 2, 1], [1, 1, 0, 0, 0], 2)], 'red');
@@ -89,7 +89,17 @@ describe('the whole-caption heatmap', () => {
     );
     expect(map.panels[1]!.rows[1]).toBeNull();
     expect(map.panels[0]!.rows[1]!.cells.map((c) => c.id)).toEqual([1]);
-    expect(captionHeatmap([{ label: 'x', trace: long }], 1).columns).toEqual([[1], [1]]);
+    // token 5 (</w>, the long panel's top token at step 0) is not recorded by the short panel: no probability there,
+    // but it is still named, with the other panel's text
+    expect(map.columns[0]).toEqual([1, 2, 5]);
+    expect(map.panels[1]!.rows[0]!.cells.map((c) => [c.label, c.p])).toEqual([
+      ['a·', 0.5],
+      ['red·', 0.5],
+      ['·', null],
+    ]);
+    expect(map.panels[0]!.rows[0]!.cells[2]!.p).toBe(0.5);
+    // top 1: </w> at step 0, and the chosen token is always a column
+    expect(captionHeatmap([{ label: 'x', trace: long }], 1).columns).toEqual([[1, 5], [1]]);
     expect(() => captionHeatmap([], 0)).toThrow('topN must be an integer ≥ 1, got 0');
   });
 

@@ -43,6 +43,10 @@ export function captionHeatmap(panels: { label: string; trace: CaptionTrace }[],
   if (!Number.isInteger(topN) || topN < 1) throw new RangeError(`topN must be an integer ≥ 1, got ${topN}`);
   const steps = Math.max(0, ...panels.map((panel) => panel.trace.steps.length));
   const columns: number[][] = [];
+  /** Token texts by id from every panel (a token one panel did not record is still named). */
+  const texts = new Map<number, string>();
+  for (const { trace } of panels)
+    for (const step of trace.steps) for (const token of step.tokens) texts.set(token.id, token.text);
   for (let s = 0; s < steps; s++) {
     const ids = new Set<number>();
     /** z_i per token id, first panel first (the order of the step's charts). */
@@ -80,7 +84,7 @@ export function captionHeatmap(panels: { label: string; trace: CaptionTrace }[],
             const t = position.get(id);
             return {
               id,
-              label: tokenLabel(t === undefined ? String(id) : step.tokens[t]!.text),
+              label: tokenLabel(texts.get(id) ?? String(id)),
               p: t === undefined ? null : (p[t] ?? null),
               chosen: id === step.chosen,
             };
