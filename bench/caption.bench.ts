@@ -9,7 +9,11 @@
  * L(L+1)/2 per row), encoder runs per crop, session runs per step, wall time vs summed `session.run` time, and the
  * engine/reference ratios. Also the oracle's identification share of DCS vs plain sampling on the same crops.
  *
- * Env: CAPTION_BENCH_SCENES (scene indices, default "0,1,2,3"), CAPTION_BENCH_SEED (scene seed, default 2024).
+ * Env: CAPTION_BENCH_SCENES (scene indices, default "0,1,2,3"; "3" is a 5-object scene), CAPTION_BENCH_SEED (scene
+ * seed, default 2024), CAPTION_BENCH_MODES (subset of "cached,full-prefix,reference"; the reference mode on a
+ * real-architecture pack takes hours on a CPU), CAPTION_BENCH_MAX_LENGTH (captions.maxLength, default 30: a
+ * random-init pack never samples the end token, so every caption runs to it — 12 is the length of a typical
+ * RefCOCO expression with sot/eot).
  */
 import { resolve } from 'node:path';
 import { DEFAULT_DECODING } from '../src/shared/caption.ts';
@@ -55,6 +59,10 @@ export function modelsFlag(): string | undefined {
 
 type Mode = 'cached' | 'full-prefix' | 'reference';
 
+const decoding = process.env.CAPTION_BENCH_MAX_LENGTH
+  ? { ...DEFAULT_DECODING, maxLength: Number(process.env.CAPTION_BENCH_MAX_LENGTH) }
+  : DEFAULT_DECODING;
+
 export async function run(): Promise<void> {
   const given = modelsFlag();
   const dir = given ? resolve(given) : await ensureDemoPack();
@@ -69,10 +77,18 @@ export async function run(): Promise<void> {
       `pack ${pack.name}${demo ? ' (demo)' : ''} at ${dir}, captioner contract ${contracts.captioner}; scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`,
     );
     await stepBench(pack, contracts.captioner === 'cached');
-    const modes: Mode[] =
+    const offered: Mode[] =
       contracts.captioner === 'cached'
         ? ['cached', 'full-prefix', 'reference']
         : ['full-prefix', 'reference'];
+    const chosen = process.env.CAPTION_BENCH_MODES?.split(',').map((m) => m.trim());
+    const modes = chosen ? offered.filter((m) => chosen.includes(m)) : offered;
+    if (modes.length === 0)
+      throw new Error(
+        `CAPTION_BENCH_MODES: none of ${chosen!.join(', ')} is offered (${offered.join(', ')})`,
+      );
+    if (process.env.CAPTION_BENCH_MAX_LENGTH)
+      console.log(`captions.maxLength ${decoding.maxLength} (CAPTION_BENCH_MAX_LENGTH)`);
     const results: Partial<Record<Mode, Totals>> = {};
     const outputs: Partial<Record<Mode, string[]>> = {};
     const oracle = { dcs: [0, 0], plain: [0, 0], beam: [0, 0] };
@@ -305,7 +321,7 @@ async function captionOnce(
     image: scene.image,
     masks,
     imageId: `scene-${index}`,
-    options: DEFAULT_DECODING,
+    options: decoding,
     mode: mode === 'reference' ? 'reference' : 'engine',
   });
   return { output, masks: masks.length };

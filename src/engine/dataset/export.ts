@@ -11,7 +11,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { REFERENCE_DIFFERENCES, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
 import {
   EXPORT_FORMATS,
@@ -146,7 +146,7 @@ function writeRecord(context: ExportContext): void {
     settings,
     seed: settings.seed,
     // what a reference-preset run still does differently from the released code (shared/settings.ts)
-    referenceDifferences: settings.preset === 'reference' ? REFERENCE_DIFFERENCES : null,
+    referenceDifferences: settings.preset === 'reference' ? referenceDifferences(settings) : null,
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: part.counts,

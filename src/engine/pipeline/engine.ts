@@ -14,7 +14,17 @@ import {
 import { openClipScorer } from '../filter/index.ts';
 import { loadImage } from '../image/index.ts';
 import { loadModelPack, type ModelPack } from '../runtime/index.ts';
-import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
+import {
+  generateMasks,
+  openBoxImport,
+  openMaskImport,
+  SamModel,
+  selectMasks,
+  selectMasksByBoxes,
+  type BoxImport,
+  type MaskImport,
+  type MaskProposal,
+} from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
 
 /** Stages plus what a run records and the bench reads. */
@@ -121,6 +131,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
   };
   let lastSam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
+  const boxFiles = new Map<string, Promise<BoxImport>>();
   return {
     pack,
     captioner,
@@ -147,23 +158,49 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
           importedIds: found.map((m) => m.sourceId),
         };
       }
-      const sam = await samFor(settings.runtime);
-      lastSam = sam;
-      const { proposals } = await generateMasks(sam, image, {
-        preset: settings.masks.preset,
-        pointsPerSide: settings.masks.pointsPerSide,
-        pointsPerBatch: settings.runtime.pointsPerBatch,
-        signal,
-        onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
-      });
-      const { selected } = selectMasks(proposals, {
-        maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
-      });
+      const generate = async () => {
+        const sam = await samFor(settings.runtime);
+        lastSam = sam;
+        const { proposals } = await generateMasks(sam, image, {
+          preset: settings.masks.preset,
+          pointsPerSide: settings.masks.pointsPerSide,
+          pointsPerBatch: settings.runtime.pointsPerBatch,
+          signal,
+          onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
+        });
+        return proposals;
+      };
+      let selected: MaskProposal[];
+      let importedIds: string[] | undefined;
+      if (settings.masks.selection === 'boxes') {
+        // the released code's selection over imported detections (segment/select-boxes.ts); each mask records the
+        // detection that chose it
+        const path = settings.masks.boxesPath!;
+        if (!boxFiles.has(path)) {
+          const opening = openBoxImport(path, { contains: options.contains });
+          boxFiles.set(path, opening);
+          opening.catch(() => boxFiles.delete(path));
+        }
+        const found = await selectMasksByBoxes(
+          await boxFiles.get(path)!,
+          entry.path,
+          image,
+          generate,
+          settings.masks,
+        );
+        selected = found.selected;
+        importedIds = found.matches.map((m) => m.sourceId);
+      } else {
+        selected = selectMasks(await generate(), {
+          maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
+        }).selected;
+      }
       // predicted IoU and stability are kept apart too: the mask list shows both, the selector ranks by their product
       return {
         masks: selected.map((p) => p.mask),
         scores: selected.map((p) => p.predictedIou * p.stability),
         source: 'generated',
+        ...(importedIds ? { importedIds } : {}),
         predictedIous: selected.map((p) => p.predictedIou),
         stabilities: selected.map((p) => p.stability),
       };
