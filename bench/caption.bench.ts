@@ -22,15 +22,16 @@ import {
   aggregationFactors,
   captionImage,
   drawToken,
-  openPackCaptioner,
   processLogits,
   samplingStep,
   topKKept,
   topPKept,
   type CaptionImageOutput,
+  type PackCaptioner,
 } from '../src/engine/caption/index.ts';
 import { ensureDemoPack, identifies, renderScene } from '../src/engine/demo/index.ts';
-import { loadModelPack, packContracts } from '../src/engine/runtime/index.ts';
+import { openStages, type PackStages } from '../src/engine/pipeline/engine.ts';
+import { packContracts } from '../src/engine/runtime/index.ts';
 
 interface Totals {
   captions: number;
@@ -66,7 +67,9 @@ const decoding = process.env.CAPTION_BENCH_MAX_LENGTH
 export async function run(): Promise<void> {
   const given = modelsFlag();
   const dir = given ? resolve(given) : await ensureDemoPack();
-  const pack = await loadModelPack(resolve(dir));
+  // the one opener (pipeline/engine.ts); each captioner below is its own, with the runtime overrides it compares
+  const stages = await openStages(resolve(dir));
+  const { pack } = stages;
   const demo = pack.manifest.demo;
   // A real-architecture pack on a CPU decodes slowly: one scene by default.
   const scenes = (process.env.CAPTION_BENCH_SCENES ?? (demo ? '0,1,2,3' : '0')).split(',').map(Number);
@@ -76,7 +79,7 @@ export async function run(): Promise<void> {
     console.log(
       `pack ${pack.name}${demo ? ' (demo)' : ''} at ${dir}, captioner contract ${contracts.captioner}; scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`,
     );
-    await stepBench(pack, contracts.captioner === 'cached');
+    await stepBench(stages, contracts.captioner === 'cached');
     const offered: Mode[] =
       contracts.captioner === 'cached'
         ? ['cached', 'full-prefix', 'reference']
@@ -95,8 +98,9 @@ export async function run(): Promise<void> {
     for (const mode of modes) {
       results[mode] = emptyTotals();
       outputs[mode] = [];
-      const model = await openPackCaptioner(pack, mode === 'reference' ? 'reference' : 'engine', {
-        cache: mode === 'cached' ? 'auto' : 'off',
+      const model = await stages.captionModelWith({
+        mode: mode === 'reference' ? 'reference' : 'engine',
+        decoderCache: mode === 'cached' ? 'auto' : 'off',
         decoderBatch: 'auto',
       });
       // Warm-up run (session creation, batch-size measurement, first-run allocations) outside the figures.
@@ -179,7 +183,7 @@ export async function run(): Promise<void> {
     const share = ([hit, total]: number[]) => `${hit}/${total} = ${(hit! / total!).toFixed(3)}`;
     console.log(`oracle identification: DCS ${share(oracle.dcs)}, beam ${share(oracle.beam)}`);
     // Plain sampling of the same crops and streams, for the DCS-vs-plain comparison (DESIGN.md §7 report figure).
-    const model = await openPackCaptioner(pack, 'engine');
+    const model = await stages.captionModelWith({ mode: 'engine' });
     const plain = [0, 0];
     const dcs = [0, 0];
     for (const index of scenes) {
@@ -202,7 +206,7 @@ export async function run(): Promise<void> {
       `oracle identification, same crops and random streams: DCS ${share(dcs)} vs plain sampling ${share(plain)}`,
     );
   } finally {
-    await pack.dispose();
+    await stages.dispose();
   }
   mathsAtCocaVocabulary();
 }
@@ -212,7 +216,8 @@ export async function run(): Promise<void> {
  * issue's prototype measured (env CAPTION_BENCH_ROWS, default "5,50"). The cached rows are built by steps 1..9
  * first, outside the timing; each figure is the best of 3.
  */
-async function stepBench(pack: Awaited<ReturnType<typeof loadModelPack>>, cached: boolean): Promise<void> {
+async function stepBench(stages: PackStages, cached: boolean): Promise<void> {
+  const { pack } = stages;
   const rowsList = (process.env.CAPTION_BENCH_ROWS ?? '5,50').split(',').map(Number);
   const prefixLength = 10;
   const size = pack.manifest.captioner.preprocess.size;
@@ -228,8 +233,11 @@ async function stepBench(pack: Awaited<ReturnType<typeof loadModelPack>>, cached
     }
     return best;
   };
-  const full = (await openPackCaptioner(pack, 'engine', { cache: 'off' })).captioner;
-  const fast = cached ? (await openPackCaptioner(pack, 'engine', { decoderBatch: 'auto' })).captioner : null;
+  const full = (await stages.captionModelWith({ mode: 'engine', decoderCache: 'off' })).captioner;
+  const fast = cached
+    ? (await stages.captionModelWith({ mode: 'engine', decoderCache: 'auto', decoderBatch: 'auto' }))
+        .captioner
+    : null;
   const encodedFull = await full.encode(crop, 1, size);
   const encodedFast = fast ? await fast.encode(crop, 1, size) : null;
   for (const rows of rowsList) {
@@ -309,7 +317,7 @@ function mathsAtCocaVocabulary(): void {
 }
 
 async function captionOnce(
-  model: Awaited<ReturnType<typeof openPackCaptioner>>,
+  model: PackCaptioner,
   index: number,
   seed: number,
   mode: Mode,

@@ -150,7 +150,7 @@ export const FilterSettingsSchema = z.strictObject({
   singleMaskShare: probability.default(0.5),
   /**
    * Masks with no candidate above τ: drop them, keep their best candidate by DoS, or keep one drawn at random
-   * (the released code's loader: seeded here by the policy's seed and the mask id, so a run is reproducible).
+   * (the released code's loader; drawn here from the run's `seed` and the mask id, so a run is reproducible).
    */
   emptyMask: z.enum(['drop', 'keep-best', 'random']).default('drop'),
 });
@@ -259,8 +259,11 @@ export const REFERENCE_DIFFERENCES: readonly string[] = [
   'SAM input: the released mask script reads images as BGR (detectron2 read_image(format="BGR")) and hands them to ' +
     'SAM’s generator, which takes RGB, so its masks come from channel-swapped images; here SAM sees RGB',
   'τ: the preset keeps DoS > 1.3, the paper’s τ (Sec. 5.1); the released loader filters doc > 1',
-  'random draws: the released code draws from Python’s global random state; here the empty-mask caption is drawn ' +
-    'from the policy seed (0 today) and the mask id (same pick on every run, not the pick of a Python run)',
+  'random draws: the released loader draws one caption each time it loads a mask (every epoch, unseeded): ' +
+    'random.choice among the captions with doc > 1, or numpy’s np.random.choice over all of them when none passes; ' +
+    'here every caption above τ is exported, and a mask with none keeps one caption drawn once from the run’s seed ' +
+    '(settings.seed) and the mask id (the same pick on every run, in the app, the exports and the stored decisions, ' +
+    'not the pick of a Python run)',
   'beam search: with transformers 4.31 the released code raises before decoding (open_clip #575/#617); with ≤ 4.30 ' +
     'its shared hypothesis list behaves as independent groups, which is what is run here',
 ];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { openStages, type PackStages } from '../pipeline/engine.ts';
 import { runProject } from '../pipeline/run.ts';
 import { Project } from '../pipeline/store.ts';
@@ -30,7 +31,7 @@ describe('the shapes world with the paper settings (Table-13-style figures)', ()
       seed: 1,
     });
     await runProject({ project: join(dir, 'project'), images: scenes, settings, stages });
-    report = evaluateResults(Project.open(join(dir, 'project')).results(), truth, settings.filter);
+    report = evaluateResults(Project.open(join(dir, 'project')).results(), truth, keepPolicy(settings));
     console.log(`\n${formatReport(report)}\n`);
   });
 

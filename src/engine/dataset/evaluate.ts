@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { DecodingMethod, ImageResult } from '../../shared/results.ts';
-import type { FilterSettings } from '../../shared/settings.ts';
 import { identifies, type OracleImage, type GroundTruth } from '../demo/index.ts';
 import { decodeRle } from '../image/index.ts';
-import { reviewedText, type ReviewInput } from '../filter/index.ts';
+import { reviewedText, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
 import { buildReport, decideForReport, type OracleRate, type QualityReport } from './report.ts';
 
 const METHODS: DecodingMethod[] = ['beam', 'sampling', 'dcs'];
@@ -30,10 +29,10 @@ export function readGroundTruth(path: string): GroundTruth {
 export function evaluateResults(
   results: readonly ImageResult[],
   truth: GroundTruth,
-  filter: FilterSettings,
+  policy: KeepPolicy,
   review?: ReviewInput | null,
 ): QualityReport & { oracleImages: number } {
-  const report = buildReport(results, filter, review);
+  const report = buildReport(results, policy, review);
   const byName = new Map(truth.images.map((i) => [basename(i.file), i]));
   const tally = () => ({ identified: 0, total: 0 });
   const all = tally();
@@ -54,7 +53,7 @@ export function evaluateResults(
     matched++;
     const oracle: OracleImage = { objects: gt.objects };
     const masks = result.masks.map((m) => decodeRle(m.rle));
-    const decisions = decideForReport(result, filter, review);
+    const decisions = decideForReport(result, policy, review);
     result.candidates.forEach((c, k) => {
       // the oracle judges the text that is exported: a reviewer's edit when there is one
       const ok = identifies(oracle, masks[c.mask], reviewedText(result.image.id, c, review).text);

@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
 import {
   EXPORT_FORMATS,
@@ -99,6 +100,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
       .filter((r) => r.status === 'done')
       .sort((a, b) => a.image.id - b.image.id),
     filter,
+    policy: keepPolicy({ filter, seed: project.file.settings.seed }),
     review: options.review === undefined ? readProjectReview(projectDir) : options.review,
     options,
     writer: new Writer(out, summary.files, options.within),
