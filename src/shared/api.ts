@@ -20,7 +20,7 @@ import {
   type EventChannel,
   type RequestChannel,
 } from './api-names.ts';
-import type { CaptionTrace, TraceComparison } from './caption.ts';
+import type { BeamTrace, CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, TauSchema, type Settings } from './settings.ts';
@@ -250,6 +250,7 @@ export const REQUEST_SCHEMAS = {
   'filter:counts': z.strictObject({ tau: TauSchema }),
 
   'inspector:trace': z.strictObject({ candidateId: IdSchema }),
+  'inspector:beam': z.strictObject({ candidateId: IdSchema }),
   'inspector:rerun': z.strictObject({
     candidateId: IdSchema,
     overrides: DecodingOverridesSchema.default({}),
@@ -446,6 +447,19 @@ export interface InspectorTrace {
   trace: CaptionTrace;
 }
 
+/**
+ * The beam view of one beam-search candidate: its crop's search re-run with tracing. The engine checks that the
+ * replayed winner is the stored candidate token for token before answering.
+ */
+export interface InspectorBeamTrace {
+  candidateId: string;
+  /** `trace.target.maskIndex` indexes this list of mask ids. */
+  maskIds: string[];
+  trace: BeamTrace;
+  /** The score stored with the candidate (null for results written before scores were stored). */
+  storedScore: number | null;
+}
+
 /** Naive (plain top-k/top-p) vs DCS decoding of the same crop with the same random stream, after overrides. */
 export interface InspectorRerun {
   candidateId: string;
@@ -589,6 +603,7 @@ export interface ApiResults {
   'filter:scores': DosScores;
   'filter:counts': KeptCounts;
   'inspector:trace': InspectorTrace;
+  'inspector:beam': InspectorBeamTrace;
   'inspector:rerun': InspectorRerun;
   'report:get': ReportView;
   'export:run': ExportResult;

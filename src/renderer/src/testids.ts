@@ -42,6 +42,14 @@
  * | inspector-chart     | each inspector chart (data-chart = target/other-<j>/aggregate/calibrated/final) |
  * | inspector-divergence| the first-divergence marker of the naive-vs-DCS comparison            |
  * | rerun-crop          | inspector: re-run one crop with the form's k/p/temperature/seed        |
+ * | inspector-heatmap   | inspector: the whole-caption heatmap (data-panels, data-steps); inside |
+ * |                     | heatmap-panel (data-label naive/DCS), heatmap-row (data-step),         |
+ * |                     | heatmap-cell (data-token, data-p, data-chosen yes/no), heatmap-legend  |
+ * | inspector-beam      | inspector: the beam view (data-groups, data-group-size, data-steps);   |
+ * |                     | beam-step rows (data-step), beam-cell (data-group, data-beam, data-    |
+ * |                     | score, data-normalized, data-winner-path), beam-hypothesis rows        |
+ * |                     | (data-step, data-score, data-winner), beam-winner (data-score,         |
+ * |                     | data-stored-score, data-text)                                          |
  * | preset-default / preset-reference | parameters panel presets                                 |
  * | settings-save       | parameters panel: save settings                                        |
  * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau;               |
@@ -92,6 +100,16 @@ export const TESTID = {
   inspectorChart: 'inspector-chart',
   inspectorDivergence: 'inspector-divergence',
   rerunCrop: 'rerun-crop',
+  inspectorHeatmap: 'inspector-heatmap',
+  heatmapPanel: 'heatmap-panel',
+  heatmapRow: 'heatmap-row',
+  heatmapCell: 'heatmap-cell',
+  heatmapLegend: 'heatmap-legend',
+  inspectorBeam: 'inspector-beam',
+  beamStep: 'beam-step',
+  beamCell: 'beam-cell',
+  beamHypothesis: 'beam-hypothesis',
+  beamWinner: 'beam-winner',
   presetDefault: 'preset-default',
   presetReference: 'preset-reference',
   settingsSave: 'settings-save',
