@@ -31,6 +31,10 @@ export function registerServe(program: Command): void {
       'folders the UI may open projects, images and exports under (default: the current folder)',
     )
     .option('--models <dirs...>', 'extra model-pack folders')
+    .option(
+      '--allow-queue <hosts...>',
+      'Redis hosts (host or host:port) a queued run started from the page may connect to (default: loopback only)',
+    )
     .option('--rebuild', 'rebuild the renderer even when the build is up to date')
     .option('--settings <file>', 'settings JSON for new projects (any subset, over the paper defaults)')
     .option('--cpu', 'run every model on the CPU provider')
@@ -39,6 +43,7 @@ export function registerServe(program: Command): void {
         port: string;
         host: string;
         allow?: string[];
+        allowQueue?: string[];
         models?: string[];
         rebuild?: boolean;
         cpu?: boolean;
@@ -78,6 +83,7 @@ export function registerServe(program: Command): void {
           packDirs: (options.models ?? []).map((dir) => resolve(dir)),
           allowedRoots,
           defaultProjectDir: allowedRoots[0],
+          queueHosts: options.allowQueue ?? [],
           forceCpu: options.cpu,
           defaultSettings,
         });

@@ -17,6 +17,7 @@ import type { PackSummary } from '../../shared/models.ts';
 import { parseSettings, settingsPreset } from '../../shared/settings.ts';
 import { listModelPacks, modelRoots, supportedBackends, validateModelPack } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
+import { parseRedisUrl } from '../pipeline/index.ts';
 import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
 import { demoPackDir, ProjectSession } from './session.ts';
 
@@ -33,6 +34,30 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     if (options.allowedRoots.length === 0) return realPathOf(path);
     await servedReady;
     return served.check(path, what);
+  }
+
+  /** Served mode: a queued run connects only to loopback or to a host `serve --allow-queue` named. */
+  function checkQueueHost(url: string, allowed: string[]): void {
+    let parsed: URL;
+    try {
+      parsed = parseRedisUrl(url);
+    } catch (error) {
+      throw new ApiError('invalid-params', `queue.url: ${(error as Error).message.replace(/^--queue /, '')}`);
+    }
+    const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    const port = parsed.port || '6379';
+    const loopback = ['127.0.0.1', '::1', 'localhost'];
+    const ok = allowed.length
+      ? allowed.some((entry) => {
+          const [h, p] = splitHostPort(entry.toLowerCase());
+          return h === host && (p === undefined || p === port);
+        })
+      : loopback.includes(host);
+    if (!ok)
+      throw new ApiError(
+        'forbidden',
+        `queue.url: host ${host}:${port} is not allowed in served mode (${allowed.length ? `allowed: ${allowed.join(', ')}` : 'loopback only'}; start serve with --allow-queue HOST[:PORT])`,
+      );
   }
 
   function packView(summary: PackSummary): PackView {
@@ -111,6 +136,8 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
         context,
       ),
     'run:start': async (params, context) => {
+      if (params.queue && options.mode === 'served')
+        checkQueueHost(params.queue.url, options.queueHosts ?? []);
       const settings = await confineSettingsPaths(params.settings, checkServed);
       // checked again when the run opens it: the stored path may have become a symlink out since it was set
       if (!settings && session.current()) await confineSettingsPaths(session.settings(), checkServed);
@@ -168,4 +195,13 @@ function packageVersion(): string {
     cachedVersion = '0.0.0';
   }
   return cachedVersion;
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port` → [host, port?]. */
+function splitHostPort(entry: string): [string, string | undefined] {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+  if (v6) return [v6[1]!, v6[2]];
+  const at = entry.lastIndexOf(':');
+  if (at > 0 && entry.indexOf(':') === at) return [entry.slice(0, at), entry.slice(at + 1)];
+  return [entry, undefined];
 }

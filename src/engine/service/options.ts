@@ -17,6 +17,12 @@ export interface EngineServiceOptions {
    * quick demo; omitted = the paper defaults.
    */
   defaultSettings?: Record<string, unknown>;
+  /**
+   * Served mode: the Redis hosts (`host` or `host:port`) a queued run may connect to. Empty or omitted = loopback
+   * only (127.0.0.1, ::1, localhost), so a page cannot make the engine open connections across the network. Electron:
+   * not consulted (the user types the URL into their own app).
+   */
+  queueHosts?: string[];
   /** Force every session onto the CPU provider. */
   forceCpu?: boolean;
 }
