@@ -123,8 +123,20 @@ async function imageKeys(app, label) {
         [where, id],
         { timeout: 15_000 },
       )
-      .catch(() => {
-        throw new Error(`the ${where} view did not step to image ${id} (gallery order ${order.join(', ')})`);
+      .catch(async () => {
+        await app.screenshot(`${label}-failed-image-step-${where}`);
+        const now = await page.evaluate(() => ({
+          workspace: document
+            .querySelector('[data-testid="workspace-image-position"]')
+            ?.getAttribute('data-image-id'),
+          candidates: document
+            .querySelector('[data-testid="view-candidates"]')
+            ?.getAttribute('data-image-id'),
+          focus: `${document.activeElement?.tagName}.${document.activeElement?.getAttribute('data-testid')}`,
+        }));
+        throw new Error(
+          `the ${where} view did not step to image ${id} (gallery order ${order.join(', ')}; now ${JSON.stringify(now)})`,
+        );
       });
   const steps = [];
   for (const size of SIZES) {
@@ -146,13 +158,15 @@ async function imageKeys(app, label) {
     await app.byTestId('tau-value').focus();
     await page.keyboard.press('Shift+J');
     await waitImage('candidates', order[2]);
-    await waitImage('workspace', order[2]);
     check(
       (await app.byTestId('candidates-image-name').textContent()).trim().length > 0,
       'the candidates view does not name its image',
     );
     await page.keyboard.press('Shift+K');
     await waitImage('candidates', order[1]);
+    // the workspace followed the candidates view to the same image
+    await app.show('workspace');
+    await waitImage('workspace', order[1]);
     steps.push(`${size.width}×${size.height}`);
   }
   await page.setViewportSize(SIZES[0]);
@@ -217,8 +231,10 @@ async function duplicateGroups(app, label) {
     count,
     { timeout: 5000 },
   );
+  // every member is listed; a group's review applies to its exportable members (comparison rows are never kept)
   const shown = await members.evaluateAll((nodes) =>
     nodes.map((n) => ({
+      comparison: n.classList.contains('comparison'),
       id: n.getAttribute('data-candidate-id'),
       decoding: n.querySelector('.setting')?.textContent.trim() ?? '',
       dos: n.querySelector('.dos')?.textContent.trim() ?? '',
@@ -231,13 +247,18 @@ async function duplicateGroups(app, label) {
       `a member line lacks its decoding, crop or DoS: ${JSON.stringify(m)}`,
     );
   await app.screenshotSizes(`${label}-15-candidates-group-expanded`);
-  const reviews = () => members.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-review')));
-  const target = shown.every((m) => m.review === 'accepted') ? 'rejected' : 'accepted';
+  const reviews = () =>
+    members.evaluateAll((nodes) =>
+      nodes.filter((n) => !n.classList.contains('comparison')).map((n) => n.getAttribute('data-review')),
+    );
+  const exportable = shown.filter((m) => !m.comparison);
+  check(exportable.length > 0, 'the group has no exportable member to review');
+  const target = exportable.every((m) => m.review === 'accepted') ? 'rejected' : 'accepted';
   await row.locator(`[data-testid="candidate-${target === 'accepted' ? 'accept' : 'reject'}"]`).click();
   await page
     .waitForFunction(
       (t) =>
-        [...document.querySelectorAll('[data-testid="candidate-member"]')].every(
+        [...document.querySelectorAll('[data-testid="candidate-member"]:not(.comparison)')].every(
           (n) => n.getAttribute('data-review') === t,
         ),
       target,
@@ -254,15 +275,15 @@ async function duplicateGroups(app, label) {
   await page
     .waitForFunction(
       (before) =>
-        [...document.querySelectorAll('[data-testid="candidate-member"]')]
+        [...document.querySelectorAll('[data-testid="candidate-member"]:not(.comparison)')]
           .map((n) => n.getAttribute('data-review'))
           .join() === before.join(),
-      shown.map((m) => m.review),
+      exportable.map((m) => m.review),
       { timeout: 10_000 },
     )
     .catch(async () => {
       throw new Error(
-        `one undo left the members at ${(await reviews()).join(', ')}, not ${shown.map((m) => m.review)}`,
+        `one undo left the members at ${(await reviews()).join(', ')}, not ${exportable.map((m) => m.review)}`,
       );
     });
   await row.locator('[data-testid="dup-count"]').click();

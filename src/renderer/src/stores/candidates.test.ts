@@ -8,6 +8,7 @@ import {
   groupRows,
   itemMembers,
   keptIds,
+  reviewedMembers,
   toggledDecision,
 } from './candidates.ts';
 
@@ -130,6 +131,15 @@ describe('duplicate caption groups', () => {
     ]);
     const [group] = groupRows(rows, new Set());
     expect(itemMembers(group).map((m) => m.id)).toEqual(['1:0:0', '1:0:2', '1:0:3']);
+  });
+
+  it('reviews a group through its exportable members only (plain-sampling comparison rows are never kept)', () => {
+    const mixed = [rows[0], candidate({ id: '1:0:9', text: 'a red circle', exportable: false })];
+    const [group] = groupRows(mixed, new Set());
+    expect(itemMembers(group).map((m) => m.id)).toEqual(['1:0:0', '1:0:9']);
+    expect(reviewedMembers(group).map((m) => m.id)).toEqual(['1:0:0']);
+    const [single] = groupRows([mixed[1]], new Set());
+    expect(reviewedMembers(single).map((m) => m.id)).toEqual(['1:0:9']);
   });
 
   it('sets a group decision on every member, and clears it only when every member has it', () => {

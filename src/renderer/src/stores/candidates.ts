@@ -86,9 +86,19 @@ export function groupRows(rows: readonly CandidateView[], expanded: ReadonlySet<
   return items;
 }
 
-/** The candidates a review of `item` changes: a group's members, else the one candidate. */
+/** The candidates of a line: a group's members, else the one candidate. */
 export function itemMembers(item: CandidateItem): CandidateView[] {
   return item.kind === 'group' ? item.members : [item.candidate];
+}
+
+/**
+ * The candidates a review of `item` changes: a group's exportable members (its plain-sampling comparison rows are
+ * never kept, so a decision on them would mean nothing), else the one candidate.
+ */
+export function reviewedMembers(item: CandidateItem): CandidateView[] {
+  if (item.kind !== 'group') return [item.candidate];
+  const exportable = item.members.filter((m) => m.exportable);
+  return exportable.length > 0 ? exportable : item.members;
 }
 
 /**
@@ -246,7 +256,7 @@ export const useCandidatesStore = defineStore('candidates', {
     },
     /** Toggles a decision on a line: a group's applies to every member (pressing `a` twice clears the acceptance). */
     async decideItem(item: CandidateItem, decision: 'accepted' | 'rejected'): Promise<void> {
-      const members = itemMembers(item);
+      const members = reviewedMembers(item);
       const next = toggledDecision(members, decision);
       if (item.kind === 'group')
         await this.decideMany(
@@ -259,7 +269,7 @@ export const useCandidatesStore = defineStore('candidates', {
     async decideCurrent(decision: 'accepted' | 'rejected'): Promise<void> {
       const item = this.currentItem;
       if (!item) return;
-      const next = toggledDecision(itemMembers(item), decision);
+      const next = toggledDecision(reviewedMembers(item), decision);
       await this.decideItem(item, decision);
       if (next !== 'none') this.move(1);
     },
