@@ -9,7 +9,11 @@
  * L(L+1)/2 per row), encoder runs per crop, session runs per step, wall time vs summed `session.run` time, and the
  * engine/reference ratios. Also the oracle's identification share of DCS vs plain sampling on the same crops.
  *
- * Env: CAPTION_BENCH_SCENES (scene indices, default "0,1,2,3"), CAPTION_BENCH_SEED (scene seed, default 2024).
+ * Env: CAPTION_BENCH_SCENES (scene indices, default "0,1,2,3"; "3" is a 5-object scene), CAPTION_BENCH_SEED (scene
+ * seed, default 2024), CAPTION_BENCH_MODES (subset of "cached,full-prefix,reference"; the reference mode on a
+ * real-architecture pack takes hours on a CPU), CAPTION_BENCH_MAX_LENGTH (captions.maxLength, default 30: a
+ * random-init pack never samples the end token, so every caption runs to it — 12 is the length of a typical
+ * RefCOCO expression with sot/eot).
  */
 import { resolve } from 'node:path';
 import { DEFAULT_DECODING } from '../src/shared/caption.ts';
@@ -18,15 +22,16 @@ import {
   aggregationFactors,
   captionImage,
   drawToken,
-  openPackCaptioner,
   processLogits,
   samplingStep,
   topKKept,
   topPKept,
   type CaptionImageOutput,
+  type PackCaptioner,
 } from '../src/engine/caption/index.ts';
 import { ensureDemoPack, identifies, renderScene } from '../src/engine/demo/index.ts';
-import { loadModelPack, packContracts } from '../src/engine/runtime/index.ts';
+import { openStages, type PackStages } from '../src/engine/pipeline/engine.ts';
+import { packContracts } from '../src/engine/runtime/index.ts';
 
 interface Totals {
   captions: number;
@@ -55,10 +60,16 @@ export function modelsFlag(): string | undefined {
 
 type Mode = 'cached' | 'full-prefix' | 'reference';
 
+const decoding = process.env.CAPTION_BENCH_MAX_LENGTH
+  ? { ...DEFAULT_DECODING, maxLength: Number(process.env.CAPTION_BENCH_MAX_LENGTH) }
+  : DEFAULT_DECODING;
+
 export async function run(): Promise<void> {
   const given = modelsFlag();
   const dir = given ? resolve(given) : await ensureDemoPack();
-  const pack = await loadModelPack(resolve(dir));
+  // the one opener (pipeline/engine.ts); each captioner below is its own, with the runtime overrides it compares
+  const stages = await openStages(resolve(dir));
+  const { pack } = stages;
   const demo = pack.manifest.demo;
   // A real-architecture pack on a CPU decodes slowly: one scene by default.
   const scenes = (process.env.CAPTION_BENCH_SCENES ?? (demo ? '0,1,2,3' : '0')).split(',').map(Number);
@@ -68,19 +79,28 @@ export async function run(): Promise<void> {
     console.log(
       `pack ${pack.name}${demo ? ' (demo)' : ''} at ${dir}, captioner contract ${contracts.captioner}; scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`,
     );
-    await stepBench(pack, contracts.captioner === 'cached');
-    const modes: Mode[] =
+    await stepBench(stages, contracts.captioner === 'cached');
+    const offered: Mode[] =
       contracts.captioner === 'cached'
         ? ['cached', 'full-prefix', 'reference']
         : ['full-prefix', 'reference'];
+    const chosen = process.env.CAPTION_BENCH_MODES?.split(',').map((m) => m.trim());
+    const modes = chosen ? offered.filter((m) => chosen.includes(m)) : offered;
+    if (modes.length === 0)
+      throw new Error(
+        `CAPTION_BENCH_MODES: none of ${chosen!.join(', ')} is offered (${offered.join(', ')})`,
+      );
+    if (process.env.CAPTION_BENCH_MAX_LENGTH)
+      console.log(`captions.maxLength ${decoding.maxLength} (CAPTION_BENCH_MAX_LENGTH)`);
     const results: Partial<Record<Mode, Totals>> = {};
     const outputs: Partial<Record<Mode, string[]>> = {};
     const oracle = { dcs: [0, 0], plain: [0, 0], beam: [0, 0] };
     for (const mode of modes) {
       results[mode] = emptyTotals();
       outputs[mode] = [];
-      const model = await openPackCaptioner(pack, mode === 'reference' ? 'reference' : 'engine', {
-        cache: mode === 'cached' ? 'auto' : 'off',
+      const model = await stages.captionModelWith({
+        mode: mode === 'reference' ? 'reference' : 'engine',
+        decoderCache: mode === 'cached' ? 'auto' : 'off',
         decoderBatch: 'auto',
       });
       // Warm-up run (session creation, batch-size measurement, first-run allocations) outside the figures.
@@ -163,7 +183,7 @@ export async function run(): Promise<void> {
     const share = ([hit, total]: number[]) => `${hit}/${total} = ${(hit! / total!).toFixed(3)}`;
     console.log(`oracle identification: DCS ${share(oracle.dcs)}, beam ${share(oracle.beam)}`);
     // Plain sampling of the same crops and streams, for the DCS-vs-plain comparison (DESIGN.md §7 report figure).
-    const model = await openPackCaptioner(pack, 'engine');
+    const model = await stages.captionModelWith({ mode: 'engine' });
     const plain = [0, 0];
     const dcs = [0, 0];
     for (const index of scenes) {
@@ -186,7 +206,7 @@ export async function run(): Promise<void> {
       `oracle identification, same crops and random streams: DCS ${share(dcs)} vs plain sampling ${share(plain)}`,
     );
   } finally {
-    await pack.dispose();
+    await stages.dispose();
   }
   mathsAtCocaVocabulary();
 }
@@ -196,7 +216,8 @@ export async function run(): Promise<void> {
  * issue's prototype measured (env CAPTION_BENCH_ROWS, default "5,50"). The cached rows are built by steps 1..9
  * first, outside the timing; each figure is the best of 3.
  */
-async function stepBench(pack: Awaited<ReturnType<typeof loadModelPack>>, cached: boolean): Promise<void> {
+async function stepBench(stages: PackStages, cached: boolean): Promise<void> {
+  const { pack } = stages;
   const rowsList = (process.env.CAPTION_BENCH_ROWS ?? '5,50').split(',').map(Number);
   const prefixLength = 10;
   const size = pack.manifest.captioner.preprocess.size;
@@ -212,8 +233,11 @@ async function stepBench(pack: Awaited<ReturnType<typeof loadModelPack>>, cached
     }
     return best;
   };
-  const full = (await openPackCaptioner(pack, 'engine', { cache: 'off' })).captioner;
-  const fast = cached ? (await openPackCaptioner(pack, 'engine', { decoderBatch: 'auto' })).captioner : null;
+  const full = (await stages.captionModelWith({ mode: 'engine', decoderCache: 'off' })).captioner;
+  const fast = cached
+    ? (await stages.captionModelWith({ mode: 'engine', decoderCache: 'auto', decoderBatch: 'auto' }))
+        .captioner
+    : null;
   const encodedFull = await full.encode(crop, 1, size);
   const encodedFast = fast ? await fast.encode(crop, 1, size) : null;
   for (const rows of rowsList) {
@@ -293,7 +317,7 @@ function mathsAtCocaVocabulary(): void {
 }
 
 async function captionOnce(
-  model: Awaited<ReturnType<typeof openPackCaptioner>>,
+  model: PackCaptioner,
   index: number,
   seed: number,
   mode: Mode,
@@ -305,7 +329,7 @@ async function captionOnce(
     image: scene.image,
     masks,
     imageId: `scene-${index}`,
-    options: DEFAULT_DECODING,
+    options: decoding,
     mode: mode === 'reference' ? 'reference' : 'engine',
   });
   return { output, masks: masks.length };

@@ -14,8 +14,8 @@
 import { resolve } from 'node:path';
 import { ensureDemoPack, renderScene } from '../src/engine/demo/index.ts';
 import { maskIou } from '../src/engine/image/mask.ts';
-import { loadModelPack } from '../src/engine/runtime/index.ts';
-import { proposeMasks, promptMask, SamModel, SegmentSession } from '../src/engine/segment/index.ts';
+import { openStages } from '../src/engine/pipeline/engine.ts';
+import { proposeMasks, promptMask, SegmentSession } from '../src/engine/segment/index.ts';
 
 const SEED = 7;
 
@@ -25,9 +25,11 @@ export async function run(): Promise<void> {
   const promptCount = Number(process.env.MASKS_BENCH_PROMPTS ?? 8);
   const at = process.argv.indexOf('--models');
   const dir = at >= 0 ? resolve(process.argv[at + 1]!) : await ensureDemoPack();
-  const pack = await loadModelPack(resolve(dir));
+  // the one opener (pipeline/engine.ts); each SAM model below is its own, with the runtime overrides it compares
+  const stages = await openStages(resolve(dir));
+  const { pack } = stages;
   try {
-    const model = await SamModel.open(pack, { promptBatch: 64 });
+    const model = await stages.segmenterWith({ promptBatch: 64 });
     console.log(
       `pack ${pack.name}, seed ${SEED}, scenes ${scenes.join(', ')}, ${points} points per side, prompts ${model.batched ? 'batched (decoderBatched, 64 per run)' : model.batchable ? 'dynamic batch' : 'batch 1 (loop)'}`,
     );
@@ -86,8 +88,8 @@ export async function run(): Promise<void> {
 
     if (model.batched) {
       // The same AMG through the official batch-1 decoder, and a measured batch size, side by side.
-      const single = await SamModel.open(pack, { batched: 'off' });
-      const measured = await SamModel.open(pack);
+      const single = await stages.segmenterWith({ batchedPrompts: 'off' });
+      const measured = await stages.segmenterWith({});
       const figures: Record<string, { runs: number; ms: number; masks: string[] }> = {};
       for (const [name, m] of [
         ['batched 64', model],
@@ -154,6 +156,6 @@ export async function run(): Promise<void> {
         `embeddings vs ${uncached.toFixed(0)} ms/prompt re-encoding each time (no cache): ${(uncached / cached).toFixed(1)}× faster per prompt`,
     );
   } finally {
-    await pack.dispose();
+    await stages.dispose();
   }
 }

@@ -15,6 +15,7 @@ import { parseSettings } from '../src/shared/settings.ts';
 import { cropKey } from '../src/shared/caption.ts';
 import { generateScenes, type GroundTruth } from '../src/engine/demo/index.ts';
 import { evaluateResults, oracleCache, readGroundTruth } from '../src/engine/dataset/index.ts';
+import { keepPolicy } from '../src/shared/decide.ts';
 
 const CROPS = [
   { kind: 'masked' },
@@ -92,7 +93,7 @@ export function results(truth: GroundTruth): ImageResult[] {
 
 /** Prints the figures. */
 export async function run(): Promise<void> {
-  const filter = parseSettings({}).filter;
+  const policy = keepPolicy(parseSettings({}));
   for (const count of [8, 24]) {
     const dir = mkdtempSync(join(tmpdir(), 'pris-report-bench-'));
     try {
@@ -108,7 +109,7 @@ export async function run(): Promise<void> {
       let bytes = 0;
       for (const tau of [1.3, 0.9, 1.5]) {
         const start = performance.now();
-        const report = evaluateResults(list, truthRead, { ...filter, tau }, null, cache);
+        const report = evaluateResults(list, truthRead, { ...policy, tau }, null, cache);
         times.push(`τ ${tau}: ${(performance.now() - start).toFixed(0)} ms`);
         bytes = JSON.stringify(report).length;
       }

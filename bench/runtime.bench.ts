@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import { ensureDemoPack } from '../src/engine/demo/index.ts';
 import { loadImage } from '../src/engine/image/load.ts';
 import { openAiNormalizedChw, samEncoderInput } from '../src/engine/image/tensor.ts';
-import { loadModelPack, validateModelPack } from '../src/engine/runtime/index.ts';
+import { openPack } from '../src/engine/pipeline/engine.ts';
+import { validateModelPack } from '../src/engine/runtime/index.ts';
 import { ROLES } from '../src/shared/models.ts';
 
 /** Median of `repeats` timed calls (after one warm-up), in milliseconds. */
@@ -48,7 +49,7 @@ export async function run(): Promise<void> {
   console.log(
     `demo pack: validateModelPack (full) ${(performance.now() - start).toFixed(0)} ms, valid ${summary.valid}`,
   );
-  const pack = await loadModelPack(dir, { forceCpu: true });
+  const pack = await openPack(dir, { forceCpu: true });
   try {
     for (const role of ROLES) {
       const t = performance.now();

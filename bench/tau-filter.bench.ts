@@ -61,8 +61,8 @@ export async function run(): Promise<void> {
   for (const n of [10_000, 100_000]) {
     const { columns, images } = project(n);
     for (const policy of [
-      { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'drop' },
-      { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'keep-best' },
+      { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'drop', seed: 0 },
+      { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'keep-best', seed: 0 },
     ] as const) {
       let start = performance.now();
       const index = buildKeptIndex(columns, policy);

@@ -23,7 +23,7 @@ import {
 import type { CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
-import { SettingsSchema, type Settings } from './settings.ts';
+import { SettingsSchema, TauSchema, type Settings } from './settings.ts';
 import { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
 import type { Rle } from './rle.ts';
 import type { DecisionColumns } from './decide.ts';
@@ -99,9 +99,6 @@ export { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
 /** What a folder dialog is for: it picks the dialog's title and remembers the folder's role. */
 export const FOLDER_PURPOSES = ['images', 'project', 'export', 'models'] as const;
 export type FolderPurpose = (typeof FOLDER_PURPOSES)[number];
-
-/** τ: DoS ratios live around 1; the slider spans 0–10. */
-const TauSchema = finite.min(0, 'tau must be ≥ 0').max(10, 'tau must be ≤ 10');
 
 /** The parameter schema of every request channel. */
 export const REQUEST_SCHEMAS = {

@@ -5,6 +5,7 @@ import {
   decideViews,
   emptyMaskPick,
   imageKeptAt,
+  keepPolicy,
   keptCountAt,
   REVIEW_CODES,
   reviewMark,
@@ -17,6 +18,7 @@ const policy = (overrides: Partial<KeepPolicy> = {}): KeepPolicy => ({
   singleMask: 'keep-all',
   singleMaskShare: 0.5,
   emptyMask: 'drop',
+  seed: 0,
   ...overrides,
 });
 const c = (
@@ -204,7 +206,13 @@ describe('the shared keep rule', () => {
 });
 
 describe("emptyMask: 'random' (the released code's random caption for a mask with none above τ)", () => {
-  const policy: KeepPolicy = { tau: 1.3, singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'random' };
+  const policy: KeepPolicy = {
+    tau: 1.3,
+    singleMask: 'keep-all',
+    singleMaskShare: 0.5,
+    emptyMask: 'random',
+    seed: 0,
+  };
   // image with two masks: mask 0 has one candidate above τ, mask 1 none (three open candidates, one rejected)
   const inputs: DecisionInput[] = [
     { mask: 0, index: 0, comparison: false, cos: 0.3, dos: 1.5 },
@@ -221,6 +229,43 @@ describe("emptyMask: 'random' (the released code's random caption for a mask wit
     const pick = open[emptyMaskPick(7, '4:1', 3)];
     expect(decisions.filter((d) => d.kept).map((d) => d.candidate)).toEqual([0, pick]);
     expect(decisions.find((d) => d.candidate === pick)!.reason).toBe('random-of-empty-mask');
+  });
+
+  it("draws by the run's seed: seeds 7 and 2 keep different candidates of the empty mask 4:1 (hand-checked)", () => {
+    // hand-checked outside (Python, 32-bit arithmetic): FNV-1a of "4:1" from 0x811c9dc5 ^ seed, then one xorshift32
+    // step, gives 4020954925 for seed 7 (mod 3 = 1) and 4200218184 for seed 2 (mod 3 = 0)
+    expect(emptyMaskPick(7, '4:1', 3)).toBe(4020954925 % 3);
+    expect(emptyMaskPick(2, '4:1', 3)).toBe(4200218184 % 3);
+    const kept = (seed: number) =>
+      decide(inputs, 2, { ...policy, seed }, 4)
+        .filter((d) => d.kept)
+        .map((d) => [d.candidate, d.reason]);
+    // open candidates of mask 1 are 2, 4, 5 (3 is rejected): seed 7 draws position 1, seed 2 position 0
+    expect(kept(7)).toEqual([
+      [0, 'dos-above-tau'],
+      [4, 'random-of-empty-mask'],
+    ]);
+    expect(kept(2)).toEqual([
+      [0, 'dos-above-tau'],
+      [2, 'random-of-empty-mask'],
+    ]);
+    // the page's candidates table (decideViews) draws the same with the same seed
+    const views = inputs.map((c) => ({
+      id: `4:${c.mask}:${c.index}`,
+      exportable: true,
+      cos: c.cos,
+      dos: c.dos,
+      singleMask: false,
+      decision: c.review === 'accepted' || c.review === 'rejected' ? c.review : null,
+    }));
+    expect(decideViews(views, { ...policy, seed: 7 })).toEqual([true, false, false, false, true, false]);
+    expect(decideViews(views, { ...policy, seed: 2 })).toEqual([true, false, true, false, false, false]);
+  });
+
+  it("builds every caller's policy from the settings' filter and seed (keepPolicy)", () => {
+    const filter = { tau: 1.3, singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'random' } as const;
+    expect(keepPolicy({ filter, seed: 11 })).toEqual({ ...filter, seed: 11 });
+    expect(keepPolicy({ filter, seed: 11 }, 2.5)).toEqual({ ...filter, tau: 2.5, seed: 11 });
   });
 
   it('draws the same candidate on every call and changes with the seed or the mask id', () => {

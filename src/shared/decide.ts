@@ -10,7 +10,8 @@
  *    decides (keep-all / keep-by-cos-rank over the mask's exportable candidates / drop);
  * 4. empty masks: with `emptyMask: 'keep-best'`, a mask of a multi-mask image left with no kept candidate keeps its
  *    candidate with the highest DoS among those not rejected (first on ties); with `'random'`, one of those drawn
- *    by {@link emptyMaskPick} from the run's seed and the mask id (the released code's `random.choice`).
+ *    by {@link emptyMaskPick} from the run's seed (settings.seed) and the mask id. The released loader instead draws
+ *    with numpy's global `np.random.choice(num_sent)` each time it loads the mask (settings.ts REFERENCE_DIFFERENCES).
  *
  * τ enters only through comparisons with candidates' DoS values, so the kept count is a step function of τ whose
  * steps sit at DoS values: `buildKeptIndex` samples this same `decide` once per step and answers any τ with a
@@ -22,9 +23,18 @@ import type { FilterSettings } from './settings.ts';
 
 /** The filter settings the rule reads. */
 export type KeepPolicy = Pick<FilterSettings, 'tau' | 'singleMask' | 'singleMaskShare' | 'emptyMask'> & {
-  /** The run's seed, for `emptyMask: 'random'` (0 when absent). */
-  seed?: number;
+  /** The run's seed (settings.seed): `emptyMask: 'random'` draws from it, so page, exports and stored decisions agree. */
+  seed: number;
 };
+
+/**
+ * The keep policy of a run's settings: its filter policies and its seed, at `tau` (the settings' own τ by default).
+ * Every caller builds its policy here, so none can leave the seed out.
+ */
+export function keepPolicy(settings: { filter: FilterSettings; seed: number }, tau?: number): KeepPolicy {
+  const { singleMask, singleMaskShare, emptyMask } = settings.filter;
+  return { tau: tau ?? settings.filter.tau, singleMask, singleMaskShare, emptyMask, seed: settings.seed };
+}
 
 /** A reviewer's mark on a candidate: accepted, rejected, or its mask deleted. */
 export type ReviewMark = 'accepted' | 'rejected' | 'mask-deleted';
@@ -120,7 +130,7 @@ export function decide(
       if (open.length > 0) {
         const mask = candidates[group[0]].mask;
         set(
-          open[emptyMaskPick(policy.seed ?? 0, maskId(imageId, mask), open.length)],
+          open[emptyMaskPick(policy.seed, maskId(imageId, mask), open.length)],
           true,
           'random-of-empty-mask',
         );

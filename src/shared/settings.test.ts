@@ -5,6 +5,8 @@ import {
   jsonSyntaxReason,
   parseSettings,
   parseTau,
+  REFERENCE_DIFFERENCES,
+  referenceDifferences,
   settingsPreset,
   TAU_MAX,
 } from './settings.ts';
@@ -34,6 +36,40 @@ describe('settings', () => {
       'minLength (30) must be below maxLength (30)',
     );
     expect(() => parseSettings({ masks: { source: 'imported' } })).toThrow('needs masks.importPath');
+  });
+
+  it('selects masks by imported boxes only with a boxes file and generated masks, keying generation on it', () => {
+    expect(parseSettings({}).masks).toMatchObject({ selection: 'top-k', boxesMinScore: 0.5 });
+    expect(() => parseSettings({ masks: { selection: 'boxes' } })).toThrow(
+      'invalid settings: settings.masks.boxesPath: masks.selection "boxes" needs masks.boxesPath (a COCO JSON of detections)',
+    );
+    expect(() =>
+      parseSettings({
+        masks: { selection: 'boxes', boxesPath: '/d.json', source: 'imported', importPath: '/m.json' },
+      }),
+    ).toThrow(
+      'settings.masks.selection: masks.selection "boxes" selects among generated SAM masks; it cannot be used with masks.source "imported"',
+    );
+    expect(() =>
+      parseSettings({ masks: { selection: 'boxes', boxesPath: '/d.json', boxesMinScore: 1.5 } }),
+    ).toThrow(/settings\.masks\.boxesMinScore/);
+    expect(() => parseSettings({ masks: { boxesSha256: 'abc' } })).toThrow(
+      'settings.masks.boxesSha256: boxesSha256 must be 64 lowercase hex digits',
+    );
+    const topK = parseSettings({});
+    const boxes = parseSettings({ masks: { selection: 'boxes', boxesPath: '/d.json' } });
+    const other = parseSettings({
+      masks: { selection: 'boxes', boxesPath: '/d.json', boxesSha256: 'a'.repeat(64) },
+    });
+    expect(new Set([generationKey(topK), generationKey(boxes), generationKey(other)]).size).toBe(3);
+    // the reference preset keeps the top-K heuristic unless boxes are given, and says which applies
+    expect(settingsPreset('reference').masks.selection).toBe('top-k');
+    expect(referenceDifferences(settingsPreset('reference'))).toBe(REFERENCE_DIFFERENCES);
+    expect(REFERENCE_DIFFERENCES[0]).toContain('without imported detections the top-K heuristic');
+    const withBoxes = referenceDifferences({ masks: { ...boxes.masks, boxesMinScore: 0.3 } });
+    expect(withBoxes[0]).toMatch(/^mask selection: the released code’s rule over the imported detections/);
+    expect(withBoxes[0]).toContain('scoring above 0.3');
+    expect(withBoxes.slice(1)).toEqual(REFERENCE_DIFFERENCES.slice(1));
   });
 
   it('keys generation on everything but the filter', () => {

@@ -73,6 +73,31 @@ export const MaskSettingsSchema = z.strictObject({
   pointsPerSide: z.number().int().min(1).max(64).default(32),
   /** Folder of PNG masks or a COCO JSON, for `source: imported`. */
   importPath: z.string().optional(),
+  /**
+   * How generated masks are selected: `top-k`, the selector's heuristic (keeps at most `maxMasks`); `boxes`, the
+   * released code's rule over imported CutLER-style detections (`boxesPath`): each detection scoring above
+   * `boxesMinScore` picks the SAM mask it overlaps most — duplicates allowed, no K (`hardCap` still bounds the count;
+   * an image over it fails, named). Only with `source: generated`.
+   */
+  selection: z.enum(['top-k', 'boxes']).default('top-k'),
+  /**
+   * Detections for `selection: boxes`: a COCO JSON (`images` + `annotations` with `bbox` [x, y, w, h], optional
+   * `score` and `segmentation`) or a bare detections list as detectron2's `coco_instances_results.json`.
+   */
+  boxesPath: z.string().optional(),
+  /**
+   * Detections scoring at or below this are ignored: the released script's `--confidence-threshold` (0.5), which
+   * detectron2 applies as `score > threshold`. Detections without a score are kept.
+   */
+  boxesMinScore: z.number().min(0).max(1).default(0.5),
+  /**
+   * SHA-256 of the boxes file as the project first read it (`generate` records it): results depend on the file's
+   * content, so a changed file is refused rather than mixed into a resume or a merge.
+   */
+  boxesSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'boxesSha256 must be 64 lowercase hex digits')
+    .optional(),
 });
 
 /** The four crops per mask. */
@@ -125,7 +150,7 @@ export const FilterSettingsSchema = z.strictObject({
   singleMaskShare: probability.default(0.5),
   /**
    * Masks with no candidate above τ: drop them, keep their best candidate by DoS, or keep one drawn at random
-   * (the released code's loader: seeded here by the policy's seed and the mask id, so a run is reproducible).
+   * (the released code's loader; drawn here from the run's `seed` and the mask id, so a run is reproducible).
    */
   emptyMask: z.enum(['drop', 'keep-best', 'random']).default('drop'),
 });
@@ -188,6 +213,21 @@ export const SettingsSchema = z
         message: 'masks.source "imported" needs masks.importPath',
       });
     }
+    if (value.masks.selection === 'boxes' && !value.masks.boxesPath) {
+      context.addIssue({
+        code: 'custom',
+        path: ['masks', 'boxesPath'],
+        message: 'masks.selection "boxes" needs masks.boxesPath (a COCO JSON of detections)',
+      });
+    }
+    if (value.masks.selection === 'boxes' && value.masks.source === 'imported') {
+      context.addIssue({
+        code: 'custom',
+        path: ['masks', 'selection'],
+        message:
+          'masks.selection "boxes" selects among generated SAM masks; it cannot be used with masks.source "imported"',
+      });
+    }
   });
 
 export type Settings = z.infer<typeof SettingsSchema>;
@@ -199,19 +239,50 @@ export type FilterSettings = Settings['filter'];
 export type RuntimeSettings = Settings['runtime'];
 
 /**
+ * The mask-selection line of {@link REFERENCE_DIFFERENCES}. The released rule (generate_masks/cutler_sam_masks.py of
+ * Seonghoon-Yu/Pseudo-RIS, l. 184–197): every CutLER detection above the score threshold picks the SAM mask of
+ * largest pixel intersection with its mask; duplicates allowed, no cap.
+ */
+const MASK_SELECTION_DIFFERENCE =
+  'mask selection: the released code matches each CutLER detection (score > 0.5) to the SAM mask of largest ' +
+  'pixel overlap (duplicates allowed, no cap); CutLER is not part of this project, so without imported detections ' +
+  'the top-K heuristic (masks.maxMasks) selects the masks; with them (generate --boxes FILE, masks.selection ' +
+  '"boxes") the selection is the released code’s — exact when the detections carry their masks (segmentation), ' +
+  'with each box standing in for its CutLER mask otherwise';
+
+/**
  * What the `reference` preset still does differently from the released Pseudo-RIS code, listed in `--help`, the
- * README and every run's repro record.
+ * README and every run's repro record ({@link referenceDifferences} for a run's own settings).
  */
 export const REFERENCE_DIFFERENCES: readonly string[] = [
-  'mask selection: the released code matches each CutLER detection to the SAM mask of largest overlap (duplicates ' +
-    'allowed, no cap); without CutLER boxes the default top-K heuristic (masks.maxMasks) selects the masks — import ' +
-    'CutLER boxes (COCO JSON with bbox and no segmentation) to select the same way',
+  MASK_SELECTION_DIFFERENCE,
+  'SAM input: the released mask script reads images as BGR (detectron2 read_image(format="BGR")) and hands them to ' +
+    'SAM’s generator, which takes RGB, so its masks come from channel-swapped images; here SAM sees RGB',
   'τ: the preset keeps DoS > 1.3, the paper’s τ (Sec. 5.1); the released loader filters doc > 1',
-  'random draws: the released code draws from Python’s global random state; here the empty-mask caption is drawn ' +
-    'from the policy seed (0 today) and the mask id (same pick on every run, not the pick of a Python run)',
+  'random draws: the released loader draws one caption each time it loads a mask (every epoch, unseeded): ' +
+    'random.choice among the captions with doc > 1, or numpy’s np.random.choice over all of them when none passes; ' +
+    'here every caption above τ is exported, and a mask with none keeps one caption drawn once from the run’s seed ' +
+    '(settings.seed) and the mask id (the same pick on every run, in the app, the exports and the stored decisions, ' +
+    'not the pick of a Python run)',
   'beam search: with transformers 4.31 the released code raises before decoding (open_clip #575/#617); with ≤ 4.30 ' +
     'its shared hypothesis list behaves as independent groups, which is what is run here',
 ];
+
+/**
+ * {@link REFERENCE_DIFFERENCES} as they apply to a run: with imported detections (`masks.selection: boxes`) the
+ * mask-selection line says what remains (boxes without a segmentation stand in for CutLER's masks).
+ */
+export function referenceDifferences(settings: Pick<Settings, 'masks'>): readonly string[] {
+  if (settings.masks.selection !== 'boxes') return REFERENCE_DIFFERENCES;
+  return REFERENCE_DIFFERENCES.map((line) =>
+    line === MASK_SELECTION_DIFFERENCE
+      ? 'mask selection: the released code’s rule over the imported detections (masks.boxesPath): each detection ' +
+        `scoring above ${settings.masks.boxesMinScore} picks the SAM mask of largest pixel overlap (duplicates ` +
+        'allowed, no cap); a detection without a segmentation is matched by its box, which stands in for its ' +
+        'CutLER mask'
+      : line,
+  );
+}
 
 /** Preset names accepted by `settingsPreset` and the CLI's `--preset`. */
 export const PRESETS = ['default', 'reference'] as const;
@@ -223,7 +294,9 @@ export type PresetName = (typeof PRESETS)[number];
  * `default`: the paper's numbers plus plain-sampling comparison candidates for the report.
  * `reference`: as close to the released code's run as the pieces allow — no comparison candidates, reference AMG
  * thresholds, a random (seeded) caption for masks with none above τ, single-mask images trained on the top half by
- * CoS, decoding that ends at a sampled pad token. What still differs is {@link REFERENCE_DIFFERENCES}.
+ * CoS, decoding that ends at a sampled pad token. Masks are selected by the top-K heuristic; with imported CutLER-style
+ * detections (`masks.selection: 'boxes'`) the selection is the released code's. What still differs is
+ * {@link REFERENCE_DIFFERENCES}.
  */
 export function settingsPreset(name: PresetName): Settings {
   switch (name) {
@@ -234,6 +307,7 @@ export function settingsPreset(name: PresetName): Settings {
         preset: 'reference',
         masks: { preset: 'reference' },
         captions: { plainSampling: false, stopOnPad: true },
+        // masks: the top-K heuristic unless CutLER-style detections are imported (masks.selection "boxes")
         filter: { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'random' },
         // the reference's own computation: full-prefix decoding, one SAM prompt per run (a real export's cached
         // logits match the full-prefix ones within 1e-4, not bit for bit)

@@ -6,13 +6,13 @@ import sharp from 'sharp';
 import {
   defaultProviders,
   listModelPacks,
-  loadModelPack,
   ModelPackError,
   onnxRuntimeVersion,
   packContracts,
   requestedProviders,
   supportedBackends,
 } from '../../engine/runtime/index.ts';
+import { openPack } from '../../engine/pipeline/engine.ts';
 import { missingCudaLibraries } from '../../engine/runtime/providers.ts';
 import {
   OPTIONAL_ROLES,
@@ -107,7 +107,7 @@ export async function diagnose(packDir: string | undefined, forceCpu: boolean): 
   }
   let pack;
   try {
-    pack = await loadModelPack(dir, { forceCpu, verifyChecksums: false });
+    pack = await openPack(dir, { forceCpu, verifyChecksums: false });
   } catch (error) {
     notes.push(
       `The pack at ${dir} could not be opened: ${error instanceof Error ? error.message : String(error)}`,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { keepPolicy } from '../../shared/decide.ts';
 import { parseTau } from '../../shared/settings.ts';
 import { evaluateResults, readGroundTruth } from '../../engine/dataset/evaluate.ts';
 import { formatReport } from '../../engine/dataset/report.ts';
@@ -20,7 +21,7 @@ export function registerEval(program: Command): void {
       const report = evaluateResults(
         project.results(),
         readGroundTruth(flags.groundTruth),
-        { ...project.file.settings.filter, tau },
+        keepPolicy(project.file.settings, tau),
         readProjectReview(project.dir),
       );
       if (report.oracleImages === 0)

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { main } from '../index.ts';
 
 const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let root: string;
-let scenes: { scenes: string; coco: string };
+let scenes: Awaited<ReturnType<typeof writeScenes>>;
 let fast: string;
 
 /**
@@ -191,5 +192,85 @@ describe('pseudo-ris generate exit codes', () => {
     const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
     expect(code).toBe(EXIT.interrupted);
     expect(stdout).toMatch(/^stopped: [0-3]\/3 images/);
+  }, 120_000);
+});
+
+describe('pseudo-ris generate --boxes', () => {
+  it('selects SAM masks with CutLER-style detections: a duplicate box gives the same mask twice, an unlisted image fails by name', async () => {
+    const [first, second] = scenes.truth.images;
+    const object = first.objects[0];
+    const other = first.objects[1] ?? first.objects[0];
+    const boxes = join(root, 'cutler.json');
+    const coco = {
+      images: [first, second].map((i) => ({ id: i.id, file_name: i.file, width: i.width, height: i.height })),
+      annotations: [
+        { id: 1, image_id: first.id, category_id: 1, bbox: object.bbox, score: 0.95 },
+        // the same object found twice (as CutLER may): the released code keeps both, picking the same SAM mask
+        { id: 2, image_id: first.id, category_id: 1, bbox: object.bbox, score: 0.9 },
+        { id: 3, image_id: first.id, category_id: 1, bbox: other.bbox, score: 0.8 },
+        // at or below the released threshold (score > 0.5): ignored
+        { id: 4, image_id: first.id, category_id: 1, bbox: other.bbox, score: 0.5 },
+        { id: 5, image_id: second.id, category_id: 1, bbox: second.objects[0].bbox, score: 0.7 },
+      ],
+    };
+    writeFileSync(boxes, JSON.stringify(coco));
+    const project = join(root, 'boxes-project');
+    const args = ['--preset', 'reference', '--settings', fast, '--points-per-side', '4', '--no-progress'];
+    const run = await inProcess(['generate', scenes.scenes, '--project', project, '--boxes', boxes, ...args]);
+    // scene 3 is not in the file's "images": it fails alone, named
+    expect(run.code).toBe(EXIT.imagesFailed);
+    expect(run.stdout).toMatch(/^done: 3\/3 images \(0 already committed, 1 failed\)/);
+    expect(run.stderr).toContain(
+      `failed: scene-0002.png: not-in-import: boxes ${boxes} has no entry for image scene-0002.png (COCO "images" does not list it)\n`,
+    );
+    const results = lines(project);
+    const a = results.find((r) => r.image.name === first.file)!;
+    expect(a.masks.map((m) => m.importedId)).toEqual(['annotation 1', 'annotation 2', 'annotation 3']);
+    expect(a.masks.every((m) => m.source === 'generated' && m.predictedIou !== undefined)).toBe(true);
+    expect(a.masks[1].rle).toEqual(a.masks[0].rle);
+    expect(results.find((r) => r.image.name === second.file)!.masks).toHaveLength(1);
+    const recorded = JSON.parse(readFileSync(join(project, 'project.json'), 'utf8')) as {
+      settings: { masks: Record<string, unknown> };
+    };
+    expect(recorded.settings.masks).toMatchObject({
+      selection: 'boxes',
+      boxesPath: boxes,
+      boxesMinScore: 0.5,
+      boxesSha256: createHash('sha256').update(readFileSync(boxes)).digest('hex'),
+    });
+
+    // the file changes: a resume refuses it before any image runs, with or without --boxes
+    writeFileSync(boxes, JSON.stringify({ ...coco, annotations: coco.annotations.slice(1) }));
+    const resumed = await inProcess(['generate', '--project', project, '--no-progress']);
+    expect(resumed.code).toBe(EXIT.badInput);
+    expect(resumed.stderr).toMatch(
+      new RegExp(
+        `^pseudo-ris: boxes ${boxes} changed since the project recorded it \\(sha256 [0-9a-f]{12}… → [0-9a-f]{12}…\\)`,
+      ),
+    );
+    const again = await inProcess([
+      'generate',
+      scenes.scenes,
+      '--project',
+      project,
+      '--boxes',
+      boxes,
+      ...args,
+    ]);
+    expect(again.code).toBe(EXIT.badInput);
+    expect(again.stderr).toContain('masks.boxesSha256');
+
+    const missing = await inProcess([
+      'generate',
+      scenes.scenes,
+      '--project',
+      join(root, 'nb'),
+      '--boxes',
+      join(root, 'none.json'),
+    ]);
+    expect(missing).toMatchObject({
+      code: EXIT.badInput,
+      stderr: `pseudo-ris: boxes: ${join(root, 'none.json')} does not exist\n`,
+    });
   }, 120_000);
 });

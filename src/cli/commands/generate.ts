@@ -6,6 +6,7 @@ import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
 import { listImages, Project } from '../../engine/pipeline/store.ts';
 import { validateMaskImport } from '../../engine/segment/import.ts';
+import { openBoxImport } from '../../engine/segment/boxes.ts';
 import { onnxRuntimeVersion } from '../../engine/runtime/index.ts';
 import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
@@ -30,6 +31,7 @@ interface GenerateFlags {
   seed?: string;
   maxMasks?: string;
   masks?: string;
+  boxes?: string;
   pointsPerSide?: string;
   tau?: string;
   plain?: boolean;
@@ -57,6 +59,13 @@ export function registerGenerate(program: Command): void {
     .option(
       '--masks <path>',
       'import masks (PNG folder <stem>/<k>.png or COCO JSON) instead of generating them',
+    )
+    .option(
+      '--boxes <file>',
+      'select the generated SAM masks with CutLER-style detections (COCO JSON with bbox [x,y,w,h], optional score ' +
+        'and segmentation, or a bare detections list): each detection scoring above masks.boxesMinScore (0.5) ' +
+        'takes the SAM mask it overlaps most, as the released Pseudo-RIS code (duplicates allowed, no K); without ' +
+        'it the top-K heuristic (--max-masks) selects',
     )
     .option('--points-per-side <n>', 'SAM grid points per side')
     .option(
@@ -100,6 +109,7 @@ export function registerGenerate(program: Command): void {
             `warning: mask import ${settings.masks.importPath} names ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
           );
       }
+      if (settings.masks.selection === 'boxes') await checkBoxes(settings, selected, existing);
       if (flags.queue || flags.shipImages)
         return generateQueued({ flags, images: selected, settings, versions: versions() });
       const stages = await openStages(await resolvePackDir(flags.models));
@@ -160,6 +170,33 @@ export function registerGenerate(program: Command): void {
     });
 }
 
+/**
+ * Opens the boxes file before any image runs (a missing or malformed file is one error now, not N failed images),
+ * records its SHA-256 in the settings (a project made with other content then refuses the run, naming the change),
+ * refuses a file changed since the settings recorded it, and warns of names in it that match no image of the run.
+ */
+async function checkBoxes(
+  settings: Settings,
+  images: string | string[] | undefined,
+  existing: Project | null,
+): Promise<void> {
+  const boxes = await openBoxImport(settings.masks.boxesPath!);
+  if (settings.masks.boxesSha256 === undefined) settings.masks.boxesSha256 = boxes.sha256;
+  else if (settings.masks.boxesSha256 !== boxes.sha256)
+    throw new Error(
+      `boxes ${boxes.path} changed since the project recorded it (sha256 ${settings.masks.boxesSha256.slice(0, 12)}… → ${boxes.sha256.slice(0, 12)}…): results depend on its content; restore it, or pass --boxes with a new --project`,
+    );
+  const imageFiles =
+    typeof images === 'string'
+      ? listImages(images)
+      : (images ?? existing?.file.images.map((e) => e.path) ?? []);
+  const unknown = boxes.unknownImages(imageFiles);
+  if (unknown.length > 0)
+    process.stderr.write(
+      `warning: boxes ${boxes.path} name ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
+    );
+}
+
 function tryOpen(dir: string): Project | null {
   try {
     return Project.open(dir);
@@ -209,6 +246,9 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     s.masks.pointsPerSide = integer('--points-per-side', flags.pointsPerSide);
   if (flags.masks !== undefined)
     Object.assign(s.masks, { source: 'imported', importPath: resolve(flags.masks) });
+  // the file's hash is taken again from the file (checkBoxes): a changed file then differs from the project's record
+  if (flags.boxes !== undefined)
+    Object.assign(s.masks, { selection: 'boxes', boxesPath: resolve(flags.boxes), boxesSha256: undefined });
   if (flags.tau !== undefined) s.filter.tau = parseTau('--tau', flags.tau);
   if (flags.plain === false) s.captions.plainSampling = false;
   if (
@@ -217,6 +257,7 @@ function resolveSettings(flags: GenerateFlags, stored: Settings | undefined): Se
     flags.seed ||
     flags.maxMasks ||
     flags.masks ||
+    flags.boxes ||
     flags.pointsPerSide ||
     flags.plain === false
   ) {

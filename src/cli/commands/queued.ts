@@ -3,13 +3,12 @@
  * keeps the images of one static shard. The workers are `pseudo-ris worker` (worker.ts).
  */
 import { Presets, SingleBar } from 'cli-progress';
-import { packFacts } from '../../engine/pipeline/engine.ts';
+import { readPackFacts } from '../../engine/pipeline/engine.ts';
 import { inShard, parseShard } from '../../engine/pipeline/merge.ts';
 import { runCoordinator, type QueueProgress } from '../../engine/pipeline/queue/coordinator.ts';
 import { DEFAULT_ATTEMPTS, DEFAULT_QUEUE_NAME } from '../../engine/pipeline/queue/jobs.ts';
 import { redactUrl } from '../../engine/pipeline/queue/redis.ts';
 import { hashFile, listImages } from '../../engine/pipeline/store.ts';
-import { loadModelPack } from '../../engine/runtime/index.ts';
 import type { Settings } from '../../shared/settings.ts';
 import { resolvePackDir } from '../pack.ts';
 
@@ -55,7 +54,8 @@ export async function generateQueued(input: {
 }): Promise<void> {
   const { flags } = input;
   if (!flags.queue) throw new Error('--ship-images needs --queue <redis url>');
-  const pack = await loadModelPack(await resolvePackDir(flags.models));
+  // the pack's facts only (recorded in the project): the workers open the stages
+  const pack = await readPackFacts(await resolvePackDir(flags.models));
   const controller = new AbortController();
   const onSigint = () => {
     process.stderr.write(
@@ -73,7 +73,7 @@ export async function generateQueued(input: {
       project: flags.project,
       images: input.images,
       settings: input.settings,
-      pack: packFacts(pack),
+      pack,
       versions: input.versions,
       redisUrl: flags.queue,
       queueName: flags.queueName,
@@ -96,7 +96,6 @@ export async function generateQueued(input: {
   } finally {
     reporter.stop();
     process.off('SIGINT', onSigint);
-    await pack.dispose();
   }
 }
 

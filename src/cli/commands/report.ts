@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { keepPolicy } from '../../shared/decide.ts';
 import { parseTau } from '../../shared/settings.ts';
 import { buildReport, formatReport } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
@@ -20,7 +21,7 @@ export function registerReport(program: Command): void {
       // the app's review (review.json) counts here as it does in the app and in exports
       const report = buildReport(
         project.results(),
-        { ...project.file.settings.filter, tau },
+        keepPolicy(project.file.settings, tau),
         readProjectReview(project.dir),
       );
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);

@@ -14,57 +14,19 @@ import {
   type TraceComparison,
 } from '../../shared/caption.ts';
 import { buildCrops, type BinaryMask, type CropBatch, type RgbImage } from '../image/index.ts';
-import { throwIfCancelled, type ModelPack } from '../runtime/index.ts';
-import { Captioner, type CaptionCounters, type CaptionerOptions } from './captioner.ts';
+import { throwIfCancelled } from '../runtime/index.ts';
+import type { Captioner, CaptionCounters } from './captioner.ts';
 import { generateCaptions } from './generate.ts';
-import { loadTokenizer, type CaptionTokenizer } from './tokenizer.ts';
+import type { CaptionTokenizer } from './tokenizer.ts';
 import { compareTraces } from './trace.ts';
 
-/** A pack's captioner, ready to decode. */
+/** A pack's captioner, ready to decode (opened by pipeline/engine.ts `openStages`, the one opener). */
 export interface PackCaptioner {
   captioner: Captioner;
   tokenizer: CaptionTokenizer;
   special: { sot: number; eot: number; pad: number };
   cropSize: number;
   packName: string;
-}
-
-/**
- * Opens the captioner sessions and tokenizer of a pack. `mode: 'reference'` turns deduplication and the cached
- * decoder off.
- */
-export async function openPackCaptioner(
-  pack: ModelPack,
-  mode: 'engine' | 'reference' = 'engine',
-  options: Pick<CaptionerOptions, 'cache' | 'decoderBatch'> = {},
-): Promise<PackCaptioner> {
-  const { captioner: entry } = pack.manifest;
-  const [visual, text, decoder] = await Promise.all([
-    pack.session('captioner.visual'),
-    pack.session('captioner.text'),
-    pack.session('captioner.decoder'),
-  ]);
-  // The cached contract when the pack offers it (engine mode only: the reference decodes over the full prefix).
-  const cached =
-    mode === 'engine' &&
-    options.cache !== 'off' &&
-    pack.offers('captioner.cross') &&
-    pack.offers('captioner.decoderWithPast')
-      ? {
-          cross: await pack.session('captioner.cross'),
-          decoderWithPast: await pack.session('captioner.decoderWithPast'),
-        }
-      : {};
-  return {
-    captioner: new Captioner(
-      { visual, text, decoder, ...cached },
-      { dedupe: mode === 'engine', decoderBatch: options.decoderBatch },
-    ),
-    tokenizer: await loadTokenizer(pack.path(entry.tokenizer), entry.specialTokens),
-    special: entry.specialTokens,
-    cropSize: entry.preprocess.size,
-    packName: pack.name,
-  };
 }
 
 /** Input of {@link captionImage}. */

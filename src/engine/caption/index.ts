@@ -43,7 +43,6 @@ export { compareTraces, recordStep, replayTrace } from './trace.ts';
 export {
   captionBatches,
   captionImage,
-  openPackCaptioner,
   type CaptionBatchesInput,
   type CaptionImageInput,
   type CaptionImageOutput,

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
+import { keepPolicy, type KeepPolicy } from '../filter/index.ts';
 import { openStages, type PackStages } from '../pipeline/engine.ts';
 import { runProject } from '../pipeline/run.ts';
 import { Project } from '../pipeline/store.ts';
 import { writeScenes } from '../testing/fixtures.ts';
 import type { ImageResult } from '../../shared/results.ts';
-import { parseSettings, type FilterSettings } from '../../shared/settings.ts';
+import { parseSettings } from '../../shared/settings.ts';
 import type { GroundTruth } from '../demo/index.ts';
 import { evaluateResults, groundTruthToCoco, oracleCache } from './evaluate.ts';
 import { formatReport } from './report.ts';
@@ -20,7 +21,7 @@ afterAll(async () => {
 
 describe('the shapes world with the paper settings (Table-13-style figures)', () => {
   let report: ReturnType<typeof evaluateResults>;
-  let stored: { results: ImageResult[]; truth: GroundTruth; filter: FilterSettings };
+  let stored: { results: ImageResult[]; truth: GroundTruth; filter: KeepPolicy };
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-eval-'));
     stages = await openStages(await ensureDemoPack());
@@ -34,8 +35,8 @@ describe('the shapes world with the paper settings (Table-13-style figures)', ()
     });
     await runProject({ project: join(dir, 'project'), images: scenes, settings, stages });
     const results = Project.open(join(dir, 'project')).results();
-    stored = { results, truth, filter: settings.filter };
-    report = evaluateResults(results, truth, settings.filter);
+    stored = { results, truth, filter: keepPolicy(settings) };
+    report = evaluateResults(results, truth, stored.filter);
     console.log(`\n${formatReport(report)}\n`);
   });
 

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { DecodingMethod, ImageResult } from '../../shared/results.ts';
-import type { FilterSettings } from '../../shared/settings.ts';
 import {
   identifies,
   resolveTarget,
@@ -14,7 +13,7 @@ import {
   type OracleImage,
 } from '../demo/index.ts';
 import { decodeRle } from '../image/index.ts';
-import { reviewedText, type ReviewInput } from '../filter/index.ts';
+import { reviewedText, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
 import { buildReport, decideForReport, type OracleRate, type QualityReport } from './report.ts';
 
 const METHODS: DecodingMethod[] = ['beam', 'sampling', 'dcs'];
@@ -56,11 +55,11 @@ export function oracleCache(): OracleCache {
 export function evaluateResults(
   results: readonly ImageResult[],
   truth: GroundTruth,
-  filter: FilterSettings,
+  policy: KeepPolicy,
   review?: ReviewInput | null,
   cache: OracleCache = oracleCache(),
 ): QualityReport & { oracleImages: number } {
-  const report = buildReport(results, filter, review);
+  const report = buildReport(results, policy, review);
   const byName = new Map(truth.images.map((i) => [basename(i.file), i]));
   const tally = () => ({ identified: 0, total: 0 });
   const all = tally();
@@ -97,7 +96,7 @@ export function evaluateResults(
       targets = result.masks.map((m) => resolveTarget(objects, decodeRle(m.rle)));
       cache.targets.set(result, targets);
     }
-    const decisions = decideForReport(result, filter, review);
+    const decisions = decideForReport(result, policy, review);
     result.candidates.forEach((c, k) => {
       // the oracle judges the text that is exported: a reviewer's edit when there is one
       const target = targets[c.mask];

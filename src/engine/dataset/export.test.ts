@@ -16,7 +16,10 @@ import { readMaskPng } from '../image/mask.ts';
 import type { BinaryMask } from '../image/types.ts';
 import { exportProject } from './export.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy } from './export/coco-decode.ts';
-import { writeTestProject } from '../testing/project.ts';
+import { buildKeptIndex, decideViews, keptCountAt } from '../../shared/decide.ts';
+import { decisionColumns, keepPolicy } from '../filter/index.ts';
+import { Project } from '../pipeline/index.ts';
+import { rectMask, writeMaskProject, writeTestProject, type TestImageSpec } from '../testing/project.ts';
 
 let dir: string;
 let project: string;
@@ -294,5 +297,84 @@ describe('exports with a review', () => {
       exportProject(project, { format: 'jsonl', out: join(root, 'jsonl'), within: realpathSync(root) }),
     ).rejects.toThrow('is outside the allowed folder');
     expect(readdirSync(outside)).toEqual([]);
+  });
+});
+
+describe("emptyMask: 'random' draws by the project's seed", () => {
+  // one image, two masks: mask 0 has a caption above τ = 1.3, mask 1 (id 1:1) none — its three captions are open
+  const spec: TestImageSpec = {
+    name: 'a.png',
+    width: 12,
+    height: 10,
+    colour: [200, 10, 10],
+    masks: [
+      {
+        mask: rectMask(12, 10, 1, 1, 5, 5),
+        captions: [
+          ['a red square', 1.5, 20],
+          ['a square', 1.0, 18],
+        ],
+      },
+      {
+        mask: rectMask(12, 10, 6, 3, 11, 9),
+        captions: [
+          ['the right one', 1.1, 20],
+          ['a blue square', 1.2, 21],
+          ['a thing', 1.0, 19],
+        ],
+      },
+    ],
+  };
+
+  /** Kept candidate ids by the export, the stored decisions and the page (candidates table and slider count). */
+  async function keptEverywhere(seed: number) {
+    const root = mkdtempSync(join(tmpdir(), `pseudo-ris-seed-${seed}-`));
+    const dir = await writeMaskProject(root, [spec], { seed, filter: { emptyMask: 'random' } });
+    await exportProject(dir, { format: 'jsonl', out: join(root, 'jsonl') });
+    const lines = readFileSync(join(root, 'jsonl', 'candidates.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const exported = lines
+      .map((l) => JSON.parse(l) as { image_id: number; mask: number; candidate: number; kept: boolean })
+      .filter((r) => r.kept)
+      .map((r) => `${r.image_id}:${r.mask}:${r.candidate}`);
+    const project = Project.open(dir);
+    const [result] = project.results();
+    const stored = result.decisions
+      .filter((d) => d.kept)
+      .map((d) => `${result.image.id}:${d.mask}:${d.candidate}`);
+    const policy = keepPolicy(project.file.settings);
+    const views = result.candidates.map((c) => ({
+      id: `${result.image.id}:${c.mask}:${c.index}`,
+      exportable: !c.comparison,
+      cos: c.scores.cos,
+      dos: c.scores.dos,
+      singleMask: false,
+      decision: null,
+    }));
+    const table = views.filter((_, k) => decideViews(views, policy)[k]).map((v) => v.id);
+    const { tau, ...indexPolicy } = policy;
+    const slider = keptCountAt(buildKeptIndex(decisionColumns([result]), indexPolicy), tau);
+    project.close();
+    return { exported, stored, table, slider };
+  }
+
+  it('keeps the same drawn caption in the export, the stored decisions and the page, and another with another seed', async () => {
+    // emptyMaskPick over "1:1" and three open candidates (hand-checked as in shared/decide.test.ts): seed 7 → 0,
+    // seed 11 → 2
+    const seven = await keptEverywhere(7);
+    expect(seven).toEqual({
+      exported: ['1:0:0', '1:1:0'],
+      stored: ['1:0:0', '1:1:0'],
+      table: ['1:0:0', '1:1:0'],
+      slider: 2,
+    });
+    const eleven = await keptEverywhere(11);
+    expect(eleven).toEqual({
+      exported: ['1:0:0', '1:1:2'],
+      stored: ['1:0:0', '1:1:2'],
+      table: ['1:0:0', '1:1:2'],
+      slider: 2,
+    });
   });
 });

@@ -11,7 +11,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { REFERENCE_DIFFERENCES, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
 import {
   EXPORT_FORMATS,
@@ -99,6 +100,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
       .filter((r) => r.status === 'done')
       .sort((a, b) => a.image.id - b.image.id),
     filter,
+    policy: keepPolicy({ filter, seed: project.file.settings.seed }),
     review: options.review === undefined ? readProjectReview(projectDir) : options.review,
     options,
     writer: new Writer(out, summary.files, options.within),
@@ -146,7 +148,7 @@ function writeRecord(context: ExportContext): void {
     settings,
     seed: settings.seed,
     // what a reference-preset run still does differently from the released code (shared/settings.ts)
-    referenceDifferences: settings.preset === 'reference' ? REFERENCE_DIFFERENCES : null,
+    referenceDifferences: settings.preset === 'reference' ? referenceDifferences(settings) : null,
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: part.counts,

@@ -4,8 +4,14 @@
  * shapes world, the oracle's identification rate (`evaluateProject`).
  */
 import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
-import type { FilterSettings } from '../../shared/settings.ts';
-import { decide, decideResult, reviewedText, reviewMark, type ReviewInput } from '../filter/index.ts';
+import {
+  decide,
+  decideResult,
+  reviewedText,
+  reviewMark,
+  type KeepPolicy,
+  type ReviewInput,
+} from '../filter/index.ts';
 import { tokenize } from './export.ts';
 
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]); the first and last bins also take values beyond. */
@@ -71,7 +77,7 @@ const TAU_GRID = Array.from({ length: 17 }, (_, i) => round(0.8 + i * 0.1));
  */
 export function decideForReport(
   result: ImageResult,
-  filter: FilterSettings,
+  policy: KeepPolicy,
   review?: ReviewInput | null,
 ): boolean[] {
   // the review applies to exportable candidates (comparison ones are never shown for review)
@@ -84,12 +90,14 @@ export function decideForReport(
   const exportable = decide(
     asExportable.filter((c, k) => !result.candidates[k].comparison),
     result.masks.length,
-    filter,
+    policy,
+    result.image.id,
   );
   const comparison = decide(
     asExportable.filter((c, k) => result.candidates[k].comparison),
     result.masks.length,
-    filter,
+    policy,
+    result.image.id,
   );
   let e = 0;
   let p = 0;
@@ -97,12 +105,12 @@ export function decideForReport(
 }
 
 /**
- * Builds the report from committed results at τ = `filter.tau`, with the project's review applied as exports apply it
+ * Builds the report from committed results at τ = `policy.tau`, with the project's review applied as exports apply it
  * (accepted kept, rejected and deleted masks' candidates dropped; the kept vocabulary reads edited texts).
  */
 export function buildReport(
   results: readonly ImageResult[],
-  filter: FilterSettings,
+  policy: KeepPolicy,
   review?: ReviewInput | null,
 ): QualityReport {
   const done = results.filter((r) => r.status === 'done');
@@ -115,7 +123,7 @@ export function buildReport(
   let comparison = 0;
   let kept = 0;
   for (const result of done) {
-    const decisions = decideForReport(result, filter, review);
+    const decisions = decideForReport(result, policy, review);
     result.candidates.forEach((c, k) => {
       groups.get(c.method)!.push({ c, kept: decisions[k] });
       for (const w of tokenize(c.text)) vocabAll.add(w);
@@ -150,7 +158,7 @@ export function buildReport(
     let total = 0;
     let k = 0;
     for (const result of done) {
-      const decisions = decideResult(result, { ...filter, tau }, review);
+      const decisions = decideResult(result, { ...policy, tau }, review);
       result.candidates.forEach((c, i) => {
         if (c.comparison) return;
         total++;
@@ -160,7 +168,7 @@ export function buildReport(
     return total > 0 ? k / total : null;
   });
   return {
-    tau: filter.tau,
+    tau: policy.tau,
     images: done.length,
     imagesFailed: results.length - done.length,
     masks: done.reduce((s, r) => s + r.masks.length, 0),

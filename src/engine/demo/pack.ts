@@ -1,6 +1,6 @@
 /**
  * The demo model pack builder (DESIGN.md §6): the seven demo ONNX graphs, `tokenizer.json` and `manifest.json`,
- * written deterministically into a folder that `loadModelPack` opens like any real pack.
+ * written deterministically into a folder that the runtime opens like any real pack.
  *
  * The build takes well under a second, so {@link ensureDemoPack} rebuilds in memory and compares build ids (a hash of
  * the manifest, which lists every file's SHA-256): a pack built by an older generator is replaced automatically,

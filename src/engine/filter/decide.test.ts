@@ -3,7 +3,14 @@ import { buildKeptIndex, decideViews, keptCountAt, type ReviewInput } from '../.
 import type { CandidateResult, ImageResult } from '../../shared/results.ts';
 import { parseSettings } from '../../shared/settings.ts';
 import { candidateViews, emptyReview } from '../service/views.ts';
-import { decide, decideResult, decisionColumns, reviewedText, type ScoredCandidate } from './decide.ts';
+import {
+  decide,
+  decideResult,
+  decisionColumns,
+  keepPolicy,
+  reviewedText,
+  type ScoredCandidate,
+} from './decide.ts';
 
 function candidate(
   mask: number,
@@ -14,7 +21,7 @@ function candidate(
 ): ScoredCandidate {
   return { mask, index, comparison, scores: { dos, cos } };
 }
-const filter = (overrides: object = {}) => parseSettings({ filter: overrides }).filter;
+const filter = (overrides: object = {}) => keepPolicy(parseSettings({ filter: overrides }));
 
 describe('decide', () => {
   const image = [
@@ -159,7 +166,7 @@ function randomProject(seed: number): { results: ImageResult[]; review: ReturnTy
 
 describe('engine and page agree', () => {
   const policies = (['keep-all', 'keep-by-cos-rank', 'drop'] as const).flatMap((singleMask) =>
-    (['drop', 'keep-best'] as const).flatMap((emptyMask) =>
+    (['drop', 'keep-best', 'random'] as const).flatMap((emptyMask) =>
       [0.25, 0.5].map((singleMaskShare) => ({ singleMask, emptyMask, singleMaskShare })),
     ),
   );
@@ -167,9 +174,11 @@ describe('engine and page agree', () => {
 
   it('gives identical kept sets from the engine path and the page path on random projects, every policy, several τ', () => {
     let checked = 0;
-    for (let seed = 1; seed <= 25; seed++) {
-      const { results, review } = randomProject(seed);
-      for (const base of policies) {
+    for (let projectSeed = 1; projectSeed <= 25; projectSeed++) {
+      const { results, review } = randomProject(projectSeed);
+      for (const policy of policies) {
+        // the run's seed drives `emptyMask: 'random'`: a different one per project
+        const base = { ...policy, seed: 1000 + projectSeed };
         // page, slider: columns as `filter:scores` sends them, index built once per policy
         const index = buildKeptIndex(decisionColumns(results, review), base);
         for (const tau of taus) {
@@ -192,16 +201,16 @@ describe('engine and page agree', () => {
               const engineOfMask = new Set(
                 [...keptSet].filter((id) => id.startsWith(`${result.image.id}:${mask.index}:`)),
               );
-              expect({ seed, ...filter, mask: mask.index, kept: [...pageKept].sort() }).toEqual({
-                seed,
+              expect({ projectSeed, ...filter, mask: mask.index, kept: [...pageKept].sort() }).toEqual({
+                projectSeed,
                 ...filter,
                 mask: mask.index,
                 kept: [...engineOfMask].sort(),
               });
             }
           }
-          expect({ seed, ...filter, kept: keptCountAt(index, tau) }).toEqual({
-            seed,
+          expect({ projectSeed, ...filter, kept: keptCountAt(index, tau) }).toEqual({
+            projectSeed,
             ...filter,
             kept: engineKept,
           });
@@ -232,7 +241,7 @@ describe('engine and page agree', () => {
       edits: { [`${result.image.id}:${below.mask}:${below.index}`]: 'the left one' },
       deletedMasks: [],
     };
-    const filter = { ...parseSettings({}).filter };
+    const filter = keepPolicy(parseSettings({}));
     const of = (decisions: ReturnType<typeof decideResult>, c: CandidateResult) =>
       decisions.find((d) => d.mask === c.mask && d.candidate === c.index)!;
     expect([

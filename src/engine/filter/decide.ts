@@ -14,7 +14,7 @@ import {
 import { candidateId, candidateKey } from '../../shared/ids.ts';
 import type { CandidateResult, Decision, ImageResult } from '../../shared/results.ts';
 
-export { reviewMark, type ReviewInput } from '../../shared/decide.ts';
+export { keepPolicy, reviewMark, type KeepPolicy, type ReviewInput } from '../../shared/decide.ts';
 
 /** The fields `decide` reads from a candidate. */
 export type ScoredCandidate = Pick<CandidateResult, 'index' | 'mask' | 'comparison'> & {

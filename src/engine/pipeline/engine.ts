@@ -1,6 +1,8 @@
 /**
- * The runner's stages over a model pack: the runtime's image loader and sessions, the segmenter's generation +
- * selection (or a mask import), the captioner's generation per crop type, and the CLIP scorer.
+ * The one opener of model packs outside the runtime: the runner's stages over a pack ({@link openStages}: the
+ * runtime's image loader and sessions, the segmenter's generation + selection (or a mask import), the captioner's
+ * generation per crop type, and the CLIP scorer), a pack's recorded facts without sessions ({@link readPackFacts}),
+ * and the bare pack for role-by-role work ({@link openPack}: `doctor`, the runtime bench).
  */
 import type { DecodingRecord } from '../../shared/results.ts';
 import { decodingOptions, SettingsSchema, type RuntimeSettings } from '../../shared/settings.ts';
@@ -13,9 +15,43 @@ import {
 } from '../caption/index.ts';
 import { openClipScorer } from '../filter/index.ts';
 import { loadImage } from '../image/index.ts';
-import { loadModelPack, type ModelPack } from '../runtime/index.ts';
-import { generateMasks, openMaskImport, type MaskImport, SamModel, selectMasks } from '../segment/index.ts';
+import {
+  loadModelPack,
+  type LoadModelPackOptions,
+  type ModelPack,
+  type ModelSession,
+} from '../runtime/index.ts';
+import {
+  generateMasks,
+  openBoxImport,
+  openMaskImport,
+  SamModel,
+  selectMasks,
+  selectMasksByBoxes,
+  type BoxImport,
+  type MaskImport,
+  type MaskProposal,
+} from '../segment/index.ts';
 import type { ImageStages } from './run.ts';
+
+/** The pack facts a project records: folder, name, demo flag and the checksum of every graph and file. */
+export interface PackFacts {
+  dir: string;
+  name: string;
+  demo: boolean;
+  checksums: Record<string, string>;
+}
+
+/** Runtime-mode overrides of a captioner built by {@link PackStages.captionModelWith} (defaults: the settings'). */
+export interface CaptionModelOverrides {
+  /** `reference`: decoding as the reference's code does it (full prefix, nothing deduplicated). Default: the stages' mode. */
+  mode?: 'engine' | 'reference';
+  decoderCache?: RuntimeSettings['decoderCache'];
+  decoderBatch?: RuntimeSettings['decoderBatch'];
+}
+
+/** Runtime-mode overrides of a SAM model built by {@link PackStages.segmenterWith} (defaults: the settings'). */
+export type SegmenterOverrides = Partial<Pick<RuntimeSettings, 'batchedPrompts' | 'promptBatch'>>;
 
 /** Stages plus what a run records and the bench reads. */
 export interface PackStages extends ImageStages {
@@ -30,8 +66,15 @@ export interface PackStages extends ImageStages {
   segmenter(): Promise<SamModel>;
   /** The captioner's tokenizer, loaded once with the pack. */
   captionTokenizer: CaptionTokenizer;
+  /**
+   * A new captioner over the stages' sessions with runtime-mode overrides — cached or full-prefix decoding, engine
+   * or reference mode, a decoder batch — each with its own state and batch measurement (the caption bench).
+   */
+  captionModelWith(overrides: CaptionModelOverrides): Promise<PackCaptioner>;
+  /** A new SAM model over the stages' pack with runtime-mode overrides: batched or batch-1 prompts (the masks bench). */
+  segmenterWith(overrides: SegmenterOverrides): Promise<SamModel>;
   /** Facts recorded in the project: pack name and file checksums. */
-  packInfo: { dir: string; name: string; demo: boolean; checksums: Record<string, string> };
+  packInfo: PackFacts;
   /** Releases every session. */
   dispose(): Promise<void>;
 }
@@ -45,13 +88,39 @@ export interface OpenStagesOptions {
    * served engine passes its file scope, so a mask import is checked again when it is opened, not only when set.
    */
   contains?: (realPath: string) => boolean;
+  /** Every session on the CPU provider (the app's `models:use` choice, `serve --cpu`). */
+  forceCpu?: boolean;
+}
+
+/** Options of {@link openPack}: providers and checksum verification (runtime/pack.ts `LoadModelPackOptions`). */
+export type OpenPackOptions = Pick<LoadModelPackOptions, 'forceCpu' | 'providers' | 'verifyChecksums'>;
+
+/**
+ * Opens a model pack without opening a session (each opens, checksum-verified, on first use): the one call of the
+ * runtime's loader. What runs images takes {@link openStages}; what needs the recorded facts only, {@link readPackFacts}.
+ */
+export function openPack(packDir: string, options: OpenPackOptions = {}): Promise<ModelPack> {
+  return loadModelPack(packDir, options);
+}
+
+/**
+ * The facts a project records of the pack in `packDir` (see {@link packFacts}) without opening a session: reads the
+ * manifest and checks that every file is present and of its size. Throws `ModelPackError` as {@link openPack} does.
+ */
+export async function readPackFacts(packDir: string): Promise<PackFacts> {
+  const pack = await openPack(packDir);
+  try {
+    return packFacts(pack);
+  } finally {
+    await pack.dispose();
+  }
 }
 
 /** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
 export { decodingOptions };
 
-/** The pack facts a project records: folder, name, demo flag and the checksum of every graph and file. */
-export function packFacts(pack: ModelPack): PackStages['packInfo'] {
+/** The {@link PackFacts} of an open pack: the checksums are the manifest's, per `role.graph`. */
+export function packFacts(pack: ModelPack): PackFacts {
   const checksums: Record<string, string> = {};
   for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
     for (const [key, value] of Object.entries(pack.manifest[role])) {
@@ -64,7 +133,7 @@ export function packFacts(pack: ModelPack): PackStages['packInfo'] {
 
 /** Opens a model pack and builds the runner's stages over it. */
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
-  const pack = await loadModelPack(packDir);
+  const pack = await openPack(packDir, { forceCpu: options.forceCpu });
   const { manifest } = pack;
   const [visual, text, decoder] = await Promise.all([
     pack.session('captioner.visual'),
@@ -72,24 +141,32 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     pack.session('captioner.decoder'),
   ]);
   const mode = options.mode ?? 'engine';
-  // The cached contract's sessions when the pack offers them (runtime/README.md "Fast contracts"); the reference
-  // mode decodes as the reference does, over the full prefix.
-  const cached =
-    mode === 'engine' && pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast')
-      ? {
-          cross: await pack.session('captioner.cross'),
-          decoderWithPast: await pack.session('captioner.decoderWithPast'),
-        }
-      : {};
+  // The cached contract's sessions when the pack offers them (runtime/README.md "Fast contracts"), opened with the
+  // stages in engine mode; the reference mode decodes as the reference does, over the full prefix.
+  const offersCache = pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast');
+  let cached: { cross?: ModelSession; decoderWithPast?: ModelSession } = {};
+  const openCached = async () => {
+    if (offersCache && !cached.cross)
+      cached = {
+        cross: await pack.session('captioner.cross'),
+        decoderWithPast: await pack.session('captioner.decoderWithPast'),
+      };
+  };
+  if (mode === 'engine') await openCached();
+  const newCaptioner = (
+    runtime: Pick<RuntimeSettings, 'decoderCache' | 'decoderBatch'>,
+    captionMode: 'engine' | 'reference',
+  ): Captioner =>
+    new Captioner(
+      { visual, text, decoder, ...(captionMode === 'engine' ? cached : {}) },
+      { dedupe: captionMode === 'engine', cache: runtime.decoderCache, decoderBatch: runtime.decoderBatch },
+    );
   const captioners = new Map<string, Captioner>();
   const captionerFor = (runtime: RuntimeSettings): Captioner => {
     const key = `${runtime.decoderCache}|${runtime.decoderBatch}`;
     let found = captioners.get(key);
     if (!found) {
-      found = new Captioner(
-        { visual, text, decoder, ...cached },
-        { dedupe: mode === 'engine', cache: runtime.decoderCache, decoderBatch: runtime.decoderBatch },
-      );
+      found = newCaptioner(runtime, mode);
       captioners.set(key, found);
     }
     return found;
@@ -100,13 +177,14 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     manifest.captioner.specialTokens,
   );
   const clip = await openClipScorer(pack, captionTokenizer);
-  const captionModelFor = (runtime: RuntimeSettings): PackCaptioner => ({
-    captioner: captionerFor(runtime),
+  const captionModelOf = (captioner: Captioner): PackCaptioner => ({
+    captioner,
     tokenizer: captionTokenizer,
     special: manifest.captioner.specialTokens,
     cropSize: manifest.captioner.preprocess.size,
     packName: pack.name,
   });
+  const captionModelFor = (runtime: RuntimeSettings) => captionModelOf(captionerFor(runtime));
   const defaults = SettingsSchema.parse({}).runtime;
   const sams = new Map<string, Promise<SamModel>>();
   const samFor = (runtime: RuntimeSettings): Promise<SamModel> => {
@@ -121,11 +199,26 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
   };
   let lastSam: SamModel | null = null;
   const imports = new Map<string, Promise<MaskImport>>();
+  const boxFiles = new Map<string, Promise<BoxImport>>();
   return {
     pack,
     captioner,
     captionModel: captionModelFor(defaults),
     segmenter: () => samFor(defaults),
+    async captionModelWith(overrides) {
+      const captionMode = overrides.mode ?? mode;
+      const runtime = {
+        decoderCache: overrides.decoderCache ?? defaults.decoderCache,
+        decoderBatch: overrides.decoderBatch ?? defaults.decoderBatch,
+      };
+      if (captionMode === 'engine' && runtime.decoderCache !== 'off') await openCached();
+      return captionModelOf(newCaptioner(runtime, captionMode));
+    },
+    segmenterWith: (overrides) =>
+      SamModel.open(pack, {
+        batched: overrides.batchedPrompts ?? defaults.batchedPrompts,
+        promptBatch: overrides.promptBatch ?? defaults.promptBatch,
+      }),
     captionTokenizer,
     packInfo: packFacts(pack),
     logitScale: clip.logitScale,
@@ -147,23 +240,49 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
           importedIds: found.map((m) => m.sourceId),
         };
       }
-      const sam = await samFor(settings.runtime);
-      lastSam = sam;
-      const { proposals } = await generateMasks(sam, image, {
-        preset: settings.masks.preset,
-        pointsPerSide: settings.masks.pointsPerSide,
-        pointsPerBatch: settings.runtime.pointsPerBatch,
-        signal,
-        onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
-      });
-      const { selected } = selectMasks(proposals, {
-        maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
-      });
+      const generate = async () => {
+        const sam = await samFor(settings.runtime);
+        lastSam = sam;
+        const { proposals } = await generateMasks(sam, image, {
+          preset: settings.masks.preset,
+          pointsPerSide: settings.masks.pointsPerSide,
+          pointsPerBatch: settings.runtime.pointsPerBatch,
+          signal,
+          onProgress: onWithin && ((done, total) => onWithin({ done, total, unit: 'prompts' })),
+        });
+        return proposals;
+      };
+      let selected: MaskProposal[];
+      let importedIds: string[] | undefined;
+      if (settings.masks.selection === 'boxes') {
+        // the released code's selection over imported detections (segment/select-boxes.ts); each mask records the
+        // detection that chose it
+        const path = settings.masks.boxesPath!;
+        if (!boxFiles.has(path)) {
+          const opening = openBoxImport(path, { contains: options.contains });
+          boxFiles.set(path, opening);
+          opening.catch(() => boxFiles.delete(path));
+        }
+        const found = await selectMasksByBoxes(
+          await boxFiles.get(path)!,
+          entry.path,
+          image,
+          generate,
+          settings.masks,
+        );
+        selected = found.selected;
+        importedIds = found.matches.map((m) => m.sourceId);
+      } else {
+        selected = selectMasks(await generate(), {
+          maxMasks: Math.min(settings.masks.maxMasks, settings.masks.hardCap),
+        }).selected;
+      }
       // predicted IoU and stability are kept apart too: the mask list shows both, the selector ranks by their product
       return {
         masks: selected.map((p) => p.mask),
         scores: selected.map((p) => p.predictedIou * p.stability),
         source: 'generated',
+        ...(importedIds ? { importedIds } : {}),
         predictedIous: selected.map((p) => p.predictedIou),
         stabilities: selected.map((p) => p.stability),
       };

@@ -32,7 +32,7 @@ import {
   type StepProgress,
 } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
-import { decide, scoreImage } from '../filter/index.ts';
+import { decide, keepPolicy, scoreImage } from '../filter/index.ts';
 import { isCancellation, throwIfCancelled } from '../runtime/index.ts';
 import { runBatch, type BatchControl } from './batch.ts';
 import { imageRecord, listImages, Project, type ImageEntry } from './store.ts';
@@ -245,7 +245,7 @@ export async function processImage(
   });
   counters.candidates = candidates.length;
   if (stages.decoding) counters.decoding = stages.decoding(settings);
-  const decisions = decide(candidates, masks.length, settings.filter, entry.id);
+  const decisions = decide(candidates, masks.length, keepPolicy(settings), entry.id);
   return {
     version: RESULTS_VERSION,
     revision: 0,

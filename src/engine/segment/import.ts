@@ -77,7 +77,8 @@ export class MaskImportError extends Error {
       | 'bad-png'
       | 'forbidden'
       | 'not-in-import'
-      | 'too-many-masks',
+      | 'too-many-masks'
+      | 'bad-boxes',
     message: string,
   ) {
     super(message);

@@ -1,6 +1,6 @@
 /**
- * Masks (DESIGN.md §5): SAM encoder/decoder over ONNX, automatic mask generation, selection, imported masks and
- * interactive prompts.
+ * Masks (DESIGN.md §5): SAM encoder/decoder over ONNX, automatic mask generation, selection (the top-K heuristic, or
+ * the released code's rule over imported CutLER-style detections), imported masks and interactive prompts.
  *
  * Typical use: `const model = await SamModel.open(pack); const session = new SegmentSession(model, image);
  * const result = await proposeMasks(session, { preset: 'reference', maxMasks: 5 });` — then `promptMask(session, …)`
@@ -44,6 +44,15 @@ export {
   type ImportedMask,
   type MaskImport,
 } from './import.ts';
+export {
+  boxPixels,
+  selectByDetections,
+  type BoxDecision,
+  type BoxMatch,
+  type Detection,
+  type PixelRange,
+} from './select-boxes.ts';
+export { openBoxImport, selectMasksByBoxes, type BoxImport, type BoxSelectionSettings } from './boxes.ts';
 export {
   SAM_PREPROCESS,
   resizedSize,

@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScene, type Scene } from '../demo/index.ts';
 import { maskIou } from '../image/mask.ts';
-import { loadModelPack, type ModelPack } from '../runtime/index.ts';
+import { openPack } from '../pipeline/engine.ts';
+import type { ModelPack } from '../runtime/index.ts';
 import { generateMasks } from './generate.ts';
 import { proposeMasks } from './index.ts';
 import { SamModel, SegmentSession, promptPoints } from './model.ts';
@@ -21,7 +22,7 @@ let model: SamModel;
 let single: SamModel;
 
 beforeAll(async () => {
-  pack = await loadModelPack(PACK);
+  pack = await openPack(PACK);
   model = await SamModel.open(pack, { promptBatch: 64 });
   single = await SamModel.open(pack, { batched: 'off' });
 });

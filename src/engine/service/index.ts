@@ -15,14 +15,7 @@ import {
 } from '../../shared/api.ts';
 import type { PackSummary } from '../../shared/models.ts';
 import { parseSettings, settingsPreset } from '../../shared/settings.ts';
-import {
-  listModelPacks,
-  loadModelPack,
-  modelRoots,
-  supportedBackends,
-  validateModelPack,
-  type ModelPack,
-} from '../runtime/index.ts';
+import { listModelPacks, modelRoots, supportedBackends, validateModelPack } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
 import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
 import { demoPackDir, ProjectSession } from './session.ts';
@@ -32,7 +25,8 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
   const userPackDirs = new Set<string>(options.packDirs);
   const served = new FileScope();
   const servedReady = Promise.all(options.allowedRoots.map((root) => served.allow(root)));
-  let activePack: { summary: PackSummary; pack: ModelPack } | null = null;
+  /** The pack `models:use` chose and whether its sessions run on the CPU (the runs' stages open it so). */
+  let activePack: { summary: PackSummary; forceCpu: boolean } | null = null;
 
   /** In served mode, a folder the user names must lie under an allowed root. */
   async function checkServed(path: string, what: string): Promise<string> {
@@ -60,7 +54,8 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
       pack: activePack.summary.name,
       demo: activePack.summary.demo,
       available,
-      roles: activePack.pack.providers(),
+      // no session of the chosen pack has opened yet (the stages open it on the first run)
+      roles: [],
     };
   }
 
@@ -71,15 +66,15 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
         'invalid-params',
         `model pack "${summary.name}" is not usable: ${summary.issues.map((i) => i.message).join('; ')}`,
       );
-    const pack = await loadModelPack(dir, { forceCpu: forceCpu || options.forceCpu });
-    await activePack?.pack.dispose();
-    activePack = { summary, pack };
+    // the session's stages reopen on the new pack (pipeline/engine.ts `openStages`, the one opener) at the next run
+    activePack = { summary, forceCpu: forceCpu || Boolean(options.forceCpu) };
     return providersView();
   }
 
   const session = new ProjectSession({
     checkUserPath: (path, what) => checkServed(path, what),
     packDir: async () => activePack?.summary.dir ?? demoPackDir(),
+    forceCpu: () => activePack?.forceCpu ?? Boolean(options.forceCpu),
     newSettings: () => mergeSettings(parseSettings({}), options.defaultSettings),
   });
 

@@ -79,6 +79,40 @@ describe('the path policy at the places a path enters and at each write', () => 
     });
   });
 
+  it('checks a setting’s boxes path the same way, through a symlink too, and stores its real path', async () => {
+    const scope = new FileScope();
+    await scope.allow(join(base, 'project'));
+    const check = (path: string, what: string) => scope.check(path, what);
+    await expect(
+      confineSettingsPaths({ masks: { boxesPath: join(base, 'outside', 'secret.txt') } }, check),
+    ).rejects.toThrow(
+      `boxes path (masks.boxesPath) is outside the allowed folders: ${join(base, 'outside', 'secret.txt')}`,
+    );
+    await expect(
+      confineSettingsPaths(
+        { masks: { boxesPath: join(base, 'project', 'images', 'escape', 'secret.txt') } },
+        check,
+      ),
+    ).rejects.toThrow('boxes path (masks.boxesPath) is outside the allowed folders');
+    // an allowed import path does not let an outside boxes path through
+    await expect(
+      confineSettingsPaths(
+        {
+          masks: {
+            importPath: join(base, 'project', 'images', 'a.png'),
+            boxesPath: join(base, 'outside', 'secret.txt'),
+          },
+        },
+        check,
+      ),
+    ).rejects.toThrow('boxes path (masks.boxesPath)');
+    const inside = await confineSettingsPaths(
+      { masks: { boxesPath: join(base, 'project', 'images', 'a.png') } },
+      check,
+    );
+    expect(inside?.masks.boxesPath).toBe(await realPathOf(join(base, 'project', 'images', 'a.png')));
+  });
+
   it('refuses an atomic write whose folder is a symlink out, leaving nothing outside', async () => {
     const root = await realPathOf(join(base, 'project'));
     mkdirNow(join(root, 'exports'), { recursive: true });

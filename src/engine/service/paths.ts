@@ -78,17 +78,26 @@ export class FileScope {
   }
 }
 
+/** The settings fields that hold a path, with the name a refusal gives them. */
+const SETTINGS_PATHS = [
+  ['importPath', 'mask import path (masks.importPath)'],
+  ['boxesPath', 'boxes path (masks.boxesPath)'],
+] as const;
+
 /**
  * The path policy applied to settings as they arrive (`settings:set`, `run:start`): every path a setting holds
- * (`masks.importPath`) must pass `check`, and is replaced by the real path `check` answers, so a run later reads
- * exactly what was allowed. Answers `settings` unchanged when it holds no path.
+ * (`masks.importPath`, `masks.boxesPath`) must pass `check`, and is replaced by the real path `check` answers, so a
+ * run later reads exactly what was allowed. Answers `settings` unchanged when it holds no path.
  */
-export async function confineSettingsPaths<T extends { masks?: { importPath?: string | undefined } }>(
-  settings: T | undefined,
-  check: (path: string, what: string) => Promise<string>,
-): Promise<T | undefined> {
-  const importPath = settings?.masks?.importPath;
-  if (!settings || typeof importPath !== 'string') return settings;
-  const real = await check(importPath, 'mask import path (masks.importPath)');
-  return { ...settings, masks: { ...settings.masks, importPath: real } };
+export async function confineSettingsPaths<
+  T extends { masks?: { importPath?: string | undefined; boxesPath?: string | undefined } },
+>(settings: T | undefined, check: (path: string, what: string) => Promise<string>): Promise<T | undefined> {
+  const masks = settings?.masks;
+  if (!settings || !masks) return settings;
+  let confined = masks;
+  for (const [key, what] of SETTINGS_PATHS) {
+    const path = masks[key];
+    if (typeof path === 'string') confined = { ...confined, [key]: await check(path, what) };
+  }
+  return confined === masks ? settings : { ...settings, masks: confined };
 }

@@ -13,7 +13,6 @@ import type {
   ReportView,
   RequestContext,
 } from '../../shared/api.ts';
-import type { FilterSettings } from '../../shared/settings.ts';
 import {
   buildReport,
   evaluateResults,
@@ -23,7 +22,7 @@ import {
   type OracleCache,
 } from '../dataset/index.ts';
 import type { GroundTruth } from '../demo/index.ts';
-import { decisionColumns } from '../filter/index.ts';
+import { decisionColumns, keepPolicy } from '../filter/index.ts';
 import type { ReviewStore } from './review-store.ts';
 import { DEMO_SCENES, type SessionState } from './session-state.ts';
 import { keptFlags } from './views.ts';
@@ -59,10 +58,10 @@ export class ReportExport {
   }
 
   keptCounts({ tau }: ParsedParams<'filter:counts'>): KeptCounts {
-    const filter: FilterSettings = { ...this.session.require().file.settings.filter, tau };
+    const policy = keepPolicy(this.session.require().file.settings, tau);
     const counts: KeptCounts = { tau, candidates: 0, kept: 0, masks: 0, masksWithKept: 0, perImage: {} };
     for (const result of this.session.doneResults()) {
-      const kept = keptFlags(result, filter, this.review.state);
+      const kept = keptFlags(result, policy, this.review.state);
       const exportable = result.candidates.filter((c) => !c.comparison).length;
       const keptCount = kept.filter(Boolean).length;
       counts.candidates += exportable;
@@ -76,15 +75,12 @@ export class ReportExport {
 
   report({ tau }: ParsedParams<'report:get'>): ReportView {
     const project = this.session.require();
-    const filter: FilterSettings = {
-      ...project.file.settings.filter,
-      tau: tau ?? project.file.settings.filter.tau,
-    };
+    const policy = keepPolicy(project.file.settings, tau);
     const results = [...this.session.results.values()];
     const truth = this.#groundTruth(join(project.dir, DEMO_SCENES, 'ground-truth.json'));
     const report = truth
-      ? evaluateResults(results, truth.truth, filter, this.review.state, truth.cache)
-      : buildReport(results, filter, this.review.state);
+      ? evaluateResults(results, truth.truth, policy, this.review.state, truth.cache)
+      : buildReport(results, policy, this.review.state);
     const kept = report.oracle?.kept;
     return {
       tau: report.tau,

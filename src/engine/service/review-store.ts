@@ -1,72 +1,31 @@
 /**
- * The review store: the project's `review.json` (one zod schema, `ReviewFileSchema`, for reading and writing it),
- * and the review handlers over it — accept/reject decisions, caption edits and their undo, prompted masks, mask
+ * The review store: the project's `review.json` (one zod schema, shared/review.ts `ReviewFileSchema`, read by the
+ * same reader as the CLI's `export`, `report` and `eval`), and the review handlers over it — accept/reject decisions, caption edits and their undo, prompted masks, mask
  * deletion and restore, and the mask and candidate views with the review applied. A re-caption's new revision
  * drops the image's older review entries (`supersede`). Edits of an image being re-captioned are refused.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { ApiError, type MaskPreview, type MaskView, type ParsedParams } from '../../shared/api.ts';
 import { REVIEW_FILE } from '../../shared/formats.ts';
+import { emptyReview, type ReviewState } from '../../shared/review.ts';
+import { readProjectReview } from '../dataset/index.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { writeFileAtomic } from '../pipeline/index.ts';
 import type { SessionState } from './session-state.ts';
 import { candidateView, candidateViews, maskViews, parseId, userMaskId } from './views.ts';
 
-const RleSchema = z.object({ size: z.tuple([z.number(), z.number()]), counts: z.string() });
+export { emptyReview, type ReviewState } from '../../shared/review.ts';
 
-/** A mask the user added with a prompt, as review.json stores it. */
-const UserMaskSchema = z.object({
-  rle: RleSchema,
-  bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-  area: z.number(),
-  predictedIou: z.number(),
-  stability: z.number(),
-});
-
-/** The one schema of the project's `review.json` (every field may be absent: it then starts empty). */
-export const ReviewFileSchema = z.object({
-  decisions: z.record(z.string(), z.enum(['accepted', 'rejected'])).default({}),
-  edits: z.record(z.string(), z.string()).default({}),
-  /** Masks added with prompts, per image id. */
-  userMasks: z.record(z.string(), z.array(UserMaskSchema)).default({}),
-  /** Mask ids the user deleted. */
-  deletedMasks: z.array(z.string()).default([]),
-  /**
-   * Per image id, the result revision the entries above refer to (absent = 0). When a re-caption commits a newer
-   * revision, the image's entries are dropped (`ReviewStore.supersede`).
-   */
-  revisions: z.record(z.string(), z.number()).default({}),
-});
-
-/** The review state of a project, as `review.json` holds it. */
-export type ReviewState = z.infer<typeof ReviewFileSchema>;
-
-/** An empty review state. */
-export function emptyReview(): ReviewState {
-  return { decisions: {}, edits: {}, userMasks: {}, deletedMasks: [], revisions: {} };
-}
-
-/** Reads a project folder's review (empty when it has none); throws `engine` naming the file when it is not one. */
+/**
+ * Reads a project folder's review (empty when it has none) by the one reader the CLI uses too (dataset/review.ts);
+ * throws `engine` naming the file and each wrong field when it is not one.
+ */
 export function readReview(dir: string): ReviewState {
-  const path = join(dir, REVIEW_FILE);
-  if (!existsSync(path)) return emptyReview();
-  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    return readProjectReview(dir) ?? emptyReview();
   } catch (error) {
-    throw new ApiError(
-      'engine',
-      `${path} is not valid JSON (${(error as Error).message}); move it aside to reset the review`,
-    );
+    throw new ApiError('engine', (error as Error).message);
   }
-  const parsed = ReviewFileSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new ApiError(
-      'engine',
-      `${path} is not a review file (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); move it aside to reset the review`,
-    );
-  return parsed.data;
 }
 
 type Undo =
@@ -156,7 +115,7 @@ export class ReviewStore {
       this.session.results.get(entry.id),
       entry.id,
       this.state,
-      this.session.require().file.settings.filter,
+      keepPolicy(this.session.require().file.settings),
     );
   }
 

@@ -14,6 +14,7 @@ import {
   type Settings,
 } from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { decodeRle } from '../image/index.ts';
 import {
   failedResult,
@@ -181,7 +182,7 @@ export class RunControl {
     let error: string | null = null;
     const recaptionErrors: string[] = [];
     const summary = (entry: ImageEntry, result: ImageResult | undefined, running = false) =>
-      imageSummary(entry, result, settings.filter, running, dirname(entry.path));
+      imageSummary(entry, result, keepPolicy(settings), running, dirname(entry.path));
     let last: BatchProgress | null = null;
     const progress = (p: BatchProgress) => {
       last = p;

@@ -17,7 +17,7 @@ import type {
   ReportView,
   RunFinished,
 } from '../../shared/api.ts';
-import { buildKeptIndex, keptCountAt } from '../../shared/decide.ts';
+import { buildKeptIndex, keepPolicy, keptCountAt } from '../../shared/decide.ts';
 import type { EngineClient } from './client.ts';
 import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 import { startWorkerEngine } from './worker.ts';
@@ -212,7 +212,7 @@ describe('the engine facade on the demo pack', () => {
           review: scores.review,
           maskCounts: scores.maskCounts,
         },
-        project.settings.filter,
+        keepPolicy(project.settings),
       ),
       tau,
     );

@@ -24,6 +24,8 @@ export interface ProjectSessionOptions {
   checkUserPath(path: string, what: string): Promise<string>;
   /** The model pack to run (the active one, else the demo pack). */
   packDir(): Promise<string>;
+  /** Whether the pack's sessions run on the CPU provider only (`models:use` with forceCpu, `serve --cpu`). */
+  forceCpu?(): boolean;
   /** Settings of new projects. */
   newSettings(): Settings;
 }
@@ -36,7 +38,8 @@ export class SessionState {
   results = new Map<number, ImageResult>();
   /** The folders the session may read and write: the project's and its image folders. */
   readonly scope = new FileScope();
-  #stages: { dir: string; stages: Promise<PackStages> } | null = null;
+  /** The stages and what they were opened for: the pack folder and the CPU-only choice. */
+  #stages: { key: string; stages: Promise<PackStages> } | null = null;
   #segmentSessions = new Map<number, Promise<SegmentSession>>();
 
   constructor(readonly options: ProjectSessionOptions) {}
@@ -91,9 +94,14 @@ export class SessionState {
   /** The pipeline's stages over the current pack (opened once, reopened when the pack changes). */
   async stages(): Promise<PackStages> {
     const dir = await this.options.packDir();
-    if (this.#stages?.dir !== dir) {
+    const forceCpu = this.options.forceCpu?.() ?? false;
+    const key = `${forceCpu ? 'cpu' : 'any'}|${dir}`;
+    if (this.#stages?.key !== key) {
       const previous = this.#stages;
-      this.#stages = { dir, stages: openStages(dir, { contains: (real) => this.scope.contains(real) }) };
+      this.#stages = {
+        key,
+        stages: openStages(dir, { contains: (real) => this.scope.contains(real), forceCpu }),
+      };
       this.#stages.stages.catch(() => (this.#stages = null));
       this.#segmentSessions.clear();
       if (previous) void previous.stages.then((s) => s.dispose()).catch(() => {});

@@ -26,6 +26,7 @@ import {
 } from '../../shared/api.ts';
 import { generationKey, type Settings } from '../../shared/settings.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { encodeRle, loadImage, type RgbImage } from '../image/index.ts';
 import { listImages, Project } from '../pipeline/index.ts';
 import { promptMask } from '../segment/index.ts';
@@ -158,7 +159,7 @@ export class ProjectSession {
 
   images(): ImageSummary[] {
     const project = this.state.require();
-    const filter = project.file.settings.filter;
+    const policy = keepPolicy(project.file.settings);
     // a paused run's images not reached yet are pending, not running
     const running = this.runs.running();
     return project.file.images.map((entry) =>
@@ -166,7 +167,7 @@ export class ProjectSession {
       imageSummary(
         entry,
         running.has(entry.id) ? undefined : this.state.results.get(entry.id),
-        filter,
+        policy,
         running.has(entry.id),
         dirname(entry.path),
         this.review.state,

@@ -6,12 +6,11 @@
 import { candidateId as idOf, maskId, userMaskId } from '../../shared/ids.ts';
 import { type CandidateView, type ImageSummary, type MaskView } from '../../shared/api.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
-import type { FilterSettings } from '../../shared/settings.ts';
-import { decideResult, type ReviewInput } from '../filter/index.ts';
+import { decideResult, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
 import type { ImageEntry } from '../pipeline/index.ts';
 import type { ReviewState } from './review-store.ts';
 
-/** Review state kept beside the results: its one schema is review-store.ts `ReviewFileSchema`. */
+/** Review state kept beside the results: its one schema is shared/review.ts `ReviewFileSchema`. */
 export { emptyReview, type ReviewState } from './review-store.ts';
 
 export { maskId, parseId, userMaskId } from '../../shared/ids.ts';
@@ -21,22 +20,18 @@ export const candidateId = (image: number, candidate: CandidateResult): string =
   idOf(image, candidate.mask, candidate.index);
 
 /**
- * Kept flags of every candidate of a result at the filter's τ, by the shared rule (shared/decide.ts) with the review
+ * Kept flags of every candidate of a result at the policy's τ, by the shared rule (shared/decide.ts) with the review
  * applied: accepted kept, rejected and deleted masks' candidates dropped, comparison candidates never kept.
  */
-export function keptFlags(
-  result: ImageResult,
-  filter: FilterSettings,
-  review?: ReviewInput | null,
-): boolean[] {
-  return decideResult(result, filter, review).map((d) => d.kept);
+export function keptFlags(result: ImageResult, policy: KeepPolicy, review?: ReviewInput | null): boolean[] {
+  return decideResult(result, policy, review).map((d) => d.kept);
 }
 
 /** The gallery summary of one image. */
 export function imageSummary(
   entry: ImageEntry,
   result: ImageResult | undefined,
-  filter: FilterSettings,
+  policy: KeepPolicy,
   running: boolean,
   folder: string,
   review?: ReviewInput | null,
@@ -61,7 +56,7 @@ export function imageSummary(
       error: { code: result.error?.code ?? 'error', message: result.error?.message ?? 'the image failed' },
     };
   }
-  const kept = keptFlags(result, filter, review);
+  const kept = keptFlags(result, policy, review);
   return {
     ...base,
     status: 'done',
@@ -78,12 +73,12 @@ export function maskViews(
   result: ImageResult | undefined,
   imageId: number,
   review: ReviewState,
-  filter: FilterSettings,
+  policy: KeepPolicy,
 ): MaskView[] {
   const deleted = new Set(review.deletedMasks);
   const views: MaskView[] = [];
   if (result && result.status === 'done') {
-    const kept = keptFlags(result, filter, review);
+    const kept = keptFlags(result, policy, review);
     const ranked = [...result.masks].sort((a, b) => b.score - a.score).map((m) => m.index);
     for (const mask of result.masks) {
       const id = maskId(imageId, mask.index);

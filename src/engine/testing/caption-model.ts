@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildDemoCaptioner } from '../demo/captioner.ts';
-import { loadModelPack, type ModelPack } from '../runtime/index.ts';
+import { openPack } from '../pipeline/engine.ts';
+import type { ModelPack } from '../runtime/index.ts';
 import type { CaptionerSessions } from '../caption/captioner.ts';
 import { CaptionTokenizer, loadTokenizer } from '../caption/tokenizer.ts';
 
@@ -27,7 +28,7 @@ export interface DemoCaptionerForTests {
 export async function openDemoCaptioner(): Promise<DemoCaptionerForTests> {
   const dir = join(process.cwd(), 'resources/models/demo');
   if (existsSync(join(dir, 'manifest.json'))) {
-    const pack: ModelPack = await loadModelPack(dir, { providers: ['cpu'] });
+    const pack: ModelPack = await openPack(dir, { providers: ['cpu'] });
     const special = pack.manifest.captioner.specialTokens;
     return {
       sessions: {

@@ -8,8 +8,8 @@ import sharp from 'sharp';
 import { encodeRle, rleArea, rleToBbox } from '../image/rle.ts';
 import type { BinaryMask } from '../image/types.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
-import { parseSettings } from '../../shared/settings.ts';
-import { decide } from '../filter/decide.ts';
+import { parseSettings, type SettingsInput } from '../../shared/settings.ts';
+import { decide, keepPolicy } from '../filter/decide.ts';
 import { imageRecord, Project } from '../pipeline/store.ts';
 
 /** A rectangle mask, with a hole at (hx, hy) when given. */
@@ -105,7 +105,7 @@ export async function writeTestProject(
     candidate(0, 0, 'a green square', null, 28, 'beam'),
     candidate(0, 1, 'a square, green', null, 27),
   ];
-  const settingsFilter = settings.filter;
+  const policy = keepPolicy(settings);
   const entries = project.file.images;
   const resultA: ImageResult = {
     version: 1,
@@ -113,7 +113,7 @@ export async function writeTestProject(
     status: 'done',
     masks: [maskResult(0, a0), maskResult(1, a1)],
     candidates: aCandidates,
-    decisions: decide(aCandidates, 2, settingsFilter),
+    decisions: decide(aCandidates, 2, policy, entries[0].id),
   };
   const resultB: ImageResult = {
     version: 1,
@@ -121,7 +121,7 @@ export async function writeTestProject(
     status: 'done',
     masks: [maskResult(0, b0)],
     candidates: bCandidates,
-    decisions: decide(bCandidates, 1, settingsFilter),
+    decisions: decide(bCandidates, 1, policy, entries[1].id),
   };
   const failed: ImageResult = {
     version: 1,
@@ -151,8 +151,13 @@ export interface TestImageSpec {
 /**
  * Writes a project of the given images (all done) into `dir/project`, images under `dir/images`: masks as given,
  * one DCS candidate per caption (candidate k of mask m is `image:m:k`). For exports of masks with holes, several parts and single-mask images.
+ * `overrides` (filter policies, seed) are merged into the settings; stored decisions follow them.
  */
-export async function writeMaskProject(dir: string, specs: readonly TestImageSpec[]): Promise<string> {
+export async function writeMaskProject(
+  dir: string,
+  specs: readonly TestImageSpec[],
+  overrides: Pick<SettingsInput, 'filter' | 'seed'> = {},
+): Promise<string> {
   const images = join(dir, 'images');
   mkdirSync(images, { recursive: true });
   const files = specs.map((s) => join(images, s.name));
@@ -162,7 +167,7 @@ export async function writeMaskProject(dir: string, specs: readonly TestImageSpe
       .png()
       .toFile(files[k]);
   }
-  const settings = parseSettings({ masks: { source: 'imported', importPath: images } });
+  const settings = parseSettings({ ...overrides, masks: { source: 'imported', importPath: images } });
   const project = await Project.create(join(dir, 'project'), { images: files, settings });
   project.file.images.forEach((entry, k) => {
     const spec = specs[k];
@@ -177,7 +182,7 @@ export async function writeMaskProject(dir: string, specs: readonly TestImageSpe
       status: 'done',
       masks: spec.masks.map((m, index) => maskResult(index, m.mask)),
       candidates,
-      decisions: decide(candidates, spec.masks.length, settings.filter),
+      decisions: decide(candidates, spec.masks.length, keepPolicy(settings), entry.id),
     });
   });
   project.close();

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import type { DatasetFormat as ExportFormat } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
-import { decideResult, reviewedText, type ReviewInput } from '../../filter/index.ts';
+import { decideResult, reviewedText, type KeepPolicy, type ReviewInput } from '../../filter/index.ts';
 import { assertWithin, writeFileAtomic, type Project } from '../../pipeline/index.ts';
 
 /** Export formats: the dataset formats of shared/formats.ts. */
@@ -69,8 +69,10 @@ export interface ExportContext {
   project: Project;
   /** The project's done images, by id. */
   results: ImageResult[];
-  /** The project's filter with this export's τ and single-mask policy. */
+  /** The project's filter with this export's τ and single-mask policy (as export-record.json records it). */
   filter: FilterSettings;
+  /** `filter` with the run's seed: what every exporter decides by (shared/decide.ts `keepPolicy`). */
+  policy: KeepPolicy;
   review: ReviewInput | null;
   options: ExportOptions;
   writer: Writer;
@@ -93,10 +95,10 @@ export interface ExportRef {
 /** The kept, exportable candidates of each mask of an image at τ, with the review applied (edited texts in `text`). */
 export function keptByMask(
   result: ImageResult,
-  filter: FilterSettings,
+  policy: KeepPolicy,
   review?: ReviewInput | null,
 ): Map<number, CandidateResult[]> {
-  const decisions = decideResult(result, filter, review);
+  const decisions = decideResult(result, policy, review);
   const kept = new Map<number, CandidateResult[]>();
   result.candidates.forEach((c, k) => {
     if (!decisions[k].kept || c.comparison) return;
@@ -116,7 +118,7 @@ export function tokenize(sentence: string): string[] {
 export function collectRefs(context: ExportContext): ExportRef[] {
   const refs: ExportRef[] = [];
   for (const result of context.results) {
-    const kept = keptByMask(result, context.filter, context.review);
+    const kept = keptByMask(result, context.policy, context.review);
     for (const mask of result.masks) {
       // distinct sentences per ref, in candidate order (identical captions from several crops count once)
       const sentences = [

@@ -11,13 +11,13 @@ import { writeMaskPngs } from './masks.ts';
 
 /** Writes `pseudo_supervision.csv` and `pseudo_masks/`. */
 export async function exportCsv(context: ExportContext): Promise<void> {
-  const { results, filter, review, writer, summary } = context;
+  const { results, policy, review, writer, summary } = context;
   const header = ['index', 'img_name', 'img_id', 'seg_id', 'num_sent', 'pseudo_caption', 'doc', 'one_mask'];
   const rows: string[] = [header.join(',')];
   let index = 0;
   for (const result of results) {
     const oneMask = result.masks.length === 1 ? 1 : 0;
-    const decisions = decideResult(result, filter, review);
+    const decisions = decideResult(result, policy, review);
     for (const mask of result.masks) {
       const candidates = result.candidates.filter(
         (c) =>

@@ -4,10 +4,10 @@ import type { ExportContext } from './context.ts';
 
 /** Writes `candidates.jsonl`. */
 export async function exportJsonl(context: ExportContext): Promise<void> {
-  const { results, filter, review, writer, summary } = context;
+  const { results, policy, review, writer, summary } = context;
   const lines: string[] = [];
   for (const result of results) {
-    const decisions = decideResult(result, filter, review);
+    const decisions = decideResult(result, policy, review);
     result.candidates.forEach((c, k) => {
       const { text, edited } = reviewedText(result.image.id, c, review);
       lines.push(

@@ -1,5 +1,8 @@
+import { createPinia, setActivePinia } from 'pinia';
 import { describe, expect, it } from 'vitest';
 import type { CandidateView } from '../../../shared/api.ts';
+import { REVIEW_CODES } from '../../../shared/decide.ts';
+import { parseSettings } from '../../../shared/settings.ts';
 import {
   cropLabel,
   cropOrder,
@@ -10,7 +13,10 @@ import {
   keptIds,
   reviewedMembers,
   toggledDecision,
+  useCandidatesStore,
 } from './candidates.ts';
+import { useFilterStore } from './filter.ts';
+import { useSettingsStore } from './settings.ts';
 
 function candidate(overrides: Partial<CandidateView>): CandidateView {
   return {
@@ -41,6 +47,7 @@ describe('candidates table rules', () => {
     singleMask: 'keep-all' as const,
     singleMaskShare: 0.5,
     emptyMask: 'drop' as const,
+    seed: 0,
     ...overrides,
   });
   const kept = (list: CandidateView[], p = policy()) => [...keptIds(list, p)].sort();
@@ -149,5 +156,41 @@ describe('duplicate caption groups', () => {
     expect(toggledDecision([{ decision: 'accepted' }, { decision: 'accepted' }], 'rejected')).toBe(
       'rejected',
     );
+  });
+});
+
+describe("the page's keep policy comes from the project's saved settings, seed included", () => {
+  it("draws the empty mask's caption by the saved seed, as the engine does, in the table and the slider", () => {
+    setActivePinia(createPinia());
+    const settings = useSettingsStore();
+    const filter = useFilterStore();
+    const candidates = useCandidatesStore();
+    // mask 4:1 of a two-mask image has no caption above τ = 1.3: its open candidates are 2, 4 and 5 (3 rejected)
+    candidates.list = [
+      candidate({ id: '4:1:2', dos: 1.1 }),
+      candidate({ id: '4:1:3', dos: 0.9, decision: 'rejected' }),
+      candidate({ id: '4:1:4', dos: 1.2 }),
+      candidate({ id: '4:1:5', dos: 1.0 }),
+    ];
+    filter.setColumns({
+      image: Int32Array.from([0, 0, 0, 0]),
+      mask: Int32Array.from([1, 1, 1, 1]),
+      cos: Float64Array.from([25, 25, 25, 25]),
+      dos: Float64Array.from([1.1, 0.9, 1.2, 1.0]),
+      review: Int8Array.from([0, REVIEW_CODES.rejected, 0, 0]),
+      maskCounts: Int32Array.from([2]),
+      imageIds: ['4'],
+    });
+    filter.setTau(1.3);
+    // shared/decide.test.ts hand-checks the draw: seed 7 → position 1 (candidate 4), seed 2 → position 0 (2)
+    for (const [seed, drawn] of [
+      [7, '4:1:4'],
+      [2, '4:1:2'],
+    ] as const) {
+      settings.saved = parseSettings({ seed, filter: { emptyMask: 'random' } });
+      expect(filter.policy.seed).toBe(seed);
+      expect([...candidates.kept]).toEqual([drawn]);
+      expect(filter.kept).toBe(1);
+    }
   });
 });

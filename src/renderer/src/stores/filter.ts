@@ -11,6 +11,7 @@ import {
   buildKeptIndex,
   emptyColumns,
   imageKeptAt,
+  keepPolicy,
   keptCountAt,
   REVIEW_CODES,
   scoreColumns,
@@ -23,8 +24,8 @@ import { api, errorCode, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { useSettingsStore } from './settings.ts';
 
-/** The policies used before the project's settings are loaded: the schema's defaults. */
-const DEFAULT_FILTER = parseSettings({}).filter;
+/** The policies and seed used before the project's settings are loaded: the schema's defaults. */
+const DEFAULT_SETTINGS = parseSettings({});
 
 export const useFilterStore = defineStore('filter', {
   state: () => ({
@@ -36,26 +37,17 @@ export const useFilterStore = defineStore('filter', {
     loaded: false,
   }),
   getters: {
-    /** The keep policy at the current τ: the project's saved single-mask and empty-mask choices. */
+    /**
+     * The keep policy at the current τ: the project's saved single-mask and empty-mask choices and its seed (the
+     * `emptyMask: 'random'` draw), as the engine decides with them (`project:get` / `settings:get` send them).
+     */
     policy(state): KeepPolicy {
-      const saved = useSettingsStore().saved?.filter ?? DEFAULT_FILTER;
-      return {
-        tau: state.tau,
-        singleMask: saved.singleMask,
-        singleMaskShare: saved.singleMaskShare,
-        emptyMask: saved.emptyMask,
-      };
+      return keepPolicy(useSettingsStore().saved ?? DEFAULT_SETTINGS, state.tau);
     },
-    /** Rebuilt only when the columns or a policy change, not when τ moves (the getter does not read τ). */
+    /** Rebuilt only when the columns, a policy or the seed change, not when τ moves (the getter does not read τ). */
     index(state): KeptIndex {
-      const saved = useSettingsStore().saved?.filter ?? DEFAULT_FILTER;
-      return markRaw(
-        buildKeptIndex(state.columns, {
-          singleMask: saved.singleMask,
-          singleMaskShare: saved.singleMaskShare,
-          emptyMask: saved.emptyMask,
-        }),
-      );
+      const { tau: _tau, ...policy } = keepPolicy(useSettingsStore().saved ?? DEFAULT_SETTINGS);
+      return markRaw(buildKeptIndex(state.columns, policy));
     },
     /** Per image id: candidates reviewed (accepted or rejected) and exportable candidates, for the gallery. */
     reviewByImage(state): Map<string, { reviewed: number; total: number }> {
