@@ -85,8 +85,9 @@ export async function run(): Promise<void> {
         const equal = canonical(project) === expected;
         const perImage = summary.coordinatorMs / summary.committed;
         const commit = summary.commitMs / summary.committed;
+        const snapshot = summary.snapshotMs / summary.committed;
         console.log(
-          `${workers} worker${workers > 1 ? 's' : ' '}: ${((count / summary.seconds) * 60).toFixed(1)} images/min · coordinator ${perImage.toFixed(2)} ms/image (of which ${commit.toFixed(2)} ms the store's fsynced commit, ${(perImage - commit).toFixed(2)} ms queue work) · results ${equal ? 'equal to' : 'DIFFERENT from'} the local run`,
+          `${workers} worker${workers > 1 ? 's' : ' '}: ${((count / summary.seconds) * 60).toFixed(1)} images/min · coordinator ${perImage.toFixed(2)} ms/image (of which ${commit.toFixed(2)} ms the store's fsynced commit, ${(perImage - commit).toFixed(2)} ms queue work; progress snapshot writes ${snapshot.toFixed(2)} ms/image, asynchronous) · results ${equal ? 'equal to' : 'DIFFERENT from'} the local run`,
         );
       } finally {
         for (const child of procs) child.kill('SIGTERM');

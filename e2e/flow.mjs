@@ -5,6 +5,7 @@
 // export refcoco and find the files.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { checkInspectorViews } from './inspector-views.mjs';
 import { App, Candidates, ExportDialog, Gallery, Inspector, VIEWS_ORDER, Workspace } from './pages.mjs';
 import { checkReviewNavigation } from './review-keys.mjs';
 
@@ -168,6 +169,10 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   // A re-run is labelled with the settings that made it, not the stored ones.
   const rerunLabel = await step('re-run with another seed', () => inspector.rerunWithSeed(7));
   check(/re-run .*seed 7/.test(rerunLabel), `the inspector title says "${rerunLabel}" after a re-run`);
+  // The researcher views: the whole-caption heatmap (naive vs DCS) and a beam candidate's beam view.
+  const inspectorViews = await step('inspector heatmap and beam view', () =>
+    checkInspectorViews(app, { label }),
+  );
 
   const report = await step('report', async () => {
     await app.show('report');
@@ -293,6 +298,7 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     paused,
     stale,
     rerunLabel,
+    inspectorViews,
     report,
     available,
     navigation,

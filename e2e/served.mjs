@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import { runFlow } from './flow.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
+export const FLAGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -17,7 +17,7 @@ const FLAGS = [
 ];
 
 /** Starts `pseudo-ris serve` and resolves with its URL (the line it prints) and the child process. */
-function startServe(root, workDir) {
+export function startServe(root, workDir) {
   const child = spawn(
     process.execPath,
     [

@@ -52,6 +52,7 @@ export const API_METHODS = {
   keptCounts: 'filter:counts',
 
   getTrace: 'inspector:trace',
+  getBeamTrace: 'inspector:beam',
   rerunCrop: 'inspector:rerun',
 
   getReport: 'report:get',

@@ -7,6 +7,7 @@ import {
   createApiClient,
   mergeSettings,
   parseParams,
+  QueueProgressSchema,
   type ApiTransport,
 } from './api.ts';
 import { parseSettings } from './settings.ts';
@@ -52,6 +53,45 @@ describe('the API contract', () => {
     expect(() => parseParams('export:run', { formats: ['cris'], split: 'train=0.8;rm -rf' })).toThrow(
       /split is a name such as "train" or shares by image/,
     );
+  });
+
+  it('takes a queued run with a redis:// or rediss:// URL and a plain queue name, and refuses anything else', () => {
+    expect(parseParams('run:start', { queue: { url: 'rediss://:pw@redis-host:6380/0' } })).toEqual({
+      force: false,
+      queue: { url: 'rediss://:pw@redis-host:6380/0', shipImages: false },
+    });
+    expect(() => parseParams('run:start', { queue: { url: 'http://redis-host:6379/0' } })).toThrow(
+      'run:start: invalid parameters: queue.url: the queue URL must be redis://[:password@]host:port/db, or rediss://… for TLS',
+    );
+    expect(() => parseParams('run:start', { queue: { url: 'redis://h:6379/0', name: 'two words' } })).toThrow(
+      'queue.name: a queue name is 1–100 letters, digits, _ . or -',
+    );
+    expect(() => parseParams('run:start', { queue: { url: 'redis://h:6379/0', port: 1 } })).toThrow(
+      'run:start: invalid parameters: queue: Unrecognized key',
+    );
+  });
+
+  it('validates a queue progress snapshot, naming a bad field', () => {
+    const snapshot = {
+      url: 'redis://:***@h:6379/0',
+      name: 'pseudo-ris',
+      stage: 'running',
+      total: 4,
+      done: 2,
+      failed: 1,
+      skipped: 1,
+      waiting: 1,
+      active: { 'gpu-a:7': 1 },
+      workers: 1,
+      rate: 30,
+      etaSeconds: 4,
+      coordinator: { pid: 12, host: 'a', since: '2026-01-01T00:00:00.000Z' },
+      updated: '2026-01-01T00:00:01.000Z',
+    };
+    expect(QueueProgressSchema.parse(snapshot)).toEqual(snapshot);
+    const bad = QueueProgressSchema.safeParse({ ...snapshot, active: { w: -1 } });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0].path).toEqual(['active', 'w']);
   });
 
   it('refuses a channel outside the contract, including inherited property names', () => {

@@ -20,7 +20,7 @@ import {
   type EventChannel,
   type RequestChannel,
 } from './api-names.ts';
-import type { CaptionTrace, TraceComparison } from './caption.ts';
+import type { BeamTrace, CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, TauSchema, type Settings } from './settings.ts';
@@ -100,6 +100,66 @@ export { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
 export const FOLDER_PURPOSES = ['images', 'project', 'export', 'models'] as const;
 export type FolderPurpose = (typeof FOLDER_PURPOSES)[number];
 
+/**
+ * A Redis URL of a queued run: `redis://[:password@]host:port/db`, or `rediss://…` for TLS. The engine checks the
+ * rest (host, database number) and reaches Redis once before the run starts.
+ */
+export const RedisUrlSchema = z
+  .string()
+  .max(2048, 'a queue URL is at most 2048 characters')
+  .regex(
+    /^rediss?:\/\/[^\s\0]+$/,
+    'the queue URL must be redis://[:password@]host:port/db, or rediss://… for TLS',
+  );
+
+/** A queue name: several projects can share one Redis, each on a queue of its own. */
+export const QueueNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a queue name is 1–100 letters, digits, _ . or -');
+
+const count = z.number().int().min(0);
+
+/**
+ * Progress of a queued run (`pseudo-ris generate --queue`, or `run:start` with `queue`): the one shape the
+ * coordinator reports, the CLI renders, the project's `queue-progress.json` holds (so an app that opens a project
+ * another process coordinates shows it) and `run:progress` carries in `queue`. Validated when read from the file.
+ */
+export const QueueProgressSchema = z.strictObject({
+  /** The queue's Redis URL, its password masked (`redis://:***@host:6379/0`). */
+  url: z.string().max(2048),
+  /** The queue name (`--queue-name`). */
+  name: z.string().max(200),
+  stage: z.enum(['start', 'running', 'done', 'cancelled']),
+  /** Images of the project. */
+  total: count,
+  /** Images committed, this run and before (failed ones too). */
+  done: count,
+  /** Of which failed. */
+  failed: count,
+  /** Committed before this coordinator started. */
+  skipped: count,
+  /** Jobs waiting for a worker (waiting + delayed + prioritized, all runs of the queue). */
+  waiting: count,
+  /** Active jobs per worker name (`pseudo-ris worker --name`, default host:pid). */
+  active: z.record(z.string().max(300), count),
+  /** Workers connected to the queue. */
+  workers: count,
+  /** Images per minute committed by this coordinator. */
+  rate: finite.min(0),
+  /** Seconds left at that rate; null before the first commit. */
+  etaSeconds: finite.min(0).nullable(),
+  /** The coordinating process; `since` is when it took the project's lock (project.lock's `since`). */
+  coordinator: z.strictObject({
+    pid: count,
+    host: z.string().max(300),
+    since: z.string().max(64),
+  }),
+  /** ISO time of this snapshot. */
+  updated: z.string().max(64),
+});
+/** Progress of a queued run; see {@link QueueProgressSchema}. */
+export type QueueProgress = z.infer<typeof QueueProgressSchema>;
+
 /** The parameter schema of every request channel. */
 export const REQUEST_SCHEMAS = {
   'app:info': Empty,
@@ -141,6 +201,20 @@ export const REQUEST_SCHEMAS = {
      * Failed images are run again from scratch.
      */
     force: z.boolean().default(false),
+    /**
+     * Run through a Redis work queue instead of here: this engine becomes the coordinator (as `pseudo-ris generate
+     * --queue`) and `pseudo-ris worker` processes anywhere compute the images. Every image not done yet is queued
+     * (not with `imageIds` or `force`); a queued run does not pause, and cancelling it stops the coordinator only
+     * (queued jobs stay in Redis; the next queued run collects them).
+     */
+    queue: z
+      .strictObject({
+        url: RedisUrlSchema,
+        name: QueueNameSchema.optional(),
+        /** Put each image's bytes in its job (workers without shared storage). */
+        shipImages: z.boolean().default(false),
+      })
+      .optional(),
   }),
   'run:pause': Empty,
   'run:resume': Empty,
@@ -184,6 +258,7 @@ export const REQUEST_SCHEMAS = {
   'filter:counts': z.strictObject({ tau: TauSchema }),
 
   'inspector:trace': z.strictObject({ candidateId: IdSchema }),
+  'inspector:beam': z.strictObject({ candidateId: IdSchema }),
   'inspector:rerun': z.strictObject({
     candidateId: IdSchema,
     overrides: DecodingOverridesSchema.default({}),
@@ -382,6 +457,19 @@ export interface InspectorTrace {
   trace: CaptionTrace;
 }
 
+/**
+ * The beam view of one beam-search candidate: its crop's search re-run with tracing. The engine checks that the
+ * replayed winner is the stored candidate token for token before answering.
+ */
+export interface InspectorBeamTrace {
+  candidateId: string;
+  /** `trace.target.maskIndex` indexes this list of mask ids. */
+  maskIds: string[];
+  trace: BeamTrace;
+  /** The score stored with the candidate (null for results written before scores were stored). */
+  storedScore: number | null;
+}
+
 /** Naive (plain top-k/top-p) vs DCS decoding of the same crop with the same random stream, after overrides. */
 export interface InspectorRerun {
   candidateId: string;
@@ -434,6 +522,13 @@ export interface RunStatus {
   imagesDone: number;
   imagesFailed: number;
   imagesTotal: number;
+  /**
+   * Queued runs only: who coordinates it. `here`: this engine (`run:start` with `queue`); `elsewhere`: another
+   * process holding the project's lock (e.g. `pseudo-ris generate --queue` in a terminal), whose progress this engine
+   * only shows: pause, cancel and new runs are refused until it ends (stop it where it runs). The image counts of a
+   * queued run are the project's (committed before it included), as the coordinator reports them.
+   */
+  coordinator?: 'here' | 'elsewhere';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -452,6 +547,8 @@ export interface RunProgress extends RunStatus {
   rate: number;
   etaSeconds: number | null;
   elapsedSeconds: number;
+  /** A queued run's queue: waiting, active per worker, done, failed, images/min (`imagesDone` counts this run). */
+  queue?: QueueProgress;
 }
 
 /** A run ended (`run:finished`). */
@@ -517,6 +614,7 @@ export interface ApiResults {
   'filter:scores': DosScores;
   'filter:counts': KeptCounts;
   'inspector:trace': InspectorTrace;
+  'inspector:beam': InspectorBeamTrace;
   'inspector:rerun': InspectorRerun;
   'report:get': ReportView;
   'export:run': ExportResult;

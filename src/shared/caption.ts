@@ -303,3 +303,109 @@ export interface TraceComparison {
   left: { settingKey: string; text: string };
   right: { settingKey: string; text: string };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Beam-search trace (rendered by the inspector's beam view; recorded on demand by replaying one crop's search)
+
+/** Where a ranked (beam, token) pair of one group's step went (the reference's `BeamSearchScorer.process`). */
+export type BeamPairOutcome =
+  /** a non-eot pair that became one of the group's next beams */
+  | 'beam'
+  /** an eot pair ranked < group size: it closed a hypothesis (admitted to the group's list or not) */
+  | 'hypothesis'
+  /** an eot pair ranked ≥ group size: ignored */
+  | 'eot-ignored'
+  /** ranked after the group's beams were all chosen */
+  | 'unused';
+
+/** One open beam of a group after a step. */
+export interface BeamTraceBeam {
+  /** sot … the token chosen at this step. */
+  tokenIds: number[];
+  /** Running score: Σ of the per-token scores in the search's scoring space (raw processed logits or log p). */
+  score: number;
+  /** `score / tokenIds.length`: the length-normalised score a hypothesis closed here would rank by. */
+  normalized: number;
+  /** Σ log p of the beam's tokens (log-softmax of the processed logits), whatever the scoring. */
+  logProb: number;
+  /** The beam (index within the group) of the previous step it extends; at step 0 the group's first beam. */
+  parent: number;
+}
+
+/** One of the top 2·group-size (beam, token) pairs a group ranked at a step, best first. */
+export interface BeamTracePair {
+  /** Index within the group of the beam it extends. */
+  beam: number;
+  token: number;
+  /** The beam's running score + this token's score (what the search ranks pairs by). */
+  score: number;
+  outcome: BeamPairOutcome;
+}
+
+/** One group at one step. */
+export interface BeamTraceGroupStep {
+  group: number;
+  /** True when the group was already done before this step: the search pads it and ranks nothing. */
+  done: boolean;
+  /** The group's beams after the step (empty when `done`). */
+  beams: BeamTraceBeam[];
+  /** The ranked pairs (empty when `done`). */
+  pairs: BeamTracePair[];
+  /** Whether the group is done after this step (group-size hypotheses and none can improve). */
+  doneAfter: boolean;
+}
+
+/** One decoding step: every group. */
+export interface BeamTraceStep {
+  /** 0-based; the token chosen here lands at position `step + 1` (position 0 is sot). */
+  step: number;
+  groups: BeamTraceGroupStep[];
+}
+
+/** A hypothesis offered to a group's list: at an eot pair, or at the end for the beams of unfinished groups. */
+export interface BeamTraceHypothesis {
+  group: number;
+  /** The step whose eot pair closed it; null when the search ended and it was an open beam (finalize). */
+  step: number | null;
+  /** sot … last token before eot (eot not included; the candidate appends it). */
+  tokenIds: number[];
+  /** Σ of the per-token scores (the closing eot's included). */
+  sum: number;
+  /** Final score: `sum / tokenIds.length` (length penalty 1): what the winner is chosen by. */
+  score: number;
+  /** Σ log p of its tokens (and of the closing eot). */
+  logProb: number;
+  /** Whether it entered the group's list (a full list admits only a better score). */
+  admitted: boolean;
+  /** Whether it was still in the group's list at the end (a better one may have pushed it out). */
+  kept: boolean;
+}
+
+/**
+ * The step-by-step trace of one beam-search candidate (JSON, `version: 1`), recorded by re-running that crop's
+ * search. Token texts (BPE pieces, `</w>` as a trailing space) are in `tokenTexts`, keyed by id.
+ */
+export interface BeamTrace {
+  version: 1;
+  model?: { pack: string; checksum?: string };
+  config: {
+    setting: BeamSetting;
+    settingKey: string;
+    minLength: number;
+    maxLength: number;
+    repetitionPenalty: number;
+    specialTokens: { sot: number; eot: number; pad: number };
+  };
+  target: { maskIndex: number; crop: CropType };
+  steps: BeamTraceStep[];
+  hypotheses: BeamTraceHypothesis[];
+  /** Index into `hypotheses` of the winner (the best final score; among equal scores the later one). */
+  winner: number;
+  /** The candidate the search returns: the winner's tokens with eot appended when shorter than `maxLength`. */
+  tokenIds: number[];
+  text: string;
+  score: number;
+  finished: boolean;
+  /** The text of every token id the trace mentions. */
+  tokenTexts: Record<number, string>;
+}

@@ -88,6 +88,8 @@ export interface CandidateResult {
   seed: number;
   /** The random stream the candidate drew from (sampling only). */
   streamId?: string;
+  /** Beam search only: the winning hypothesis' score (Σ scores / length), absent in results written before it. */
+  beamScore?: number;
   /** Plain-sampling comparison candidate: scored and reported, never exported. */
   comparison: boolean;
   scores: CandidateScores;

@@ -5,10 +5,11 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { readPackFacts } from '../../engine/pipeline/engine.ts';
 import { inShard, parseShard } from '../../engine/pipeline/merge.ts';
-import { runCoordinator, type QueueProgress } from '../../engine/pipeline/queue/coordinator.ts';
+import { runCoordinator } from '../../engine/pipeline/queue/coordinator.ts';
 import { DEFAULT_ATTEMPTS, DEFAULT_QUEUE_NAME } from '../../engine/pipeline/queue/jobs.ts';
 import { redactUrl } from '../../engine/pipeline/queue/redis.ts';
 import { hashFile, listImages } from '../../engine/pipeline/store.ts';
+import type { QueueProgress } from '../../shared/api.ts';
 import type { Settings } from '../../shared/settings.ts';
 import { resolvePackDir } from '../pack.ts';
 
@@ -105,16 +106,21 @@ function positive(flag: string, value: string): number {
   return n;
 }
 
+/**
+ * The queue part of a queued run's progress in words: waiting, active per worker, workers, failed, images/min, ETA.
+ * The app's top bar says the same from the same {@link QueueProgress}.
+ */
+export function describeQueueProgress(p: QueueProgress): string {
+  const active = Object.entries(p.active)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
+  return `${p.waiting} waiting · active ${active || 'none'} · ${p.workers} workers · ${p.failed} failed · ${p.rate.toFixed(1)} img/min${eta}`;
+}
+
 /** One line per change (plain) or a bar (terminal): done, failed, waiting, active per worker, throughput. */
 function queueReporter(tty: boolean): { update: (p: QueueProgress) => void; stop: () => void } {
-  const describe = (p: QueueProgress) => {
-    const active = Object.entries(p.active)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, n]) => `${name} ${n}`)
-      .join(', ');
-    const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
-    return `${p.waiting} waiting · active ${active || 'none'} · ${p.workers} workers · ${p.imagesFailed} failed · ${p.rate.toFixed(1)} img/min${eta}`;
-  };
   if (tty) {
     const bar = new SingleBar(
       { format: '{bar} {value}/{total} images · {line}', hideCursor: true, clearOnComplete: false },
@@ -123,8 +129,8 @@ function queueReporter(tty: boolean): { update: (p: QueueProgress) => void; stop
     let started = false;
     return {
       update(p) {
-        if (!started) bar.start(p.imagesTotal, p.imagesDone, { line: describe(p) });
-        else bar.update(p.imagesDone, { line: describe(p) });
+        if (!started) bar.start(p.total, p.done, { line: describeQueueProgress(p) });
+        else bar.update(p.done, { line: describeQueueProgress(p) });
         started = true;
       },
       stop() {
@@ -137,9 +143,9 @@ function queueReporter(tty: boolean): { update: (p: QueueProgress) => void; stop
   return {
     update(p) {
       // a line when the counts change, not on every poll (the rate alone moves each second)
-      const key = JSON.stringify([p.imagesDone, p.stage, p.waiting, p.active, p.workers, p.imagesFailed]);
+      const key = JSON.stringify([p.done, p.stage, p.waiting, p.active, p.workers, p.failed]);
       if (key !== last)
-        process.stderr.write(`[${p.imagesDone}/${p.imagesTotal}] ${p.stage} · ${describe(p)}\n`);
+        process.stderr.write(`[${p.done}/${p.total}] ${p.stage} · ${describeQueueProgress(p)}\n`);
       last = key;
     },
     stop() {},

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { BeamTrace } from '../../shared/caption.ts';
 import { openStages } from '../../engine/pipeline/engine.ts';
 import { Project } from '../../engine/pipeline/store.ts';
 import { traceCandidate } from '../../engine/pipeline/trace.ts';
@@ -30,9 +31,10 @@ export function registerTrace(program: Command): void {
         const project = Project.open(dir);
         const stages = await openStages(await resolvePackDir(flags.models ?? project.file.pack?.dir));
         try {
-          const { candidate, trace, reproduced } = await traceCandidate(dir, where, stages);
+          const { candidate, trace, beam, reproduced } = await traceCandidate(dir, where, stages);
           if (flags.json) {
-            process.stdout.write(`${JSON.stringify({ candidate, reproduced, trace }, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ candidate, reproduced, trace, beam }, null, 2)}\n`);
+            if (!reproduced) process.exitCode = 1;
             return;
           }
           const s = candidate.scores;
@@ -42,10 +44,12 @@ export function registerTrace(program: Command): void {
           process.stdout.write(
             `UoS ${fmt(s.uos)} · CoS ${fmt(s.cos)} · DoS ${fmt(s.dos)} · head noun "${s.headNoun}"${s.confusedWith !== null ? ` · confused with mask ${s.confusedWith}` : ''}\n`,
           );
-          if (!trace) {
-            process.stdout.write('beam-search candidate: deterministic, no sampling trace\n');
+          if (beam) {
+            printBeam(beam, candidate.text, reproduced);
+            if (!reproduced) process.exitCode = 1;
             return;
           }
+          if (!trace) return;
           process.stdout.write(
             `regenerated: "${trace.text}" (${reproduced ? 'same as stored' : 'DIFFERS from stored'}) · DCS ${trace.calibrated ? `calibrated over ${trace.cropCount} crops` : 'not calibrated (plain sampling)'}\n`,
           );
@@ -69,6 +73,34 @@ export function registerTrace(program: Command): void {
         }
       },
     );
+}
+
+/** Prints a beam trace: per step each group's beams with Σ score and Σ / length, then the hypotheses. */
+function printBeam(beam: BeamTrace, stored: string, reproduced: boolean): void {
+  const text = (ids: number[]) =>
+    ids
+      .slice(1)
+      .map((id) => beam.tokenTexts[id] ?? `<${id}>`)
+      .join('')
+      .trim();
+  process.stdout.write(
+    `replayed beam search (${beam.config.settingKey}, ${beam.config.setting.scoring}): "${beam.text}" score ${beam.score.toFixed(4)} (${reproduced ? 'same as stored' : `DIFFERS from stored "${stored}"`})\n`,
+  );
+  for (const step of beam.steps) {
+    const groups = step.groups.map((group) =>
+      group.done
+        ? `g${group.group}: done`
+        : `g${group.group}: ${group.beams.map((b) => `"${text(b.tokenIds)}" Σ ${b.score.toFixed(2)} ÷L ${b.normalized.toFixed(3)}`).join(' | ')}`,
+    );
+    process.stdout.write(`  step ${String(step.step).padStart(2)}  ${groups.join('   ')}\n`);
+  }
+  beam.hypotheses.forEach((h, i) => {
+    const when = h.step === null ? 'at the end' : `step ${h.step}`;
+    const fate = i === beam.winner ? 'WINNER' : h.kept ? 'kept' : h.admitted ? 'pushed out' : 'not admitted';
+    process.stdout.write(
+      `  hypothesis g${h.group} ${when}: "${text(h.tokenIds)}" Σ ${h.sum.toFixed(3)} / ${h.tokenIds.length} = ${h.score.toFixed(4)} (${fate})\n`,
+    );
+  });
 }
 
 function int(flag: string, value: string): number {

@@ -94,6 +94,93 @@ describe('beam search', () => {
     expect(shared.score).toBeCloseTo(2.55, 12);
   });
 
+  it('records a hand-checked trace: beams and their running scores per step, every hypothesis, the winner', async () => {
+    const { trace, ...result } = await beamSearch(model, { ...base, trace: true });
+    expect(result.tokenIds).toEqual([SOT, X, EOT]);
+    const t = trace!;
+    expect(t.steps.map((s) => s.step)).toEqual([0, 1, 2]);
+    // Step 0 from [sot]: x (2) and y (1.9) become the beams; the pairs are ranked best first.
+    const [g0] = t.steps[0]!.groups;
+    expect(g0!.beams.map((b) => b.tokenIds)).toEqual([
+      [SOT, X],
+      [SOT, Y],
+    ]);
+    expect(g0!.beams.map((b) => b.score)).toEqual([2, 1.9]);
+    expect(g0!.beams[0]!.normalized).toBeCloseTo(1, 12);
+    const lse = (values: number[]) => Math.log(values.reduce((sum, v) => sum + Math.exp(v), 0));
+    const logPX = 2 - lse([-10, 2.0, 1.9, -5, -10, -10]);
+    expect(g0!.beams[0]!.logProb).toBeCloseTo(logPX, 12);
+    expect(g0!.pairs.map((p) => [p.token, p.outcome])).toEqual([
+      [X, 'beam'],
+      [Y, 'beam'],
+      [_Z, 'unused'],
+      [PAD, 'unused'],
+    ]);
+    // Step 1: eot after x (2 + 3.1) ranks first and closes [sot x] at 5.1 / 2; x and y after x become the beams.
+    const [g1] = t.steps[1]!.groups;
+    expect(g1!.pairs.slice(0, 3).map((p) => [p.beam, p.token, p.outcome])).toEqual([
+      [0, EOT, 'hypothesis'],
+      [0, X, 'beam'],
+      [0, Y, 'beam'],
+    ]);
+    expect(g1!.beams.map((b) => [b.tokenIds, b.score, b.parent])).toEqual([
+      [[SOT, X, X], 5, 0],
+      [[SOT, X, Y], 5, 0],
+    ]);
+    expect(g1!.beams[1]!.normalized).toBeCloseTo(5 / 3, 12);
+    expect(g1!.doneAfter).toBe(false);
+    // Step 2: both beams close at 5 / 3. [sot x x] fills the list (capacity 2, worst now 5/3); [sot x y] ties the
+    // worst, and a full list admits only a strictly better score. The group is done (5/3 ≥ best next 5 / 4).
+    expect(t.steps[2]!.groups[0]!.doneAfter).toBe(true);
+    expect(t.hypotheses.map((h) => [h.step, h.tokenIds, h.admitted, h.kept])).toEqual([
+      [1, [SOT, X], true, true],
+      [2, [SOT, X, X], true, true],
+      [2, [SOT, X, Y], false, false],
+    ]);
+    expect(t.hypotheses[0]!.sum).toBeCloseTo(5.1, 12);
+    expect(t.hypotheses[0]!.score).toBeCloseTo(2.55, 12);
+    expect(t.hypotheses[0]!.logProb).toBeCloseTo(logPX + 3.1 - lse([-10, 3, 3, 3, 3.1, -10]), 12);
+    expect(t.winner).toBe(0);
+    expect(t.hypotheses[t.winner]!.score).toBe(result.score);
+  });
+
+  it('records group-size beams per group per step and a padded step for each group already done', async () => {
+    const { trace } = await beamSearch(model, { ...base, beams: 6, groups: 3, maxLength: 6, trace: true });
+    for (const step of trace!.steps) {
+      expect(step.groups.map((g) => g.group)).toEqual([0, 1, 2]);
+      for (const group of step.groups) expect(group.beams.length).toBe(group.done ? 0 : 2);
+    }
+    // Finalize offers nothing: every group finished with eot hypotheses.
+    expect(trace!.hypotheses.every((h) => h.step !== null)).toBe(true);
+    expect(trace!.hypotheses.filter((h) => h.kept)).toHaveLength(6);
+  });
+
+  it('records the open beams that finalize offers when the search runs to the maximum length', async () => {
+    const neverEnd = table({}, [-10, 1, 0.5, 0, -100, -10]);
+    const { trace, tokenIds } = await beamSearch(neverEnd, { ...base, maxLength: 4, trace: true });
+    expect(trace!.hypotheses.map((h) => [h.step, h.tokenIds])).toEqual([
+      [null, [SOT, X, X, X]],
+      [null, [SOT, X, X, Y]],
+    ]);
+    expect(trace!.hypotheses[trace!.winner]!.tokenIds).toEqual(tokenIds);
+  });
+
+  it('decodes the same with and without tracing, for every scoring and grouping', async () => {
+    const variants: Partial<BeamSearchOptions>[] = [
+      {},
+      { scoring: 'log-prob' },
+      { beams: 6, groups: 3 },
+      { minLength: 3 },
+      { beams: 6, groups: 3, maxLength: 6, sharedHypotheses: true },
+    ];
+    for (const variant of variants) {
+      const plain = await beamSearch(model, { ...base, ...variant });
+      const { trace, ...traced } = await beamSearch(model, { ...base, ...variant, trace: true });
+      expect(traced).toEqual(plain);
+      expect(trace!.hypotheses[trace!.winner]!.score).toBe(plain.score);
+    }
+  });
+
   it('rejects groups that do not divide the beams', async () => {
     await expect(beamSearch(model, { ...base, beams: 6, groups: 4 })).rejects.toThrow(
       'groups must divide beams (6), got 4',

@@ -25,6 +25,12 @@
  * default (independent groups) is the released behaviour; no preset sets the option, which stays as a check of the
  * scorer's bookkeeping.
  */
+import type {
+  BeamPairOutcome,
+  BeamTrace,
+  BeamTraceGroupStep,
+  BeamTraceHypothesis,
+} from '../../shared/caption.ts';
 import { processLogits } from './processors.ts';
 
 /** Returns next-token logits `[V]` for each prefix (all prefixes have the same length). */
@@ -43,7 +49,15 @@ export interface BeamSearchOptions {
   pad: number;
   /** A counterfactual scorer (see the module comment), not the released run; false by default. */
   sharedHypotheses?: boolean;
+  /**
+   * Record every step (beams, ranked pairs, hypotheses) into {@link BeamResult.trace}. Tracing only reads what the
+   * search computes (plus one log-softmax per beam for `logProb`): the result is the same with and without it.
+   */
+  trace?: boolean;
 }
+
+/** What {@link beamSearch} records with `trace: true`: the step-by-step part of a {@link BeamTrace}. */
+export type BeamSearchTrace = Pick<BeamTrace, 'steps' | 'hypotheses' | 'winner'>;
 
 /** The chosen caption of a beam search. */
 export interface BeamResult {
@@ -54,12 +68,23 @@ export interface BeamResult {
   finished: boolean;
   /** Decoding steps run (each step calls the step function once). */
   steps: number;
+  /** With `trace: true`: every step, hypothesis and the winner. */
+  trace?: BeamSearchTrace;
 }
 
 interface Hypothesis {
   score: number;
   tokens: number[];
   fromEot: boolean;
+  /** Index of its record in the trace's hypotheses (tracing only). */
+  traceIndex?: number;
+}
+
+/** What tracing keeps beside the search's own state. */
+interface Recorder {
+  trace: BeamSearchTrace;
+  /** Σ log p of each beam's tokens, aligned with the search's beams. */
+  logProbs: Float64Array;
 }
 
 /** Runs beam search; see the module comment for the exact semantics. */
@@ -80,6 +105,9 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
   const beamScores = new Float64Array(beams).fill(-1e9);
   for (let g = 0; g < groups; g++) beamScores[g * groupSize] = 0;
   let steps = 0;
+  const recorder: Recorder | null = options.trace
+    ? { trace: { steps: [], hypotheses: [], winner: -1 }, logProbs: new Float64Array(beams) }
+    : null;
 
   for (;;) {
     const logits = await step(sequences);
@@ -87,6 +115,8 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
     if (logits.length !== beams)
       throw new Error(`step function returned ${logits.length} rows for ${beams} prefixes`);
     const nextSequences: number[][] = new Array<number[]>(beams);
+    const nextLogProbs = recorder ? new Float64Array(beams) : null;
+    const stepGroups: BeamTraceGroupStep[] = [];
     const length = sequences[0]!.length;
     for (let g = 0; g < groups; g++) {
       const start = g * groupSize;
@@ -97,16 +127,31 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
           beamScores[start + b] = 0;
           nextSequences[start + b] = [...sequences[start]!, pad];
         }
+        stepGroups.push({ group: g, done: true, beams: [], pairs: [], doneAfter: true });
         continue;
       }
       const candidates = topCandidates(logits, sequences, beamScores, start, groupSize, options);
       const chosen: Candidate[] = [];
+      const outcomes: BeamPairOutcome[] = candidates.map(() => 'unused');
       for (let rank = 0; rank < candidates.length; rank++) {
         const candidate = candidates[rank]!;
         if (candidate.token === eot) {
-          if (rank >= groupSize) continue;
-          hypotheses[listIndex]!.add(sequences[candidate.beam]!, candidate.score, true);
+          if (rank >= groupSize) {
+            outcomes[rank] = 'eot-ignored';
+            continue;
+          }
+          outcomes[rank] = 'hypothesis';
+          const admitted = hypotheses[listIndex]!.add(sequences[candidate.beam]!, candidate.score, true);
+          if (recorder)
+            record(recorder, admitted, {
+              group: g,
+              step: steps - 1,
+              tokenIds: [...sequences[candidate.beam]!],
+              sum: candidate.score,
+              logProb: recorder.logProbs[candidate.beam]! + candidate.logProb!,
+            });
         } else {
+          outcomes[rank] = 'beam';
           chosen.push(candidate);
         }
         if (chosen.length === groupSize) break;
@@ -118,10 +163,34 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
         const candidate = chosen[b]!;
         beamScores[start + b] = candidate.score;
         nextSequences[start + b] = [...sequences[candidate.beam]!, candidate.token];
+        if (nextLogProbs) nextLogProbs[start + b] = recorder!.logProbs[candidate.beam]! + candidate.logProb!;
       }
       done[listIndex] = done[listIndex]! || hypotheses[listIndex]!.isDone(candidates[0]!.score, length + 1);
+      if (recorder)
+        stepGroups.push({
+          group: g,
+          done: false,
+          beams: chosen.map((candidate, b) => ({
+            tokenIds: nextSequences[start + b]!,
+            score: candidate.score,
+            normalized: candidate.score / (length + 1),
+            logProb: nextLogProbs![start + b]!,
+            parent: candidate.beam - start,
+          })),
+          pairs: candidates.map((candidate, rank) => ({
+            beam: candidate.beam - start,
+            token: candidate.token,
+            score: candidate.score,
+            outcome: outcomes[rank]!,
+          })),
+          doneAfter: done[listIndex]!,
+        });
     }
     sequences = nextSequences;
+    if (recorder) {
+      recorder.logProbs = nextLogProbs!;
+      recorder.trace.steps.push({ step: steps - 1, groups: stepGroups });
+    }
     // transformers' `is_done` is `_done.all()`: with shared hypotheses groups 1.. never finish early.
     if (done.every(Boolean) || sequences[0]!.length >= maxLength) break;
   }
@@ -129,7 +198,16 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
   for (let g = 0; g < groups; g++) {
     if (done[g]) continue;
     for (let b = 0; b < groupSize; b++) {
-      hypotheses[g]!.add(sequences[g * groupSize + b]!, beamScores[g * groupSize + b]!, false);
+      const beam = g * groupSize + b;
+      const admitted = hypotheses[g]!.add(sequences[beam]!, beamScores[beam]!, false);
+      if (recorder)
+        record(recorder, admitted, {
+          group: g,
+          step: null,
+          tokenIds: [...sequences[beam]!],
+          sum: beamScores[beam]!,
+          logProb: recorder.logProbs[beam]!,
+        });
     }
   }
   let best: Hypothesis | null = null;
@@ -138,13 +216,43 @@ export async function beamSearch(step: StepFunction, options: BeamSearchOptions)
     for (const hypothesis of list.beams) if (!best || hypothesis.score >= best.score) best = hypothesis;
   if (!best) throw new Error('beam search produced no hypothesis');
   const tokenIds = best.tokens.length < maxLength ? [...best.tokens, eot] : [...best.tokens];
-  return { tokenIds, score: best.score, finished: tokenIds[tokenIds.length - 1] === eot, steps };
+  const result: BeamResult = {
+    tokenIds,
+    score: best.score,
+    finished: tokenIds[tokenIds.length - 1] === eot,
+    steps,
+  };
+  if (recorder) {
+    for (const list of hypotheses)
+      for (const hypothesis of list.beams) recorder.trace.hypotheses[hypothesis.traceIndex!]!.kept = true;
+    recorder.trace.winner = best.traceIndex!;
+    result.trace = recorder.trace;
+  }
+  return result;
+}
+
+/** Appends a hypothesis record; an admitted one is the newest entry of its list, which then points at the record. */
+function record(
+  recorder: Recorder,
+  admitted: Hypothesis | null,
+  entry: Omit<BeamTraceHypothesis, 'score' | 'admitted' | 'kept'>,
+): void {
+  const index = recorder.trace.hypotheses.length;
+  recorder.trace.hypotheses.push({
+    ...entry,
+    score: entry.sum / entry.tokenIds.length,
+    admitted: admitted !== null,
+    kept: false,
+  });
+  if (admitted) admitted.traceIndex = index;
 }
 
 interface Candidate {
   beam: number;
   token: number;
   score: number;
+  /** log p of the token on its beam (tracing only). */
+  logProb?: number;
 }
 
 /** The group's top 2·groupSize (beam, token) pairs by score, best first; ties by lower flattened index. */
@@ -161,11 +269,19 @@ function topCandidates(
   for (let b = 0; b < groupSize; b++) {
     const beam = start + b;
     const processed = processLogits(logits[beam]!, sequences[beam]!, options);
+    // Tracing: log p = processed − logsumexp(processed), read before the scoring may change `processed`.
+    const logSum = options.trace ? logSumExp(processed) : 0;
+    const logProbOf = (token: number, value: number) =>
+      options.scoring === 'log-prob' ? value : value - logSum;
     if (options.scoring === 'log-prob') logSoftmaxInPlace(processed);
     const base = beamScores[beam]!;
     // The overall top 2·groupSize lie within each beam's own top 2·groupSize.
     const order = topIndices(processed, wanted);
-    for (const token of order) pool.push({ beam: b, token, score: processed[token]! + base });
+    for (const token of order) {
+      const candidate: Candidate = { beam: b, token, score: processed[token]! + base };
+      if (options.trace) candidate.logProb = logProbOf(token, processed[token]!);
+      pool.push(candidate);
+    }
   }
   pool.sort((x, y) => y.score - x.score || x.beam - y.beam || x.token - y.token);
   return pool.slice(0, wanted).map((candidate) => ({ ...candidate, beam: start + candidate.beam }));
@@ -187,12 +303,16 @@ function topIndices(values: Float64Array, count: number): number[] {
   return best;
 }
 
-function logSoftmaxInPlace(values: Float64Array): void {
+function logSumExp(values: Float64Array): number {
   let max = -Infinity;
   for (const value of values) if (value > max) max = value;
   let sum = 0;
   for (const value of values) sum += Math.exp(value - max);
-  const logSum = max + Math.log(sum);
+  return max + Math.log(sum);
+}
+
+function logSoftmaxInPlace(values: Float64Array): void {
+  const logSum = logSumExp(values);
   for (let i = 0; i < values.length; i++) values[i] = values[i]! - logSum;
 }
 
@@ -203,10 +323,12 @@ class BeamHypotheses {
 
   constructor(private readonly capacity: number) {}
 
-  add(tokens: number[], sum: number, fromEot: boolean): void {
+  /** Offers a hypothesis; answers the stored entry when admitted, else null. */
+  add(tokens: number[], sum: number, fromEot: boolean): Hypothesis | null {
     const score = sum / tokens.length;
     if (this.beams.length < this.capacity || score > this.worst) {
-      this.beams.push({ score, tokens: [...tokens], fromEot });
+      const entry: Hypothesis = { score, tokens: [...tokens], fromEot };
+      this.beams.push(entry);
       if (this.beams.length > this.capacity) {
         const sorted = this.beams
           .map((beam, index) => ({ score: beam.score, index }))
@@ -216,7 +338,9 @@ class BeamHypotheses {
       } else {
         this.worst = Math.min(score, this.worst);
       }
+      return entry;
     }
+    return null;
   }
 
   isDone(bestSum: number, length: number): boolean {

@@ -21,7 +21,7 @@ import {
   type DecodingOptions,
   type SamplingSetting,
 } from '../../shared/caption.ts';
-import { beamSearch } from './beam.ts';
+import { beamSearch, type BeamResult, type BeamSearchOptions } from './beam.ts';
 import type { Captioner, EncodedCrops, StepPair } from './captioner.ts';
 import { aggregateLogits, aggregationFactors, cosineRow, drawToken, samplingStep } from './dcs.ts';
 import { processLogits, topKKept, topPKept } from './processors.ts';
@@ -163,13 +163,10 @@ export async function generateCaptions(input: GenerateInput): Promise<GenerateOu
   return { candidates, traces: sampling.traces, steps };
 }
 
-async function beamCandidate(
-  input: GenerateInput,
-  maskIndex: number,
-  step: (prefixes: number[][]) => Promise<ArrayLike<number>[]>,
-): Promise<CaptionCandidate> {
+/** The beam-search options of a decoding configuration (its `beam` setting must be set). */
+export function beamOptions(input: GenerateInput): BeamSearchOptions {
   const beam = input.options.beam!;
-  const result = await beamSearch(step, {
+  return {
     beams: beam.beams,
     groups: beam.groups,
     scoring: beam.scoring,
@@ -177,7 +174,24 @@ async function beamCandidate(
     maxLength: input.options.maxLength,
     repetitionPenalty: input.options.repetitionPenalty,
     ...input.special,
-  });
+  };
+}
+
+async function beamCandidate(
+  input: GenerateInput,
+  maskIndex: number,
+  step: (prefixes: number[][]) => Promise<ArrayLike<number>[]>,
+): Promise<CaptionCandidate> {
+  return beamResultCandidate(input, maskIndex, await beamSearch(step, beamOptions(input)));
+}
+
+/** The candidate of a finished beam search (trailing pads dropped, text decoded). */
+export function beamResultCandidate(
+  input: GenerateInput,
+  maskIndex: number,
+  result: BeamResult,
+): CaptionCandidate {
+  const beam = input.options.beam!;
   // Groups that finished early are padded (transformers); pads at the end of a hypothesis are not caption tokens.
   const tokenIds = [...result.tokenIds];
   while (tokenIds.length > 1 && tokenIds[tokenIds.length - 1] === input.special.pad) tokenIds.pop();
@@ -447,7 +461,8 @@ async function withLeave(batcher: StepBatcher, job: () => Promise<void>): Promis
   }
 }
 
-function checkOptions(options: DecodingOptions): void {
+/** Throws a clear error for options no decoder can run. */
+export function checkOptions(options: DecodingOptions): void {
   if (!(options.temperature > 0)) throw new RangeError(`temperature must be > 0, got ${options.temperature}`);
   if (!Number.isInteger(options.minLength) || options.minLength < 1)
     throw new RangeError(`minLength must be an integer ≥ 1, got ${options.minLength}`);

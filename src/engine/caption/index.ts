@@ -39,6 +39,7 @@ export {
   type StepPair,
 } from './captioner.ts';
 export { generateCaptions, samplingSettings, type GenerateInput, type GenerateOutput } from './generate.ts';
+export { traceBeam, type TracedBeam } from './beam-trace.ts';
 export { compareTraces, recordStep, replayTrace } from './trace.ts';
 export {
   captionBatches,

@@ -237,6 +237,7 @@ export async function processImage(
         tokens: c.tokenIds,
         seed: c.seed ?? 0,
         ...(c.streamId ? { streamId: c.streamId } : {}),
+        ...(c.beamScore !== undefined ? { beamScore: c.beamScore } : {}),
         // with DCS on, plain-sampling candidates are the report's comparison set and are never exported
         comparison: method === 'sampling' && settings.captions.dcs,
         scores: scores[k],

@@ -721,6 +721,15 @@ function readHolder(path: string): LockHolder | null {
 }
 
 /**
+ * Who holds a project's writer's lock now, and whether that process still runs (a holder on another host cannot be
+ * checked and counts as alive), or null when nobody holds it.
+ */
+export function projectLockHolder(dir: string): (LockHolder & { alive: boolean }) | null {
+  const holder = readHolder(join(dir, LOCK_FILE));
+  return holder ? { ...holder, alive: alive(holder) } : null;
+}
+
+/**
  * Takes the writer's lock of a project folder: `project.lock` created with O_EXCL holding pid, host, start time and
  * since-when. A lock whose process is dead (same host; `kill(pid, 0)` answers ESRCH, or the pid now belongs to a
  * process started at another time) is taken over: under a second O_EXCL file (`project.lock.takeover`) so that two

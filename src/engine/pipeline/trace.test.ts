@@ -39,12 +39,19 @@ describe('traceCandidate', () => {
     expect(replayTrace(trace!).tokenIds).toEqual(candidate.tokens);
   });
 
-  it('says a beam candidate has no sampling trace, and names what does not exist', async () => {
+  it('gives a beam candidate its beam trace, whose winner is the stored caption and score, and names what does not exist', async () => {
     const result = Project.open(project).results()[0];
-    const beam = result.candidates.find((c) => c.method === 'beam')!;
-    expect(
-      (await traceCandidate(project, { image: 1, mask: beam.mask, candidate: beam.index }, stages)).trace,
-    ).toBeNull();
+    const beam = result.candidates.find((c) => c.method === 'beam' && c.mask === 1)!;
+    const traced = await traceCandidate(
+      project,
+      { image: 1, mask: beam.mask, candidate: beam.index },
+      stages,
+    );
+    expect(traced.trace).toBeNull();
+    expect(traced.reproduced).toBe(true);
+    expect(traced.beam!.tokenIds).toEqual(beam.tokens);
+    expect(traced.beam!.target).toEqual({ maskIndex: 1, crop: beam.crop });
+    expect(traced.beam!.hypotheses[traced.beam!.winner]!.score).toBe(beam.beamScore);
     await expect(traceCandidate(project, { image: 9, mask: 0, candidate: 0 }, stages)).rejects.toThrow(
       'image 9 has no committed result',
     );

@@ -3,19 +3,29 @@
  * so decoding that one setting of that crop type again (with the image's other masks, as DCS needs them) replays
  * the same random draws and gives the same caption with its step-by-step trace — no trace has to be stored.
  */
-import { settingKey, type CaptionTrace, type CropType, type SamplingSetting } from '../../shared/caption.ts';
+import {
+  settingKey,
+  type BeamSetting,
+  type BeamTrace,
+  type CaptionTrace,
+  type CropType,
+  type SamplingSetting,
+} from '../../shared/caption.ts';
 import type { CandidateResult, ImageResult } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
-import { generateCaptions } from '../caption/index.ts';
+import { generateCaptions, traceBeam } from '../caption/index.ts';
 import { buildCrops, decodeRle, type RgbImage } from '../image/index.ts';
 import { decodingOptions, type PackStages } from './engine.ts';
 import { Project } from './store.ts';
 
-/** A candidate and its regenerated trace (null for beam-search candidates, which have no sampling trace). */
+/** A candidate and its regenerated trace: a sampling trace, or for a beam-search candidate its beam trace. */
 export interface CandidateTrace {
   candidate: CandidateResult;
+  /** The sampling trace (null for beam-search candidates). */
   trace: CaptionTrace | null;
-  /** True when the regenerated caption equals the stored one. */
+  /** The beam trace (beam-search candidates only). */
+  beam?: BeamTrace;
+  /** True when the regenerated caption equals the stored one (for beam: token for token). */
   reproduced: boolean;
 }
 
@@ -40,9 +50,21 @@ export async function traceCandidate(
     throw new Error(
       `mask ${where.mask} of image ${where.image} has candidates 0..${candidates.length - 1}, not ${where.candidate}`,
     );
-  if (candidate.setting.kind === 'beam') return { candidate, trace: null, reproduced: true };
   const settings = project.file.settings;
   const image = await stages.load(result.image.path, settings.maxPixels);
+  if (candidate.setting.kind === 'beam') {
+    const beam = await decodeBeamWithTrace({
+      image,
+      result,
+      settings,
+      stages,
+      mask: where.mask,
+      crop: candidate.crop,
+      setting: candidate.setting,
+    });
+    const reproduced = beam.tokenIds.join(',') === candidate.tokens.join(',') && beam.text === candidate.text;
+    return { candidate, trace: null, beam, reproduced };
+  }
   const trace = await decodeWithTrace({
     image,
     result,
@@ -117,4 +139,47 @@ export async function decodeWithTrace(input: DecodeWithTraceInput): Promise<Capt
     model: { pack: stages.pack.name },
   });
   return out.traces.find((t) => t.target.maskIndex === mask) ?? null;
+}
+
+/** What {@link decodeBeamWithTrace} decodes: the beam search of one mask's crop of a stored image. */
+export interface DecodeBeamInput {
+  /** The image, already loaded (callers check where it may be read from). */
+  image: RgbImage;
+  result: ImageResult;
+  settings: Settings;
+  stages: PackStages;
+  mask: number;
+  crop: CropType;
+  setting: BeamSetting;
+}
+
+/**
+ * Re-runs the beam search of one mask's crop with tracing (the beam view's trace). Every mask's crop of that type
+ * is built and encoded together, as a run encodes them; only the target's search is decoded (beam search has no
+ * "others"). Beam search is deterministic, so the winner is the stored candidate; callers compare the two.
+ */
+export async function decodeBeamWithTrace(input: DecodeBeamInput): Promise<BeamTrace> {
+  const { image, result, settings, stages, mask, crop, setting } = input;
+  if (mask < 0 || mask >= result.masks.length)
+    throw new RangeError(`the image has masks 0..${result.masks.length - 1}, not ${mask}`);
+  const masks = result.masks.map((m) => decodeRle(m.rle));
+  const [batch] = buildCrops(image, masks, {
+    size: stages.cropSize,
+    crops: [crop],
+    fill: settings.crops.fill,
+  });
+  const { trace } = await traceBeam({
+    captioner: stages.captioner,
+    tokenizer: stages.captionTokenizer,
+    special: stages.pack.manifest.captioner.specialTokens,
+    crops: batch.data,
+    count: masks.length,
+    size: stages.cropSize,
+    crop,
+    imageId: result.image.sha256,
+    options: { ...decodingOptions(settings), beam: setting, topK: [], topP: [], alsoPlain: false },
+    target: mask,
+    model: { pack: stages.pack.name },
+  });
+  return trace;
 }

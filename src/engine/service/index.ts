@@ -135,6 +135,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'filter:scores': async () => session.outputs.dosScores(),
     'filter:counts': async (params) => session.outputs.keptCounts(params),
     'inspector:trace': (params) => session.inspector.trace(params),
+    'inspector:beam': (params) => session.inspector.beam(params),
     'inspector:rerun': (params) => session.inspector.rerun(params),
     'report:get': async (params) => session.outputs.report(params),
     'export:run': (params, context) => session.outputs.export(params, context),

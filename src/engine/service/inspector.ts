@@ -1,13 +1,20 @@
 /**
- * The caption inspector: replays one stored candidate's decoding with a per-step trace (`inspector:trace`), and
- * re-runs it with other sampling settings side by side, plain and with distinctive caption sampling
- * (`inspector:rerun`). The image is loaded again from the confined folders; nothing is stored.
+ * The caption inspector: replays one stored candidate's decoding with a per-step trace (`inspector:trace`), replays
+ * a beam candidate's search with its beams, hypotheses and winner (`inspector:beam`), and re-runs a crop with other
+ * sampling settings side by side, plain and with distinctive caption sampling (`inspector:rerun`). The image is
+ * loaded again from the confined folders; nothing is stored.
  */
-import { ApiError, type InspectorRerun, type InspectorTrace, type ParsedParams } from '../../shared/api.ts';
+import {
+  ApiError,
+  type InspectorBeamTrace,
+  type InspectorRerun,
+  type InspectorTrace,
+  type ParsedParams,
+} from '../../shared/api.ts';
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { compareTraces } from '../caption/index.ts';
-import { decodeWithTrace, type DecodeTweaks } from '../pipeline/index.ts';
+import { decodeBeamWithTrace, decodeWithTrace, type DecodeTweaks } from '../pipeline/index.ts';
 import type { SessionState } from './session-state.ts';
 import { maskId } from './views.ts';
 
@@ -20,10 +27,45 @@ export class Inspector {
     if (candidate.setting.kind === 'beam')
       throw new ApiError(
         'unsupported',
-        'beam-search candidates have no sampling trace: open a sampled (DCS or plain) candidate',
+        'beam-search candidates have no sampling trace: ask for their beam trace (inspector:beam)',
       );
     const traced = await this.#decodeOne(result, candidate.mask, candidate.crop, candidate.setting, {});
     return { candidateId, maskIds: result.masks.map((m) => maskId(result.image.id, m.index)), trace: traced };
+  }
+
+  async beam({ candidateId }: ParsedParams<'inspector:beam'>): Promise<InspectorBeamTrace> {
+    const { result, candidate } = this.session.candidate(candidateId);
+    if (candidate.setting.kind !== 'beam')
+      throw new ApiError(
+        'unsupported',
+        `candidate ${candidateId} is sampled (${candidate.settingKey}), not beam search: ask for its sampling trace (inspector:trace)`,
+      );
+    const settings = this.session.require().file.settings;
+    const stages = await this.session.stages();
+    const path = await this.session.scope.check(result.image.path, 'image');
+    const image = await stages.load(path, settings.maxPixels);
+    const trace = await decodeBeamWithTrace({
+      image,
+      result,
+      settings,
+      stages,
+      mask: candidate.mask,
+      crop: candidate.crop,
+      setting: candidate.setting,
+    });
+    // Beam search is deterministic: the replayed winner must be the stored candidate, token for token.
+    const stored = candidate.tokens.join(',');
+    if (trace.tokenIds.join(',') !== stored || trace.text !== candidate.text)
+      throw new ApiError(
+        'engine',
+        `the replayed beam search chose "${trace.text}" [${trace.tokenIds.join(',')}], not the stored "${candidate.text}" [${stored}]: the model pack or the decoding settings changed since the run`,
+      );
+    return {
+      candidateId,
+      maskIds: result.masks.map((m) => maskId(result.image.id, m.index)),
+      trace,
+      storedScore: candidate.beamScore ?? null,
+    };
   }
 
   async rerun({ candidateId, overrides }: ParsedParams<'inspector:rerun'>): Promise<InspectorRerun> {

@@ -3,11 +3,18 @@
  * The batch itself is the pipeline's loop (`runBatch` over `processImage`), committing image by image into the
  * project store; a finished image run again with `force` is re-captioned with its current mask set and its review
  * entries of the old revision are dropped (review-store.ts `supersede`).
+ *
+ * Queued runs (issue 13): `run:start` with `queue` runs the queue's coordinator in this process, the same
+ * `runCoordinator` as `pseudo-ris generate --queue`, and forwards its progress (`run:progress` with `queue`) and
+ * commits (`run:image`). A project another process coordinates is watched (queue/progress-file.ts: the
+ * coordinator's `queue-progress.json` snapshot, trusted while that process holds the project's lock, and the
+ * results it appends): its progress and commits are shown the same way, with `coordinator: 'elsewhere'`.
  */
 import { dirname } from 'node:path';
 import {
   ApiError,
   type ParsedParams,
+  type QueueProgress,
   type RequestContext,
   type RunFinished,
   type RunStatus,
@@ -17,9 +24,14 @@ import type { ImageResult } from '../../shared/results.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { decodeRle } from '../image/index.ts';
 import {
+  checkRedis,
   failedResult,
+  parseRedisUrl,
   processImage,
   runBatch,
+  runCoordinator,
+  watchQueuedProject,
+  type QueuedProjectWatch,
   type BatchProgress,
   type ImageEntry,
   type StageMasks,
@@ -47,6 +59,14 @@ interface ActiveRun {
   pausing: boolean;
   /** Emits `run:finished`. */
   finish(outcome: RunFinished['outcome'], error: string | null): void;
+  /** A queued run this engine coordinates (it does not pause). */
+  queued: boolean;
+}
+
+/** A queued run another process coordinates, as this engine shows it. */
+interface ExternalRun {
+  status: RunStatus;
+  started: number;
 }
 
 /** What run control needs from the rest of the session. */
@@ -59,6 +79,8 @@ export interface RunHooks {
 export class RunControl {
   #run: ActiveRun | null = null;
   #runSeq = 0;
+  #watch: QueuedProjectWatch | null = null;
+  #external: ExternalRun | null = null;
 
   constructor(
     private readonly session: SessionState,
@@ -84,10 +106,13 @@ export class RunControl {
    * re-captioned with its current mask set (stored masks minus deleted ones, plus prompted ones, in that order), and
    * its new result supersedes the old one in the store (revision + 1). A failed image is simply run again.
    */
-  startRun({ settings, imageIds, force }: ParsedParams<'run:start'>, context: RequestContext): RunStatus {
+  async startRun(params: ParsedParams<'run:start'>, context: RequestContext): Promise<RunStatus> {
+    const { settings, imageIds, force, queue } = params;
     const project = this.session.require();
+    this.#refuseWhileCoordinatedElsewhere();
     if (this.#run && this.#run.status.state !== 'paused')
       throw new ApiError('busy', 'a run is already going: pause or cancel it first');
+    if (queue) return this.#startQueued(queue, params, context);
     if (settings) this.hooks.setSettings({ settings }, context);
     const wanted = imageIds ? new Set(imageIds.map((id) => parseId(id, 'image').image)) : null;
     for (const id of wanted ?? []) this.session.entry(String(id));
@@ -119,6 +144,7 @@ export class RunControl {
       started: performance.now(),
       done: Promise.resolve(),
       pausing: false,
+      queued: false,
       finish: (outcome, error) =>
         context.emit('run:finished', {
           runId: status.runId,
@@ -135,18 +161,236 @@ export class RunControl {
   }
 
   /**
+   * Starts a queued run: this engine becomes the coordinator of the Redis queue (`runCoordinator`, as
+   * `pseudo-ris generate --queue`) over every image not committed yet; `pseudo-ris worker` processes compute them.
+   * The URL is checked (form, then one PING) before anything starts, so a typo is an error here, not a failed run.
+   */
+  async #startQueued(
+    queue: NonNullable<ParsedParams<'run:start'>['queue']>,
+    { settings, imageIds, force }: ParsedParams<'run:start'>,
+    context: RequestContext,
+  ): Promise<RunStatus> {
+    if (imageIds || force)
+      throw new ApiError(
+        'invalid-params',
+        'a queued run takes every image not done yet: imageIds and force are for runs here (leave queue out)',
+      );
+    if (this.#run)
+      throw new ApiError('busy', 'a paused run holds the project: resume or cancel it before a queued run');
+    try {
+      parseRedisUrl(queue.url);
+    } catch (error) {
+      throw new ApiError('invalid-params', `queue.url: ${(error as Error).message.replace(/^--queue /, '')}`);
+    }
+    try {
+      await checkRedis(queue.url);
+    } catch (error) {
+      throw new ApiError('not-found', (error as Error).message);
+    }
+    // checked again: another start may have come in while Redis answered
+    this.#refuseWhileCoordinatedElsewhere();
+    if (this.#run) throw new ApiError('busy', 'a run is already going: pause or cancel it first');
+    if (settings) this.hooks.setSettings({ settings }, context);
+    const project = this.session.require();
+    const pending = project.file.images.filter((entry) => !this.session.results.has(entry.id));
+    const status: RunStatus = {
+      runId: `run-${++this.#runSeq}`,
+      state: 'running',
+      imagesDone: project.file.images.length - pending.length,
+      imagesFailed: [...this.session.results.values()].filter((r) => r.status === 'failed').length,
+      imagesTotal: project.file.images.length,
+      coordinator: 'here',
+    };
+    const run: ActiveRun = {
+      status,
+      controller: new AbortController(),
+      imageIds: pending.map((e) => e.id),
+      force: false,
+      recaption: new Map(),
+      committed: new Set(),
+      started: performance.now(),
+      done: Promise.resolve(),
+      pausing: false,
+      queued: true,
+      finish: (outcome, error) =>
+        context.emit('run:finished', {
+          runId: status.runId,
+          outcome,
+          imagesDone: status.imagesDone,
+          imagesFailed: status.imagesFailed,
+          seconds: (performance.now() - run.started) / 1000,
+          error,
+        }),
+    };
+    this.#run = run;
+    run.done = this.#executeQueued(run, queue, context);
+    return { ...status };
+  }
+
+  /** The queued run: the coordinator in this process, its progress and commits forwarded as events. */
+  async #executeQueued(
+    run: ActiveRun,
+    queue: NonNullable<ParsedParams<'run:start'>['queue']>,
+    context: RequestContext,
+  ): Promise<void> {
+    const project = this.session.require();
+    const policy = keepPolicy(project.file.settings);
+    let last: QueueProgress | null = null;
+    let outcome: RunFinished['outcome'] = 'completed';
+    let error: string | null = null;
+    try {
+      const stages = await this.session.stages();
+      const summary = await runCoordinator({
+        project: project.dir,
+        settings: project.file.settings,
+        pack: stages.packInfo,
+        redisUrl: queue.url,
+        queueName: queue.name,
+        shipImages: queue.shipImages,
+        signal: run.controller.signal,
+        onProgress: (progress) => {
+          last = progress;
+          if (progress.stage === 'start' || progress.stage === 'running')
+            this.#emitQueued(context, run.status, run.started, progress);
+        },
+        onCommit: (result) => {
+          const entry = project.image(result.image.id);
+          this.session.results.set(entry.id, result);
+          run.committed.add(entry.id);
+          context.emit('run:image', imageSummary(entry, result, policy, false, dirname(entry.path)));
+        },
+        // Redis outages: the coordinator's connection retries and the run goes on when Redis is back
+        onWarning: () => {},
+      });
+      if (summary.cancelled) outcome = 'cancelled';
+    } catch (caught) {
+      outcome = run.controller.signal.aborted ? 'cancelled' : 'failed';
+      error = outcome === 'failed' ? (caught as Error).message : null;
+    } finally {
+      project.close();
+    }
+    if (last) this.#emitQueued(context, run.status, run.started, last, outcome);
+    this.#run = null;
+    run.finish(outcome, error);
+  }
+
+  /** `run:progress` of a queued run: the status mirrors the queue's counts (the project's images). */
+  #emitQueued(
+    context: RequestContext,
+    status: RunStatus,
+    started: number,
+    queue: QueueProgress,
+    ended?: RunFinished['outcome'],
+  ): void {
+    status.imagesDone = queue.done;
+    status.imagesFailed = queue.failed;
+    status.imagesTotal = queue.total;
+    context.emit('run:progress', {
+      ...status,
+      imageId: null,
+      stage: ended === undefined ? 'start' : ended === 'cancelled' ? 'cancelled' : 'done',
+      within: null,
+      imagesSkipped: queue.skipped,
+      rate: queue.rate,
+      etaSeconds: ended === undefined ? queue.etaSeconds : null,
+      elapsedSeconds: (performance.now() - started) / 1000,
+      queue,
+    });
+  }
+
+  /**
+   * Watches the open project for a queued run another process coordinates (`pseudo-ris generate --queue`): while it
+   * runs, its progress and commits are emitted as this engine's own would be, and `run:status` answers it. Called
+   * when a project is opened; the previous project's watch ends.
+   */
+  watchProject(dir: string, context: RequestContext): void {
+    this.#watch?.stop();
+    this.#external = null;
+    this.#watch = watchQueuedProject(dir, {
+      progress: (progress) => {
+        if (this.#run) return; // this engine runs the project itself (it took the lock after the snapshot)
+        this.#external ??= {
+          started: performance.now(),
+          status: {
+            runId: `queue-${progress.coordinator.pid}@${progress.coordinator.host}`,
+            state: 'running',
+            imagesDone: 0,
+            imagesFailed: 0,
+            imagesTotal: 0,
+            coordinator: 'elsewhere',
+          },
+        };
+        this.#emitQueued(context, this.#external.status, this.#external.started, progress);
+      },
+      results: (results) => {
+        const project = this.session.project;
+        if (!project || project.dir !== dir) return;
+        const policy = keepPolicy(project.file.settings);
+        for (const result of results) {
+          const previous = this.session.results.get(result.image.id);
+          if (previous && (previous.revision ?? 0) >= (result.revision ?? 0)) continue;
+          let entry: ImageEntry;
+          try {
+            entry = project.image(result.image.id);
+          } catch {
+            continue; // an image added by the coordinator after this project was read: shown on the next open
+          }
+          this.session.results.set(entry.id, result);
+          context.emit('run:image', imageSummary(entry, result, policy, false, dirname(entry.path)));
+        }
+      },
+      end: (how, last) => {
+        const external = this.#external;
+        if (!external) return;
+        const outcome: RunFinished['outcome'] =
+          how === 'done' ? 'completed' : how === 'cancelled' ? 'cancelled' : 'failed';
+        this.#emitQueued(context, external.status, external.started, last, outcome);
+        this.#external = null;
+        context.emit('run:finished', {
+          runId: external.status.runId,
+          outcome,
+          imagesDone: last.done,
+          imagesFailed: last.failed,
+          seconds: (performance.now() - external.started) / 1000,
+          error:
+            how === 'stopped'
+              ? `the coordinator (process ${last.coordinator.pid} on ${last.coordinator.host}, queue ${last.url}) stopped without finishing: ${last.done} of ${last.total} images are committed; run the same command again to resume`
+              : null,
+        });
+      },
+    });
+  }
+
+  /** Refuses to start or control a run while another process coordinates the project's queued run. */
+  #refuseWhileCoordinatedElsewhere(): void {
+    const external = this.#external;
+    if (!external) return;
+    throw new ApiError(
+      'busy',
+      `this project is being run through a queue by another process (${external.status.runId.replace(/^queue-/, 'pid ')}); this app shows its progress: stop it where it runs (Ctrl-C), or wait for it to finish`,
+    );
+  }
+
+  /**
    * Pauses the run: the image in flight finishes and is committed, then the run stops with state `paused` (answered
    * once it has stopped; null when the run completed meanwhile). Resume continues with the images not committed.
    */
   async pause(): Promise<RunStatus | null> {
+    this.#refuseWhileCoordinatedElsewhere();
     const run = this.#run;
     if (!run) return null;
+    if (run.queued)
+      throw new ApiError(
+        'unsupported',
+        'a queued run does not pause: Cancel stops the coordinator (queued jobs stay in Redis and the workers go on); a new queued run collects them',
+      );
     if (run.status.state === 'running') run.pausing = true;
     await run.done;
     return this.#run === run ? { ...run.status } : null;
   }
 
   async resume(context: RequestContext): Promise<RunStatus | null> {
+    this.#refuseWhileCoordinatedElsewhere();
     const run = this.#run;
     if (!run || run.status.state !== 'paused') return run ? { ...run.status } : null;
     const remaining = run.imageIds.filter((id) => !run.committed.has(id)).map(String);
@@ -157,6 +401,7 @@ export class RunControl {
 
   /** Cancels the run: the image in flight stops without being committed (it stays pending). */
   async cancel(): Promise<RunStatus | null> {
+    this.#refuseWhileCoordinatedElsewhere();
     const run = this.#run;
     if (!run) return null;
     const wasPaused = run.status.state === 'paused';
@@ -170,7 +415,8 @@ export class RunControl {
   }
 
   status(): RunStatus | null {
-    return this.#run ? { ...this.#run.status } : null;
+    const run = this.#run ?? this.#external;
+    return run ? { ...run.status } : null;
   }
 
   /** The run's batch: the pipeline's batch loop over `processImage`, committing into the project store. */
@@ -347,6 +593,8 @@ export class RunControl {
 
   /** Stops the run (the image in flight is not committed) and waits for it. */
   async dispose(): Promise<void> {
+    this.#watch?.stop();
+    this.#watch = null;
     this.#run?.controller.abort();
     await this.#run?.done;
   }

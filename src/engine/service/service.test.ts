@@ -9,6 +9,7 @@ import type {
   CandidateView,
   DosScores,
   ImageSummary,
+  InspectorBeamTrace,
   InspectorRerun,
   InspectorTrace,
   KeptCounts,
@@ -156,6 +157,19 @@ describe('the engine facade on the demo pack', () => {
     expect(rerun.dcs.text).toBe(dcs.text);
     expect(rerun.naive.calibrated).toBe(false);
     expect(rerun.comparison.right.text).toBe(rerun.dcs.text);
+    // The beam view: the crop's search replayed with tracing; its winner is the stored candidate and score.
+    const beam = candidates.find((c) => c.method === 'beam')!;
+    const beamed = await call<InspectorBeamTrace>('inspector:beam', { candidateId: beam.id });
+    expect(beamed.trace.text).toBe(beam.text);
+    expect(beamed.storedScore).toBe(beamed.trace.score);
+    expect(beamed.trace.hypotheses[beamed.trace.winner]!.score).toBe(beamed.trace.score);
+    expect(beamed.maskIds[beamed.trace.target.maskIndex]).toBe(beam.maskId);
+    await expect(call('inspector:beam', { candidateId: dcs.id })).rejects.toThrow(
+      `candidate ${dcs.id} is sampled (${dcs.settingKey}), not beam search`,
+    );
+    await expect(call('inspector:trace', { candidateId: beam.id })).rejects.toThrow(
+      'beam-search candidates have no sampling trace: ask for their beam trace (inspector:beam)',
+    );
 
     const exported = await call<{ dest: string; files: string[] }>('export:run', { formats: ['refcoco'] });
     expect(exported.dest).toBe(join(base, 'allowed', 'demo', 'exports'));

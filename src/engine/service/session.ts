@@ -274,6 +274,8 @@ export class ProjectSession {
     await this.state.scope.allow(project.dir);
     for (const folder of new Set(project.file.images.map((e) => dirname(e.path))))
       await this.state.scope.allow(folder).catch(() => {});
+    // a queued run another process coordinates on this project is shown as it goes (run-control.ts)
+    this.runs.watchProject(project.dir, context);
     const info = this.state.info();
     context.emit('project:changed', info);
     return info;

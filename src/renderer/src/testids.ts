@@ -18,6 +18,10 @@
  * | run-start           | start a run                                                            |
  * | run-pause / run-resume / run-cancel | run controls                                           |
  * | run-progress        | progress bar (data-done, data-total, data-state)                       |
+ * | run-queue           | top bar: a queued run's queue (data-coordinator = here / elsewhere,    |
+ * |                     | data-waiting, data-workers, data-done, data-failed)                    |
+ * | queue-url / queue-name / run-queued | gallery: Redis URL and queue name inputs, and the button |
+ * |                     | running the images not done yet through that queue                     |
  * | mask-overlay        | workspace canvas with the mask overlays (data-mask-count)              |
  * | prompt-mode-<m>     | workspace prompt mode buttons: select, point, box                      |
  * | prompt-add          | add the mask predicted from the current prompts                        |
@@ -38,6 +42,14 @@
  * | inspector-chart     | each inspector chart (data-chart = target/other-<j>/aggregate/calibrated/final) |
  * | inspector-divergence| the first-divergence marker of the naive-vs-DCS comparison            |
  * | rerun-crop          | inspector: re-run one crop with the form's k/p/temperature/seed        |
+ * | inspector-heatmap   | inspector: the whole-caption heatmap (data-panels, data-steps); inside |
+ * |                     | heatmap-panel (data-label naive/DCS), heatmap-row (data-step),         |
+ * |                     | heatmap-cell (data-token, data-p, data-chosen yes/no), heatmap-legend  |
+ * | inspector-beam      | inspector: the beam view (data-groups, data-group-size, data-steps);   |
+ * |                     | beam-step rows (data-step), beam-cell (data-group, data-beam, data-    |
+ * |                     | score, data-normalized, data-winner-path), beam-hypothesis rows        |
+ * |                     | (data-step, data-score, data-winner), beam-winner (data-score,         |
+ * |                     | data-stored-score, data-text)                                          |
  * | preset-default / preset-reference | parameters panel presets                                 |
  * | settings-save       | parameters panel: save settings                                        |
  * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau;               |
@@ -64,6 +76,10 @@ export const TESTID = {
   runResume: 'run-resume',
   runCancel: 'run-cancel',
   runProgress: 'run-progress',
+  runQueue: 'run-queue',
+  queueUrl: 'queue-url',
+  queueName: 'queue-name',
+  runQueued: 'run-queued',
   maskOverlay: 'mask-overlay',
   promptAdd: 'prompt-add',
   promptClear: 'prompt-clear',
@@ -84,6 +100,16 @@ export const TESTID = {
   inspectorChart: 'inspector-chart',
   inspectorDivergence: 'inspector-divergence',
   rerunCrop: 'rerun-crop',
+  inspectorHeatmap: 'inspector-heatmap',
+  heatmapPanel: 'heatmap-panel',
+  heatmapRow: 'heatmap-row',
+  heatmapCell: 'heatmap-cell',
+  heatmapLegend: 'heatmap-legend',
+  inspectorBeam: 'inspector-beam',
+  beamStep: 'beam-step',
+  beamCell: 'beam-cell',
+  beamHypothesis: 'beam-hypothesis',
+  beamWinner: 'beam-winner',
   presetDefault: 'preset-default',
   presetReference: 'preset-reference',
   settingsSave: 'settings-save',

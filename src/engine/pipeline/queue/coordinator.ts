@@ -16,11 +16,13 @@
  * Nothing here listens on a port: the coordinator and the workers are Redis clients.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Queue, QueueEvents, type Job } from 'bullmq';
+import type { QueueProgress } from '../../../shared/api.ts';
 import type { ImageResult, RunSummary } from '../../../shared/results.ts';
 import type { Settings } from '../../../shared/settings.ts';
 import { failedResult } from '../run.ts';
-import { listImages, Project, type ImageEntry } from '../store.ts';
+import { listImages, Project, projectLockHolder, type ImageEntry } from '../store.ts';
 import {
   DEFAULT_ATTEMPTS,
   DEFAULT_MAX_SHIPPED_BYTES,
@@ -31,27 +33,13 @@ import {
   type ImageJobData,
   type QueueRun,
 } from './jobs.ts';
+import { writeQueueProgress } from './progress-file.ts';
 import { checkRedis, openRedis, redactUrl } from './redis.ts';
 
-/** Progress of a queued run, emitted on every commit and every `progressMs`. */
-export interface QueueProgress {
-  imagesTotal: number;
-  /** Committed, this run and before. */
-  imagesDone: number;
-  imagesFailed: number;
-  /** Committed before this coordinator started. */
-  imagesSkipped: number;
-  /** Jobs of the queue waiting for a worker (waiting + delayed + prioritized, all runs of the queue). */
-  waiting: number;
-  /** Active jobs per worker name. */
-  active: Record<string, number>;
-  /** Workers connected to the queue. */
-  workers: number;
-  /** Images per minute committed by this coordinator. */
-  rate: number;
-  etaSeconds: number | null;
-  stage: 'start' | 'running' | 'done' | 'cancelled';
-}
+export type { QueueProgress } from '../../../shared/api.ts';
+
+/** The project's `queue-progress.json` is rewritten at most this often (ms). */
+const PROGRESS_FILE_MS = 500;
 
 /** Options of {@link runCoordinator}. */
 export interface CoordinatorOptions {
@@ -76,6 +64,7 @@ export interface CoordinatorOptions {
   progressMs?: number;
   /** With no result for this long, re-check every outstanding job in Redis (ms, default 10 000). */
   sweepMs?: number;
+  /** Every commit and every `progressMs`; the same snapshot goes to the project's `queue-progress.json`. */
   onProgress?: (progress: QueueProgress) => void;
   /** Redis errors while running (the connection retries; the run goes on when Redis is back). */
   onWarning?: (message: string) => void;
@@ -91,6 +80,8 @@ export interface CoordinatorSummary extends RunSummary {
   coordinatorMs: number;
   /** Of which in the store's fsynced commits. */
   commitMs: number;
+  /** Milliseconds the progress snapshot's writes took (`queue-progress.json`; asynchronous, off the commit path). */
+  snapshotMs: number;
   /** Images this coordinator committed. */
   committed: number;
 }
@@ -124,19 +115,83 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const outstanding = new Map<string, ImageEntry>();
   for (const entry of pendingEntries) outstanding.set(entryJobId(entry, options.settings, digest), entry);
 
+  const holder = projectLockHolder(project.dir);
   const progress: QueueProgress = {
-    imagesTotal: images.length,
-    imagesDone: images.length - pendingEntries.length,
-    imagesFailed: results.filter((r) => r.status === 'failed').length,
-    imagesSkipped: images.length - pendingEntries.length,
+    url: redactUrl(options.redisUrl),
+    name: queueName,
+    stage: 'start',
+    total: images.length,
+    done: images.length - pendingEntries.length,
+    failed: results.filter((r) => r.status === 'failed').length,
+    skipped: images.length - pendingEntries.length,
     waiting: 0,
     active: {},
     workers: 0,
     rate: 0,
     etaSeconds: null,
-    stage: 'start',
+    // the lock this process holds (Project.create took it): an app watching the folder checks it is still held
+    coordinator: {
+      pid: process.pid,
+      host: holder?.host ?? hostname(),
+      since: holder?.pid === process.pid ? holder.since : new Date().toISOString(),
+    },
+    updated: new Date().toISOString(),
   };
-  const emit = () => options.onProgress?.({ ...progress, active: { ...progress.active } });
+  // the snapshot file, for an app that opens this project (progress-file.ts): written off the commit path (async,
+  // one write at a time, the newest snapshot wins), at most every PROGRESS_FILE_MS; `flushSnapshot` writes the last
+  let snapshotMs = 0;
+  let latest: QueueProgress | null = null;
+  let writing: Promise<void> = Promise.resolve();
+  let inFlight = false;
+  let lastWrite = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  const writeSnapshot = () => {
+    if (inFlight || !latest) return;
+    const snapshot = latest;
+    latest = null;
+    inFlight = true;
+    const t0 = performance.now();
+    lastWrite = t0;
+    writing = writeQueueProgress(project.dir, snapshot)
+      .catch((error: unknown) =>
+        options.onWarning?.(`writing the progress snapshot: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        snapshotMs += performance.now() - t0;
+        inFlight = false;
+        if (latest) scheduleSnapshot();
+      });
+  };
+  const scheduleSnapshot = () => {
+    if (timer || inFlight) return;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        writeSnapshot();
+      },
+      Math.max(0, PROGRESS_FILE_MS - (performance.now() - lastWrite)),
+    );
+  };
+  const publish = () => {
+    latest = { ...progress, active: { ...progress.active }, coordinator: { ...progress.coordinator } };
+    scheduleSnapshot();
+  };
+  const flushSnapshot = async () => {
+    clearTimeout(timer);
+    timer = undefined;
+    await writing;
+    writeSnapshot();
+    await writing;
+  };
+  const emit = () => {
+    progress.updated = new Date().toISOString();
+    publish();
+    options.onProgress?.({
+      ...progress,
+      active: { ...progress.active },
+      coordinator: { ...progress.coordinator },
+    });
+  };
   emit();
   let coordinatorMs = 0;
   let commitMs = 0;
@@ -144,19 +199,21 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const summary = (cancelled: boolean): CoordinatorSummary => ({
     project: project.dir,
     imagesTotal: images.length,
-    imagesDone: progress.imagesDone,
-    imagesFailed: progress.imagesFailed,
-    imagesSkipped: progress.imagesSkipped,
+    imagesDone: progress.done,
+    imagesFailed: progress.failed,
+    imagesSkipped: progress.skipped,
     cancelled,
     seconds: (performance.now() - started) / 1000,
     coordinatorMs,
     commitMs,
+    snapshotMs,
     committed,
   });
   if (outstanding.size === 0) {
-    project.close();
     progress.stage = 'done';
     emit();
+    await flushSnapshot();
+    project.close();
     return summary(false);
   }
 
@@ -200,8 +257,8 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     commitMs += performance.now() - c0;
     outstanding.delete(jobId);
     committed++;
-    progress.imagesDone++;
-    if (result.status === 'failed') progress.imagesFailed++;
+    progress.done++;
+    if (result.status === 'failed') progress.failed++;
     const minutes = (performance.now() - started) / 60000;
     progress.rate = minutes > 0 ? committed / minutes : 0;
     progress.etaSeconds = progress.rate > 0 ? (outstanding.size / progress.rate) * 60 : null;
@@ -287,6 +344,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   };
   let poll: NodeJS.Timeout | undefined;
   let cancelled = false;
+  let failed = true;
   const onAbort = () => {
     cancelled = true;
     finish();
@@ -322,6 +380,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     }, options.progressMs ?? 1000);
     await allDone;
     await chain;
+    failed = false;
   } finally {
     if (poll) clearInterval(poll);
     options.signal?.removeEventListener('abort', onAbort);
@@ -330,10 +389,15 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     // connections passed in are not closed by BullMQ
     eventsConnection.disconnect();
     connection.disconnect();
+    // the last snapshot is written while the lock is still held: a watcher that then sees the lock released knows
+    // the run ended (done or stopped) rather than died; a run that throws leaves `running` and a released lock
+    if (!failed) {
+      progress.stage = cancelled ? 'cancelled' : 'done';
+      emit();
+    }
+    await flushSnapshot();
     project.close();
   }
-  progress.stage = cancelled ? 'cancelled' : 'done';
-  emit();
   return summary(cancelled);
 }
 

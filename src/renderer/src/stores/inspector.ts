@@ -1,10 +1,15 @@
 /**
  * The decoding inspector: one candidate's stored trace, the naive-vs-DCS re-run of its crop on the same random
  * stream (with optional k / p / temperature / seed / aggregation overrides), which of the two the charts show, and
- * the selected step.
+ * the selected step; for a beam-search candidate, its beam trace (the crop's search replayed with tracing).
  */
 import { defineStore } from 'pinia';
-import type { CandidateView, InspectorRerun, InspectorTrace } from '../../../shared/api.ts';
+import type {
+  CandidateView,
+  InspectorBeamTrace,
+  InspectorRerun,
+  InspectorTrace,
+} from '../../../shared/api.ts';
 import type { CaptionTrace, TraceStep } from '../../../shared/caption.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
@@ -23,6 +28,8 @@ export const useInspectorStore = defineStore('inspector', {
     candidate: null as CandidateView | null,
     stored: null as InspectorTrace | null,
     rerunResult: null as InspectorRerun | null,
+    /** The beam trace of a beam-search candidate. */
+    beam: null as InspectorBeamTrace | null,
     /** Which decoding the charts show once a naive-vs-DCS pair exists. */
     side: 'dcs' as 'naive' | 'dcs',
     step: 0,
@@ -50,6 +57,7 @@ export const useInspectorStore = defineStore('inspector', {
       this.candidate = candidate;
       this.stored = null;
       this.rerunResult = null;
+      this.beam = null;
       this.step = 0;
       this.error = null;
       const setting = candidate.setting;
@@ -61,13 +69,20 @@ export const useInspectorStore = defineStore('inspector', {
         seed: null,
         aggregation: null,
       };
-      if (setting.kind === 'beam') {
-        this.error = 'Beam-search candidates have no sampling trace: open a DCS or plain-sampling candidate.';
-        return;
-      }
       this.loading = true;
       // Another candidate may be opened before these answers arrive; drop answers for one no longer shown.
       const current = () => this.candidate?.id === candidate.id;
+      if (setting.kind === 'beam') {
+        try {
+          const beam = await api().getBeamTrace({ candidateId: candidate.id });
+          if (current()) this.beam = beam;
+        } catch (error) {
+          if (current()) this.error = errorMessage(error);
+        } finally {
+          if (current()) this.loading = false;
+        }
+        return;
+      }
       try {
         const stored = await api().getTrace({ candidateId: candidate.id });
         if (!current()) return;
@@ -109,7 +124,7 @@ export const useInspectorStore = defineStore('inspector', {
       }
     },
     setStep(step: number): void {
-      const n = this.shown?.steps.length ?? 0;
+      const n = this.beam?.trace.steps.length ?? this.shown?.steps.length ?? 0;
       this.step = Math.min(Math.max(0, step), Math.max(0, n - 1));
     },
     setSide(side: 'naive' | 'dcs'): void {

@@ -2,7 +2,14 @@
  * The open project, its images (gallery) and the batch run: status, progress events, start/pause/resume/cancel.
  */
 import { defineStore } from 'pinia';
-import type { ImageSummary, ProjectInfo, RunFinished, RunProgress, RunStatus } from '../../../shared/api.ts';
+import type {
+  ImageSummary,
+  ProjectInfo,
+  QueueProgress,
+  RunFinished,
+  RunProgress,
+  RunStatus,
+} from '../../../shared/api.ts';
 import { imageObjectUrl } from '../lib/image-url.ts';
 import {
   galleryImages,
@@ -40,6 +47,10 @@ export const useProjectStore = defineStore('project', {
     /** The gallery's filter and order (the previous/next image keys of other views follow them). */
     galleryFilter: 'all' as GalleryFilter,
     galleryOrder: 'project' as GalleryOrder,
+    /** The Redis URL of the last queued run started here (typed by the user; kept for the next one). */
+    queueUrl: '',
+    /** Its queue name (empty: the default, "pseudo-ris"). */
+    queueName: '',
   }),
   getters: {
     /** The tiles the gallery shows, in its order. */
@@ -71,6 +82,10 @@ export const useProjectStore = defineStore('project', {
       const active = state.run?.state === 'running' || state.run?.state === 'cancelling';
       return (image) => (image.status === 'running' && !active ? 'pending' : image.status);
     },
+    /** A queued run's queue (waiting, active per worker, done, failed, images/min), while one runs. */
+    queue: (state): QueueProgress | null => (state.run?.coordinator ? (state.progress?.queue ?? null) : null),
+    /** The run is a queued run another process coordinates: this app only shows it. */
+    coordinatedElsewhere: (state) => state.run?.coordinator === 'elsewhere',
     /** Progress inside the current image: "captions 3/8 crops" (null between images or with no run). */
     withinText(state): string | null {
       const p = state.progress;
@@ -94,6 +109,7 @@ export const useProjectStore = defineStore('project', {
           imagesDone: progress.imagesDone,
           imagesFailed: progress.imagesFailed,
           imagesTotal: progress.imagesTotal,
+          ...(progress.coordinator ? { coordinator: progress.coordinator } : {}),
         };
       });
       api().onImageUpdated((image) => {
@@ -114,7 +130,15 @@ export const useProjectStore = defineStore('project', {
         const switched = project?.dir !== this.project?.dir;
         this.project = project;
         void this.refresh();
-        if (switched) void this.reloadDerived();
+        if (switched) {
+          // another project: its run (or a queued run another process coordinates on it) is the engine's to say
+          this.progress = null;
+          void api()
+            .runStatus()
+            .then((status) => (this.run = status))
+            .catch(() => {});
+          void this.reloadDerived();
+        }
       });
     },
     /**
@@ -262,6 +286,22 @@ export const useProjectStore = defineStore('project', {
           const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
           this.lastFinished = null;
           this.run = await api().startRun({ imageIds, force });
+        },
+        'run',
+      );
+    },
+    /**
+     * Runs every image not done yet through a Redis queue: the engine coordinates, `pseudo-ris worker` processes
+     * compute (`url` = redis://[:password@]host:port/db or rediss://…).
+     */
+    async startQueued(url: string, name?: string): Promise<void> {
+      await this.withBusy(
+        'Start queued run',
+        async () => {
+          this.queueUrl = url;
+          this.queueName = name ?? '';
+          this.lastFinished = null;
+          this.run = await api().startRun({ queue: name ? { url, name } : { url } });
         },
         'run',
       );
