@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { checkInspectorViews } from './inspector-views.mjs';
 import { App, Candidates, ExportDialog, Gallery, Inspector, VIEWS_ORDER, Workspace } from './pages.mjs';
+import { checkReviewNavigation } from './review-keys.mjs';
 
 /** Throws with `message` unless `condition` holds. */
 function check(condition, message) {
@@ -268,6 +269,11 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     return workspace.deleteRecaptionUndo(reviewed);
   });
 
+  // Issue 12 review flow: image keys in the gallery's order, duplicate groups, tile counts = top bar (review-keys.mjs).
+  const navigation = await step('image keys, duplicate groups, tile counts', () =>
+    checkReviewNavigation(app, { label }),
+  );
+
   // Every view at both sizes: no horizontal scrollbar, no wrapped top bar.
   for (const view of VIEWS_ORDER) {
     await app.show(view);
@@ -295,5 +301,6 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
     inspectorViews,
     report,
     available,
+    navigation,
   };
 }

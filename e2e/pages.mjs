@@ -550,19 +550,21 @@ export class Candidates {
     const keptFlags = await this.rows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kept')));
     if (keptFlags.some((flag) => flag !== 'true')) throw new Error('the kept filter shows rows not kept');
     await this.app.byTestId('filter-kept').uncheck();
+    // equal captions are one line each (a group with its count), never two lines
     const duplicates = await page.evaluate(() => {
       const rows = [...document.querySelectorAll('[data-testid="candidate-row"]')];
-      const text = (r) => r.querySelector('.text > span')?.textContent.trim().toLowerCase();
+      const text = (r) => r.querySelector('.text > span:not(.member-mark)')?.textContent.trim().toLowerCase();
       return rows
         .filter((r) => r.querySelector('[data-testid="dup-count"]'))
         .map((r) => [
           Number(r.querySelector('[data-testid="dup-count"]').getAttribute('data-count')),
+          Number(r.getAttribute('data-members')),
           rows.filter((o) => text(o) === text(r)).length,
         ]);
     });
-    for (const [shown, actual] of duplicates)
-      if (shown !== actual || shown < 2)
-        throw new Error(`a duplicate mark says ×${shown} for ${actual} equal rows`);
+    for (const [shown, members, lines] of duplicates)
+      if (shown !== members || shown < 2 || lines !== 1)
+        throw new Error(`a duplicate group says ×${shown} for ${members} members on ${lines} lines`);
     await page.keyboard.press('?');
     await this.app.byTestId('keys-overlay').waitFor();
     const keysText = await this.app.byTestId('keys-overlay').textContent();
@@ -601,8 +603,9 @@ export class Candidates {
     );
     // the first mask's rows load again: count its accepted rows once they are there
     await this.rows().first().waitFor({ timeout: 30_000 });
-    const acceptedRows = await this.rows().evaluateAll(
-      (rows) => rows.filter((r) => r.classList.contains('accepted')).length,
+    // candidates accepted, counted over every line (a group line counts its accepted members)
+    const acceptedRows = await this.rows().evaluateAll((rows) =>
+      rows.reduce((sum, r) => sum + Number(r.getAttribute('data-accepted') ?? 0), 0),
     );
     return {
       all,

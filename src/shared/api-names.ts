@@ -44,6 +44,7 @@ export const API_METHODS = {
 
   listCandidates: 'candidates:list',
   decideCandidate: 'candidates:decide',
+  decideCandidates: 'candidates:decideMany',
   editCandidate: 'candidates:edit',
   undo: 'candidates:undo',
 

@@ -240,6 +240,14 @@ export const REQUEST_SCHEMAS = {
     candidateId: IdSchema,
     decision: z.enum(['accepted', 'rejected', 'none']),
   }),
+  /** One decision for several candidates (a group of equal captions, "accept every kept"): one undo step. */
+  'candidates:decideMany': z.strictObject({
+    candidateIds: z
+      .array(IdSchema)
+      .min(1, 'name at least one candidate')
+      .max(2000, 'at most 2000 candidates at once'),
+    decision: z.enum(['accepted', 'rejected', 'none']),
+  }),
   'candidates:edit': z.strictObject({
     candidateId: IdSchema,
     text: z.string().trim().min(1, 'text may not be empty').max(500),
@@ -418,6 +426,8 @@ export interface CandidateView extends Pick<
 /** Result of an undo: which candidate changed back, or null when nothing was left to undo. */
 export interface UndoResult {
   candidate: CandidateView | null;
+  /** Every candidate the undone step changed back (several after `candidates:decideMany`; empty when none). */
+  candidates: CandidateView[];
 }
 
 /** Every stored DoS of the project, for instant τ re-filtering in the UI (no engine call per slider move). */
@@ -598,6 +608,7 @@ export interface ApiResults {
   'mask:restore': { restored: string };
   'candidates:list': CandidateView[];
   'candidates:decide': CandidateView;
+  'candidates:decideMany': CandidateView[];
   'candidates:edit': CandidateView;
   'candidates:undo': UndoResult;
   'filter:scores': DosScores;

@@ -4,6 +4,7 @@ import {
   decide,
   decideViews,
   emptyMaskPick,
+  imageKeptAt,
   keepPolicy,
   keptCountAt,
   REVIEW_CODES,
@@ -161,6 +162,34 @@ describe('the shared keep rule', () => {
           expect([emptyMask, tau, keptCountAt(index, tau)]).toEqual([emptyMask, tau, expected]);
         }
       }
+    });
+    it("counts each image's kept candidates as decide does, and the images sum to the project's count", () => {
+      // the gallery tiles (imageKeptAt) and the top bar (keptCountAt) read the same index: issue 12 saw tiles at
+      // 110/160 while the top bar said 80/112, the tiles being counted by the engine at the saved τ instead
+      const withEmpty = { ...columns, maskCounts: Int32Array.from([2, 1, 2, 3]) }; // image 3: no candidates
+      for (const emptyMask of ['drop', 'keep-best'] as const) {
+        const index = buildKeptIndex(withEmpty, policy({ emptyMask }));
+        expect(index.images).toHaveLength(4);
+        for (const tau of [-5, 0, 0.5, 0.9, 0.95, 1.0, 1.3, 1.31, 2, 9]) {
+          const perImage = [0, 1, 2, 3].map((image) => imageKeptAt(index, image, tau));
+          const expected = [0, 1, 2, 3].map((image) => {
+            const inputs: DecisionInput[] = [];
+            columns.image.forEach((im, k) => {
+              if (im !== image) return;
+              const review = ([null, 'accepted', 'rejected', 'mask-deleted'] as const)[columns.review[k]];
+              const dos = columns.dos[k];
+              inputs.push(c(columns.mask[k], k, Number.isNaN(dos) ? null : dos, review, columns.cos[k]));
+            });
+            const p = policy({ emptyMask, tau });
+            return decide(inputs, withEmpty.maskCounts[image], p).filter((d) => d.kept).length;
+          });
+          expect([emptyMask, tau, perImage]).toEqual([emptyMask, tau, expected]);
+          expect(perImage.reduce((a, b) => a + b, 0)).toBe(keptCountAt(index, tau));
+        }
+      }
+      expect(() => imageKeptAt(buildKeptIndex(columns, policy()), 3, 1.3)).toThrow(
+        'imageKeptAt: image 3 is not in the index (it has 3 images)',
+      );
     });
     it('refuses columns of different lengths and an unknown image', () => {
       expect(() => buildKeptIndex({ ...columns, dos: new Float64Array(3) }, policy())).toThrow(

@@ -216,13 +216,22 @@ export function scoreColumns(
   return { image: scores.imageIndex, mask, cos, dos, review, maskCounts, imageIds };
 }
 
-/** The kept count as a step function of τ: `base` below the first step, `counts[i]` for τ ≥ `steps[i]`. */
-export interface KeptIndex {
-  total: number;
+/** A kept count as a step function of τ: `base` below the first step, `counts[i]` for τ ≥ `steps[i]`. */
+export interface KeptSteps {
   base: number;
   // in: ascending distinct τ where the count changes, float64[s]; counts after each, int32[s]
   steps: Float64Array;
   counts: Int32Array;
+}
+
+/**
+ * The project's kept count as a step function of τ, and each image's: `images[i]` is the image at position i of
+ * `maskCounts`, and at every τ the images' counts sum to the project's (both come from the same `decide` samples), so
+ * the gallery's tiles and the top bar's total cannot disagree.
+ */
+export interface KeptIndex extends KeptSteps {
+  total: number;
+  images: KeptSteps[];
 }
 
 /**
@@ -241,6 +250,7 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
   }
   const deltas = new Map<number, number>();
   let base = 0;
+  const imageSteps: KeptSteps[] = [];
   let start = 0;
   while (start < n) {
     const image = columns.image[start];
@@ -269,6 +279,8 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
       if (group) group.push(input);
       else byMask.set(input.mask, [input]);
     }
+    const imageDeltas = new Map<number, number>();
+    let imageBase = 0;
     for (const inputs of byMask.values()) {
       const taus = new Set<number>();
       for (const input of inputs) if (input.dos !== null && Number.isFinite(input.dos)) taus.add(input.dos);
@@ -277,24 +289,44 @@ export function buildKeptIndex(columns: DecisionColumns, policy: Omit<KeepPolicy
       const sorted = [...taus].sort((a, b) => a - b);
       // below every step: any τ under the smallest DoS (or 0 when the mask has none)
       let previous = count(sorted.length > 0 ? sorted[0] - Math.max(1, Math.abs(sorted[0])) : 0);
-      base += previous;
+      imageBase += previous;
       for (const tau of sorted) {
         const now = count(tau);
-        if (now !== previous) deltas.set(tau, (deltas.get(tau) ?? 0) + now - previous);
+        if (now !== previous) imageDeltas.set(tau, (imageDeltas.get(tau) ?? 0) + now - previous);
         previous = now;
       }
     }
+    base += imageBase;
+    for (const [tau, delta] of imageDeltas) deltas.set(tau, (deltas.get(tau) ?? 0) + delta);
+    imageSteps[image] = stepsOf(imageBase, imageDeltas);
     start = end;
   }
+  const images = Array.from(columns.maskCounts, (_, i) => imageSteps[i] ?? stepsOf(0, new Map()));
+  return { total: n, images, ...stepsOf(base, deltas) };
+}
+
+/** The step function of a count that is `base` below every τ of `deltas` and changes by `deltas.get(τ)` at each. */
+function stepsOf(base: number, deltas: Map<number, number>): KeptSteps {
   const steps = Float64Array.from([...deltas.keys()].sort((a, b) => a - b));
   const counts = new Int32Array(steps.length);
   let running = base;
   steps.forEach((tau, i) => (counts[i] = running += deltas.get(tau)!));
-  return { total: n, base, steps, counts };
+  return { base, steps, counts };
 }
 
-/** Kept candidates at τ: one binary search on the index. */
-export function keptCountAt(index: KeptIndex, tau: number): number {
+/**
+ * Kept candidates of image position `image` (an index into the columns' `maskCounts`) at τ; 0 for an image with no
+ * exportable candidate. The gallery's tile counts: they sum to {@link keptCountAt} at every τ.
+ */
+export function imageKeptAt(index: KeptIndex, image: number, tau: number): number {
+  const steps = index.images[image];
+  if (!steps)
+    throw new Error(`imageKeptAt: image ${image} is not in the index (it has ${index.images.length} images)`);
+  return keptCountAt(steps, tau);
+}
+
+/** Kept candidates at τ: one binary search on the index (the project's, or one image's `KeptSteps`). */
+export function keptCountAt(index: KeptSteps, tau: number): number {
   if (Number.isNaN(tau)) throw new Error('keptCountAt: tau must be a number, got NaN');
   // last step ≤ τ
   let lo = 0;

@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
-import { keepPolicy } from '../filter/index.ts';
+import { keepPolicy, type KeepPolicy } from '../filter/index.ts';
 import { openStages, type PackStages } from '../pipeline/engine.ts';
 import { runProject } from '../pipeline/run.ts';
 import { Project } from '../pipeline/store.ts';
 import { writeScenes } from '../testing/fixtures.ts';
+import type { ImageResult } from '../../shared/results.ts';
 import { parseSettings } from '../../shared/settings.ts';
-import { evaluateResults, groundTruthToCoco } from './evaluate.ts';
+import type { GroundTruth } from '../demo/index.ts';
+import { evaluateResults, groundTruthToCoco, oracleCache } from './evaluate.ts';
 import { formatReport } from './report.ts';
 
 let stages: PackStages;
@@ -19,6 +21,7 @@ afterAll(async () => {
 
 describe('the shapes world with the paper settings (Table-13-style figures)', () => {
   let report: ReturnType<typeof evaluateResults>;
+  let stored: { results: ImageResult[]; truth: GroundTruth; filter: KeepPolicy };
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pseudo-ris-eval-'));
     stages = await openStages(await ensureDemoPack());
@@ -31,7 +34,9 @@ describe('the shapes world with the paper settings (Table-13-style figures)', ()
       seed: 1,
     });
     await runProject({ project: join(dir, 'project'), images: scenes, settings, stages });
-    report = evaluateResults(Project.open(join(dir, 'project')).results(), truth, keepPolicy(settings));
+    const results = Project.open(join(dir, 'project')).results();
+    stored = { results, truth, filter: keepPolicy(settings) };
+    report = evaluateResults(results, truth, stored.filter);
     console.log(`\n${formatReport(report)}\n`);
   });
 
@@ -39,6 +44,26 @@ describe('the shapes world with the paper settings (Table-13-style figures)', ()
     const o = report.oracle!;
     expect(o.all.total).toBeGreaterThan(50);
     expect(o.keptByMethod.dcs.rate!).toBeGreaterThan(o.all.rate!);
+  });
+
+  it('gives the same figures with the oracle cache reused across τ moves and caption edits', () => {
+    const { results, truth, filter } = stored;
+    const cache = oracleCache();
+    const low = { ...filter, tau: 0.9 };
+    expect(evaluateResults(results, truth, low, null, cache)).toEqual(evaluateResults(results, truth, low));
+    expect(evaluateResults(results, truth, filter, null, cache)).toEqual(report);
+    // an edit is judged by its new text even though its mask's object was matched before
+    const first = results.find((r) => r.status === 'done')!;
+    const identified = report.oracle!.all.identified;
+    const edits = Object.fromEntries(
+      first.candidates
+        .filter((c) => !c.comparison)
+        .map((c) => [`${first.image.id}:${c.mask}:${c.index}`, 'a thing']),
+    );
+    const review = { decisions: {}, edits, deletedMasks: [] };
+    const edited = evaluateResults(results, truth, filter, review, cache);
+    expect(edited).toEqual(evaluateResults(results, truth, filter, review));
+    expect(edited.oracle!.all.identified).toBeLessThan(identified);
   });
 
   it('gives DCS a higher mean DoS than plain sampling of the same crops', () => {

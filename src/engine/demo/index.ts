@@ -22,6 +22,7 @@ export * from './world.ts';
 export {
   identifies,
   explainIdentification,
+  resolveTarget,
   attributeWords,
   TARGET_IOU,
   type OracleImage,

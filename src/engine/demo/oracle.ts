@@ -102,7 +102,12 @@ export function explainIdentification(
   return { identifies, targetId, words, matching };
 }
 
-function resolveTarget(image: OracleImage, target: number | BinaryMask): number | null {
+/**
+ * The id of the object a target stands for: an id as given (checked), or the object a mask overlaps with the highest
+ * IoU (≥ {@link TARGET_IOU}; null below). Resolve a mask once and pass the id to {@link identifies} for each of its
+ * captions: matching a mask decodes and compares every object's mask, which dominates judging many captions.
+ */
+export function resolveTarget(image: OracleImage, target: number | BinaryMask): number | null {
   if (typeof target === 'number') {
     if (!image.objects.some((o) => o.id === target)) {
       throw new Error(

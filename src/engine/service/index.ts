@@ -156,6 +156,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'mask:restore': async (params) => session.review.restoreMask(params),
     'candidates:list': async (params) => session.review.candidates(params),
     'candidates:decide': async (params) => session.review.decide(params),
+    'candidates:decideMany': async (params) => session.review.decideMany(params),
     'candidates:edit': async (params) => session.review.edit(params),
     'candidates:undo': async () => session.review.undo(),
     'filter:scores': async () => session.outputs.dosScores(),

@@ -3,7 +3,7 @@
  * (scored against the ground truth of demo scenes where the project has it) and the exports. Every one applies the
  * review through the shared keep rule.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   DosScores,
@@ -13,7 +13,15 @@ import type {
   ReportView,
   RequestContext,
 } from '../../shared/api.ts';
-import { buildReport, evaluateResults, exportProject, readGroundTruth } from '../dataset/index.ts';
+import {
+  buildReport,
+  evaluateResults,
+  exportProject,
+  oracleCache,
+  readGroundTruth,
+  type OracleCache,
+} from '../dataset/index.ts';
+import type { GroundTruth } from '../demo/index.ts';
 import { decisionColumns, keepPolicy } from '../filter/index.ts';
 import type { ReviewStore } from './review-store.ts';
 import { DEMO_SCENES, type SessionState } from './session-state.ts';
@@ -21,6 +29,12 @@ import { keptFlags } from './views.ts';
 
 /** τ re-filtering, report and export of the open project. */
 export class ReportExport {
+  /**
+   * The demo project's ground truth as last read (re-read when the file changes) and the oracle's τ-independent work
+   * over it, so that a report per τ move redoes only the τ-dependent counting.
+   */
+  #truth: { path: string; stamp: string; truth: GroundTruth; cache: OracleCache } | null = null;
+
   constructor(
     private readonly session: SessionState,
     private readonly review: ReviewStore,
@@ -63,9 +77,9 @@ export class ReportExport {
     const project = this.session.require();
     const policy = keepPolicy(project.file.settings, tau);
     const results = [...this.session.results.values()];
-    const truthPath = join(project.dir, DEMO_SCENES, 'ground-truth.json');
-    const report = existsSync(truthPath)
-      ? evaluateResults(results, readGroundTruth(truthPath), policy, this.review.state)
+    const truth = this.#groundTruth(join(project.dir, DEMO_SCENES, 'ground-truth.json'));
+    const report = truth
+      ? evaluateResults(results, truth.truth, policy, this.review.state, truth.cache)
       : buildReport(results, policy, this.review.state);
     const kept = report.oracle?.kept;
     return {
@@ -86,6 +100,16 @@ export class ReportExport {
       oracle: kept ? { identified: kept.identified, total: kept.total, rate: kept.rate ?? 0 } : null,
       demo: project.file.pack?.demo ?? false,
     };
+  }
+
+  /** The ground truth at `path` (null when there is none), read again only when the file changed. */
+  #groundTruth(path: string): { truth: GroundTruth; cache: OracleCache } | null {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return (this.#truth = null);
+    const stamp = `${stat.mtimeMs}:${stat.size}`;
+    if (this.#truth?.path !== path || this.#truth.stamp !== stamp)
+      this.#truth = { path, stamp, truth: readGroundTruth(path), cache: oracleCache() };
+    return this.#truth;
   }
 
   async export(

@@ -30,6 +30,7 @@ export function readReview(dir: string): ReviewState {
 
 type Undo =
   | { kind: 'decision'; id: string; before: 'accepted' | 'rejected' | undefined }
+  | { kind: 'decisions'; id: string; changes: { id: string; before: 'accepted' | 'rejected' | undefined }[] }
   | { kind: 'edit'; id: string; before: string | undefined };
 
 /** What the review store needs from the rest of the session. */
@@ -99,7 +100,9 @@ export class ReviewStore {
     review.deletedMasks = review.deletedMasks.filter((id) => !ofImage(id));
     delete review.userMasks[key];
     review.revisions[key] = revision;
-    this.#undo = this.#undo.filter((entry) => !ofImage(entry.id));
+    this.#undo = this.#undo.filter((entry) =>
+      entry.kind === 'decisions' ? !entry.changes.some((change) => ofImage(change.id)) : !ofImage(entry.id),
+    );
     return true;
   }
 
@@ -183,6 +186,27 @@ export class ReviewStore {
     return candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.state);
   }
 
+  /**
+   * One decision for several candidates as one undo step. Every id is checked before anything changes, so a bad id
+   * changes nothing.
+   */
+  decideMany({ candidateIds, decision }: ParsedParams<'candidates:decideMany'>) {
+    const ids = [...new Set(candidateIds)];
+    const found = ids.map((id) => this.session.candidate(id));
+    for (const f of new Set(found.map((f) => f.result.image.id))) this.hooks.refuseWhileRecaptioning(f);
+    this.#undo.push({
+      kind: 'decisions',
+      id: ids[0],
+      changes: ids.map((id) => ({ id, before: this.state.decisions[id] })),
+    });
+    for (const id of ids) {
+      if (decision === 'none') delete this.state.decisions[id];
+      else this.state.decisions[id] = decision;
+    }
+    this.save();
+    return found.map((f) => candidateView(f.result.image.id, f.candidate, f.result.masks.length, this.state));
+  }
+
   edit({ candidateId, text }: ParsedParams<'candidates:edit'>) {
     const found = this.session.candidate(candidateId);
     this.hooks.refuseWhileRecaptioning(found.result.image.id);
@@ -196,14 +220,18 @@ export class ReviewStore {
     const next = this.#undo.at(-1);
     if (next) this.hooks.refuseWhileRecaptioning(parseId(next.id, 'candidate').image);
     const last = this.#undo.pop();
-    if (!last) return { candidate: null };
-    const table = last.kind === 'decision' ? this.state.decisions : this.state.edits;
-    if (last.before === undefined) delete table[last.id];
-    else (table as Record<string, string>)[last.id] = last.before;
+    if (!last) return { candidate: null, candidates: [] };
+    const changes = last.kind === 'decisions' ? last.changes : [last];
+    const table = last.kind === 'edit' ? this.state.edits : this.state.decisions;
+    for (const change of changes) {
+      if (change.before === undefined) delete table[change.id];
+      else (table as Record<string, string>)[change.id] = change.before;
+    }
     this.save();
-    const found = this.session.candidate(last.id);
-    return {
-      candidate: candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.state),
-    };
+    const candidates = changes.map((change) => {
+      const found = this.session.candidate(change.id);
+      return candidateView(found.result.image.id, found.candidate, found.result.masks.length, this.state);
+    });
+    return { candidate: candidates[0], candidates };
   }
 }

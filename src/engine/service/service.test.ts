@@ -120,6 +120,28 @@ describe('the engine facade on the demo pack', () => {
     expect(decided.decision).toBe('rejected');
     const undone = await call<{ candidate: CandidateView }>('candidates:undo');
     expect(undone.candidate.decision).toBeNull();
+    // a group decision (equal captions, accept-all-kept) is one undo step; a bad id changes nothing
+    const group = candidates.slice(0, 3).map((c) => c.id);
+    await call('candidates:decide', { candidateId: group[1], decision: 'rejected' });
+    const many = await call<CandidateView[]>('candidates:decideMany', {
+      candidateIds: group,
+      decision: 'accepted',
+    });
+    expect(many.map((c) => [c.id, c.decision])).toEqual(group.map((id) => [id, 'accepted']));
+    await expect(
+      call('candidates:decideMany', {
+        candidateIds: [group[0], `${images[0].id}:0:999`],
+        decision: 'rejected',
+      }),
+    ).rejects.toThrow(`no candidate with id "${images[0].id}:0:999"`);
+    const groupUndone = await call<{ candidates: CandidateView[] }>('candidates:undo');
+    expect(groupUndone.candidates.map((c) => c.decision)).toEqual([null, 'rejected', null]);
+    await call('candidates:undo');
+    const listed = await call<CandidateView[]>('candidates:list', {
+      imageId: images[0].id,
+      maskId: masks[0].id,
+    });
+    expect(listed.filter((c) => group.includes(c.id)).map((c) => c.decision)).toEqual([null, null, null]);
 
     const low = await call<KeptCounts>('filter:counts', { tau: 0 });
     const high = await call<KeptCounts>('filter:counts', { tau: 10 });

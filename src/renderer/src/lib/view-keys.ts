@@ -37,10 +37,15 @@ const CONTROL_KEYS = new Set([
 /** Inputs that take no typed text: the τ slider, checkboxes, radios, buttons. */
 const NON_TEXT_INPUTS = new Set(['range', 'checkbox', 'radio', 'button', 'submit', 'reset', 'color']);
 
+/** What a number field takes as typing: digits, sign, decimal and exponent marks, and editing keys. */
+const NUMBER_TYPING = /^[0-9.,+\-eE]$/;
+const EDITING_KEYS = new Set(['Backspace', 'Delete', 'Escape']);
+
 /**
  * Whether a key press belongs to the focused field rather than to the shortcuts: any key in a text field, select or
  * text area; only the keys the control itself uses in a slider, checkbox or button (so a focused τ slider does not
- * swallow the review keys).
+ * swallow the review keys); in a number field (the τ box) the keys a number is typed and edited with, so letters,
+ * brackets and `?` stay shortcuts there too.
  */
 export function isTypingTarget(event: Pick<KeyboardEvent, 'target' | 'key'>): boolean {
   const el = event.target as HTMLElement | null;
@@ -48,5 +53,8 @@ export function isTypingTarget(event: Pick<KeyboardEvent, 'target' | 'key'>): bo
   if (el.isContentEditable || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA') return true;
   if (el.tagName === 'BUTTON') return CONTROL_KEYS.has(event.key);
   if (el.tagName !== 'INPUT') return false;
-  return NON_TEXT_INPUTS.has((el as HTMLInputElement).type) ? CONTROL_KEYS.has(event.key) : true;
+  const type = (el as HTMLInputElement).type;
+  if (type === 'number')
+    return NUMBER_TYPING.test(event.key) || CONTROL_KEYS.has(event.key) || EDITING_KEYS.has(event.key);
+  return NON_TEXT_INPUTS.has(type) ? CONTROL_KEYS.has(event.key) : true;
 }

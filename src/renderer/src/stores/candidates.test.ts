@@ -8,7 +8,11 @@ import {
   cropOrder,
   decodingLabel,
   decodingOrder,
+  groupRows,
+  itemMembers,
   keptIds,
+  reviewedMembers,
+  toggledDecision,
   useCandidatesStore,
 } from './candidates.ts';
 import { useFilterStore } from './filter.ts';
@@ -99,6 +103,59 @@ describe('candidates table rules', () => {
       'box crop ×1.0 plain p=0.4',
       'box crop ×1.2 beam',
     ]);
+  });
+});
+
+describe('duplicate caption groups', () => {
+  const rows = [
+    candidate({
+      id: '1:0:0',
+      text: 'a red circle',
+      setting: { kind: 'beam', beams: 3, groups: 1, scoring: 'raw-logits' },
+    }),
+    candidate({ id: '1:0:1', text: 'the blue square' }),
+    candidate({ id: '1:0:2', text: 'A  red circle', crop: { kind: 'box', margin: 1.1 }, dos: 0.8 }),
+    candidate({ id: '1:0:3', text: 'a green star', editedText: 'a red circle', decision: 'accepted' }),
+  ];
+  const lines = (expanded: string[] = []) =>
+    groupRows(rows, new Set(expanded)).map((item) =>
+      item.kind === 'group'
+        ? `group ${item.members.map((m) => m.id).join(',')}`
+        : `${item.kind} ${item.candidate.id}`,
+    );
+
+  it('collapses equal captions (case, spaces and edits included) into one line at the first member', () => {
+    expect(lines()).toEqual(['group 1:0:0,1:0:2,1:0:3', 'single 1:0:1']);
+  });
+
+  it('lists an expanded group’s members, each on its own line, right after it', () => {
+    expect(lines(['a red circle'])).toEqual([
+      'group 1:0:0,1:0:2,1:0:3',
+      'member 1:0:0',
+      'member 1:0:2',
+      'member 1:0:3',
+      'single 1:0:1',
+    ]);
+    const [group] = groupRows(rows, new Set());
+    expect(itemMembers(group).map((m) => m.id)).toEqual(['1:0:0', '1:0:2', '1:0:3']);
+  });
+
+  it('reviews a group through its exportable members only (plain-sampling comparison rows are never kept)', () => {
+    const mixed = [rows[0], candidate({ id: '1:0:9', text: 'a red circle', exportable: false })];
+    const [group] = groupRows(mixed, new Set());
+    expect(itemMembers(group).map((m) => m.id)).toEqual(['1:0:0', '1:0:9']);
+    expect(reviewedMembers(group).map((m) => m.id)).toEqual(['1:0:0']);
+    const [single] = groupRows([mixed[1]], new Set());
+    expect(reviewedMembers(single).map((m) => m.id)).toEqual(['1:0:9']);
+  });
+
+  it('sets a group decision on every member, and clears it only when every member has it', () => {
+    expect(toggledDecision(rows.slice(0, 3), 'accepted')).toBe('accepted');
+    expect(toggledDecision(rows, 'accepted')).toBe('accepted');
+    expect(toggledDecision([{ decision: 'accepted' }, { decision: 'accepted' }], 'accepted')).toBe('none');
+    expect(toggledDecision([{ decision: 'accepted' }, { decision: 'accepted' }], 'rejected')).toBe(
+      'rejected',
+    );
   });
 });
 

@@ -50,6 +50,68 @@ export function normalizedText(candidate: Pick<CandidateView, 'text' | 'editedTe
   return (candidate.editedText ?? candidate.text).toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * One line of the candidates table: a candidate whose caption is unique among the rows shown, a group of candidates
+ * with the same caption (collapsed into one line with a count; its review applies to every member), or, while its
+ * group is expanded, one member of a group (its own decoding, crop and DoS, reviewed on its own).
+ */
+export type CandidateItem =
+  | { kind: 'single'; key: string; candidate: CandidateView }
+  | { kind: 'group'; key: string; candidate: CandidateView; members: CandidateView[] }
+  | { kind: 'member'; key: string; candidate: CandidateView; group: string };
+
+/**
+ * The table's lines from its rows (in table order): rows with the same normalized caption collapse into one group
+ * line at the first member's place; an expanded group (its key in `expanded`) is followed by its members.
+ */
+export function groupRows(rows: readonly CandidateView[], expanded: ReadonlySet<string>): CandidateItem[] {
+  const byText = new Map<string, CandidateView[]>();
+  for (const row of rows) {
+    const key = normalizedText(row);
+    const members = byText.get(key);
+    if (members) members.push(row);
+    else byText.set(key, [row]);
+  }
+  const items: CandidateItem[] = [];
+  for (const [key, members] of byText) {
+    if (members.length === 1) {
+      items.push({ kind: 'single', key: members[0].id, candidate: members[0] });
+      continue;
+    }
+    items.push({ kind: 'group', key, candidate: members[0], members });
+    if (expanded.has(key))
+      for (const member of members)
+        items.push({ kind: 'member', key: member.id, candidate: member, group: key });
+  }
+  return items;
+}
+
+/** The candidates of a line: a group's members, else the one candidate. */
+export function itemMembers(item: CandidateItem): CandidateView[] {
+  return item.kind === 'group' ? item.members : [item.candidate];
+}
+
+/**
+ * The candidates a review of `item` changes: a group's exportable members (its plain-sampling comparison rows are
+ * never kept, so a decision on them would mean nothing), else the one candidate.
+ */
+export function reviewedMembers(item: CandidateItem): CandidateView[] {
+  if (item.kind !== 'group') return [item.candidate];
+  const exportable = item.members.filter((m) => m.exportable);
+  return exportable.length > 0 ? exportable : item.members;
+}
+
+/**
+ * What pressing accept or reject on a line sets: the decision, or `none` (clear) when every candidate of the line has
+ * it already — the same toggle as on one candidate.
+ */
+export function toggledDecision(
+  members: readonly Pick<CandidateView, 'decision'>[],
+  decision: 'accepted' | 'rejected',
+): 'accepted' | 'rejected' | 'none' {
+  return members.length > 0 && members.every((m) => m.decision === decision) ? 'none' : decision;
+}
+
 export const useCandidatesStore = defineStore('candidates', {
   state: () => ({
     imageId: null as string | null,
@@ -59,6 +121,8 @@ export const useCandidatesStore = defineStore('candidates', {
     editing: null as string | null,
     showComparison: true,
     loading: false,
+    /** Keys (normalized captions) of the duplicate groups shown expanded. */
+    expanded: [] as string[],
     /** Review filters: decoding method, crop (its cropKey), kept at τ only, not reviewed yet only. */
     filters: {
       method: 'all' as 'all' | CandidateView['method'],
@@ -85,7 +149,7 @@ export const useCandidatesStore = defineStore('candidates', {
           (!f.unreviewedOnly || candidate.decision === null),
       );
     },
-    /** How many rows of the mask carry the same text (normalized), for the "×n" duplicate marks. */
+    /** How many candidates of the mask carry the same text (normalized), shown or not. */
     duplicates(state): Map<string, number> {
       const counts = new Map<string, number>();
       for (const candidate of state.list) {
@@ -104,8 +168,17 @@ export const useCandidatesStore = defineStore('candidates', {
     exportableCount(): number {
       return this.allRows.filter((candidate) => candidate.exportable).length;
     },
+    /** The table's lines: unique captions, duplicate groups and the members of expanded groups. */
+    items(state): CandidateItem[] {
+      return groupRows(this.rows, new Set(state.expanded));
+    },
+    /** The line under the cursor. */
+    currentItem(): CandidateItem | null {
+      return this.items[this.cursor] ?? null;
+    },
+    /** The candidate under the cursor (a group's first member for a group line). */
     current(): CandidateView | null {
-      return this.rows[this.cursor] ?? null;
+      return this.currentItem?.candidate ?? null;
     },
   },
   actions: {
@@ -114,6 +187,7 @@ export const useCandidatesStore = defineStore('candidates', {
       this.maskId = maskId;
       this.cursor = 0;
       this.editing = null;
+      this.expanded = [];
       this.loading = true;
       this.list = [];
       // A later openMask wins: answers for a mask no longer shown are dropped.
@@ -129,12 +203,30 @@ export const useCandidatesStore = defineStore('candidates', {
         if (current()) this.loading = false;
       }
     },
+    /** Shows image `imageId` with no mask open (an image without masks, reached by stepping through images). */
+    showImageWithoutMasks(imageId: string): void {
+      this.imageId = imageId;
+      this.maskId = null;
+      this.list = [];
+      this.cursor = 0;
+      this.expanded = [];
+      this.loading = false;
+    },
     replace(candidate: CandidateView): void {
       const i = this.list.findIndex((item) => item.id === candidate.id);
       if (i >= 0) this.list[i] = candidate;
     },
+    /** Expands or collapses the duplicate group `key` (the cursor stays on its line). */
+    toggleGroup(key: string): void {
+      const line = this.currentItem?.key;
+      this.expanded = this.expanded.includes(key)
+        ? this.expanded.filter((k) => k !== key)
+        : [...this.expanded, key];
+      const i = this.items.findIndex((item) => item.key === line);
+      this.cursor = i >= 0 ? i : Math.min(this.cursor, Math.max(0, this.items.length - 1));
+    },
     move(delta: number): void {
-      const n = this.rows.length;
+      const n = this.items.length;
       if (n === 0) return;
       this.cursor = Math.min(n - 1, Math.max(0, this.cursor + delta));
     },
@@ -147,12 +239,39 @@ export const useCandidatesStore = defineStore('candidates', {
         useAppStore().notify('error', `Review: ${errorMessage(error)}`);
       }
     },
-    /** Toggles a decision on the current row (pressing `a` twice clears the acceptance). */
+    /**
+     * One decision for several candidates (a duplicate group, "accept every kept"): one request and one undo step.
+     * Answers whether it was applied.
+     */
+    async decideMany(candidateIds: string[], decision: 'accepted' | 'rejected' | 'none'): Promise<boolean> {
+      if (candidateIds.length === 0) return true;
+      try {
+        for (const view of await api().decideCandidates({ candidateIds, decision })) this.replace(view);
+        void useFilterStore().load();
+        return true;
+      } catch (error) {
+        useAppStore().notify('error', `Review: ${errorMessage(error)}`);
+        return false;
+      }
+    },
+    /** Toggles a decision on a line: a group's applies to every member (pressing `a` twice clears the acceptance). */
+    async decideItem(item: CandidateItem, decision: 'accepted' | 'rejected'): Promise<void> {
+      const members = reviewedMembers(item);
+      const next = toggledDecision(members, decision);
+      if (item.kind === 'group')
+        await this.decideMany(
+          members.map((m) => m.id),
+          next,
+        );
+      else await this.decide(item.candidate.id, next);
+    },
+    /** Toggles a decision on the current line, then moves on when it was set (not cleared). */
     async decideCurrent(decision: 'accepted' | 'rejected'): Promise<void> {
-      const candidate = this.current;
-      if (!candidate) return;
-      await this.decide(candidate.id, candidate.decision === decision ? 'none' : decision);
-      if (candidate.decision !== decision) this.move(1);
+      const item = this.currentItem;
+      if (!item) return;
+      const next = toggledDecision(reviewedMembers(item), decision);
+      await this.decideItem(item, decision);
+      if (next !== 'none') this.move(1);
     },
     /**
      * Accepts every candidate kept at τ that has no decision yet (the review's "these are right"), one request each;
@@ -162,16 +281,12 @@ export const useCandidatesStore = defineStore('candidates', {
       const pending = this.allRows.filter(
         (candidate) => candidate.exportable && candidate.decision === null && this.kept.has(candidate.id),
       );
-      for (const candidate of pending) {
-        try {
-          this.replace(await api().decideCandidate({ candidateId: candidate.id, decision: 'accepted' }));
-        } catch (error) {
-          useAppStore().notify('error', `Review: ${errorMessage(error)}`);
-          break;
-        }
-      }
-      void useFilterStore().load();
-      return pending.length;
+      // one request and one undo step for all of them
+      const done = await this.decideMany(
+        pending.map((candidate) => candidate.id),
+        'accepted',
+      );
+      return done ? pending.length : 0;
     },
     async edit(candidateId: string, text: string): Promise<void> {
       try {
@@ -185,9 +300,12 @@ export const useCandidatesStore = defineStore('candidates', {
       try {
         const result = await api().undo();
         if (result.candidate) {
-          this.replace(result.candidate);
+          for (const view of result.candidates?.length ? result.candidates : [result.candidate])
+            this.replace(view);
           void useFilterStore().load();
-          const i = this.rows.findIndex((row) => row.id === result.candidate!.id);
+          // the cursor goes to the line that changed back (a group's line when a group decision was undone)
+          const id = result.candidate.id;
+          const i = this.items.findIndex((item) => itemMembers(item).some((m) => m.id === id));
           if (i >= 0) this.cursor = i;
         } else useAppStore().notify('info', 'Nothing to undo');
       } catch (error) {

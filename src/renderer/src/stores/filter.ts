@@ -10,6 +10,7 @@ import { markRaw } from 'vue';
 import {
   buildKeptIndex,
   emptyColumns,
+  imageKeptAt,
   keepPolicy,
   keptCountAt,
   REVIEW_CODES,
@@ -59,6 +60,22 @@ export const useFilterStore = defineStore('filter', {
         entry.total++;
         if (review[k] === REVIEW_CODES.accepted || review[k] === REVIEW_CODES.rejected) entry.reviewed++;
         out.set(id, entry);
+      }
+      return out;
+    },
+    /**
+     * Per image id: candidates kept at τ and exportable candidates, for the gallery's tiles. From the same index as the
+     * top bar's `kept`, so the tiles sum to it at every τ (they used to show the engine's count at the saved τ).
+     */
+    keptByImage(state): Map<string, { kept: number; total: number }> {
+      const out = new Map<string, { kept: number; total: number }>();
+      const index = this.index;
+      state.imageIds.forEach((id, image) => {
+        out.set(id, { kept: imageKeptAt(index, image, state.tau), total: 0 });
+      });
+      for (const image of state.columns.image) {
+        const entry = out.get(state.imageIds[image]);
+        if (entry) entry.total++;
       }
       return out;
     },

@@ -11,6 +11,12 @@ import type {
   RunStatus,
 } from '../../../shared/api.ts';
 import { imageObjectUrl } from '../lib/image-url.ts';
+import {
+  galleryImages,
+  neighbourImage,
+  type GalleryFilter,
+  type GalleryOrder,
+} from '../lib/gallery-order.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { emitStoreEvent } from './events.ts';
@@ -38,12 +44,27 @@ export const useProjectStore = defineStore('project', {
     runCount: null as number | null,
     /** Pause was asked for and the engine is finishing the image in flight (until the run says paused). */
     pauseRequested: false,
+    /** The gallery's filter and order (the previous/next image keys of other views follow them). */
+    galleryFilter: 'all' as GalleryFilter,
+    galleryOrder: 'project' as GalleryOrder,
     /** The Redis URL of the last queued run started here (typed by the user; kept for the next one). */
     queueUrl: '',
     /** Its queue name (empty: the default, "pseudo-ris"). */
     queueName: '',
   }),
   getters: {
+    /** The tiles the gallery shows, in its order. */
+    galleryList(state): ImageSummary[] {
+      const filter = useFilterStore();
+      return galleryImages(state.images, state.galleryFilter, state.galleryOrder, {
+        kept: (id) => filter.keptByImage.get(id)?.kept,
+        review: (id) => filter.reviewByImage.get(id),
+      });
+    },
+    /** The image before (−1) or after (+1) `imageId` in the gallery's list, failed images skipped; null at an end. */
+    neighbour(): (imageId: string | null, delta: 1 | -1) => ImageSummary | null {
+      return (imageId, delta) => neighbourImage(this.galleryList, imageId, delta);
+    },
     counts(state) {
       const counts = { pending: 0, running: 0, done: 0, error: 0 };
       for (const image of state.images) counts[image.status]++;
