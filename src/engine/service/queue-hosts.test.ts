@@ -18,7 +18,7 @@ function engine(mode: 'served' | 'electron', queueHosts?: string[]) {
 }
 
 const start = (handlers: ReturnType<typeof engine>, url: string) =>
-  handlers['run:start']({ queue: { url, shipImages: false } }, context);
+  handlers['run:start']({ queue: { url, shipImages: false }, force: false }, context);
 
 describe('which Redis hosts a queued run may reach', () => {
   it('served mode refuses a network host by default, naming it and the flag', async () => {
