@@ -18,6 +18,7 @@ import { parseSettings, settingsPreset } from '../../shared/settings.ts';
 import { listModelPacks, modelRoots, supportedBackends, validateModelPack } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
 import { parseRedisUrl } from '../pipeline/index.ts';
+import { openBoxImport } from '../segment/index.ts';
 import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
 import { demoPackDir, ProjectSession } from './session.ts';
 
@@ -34,6 +35,24 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     if (options.allowedRoots.length === 0) return realPathOf(path);
     await servedReady;
     return served.check(path, what);
+  }
+
+  /**
+   * Box selection (`masks.selection: "boxes"`) depends on the boxes file's content, so the project records its SHA-256
+   * as `generate --boxes` does: taken when the path is set (or first needed), then checked by every image's selection,
+   * which fails by name once the file changed. A missing or malformed file is refused here, before any run.
+   */
+  async function recordBoxesHash(patch: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const masks = (patch.masks ?? {}) as Record<string, unknown>;
+    const effective = mergeSettings(session.settings(), patch).masks;
+    if (effective.selection !== 'boxes' || !effective.boxesPath) return patch;
+    if (masks.boxesPath === undefined && effective.boxesSha256 !== undefined) return patch;
+    try {
+      const boxes = await openBoxImport(effective.boxesPath);
+      return { ...patch, masks: { ...masks, boxesSha256: boxes.sha256 } };
+    } catch (error) {
+      throw new ApiError('invalid-params', `masks.boxesPath: ${(error as Error).message}`);
+    }
   }
 
   /** Served mode: a queued run connects only to loopback or to a host `serve --allow-queue` named. */
@@ -132,7 +151,10 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'settings:get': async () => session.settings(),
     'settings:set': async (params, context) =>
       session.setSettings(
-        { ...params, settings: (await confineSettingsPaths(params.settings, checkServed))! },
+        {
+          ...params,
+          settings: await recordBoxesHash((await confineSettingsPaths(params.settings, checkServed))!),
+        },
         context,
       ),
     'run:start': async (params, context) => {
