@@ -115,6 +115,10 @@ export async function run(): Promise<void> {
       for (const index of scenes) {
         const { output, masks } = await captionOnce(model, index, seed, mode);
         add(results[mode]!, output, masks);
+        if (!demo)
+          console.log(
+            `  ${mode}, scene ${index}: ${masks} masks, ${output.steps} steps, ${(output.wallMilliseconds / 1000).toFixed(1)} s (session.run ${(output.counters.sessionMilliseconds / 1000).toFixed(1)} s)`,
+          );
         // cached vs full-prefix: whole candidates (texts, tokens, beam scores); vs the reference: the tokens (its beam
         // search decodes every crop's beams in one batch, so only the captions are comparable)
         outputs[mode]!.push(
