@@ -18,6 +18,9 @@
  * the self-attention past of the row's parent (its prefix minus the last token, same crop; see cache.ts) and the
  * crop's cross-attention keys/values, computed once per crop by the cross graph and shared by every row on that crop.
  * The logits are those of the full-prefix path (byte-identical on the demo pack, ≤ 1e-4 for real exports).
+ *
+ * Longer than the ~400-line guide: the full-prefix and cached contracts must feed and read the same rows, so both
+ * paths live beside each other (their equivalence is tested byte for byte).
  */
 import {
   batchCandidates,

@@ -10,6 +10,9 @@
  * Reference mode (for comparisons, DESIGN.md §10): what the reference code costs — beam search re-encodes each crop
  * once per beam, beam search and sampling run one after the other with their own encodes, nothing is deduplicated,
  * and the targets and the others run as two decoder calls per step.
+ *
+ * Longer than the ~400-line guide: beam, plain and DCS rows of one step are batched together, so their bookkeeping
+ * is one loop rather than three files.
  */
 import {
   cropKey,

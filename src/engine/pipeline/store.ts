@@ -11,6 +11,9 @@
  *                    run neither loses nor duplicates an image, and a rerun killed before its line is complete
  *                    leaves the previous revision in force. Records without `revision` (older projects) are 0.
  * Plain `node:fs` only (no native module), so it works unchanged in Node and Electron.
+ *
+ * Longer than the ~400-line guide on purpose: every write path of the crash-safe store (lock, commit, resume,
+ * pre-run checks) sits in one file so its guarantees can be read and audited in one place.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {

@@ -9,6 +9,8 @@
  * dimension is symbolic gets several prompts per run. A pack that offers `segmenter.decoderBatched` (the fast
  * contract, runtime/README.md) decodes prompts without a mask input in batches through it: mask_input [1,1,256,256]
  * and has_mask_input [1] are shared by the batch, every prompt's outputs are those of a batch-1 run.
+ *
+ * Slightly over the ~400-line guide: the batch-1 and batched decoder contracts and their validation stay together.
  */
 import {
   batchCandidates,

@@ -9,6 +9,9 @@
  * commits (`run:image`). A project another process coordinates is watched (queue/progress-file.ts: the
  * coordinator's `queue-progress.json` snapshot, trusted while that process holds the project's lock, and the
  * results it appends): its progress and commits are shown the same way, with `coordinator: 'elsewhere'`.
+ *
+ * Longer than the ~400-line guide because local, paused and queued runs (here or coordinated elsewhere) share one
+ * state machine (`#run`, the project lock, the tiles' status) that splitting would spread over several files.
  */
 import { dirname } from 'node:path';
 import {

@@ -14,6 +14,9 @@
  *   (broken pack) is retried up to `attempts` times, then the image is committed as failed.
  *
  * Nothing here listens on a port: the coordinator and the workers are Redis clients.
+ *
+ * Longer than the ~400-line guide: enqueue, collect, commit and restart recovery share the job bookkeeping that makes
+ * each image land exactly once.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
