@@ -106,13 +106,8 @@ export interface DecodeWithTraceInput {
  * setting draw the same uniforms.
  */
 export async function decodeWithTrace(input: DecodeWithTraceInput): Promise<CaptionTrace | null> {
-  const { image, result, settings, stages, mask, crop, setting, tweaks = {} } = input;
-  const masks = result.masks.map((m) => decodeRle(m.rle));
-  const [batch] = buildCrops(image, masks, {
-    size: stages.cropSize,
-    crops: [crop],
-    fill: settings.crops.fill,
-  });
+  const { result, settings, stages, mask, crop, setting, tweaks = {} } = input;
+  const { masks, batch } = storedCrops(input);
   const options = {
     ...decodingOptions(settings),
     beam: null,
@@ -159,15 +154,10 @@ export interface DecodeBeamInput {
  * "others"). Beam search is deterministic, so the winner is the stored candidate; callers compare the two.
  */
 export async function decodeBeamWithTrace(input: DecodeBeamInput): Promise<BeamTrace> {
-  const { image, result, settings, stages, mask, crop, setting } = input;
+  const { result, settings, stages, mask, crop, setting } = input;
   if (mask < 0 || mask >= result.masks.length)
     throw new RangeError(`the image has masks 0..${result.masks.length - 1}, not ${mask}`);
-  const masks = result.masks.map((m) => decodeRle(m.rle));
-  const [batch] = buildCrops(image, masks, {
-    size: stages.cropSize,
-    crops: [crop],
-    fill: settings.crops.fill,
-  });
+  const { masks, batch } = storedCrops(input);
   const { trace } = await traceBeam({
     captioner: stages.captioner,
     tokenizer: stages.captionTokenizer,
@@ -182,4 +172,21 @@ export async function decodeBeamWithTrace(input: DecodeBeamInput): Promise<BeamT
     model: { pack: stages.pack.name },
   });
   return trace;
+}
+
+/** Every stored mask of the image and their crops of one type, built as a run builds them. */
+function storedCrops({
+  image,
+  result,
+  settings,
+  stages,
+  crop,
+}: Pick<DecodeBeamInput, 'image' | 'result' | 'settings' | 'stages' | 'crop'>) {
+  const masks = result.masks.map((m) => decodeRle(m.rle));
+  const [batch] = buildCrops(image, masks, {
+    size: stages.cropSize,
+    crops: [crop],
+    fill: settings.crops.fill,
+  });
+  return { masks, batch: batch! };
 }

@@ -66,6 +66,35 @@ interface ActiveRun {
   queued: boolean;
 }
 
+/** A run just started over `pending`, its `finish` emitting `run:finished` with the status' counts. */
+function newActiveRun(
+  status: RunStatus,
+  pending: readonly { id: number }[],
+  kind: Pick<ActiveRun, 'force' | 'recaption' | 'queued'>,
+  context: RequestContext,
+): ActiveRun {
+  const run: ActiveRun = {
+    ...kind,
+    status,
+    controller: new AbortController(),
+    imageIds: pending.map((e) => e.id),
+    committed: new Set(),
+    started: performance.now(),
+    done: Promise.resolve(),
+    pausing: false,
+    finish: (outcome, error) =>
+      context.emit('run:finished', {
+        runId: status.runId,
+        outcome,
+        imagesDone: status.imagesDone,
+        imagesFailed: status.imagesFailed,
+        seconds: (performance.now() - run.started) / 1000,
+        error,
+      }),
+  };
+  return run;
+}
+
 /** A queued run another process coordinates, as this engine shows it. */
 interface ExternalRun {
   status: RunStatus;
@@ -136,28 +165,7 @@ export class RunControl {
       imagesFailed: 0,
       imagesTotal: pending.length,
     };
-    const controller = new AbortController();
-    const run: ActiveRun = {
-      status,
-      controller,
-      imageIds: pending.map((e) => e.id),
-      force,
-      recaption,
-      committed: new Set(),
-      started: performance.now(),
-      done: Promise.resolve(),
-      pausing: false,
-      queued: false,
-      finish: (outcome, error) =>
-        context.emit('run:finished', {
-          runId: status.runId,
-          outcome,
-          imagesDone: status.imagesDone,
-          imagesFailed: status.imagesFailed,
-          seconds: (performance.now() - run.started) / 1000,
-          error,
-        }),
-    };
+    const run = newActiveRun(status, pending, { force, recaption, queued: false }, context);
     this.#run = run;
     run.done = this.#execute(run, pending, context);
     return { ...status };
@@ -204,27 +212,7 @@ export class RunControl {
       imagesTotal: project.file.images.length,
       coordinator: 'here',
     };
-    const run: ActiveRun = {
-      status,
-      controller: new AbortController(),
-      imageIds: pending.map((e) => e.id),
-      force: false,
-      recaption: new Map(),
-      committed: new Set(),
-      started: performance.now(),
-      done: Promise.resolve(),
-      pausing: false,
-      queued: true,
-      finish: (outcome, error) =>
-        context.emit('run:finished', {
-          runId: status.runId,
-          outcome,
-          imagesDone: status.imagesDone,
-          imagesFailed: status.imagesFailed,
-          seconds: (performance.now() - run.started) / 1000,
-          error,
-        }),
-    };
+    const run = newActiveRun(status, pending, { force: false, recaption: new Map(), queued: true }, context);
     this.#run = run;
     run.done = this.#executeQueued(run, queue, context);
     return { ...status };
