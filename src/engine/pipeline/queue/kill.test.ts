@@ -152,9 +152,10 @@ describe('a queued run whose coordinator and workers are SIGKILLed at random', (
               : ([1, 2, 3].find((k) => working.has(procs[k])) ?? 1 + Math.floor(next() * 3));
           await kill(victim);
         }
-        // then kills at random moments (start-up included), a quarter of them at the coordinator
+        // then kills at random moments (start-up included), a quarter of them at the coordinator, close enough together
+        // (0.15–0.75 s) that an idle machine cannot finish the 24 images before the 20th kill
         while (kills.length < KILLS) {
-          await new Promise((r) => setTimeout(r, 250 + next() * 1250));
+          await new Promise((r) => setTimeout(r, 150 + next() * 600));
           if (procs[0].exitCode === 0) break; // the run finished: nothing left to kill it in
           await kill(next() < 0.25 ? 0 : 1 + Math.floor(next() * 3));
         }
