@@ -4,7 +4,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
-import { listImages, Project } from '../../engine/pipeline/store.ts';
+import { imagePaths, Project } from '../../engine/pipeline/store.ts';
 import { validateMaskImport } from '../../engine/segment/import.ts';
 import { openBoxImport } from '../../engine/segment/boxes.ts';
 import { onnxRuntimeVersion } from '../../engine/runtime/index.ts';
@@ -98,18 +98,14 @@ export function registerGenerate(program: Command): void {
           `note: τ of the project changes from ${existing.file.settings.filter.tau} to ${settings.filter.tau} (kept sets use the new τ; results stay as they are)\n`,
         );
       // the import source is checked before any image runs: a broken file is one error now, not N failed images
+      // the images of this run: the (shard's) listing, or a resume's own list
+      const imageFiles = () =>
+        selected !== undefined ? imagePaths(selected) : (existing?.file.images.map((e) => e.path) ?? []);
       if (settings.masks.source === 'imported') {
-        const imageFiles =
-          typeof selected === 'string'
-            ? listImages(selected)
-            : (selected ?? existing?.file.images.map((e) => e.path) ?? []);
-        const { unknown } = await validateMaskImport(settings.masks.importPath!, imageFiles);
-        if (unknown.length > 0)
-          process.stderr.write(
-            `warning: mask import ${settings.masks.importPath} names ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
-          );
+        const { unknown } = await validateMaskImport(settings.masks.importPath!, imageFiles());
+        warnUnknownImages(`mask import ${settings.masks.importPath}`, unknown);
       }
-      if (settings.masks.selection === 'boxes') await checkBoxes(settings, selected, existing);
+      if (settings.masks.selection === 'boxes') await checkBoxes(settings, imageFiles());
       if (flags.queue || flags.shipImages)
         return generateQueued({ flags, images: selected, settings, versions: versions() });
       const stages = await openStages(await resolvePackDir(flags.models));
@@ -175,25 +171,21 @@ export function registerGenerate(program: Command): void {
  * records its SHA-256 in the settings (a project made with other content then refuses the run, naming the change),
  * refuses a file changed since the settings recorded it, and warns of names in it that match no image of the run.
  */
-async function checkBoxes(
-  settings: Settings,
-  images: string | string[] | undefined,
-  existing: Project | null,
-): Promise<void> {
+async function checkBoxes(settings: Settings, imageFiles: string[]): Promise<void> {
   const boxes = await openBoxImport(settings.masks.boxesPath!);
   if (settings.masks.boxesSha256 === undefined) settings.masks.boxesSha256 = boxes.sha256;
   else if (settings.masks.boxesSha256 !== boxes.sha256)
     throw new Error(
       `boxes ${boxes.path} changed since the project recorded it (sha256 ${settings.masks.boxesSha256.slice(0, 12)}… → ${boxes.sha256.slice(0, 12)}…): results depend on its content; restore it, or pass --boxes with a new --project`,
     );
-  const imageFiles =
-    typeof images === 'string'
-      ? listImages(images)
-      : (images ?? existing?.file.images.map((e) => e.path) ?? []);
-  const unknown = boxes.unknownImages(imageFiles);
+  warnUnknownImages(`boxes ${boxes.path}`, boxes.unknownImages(imageFiles));
+}
+
+/** Warns of names in an import file that match no image of the run (they are ignored). */
+function warnUnknownImages(source: string, unknown: readonly string[]): void {
   if (unknown.length > 0)
     process.stderr.write(
-      `warning: boxes ${boxes.path} name ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
+      `warning: ${source} names ${unknown.length} image(s) not in this run, ignored: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}\n`,
     );
 }
 

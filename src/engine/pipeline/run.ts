@@ -35,7 +35,7 @@ import type { Settings } from '../../shared/settings.ts';
 import { decide, keepPolicy, scoreImage } from '../filter/index.ts';
 import { isCancellation, throwIfCancelled } from '../runtime/index.ts';
 import { runBatch, type BatchControl } from './batch.ts';
-import { imageRecord, listImages, Project, type ImageEntry } from './store.ts';
+import { imagePaths, imageRecord, Project, type ImageEntry } from './store.ts';
 
 /** Masks of one image as a stage returns them. */
 export interface StageMasks {
@@ -283,12 +283,7 @@ export interface RunOptions {
 
 /** Runs (or resumes) a project over its images through the batch loop of `batch.ts`. */
 export async function runProject(options: RunOptions): Promise<RunSummary> {
-  const paths =
-    options.images === undefined
-      ? []
-      : typeof options.images === 'string'
-        ? listImages(options.images)
-        : [...options.images];
+  const paths = imagePaths(options.images);
   const project = await Project.create(options.project, {
     images: paths,
     settings: options.settings,

@@ -124,6 +124,12 @@ async function hashOrEmpty(path: string): Promise<string> {
   }
 }
 
+/** A run's `images` option → image paths: a folder is listed (`listImages`), a list is taken as it is. */
+export function imagePaths(images: string | readonly string[] | undefined): string[] {
+  if (images === undefined) return [];
+  return typeof images === 'string' ? listImages(images) : [...images];
+}
+
 /**
  * The image files of a folder (or a single file), sorted by name so ids are stable across runs.
  */

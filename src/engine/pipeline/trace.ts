@@ -13,7 +13,7 @@ import {
 } from '../../shared/caption.ts';
 import type { CandidateResult, ImageResult } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
-import { generateCaptions, traceBeam } from '../caption/index.ts';
+import { generateCaptions, traceBeam, type GenerateInput } from '../caption/index.ts';
 import { buildCrops, decodeRle, type RgbImage } from '../image/index.ts';
 import { decodingOptions, type PackStages } from './engine.ts';
 import { Project } from './store.ts';
@@ -106,8 +106,7 @@ export interface DecodeWithTraceInput {
  * setting draw the same uniforms.
  */
 export async function decodeWithTrace(input: DecodeWithTraceInput): Promise<CaptionTrace | null> {
-  const { result, settings, stages, mask, crop, setting, tweaks = {} } = input;
-  const { masks, batch } = storedCrops(input);
+  const { settings, mask, setting, tweaks = {} } = input;
   const options = {
     ...decodingOptions(settings),
     beam: null,
@@ -121,17 +120,9 @@ export async function decodeWithTrace(input: DecodeWithTraceInput): Promise<Capt
   };
   const key = settingKey(setting);
   const out = await generateCaptions({
-    captioner: stages.captioner,
-    tokenizer: stages.captionTokenizer,
-    special: stages.pack.manifest.captioner.specialTokens,
-    crops: batch.data,
-    count: masks.length,
-    size: stages.cropSize,
-    crop,
-    imageId: result.image.sha256,
+    ...storedCropsInput(input),
     options,
     trace: { include: (m, k) => m === mask && k === key },
-    model: { pack: stages.pack.name },
   });
   return out.traces.find((t) => t.target.maskIndex === mask) ?? null;
 }
@@ -154,39 +145,46 @@ export interface DecodeBeamInput {
  * "others"). Beam search is deterministic, so the winner is the stored candidate; callers compare the two.
  */
 export async function decodeBeamWithTrace(input: DecodeBeamInput): Promise<BeamTrace> {
-  const { result, settings, stages, mask, crop, setting } = input;
+  const { result, settings, mask, setting } = input;
   if (mask < 0 || mask >= result.masks.length)
     throw new RangeError(`the image has masks 0..${result.masks.length - 1}, not ${mask}`);
-  const { masks, batch } = storedCrops(input);
   const { trace } = await traceBeam({
-    captioner: stages.captioner,
-    tokenizer: stages.captionTokenizer,
-    special: stages.pack.manifest.captioner.specialTokens,
-    crops: batch.data,
-    count: masks.length,
-    size: stages.cropSize,
-    crop,
-    imageId: result.image.sha256,
+    ...storedCropsInput(input),
     options: { ...decodingOptions(settings), beam: setting, topK: [], topP: [], alsoPlain: false },
     target: mask,
-    model: { pack: stages.pack.name },
   });
   return trace;
 }
 
-/** Every stored mask of the image and their crops of one type, built as a run builds them. */
-function storedCrops({
+/**
+ * The decoder's input for every stored mask's crop of one type of the image, built and encoded as a run does (DCS
+ * needs all of them; beam search decodes the target's only).
+ */
+function storedCropsInput({
   image,
   result,
   settings,
   stages,
   crop,
-}: Pick<DecodeBeamInput, 'image' | 'result' | 'settings' | 'stages' | 'crop'>) {
+}: Pick<DecodeBeamInput, 'image' | 'result' | 'settings' | 'stages' | 'crop'>): Omit<
+  GenerateInput,
+  'options'
+> {
   const masks = result.masks.map((m) => decodeRle(m.rle));
   const [batch] = buildCrops(image, masks, {
     size: stages.cropSize,
     crops: [crop],
     fill: settings.crops.fill,
   });
-  return { masks, batch: batch! };
+  return {
+    captioner: stages.captioner,
+    tokenizer: stages.captionTokenizer,
+    special: stages.pack.manifest.captioner.specialTokens,
+    crops: batch!.data,
+    count: masks.length,
+    size: stages.cropSize,
+    crop,
+    imageId: result.image.sha256,
+    model: { pack: stages.pack.name },
+  };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { decodeRle, encodeMaskPng } from '../../image/index.ts';
 import type { ExportContext } from './context.ts';
 import { crisFolder } from './naming.ts';
-import { IMAGE_DIR, planDataset, planRecord } from './plan.ts';
+import { IMAGE_DIR, planDataset, planRecord, splitSummaries } from './plan.ts';
 
 /** Writes the CRIS layout. */
 export async function exportCris(context: ExportContext): Promise<void> {
@@ -52,12 +52,7 @@ export async function exportCris(context: ExportContext): Promise<void> {
   for (const [split, entries] of bySplit)
     writer.file(join('anns', folder, `${split}.json`), JSON.stringify(entries));
   summary.refs = plan.refs.length;
-  summary.splits = plan.splitCounts.map(({ name, images, refs, expressions }) => ({
-    name,
-    images,
-    refs,
-    expressions,
-  }));
+  summary.splits = splitSummaries(plan);
   Object.assign(context.resolved, planRecord(plan, context), {
     crisFolder: folder,
     maskRepresentation: 'png-0-255',

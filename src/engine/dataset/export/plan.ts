@@ -214,3 +214,8 @@ export function planRecord(plan: DatasetPlan, context: ExportContext): Record<st
     appendedTo: plan.previous ? plan.previous.dir : false,
   };
 }
+
+/** The per-split counts an export summary reports (name, images, refs, expressions). */
+export function splitSummaries(plan: Pick<DatasetPlan, 'splitCounts'>) {
+  return plan.splitCounts.map(({ name, images, refs, expressions }) => ({ name, images, refs, expressions }));
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { decodeRle } from '../../image/index.ts';
 import { pickleDumps, pickleLoads, type PickleValue } from '../pickle.ts';
 import type { ExportContext } from './context.ts';
-import { IMAGE_DIR, planDataset, planRecord } from './plan.ts';
+import { IMAGE_DIR, planDataset, planRecord, splitSummaries } from './plan.ts';
 import { cocoSegmentation, MASK_REPRESENTATION } from './segmentation.ts';
 
 interface Instances {
@@ -87,11 +87,6 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
   writer.file(refsFile, pickleDumps(pickleRefs));
   writer.file(instancesFile, JSON.stringify(instances));
   summary.refs = plan.refs.length;
-  summary.splits = plan.splitCounts.map(({ name, images, refs, expressions }) => ({
-    name,
-    images,
-    refs,
-    expressions,
-  }));
+  summary.splits = splitSummaries(plan);
   Object.assign(context.resolved, planRecord(plan, context), { maskRepresentation: MASK_REPRESENTATION });
 }

@@ -25,7 +25,7 @@ import type { QueueProgress } from '../../../shared/api.ts';
 import type { ImageResult, RunSummary } from '../../../shared/results.ts';
 import type { Settings } from '../../../shared/settings.ts';
 import { failedResult } from '../run.ts';
-import { listImages, Project, projectLockHolder, type ImageEntry } from '../store.ts';
+import { imagePaths, Project, projectLockHolder, type ImageEntry } from '../store.ts';
 import {
   DEFAULT_ATTEMPTS,
   DEFAULT_MAX_SHIPPED_BYTES,
@@ -94,12 +94,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const started = performance.now();
   const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
   const maxBytes = options.maxImageBytes ?? DEFAULT_MAX_SHIPPED_BYTES;
-  const paths =
-    options.images === undefined
-      ? []
-      : typeof options.images === 'string'
-        ? listImages(options.images)
-        : [...options.images];
+  const paths = imagePaths(options.images);
   // fail on Redis before touching the project: a wrong URL should not leave a half-made project behind
   await checkRedis(options.redisUrl);
   const project = await Project.create(options.project, {
