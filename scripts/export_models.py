@@ -28,6 +28,7 @@ and the optional fast graphs (issue 15; --no-fast-graphs leaves them out), docum
   captioner.decoderWithPast  coca_decoder_with_past.onnx  input_ids int64 [B,1], position int64 [1],
                                         past_key_<i>, past_value_<i> [B,H,P,D] (i = 0..K-1: text tower layers,
                                         then the decoder's self-attention layers), cross_key_<j>, cross_value_<j>
+                                        [1,Hx,T,Dx] (one crop's, broadcast over the B rows)
                                         -> logits [B,V], present_key_<i>, present_value_<i> [B,H,P+1,D]
 
 Requirements (not installed by npm; Python 3.9+ with):
@@ -595,7 +596,7 @@ def coca_modules(model, last_only: bool = True):
         heads = block.attn.num_heads
         return split_heads(F.linear(kv, wk, bk), heads), split_heads(F.linear(kv, wv, bv), heads)
 
-    def cross_block(block, x, k, v):  # x [B,L,W]; k/v [B,Hx,T,Dx]
+    def cross_block(block, x, k, v):  # x [B,L,W]; k/v [B,Hx,T,Dx], or [1,Hx,T,Dx] broadcast over the B rows
         (wq, bq), _, _ = projections(block.attn)
         q = split_heads(F.linear(block.ln_1(x), wq, bq), block.attn.num_heads)
         x = x + block.ls_1(out_proj(block, attend(q, k, v)))
@@ -650,8 +651,8 @@ def coca_modules(model, last_only: bool = True):
 
         def forward(self, input_ids, position, *caches):
             # input_ids int64 [B,1]; position int64 [1]; caches = K (past_key, past_value) pairs [B,H,P,D], then M
-            # (cross_key, cross_value) pairs [B,Hx,T,Dx]. Out: logits [B,V], then K (present_key, present_value)
-            # pairs [B,H,P+1,D].
+            # (cross_key, cross_value) pairs [1,Hx,T,Dx] of the one crop all B rows decode on (attend's q @ k^T
+            # broadcasts them). Out: logits [B,V], then K (present_key, present_value) pairs [B,H,P+1,D].
             k_total = self.k_text + self.m
             past, cross = caches[: 2 * k_total], caches[2 * k_total:]
             x = self.text.token_embedding(input_ids)  # [B,1,W]
@@ -767,8 +768,8 @@ def export_coca_cached(model, cross, step, pack: Path, image_embs, opset: int) -
     onnx_export(cross, (image_embs,), pack / FAST_FILES["captioner.cross"], ["image_embs"], cross_names,
                 {"image_embs": {0: "B", 1: "T"}, **{n: {0: "B", 2: "T"} for n in cross_names}}, opset)
     batch, past_len = image_embs.shape[0], 3  # traced with P > 0 so that nothing specializes on an empty past
-    with torch.no_grad():
-        cross_kv = cross(image_embs)
+    with torch.no_grad():  # one crop's keys/values [1,Hx,T,Dx] for the B rows: the engine runs one crop per call
+        cross_kv = cross(image_embs[:1])
     past = [torch.randn(batch, layout["H"], past_len, layout["D"]) for _ in past_names]
     input_ids = torch.randint(1, 49000, (batch, 1), dtype=torch.long)
     position = torch.tensor([past_len], dtype=torch.long)
@@ -776,7 +777,7 @@ def export_coca_cached(model, cross, step, pack: Path, image_embs, opset: int) -
           f"{FAST_FILES['captioner.decoderWithPast']}", flush=True)
     axes = {"input_ids": {0: "B"}, "logits": {0: "B"}}
     axes.update({n: {0: "B", 2: "P"} for n in past_names})
-    axes.update({n: {0: "B", 2: "T"} for n in cross_names})
+    axes.update({n: {2: "T"} for n in cross_names})  # batch fixed at 1: one crop, broadcast over the rows
     axes.update({n: {0: "B", 2: "P_next"} for n in present_names})
     onnx_export(step, (input_ids, position, *past, *cross_kv), pack / FAST_FILES["captioner.decoderWithPast"],
                 ["input_ids", "position", *past_names, *cross_names], ["logits", *present_names], axes, opset)
@@ -1054,8 +1055,10 @@ def verify_sam(encoder, decoder, pack: Path, fast_graphs: bool, embed_dim: int, 
 
 
 def verify_coca(model, pack: Path, last_only: bool, fast_graphs: bool) -> None:
-    """Full-prefix graphs against torch at B = 3, L = 12; with fast graphs, the cached chain's logits after each of
-    t = 1..12 steps against the full-prefix torch logits (text tower + decoder on the first t tokens)."""
+    """Full-prefix graphs against torch at B = 3, L = 12; with fast graphs, per crop c of the three, the cached chain
+    of the three texts on crop c (its cross keys/values [1,Hx,T,Dx] broadcast over the rows, as the engine feeds them):
+    logits after each of t = 1..12 steps against the full-prefix torch logits (text tower + decoder on the first t
+    tokens, crop c's image tokens)."""
     import numpy as np
     import torch
 
@@ -1068,7 +1071,11 @@ def verify_coca(model, pack: Path, last_only: bool, fast_graphs: bool) -> None:
         latent, embs = model._encode_image(image)
         tokens = model.text(text)[1]
         logits = model.text_decoder(embs, tokens)
-        prefix_logits = [model.text_decoder(embs, model.text(text[:, :t])[1])[:, -1] for t in range(1, steps + 1)]
+        prefix_tokens = [model.text(text[:, :t])[1] for t in range(1, steps + 1)]
+        prefix_logits = [model.text_decoder(embs, tokens_t)[:, -1] for tokens_t in prefix_tokens]
+        # [crop][t]: the three texts on crop c alone (its image tokens repeated over the rows)
+        crop_logits = [[model.text_decoder(embs[c:c + 1].expand(batch, -1, -1), tokens_t)[:, -1]
+                        for tokens_t in prefix_tokens] for c in range(batch)] if fast_graphs else []
     if float(prefix_logits[0].abs().max()) == 0.0:
         raise SystemExit("the CoCa's logits are all zero (an uninitialized text_projection?): nothing to verify")
     sessions = {"visual": pack / FILES["captioner.visual"], "text": pack / FILES["captioner.text"],
@@ -1080,20 +1087,26 @@ def verify_coca(model, pack: Path, last_only: bool, fast_graphs: bool) -> None:
     visual = calls.call("visual", {"image": image.numpy()}, ["image_latent", "image_embs"])
     text_call = calls.call("text", {"text": text.numpy()}, ["token_embs"])
     decoder_call = calls.call("decoder", {"image_embs": embs.numpy(), "token_embs": tokens.numpy()}, ["logits"])
-    step_calls: List[int] = []
+    step_calls: List[List[int]] = []  # [crop][t]
+    cross_calls: List[int] = []  # [crop]
     if fast_graphs:
         layout = cache_layout(model)
         k_total, m = layout["K"], layout["M"]
         cross_names = [f"cross_{kind}_{j}" for j in range(m) for kind in ("key", "value")]
-        cross_call = calls.call("cross", {"image_embs": embs.numpy()}, [])
+        cross_all = calls.call("cross", {"image_embs": embs.numpy()}, cross_names[:1])
         empty = np.zeros((batch, layout["H"], 0, layout["D"]), dtype=np.float32)
-        for t in range(steps):
-            inputs: Dict[str, Any] = {"input_ids": text[:, t:t + 1].numpy(), "position": np.array([t], np.int64)}
-            for i in range(k_total):
-                for kind in ("key", "value"):
-                    inputs[f"past_{kind}_{i}"] = empty if t == 0 else Ref(step_calls[-1], f"present_{kind}_{i}")
-            inputs.update({n: Ref(cross_call, n) for n in cross_names})
-            step_calls.append(calls.call("step", inputs, ["logits"] + (["present_key_0"] if t == steps - 1 else [])))
+        for c in range(batch):
+            cross_call = calls.call("cross", {"image_embs": embs[c:c + 1].numpy()}, cross_names[:1])
+            cross_calls.append(cross_call)
+            chain: List[int] = []
+            for t in range(steps):
+                inputs: Dict[str, Any] = {"input_ids": text[:, t:t + 1].numpy(), "position": np.array([t], np.int64)}
+                for i in range(k_total):
+                    for kind in ("key", "value"):
+                        inputs[f"past_{kind}_{i}"] = empty if t == 0 else Ref(chain[-1], f"present_{kind}_{i}")
+                inputs.update({n: Ref(cross_call, n) for n in cross_names})
+                chain.append(calls.call("step", inputs, ["logits"] + (["present_key_0"] if t == steps - 1 else [])))
+            step_calls.append(chain)
     got = calls.run()
     report("captioner.visual image_latent (B=3)", latent, got[(visual, "image_latent")], 1e-3)
     report("captioner.visual image_embs (B=3)", embs, got[(visual, "image_embs")], 1e-3)
@@ -1102,23 +1115,32 @@ def verify_coca(model, pack: Path, last_only: bool, fast_graphs: bool) -> None:
            got[(decoder_call, "logits")], 1e-2)
     if not fast_graphs:
         return
-    # The same chain in torch (checks the cached modules themselves), then onnxruntime's chain.
+    # The cross graph over three crops at once gives each crop's rows as it does alone.
     _, _, cross, step = coca_modules(model)
+    key0 = got[(cross_all, cross_names[0])]
+    for c in range(batch):
+        report(f"captioner.cross {cross_names[0]} of crop {c}: batch of 3 vs alone", key0[c:c + 1],
+               got[(cross_calls[c], cross_names[0])], 1e-4)
+    # The same chains in torch (checks the cached modules themselves), then onnxruntime's chains.
     with torch.no_grad():
-        cross_kv = cross(embs)
-        past = [torch.from_numpy(empty)] * (2 * cache_layout(model)["K"])
         torch_worst = 0.0
-        for t in range(steps):
-            out = step(text[:, t:t + 1], torch.tensor([t]), *past, *cross_kv)
-            past = list(out[1:])
-            torch_worst = max(torch_worst, float((out[0] - prefix_logits[t]).abs().max()))
-    report_diff("captioner.decoderWithPast in torch vs full prefix (B=3, t=1..12, worst step)", torch_worst, 1e-4)
-    worst = max(float(np.max(np.abs(prefix_logits[t].numpy() - got[(c, "logits")]))) for t, c in enumerate(step_calls))
-    for t, c in enumerate(step_calls):
-        diff = float(np.max(np.abs(prefix_logits[t].numpy() - got[(c, "logits")])))
-        print(f"[verify]   step t={t + 1}: max |full prefix - with past| = {diff:.2e}", flush=True)
-    report_diff("captioner.decoderWithPast logits vs full-prefix logits (B=3, t=1..12, worst step)", worst, 1e-4)
-    present = got[(step_calls[-1], "present_key_0")]
+        for c in range(batch):
+            cross_kv = cross(embs[c:c + 1])
+            past = [torch.from_numpy(empty)] * (2 * cache_layout(model)["K"])
+            for t in range(steps):
+                out = step(text[:, t:t + 1], torch.tensor([t]), *past, *cross_kv)
+                past = list(out[1:])
+                torch_worst = max(torch_worst, float((out[0] - crop_logits[c][t]).abs().max()))
+    report_diff("captioner.decoderWithPast in torch vs full prefix (3 crops x B=3, t=1..12, worst step)",
+                torch_worst, 1e-4)
+    diffs = [[float(np.max(np.abs(crop_logits[c][t].numpy() - got[(call, "logits")])))
+              for t, call in enumerate(chain)] for c, chain in enumerate(step_calls)]
+    for t in range(steps):
+        print(f"[verify]   step t={t + 1}: max |full prefix - with past| over the 3 crops = "
+              f"{max(d[t] for d in diffs):.2e}", flush=True)
+    report_diff("captioner.decoderWithPast logits vs full-prefix logits (3 crops x B=3, t=1..12, worst step)",
+                max(max(d) for d in diffs), 1e-4)
+    present = got[(step_calls[-1][-1], "present_key_0")]
     expected_shape = (batch, cache_layout(model)["H"], steps, cache_layout(model)["D"])
     if tuple(present.shape) != expected_shape:
         raise SystemExit(f"present_key_0 after {steps} steps has shape {list(present.shape)}, expected "

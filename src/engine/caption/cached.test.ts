@@ -28,25 +28,29 @@ function crops(seed: number, index: number) {
   return { data: masked!.data, crop: masked!.crop, count: scene.truth.objects.length };
 }
 
+/** Captions (with traces) of scene `seed`/`index`'s masked crops by `captioner`. */
+function decode(captioner: Captioner, seed: number, index: number, options: Partial<DecodingOptions>) {
+  const { data, crop, count } = crops(seed, index);
+  return generateCaptions({
+    captioner,
+    tokenizer: demo.tokenizer,
+    special: demo.special,
+    crops: data,
+    count,
+    crop,
+    imageId: `scene-${seed}-${index}`,
+    options: { ...DEFAULT_DECODING, ...options },
+    trace: { topN: 8 },
+  });
+}
+
 /** Both paths on the same crops and options; returns their outputs and captioners. */
 async function bothPaths(seed: number, index: number, options: Partial<DecodingOptions>) {
-  const { data, crop, count } = crops(seed, index);
   const run = async (cache: 'auto' | 'off') => {
     const captioner = new Captioner(demo.sessions, { cache });
-    const out = await generateCaptions({
-      captioner,
-      tokenizer: demo.tokenizer,
-      special: demo.special,
-      crops: data,
-      count,
-      crop,
-      imageId: `scene-${seed}-${index}`,
-      options: { ...DEFAULT_DECODING, ...options },
-      trace: { topN: 8 },
-    });
-    return { out, captioner };
+    return { out: await decode(captioner, seed, index, options), captioner };
   };
-  return { cached: await run('auto'), full: await run('off'), count };
+  return { cached: await run('auto'), full: await run('off'), count: crops(seed, index).count };
 }
 
 /** JSON with −0 and every float spelled out exactly, so equal strings mean equal bytes. */
@@ -84,16 +88,41 @@ describe('the cached decoder on the demo pack', () => {
     expect(exact(cached.out.traces)).toBe(exact(full.out.traces));
   });
 
-  it('decodes beam and DCS together with one decoder run per step, one token position per row and one cross K/V per crop', async () => {
+  it('decodes beam and DCS together with one decoder run per step and crop, one token position per row and one cross K/V per crop', async () => {
     const { cached, full, count } = await bothPaths(4, 3, { seed: 2 });
     expect(exact(cached.out.candidates)).toBe(exact(full.out.candidates));
     const a = cached.captioner.counters;
     const b = full.captioner.counters;
     expect(a.crossComputations).toBe(count);
-    expect(a.decoderRuns).toBe(cached.out.steps);
+    // DCS decodes every other crop on the target's prefixes: the first steps have rows on all `count` crops
+    expect(a.decoderRuns).toBeGreaterThan(cached.out.steps);
+    expect(a.decoderRuns).toBeLessThanOrEqual(cached.out.steps * count);
     expect(a.textRuns).toBe(0);
     expect(a.decoderTokenPositions).toBe(a.decoderRows);
     expect(b.decoderTokenPositions).toBeGreaterThan(a.decoderTokenPositions);
+  });
+
+  it("feeds each crop's cross K/V once as [1,Hx,T,Dx] for all its rows, one crop per run, chunked by the batch size", async () => {
+    const inner = demo.sessions.decoderWithPast!;
+    const runs: { rows: number; cross: number[] }[] = [];
+    const recording = {
+      inputNames: inner.inputNames,
+      inputs: inner.inputs,
+      inputMetadata: inner.inputMetadata,
+      run: (feeds: Parameters<typeof inner.run>[0]) => {
+        runs.push({ rows: feeds.input_ids!.dims[0]!, cross: [...feeds.cross_key_0!.dims] });
+        return inner.run(feeds);
+      },
+    };
+    const captioner = new Captioner({ ...demo.sessions, decoderWithPast: recording }, { decoderBatch: 3 });
+    const out = await decode(captioner, 5, 1, { seed: 3 });
+    const full = await decode(new Captioner(demo.sessions, { cache: 'off' }), 5, 1, { seed: 3 });
+    expect(exact(out.candidates)).toBe(exact(full.candidates));
+    expect(exact(out.traces)).toBe(exact(full.traces));
+    expect(runs.length).toBe(captioner.counters.decoderRuns);
+    expect(runs.every((r) => r.cross[0] === 1 && r.rows >= 1 && r.rows <= 3)).toBe(true);
+    expect(runs.reduce((sum, r) => sum + r.rows, 0)).toBe(captioner.counters.decoderRows);
+    expect(runs.some((r) => r.rows === 3)).toBe(true);
   });
 
   it('gives the full-prefix logits bit for bit for any prefixes, also when a caller skips steps', async () => {

@@ -14,9 +14,10 @@
  * one text run and one decoder run per step; `dedupe: false` gives the reference's cost for comparisons.
  *
  * With the cached contract (runtime/README.md "Fast contracts": `cross` + `decoderWithPast` sessions), a step instead
- * runs the cached decoder once over one row per distinct (prefix, crop) pair, feeding only each row's newest token:
- * the self-attention past of the row's parent (its prefix minus the last token, same crop; see cache.ts) and the
- * crop's cross-attention keys/values, computed once per crop by the cross graph and shared by every row on that crop.
+ * runs the cached decoder over one row per distinct (prefix, crop) pair, feeding only each row's newest token and the
+ * self-attention past of the row's parent (its prefix minus the last token, same crop; see cache.ts). One run per
+ * crop with rows: the crop's cross-attention keys/values, computed once per crop by the cross graph, are fed once as
+ * [1,Hx,T,Dx] and broadcast over its rows.
  * The logits are those of the full-prefix path (byte-identical on the demo pack, ≤ 1e-4 for real exports).
  *
  * Longer than the ~400-line guide: the full-prefix and cached contracts must feed and read the same rows, so both
@@ -35,7 +36,7 @@ import {
   type DeclaredInputs,
   type Tensor,
 } from '../runtime/index.ts';
-import { gatherRows, planStep, rowsToDrop, type CachePair } from './cache.ts';
+import { gatherRows, planStep, rowsToDrop, type CachePair, type PlannedRow } from './cache.ts';
 
 /** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */
 export interface SessionLike {
@@ -134,11 +135,9 @@ export interface CaptionerOptions {
 
 /** The cross keys/values of every crop of an encoded set, and the self-attention rows of the steps so far. */
 interface CacheState {
-  /** Per cross tensor (canonical name order): data [n,Hx,T,Dx], dims, values per crop. */
-  cross: { data: Float32Array; dims: number[]; rowSize: number }[] | null;
+  /** Per crop: its cross_* feeds [1,Hx,T,Dx] (views of the cross graph's outputs, never copied per row). */
+  cross: Record<string, Tensor>[];
   rows: Map<string, { length: number; data: Float32Array[] }>;
-  /** The cross feeds of the last run, reused while the rows' crops stay the same. */
-  lastCross: { key: string; feeds: Record<string, Tensor> } | null;
 }
 
 /** The captioner model: encoders and one decoding step over many pairs. */
@@ -410,66 +409,23 @@ export class Captioner {
     const length = pairs[0]!.prefix.length;
     const past = length - 1;
     const batch = (await this.chosenBatch(state)).size;
-    const rowLogits: Float32Array[] = [];
+    // One run per crop (chunked by the batch size): the crop's cross_* [1,Hx,T,Dx] are broadcast over its rows, so
+    // no row copies 12 × 2 × Hx·T·Dx floats (18.8 MB a row for coca_ViT-L-14).
+    const byCrop = new Map<number, number[]>();
+    plan.rows.forEach((row, index) => {
+      const list = byCrop.get(row.image) ?? [];
+      list.push(index);
+      byCrop.set(row.image, list);
+    });
+    const rowLogits = new Array<Float32Array>(plan.rows.length);
     const written: { key: string; data: Float32Array[] }[] = [];
-    for (let start = 0; start < plan.rows.length; start += batch) {
-      const rows = plan.rows.slice(start, start + batch);
-      const parents = rows.map((row) => (row.parent === null ? null : state.rows.get(row.parent)!));
-      const feeds: Record<string, Tensor> = {
-        input_ids: int64Tensor(
-          rows.map((row) => row.token),
-          [rows.length, 1],
-        ),
-        position: int64Tensor([past], [1]),
-        ...this.crossFeeds(
-          rows.map((row) => row.image),
-          state,
-        ),
-      };
-      this.pastNames.forEach((name, t) => {
-        const [heads, size] = this.pastHeads[t]!;
-        const rowSize = heads * past * size;
-        // in: past_* float32[B,H,P,D], gathered from each row's parent row (beam origin, DCS pair, …)
-        feeds[name] = floatTensor(
-          gatherRows(
-            parents.map((parent) => (parent ? parent.data[t]! : null)),
-            rowSize,
-          ),
-          [rows.length, heads, past, size],
-        );
-      });
-      const out = await this.timed('decoderWithPast', feeds);
-      // out: logits float32[B,V], present_* float32[B,H,P+1,D]
-      const logits = floatData(out.logits, 'captioner.decoderWithPast output "logits"');
-      if (logits.dims.length !== 2 || logits.dims[0] !== rows.length)
-        throw new Error(
-          `captioner.decoderWithPast returned logits [${logits.dims.join(',')}], expected [${rows.length},V]`,
-        );
-      const vocab = logits.dims[1]!;
-      for (let b = 0; b < rows.length; b++) rowLogits.push(logits.data.slice(b * vocab, (b + 1) * vocab));
-      const presents = this.presentNames.map((name, t) => {
-        const present = floatData(out[name], `captioner.decoderWithPast output "${name}"`);
-        const [heads, size] = this.pastHeads[t]!;
-        const expected = [rows.length, heads, length, size];
-        if (present.dims.join(',') !== expected.join(','))
-          throw new Error(
-            `captioner.decoderWithPast returned ${name} [${present.dims.join(',')}], expected [${expected.join(',')}]`,
-          );
-        return present.data;
-      });
-      rows.forEach((row, b) =>
-        written.push({
-          key: row.key,
-          data: presents.map((data, t) => {
-            const [heads, size] = this.pastHeads[t]!;
-            const rowSize = heads * length * size;
-            return data.subarray(b * rowSize, (b + 1) * rowSize);
-          }),
-        }),
-      );
-      this.counters.decoderTokenPositions += rows.length;
-      this.counters.decoderRows += rows.length;
-    }
+    for (const [image, indices] of byCrop)
+      for (let start = 0; start < indices.length; start += batch) {
+        const chunk = indices.slice(start, start + batch);
+        const rows = chunk.map((index) => plan.rows[index]!);
+        const logits = await this.cachedRun(rows, image, past, state, written);
+        chunk.forEach((index, b) => (rowLogits[index] = logits[b]!));
+      }
     const lengths = new Map([...state.rows].map(([key, row]) => [key, row.length]));
     const read = new Set(plan.rows.flatMap((row) => (row.parent === null ? [] : [row.parent])));
     for (const key of rowsToDrop(lengths, read, length)) state.rows.delete(key);
@@ -477,14 +433,90 @@ export class Captioner {
     return plan.rowOfPair.map((row) => rowLogits[row]!);
   }
 
-  /** The encoded set's cache state; the cross keys/values of all its crops are computed on first use (once). */
+  /**
+   * One cached-decoder run over rows that all decode on crop `image` at past length P; returns each row's logits [V]
+   * and appends each row's present to `written`.
+   */
+  private async cachedRun(
+    rows: readonly PlannedRow[],
+    image: number,
+    past: number,
+    state: CacheState,
+    written: { key: string; data: Float32Array[] }[],
+  ): Promise<Float32Array[]> {
+    const length = past + 1;
+    const parents = rows.map((row) => (row.parent === null ? null : state.rows.get(row.parent)!));
+    const feeds: Record<string, Tensor> = {
+      input_ids: int64Tensor(
+        rows.map((row) => row.token),
+        [rows.length, 1],
+      ),
+      position: int64Tensor([past], [1]),
+      ...state.cross[image]!,
+    };
+    this.pastNames.forEach((name, t) => {
+      const [heads, size] = this.pastHeads[t]!;
+      const rowSize = heads * past * size;
+      // in: past_* float32[B,H,P,D], gathered from each row's parent row (beam origin, DCS pair, …)
+      feeds[name] = floatTensor(
+        gatherRows(
+          parents.map((parent) => (parent ? parent.data[t]! : null)),
+          rowSize,
+        ),
+        [rows.length, heads, past, size],
+      );
+    });
+    let out: Record<string, Tensor>;
+    try {
+      out = await this.timed('decoderWithPast', feeds);
+    } catch (error) {
+      throw new Error(
+        `captioner.decoderWithPast failed on ${rows.length} row(s) of one crop, its cross_* fed once as [1,Hx,T,Dx] and broadcast over the rows (runtime/README.md "Fast contracts"): ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    // out: logits float32[B,V], present_* float32[B,H,P+1,D]
+    const logits = floatData(out.logits, 'captioner.decoderWithPast output "logits"');
+    if (logits.dims.length !== 2 || logits.dims[0] !== rows.length)
+      throw new Error(
+        `captioner.decoderWithPast returned logits [${logits.dims.join(',')}], expected [${rows.length},V]`,
+      );
+    const vocab = logits.dims[1]!;
+    const rowLogits: Float32Array[] = [];
+    for (let b = 0; b < rows.length; b++) rowLogits.push(logits.data.slice(b * vocab, (b + 1) * vocab));
+    const presents = this.presentNames.map((name, t) => {
+      const present = floatData(out[name], `captioner.decoderWithPast output "${name}"`);
+      const [heads, size] = this.pastHeads[t]!;
+      const expected = [rows.length, heads, length, size];
+      if (present.dims.join(',') !== expected.join(','))
+        throw new Error(
+          `captioner.decoderWithPast returned ${name} [${present.dims.join(',')}], expected [${expected.join(',')}]`,
+        );
+      return present.data;
+    });
+    rows.forEach((row, b) =>
+      written.push({
+        key: row.key,
+        data: presents.map((data, t) => {
+          const [heads, size] = this.pastHeads[t]!;
+          const rowSize = heads * length * size;
+          return data.subarray(b * rowSize, (b + 1) * rowSize);
+        }),
+      }),
+    );
+    this.counters.decoderTokenPositions += rows.length;
+    this.counters.decoderRows += rows.length;
+    return rowLogits;
+  }
+
+  /**
+   * The encoded set's cache state; the cross keys/values of all its crops are computed on first use (once), and each
+   * crop's become its cross_* feeds [1,Hx,T,Dx]: views of the cross graph's outputs, shared by every run on the crop.
+   */
   private async cacheOf(encoded: EncodedCrops): Promise<CacheState> {
     let state = this.caches.get(encoded);
     if (state) return state;
-    state = { cross: null, rows: new Map(), lastCross: null };
-    this.caches.set(encoded, state);
-    const parts: Float32Array[][] = this.crossNames.map(() => []);
-    const dims: number[][] = [];
+    const cross: Record<string, Tensor>[] = [];
     const imageStride = encoded.tokens * encoded.width;
     for (let start = 0; start < encoded.count; start += this.maxBatch) {
       const batch = Math.min(this.maxBatch, encoded.count - start);
@@ -495,41 +527,26 @@ export class Captioner {
           encoded.width,
         ]),
       });
-      this.crossNames.forEach((name, t) => {
-        const tensor = floatData(out[name], `captioner.cross output "${name}"`);
-        if (tensor.dims.length !== 4 || tensor.dims[0] !== batch)
+      for (let b = 0; b < batch; b++) cross.push({});
+      for (const name of this.crossNames) {
+        // out: cross_* float32[batch,Hx,T,Dx] → one [1,Hx,T,Dx] view per crop
+        const { data, dims } = floatData(out[name], `captioner.cross output "${name}"`);
+        if (dims.length !== 4 || dims[0] !== batch)
           throw new Error(
-            `captioner.cross returned ${name} [${tensor.dims.join(',')}], expected [${batch},Hx,T,Dx]`,
+            `captioner.cross returned ${name} [${dims.join(',')}], expected [${batch},Hx,T,Dx]`,
           );
-        parts[t]!.push(Float32Array.from(tensor.data));
-        dims[t] = tensor.dims;
-      });
+        const rowSize = data.length / batch;
+        for (let b = 0; b < batch; b++)
+          cross[start + b]![name] = floatTensor(data.subarray(b * rowSize, (b + 1) * rowSize), [
+            1,
+            ...dims.slice(1),
+          ]);
+      }
       this.counters.crossComputations += batch;
     }
-    state.cross = this.crossNames.map((_, t) => {
-      const rowSize = dims[t]!.slice(1).reduce((a, b) => a * b, 1);
-      return { data: concat(parts[t]!), dims: dims[t]!, rowSize };
-    });
+    state = { cross, rows: new Map() };
+    this.caches.set(encoded, state);
     return state;
-  }
-
-  /** cross_* feeds [B,Hx,T,Dx] for rows on `images`: each row gets its crop's keys/values. */
-  private crossFeeds(images: readonly number[], state: CacheState): Record<string, Tensor> {
-    const key = images.join(',');
-    if (state.lastCross?.key === key) return state.lastCross.feeds;
-    const feeds: Record<string, Tensor> = {};
-    this.crossNames.forEach((name, t) => {
-      const { data, dims, rowSize } = state.cross![t]!;
-      feeds[name] = floatTensor(
-        gatherRows(
-          images.map((image) => data.subarray(image * rowSize, (image + 1) * rowSize)),
-          rowSize,
-        ),
-        [images.length, ...dims.slice(1)],
-      );
-    });
-    state.lastCross = { key, feeds };
-    return feeds;
   }
 
   /** The cached decoder's rows per run: the setting, or measured once at the first cached step. */
@@ -542,7 +559,7 @@ export class Captioner {
       const feeds: Record<string, Tensor> = {
         input_ids: int64Tensor(new Array<number>(batch).fill(0), [batch, 1]),
         position: int64Tensor([pastLength], [1]),
-        ...this.crossFeeds(new Array<number>(batch).fill(0), state),
+        ...state.cross[0]!,
       };
       this.pastNames.forEach((name, t) => {
         const [heads, size] = this.pastHeads[t]!;
@@ -562,7 +579,6 @@ export class Captioner {
       timings.push({ batch, msPerRow: best / batch });
       if (stopMeasuring(timings)) break;
     }
-    state.lastCross = null;
     this.decoderBatch = { size: pickBatchSize(timings), source: 'measured', timings };
     return this.decoderBatch;
   }

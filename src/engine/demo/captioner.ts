@@ -363,7 +363,7 @@ function buildDecoder(): Uint8Array {
 }
 
 /**
- * in: row 0 of image_embs [B,W], token_embs [B,L,W] → log-probabilities [B,L,V]. Shared by the full-prefix decoder and
+ * in: row 0 of image_embs [B,W] (or one crop's [1,W], broadcast), token_embs [B,L,W] → log-probabilities [B,L,V]. Shared by the full-prefix decoder and
  * the cached decoder (with L = 1), so a position's logits come from the same operations on the same values.
  */
 function decoderLogits(g: GraphBuilder, row0: string, tokenEmbs: string): string {
@@ -426,15 +426,16 @@ function buildDecoderWithPast(): Uint8Array {
   g.input('position', 'int64', [1]);
   const pastKey = g.input('past_key_0', 'float32', ['B', 1, 'P', 3]);
   const pastValue = g.input('past_value_0', 'float32', ['B', 1, 'P', 3]);
-  const crossKey = g.input('cross_key_0', 'float32', ['B', 1, IMAGE_TOKENS, EMBED_WIDTH]);
-  g.input('cross_value_0', 'float32', ['B', 1, IMAGE_TOKENS, EMBED_WIDTH]);
+  // cross_*: one crop's [1,Hx,T,Dx], broadcast over the B rows (the contract: runtime/README.md)
+  const crossKey = g.input('cross_key_0', 'float32', [1, 1, IMAGE_TOKENS, EMBED_WIDTH]);
+  g.input('cross_value_0', 'float32', [1, 1, IMAGE_TOKENS, EMBED_WIDTH]);
   const { classes, flags } = tokenTables(g, ids); // [B,1,14], [B,1,3]
   const flags4 = g.op('Unsqueeze', [flags, g.ints([1])]); // [B,1,1,3]
   const presentKey = g.op('Concat', [pastKey, flags4], { axis: attr.int(2) }); // [B,1,P+1,3]
   const presentValue = g.op('Concat', [pastValue, g.op('Identity', [flags4])], { axis: attr.int(2) });
   const counts = g.op('ReduceSum', [presentKey, g.ints([2])], { keepdims: attr.int(0) }); // [B,1,3]
   const tokenEmbs = textState(g, classes, counts); // [B,1,64]
-  // image token 0 of the single cross head: [B,1,2,64] → [B,64]
+  // image token 0 of the single cross head: [1,1,2,64] → [1,64] (broadcast over the rows by decoderLogits)
   const row0 = g.op('Gather', [g.op('Squeeze', [crossKey, g.ints([1])]), g.ints([0], [])], {
     axis: attr.int(1),
   });

@@ -154,7 +154,9 @@ export function crossContract(layers: number): RoleContract {
 
 /**
  * `captioner.decoderWithPast` with K self-attention layers and M cross-attention layers: input_ids [B,1],
- * position [1], past_* [B,H,P,D], cross_* [B,Hx,T,Dx] → logits [B,V], present_* [B,H,P+1,D].
+ * position [1], past_* [B,H,P,D], cross_* [1,Hx,T,Dx] (one crop's, broadcast over the B rows) → logits [B,V],
+ * present_* [B,H,P+1,D]. A graph may declare the cross batch symbolic (the exporter's do); a fixed size other than 1
+ * cannot take the engine's feeds.
  */
 export function withPastContract(selfLayers: number, crossLayers: number): RoleContract {
   return {
@@ -163,7 +165,7 @@ export function withPastContract(selfLayers: number, crossLayers: number): RoleC
       { name: 'input_ids', dtypes: ['int64'], shapes: [['B', 1]] },
       { name: 'position', dtypes: ['int64'], shapes: [[1]] },
       ...pairs('past', selfLayers, ['B', 'H', 'P', 'D']),
-      ...pairs('cross', crossLayers, ['B', 'Hx', 'T', 'Dx']),
+      ...pairs('cross', crossLayers, [1, 'Hx', 'T', 'Dx']),
     ],
     outputs: [
       { name: 'logits', dtypes: f32, shapes: [['B', 'V']] },

@@ -163,5 +163,13 @@ describe('the fast contracts', () => {
     const wrong = checkContract(contract, inputs, [meta('logits', ['B', 1, 49408])], names).violations;
     expect(wrong.map((v) => v.code)).toEqual(['rank-mismatch', 'output-missing', 'output-missing']);
     expect(countIndexed(['past_key_0', 'past_value_0', 'past_key_3', 'cross_key_1'], 'past')).toBe(4);
+    // cross_* are one crop's [1,Hx,T,Dx], broadcast over the rows: a graph fixing another cross batch cannot run
+    const fixed = inputs.map((m) => (m.name.startsWith('cross_') ? meta(m.name, [3, 12, 255, 64]) : m));
+    const refused = checkContract(contract, fixed, outputs, names).violations;
+    expect(refused.map((v) => `${v.code} ${v.tensor}`)).toEqual([
+      'dim-mismatch cross_key_0',
+      'dim-mismatch cross_value_0',
+    ]);
+    expect(refused[0]!.detail).toContain('[1,Hx,T,Dx]');
   });
 });

@@ -37,8 +37,11 @@ const CONTROL_KEYS = new Set([
 /** Inputs that take no typed text: the τ slider, checkboxes, radios, buttons. */
 const NON_TEXT_INPUTS = new Set(['range', 'checkbox', 'radio', 'button', 'submit', 'reset', 'color']);
 
-/** What a number field takes as typing: digits, sign, decimal and exponent marks, and editing keys. */
-const NUMBER_TYPING = /^[0-9.,+\-eE]$/;
+/**
+ * What a number field takes as typing: digits, sign, decimal marks, and editing keys. Not the exponent mark `e`: no
+ * τ or setting is typed in exponent form, and `e` is the edit-caption key, which a focused τ box would otherwise eat.
+ */
+const NUMBER_TYPING = /^[0-9.,+-]$/;
 const EDITING_KEYS = new Set(['Backspace', 'Delete', 'Escape']);
 
 /**
