@@ -8,7 +8,7 @@ import { openStages, type PackStages } from './engine.ts';
 import { runProject } from './run.ts';
 import { Project } from './store.ts';
 import { fastSettings, writeScenes } from '../testing/fixtures.ts';
-import { traceCandidate } from './trace.ts';
+import { decodeBeamWithTrace, traceCandidate, type DecodeBeamInput } from './trace.ts';
 
 let stages: PackStages;
 let project: string;
@@ -57,6 +57,13 @@ describe('traceCandidate', () => {
     );
     await expect(traceCandidate(project, { image: 1, mask: 0, candidate: 999 }, stages)).rejects.toThrow(
       /has candidates 0\.\.\d+, not 999/,
+    );
+  });
+
+  it('says an image has no masks (SAM may find none) rather than masks 0..-1', async () => {
+    const result = { ...Project.open(project).results()[0]!, masks: [], candidates: [] };
+    await expect(decodeBeamWithTrace({ result, mask: 0 } as unknown as DecodeBeamInput)).rejects.toThrow(
+      /^the image has no masks, not 0$/,
     );
   });
 });

@@ -43,12 +43,12 @@ export async function traceCandidate(
       `image ${where.image} failed (${result.error?.message ?? 'no reason'}); it has no candidates`,
     );
   if (where.mask < 0 || where.mask >= result.masks.length)
-    throw new Error(`image ${where.image} has masks 0..${result.masks.length - 1}, not ${where.mask}`);
+    throw new Error(`image ${where.image} ${range('masks', result.masks.length)}, not ${where.mask}`);
   const candidates = result.candidates.filter((c) => c.mask === where.mask);
   const candidate = candidates.find((c) => c.index === where.candidate);
   if (!candidate)
     throw new Error(
-      `mask ${where.mask} of image ${where.image} has candidates 0..${candidates.length - 1}, not ${where.candidate}`,
+      `mask ${where.mask} of image ${where.image} ${range('candidates', candidates.length)}, not ${where.candidate}`,
     );
   const settings = project.file.settings;
   const image = await stages.load(result.image.path, settings.maxPixels);
@@ -147,7 +147,7 @@ export interface DecodeBeamInput {
 export async function decodeBeamWithTrace(input: DecodeBeamInput): Promise<BeamTrace> {
   const { result, settings, mask, setting } = input;
   if (mask < 0 || mask >= result.masks.length)
-    throw new RangeError(`the image has masks 0..${result.masks.length - 1}, not ${mask}`);
+    throw new RangeError(`the image ${range('masks', result.masks.length)}, not ${mask}`);
   const { trace } = await traceBeam({
     ...storedCropsInput(input),
     options: { ...decodingOptions(settings), beam: setting, topK: [], topP: [], alsoPlain: false },
@@ -187,4 +187,9 @@ function storedCropsInput({
     imageId: result.image.sha256,
     model: { pack: stages.pack.name },
   };
+}
+
+/** "has masks 0..n−1", or "has no masks" (SAM may find none; the message must not say 0..−1). */
+function range(what: string, count: number): string {
+  return count === 0 ? `has no ${what}` : `has ${what} 0..${count - 1}`;
 }
