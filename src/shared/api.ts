@@ -104,7 +104,16 @@ export const DecodingOverridesSchema = z.strictObject({
   aggregation: z.enum(['mean', 'weighted-sum']).optional(),
 });
 
-export { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
+export {
+  EXPORT_FORMATS,
+  REFER_DATASETS,
+  SINGLE_MASK_POLICIES,
+  SPLIT_BY,
+  SPLITTABLE_FORMATS,
+  type ExportFormat,
+  type ReferDataset,
+  type SingleMaskOption,
+} from './formats.ts';
 
 /** What a folder dialog is for: it picks the dialog's title and remembers the folder's role. */
 export const FOLDER_PURPOSES = ['images', 'project', 'export', 'models'] as const;
