@@ -245,7 +245,7 @@ describe('pseudo-ris generate --boxes', () => {
     expect(resumed.code).toBe(EXIT.badInput);
     expect(resumed.stderr).toMatch(
       new RegExp(
-        `^pseudo-ris: boxes ${boxes} changed since the project recorded it \\(sha256 [0-9a-f]{12}… → [0-9a-f]{12}…\\)`,
+        `^pseudo-ris: boxes: ${boxes} changed since the project recorded it \\(sha256 [0-9a-f]{12}… → [0-9a-f]{12}…\\)`,
       ),
     );
     const again = await inProcess([

@@ -6,7 +6,7 @@ import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
 import { imagePaths, Project } from '../../engine/pipeline/store.ts';
 import { validateMaskImport } from '../../engine/segment/import.ts';
-import { openBoxImport } from '../../engine/segment/boxes.ts';
+import { BoxesChangedError, boxesRecord } from '../../engine/segment/boxes.ts';
 import { onnxRuntimeVersion } from '../../engine/runtime/index.ts';
 import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
@@ -172,13 +172,17 @@ export function registerGenerate(program: Command): void {
  * refuses a file changed since the settings recorded it, and warns of names in it that match no image of the run.
  */
 async function checkBoxes(settings: Settings, imageFiles: string[]): Promise<void> {
-  const boxes = await openBoxImport(settings.masks.boxesPath!);
-  if (settings.masks.boxesSha256 === undefined) settings.masks.boxesSha256 = boxes.sha256;
-  else if (settings.masks.boxesSha256 !== boxes.sha256)
+  try {
+    const { boxes, sha256 } = await boxesRecord(settings.masks);
+    settings.masks.boxesSha256 = sha256;
+    warnUnknownImages(`boxes ${boxes.path}`, boxes.unknownImages(imageFiles));
+  } catch (error) {
+    if (!(error instanceof BoxesChangedError)) throw error;
     throw new Error(
-      `boxes ${boxes.path} changed since the project recorded it (sha256 ${settings.masks.boxesSha256.slice(0, 12)}… → ${boxes.sha256.slice(0, 12)}…): results depend on its content; restore it, or pass --boxes with a new --project`,
+      `${error.message}: results depend on its content; restore it, or pass --boxes with a new --project`,
+      { cause: error },
     );
-  warnUnknownImages(`boxes ${boxes.path}`, boxes.unknownImages(imageFiles));
+  }
 }
 
 /** Warns of names in an import file that match no image of the run (they are ignored). */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRle } from '../image/rle.ts';
 import type { BinaryMask } from '../image/types.ts';
-import { openBoxImport, selectMasksByBoxes } from './boxes.ts';
+import { BoxesChangedError, boxesRecord, openBoxImport, selectMasksByBoxes } from './boxes.ts';
 import { MaskImportError } from './import.ts';
 
 let dir: string;
@@ -223,5 +223,24 @@ describe('one image’s masks selected by its detections', () => {
     expect(changed.message).toBe(
       `boxes: ${path} changed since the project recorded it (sha256 abababababab… → ${source.sha256.slice(0, 12)}…)`,
     );
+  });
+
+  it('records the file’s hash once, renews it when the path is set anew, and refuses a changed file', async () => {
+    const path = await write('record.json', [{ file_name: 'a.png', bbox: [0, 0, 2, 2], score: 0.9 }]);
+    const first = await boxesRecord({ boxesPath: path });
+    expect(first.sha256).toBe(
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex'),
+    );
+    expect((await boxesRecord({ boxesPath: path, boxesSha256: first.sha256 })).sha256).toBe(first.sha256);
+    await write('record.json', [{ file_name: 'a.png', bbox: [0, 0, 3, 3], score: 0.9 }]);
+    const changed = await failure(() => boxesRecord({ boxesPath: path, boxesSha256: first.sha256 }));
+    expect(changed).toBeInstanceOf(BoxesChangedError);
+    expect(changed.message).toMatch(/^boxes: .*record\.json changed since the project recorded it \(sha256 /);
+    const renewed = await boxesRecord({ boxesPath: path, boxesSha256: first.sha256 }, true);
+    expect(renewed.sha256).not.toBe(first.sha256);
+    expect((await failure(() => boxesRecord({}))).message).toBe('boxes: masks.boxesPath is not set');
+    expect((await failure(() => boxesRecord({ boxesPath: join(dir, 'none.json') }))).code).toBe('not-found');
   });
 });

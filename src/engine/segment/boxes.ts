@@ -251,6 +251,34 @@ function toDetections(path: string, raw: RawDetection[], imageFile: string, size
   });
 }
 
+/** A boxes file whose content differs from the SHA-256 the project recorded (code `bad-boxes`). */
+export class BoxesChangedError extends MaskImportError {
+  constructor(path: string, recorded: string, now: string) {
+    super(
+      'bad-boxes',
+      `boxes: ${path} changed since the project recorded it (sha256 ${recorded.slice(0, 12)}… → ${now.slice(0, 12)}…)`,
+    );
+  }
+}
+
+/**
+ * The project's record of its boxes file (box selection depends on the file's content): opens the file (a missing
+ * or malformed one throws `MaskImportError`), and answers the SHA-256 to record — the file's, when none is recorded
+ * or `renew` says the path was just set anew. Refuses a file that differs from the recorded hash
+ * ({@link BoxesChangedError}). Used before a run by the CLI and when the app sets the path; every image's selection
+ * checks the hash again ({@link selectMasksByBoxes}).
+ */
+export async function boxesRecord(
+  masks: { boxesPath?: string; boxesSha256?: string },
+  renew = false,
+): Promise<{ boxes: BoxImport; sha256: string }> {
+  if (!masks.boxesPath) throw new MaskImportError('bad-boxes', 'boxes: masks.boxesPath is not set');
+  const boxes = await openBoxImport(masks.boxesPath);
+  if (!renew && masks.boxesSha256 !== undefined && masks.boxesSha256 !== boxes.sha256)
+    throw new BoxesChangedError(boxes.path, masks.boxesSha256, boxes.sha256);
+  return { boxes, sha256: boxes.sha256 };
+}
+
 /** The mask settings {@link selectMasksByBoxes} reads (a `Settings['masks']` fits). */
 export interface BoxSelectionSettings {
   boxesMinScore: number;
@@ -274,10 +302,7 @@ export async function selectMasksByBoxes<T extends { mask: BinaryMask }>(
   settings: BoxSelectionSettings,
 ): Promise<{ proposals: T[]; selected: T[]; matches: BoxMatch[]; decisions: BoxDecision[] }> {
   if (settings.boxesSha256 !== undefined && settings.boxesSha256 !== source.sha256)
-    throw new MaskImportError(
-      'bad-boxes',
-      `boxes: ${source.path} changed since the project recorded it (sha256 ${settings.boxesSha256.slice(0, 12)}… → ${source.sha256.slice(0, 12)}…)`,
-    );
+    throw new BoxesChangedError(source.path, settings.boxesSha256, source.sha256);
   const detections = source.detectionsFor(imageFile, size);
   const minScore = settings.boxesMinScore;
   const proposals = detections.some((d) => d.score === undefined || d.score > minScore)

@@ -52,7 +52,14 @@ export {
   type Detection,
   type PixelRange,
 } from './select-boxes.ts';
-export { openBoxImport, selectMasksByBoxes, type BoxImport, type BoxSelectionSettings } from './boxes.ts';
+export {
+  BoxesChangedError,
+  boxesRecord,
+  openBoxImport,
+  selectMasksByBoxes,
+  type BoxImport,
+  type BoxSelectionSettings,
+} from './boxes.ts';
 export {
   SAM_PREPROCESS,
   resizedSize,

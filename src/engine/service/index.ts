@@ -18,7 +18,7 @@ import { parseSettings, settingsPreset } from '../../shared/settings.ts';
 import { listModelPacks, modelRoots, supportedBackends, validateModelPack } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
 import { parseRedisUrl } from '../pipeline/index.ts';
-import { openBoxImport } from '../segment/index.ts';
+import { boxesRecord } from '../segment/index.ts';
 import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
 import { demoPackDir, ProjectSession } from './session.ts';
 
@@ -48,8 +48,9 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     if (effective.selection !== 'boxes' || !effective.boxesPath) return patch;
     if (masks.boxesPath === undefined && effective.boxesSha256 !== undefined) return patch;
     try {
-      const boxes = await openBoxImport(effective.boxesPath);
-      return { ...patch, masks: { ...masks, boxesSha256: boxes.sha256 } };
+      // a path set anew is recorded anew; otherwise the recorded hash must still match
+      const { sha256 } = await boxesRecord(effective, masks.boxesPath !== undefined);
+      return { ...patch, masks: { ...masks, boxesSha256: sha256 } };
     } catch (error) {
       throw new ApiError('invalid-params', `masks.boxesPath: ${(error as Error).message}`);
     }

@@ -248,7 +248,10 @@ export class RunControl {
           const entry = project.image(result.image.id);
           this.session.results.set(entry.id, result);
           run.committed.add(entry.id);
-          context.emit('run:image', imageSummary(entry, result, policy, false, dirname(entry.path)));
+          context.emit(
+            'run:image',
+            imageSummary(entry, result, policy, false, dirname(entry.path), this.review.state),
+          );
         },
         // Redis outages: the coordinator's connection retries and the run goes on when Redis is back
         onWarning: () => {},
@@ -327,7 +330,10 @@ export class RunControl {
             continue; // an image added by the coordinator after this project was read: shown on the next open
           }
           this.session.results.set(entry.id, result);
-          context.emit('run:image', imageSummary(entry, result, policy, false, dirname(entry.path)));
+          context.emit(
+            'run:image',
+            imageSummary(entry, result, policy, false, dirname(entry.path), this.review.state),
+          );
         }
       },
       end: (how, last) => {
@@ -419,7 +425,8 @@ export class RunControl {
     let error: string | null = null;
     const recaptionErrors: string[] = [];
     const summary = (entry: ImageEntry, result: ImageResult | undefined, running = false) =>
-      imageSummary(entry, result, keepPolicy(settings), running, dirname(entry.path));
+      // the tile's counts apply the review as `project:images` and the top bar do (one keep rule)
+      imageSummary(entry, result, keepPolicy(settings), running, dirname(entry.path), this.review.state);
     let last: BatchProgress | null = null;
     const progress = (p: BatchProgress) => {
       last = p;
