@@ -2,7 +2,7 @@
 // The end-to-end flow shared by the served-mode (Chromium) and Electron runs: open the demo scenes, run a few
 // images, see masks, add a mask with a click, re-caption the image so the added mask gets candidates, open a mask's
 // candidates, move τ (kept count changes with no engine work), open a candidate's inspector with per-step charts,
-// export refcoco and find the files.
+// export refcoco (dataset refcoco+) and find the files and the split counts.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { checkInspectorViews } from './inspector-views.mjs';
@@ -205,12 +205,21 @@ export async function runFlow(page, { workDir, artifacts, label, images = 3, fra
   await app.screenshotSizes(`${label}-10-models`);
 
   const exportDir = join(workDir, `${label}-export`);
-  const files = await step('export refcoco', () => exporter.exportOnly('refcoco', exportDir));
+  const files = await step('export refcoco', () =>
+    exporter.exportOnly('refcoco', exportDir, { dataset: 'refcoco+' }),
+  );
   await app.screenshotSizes(`${label}-09-export`);
   const paths = files.map((file) => (isAbsolute(file.trim()) ? file.trim() : join(exportDir, file.trim())));
+  // refcoco+ chosen in the dialog: its folder and its splitBy (unc), and the dialog lists the split's counts
   check(
-    paths.some((p) => p.endsWith('refs(umd).p')),
-    `no refs(umd).p among the exported files: ${files.join(', ')}`,
+    paths.some((p) => p.endsWith(join('refcoco+', 'refs(unc).p'))),
+    `no refcoco+/refs(unc).p among the exported files: ${files.join(', ')}`,
+  );
+  const trainRow = app.byTestId('export-split').first();
+  check(
+    (await trainRow.getAttribute('data-split')) === 'train' &&
+      /^refcoco\s*train\s*[1-9]/.test(await trainRow.innerText()),
+    `the export dialog does not list the train split's counts: ${await trainRow.innerText()}`,
   );
   check(
     paths.some((p) => p.endsWith('instances.json')),

@@ -670,8 +670,8 @@ export class ExportDialog {
     this.page = app.page;
   }
 
-  /** Exports only `format` into `dest`; answers the listed files. */
-  async exportOnly(format, dest) {
+  /** Exports only `format` into `dest` (refcoco/cris: as `dataset` when given); answers the listed files. */
+  async exportOnly(format, dest, { dataset } = {}) {
     await this.app.byTestId('export-open').click();
     const boxes = this.page.locator('[data-testid^="export-format-"]');
     await boxes.first().waitFor();
@@ -679,6 +679,7 @@ export class ExportDialog {
       const want = (await box.getAttribute('data-testid')) === `export-format-${format}`;
       if ((await box.isChecked()) !== want) await box.click();
     }
+    if (dataset) await this.app.byTestId('export-dataset').selectOption(dataset);
     await this.app.byTestId('export-destination').fill(dest);
     await this.app.byTestId('export-button').click();
     await this.app.byTestId('export-file').first().waitFor({ timeout: LONG });

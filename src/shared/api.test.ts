@@ -55,6 +55,65 @@ describe('the API contract', () => {
     );
   });
 
+  it('takes the CLI export options where refcoco/cris is chosen, and refuses the combinations the CLI refuses', () => {
+    // omitted: no new field appears, so the exporter keeps its defaults
+    expect(parseParams('export:run', { formats: ['refcoco'] })).toEqual({
+      formats: ['refcoco'],
+      split: 'train',
+    });
+    const full = {
+      formats: ['refcoco', 'csv'],
+      dataset: 'refcoco',
+      splitBy: 'google',
+      splitSeed: -3,
+      cocoNames: false,
+      singleMask: 'cos-top-half',
+      appendTo: '/data/exports/refcoco',
+    };
+    expect(parseParams('export:run', full)).toEqual({ ...full, split: 'train' });
+    expect(parseParams('export:run', { formats: ['csv'], singleMask: 'drop' })).toMatchObject({
+      singleMask: 'drop',
+    });
+    const refused: Array<[Record<string, unknown>, string]> = [
+      [
+        { formats: ['masks', 'csv'], splitBy: 'unc', cocoNames: false },
+        'splitBy: only for the refcoco or cris formats, not masks, csv; cocoNames: only for the refcoco or cris formats, not masks, csv',
+      ],
+      [
+        { formats: ['jsonl'], appendTo: '/data/x' },
+        'appendTo: only for the refcoco or cris formats, not jsonl',
+      ],
+      [
+        { formats: ['refcoco'], dataset: 'refcoco+', splitBy: 'google' },
+        'splitBy: "google" does not exist for refcoco+: use unc',
+      ],
+      [
+        { formats: ['refcoco'], splitBy: 'unc' },
+        'splitBy: "unc" does not exist for refcocog: use umd or google',
+      ],
+      [
+        { formats: ['cris'], dataset: 'refclef' },
+        'dataset: CRIS has no refclef setup: export refcoco, refcoco+ or refcocog',
+      ],
+      [
+        { formats: ['refcoco', 'cris'], appendTo: '/data/x' },
+        'appendTo: one export folder takes one format: choose refcoco or cris, not both',
+      ],
+      [
+        { formats: ['refcoco'], dataset: 'coco' },
+        'dataset: must be one refer.py accepts: refcoco, refcoco+, refcocog, refclef',
+      ],
+      [
+        { formats: ['refcoco'], singleMask: 'half' },
+        'singleMask: must be one of project, keep-all, cos-top-half, drop',
+      ],
+      [{ formats: ['refcoco'], splitSeed: 0.5 }, 'splitSeed: must be an integer'],
+      [{ formats: ['refcoco'], appendTo: 'exports/refcoco' }, 'appendTo: the path must be absolute'],
+    ];
+    for (const [params, message] of refused)
+      expect(() => parseParams('export:run', params)).toThrow(`export:run: invalid parameters: ${message}`);
+  });
+
   it('takes a queued run with a redis:// or rediss:// URL and a plain queue name, and refuses anything else', () => {
     expect(parseParams('run:start', { queue: { url: 'rediss://:pw@redis-host:6380/0' } })).toEqual({
       force: false,

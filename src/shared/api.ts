@@ -24,7 +24,17 @@ import type { BeamTrace, CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, TauSchema, type Settings } from './settings.ts';
-import { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
+import {
+  EXPORT_FORMATS,
+  REFER_DATASETS,
+  SINGLE_MASK_POLICIES,
+  SPLIT_BY,
+  SPLITTABLE_FORMATS,
+  DEFAULT_REFER_DATASET,
+  type DatasetFormat,
+  type ExportFormat,
+  type ReferDataset,
+} from './formats.ts';
 import type { Rle } from './rle.ts';
 import type { DecisionColumns } from './decide.ts';
 
@@ -94,7 +104,16 @@ export const DecodingOverridesSchema = z.strictObject({
   aggregation: z.enum(['mean', 'weighted-sum']).optional(),
 });
 
-export { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
+export {
+  EXPORT_FORMATS,
+  REFER_DATASETS,
+  SINGLE_MASK_POLICIES,
+  SPLIT_BY,
+  SPLITTABLE_FORMATS,
+  type ExportFormat,
+  type ReferDataset,
+  type SingleMaskOption,
+} from './formats.ts';
 
 /** What a folder dialog is for: it picks the dialog's title and remembers the folder's role. */
 export const FOLDER_PURPOSES = ['images', 'project', 'export', 'models'] as const;
@@ -159,6 +178,59 @@ export const QueueProgressSchema = z.strictObject({
 });
 /** Progress of a queued run; see {@link QueueProgressSchema}. */
 export type QueueProgress = z.infer<typeof QueueProgressSchema>;
+
+/** The `export:run` fields that only the formats with refs (RefCOCO, CRIS) take, as the CLI names them. */
+const REFS_ONLY_OPTIONS = ['dataset', 'splitBy', 'splitSeed', 'cocoNames', 'appendTo'] as const;
+
+/**
+ * The cross-field rules of `export:run`, those of `pseudo-ris export`: the refcoco/cris options need one of those
+ * formats, splitBy must exist for the dataset, CRIS has no refclef setup, and `appendTo` names one export folder, so
+ * one of refcoco or cris (the folder's own format, which the exporter checks with its dataset and splitBy).
+ */
+function checkExportOptions(
+  params: {
+    formats: readonly ExportFormat[];
+    dataset?: ReferDataset;
+    splitBy?: string;
+    splitSeed?: number;
+    cocoNames?: boolean;
+    appendTo?: string;
+  },
+  context: z.RefinementCtx,
+): void {
+  const withRefs = params.formats.filter((f): f is DatasetFormat =>
+    (SPLITTABLE_FORMATS as readonly string[]).includes(f),
+  );
+  if (withRefs.length === 0) {
+    for (const name of REFS_ONLY_OPTIONS)
+      if (params[name] !== undefined)
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `only for the ${SPLITTABLE_FORMATS.join(' or ')} formats, not ${params.formats.join(', ')}`,
+        });
+    return;
+  }
+  const dataset = params.dataset ?? DEFAULT_REFER_DATASET;
+  if (params.splitBy !== undefined && !SPLIT_BY[dataset].includes(params.splitBy))
+    context.addIssue({
+      code: 'custom',
+      path: ['splitBy'],
+      message: `"${params.splitBy}" does not exist for ${dataset}: use ${SPLIT_BY[dataset].join(' or ')}`,
+    });
+  if (dataset === 'refclef' && withRefs.includes('cris'))
+    context.addIssue({
+      code: 'custom',
+      path: ['dataset'],
+      message: 'CRIS has no refclef setup: export refcoco, refcoco+ or refcocog',
+    });
+  if (params.appendTo !== undefined && withRefs.length > 1)
+    context.addIssue({
+      code: 'custom',
+      path: ['appendTo'],
+      message: `one export folder takes one format: choose ${withRefs.join(' or ')}, not both`,
+    });
+}
 
 /** The parameter schema of every request channel. */
 export const REQUEST_SCHEMAS = {
@@ -265,23 +337,42 @@ export const REQUEST_SCHEMAS = {
   }),
 
   'report:get': z.strictObject({ tau: TauSchema.optional() }),
-  'export:run': z.strictObject({
-    formats: z.array(z.enum(EXPORT_FORMATS)).min(1, 'choose at least one format'),
-    /** Destination folder; default `<project>/exports`. */
-    dest: AbsolutePathSchema.optional(),
-    tau: TauSchema.optional(),
-    /**
-     * RefCOCO/CRIS: the split of every ref (`train`) or a split by image, `train=0.8,val=0.1,test=0.1` (names refer.py
-     * accepts: train, val, test, testA, testB, testC; shares sum to 1; seeded by the project's seed).
-     */
-    split: z
-      .string()
-      .regex(
-        /^(?:[A-Za-z]{1,10}|[A-Za-z]{1,10}=[0-9.]{1,12}(?:,[A-Za-z]{1,10}=[0-9.]{1,12}){0,5})$/,
-        'split is a name such as "train" or shares by image such as "train=0.8,val=0.1,test=0.1"',
-      )
-      .default('train'),
-  }),
+  'export:run': z
+    .strictObject({
+      formats: z.array(z.enum(EXPORT_FORMATS)).min(1, 'choose at least one format'),
+      /** Destination folder; default `<project>/exports`. */
+      dest: AbsolutePathSchema.optional(),
+      tau: TauSchema.optional(),
+      /**
+       * RefCOCO/CRIS: the split of every ref (`train`) or a split by image, `train=0.8,val=0.1,test=0.1` (names refer.py
+       * accepts: train, val, test, testA, testB, testC; shares sum to 1; seeded by the project's seed).
+       */
+      split: z
+        .string()
+        .regex(
+          /^(?:[A-Za-z]{1,10}|[A-Za-z]{1,10}=[0-9.]{1,12}(?:,[A-Za-z]{1,10}=[0-9.]{1,12}){0,5})$/,
+          'split is a name such as "train" or shares by image such as "train=0.8,val=0.1,test=0.1"',
+        )
+        .default('train'),
+      // The options of `pseudo-ris export` (src/cli/commands/export.ts), with its defaults when omitted.
+      /** RefCOCO/CRIS: the dataset name refer.py reads (default refcocog). */
+      dataset: z
+        .enum(REFER_DATASETS, { error: `must be one refer.py accepts: ${REFER_DATASETS.join(', ')}` })
+        .optional(),
+      /** RefCOCO/CRIS: the splitBy of `refs(<splitBy>).p` (SPLIT_BY of the dataset; default its first). */
+      splitBy: z.string().max(20).optional(),
+      /** RefCOCO/CRIS: seed of the split by image (default: the project's seed). */
+      splitSeed: z.number().int('must be an integer').optional(),
+      /** RefCOCO/CRIS: name images `COCO_train2014_%012d.jpg` after their image id. */
+      cocoNames: z.boolean().optional(),
+      /** Images with one mask (every format; default `project`: the project's filter setting). */
+      singleMask: z
+        .enum(SINGLE_MASK_POLICIES, { error: `must be one of ${SINGLE_MASK_POLICIES.join(', ')}` })
+        .optional(),
+      /** RefCOCO/CRIS: add the project to the export in this folder (fresh ids, no file-name clash) instead of `dest`. */
+      appendTo: AbsolutePathSchema.optional(),
+    })
+    .superRefine(checkExportOptions),
 
   'dialog:chooseFolder': z.strictObject({
     purpose: z.enum(FOLDER_PURPOSES),
@@ -512,6 +603,21 @@ export interface ReportView {
 export interface ExportResult {
   dest: string;
   files: string[];
+  expressions: number;
+  /**
+   * RefCOCO/CRIS: images, refs and expressions per split of each such format written, over its whole export folder
+   * (`folder`; the parts appended to included). Empty when neither format was chosen.
+   */
+  splits: ExportSplitCount[];
+}
+
+/** One split of a RefCOCO/CRIS export: what it holds over the whole export folder. */
+export interface ExportSplitCount {
+  format: DatasetFormat;
+  folder: string;
+  name: string;
+  images: number;
+  refs: number;
   expressions: number;
 }
 

@@ -5,6 +5,32 @@ export const DATASET_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks'] as c
 /** One dataset format. */
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
+/** The formats with refs (RefCOCO, CRIS): they split by image, name a dataset and can be appended to. */
+export const SPLITTABLE_FORMATS: readonly DatasetFormat[] = ['refcoco', 'cris'];
+
+/** Dataset names refer.py accepts (research/formats.md §1); the RIS code exits on other names. */
+export const REFER_DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'refclef'] as const;
+/** One dataset name refer.py accepts. */
+export type ReferDataset = (typeof REFER_DATASETS)[number];
+/** The dataset the RefCOCO/CRIS exports name when none is given. */
+export const DEFAULT_REFER_DATASET: ReferDataset = 'refcocog';
+
+/** The splitBy values each dataset is released with (first = default), i.e. the `refs(<splitBy>).p` names. */
+export const SPLIT_BY: Record<ReferDataset, readonly string[]> = {
+  refcoco: ['unc', 'google'],
+  'refcoco+': ['unc'],
+  refcocog: ['umd', 'google'],
+  refclef: ['unc', 'berkeley'],
+};
+
+/** Split names refer.py's getRefIds accepts (formats.md §1.2). */
+export const SPLIT_NAMES = ['train', 'val', 'test', 'testA', 'testB', 'testC'] as const;
+
+/** Single-mask policies an export can apply (`project`: the project's filter setting; `cos-top-half`: the reference loader's top half by CoS). */
+export const SINGLE_MASK_POLICIES = ['project', 'keep-all', 'cos-top-half', 'drop'] as const;
+/** One single-mask policy of an export. */
+export type SingleMaskOption = (typeof SINGLE_MASK_POLICIES)[number];
+
 /** What the app's export offers: the dataset formats plus the run's reproduction record (`repro`). */
 export const EXPORT_FORMATS = [...DATASET_FORMATS, 'repro'] as const;
 /** One export choice. */

@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ExportResult } from '../../shared/api.ts';
+import { startTestEngine } from '../../engine/testing/engine.ts';
 import { writeTestProject } from '../../engine/testing/project.ts';
+import { registerExport } from './export.ts';
 
 const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let dir: string;
@@ -81,4 +85,83 @@ describe('pseudo-ris export', () => {
     ]);
     expect(both.stderr).toContain('give --out <dir> for a new export or --append-to <dir> to add to one');
   }, 120_000);
+});
+
+/** Runs `pseudo-ris export` in this process (the CLI's own option parsing and checks); answers what it printed. */
+async function cliHere(args: string[]): Promise<string> {
+  const program = new Command().exitOverride();
+  registerExport(program);
+  const printed: string[] = [];
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    printed.push(String(chunk));
+    return true;
+  });
+  try {
+    await program.parseAsync(['export', ...args], { from: 'user' });
+  } finally {
+    write.mockRestore();
+  }
+  return printed.join('');
+}
+
+/** Every file under `root` but the export record, by relative path. */
+function written(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name !== 'export-record.json')
+    .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1))
+    .sort();
+}
+
+describe("pseudo-ris export and the app's export:run", () => {
+  it('write the same files, byte for byte, for the same dataset, splitBy, split, seed, COCO names and single-mask policy', async () => {
+    const app = await startTestEngine('pris-export-same-');
+    try {
+      const { project: copy } = await writeTestProject(join(app.base, 'allowed', 'one'));
+      await app.engine.request('project:open', { dir: copy });
+      const dest = join(app.base, 'allowed', 'app');
+      const result = (await app.engine.request('export:run', {
+        formats: ['refcoco'],
+        dest,
+        dataset: 'refcoco+',
+        splitBy: 'unc',
+        cocoNames: true,
+        split: 'train=0.5,val=0.5',
+        splitSeed: 4,
+        singleMask: 'keep-all',
+      })) as ExportResult;
+      const out = join(app.base, 'cli');
+      const printed = await cliHere([
+        copy,
+        '--format',
+        'refcoco',
+        '--out',
+        out,
+        '--dataset',
+        'refcoco+',
+        '--split-by',
+        'unc',
+        '--coco-names',
+        '--split-by-image',
+        'train=0.5,val=0.5',
+        '--split-seed',
+        '4',
+        '--single-mask',
+        'keep-all',
+      ]);
+      const counts = result.splits.map((s) => `${s.name}: ${s.images} images, ${s.refs} refs`).join('; ');
+      expect(printed).toContain(`[${counts}]`);
+      const folder = join(dest, 'refcoco');
+      expect(written(out)).toEqual(written(folder));
+      expect(written(out)).toContain(join('refcoco+', 'refs(unc).p'));
+      for (const file of written(out))
+        expect(readFileSync(join(out, file))).toEqual(readFileSync(join(folder, file)));
+      // the record's resolved values agree too, but for `review`: the app applies its (here empty) review state, the
+      // CLI the project's review.json, which this project has none of
+      const record = (root: string) =>
+        JSON.parse(readFileSync(join(root, 'export-record.json'), 'utf8')).export;
+      expect({ ...record(folder), review: 'none' }).toEqual(record(out));
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -11,6 +11,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SPLITTABLE_FORMATS } from '../../shared/formats.ts';
 import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
@@ -52,8 +53,8 @@ export const EXPORTERS: Record<ExportFormat, Exporter> = {
   masks: exportMasks,
 };
 
-/** Formats with refs: they split by image, name datasets and can be appended to. */
-export const SPLITTABLE_FORMATS: readonly ExportFormat[] = ['refcoco', 'cris'];
+/** Formats with refs: they split by image, name datasets and can be appended to (shared/formats.ts). */
+export { SPLITTABLE_FORMATS } from '../../shared/formats.ts';
 
 /** Exports a project in one format into `options.out`. */
 export async function exportProject(projectDir: string, options: ExportOptions): Promise<ExportSummary> {

@@ -3,16 +3,19 @@
  * (scored against the ground truth of demo scenes where the project has it) and the exports. Every one applies the
  * review through the shared keep rule.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  DosScores,
-  ExportResult,
-  KeptCounts,
-  ParsedParams,
-  ReportView,
-  RequestContext,
+import {
+  ApiError,
+  type DosScores,
+  type ExportResult,
+  type ExportSplitCount,
+  type KeptCounts,
+  type ParsedParams,
+  type ReportView,
+  type RequestContext,
 } from '../../shared/api.ts';
+import { SPLITTABLE_FORMATS, type DatasetFormat, type ExportFormat } from '../../shared/formats.ts';
 import {
   buildReport,
   evaluateResults,
@@ -112,23 +115,49 @@ export class ReportExport {
     return this.#truth;
   }
 
-  async export(
-    { formats, dest, tau, split }: ParsedParams<'export:run'>,
-    context: RequestContext,
-  ): Promise<ExportResult> {
+  /**
+   * Writes each chosen format into `<dest>/<format>` (default `<project>/exports`), with the options of
+   * `pseudo-ris export`: the refcoco/cris ones go to those formats only, and `appendTo` takes the place of the folder
+   * of the one refcoco or cris format. Every user path passes the path policy, and each export writes only inside its
+   * folder (`within`). The appended format goes first, so an export folder that refuses the append (another format,
+   * dataset or splitBy) stops the request before any other format is written.
+   */
+  async export(params: ParsedParams<'export:run'>, context: RequestContext): Promise<ExportResult> {
+    const { formats, dest, tau, split, singleMask, appendTo } = params;
+    const refsOptions = {
+      dataset: params.dataset,
+      splitBy: params.splitBy,
+      splitSeed: params.splitSeed,
+      cocoNames: params.cocoNames,
+    };
     const project = this.session.require();
     const out = dest
       ? await this.session.options.checkUserPath(dest, 'export destination')
       : join(project.dir, 'exports');
+    const appendFolder = appendTo
+      ? await this.session.options.checkUserPath(appendTo, 'export append-to folder')
+      : undefined;
+    // an export that does not exist is not created by a refused append
+    if (appendFolder && !existsSync(appendFolder))
+      throw new ApiError('not-found', `export append-to folder does not exist: ${appendTo}`);
+    const withRefs = (format: ExportFormat): format is DatasetFormat =>
+      (SPLITTABLE_FORMATS as readonly string[]).includes(format);
+    const appended = (format: ExportFormat) => appendFolder !== undefined && withRefs(format);
+    const order = [...formats].sort((a, b) => Number(appended(b)) - Number(appended(a)));
     const files: string[] = [];
+    const splits: ExportSplitCount[] = [];
     let expressions = 0;
-    for (const format of formats) {
+    let wroteDest = false;
+    for (const format of order) {
       if (format === 'repro') continue; // every export writes the reproducibility record beside its files
       context.signal.throwIfAborted();
       // the format sub-folder gets the path policy too (it may be a symlink out), and every write re-checks it
-      const folder = dest
-        ? await this.session.options.checkUserPath(join(out, format), 'export folder')
-        : join(out, format);
+      const folder = appended(format)
+        ? appendFolder!
+        : dest
+          ? await this.session.options.checkUserPath(join(out, format), 'export folder')
+          : join(out, format);
+      wroteDest ||= !appended(format);
       // the review (accept keeps whatever τ says, reject and deleted masks drop, edits' texts) is applied by the
       // exporters through the shared keep rule, as the page counts and the report apply it
       const summary = await exportProject(project.dir, {
@@ -136,13 +165,17 @@ export class ReportExport {
         out: folder,
         tau,
         split,
+        singleMask,
+        ...(withRefs(format) ? refsOptions : {}),
+        appendTo: appended(format) ? appendFolder : undefined,
         review: this.review.state,
-        within: dest ? out : project.dir,
+        within: appended(format) ? appendFolder : dest ? out : project.dir,
         onProgress: (done, total) => context.emit('export:progress', { format, done, total }),
       });
       files.push(...summary.files.map((file) => join(folder, file)));
       expressions = Math.max(expressions, summary.expressions);
+      for (const count of summary.splits ?? []) splits.push({ format, folder: summary.dest, ...count });
     }
-    return { dest: out, files, expressions };
+    return { dest: wroteDest || !appendFolder ? out : appendFolder, files, expressions, splits };
   }
 }

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { DatasetFormat as ExportFormat } from '../../../shared/formats.ts';
+import type { DatasetFormat as ExportFormat, SingleMaskOption } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type KeepPolicy, type ReviewInput } from '../../filter/index.ts';
@@ -17,9 +17,8 @@ export {
   type DatasetFormat as ExportFormat,
 } from '../../../shared/formats.ts';
 
-/** Single-mask policies an export can apply (`project`: the project's filter setting). */
-export const SINGLE_MASK_POLICIES = ['project', 'keep-all', 'cos-top-half', 'drop'] as const;
-export type SingleMaskOption = (typeof SINGLE_MASK_POLICIES)[number];
+/** Single-mask policies an export can apply: shared/formats.ts. */
+export { SINGLE_MASK_POLICIES, type SingleMaskOption } from '../../../shared/formats.ts';
 
 /** Options of `exportProject`. */
 export interface ExportOptions {

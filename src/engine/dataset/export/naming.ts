@@ -5,28 +5,22 @@
  * `folder2lmdb.py` and the LMDB names use those folders.
  */
 import { createHash } from 'node:crypto';
+import {
+  DEFAULT_REFER_DATASET,
+  REFER_DATASETS,
+  SPLIT_BY,
+  SPLIT_NAMES,
+  type ReferDataset,
+} from '../../../shared/formats.ts';
 
-/** Dataset names refer.py accepts. */
-export const REFER_DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'refclef'] as const;
-export type ReferDataset = (typeof REFER_DATASETS)[number];
-
-/** The splitBy values each dataset is released with (first = default), i.e. the `refs(<splitBy>).p` names. */
-export const SPLIT_BY: Record<ReferDataset, readonly string[]> = {
-  refcoco: ['unc', 'google'],
-  'refcoco+': ['unc'],
-  refcocog: ['umd', 'google'],
-  refclef: ['unc', 'berkeley'],
-};
-
-/** Split names refer.py's getRefIds accepts (formats.md §1.2). */
-export const SPLIT_NAMES = ['train', 'val', 'test', 'testA', 'testB', 'testC'] as const;
+export { REFER_DATASETS, SPLIT_BY, SPLIT_NAMES, type ReferDataset } from '../../../shared/formats.ts';
 
 /** Checks a dataset name and resolves its splitBy (default: the dataset's first). */
 export function resolveDataset(
   dataset: string | undefined,
   splitBy: string | undefined,
 ): { dataset: ReferDataset; splitBy: string } {
-  const name = dataset ?? 'refcocog';
+  const name = dataset ?? DEFAULT_REFER_DATASET;
   if (!(REFER_DATASETS as readonly string[]).includes(name)) {
     throw new Error(
       `dataset "${name}" is not one refer.py accepts (${REFER_DATASETS.join(', ')}); the RIS code exits on other names`,
