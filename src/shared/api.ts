@@ -25,12 +25,14 @@ import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
 import { SettingsSchema, TauSchema, type Settings } from './settings.ts';
 import {
+  CRIS_HAS_NO_REFCLEF,
   EXPORT_FORMATS,
   REFER_DATASETS,
   SINGLE_MASK_POLICIES,
-  SPLIT_BY,
   SPLITTABLE_FORMATS,
   DEFAULT_REFER_DATASET,
+  hasRefs,
+  splitByMismatch,
   type DatasetFormat,
   type ExportFormat,
   type ReferDataset,
@@ -106,6 +108,7 @@ export const DecodingOverridesSchema = z.strictObject({
 
 export {
   EXPORT_FORMATS,
+  hasRefs,
   REFER_DATASETS,
   SINGLE_MASK_POLICIES,
   SPLIT_BY,
@@ -198,9 +201,7 @@ function checkExportOptions(
   },
   context: z.RefinementCtx,
 ): void {
-  const withRefs = params.formats.filter((f): f is DatasetFormat =>
-    (SPLITTABLE_FORMATS as readonly string[]).includes(f),
-  );
+  const withRefs = params.formats.filter(hasRefs);
   if (withRefs.length === 0) {
     for (const name of REFS_ONLY_OPTIONS)
       if (params[name] !== undefined)
@@ -212,18 +213,11 @@ function checkExportOptions(
     return;
   }
   const dataset = params.dataset ?? DEFAULT_REFER_DATASET;
-  if (params.splitBy !== undefined && !SPLIT_BY[dataset].includes(params.splitBy))
-    context.addIssue({
-      code: 'custom',
-      path: ['splitBy'],
-      message: `"${params.splitBy}" does not exist for ${dataset}: use ${SPLIT_BY[dataset].join(' or ')}`,
-    });
+  const mismatch = params.splitBy === undefined ? null : splitByMismatch(dataset, params.splitBy);
+  if (mismatch)
+    context.addIssue({ code: 'custom', path: ['splitBy'], message: `"${params.splitBy}" ${mismatch}` });
   if (dataset === 'refclef' && withRefs.includes('cris'))
-    context.addIssue({
-      code: 'custom',
-      path: ['dataset'],
-      message: 'CRIS has no refclef setup: export refcoco, refcoco+ or refcocog',
-    });
+    context.addIssue({ code: 'custom', path: ['dataset'], message: CRIS_HAS_NO_REFCLEF });
   if (params.appendTo !== undefined && withRefs.length > 1)
     context.addIssue({
       code: 'custom',

@@ -8,6 +8,11 @@ export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 /** The formats with refs (RefCOCO, CRIS): they split by image, name a dataset and can be appended to. */
 export const SPLITTABLE_FORMATS: readonly DatasetFormat[] = ['refcoco', 'cris'];
 
+/** Whether a format has refs ({@link SPLITTABLE_FORMATS}): the one test of the CLI, the app and the exporters. */
+export function hasRefs(format: string): format is DatasetFormat {
+  return (SPLITTABLE_FORMATS as readonly string[]).includes(format);
+}
+
 /** Dataset names refer.py accepts (research/formats.md §1); the RIS code exits on other names. */
 export const REFER_DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'refclef'] as const;
 /** One dataset name refer.py accepts. */
@@ -22,6 +27,18 @@ export const SPLIT_BY: Record<ReferDataset, readonly string[]> = {
   refcocog: ['umd', 'google'],
   refclef: ['unc', 'berkeley'],
 };
+
+/**
+ * Why `splitBy` is not one `dataset` is released with — `does not exist for refcoco+: use unc` — or null. The
+ * exporter and the `export:run` contract say it after the splitBy they name.
+ */
+export function splitByMismatch(dataset: ReferDataset, splitBy: string): string | null {
+  const allowed = SPLIT_BY[dataset];
+  return allowed.includes(splitBy) ? null : `does not exist for ${dataset}: use ${allowed.join(' or ')}`;
+}
+
+/** CRIS's layout has no refclef folder (its anns/masks/lmdb cover the three RefCOCO datasets). */
+export const CRIS_HAS_NO_REFCLEF = 'CRIS has no refclef setup: export refcoco, refcoco+ or refcocog';
 
 /** Split names refer.py's getRefIds accepts (formats.md §1.2). */
 export const SPLIT_NAMES = ['train', 'val', 'test', 'testA', 'testB', 'testC'] as const;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseTau } from '../../shared/settings.ts';
 import {
+  hasRefs,
   SPLITTABLE_FORMATS,
   EXPORT_FORMATS,
   exportProject,
@@ -63,7 +64,7 @@ export function registerExport(program: Command): void {
         throw new Error('give --split or --split-by-image, not both');
       if ((flags.out === undefined) === (flags.appendTo === undefined))
         throw new Error('give --out <dir> for a new export or --append-to <dir> to add to one (exactly one)');
-      if (!(SPLITTABLE_FORMATS as readonly string[]).includes(flags.format)) {
+      if (!hasRefs(flags.format)) {
         const given = (
           [
             ['--dataset', flags.dataset],

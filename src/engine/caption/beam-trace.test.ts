@@ -26,6 +26,7 @@ function exact(value: unknown): string {
   );
 }
 
+/** The decoder input of scene `seed`/`index`'s masked crops with the demo tokenizer (image id `s`). */
 function scene(seed: number, index: number) {
   const rendered = renderScene(seed, index);
   const [masked] = buildCrops(
@@ -33,7 +34,14 @@ function scene(seed: number, index: number) {
     rendered.truth.objects.map((object) => object.mask),
     { crops: [{ kind: 'masked' }] },
   );
-  return { crops: masked!.data, crop: masked!.crop, count: rendered.truth.objects.length };
+  return {
+    tokenizer: demo.tokenizer,
+    special: demo.special,
+    crops: masked!.data,
+    crop: masked!.crop,
+    count: rendered.truth.objects.length,
+    imageId: 's',
+  };
 }
 
 const options: DecodingOptions = { ...DEFAULT_DECODING, topK: [], topP: [] };
@@ -41,16 +49,15 @@ const options: DecodingOptions = { ...DEFAULT_DECODING, topK: [], topP: [] };
 describe('the beam trace on the demo pack', () => {
   for (const cache of ['auto', 'off'] as const) {
     it(`replays every crop's stored beam candidate byte for byte, tracing changing nothing (${cache === 'auto' ? 'cached decoder' : 'full-prefix path'})`, async () => {
-      const { crops, crop, count } = scene(3, 0);
-      const common = { tokenizer: demo.tokenizer, special: demo.special, crops, count, crop, imageId: 's' };
+      const common = scene(3, 0);
       // the run, untraced on the same decoder path: every crop's beams (and nothing else) batched together
       const run = await generateCaptions({
         ...common,
         captioner: new Captioner(demo.sessions, { cache }),
         options,
       });
-      expect(run.candidates).toHaveLength(count);
-      for (let target = 0; target < count; target++) {
+      expect(run.candidates).toHaveLength(common.count);
+      for (let target = 0; target < common.count; target++) {
         const captioner = new Captioner(demo.sessions, { cache });
         expect(captioner.path).toBe(cache === 'auto' ? 'cached' : 'full-prefix');
         const { candidate, trace } = await traceBeam({ ...common, captioner, options, target });
@@ -67,15 +74,9 @@ describe('the beam trace on the demo pack', () => {
   }
 
   it('records 6 beams in 3 groups of 2 per step, and every finished hypothesis where its eot pair ranked', async () => {
-    const { crops, crop, count } = scene(3, 0);
     const { trace } = await traceBeam({
+      ...scene(3, 0),
       captioner: new Captioner(demo.sessions),
-      tokenizer: demo.tokenizer,
-      special: demo.special,
-      crops,
-      count,
-      crop,
-      imageId: 's',
       options,
       target: 0,
     });
@@ -118,8 +119,7 @@ describe('the beam trace on the demo pack', () => {
   });
 
   it('hand-checked on scene 3/0, mask 0: 3 finished hypotheses per group, the first pushed out, the winner as stored', async () => {
-    const { crops, crop, count } = scene(3, 0);
-    const common = { tokenizer: demo.tokenizer, special: demo.special, crops, count, crop, imageId: 's' };
+    const common = scene(3, 0);
     const run = await generateCaptions({ ...common, captioner: new Captioner(demo.sessions), options });
     const { trace } = await traceBeam({
       ...common,
@@ -168,17 +168,8 @@ describe('the beam trace on the demo pack', () => {
   });
 
   it('rejects a target outside the crops and options without a beam setting', async () => {
-    const { crops, crop, count } = scene(3, 0);
-    const input = {
-      captioner: new Captioner(demo.sessions),
-      tokenizer: demo.tokenizer,
-      special: demo.special,
-      crops,
-      count,
-      crop,
-      imageId: 's',
-      options,
-    };
+    const input = { ...scene(3, 0), captioner: new Captioner(demo.sessions), options };
+    const { count } = input;
     await expect(traceBeam({ ...input, target: count })).rejects.toThrow(
       `target crop ${count} is not one of the ${count} crops`,
     );

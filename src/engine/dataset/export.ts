@@ -11,7 +11,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SPLITTABLE_FORMATS } from '../../shared/formats.ts';
+import { hasRefs } from '../../shared/formats.ts';
 import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
@@ -54,7 +54,7 @@ export const EXPORTERS: Record<ExportFormat, Exporter> = {
 };
 
 /** Formats with refs: they split by image, name datasets and can be appended to (shared/formats.ts). */
-export { SPLITTABLE_FORMATS } from '../../shared/formats.ts';
+export { hasRefs, SPLITTABLE_FORMATS } from '../../shared/formats.ts';
 
 /** Exports a project in one format into `options.out`. */
 export async function exportProject(projectDir: string, options: ExportOptions): Promise<ExportSummary> {
@@ -68,7 +68,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   }
   // splits, dataset names, appending and COCO names belong to refcoco/cris; the app sends its split with every
   // format, so other formats ignore them (the CLI refuses them there)
-  if (!SPLITTABLE_FORMATS.includes(options.format) && options.appendTo)
+  if (!hasRefs(options.format) && options.appendTo)
     throw new Error(`appending applies to the refcoco and cris formats only, not ${options.format}`);
   const single = options.singleMask ?? 'project';
   if (!(SINGLE_MASK_POLICIES as readonly string[]).includes(single))

@@ -52,28 +52,13 @@ export async function traceCandidate(
     );
   const settings = project.file.settings;
   const image = await stages.load(result.image.path, settings.maxPixels);
+  const input = { image, result, settings, stages, mask: where.mask, crop: candidate.crop };
   if (candidate.setting.kind === 'beam') {
-    const beam = await decodeBeamWithTrace({
-      image,
-      result,
-      settings,
-      stages,
-      mask: where.mask,
-      crop: candidate.crop,
-      setting: candidate.setting,
-    });
+    const beam = await decodeBeamWithTrace({ ...input, setting: candidate.setting });
     const reproduced = beam.tokenIds.join(',') === candidate.tokens.join(',') && beam.text === candidate.text;
     return { candidate, trace: null, beam, reproduced };
   }
-  const trace = await decodeWithTrace({
-    image,
-    result,
-    settings,
-    stages,
-    mask: where.mask,
-    crop: candidate.crop,
-    setting: candidate.setting as SamplingSetting,
-  });
+  const trace = await decodeWithTrace({ ...input, setting: candidate.setting as SamplingSetting });
   return { candidate, trace, reproduced: trace !== null && trace.text === candidate.text };
 }
 

@@ -15,7 +15,7 @@ import {
   type ReportView,
   type RequestContext,
 } from '../../shared/api.ts';
-import { SPLITTABLE_FORMATS, type DatasetFormat, type ExportFormat } from '../../shared/formats.ts';
+import { hasRefs, type ExportFormat } from '../../shared/formats.ts';
 import {
   buildReport,
   evaluateResults,
@@ -140,24 +140,23 @@ export class ReportExport {
     // an export that does not exist is not created by a refused append
     if (appendFolder && !existsSync(appendFolder))
       throw new ApiError('not-found', `export append-to folder does not exist: ${appendTo}`);
-    const withRefs = (format: ExportFormat): format is DatasetFormat =>
-      (SPLITTABLE_FORMATS as readonly string[]).includes(format);
-    const appended = (format: ExportFormat) => appendFolder !== undefined && withRefs(format);
-    const order = [...formats].sort((a, b) => Number(appended(b)) - Number(appended(a)));
+    const appended = (format: ExportFormat) => appendFolder !== undefined && hasRefs(format);
+    // every export writes the reproducibility record beside its files: `repro` has no folder of its own
+    const order = formats
+      .filter((format) => format !== 'repro')
+      .sort((a, b) => Number(appended(b)) - Number(appended(a)));
     const files: string[] = [];
     const splits: ExportSplitCount[] = [];
     let expressions = 0;
-    let wroteDest = false;
     for (const format of order) {
-      if (format === 'repro') continue; // every export writes the reproducibility record beside its files
       context.signal.throwIfAborted();
+      const append = appended(format);
       // the format sub-folder gets the path policy too (it may be a symlink out), and every write re-checks it
-      const folder = appended(format)
+      const folder = append
         ? appendFolder!
         : dest
           ? await this.session.options.checkUserPath(join(out, format), 'export folder')
           : join(out, format);
-      wroteDest ||= !appended(format);
       // the review (accept keeps whatever τ says, reject and deleted masks drop, edits' texts) is applied by the
       // exporters through the shared keep rule, as the page counts and the report apply it
       const summary = await exportProject(project.dir, {
@@ -166,16 +165,18 @@ export class ReportExport {
         tau,
         split,
         singleMask,
-        ...(withRefs(format) ? refsOptions : {}),
-        appendTo: appended(format) ? appendFolder : undefined,
+        ...(hasRefs(format) ? refsOptions : {}),
+        appendTo: append ? appendFolder : undefined,
         review: this.review.state,
-        within: appended(format) ? appendFolder : dest ? out : project.dir,
+        within: append ? appendFolder : dest ? out : project.dir,
         onProgress: (done, total) => context.emit('export:progress', { format, done, total }),
       });
       files.push(...summary.files.map((file) => join(folder, file)));
       expressions = Math.max(expressions, summary.expressions);
       for (const count of summary.splits ?? []) splits.push({ format, folder: summary.dest, ...count });
     }
-    return { dest: wroteDest || !appendFolder ? out : appendFolder, files, expressions, splits };
+    // the destination is the append folder only when every written format went there
+    const onlyAppended = appendFolder !== undefined && order.length > 0 && order.every(appended);
+    return { dest: onlyAppended ? appendFolder : out, files, expressions, splits };
   }
 }

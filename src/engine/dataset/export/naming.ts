@@ -6,10 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  CRIS_HAS_NO_REFCLEF,
   DEFAULT_REFER_DATASET,
   REFER_DATASETS,
   SPLIT_BY,
   SPLIT_NAMES,
+  splitByMismatch,
   type ReferDataset,
 } from '../../../shared/formats.ts';
 
@@ -26,17 +28,15 @@ export function resolveDataset(
       `dataset "${name}" is not one refer.py accepts (${REFER_DATASETS.join(', ')}); the RIS code exits on other names`,
     );
   }
-  const allowed = SPLIT_BY[name as ReferDataset];
-  const by = splitBy ?? allowed[0];
-  if (!allowed.includes(by))
-    throw new Error(`splitBy "${by}" does not exist for ${name}: use ${allowed.join(' or ')}`);
+  const by = splitBy ?? SPLIT_BY[name as ReferDataset][0]!;
+  const mismatch = splitByMismatch(name as ReferDataset, by);
+  if (mismatch) throw new Error(`splitBy "${by}" ${mismatch}`);
   return { dataset: name as ReferDataset, splitBy: by };
 }
 
 /** CRIS's folder name for a dataset and splitBy (`anns/<folder>`, `masks/<folder>`, `lmdb/<folder>`). */
 export function crisFolder(dataset: ReferDataset, splitBy: string): string {
-  if (dataset === 'refclef')
-    throw new Error('CRIS has no refclef setup: export refcoco, refcoco+ or refcocog');
+  if (dataset === 'refclef') throw new Error(CRIS_HAS_NO_REFCLEF);
   if (dataset === 'refcocog') return splitBy === 'google' ? 'refcocog_g' : 'refcocog_u';
   return dataset;
 }

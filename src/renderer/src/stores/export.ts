@@ -7,7 +7,7 @@ import {
   EXPORT_FORMATS,
   REFER_DATASETS,
   SPLIT_BY,
-  SPLITTABLE_FORMATS,
+  hasRefs,
   type ExportFormat,
   type ExportProgress,
   type ExportResult,
@@ -36,7 +36,7 @@ export interface ExportChoices {
 
 /** True when a chosen format takes the refcoco/cris options (dataset, splitBy, seed, COCO names, append). */
 export function takesRefs(formats: readonly ExportFormat[]): boolean {
-  return formats.some((f) => (SPLITTABLE_FORMATS as readonly string[]).includes(f));
+  return formats.some(hasRefs);
 }
 
 /**
