@@ -14,7 +14,7 @@ import { groundTruthToCoco } from '../src/engine/dataset/evaluate.ts';
 import { ensureDemoPack, generateScenes } from '../src/engine/demo/index.ts';
 import { openStages } from '../src/engine/pipeline/engine.ts';
 import { runProject } from '../src/engine/pipeline/run.ts';
-import { Project } from '../src/engine/pipeline/store.ts';
+import { Project } from '../src/engine/pipeline/store/index.ts';
 import type { ImageResult } from '../src/shared/results.ts';
 import { parseSettings, settingsPreset, type Settings } from '../src/shared/settings.ts';
 
@@ -76,7 +76,7 @@ export async function run(): Promise<void> {
       await stages.dispose();
     }
     const seconds = (performance.now() - start) / 1000;
-    const results = Project.open(join(dir, 'long-project')).results();
+    const results = [...Project.open(join(dir, 'long-project')).results()];
     console.log(
       `${results.length} images in ${seconds.toFixed(1)} s = ${((60 * results.length) / seconds).toFixed(1)} images/min; peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB`,
     );
@@ -107,7 +107,7 @@ async function timedRun(
   } finally {
     await stages.dispose();
   }
-  return { results: Project.open(project).results(), seconds: (performance.now() - start) / 1000 };
+  return { results: [...[...Project.open(project).results()]], seconds: (performance.now() - start) / 1000 };
 }
 
 function printStages(label: string, results: ImageResult[], seconds: number): void {

@@ -16,7 +16,7 @@ import { runCoordinator } from '../src/engine/pipeline/queue/coordinator.ts';
 import { runKey } from '../src/engine/pipeline/queue/jobs.ts';
 import { testRedis } from '../src/engine/testing/redis.ts';
 import { runProject } from '../src/engine/pipeline/run.ts';
-import { Project } from '../src/engine/pipeline/store.ts';
+import { Project } from '../src/engine/pipeline/store/index.ts';
 import { fastSettings, withoutTimings, writeScenes } from '../src/engine/testing/fixtures.ts';
 
 const CLI = resolve(import.meta.dirname, '../bin/pseudo-ris.mjs');
@@ -44,8 +44,7 @@ export async function run(): Promise<void> {
     console.log(`local single process: ${((count / localSeconds) * 60).toFixed(1)} images/min`);
     const canonical = (project: string) =>
       JSON.stringify(
-        Project.open(project)
-          .results()
+        [...Project.open(project).results()]
           .map(withoutTimings)
           // a queued project's lines are in arrival order; compare per image
           .sort((a, b) => a.image.id - b.image.id),

@@ -4,7 +4,7 @@ import { parseTau } from '../../shared/settings.ts';
 import { evaluateResults, readGroundTruth } from '../../engine/dataset/evaluate.ts';
 import { formatReport } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
-import { Project } from '../../engine/pipeline/store.ts';
+import { Project } from '../../engine/pipeline/store/index.ts';
 
 /** Registers `eval <project> --ground-truth <file>`: the report plus the shapes-world oracle's identification rates. */
 export function registerEval(program: Command): void {
@@ -19,7 +19,7 @@ export function registerEval(program: Command): void {
       const project = Project.open(dir);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
       const report = evaluateResults(
-        project.results(),
+        project.catalog.latest(),
         readGroundTruth(flags.groundTruth),
         keepPolicy(project.file.settings, tau),
         readProjectReview(project.dir),

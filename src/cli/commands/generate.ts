@@ -4,7 +4,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openStages } from '../../engine/pipeline/engine.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
-import { imagePaths, Project } from '../../engine/pipeline/store.ts';
+import { imagePaths, Project } from '../../engine/pipeline/store/index.ts';
 import { validateMaskImport } from '../../engine/segment/import.ts';
 import { BoxesChangedError, boxesRecord } from '../../engine/segment/boxes.ts';
 import { onnxRuntimeVersion } from '../../engine/runtime/index.ts';
@@ -148,14 +148,16 @@ export function registerGenerate(program: Command): void {
         if (summary.cancelled) process.exitCode = EXIT.interrupted;
         else if (summary.imagesFailed > 0) {
           process.exitCode = EXIT.imagesFailed;
-          const failed = Project.open(summary.project)
-            .results()
-            .filter((r) => r.status === 'failed');
-          for (const r of failed.slice(0, 20))
+          const catalog = Project.open(summary.project).catalog;
+          const { failed } = catalog.counts();
+          let shown = 0;
+          for (const r of catalog.results({ status: 'failed' })) {
             process.stderr.write(
               `failed: ${r.image.name}: ${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}\n`,
             );
-          if (failed.length > 20) process.stderr.write(`failed: … and ${failed.length - 20} more\n`);
+            if (++shown === 20) break;
+          }
+          if (failed > 20) process.stderr.write(`failed: … and ${failed - 20} more\n`);
           process.stderr.write('fix the files, then run again with --retry-failed\n');
         }
       } finally {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../engine/demo/index.ts';
-import { Project } from '../../engine/pipeline/store.ts';
+import { Project } from '../../engine/pipeline/store/index.ts';
 import { withoutTimings, writeScenes } from '../../engine/testing/fixtures.ts';
 
 const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
@@ -61,8 +61,8 @@ describe('pseudo-ris generate --shard and merge', () => {
     expect(result.file.images).toEqual(whole.file.images);
     expect(result.file.settings).toEqual(whole.file.settings);
     const byId = <T extends { image: { id: number } }>(a: T, b: T) => a.image.id - b.image.id;
-    expect(result.results().map(withoutTimings).sort(byId)).toEqual(
-      whole.results().map(withoutTimings).sort(byId),
+    expect([...result.results()].map(withoutTimings).sort(byId)).toEqual(
+      [...whole.results()].map(withoutTimings).sort(byId),
     );
   });
 

@@ -8,7 +8,7 @@ import { inShard, parseShard } from '../../engine/pipeline/merge.ts';
 import { runCoordinator } from '../../engine/pipeline/queue/coordinator.ts';
 import { DEFAULT_ATTEMPTS, DEFAULT_QUEUE_NAME } from '../../engine/pipeline/queue/jobs.ts';
 import { redactUrl } from '../../engine/pipeline/queue/redis.ts';
-import { hashFile, listImages } from '../../engine/pipeline/store.ts';
+import { hashFile, listImages } from '../../engine/pipeline/store/index.ts';
 import type { QueueProgress } from '../../shared/api.ts';
 import type { Settings } from '../../shared/settings.ts';
 import { resolvePackDir } from '../pack.ts';

@@ -3,7 +3,7 @@ import { keepPolicy } from '../../shared/decide.ts';
 import { parseTau } from '../../shared/settings.ts';
 import { buildReport, formatReport } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
-import { Project } from '../../engine/pipeline/store.ts';
+import { Project } from '../../engine/pipeline/store/index.ts';
 
 /** Registers `report <project> [--json] [--tau T]`. */
 export function registerReport(program: Command): void {
@@ -20,7 +20,7 @@ export function registerReport(program: Command): void {
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
       // the app's review (review.json) counts here as it does in the app and in exports
       const report = buildReport(
-        project.results(),
+        project.catalog.latest(),
         keepPolicy(project.file.settings, tau),
         readProjectReview(project.dir),
       );

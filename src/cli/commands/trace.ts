@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { BeamTrace } from '../../shared/caption.ts';
 import { openStages } from '../../engine/pipeline/engine.ts';
-import { Project } from '../../engine/pipeline/store.ts';
+import { Project } from '../../engine/pipeline/store/index.ts';
 import { traceCandidate } from '../../engine/pipeline/trace.ts';
 import { resolvePackDir } from '../pack.ts';
 

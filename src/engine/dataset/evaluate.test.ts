@@ -6,7 +6,7 @@ import { ensureDemoPack } from '../demo/index.ts';
 import { keepPolicy, type KeepPolicy } from '../filter/index.ts';
 import { openStages, type PackStages } from '../pipeline/engine.ts';
 import { runProject } from '../pipeline/run.ts';
-import { Project } from '../pipeline/store.ts';
+import { Project } from '../pipeline/store/index.ts';
 import { writeScenes } from '../testing/fixtures.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { parseSettings } from '../../shared/settings.ts';
@@ -34,7 +34,7 @@ describe('the shapes world with the paper settings (Table-13-style figures)', ()
       seed: 1,
     });
     await runProject({ project: join(dir, 'project'), images: scenes, settings, stages });
-    const results = Project.open(join(dir, 'project')).results();
+    const results = [...[...Project.open(join(dir, 'project')).results()]];
     stored = { results, truth, filter: keepPolicy(settings) };
     report = evaluateResults(results, truth, stored.filter);
     console.log(`\n${formatReport(report)}\n`);

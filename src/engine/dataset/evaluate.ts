@@ -39,21 +39,23 @@ export function readGroundTruth(path: string): GroundTruth {
  */
 export interface OracleCache {
   objects: WeakMap<GroundTruthImage, OracleImage>;
-  targets: WeakMap<ImageResult, (number | null)[]>;
+  /** By `imageId:revision` (results streamed from the store are new objects on every read). */
+  targets: Map<string, (number | null)[]>;
 }
 
 /** An empty {@link OracleCache}. */
 export function oracleCache(): OracleCache {
-  return { objects: new WeakMap(), targets: new WeakMap() };
+  return { objects: new WeakMap(), targets: new Map() };
 }
 
 /**
  * The report with the oracle's identification rates added. Images without ground truth are left out of the rates.
  *
+ * @param results read twice (the report, then the oracle): an array, or a store's re-iterable `catalog.latest()`.
  * @param cache reused across calls (e.g. every τ of the Report view) so that only the τ-dependent work is redone.
  */
 export function evaluateResults(
-  results: readonly ImageResult[],
+  results: Iterable<ImageResult>,
   truth: GroundTruth,
   policy: KeepPolicy,
   review?: ReviewInput | null,
@@ -90,11 +92,12 @@ export function evaluateResults(
       };
       cache.objects.set(gt, oracle);
     }
-    let targets = cache.targets.get(result);
+    const key = `${result.image.id}:${result.revision ?? 0}`;
+    let targets = cache.targets.get(key);
     if (!targets) {
       const objects = oracle;
       targets = result.masks.map((m) => resolveTarget(objects, decodeRle(m.rle)));
-      cache.targets.set(result, targets);
+      cache.targets.set(key, targets);
     }
     const decisions = decideForReport(result, policy, review);
     result.candidates.forEach((c, k) => {

@@ -96,10 +96,8 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   };
   const context: ExportContext = {
     project,
-    results: project
-      .results()
-      .filter((r) => r.status === 'done')
-      .sort((a, b) => a.image.id - b.image.id),
+    results: project.catalog.latest({ order: 'id', status: 'done' }),
+    resultCount: project.catalog.counts().done,
     filter,
     policy: keepPolicy({ filter, seed: project.file.settings.seed }),
     review: options.review === undefined ? readProjectReview(projectDir) : options.review,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keepPolicy } from '../filter/index.ts';
-import { Project } from '../pipeline/store.ts';
+import { Project } from '../pipeline/store/index.ts';
 import { buildReport, formatReport, histogram, mean } from './report.ts';
 import { writeTestProject } from '../testing/project.ts';
 
@@ -14,7 +14,7 @@ beforeAll(async () => {
 
 describe('buildReport', () => {
   it('counts images, masks, candidates and the kept share at τ', () => {
-    const report = buildReport(project.results(), keepPolicy(project.file.settings));
+    const report = buildReport([...project.results()], keepPolicy(project.file.settings));
     expect(report).toMatchObject({
       images: 2,
       imagesFailed: 1,
@@ -30,7 +30,7 @@ describe('buildReport', () => {
   });
 
   it('averages scores per decoding method, leaving out missing ratios', () => {
-    const report = buildReport(project.results(), keepPolicy(project.file.settings));
+    const report = buildReport([...project.results()], keepPolicy(project.file.settings));
     expect(report.means.dcs.count).toBe(6);
     expect(report.means.dcs.dos).toBeCloseTo((2 + 1.6 + 1.1 + 1.31) / 4);
     expect(report.means.beam.dos).toBeCloseTo(1.5);
@@ -40,7 +40,7 @@ describe('buildReport', () => {
   });
 
   it('gives the kept share for every τ of the grid from the same scores', () => {
-    const report = buildReport(project.results(), keepPolicy(project.file.settings));
+    const report = buildReport([...project.results()], keepPolicy(project.file.settings));
     const at = (t: number) => report.keptShareVsTau.share[report.keptShareVsTau.tau.indexOf(t)];
     expect(at(1.3)).toBeCloseTo(6 / 8);
     expect(at(1.5)).toBeCloseTo(4 / 8); // 1.6, 2.0 + the single-mask image's two

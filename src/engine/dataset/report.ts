@@ -109,23 +109,38 @@ export function decideForReport(
  * (accepted kept, rejected and deleted masks' candidates dropped; the kept vocabulary reads edited texts).
  */
 export function buildReport(
-  results: readonly ImageResult[],
+  results: Iterable<ImageResult>,
   policy: KeepPolicy,
   review?: ReviewInput | null,
 ): QualityReport {
-  const done = results.filter((r) => r.status === 'done');
-  const groups = new Map<DecodingMethod, { c: CandidateResult; kept: boolean }[]>(
-    METHODS.map((m) => [m, []]),
-  );
+  // one pass over the results (a project's are streamed from the store, never held): running sums in the order the
+  // old array code added them, so every figure is the same to the bit
+  const groups = new Map<DecodingMethod, MethodSums>(METHODS.map((m) => [m, methodSums()]));
   const vocabKept = new Set<string>();
   const vocabAll = new Set<string>();
+  const shareTotal = TAU_GRID.map(() => 0);
+  const shareKept = TAU_GRID.map(() => 0);
+  const failures: QualityReport['failures'] = [];
+  let images = 0;
+  let masks = 0;
   let candidates = 0;
   let comparison = 0;
   let kept = 0;
-  for (const result of done) {
+  for (const result of results) {
+    if (result.status !== 'done') {
+      failures.push({
+        image: result.image.name,
+        stage: result.error?.stage ?? '',
+        code: result.error?.code ?? '',
+        message: result.error?.message ?? '',
+      });
+      continue;
+    }
+    images++;
+    masks += result.masks.length;
     const decisions = decideForReport(result, policy, review);
     result.candidates.forEach((c, k) => {
-      groups.get(c.method)!.push({ c, kept: decisions[k] });
+      addTo(groups.get(c.method)!, c, decisions[k]);
       for (const w of tokenize(c.text)) vocabAll.add(w);
       if (c.comparison) {
         comparison++;
@@ -137,71 +152,94 @@ export function buildReport(
         for (const w of tokenize(reviewedText(result.image.id, c, review).text)) vocabKept.add(w);
       }
     });
+    TAU_GRID.forEach((tau, t) => {
+      const atTau = decideResult(result, { ...policy, tau }, review);
+      result.candidates.forEach((c, i) => {
+        if (c.comparison) return;
+        shareTotal[t]++;
+        if (atTau[i].kept) shareKept[t]++;
+      });
+    });
   }
   const means = {} as Record<DecodingMethod, ScoreMeans>;
   const dosHistogram = {} as Record<DecodingMethod, Histogram>;
   for (const method of METHODS) {
-    const group = groups.get(method)!;
+    const g = groups.get(method)!;
     means[method] = {
-      count: group.length,
-      uos: mean(group.map((g) => g.c.scores.uos)),
-      cos: mean(group.map((g) => g.c.scores.cos)),
-      dos: mean(group.map((g) => g.c.scores.dos)),
-      keptShare: group.length > 0 ? group.filter((g) => g.kept).length / group.length : null,
+      count: g.count,
+      uos: g.uos.n > 0 ? g.uos.sum / g.uos.n : null,
+      cos: g.cos.n > 0 ? g.cos.sum / g.cos.n : null,
+      dos: g.dos.n > 0 ? g.dos.sum / g.dos.n : null,
+      keptShare: g.count > 0 ? g.kept / g.count : null,
     };
-    dosHistogram[method] = histogram(
-      group.map((g) => g.c.scores.dos).filter((d): d is number => d !== null),
-      DOS_EDGES,
-    );
+    dosHistogram[method] = { edges: [...DOS_EDGES], counts: g.histogram };
   }
-  const share = TAU_GRID.map((tau) => {
-    let total = 0;
-    let k = 0;
-    for (const result of done) {
-      const decisions = decideResult(result, { ...policy, tau }, review);
-      result.candidates.forEach((c, i) => {
-        if (c.comparison) return;
-        total++;
-        if (decisions[i].kept) k++;
-      });
-    }
-    return total > 0 ? k / total : null;
-  });
   return {
     tau: policy.tau,
-    images: done.length,
-    imagesFailed: results.length - done.length,
-    masks: done.reduce((s, r) => s + r.masks.length, 0),
+    images,
+    imagesFailed: failures.length,
+    masks,
     candidates,
     comparisonCandidates: comparison,
     kept,
     keptShare: candidates > 0 ? kept / candidates : null,
     means,
     dosHistogram,
-    keptShareVsTau: { tau: TAU_GRID, share },
+    keptShareVsTau: { tau: TAU_GRID, share: shareTotal.map((n, t) => (n > 0 ? shareKept[t] / n : null)) },
     vocabularySize: vocabKept.size,
     vocabularyAll: vocabAll.size,
-    failures: results
-      .filter((r) => r.status === 'failed')
-      .map((r) => ({
-        image: r.image.name,
-        stage: r.error?.stage ?? '',
-        code: r.error?.code ?? '',
-        message: r.error?.message ?? '',
-      })),
+    failures,
     oracle: null,
   };
+}
+
+/** Running sums of one decoding method's candidates. */
+interface MethodSums {
+  count: number;
+  kept: number;
+  uos: { sum: number; n: number };
+  cos: { sum: number; n: number };
+  dos: { sum: number; n: number };
+  histogram: number[];
+}
+
+function methodSums(): MethodSums {
+  return {
+    count: 0,
+    kept: 0,
+    uos: { sum: 0, n: 0 },
+    cos: { sum: 0, n: 0 },
+    dos: { sum: 0, n: 0 },
+    histogram: new Array<number>(DOS_EDGES.length - 1).fill(0),
+  };
+}
+
+function addTo(g: MethodSums, c: CandidateResult, kept: boolean): void {
+  g.count++;
+  if (kept) g.kept++;
+  const add = (acc: { sum: number; n: number }, v: number | null) => {
+    if (v !== null && Number.isFinite(v)) {
+      acc.sum += v;
+      acc.n++;
+    }
+  };
+  add(g.uos, c.scores.uos);
+  add(g.cos, c.scores.cos);
+  add(g.dos, c.scores.dos);
+  if (c.scores.dos !== null) g.histogram[binOf(c.scores.dos, DOS_EDGES)]++;
+}
+
+/** The bin of `v` among `edges` (values outside go to the first/last bin). */
+function binOf(v: number, edges: readonly number[]): number {
+  const bin = edges.findIndex((e, i) => i < edges.length - 1 && v >= e && v < edges[i + 1]);
+  return bin >= 0 ? bin : v < edges[0] ? 0 : edges.length - 2;
 }
 
 /** Bins values into a histogram with the given edges (values outside go to the first/last bin). */
 export function histogram(values: readonly number[], edges: readonly number[]): Histogram {
   if (edges.length < 2) throw new Error('histogram: needs at least two edges');
   const counts = new Array<number>(edges.length - 1).fill(0);
-  for (const v of values) {
-    let bin = edges.findIndex((e, i) => i < edges.length - 1 && v >= e && v < edges[i + 1]);
-    if (bin < 0) bin = v < edges[0] ? 0 : counts.length - 1;
-    counts[bin]++;
-  }
+  for (const v of values) counts[binOf(v, edges)]++;
   return { edges: [...edges], counts };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../runtime/cancel.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { rateAndEta, runBatch, type BatchProgress } from './batch.ts';
-import type { ImageEntry } from './store.ts';
+import type { ImageEntry } from './store/index.ts';
 
 const entries: ImageEntry[] = [1, 2, 3].map((id) => ({
   id,

@@ -16,7 +16,7 @@
  */
 import { isCancellation } from '../runtime/index.ts';
 import type { ImageResult, RunProgress, StepProgress } from '../../shared/results.ts';
-import type { ImageEntry } from './store.ts';
+import type { ImageEntry } from './store/index.ts';
 
 /** At most this many `within` progress events a second. */
 export const WITHIN_PER_SECOND = 4;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
-import { Project, RESULTS_FILE } from './store.ts';
+import { Project, RESULTS_FILE } from './store/index.ts';
 import { withoutTimings } from '../testing/fixtures.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
@@ -100,8 +100,8 @@ describe('generate interrupted in mask generation', () => {
     const clean = join(dir, 'clean');
     const once = spawnSync(process.execPath, args(clean), { encoding: 'utf8', timeout: 180_000 });
     expect(once.status, once.stderr).toBe(0);
-    const expected = Project.open(clean).results().map(withoutTimings);
-    const actual = Project.open(interrupted).results().map(withoutTimings);
+    const expected = [...[...Project.open(clean).results()]].map(withoutTimings);
+    const actual = [...[...Project.open(interrupted).results()]].map(withoutTimings);
     expect(actual).toEqual(expected);
   }, 400_000);
 });

@@ -6,7 +6,7 @@
 export * from './batch.ts';
 export * from './engine.ts';
 export * from './run.ts';
-export * from './store.ts';
+export * from './store/index.ts';
 export * from './trace.ts';
 // the queue mode's parts the service runs: the coordinator in-process, the watch of a project coordinated elsewhere
 export { runCoordinator } from './queue/coordinator.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
-import { Project, RESULTS_FILE } from './store.ts';
+import { Project, RESULTS_FILE } from './store/index.ts';
 import { withoutTimings, writeScenes } from '../testing/fixtures.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
@@ -111,12 +111,10 @@ describe('generate killed with SIGKILL', () => {
         .map((l) => JSON.parse(l).image.id)
         .sort(),
     ).toEqual([1, 2, 3, 4]);
-    const expected = Project.open(clean)
-      .results()
+    const expected = [...[...Project.open(clean).results()]]
       .map(withoutTimings)
       .sort((a, b) => a.image.id - b.image.id);
-    const actual = Project.open(killed)
-      .results()
+    const actual = [...[...Project.open(killed).results()]]
       .map(withoutTimings)
       .sort((a, b) => a.image.id - b.image.id);
     expect(actual).toEqual(expected);

@@ -14,7 +14,7 @@ import {
   ProjectMismatchError,
   RESULTS_FILE,
   PROJECT_FILE,
-} from './store.ts';
+} from './store/index.ts';
 
 let dir: string;
 let images: string[];
@@ -47,7 +47,7 @@ describe('the project lock', () => {
     const project = join(dir, 'p');
     mkdirSync(project);
     // another process holds the lock: a child that takes it through the store and waits
-    const script = `import { acquireProjectLock } from ${JSON.stringify(join(import.meta.dirname, 'store.ts'))};
+    const script = `import { acquireProjectLock } from ${JSON.stringify(join(import.meta.dirname, 'store', 'index.ts'))};
 acquireProjectLock(${JSON.stringify(project)}); process.stdout.write('locked\\n'); setTimeout(() => {}, 20000);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -173,7 +173,7 @@ describe('per-image failures and retries in the store', () => {
     project.close();
     const reopened = Project.open(join(dir, 'p'));
     expect(reopened.image(3).sha256).toBe(retry[0].sha256);
-    expect(reopened.results().map((r) => [r.image.id, r.status, r.revision ?? 0])).toEqual([
+    expect([...reopened.results()].map((r) => [r.image.id, r.status, r.revision ?? 0])).toEqual([
       [1, 'done', 0],
       [2, 'done', 0],
       [3, 'done', 1],

@@ -6,7 +6,7 @@ import { ensureDemoPack } from '../demo/index.ts';
 import { openStages, type PackStages } from './engine.ts';
 import { inShard, mergeProjects, parseShard, settingsDifferences } from './merge.ts';
 import { runProject } from './run.ts';
-import { hashFile, listImages, Project } from './store.ts';
+import { hashFile, listImages, Project } from './store/index.ts';
 import { fastSettings, withoutTimings, writeScenes } from '../testing/fixtures.ts';
 
 let dir: string;
@@ -69,8 +69,8 @@ describe('mergeProjects', () => {
     const merged = Project.open(join(dir, 'merged'));
     expect(merged.file.images).toEqual(Project.open(whole).file.images);
     const byId = <T extends { image: { id: number } }>(a: T, b: T) => a.image.id - b.image.id;
-    expect(merged.results().map(withoutTimings)).toEqual(
-      Project.open(whole).results().map(withoutTimings).sort(byId),
+    expect([...merged.results()].map(withoutTimings)).toEqual(
+      [...[...Project.open(whole).results()]].map(withoutTimings).sort(byId),
     );
   });
 

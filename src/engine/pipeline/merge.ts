@@ -12,7 +12,7 @@ import { basename, extname } from 'node:path';
 import type { ImageResult } from '../../shared/results.ts';
 import { stableStringify } from '../../shared/settings.ts';
 import { checksumDifferences } from './queue/jobs.ts';
-import { Project, type ImageEntry } from './store.ts';
+import { Project, type ImageEntry } from './store/index.ts';
 
 /**
  * Whether an image belongs to shard `index` of `count`: the first 8 hex digits of its SHA-256 modulo `count`.
@@ -68,15 +68,21 @@ export async function mergeProjects(sources: readonly string[], into: string): P
     if (!/^not a project/.test((error as Error).message)) throw error;
   }
 
-  const byPath = new Map<string, { entry: ImageEntry; result?: ImageResult; from: string }>();
+  // per path: its entry and which source holds its result (results stay in the sources' logs and are read one at a
+  // time, so a merge of paper-size shards holds only the image lists)
+  const byPath = new Map<string, { entry: ImageEntry; source?: Project; id?: number; from: string }>();
   let duplicates = 0;
   for (const project of projects) {
-    const results = new Map(project.results().map((r) => [r.image.id, r]));
+    const catalog = project.catalog;
     for (const entry of project.file.images) {
-      const result = results.get(entry.id);
+      const has = catalog.has(entry.id);
       const seen = byPath.get(entry.path);
       if (!seen) {
-        byPath.set(entry.path, { entry, result, from: project.dir });
+        byPath.set(entry.path, {
+          entry,
+          ...(has ? { source: project, id: entry.id } : {}),
+          from: project.dir,
+        });
         continue;
       }
       duplicates++;
@@ -84,9 +90,12 @@ export async function mergeProjects(sources: readonly string[], into: string): P
         throw new Error(
           `image ${entry.path} has different contents in ${seen.from} and ${project.dir} (it changed between runs): merge refused`,
         );
-      if (!result) continue;
-      if (!seen.result) seen.result = result;
-      else if (stableStringify(comparable(seen.result)) !== stableStringify(comparable(result)))
+      if (!has) continue;
+      if (!seen.source) Object.assign(seen, { source: project, id: entry.id });
+      else if (
+        stableStringify(comparable(seen.source.catalog.get(seen.id!)!)) !==
+        stableStringify(comparable(catalog.get(entry.id)!))
+      )
         throw new Error(
           `image ${entry.path} has different results in ${seen.from} and ${project.dir}: merge refused`,
         );
@@ -118,7 +127,8 @@ export async function mergeProjects(sources: readonly string[], into: string): P
     };
     merged.save();
     for (const entry of merged.file.images) {
-      const { result } = byPath.get(entry.path)!;
+      const { source, id } = byPath.get(entry.path)!;
+      const result = source?.catalog.get(id!);
       if (!result) continue;
       merged.commit({ ...result, image: { ...result.image, id: entry.id, name: entry.name } });
       results++;
@@ -126,6 +136,7 @@ export async function mergeProjects(sources: readonly string[], into: string): P
     }
   } finally {
     merged.close();
+    for (const project of projects) project.close();
   }
   return {
     into: merged.dir,

@@ -7,7 +7,7 @@ import { writeBadImageCorpus } from '../testing/bad-image-corpus.ts';
 import { exportProject } from '../dataset/export.ts';
 import { openStages, type PackStages } from './engine.ts';
 import { runProject } from './run.ts';
-import { Project, RESULTS_FILE } from './store.ts';
+import { Project, RESULTS_FILE } from './store/index.ts';
 import { fastSettings, withoutTimings, writeScenes } from '../testing/fixtures.ts';
 import type { RunProgress } from '../../shared/results.ts';
 
@@ -38,8 +38,8 @@ describe('runProject on the demo pack', () => {
     const b = await runProject({ project: join(dir, 'b'), images: scenes.scenes, settings, stages });
     expect(a).toMatchObject({ imagesTotal: 3, imagesDone: 3, imagesFailed: 0, cancelled: false });
     expect(b.imagesDone).toBe(3);
-    const ra = Project.open(join(dir, 'a')).results();
-    const rb = Project.open(join(dir, 'b')).results();
+    const ra = [...[...Project.open(join(dir, 'a')).results()]];
+    const rb = [...[...Project.open(join(dir, 'b')).results()]];
     expect(ra.map(withoutTimings)).toEqual(rb.map(withoutTimings));
     // 4 crops × (beam + 1 top-k + 1 top-p) = 12 candidates per mask
     for (const r of ra) expect(r.candidates).toHaveLength(12 * r.masks.length);
@@ -58,12 +58,12 @@ describe('runProject on the demo pack', () => {
       settings: fastSettings(scenes.coco, { seed: 6 }),
       stages,
     });
-    const a = Project.open(join(dir, 'a'))
-      .results()
-      .flatMap((r) => r.candidates.filter((c) => c.method === 'dcs').map((c) => c.text));
-    const c = Project.open(join(dir, 'c'))
-      .results()
-      .flatMap((r) => r.candidates.filter((c) => c.method === 'dcs').map((c) => c.text));
+    const a = [...[...Project.open(join(dir, 'a')).results()]].flatMap((r) =>
+      r.candidates.filter((c) => c.method === 'dcs').map((c) => c.text),
+    );
+    const c = [...[...Project.open(join(dir, 'c')).results()]].flatMap((r) =>
+      r.candidates.filter((c) => c.method === 'dcs').map((c) => c.text),
+    );
     expect(a).not.toEqual(c);
   });
 
@@ -100,8 +100,8 @@ describe('runProject on the demo pack', () => {
       .trim()
       .split('\n');
     expect(lines).toHaveLength(3);
-    const a = Project.open(join(dir, 'a')).results().map(withoutTimings);
-    expect(Project.open(join(dir, 'd')).results().map(withoutTimings)).toEqual(a);
+    const a = [...[...Project.open(join(dir, 'a')).results()]].map(withoutTimings);
+    expect([...[...Project.open(join(dir, 'd')).results()]].map(withoutTimings)).toEqual(a);
   });
 
   it('records SAM predicted IoU and a stability in (0, 1] for every generated mask', async () => {
@@ -122,9 +122,7 @@ describe('runProject on the demo pack', () => {
       settings,
       stages,
     });
-    const masks = Project.open(join(dir, 'generated'))
-      .results()
-      .flatMap((r) => r.masks);
+    const masks = [...[...Project.open(join(dir, 'generated')).results()]].flatMap((r) => r.masks);
     expect(masks.length).toBeGreaterThanOrEqual(2);
     for (const mask of masks) {
       expect(mask.source).toBe('generated');
@@ -148,7 +146,7 @@ describe('runProject on the demo pack', () => {
     const refused = cases.filter((c) => 'code' in c.expected);
     expect(summary.imagesTotal).toBe(cases.length);
     expect(summary.imagesFailed).toBe(refused.length);
-    const results = Project.open(join(dir, 'bad-project')).results();
+    const results = [...[...Project.open(join(dir, 'bad-project')).results()]];
     for (const c of refused) {
       const r = results.find((x) => x.image.name === c.file)!;
       expect(r.status, c.file).toBe('failed');

@@ -35,7 +35,7 @@ import type { Settings } from '../../shared/settings.ts';
 import { decide, keepPolicy, scoreImage } from '../filter/index.ts';
 import { isCancellation, throwIfCancelled } from '../runtime/index.ts';
 import { runBatch, type BatchControl } from './batch.ts';
-import { imagePaths, imageRecord, Project, type ImageEntry } from './store.ts';
+import { imagePaths, imageRecord, Project, type ImageEntry } from './store/index.ts';
 
 /** Masks of one image as a stage returns them. */
 export interface StageMasks {
@@ -299,7 +299,9 @@ export async function runProject(options: RunOptions): Promise<RunSummary> {
       entries: pending,
       already: {
         done: images.length - pending.length,
-        failed: project.results().filter((r) => r.status === 'failed' && !rerun.has(r.image.id)).length,
+        failed: project.catalog
+          .ids()
+          .filter((id) => !rerun.has(id) && project.catalog.status(id) === 'failed').length,
       },
       job: (entry, context) => processImage(options.stages, entry, options.settings, context),
       onFailure: failedResult,

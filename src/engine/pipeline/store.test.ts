@@ -10,9 +10,10 @@ import {
   listImages,
   Project,
   readResults,
+  ResultCatalog,
   RESULTS_FILE,
   writeFileAtomic,
-} from './store.ts';
+} from './store/index.ts';
 
 let dir: string;
 let images: string[];
@@ -79,7 +80,7 @@ describe('the project store', () => {
     project.commit(done(project, 1));
     project.commit({ ...done(project, 1), status: 'failed' });
     project.close();
-    expect(project.results().map((r) => r.status)).toEqual(['done']);
+    expect([...project.results()].map((r) => r.status)).toEqual(['done']);
   });
 
   it('lets a re-caption record with a higher revision supersede the first run, keeping the image in place', async () => {
@@ -99,7 +100,7 @@ describe('the project store', () => {
     const again = Project.open(join(dir, 'p'));
     again.commit({ ...done(again, 1), revision: 0 });
     again.close();
-    expect(again.results().find((r) => r.image.id === 1)?.revision).toBe(1);
+    expect([...again.results()].find((r) => r.image.id === 1)?.revision).toBe(1);
   });
 
   it('leaves the previous revision in force when a re-caption is killed mid-line', async () => {
@@ -137,7 +138,11 @@ describe('the project store', () => {
     const [result] = readResults(join(dir, 'p'));
     expect([result.revision, result.status, result.counters?.masks]).toEqual([1, 'done', 1]);
     writeFileSync(join(dir, 'p', RESULTS_FILE), `${JSON.stringify({ ...done(project, 1), revision: -1 })}\n`);
-    expect(() => readResults(join(dir, 'p'))).toThrow('line 1 has revision -1, expected an integer ≥ 0');
+    const catalog = ResultCatalog.open(join(dir, 'p'));
+    expect(catalog.size).toBe(0);
+    expect(catalog.problems).toEqual([
+      `${join(dir, 'p', RESULTS_FILE)}: line 1 is skipped (it has revision -1, expected an integer ≥ 0); its image counts as pending and runs again`,
+    ]);
   });
 
   it('refuses changed generation settings once results exist, but takes a new τ', async () => {
@@ -161,8 +166,10 @@ describe('the project store', () => {
     expect(() => Project.open(dir)).toThrow(`not a project: ${dir} has no project.json`);
     writeFileSync(join(dir, 'project.json'), '{"format":"other"}');
     expect(() => Project.open(dir)).toThrow(/is not a project file: format/);
-    writeFileSync(join(dir, RESULTS_FILE), 'garbage\n');
-    expect(() => readResults(dir)).toThrow(/line 1 is not valid JSON/);
+    writeFileSync(join(dir, 'project.json'), '{"format":"pseudo-ris-project","version":3}');
+    expect(() => Project.open(dir)).toThrow(
+      /written by a newer Pseudo-RIS Studio \(project version 3; this version reads up to 1\)/,
+    );
   });
 
   it('writes files atomically without leaving temp files', () => {

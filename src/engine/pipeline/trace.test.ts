@@ -6,7 +6,7 @@ import { replayTrace } from '../caption/trace.ts';
 import { ensureDemoPack } from '../demo/index.ts';
 import { openStages, type PackStages } from './engine.ts';
 import { runProject } from './run.ts';
-import { Project } from './store.ts';
+import { Project } from './store/index.ts';
 import { fastSettings, writeScenes } from '../testing/fixtures.ts';
 import { decodeBeamWithTrace, traceCandidate, type DecodeBeamInput } from './trace.ts';
 
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe('traceCandidate', () => {
   it('regenerates a stored DCS candidate with the same text and a replayable trace', async () => {
-    const result = Project.open(project).results()[0];
+    const result = [...[...Project.open(project).results()]][0];
     const candidate = result.candidates.find((c) => c.method === 'dcs' && c.mask === 1)!;
     const { trace, reproduced } = await traceCandidate(
       project,
@@ -40,7 +40,7 @@ describe('traceCandidate', () => {
   });
 
   it('gives a beam candidate its beam trace, whose winner is the stored caption and score, and names what does not exist', async () => {
-    const result = Project.open(project).results()[0];
+    const result = [...[...Project.open(project).results()]][0];
     const beam = result.candidates.find((c) => c.method === 'beam' && c.mask === 1)!;
     const traced = await traceCandidate(
       project,
@@ -61,7 +61,7 @@ describe('traceCandidate', () => {
   });
 
   it('says an image has no masks (SAM may find none) rather than masks 0..-1', async () => {
-    const result = { ...Project.open(project).results()[0]!, masks: [], candidates: [] };
+    const result = { ...[...[...Project.open(project).results()]][0]!, masks: [], candidates: [] };
     await expect(decodeBeamWithTrace({ result, mask: 0 } as unknown as DecodeBeamInput)).rejects.toThrow(
       /^the image has no masks, not 0$/,
     );

@@ -16,7 +16,7 @@ import type { Settings } from '../../shared/settings.ts';
 import { generateCaptions, traceBeam, type GenerateInput } from '../caption/index.ts';
 import { buildCrops, decodeRle, type RgbImage } from '../image/index.ts';
 import { decodingOptions, type PackStages } from './engine.ts';
-import { Project } from './store.ts';
+import { Project } from './store/index.ts';
 
 /** A candidate and its regenerated trace: a sampling trace, or for a beam-search candidate its beam trace. */
 export interface CandidateTrace {
@@ -36,7 +36,7 @@ export async function traceCandidate(
   stages: PackStages,
 ): Promise<CandidateTrace> {
   const project = Project.open(projectDir);
-  const result = project.results().find((r) => r.image.id === where.image);
+  const result = project.catalog.get(where.image);
   if (!result) throw new Error(`image ${where.image} has no committed result in ${project.dir}`);
   if (result.status !== 'done')
     throw new Error(

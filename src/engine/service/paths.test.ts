@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync, mkdirSync as mkdirNow, symlinkSync } from 'node:fs';
-import { assertWithin, writeFileAtomic, removeStaleTemps } from '../pipeline/store.ts';
+import { assertWithin, writeFileAtomic, removeStaleTemps } from '../pipeline/store/index.ts';
 import { confineSettingsPaths, FileScope, isInside, realPathOf } from './paths.ts';
 
 let base: string;

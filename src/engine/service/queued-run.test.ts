@@ -23,7 +23,7 @@ import {
 } from '../../shared/api.ts';
 import { ensureDemoPack } from '../demo/index.ts';
 import { readQueueProgress } from '../pipeline/queue/progress-file.ts';
-import { Project } from '../pipeline/store.ts';
+import { Project } from '../pipeline/store/index.ts';
 import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 import { withoutTimings, writeScenes } from '../testing/fixtures.ts';
 import { testRedis, type TestRedis } from '../testing/redis.ts';
@@ -97,7 +97,7 @@ async function dropQueue(name: string): Promise<void> {
 
 const byId = <T extends { image: { id: number } }>(a: T, b: T) => a.image.id - b.image.id;
 /** A project's results without their timings. */
-const comparable = (dir: string) => Project.open(dir).results().map(withoutTimings).sort(byId);
+const comparable = (dir: string) => [...[...Project.open(dir).results()]].map(withoutTimings).sort(byId);
 
 describe('a queued run started from the app', () => {
   it(
@@ -256,7 +256,7 @@ describe('a project another process coordinates through a queue', () => {
       // what the app shows is the project on disk
       const images = await call<ImageSummary[]>('project:images');
       expect(images.map((i) => i.status)).toEqual(['done', 'done']);
-      const results = Project.open(project).results().sort(byId);
+      const results = [...[...Project.open(project).results()]].sort(byId);
       expect(images.map((i) => i.candidates)).toEqual(results.map((r) => r.candidates.length));
       expect(existsSync(join(project, 'project.lock'))).toBe(false);
       expect(await call('run:status')).toBeNull();

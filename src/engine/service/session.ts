@@ -1,6 +1,6 @@
 /**
  * The open session of one project, as the facade (`index.ts`) serves it. "Project" names three things here: the
- * project store (pipeline/store.ts `Project`, the folder on disk), the contract's view of it (`ProjectInfo`), and
+ * project store (pipeline/store/ `Project`, the folder on disk), the contract's view of it (`ProjectInfo`), and
  * this session over it, hence `ProjectSession` (formerly `ProjectService`). It opens and creates projects, lists
  * their images, keeps their settings and serves image bytes and mask predictions; the rest is split by job and
  * composed here:
@@ -267,7 +267,7 @@ export class ProjectSession {
       throw new ApiError('busy', 'a run is going: cancel it before opening another project');
     this.state.project?.close();
     this.state.project = project;
-    this.state.results = new Map(project.results().map((r) => [r.image.id, r]));
+    this.state.results = new Map([...project.results()].map((r) => [r.image.id, r]));
     this.review.load(project.dir);
     this.state.clearSegmentSessions();
     this.state.scope.clear();

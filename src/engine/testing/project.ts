@@ -10,7 +10,7 @@ import type { BinaryMask } from '../image/types.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
 import { parseSettings, type SettingsInput } from '../../shared/settings.ts';
 import { decide, keepPolicy } from '../filter/decide.ts';
-import { imageRecord, Project } from '../pipeline/store.ts';
+import { imageRecord, Project } from '../pipeline/store/index.ts';
 
 /** A rectangle mask, with a hole at (hx, hy) when given. */
 export function rectMask(

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetFormat as ExportFormat, SingleMaskOption } from '../../../shared/formats.ts';
-import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
+import type { CandidateResult, ImageRecord, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type KeepPolicy, type ReviewInput } from '../../filter/index.ts';
 import { assertWithin, writeFileAtomic, type Project } from '../../pipeline/index.ts';
@@ -66,8 +66,12 @@ export interface ExportSummary {
 /** Everything an exporter needs, built once by `exportProject`. */
 export interface ExportContext {
   project: Project;
-  /** The project's done images, by id. */
-  results: ImageResult[];
+  /**
+   * The project's done images, by id: streamed from the store (each pass reads it again; never held whole), with
+   * their count.
+   */
+  results: Iterable<ImageResult>;
+  resultCount: number;
   /** The project's filter with this export's τ and single-mask policy (as export-record.json records it). */
   filter: FilterSettings;
   /** `filter` with the run's seed: what every exporter decides by (shared/decide.ts `keepPolicy`). */
@@ -85,7 +89,8 @@ export type Exporter = (context: ExportContext) => Promise<void>;
 
 /** One mask with its kept expressions at τ, as the RefCOCO/CRIS exports see it. */
 export interface ExportRef {
-  result: ImageResult;
+  /** The image's record (the result itself is not kept: an export of a paper-size project streams them). */
+  image: ImageRecord;
   mask: MaskResult;
   sentences: string[];
   tokens: string[][];
@@ -124,7 +129,7 @@ export function collectRefs(context: ExportContext): ExportRef[] {
         ...new Set((kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '')),
       ];
       if (sentences.length === 0) continue;
-      refs.push({ result, mask, sentences, tokens: sentences.map(tokenize) });
+      refs.push({ image: result.image, mask, sentences, tokens: sentences.map(tokenize) });
     }
   }
   return refs;
@@ -172,21 +177,19 @@ export class Writer {
    * EXIF orientation is not 1 — the upright pixels re-encoded in the same format, because the masks are upright and
    * RIS loaders that ignore EXIF (PIL) would otherwise see them rotated against the image.
    */
-  async image(result: ImageResult, relative: string): Promise<void> {
+  async image(record: ImageRecord, relative: string): Promise<void> {
     if (this.images.has(relative)) return;
     this.images.add(relative);
     const dest = join(this.root, relative);
-    if (!existsSync(result.image.path))
-      throw new Error(
-        `image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`,
-      );
-    const orientation = (await sharp(result.image.path).metadata()).orientation ?? 1;
+    if (!existsSync(record.path))
+      throw new Error(`image ${record.path} (id ${record.id}) is missing; it is needed for the export`);
+    const orientation = (await sharp(record.path).metadata()).orientation ?? 1;
     if (orientation !== 1) {
-      writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer(), { within: this.within });
+      writeFileAtomic(dest, await sharp(record.path).rotate().toBuffer(), { within: this.within });
       this.files.push(relative);
       return;
     }
-    if (existsSync(dest) && sameBytes(dest, result.image.path)) {
+    if (existsSync(dest) && sameBytes(dest, record.path)) {
       this.files.push(relative);
       return;
     }
@@ -195,9 +198,9 @@ export class Writer {
     if (this.within) assertWithin(join(dest, '..'), this.within);
     const temp = `${dest}.${process.pid}.tmp`;
     try {
-      linkSync(result.image.path, temp);
+      linkSync(record.path, temp);
     } catch {
-      copyFileSync(result.image.path, temp);
+      copyFileSync(record.path, temp);
     }
     if (this.within) assertWithin(dest, this.within);
     renameSync(temp, dest);

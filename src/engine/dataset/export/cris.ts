@@ -44,7 +44,7 @@ export async function exportCris(context: ExportContext): Promise<void> {
   }
   let done = 0;
   for (const image of plan.images.values()) {
-    await writer.image(image.result, join(IMAGE_DIR, image.fileName));
+    await writer.image(image.record, join(IMAGE_DIR, image.fileName));
     summary.images++;
     context.options.onProgress?.(++done, plan.images.size);
   }

@@ -5,7 +5,7 @@ import type { ExportContext } from './context.ts';
 
 /** Writes every mask of every done image under `dir` (`masks` for the masks format, `pseudo_masks` beside the CSV). */
 export async function writeMaskPngs(context: ExportContext, dir: string): Promise<void> {
-  const { writer, summary, results } = context;
+  const { writer, summary, results, resultCount } = context;
   let done = 0;
   for (const result of results) {
     for (const mask of result.masks) {
@@ -15,9 +15,9 @@ export async function writeMaskPngs(context: ExportContext, dir: string): Promis
       );
     }
     if (summary.format === 'masks') summary.refs += result.masks.length;
-    context.options.onProgress?.(++done, results.length);
+    context.options.onProgress?.(++done, resultCount);
   }
-  summary.images = results.length;
+  summary.images = resultCount;
 }
 
 /** The `masks` format. */

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import type { ImageResult } from '../../../shared/results.ts';
+import type { ImageRecord } from '../../../shared/results.ts';
 import { collectRefs, stem, type ExportContext, type ExportRef } from './context.ts';
 import {
   assignSplits,
@@ -63,7 +63,7 @@ export interface PlannedRef extends ExportRef {
 
 /** A planned image. */
 export interface PlannedImage {
-  result: ImageResult;
+  record: ImageRecord;
   id: number;
   fileName: string;
   split: string;
@@ -126,29 +126,29 @@ export function planDataset(context: ExportContext): DatasetPlan {
   const sentBase = prevIds ? prevIds.sentences[1] + 1 : 0;
 
   const refs = collectRefs(context);
-  const withRefs = [...new Map(refs.map((r) => [r.result.image.id, r.result])).values()];
+  const withRefs = [...new Map(refs.map((r) => [r.image.id, r.image])).values()];
   const splitOf = assignSplits(
-    withRefs.map((r) => ({ key: r.image.id, sha256: r.image.sha256 })),
+    withRefs.map((r) => ({ key: r.id, sha256: r.sha256 })),
     splits,
     splitSeed,
   );
   const used = new Set(previous?.fileNames ?? []);
   const images = new Map<number, PlannedImage>();
-  for (const result of withRefs) {
-    const id = imageBase + result.image.id;
-    let fileName = options.cocoNames ? cocoName(id) : result.image.name;
+  for (const record of withRefs) {
+    const id = imageBase + record.id;
+    let fileName = options.cocoNames ? cocoName(id) : record.name;
     if (used.has(fileName)) {
       if (options.cocoNames) throw new Error(`image file ${fileName} already exists in ${previous?.dir}`);
-      const ext = extname(result.image.name);
+      const ext = extname(record.name);
       for (let k = 0; used.has(fileName); k++)
-        fileName = `${stem(result.image.name)}_${id}${k > 0 ? `_${k}` : ''}${ext}`;
+        fileName = `${stem(record.name)}_${id}${k > 0 ? `_${k}` : ''}${ext}`;
     }
     used.add(fileName);
-    images.set(result.image.id, { result, id, fileName, split: splitOf.get(result.image.id)! });
+    images.set(record.id, { record, id, fileName, split: splitOf.get(record.id)! });
   }
   let sentId = sentBase;
   const planned: PlannedRef[] = refs.map((ref, k) => {
-    const image = images.get(ref.result.image.id)!;
+    const image = images.get(ref.image.id)!;
     return {
       ...ref,
       refId: refBase + k,

@@ -40,7 +40,7 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
     instances = JSON.parse(readFileSync(join(dir, instancesFile), 'utf8')) as Instances;
   }
   for (const ref of plan.refs) {
-    const what = `image ${ref.result.image.id} (${ref.result.image.name}) mask ${ref.mask.index}`;
+    const what = `image ${ref.image.id} (${ref.image.name}) mask ${ref.mask.index}`;
     instances.annotations.push({
       id: ref.annId,
       image_id: ref.imageId,
@@ -71,15 +71,15 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
     instances.images.push({
       id: image.id,
       file_name: image.fileName,
-      height: image.result.image.height,
-      width: image.result.image.width,
+      height: image.record.height,
+      width: image.record.width,
     });
   }
   // refer.py / LAVT read images/mscoco/images/train2014; CRIS/ETRIS's copy reads images/train2014 (formats.md §1.1)
   let done = 0;
   for (const image of plan.images.values()) {
     for (const folder of [join('images', 'mscoco', 'images', 'train2014'), IMAGE_DIR])
-      await writer.image(image.result, join(folder, image.fileName));
+      await writer.image(image.record, join(folder, image.fileName));
     summary.images++;
     context.options.onProgress?.(++done, plan.images.size);
   }

@@ -25,7 +25,7 @@ import type { QueueProgress } from '../../../shared/api.ts';
 import type { ImageResult, RunSummary } from '../../../shared/results.ts';
 import type { Settings } from '../../../shared/settings.ts';
 import { failedResult } from '../run.ts';
-import { imagePaths, Project, projectLockHolder, type ImageEntry } from '../store.ts';
+import { imagePaths, Project, projectLockHolder, type ImageEntry } from '../store/index.ts';
 import {
   DEFAULT_ATTEMPTS,
   DEFAULT_MAX_SHIPPED_BYTES,
@@ -104,10 +104,9 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     versions: options.versions,
   });
   const images = project.file.images;
-  const results = project.results();
   // the store's own rule, as a local run: committed images (failed ones too) are skipped, unreadable ones re-hashed
   const pendingEntries = await project.pendingEntries();
-  const committedIds = new Set(results.map((r) => r.image.id));
+  const committedIds = project.committedIds();
   if (options.shipImages) checkShippable(pendingEntries, maxBytes);
   const digest = packDigest(options.pack.checksums);
   const outstanding = new Map<string, ImageEntry>();
@@ -120,7 +119,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     stage: 'start',
     total: images.length,
     done: images.length - pendingEntries.length,
-    failed: results.filter((r) => r.status === 'failed').length,
+    failed: project.catalog.counts().failed,
     skipped: images.length - pendingEntries.length,
     waiting: 0,
     active: {},

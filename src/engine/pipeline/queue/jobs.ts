@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageResult } from '../../../shared/results.ts';
 import { stableStringify, type Settings } from '../../../shared/settings.ts';
-import type { ImageEntry } from '../store.ts';
+import type { ImageEntry } from '../store/index.ts';
 
 /** The queue name when none is given: one run at a time per Redis database (give others a name of their own). */
 export const DEFAULT_QUEUE_NAME = 'pseudo-ris';

@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../demo/index.ts';
-import { Project, RESULTS_FILE } from '../store.ts';
+import { Project, RESULTS_FILE } from '../store/index.ts';
 import { withoutTimings, writeScenes } from '../../testing/fixtures.ts';
 import { testRedis, type TestRedis } from '../../testing/redis.ts';
 
@@ -179,8 +179,8 @@ describe('a queued run whose coordinator and workers are SIGKILLed at random', (
       const ids = lines.slice(0, -1).map((l) => (JSON.parse(l) as { image: { id: number } }).image.id);
       expect([...ids].sort((a, b) => a - b)).toEqual(Array.from({ length: IMAGES }, (_, k) => k + 1));
       const byId = <T extends { image: { id: number } }>(a: T, b: T) => a.image.id - b.image.id;
-      const expected = Project.open(local).results().map(withoutTimings).sort(byId);
-      const actual = Project.open(queued).results().map(withoutTimings).sort(byId);
+      const expected = [...[...Project.open(local).results()]].map(withoutTimings).sort(byId);
+      const actual = [...[...Project.open(queued).results()]].map(withoutTimings).sort(byId);
       expect(actual).toEqual(expected);
 
       // every committed job was removed: nothing of this run is left in Redis

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueProgress } from '../../../shared/api.ts';
 import { RESULTS_VERSION } from '../../../shared/results.ts';
-import { LOCK_FILE, RESULTS_FILE } from '../store.ts';
+import { LOCK_FILE, RESULTS_FILE } from '../store/index.ts';
 import {
   QUEUE_PROGRESS_FILE,
   readQueueProgress,

@@ -21,7 +21,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { QueueProgressSchema, type QueueProgress } from '../../../shared/api.ts';
 import { RESULTS_VERSION, type ImageResult } from '../../../shared/results.ts';
-import { projectLockHolder, RESULTS_FILE } from '../store.ts';
+import { projectLockHolder, RESULTS_FILE } from '../store/index.ts';
 
 /** The snapshot file in a project folder. */
 export const QUEUE_PROGRESS_FILE = 'queue-progress.json';

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../demo/index.ts';
 import { openStages, type PackStages } from '../engine.ts';
 import { runProject } from '../run.ts';
-import { Project } from '../store.ts';
+import { Project } from '../store/index.ts';
 import { fastSettings, withoutTimings, writeScenes } from '../../testing/fixtures.ts';
 import { runCoordinator } from './coordinator.ts';
 import { imageJobId, packDigest } from './jobs.ts';
@@ -108,11 +108,7 @@ describe('a Redis with a password', () => {
     writeFileSync(join(source, 'broken.png'), '');
     const local = join(dir, 'ship-local');
     await runProject({ project: local, images: source, settings, stages, pack: stages.packInfo });
-    expect(
-      Project.open(local)
-        .results()
-        .filter((r) => r.status === 'failed'),
-    ).toHaveLength(1);
+    expect([...[...Project.open(local).results()]].filter((r) => r.status === 'failed')).toHaveLength(1);
 
     // the coordinator's images live in a folder that disappears once they are queued
     const shipped = join(dir, 'ship-images');
@@ -159,8 +155,8 @@ describe('a Redis with a password', () => {
         ? { error: { ...r.error, message: r.error.message.replace(/ship-(source|images)/, 'ship-*') } }
         : {}),
     });
-    const expected = Project.open(local).results().map(withoutTimings).sort(byId).map(strip);
-    const actual = Project.open(project).results().map(withoutTimings).sort(byId);
+    const expected = [...[...[...Project.open(local).results()]]].map(withoutTimings).sort(byId).map(strip);
+    const actual = [...[...[...Project.open(project).results()]]].map(withoutTimings).sort(byId);
     // the recorded path is the coordinator's, as in a local run over that folder
     expect(actual.map((r) => r.image.path)).toEqual(Project.open(project).file.images.map((e) => e.path));
     expect(actual.map(strip)).toEqual(expected);
@@ -245,7 +241,7 @@ describe('a Redis with a password', () => {
     await worker;
     expect(tries).toBe(2);
     expect(summary).toMatchObject({ imagesDone: 1, imagesFailed: 1 });
-    const [result] = Project.open(join(dir, 'attempts')).results();
+    const [result] = [...[...Project.open(join(dir, 'attempts')).results()]];
     expect(result.status).toBe('failed');
     expect(result.error).toEqual({
       stage: 'queue',

@@ -1,0 +1,149 @@
+/**
+ * Atomic writes and the path checks every write of the store and the exporters goes through: temp file → fsync →
+ * rename → fsync of the folder; a real-path check against an allowed folder; removal of temps left by killed writers.
+ * Plain `node:fs` only (no native module), so it works unchanged in Node and Electron.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+
+/** Options of {@link writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /**
+   * A real (already resolved) folder the file must land in: the real path of its folder is checked before the temp
+   * file is created and again right before the rename, so a folder on the way that is (or becomes) a symlink out is
+   * refused and nothing is written outside.
+   */
+  within?: string;
+}
+
+/** Writes a file atomically: temp file (unique name) → fsync → rename → fsync of the folder. */
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): void {
+  if (options.within) assertWithin(dirname(path), options.within);
+  mkdirSync(dirname(path), { recursive: true });
+  if (options.within) assertWithin(dirname(path), options.within);
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx');
+  try {
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    if (options.within) assertWithin(path, options.within);
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  syncDir(dirname(path));
+}
+
+/** A write refused because its real target lies outside the allowed folder. */
+export class OutsideFolderError extends Error {
+  override readonly name = 'OutsideFolderError';
+  readonly code = 'forbidden';
+}
+
+/**
+ * Throws {@link OutsideFolderError} unless the real path of `path` (of its nearest existing ancestor, for a path
+ * not created yet; a final symlink is followed) lies inside the real folder `within`.
+ */
+export function assertWithin(path: string, within: string): void {
+  const missing: string[] = [];
+  let current = resolve(path);
+  for (;;) {
+    try {
+      const real = realpathSync(current);
+      const full = missing.length ? join(real, ...missing.reverse()) : real;
+      const prefix = within.endsWith(sep) ? within : within + sep;
+      if (full !== within && !full.startsWith(prefix))
+        throw new OutsideFolderError(
+          `${path} is outside the allowed folder ${within} (a symbolic link leads out)`,
+        );
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const parent = dirname(current);
+      if (parent === current) throw error;
+      missing.push(basename(current));
+      current = parent;
+    }
+  }
+}
+
+/** The temp-file names this module and the exporters write: `<name>.<pid>[.<8 hex>].tmp`. */
+const TEMP_NAME = /\.(\d+)(?:\.[0-9a-f]{8})?\.tmp$/;
+
+/**
+ * Removes temp files left in `dir` (recursively) by writers that were killed: those whose pid is no longer running,
+ * or is this process's own (called before this process starts writing there). Answers the removed paths.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  const walk = (folder: string) => {
+    let entries;
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) {
+        const match = TEMP_NAME.exec(entry.name);
+        if (!match) continue;
+        const pid = Number(match[1]);
+        if (pid !== process.pid && pidAlive(pid)) continue;
+        rmSync(path, { force: true });
+        removed.push(path);
+      }
+    }
+  };
+  walk(dir);
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+export function writeAll(fd: number, data: Uint8Array): void {
+  let offset = 0;
+  while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
+}
+
+export function syncDir(dir: string): void {
+  // Directory fsync makes the rename/creation durable on POSIX; Windows cannot open folders, which is harmless.
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not supported on this platform */
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The store's columns: per log record (image id, revision, status, where its line is) and per exportable candidate
+ * (mask, index, CoS, DoS), as growable typed arrays. What scans a whole project (the gallery's counts, a τ move, the
+ * resume check) reads these instead of parsing records.
+ */
+import type { ImageResult } from '../../../shared/results.ts';
+
+/** Status codes of the record columns. */
+export const STATUS = { done: 1, failed: 2 } as const;
+
+/** A growable typed array: `view()` is the filled part (valid until the next push). */
+export class Grow<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array> {
+  #data: T;
+  length = 0;
+  constructor(private readonly make: (n: number) => T) {
+    this.#data = make(64);
+  }
+  /** Makes room for `extra` more values. */
+  reserve(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.#data.length) return;
+    const next = this.make(Math.max(need, this.#data.length * 2));
+    next.set(this.#data.subarray(0, this.length) as never);
+    this.#data = next;
+  }
+  push(value: number): void {
+    if (this.length === this.#data.length) this.reserve(1);
+    this.#data[this.length++] = value;
+  }
+  /** Appends a block of values. */
+  append(values: ArrayLike<number>): void {
+    this.reserve(values.length);
+    this.#data.set(values as never, this.length);
+    this.length += values.length;
+  }
+  view(): T {
+    return this.#data.subarray(0, this.length) as T;
+  }
+}
+
+/** One record's column values, as an index segment stores them. */
+export interface RecordRow {
+  offset: number;
+  length: number;
+  id: number;
+  revision: number;
+  status: number;
+  maskCount: number;
+  /** SHA-256 of the image the record was made for (hex; '' when unknown). */
+  sha256: string;
+  // exportable candidates of the record, in candidate order
+  mask: Uint16Array;
+  index: Uint16Array;
+  cos: Float64Array;
+  dos: Float64Array;
+}
+
+/** The column values of a result (its exportable candidates only: comparisons never count or export). */
+export function recordRow(
+  result: ImageResult,
+  where: { offset: number; length: number },
+  revision = result.revision ?? 0,
+): RecordRow {
+  const exportable = result.candidates.filter((c) => !c.comparison);
+  return {
+    offset: where.offset,
+    length: where.length,
+    id: result.image.id,
+    revision,
+    status: STATUS[result.status],
+    maskCount: result.masks.length,
+    sha256: /^[0-9a-f]{64}$/.test(result.image.sha256) ? result.image.sha256 : '',
+    mask: Uint16Array.from(exportable, (c) => c.mask),
+    index: Uint16Array.from(exportable, (c) => c.index),
+    cos: Float64Array.from(exportable, (c) => c.scores.cos ?? Number.NaN),
+    dos: Float64Array.from(exportable, (c) => c.scores.dos ?? Number.NaN),
+  };
+}
+
+/** All records of the log, in log order, as columns. */
+export class RecordColumns {
+  readonly offset = new Grow((n) => new Float64Array(n));
+  readonly length = new Grow((n) => new Uint32Array(n));
+  readonly id = new Grow((n) => new Uint32Array(n));
+  readonly revision = new Grow((n) => new Uint32Array(n));
+  readonly status = new Grow((n) => new Uint8Array(n));
+  readonly maskCount = new Grow((n) => new Uint16Array(n));
+  /** SHA-256 bytes, 32 per record (zeros when unknown). */
+  readonly sha = new Grow((n) => new Uint8Array(n));
+  /** Position of the record's first candidate in the candidate columns; `candStart[r + 1]` ends it. */
+  readonly candStart = new Grow((n) => new Uint32Array(n));
+  // exportable candidates of every record, record after record
+  readonly mask = new Grow((n) => new Uint16Array(n));
+  readonly index = new Grow((n) => new Uint16Array(n));
+  readonly cos = new Grow((n) => new Float64Array(n));
+  readonly dos = new Grow((n) => new Float64Array(n));
+
+  constructor() {
+    this.candStart.push(0);
+  }
+
+  get records(): number {
+    return this.id.length;
+  }
+
+  add(row: RecordRow): void {
+    this.offset.push(row.offset);
+    this.length.push(row.length);
+    this.id.push(row.id);
+    this.revision.push(row.revision);
+    this.status.push(row.status);
+    this.maskCount.push(row.maskCount);
+    this.sha.append(row.sha256 ? Buffer.from(row.sha256, 'hex') : new Uint8Array(32));
+    this.mask.append(row.mask);
+    this.index.append(row.index);
+    this.cos.append(row.cos);
+    this.dos.append(row.dos);
+    this.candStart.push(this.mask.length);
+  }
+
+  /** The SHA-256 (hex) record `r` was made for, or ''. */
+  sha256(r: number): string {
+    const bytes = this.sha.view().subarray(32 * r, 32 * r + 32);
+    return bytes.every((b) => b === 0) ? '' : Buffer.from(bytes).toString('hex');
+  }
+}

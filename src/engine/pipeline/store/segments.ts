@@ -1,0 +1,190 @@
+/**
+ * Index segments: the record and candidate columns of a byte range of the commit log, saved so that opening a
+ * project reads columns instead of parsing every record. Derived data: each segment is written whole and atomically
+ * (temp → fsync → rename), never changed after, checked by CRC-32 and against the log line it ends on, and rebuilt
+ * from the log when missing, damaged or stale. Any process (the writer or a reader) may write one; two processes
+ * writing the same range write identical bytes.
+ *
+ * Layout of `index/<from>-<to>.seg` (offsets in hex):
+ *   "PRISSEG1" · u32 header length · header JSON {from, to, lines, records, candidates, lastOffset, lastLength, lastCrc}
+ *   records × 60 bytes: offset f64 · length u32 · id u32 · revision u32 · status u8 · 0 u8 · masks u16 ·
+ *                        candidates u32 · SHA-256 32 bytes
+ *   candidates: cos f64[n] · dos f64[n] · mask u16[n] · index u16[n]
+ *   u32 CRC-32 of everything before it
+ */
+import { crc32 } from 'node:zlib';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic.ts';
+import type { RecordColumns } from './columns.ts';
+
+/** The folder of a project's index segments. */
+export const INDEX_DIR = 'index';
+const MAGIC = Buffer.from('PRISSEG1', 'latin1');
+const RECORD_BYTES = 60;
+const NAME = /^([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
+
+/** What a segment's header says. */
+export interface SegmentHeader {
+  from: number;
+  to: number;
+  /** Log lines in the range (records + skipped lines), to number lines after it. */
+  lines: number;
+  records: number;
+  candidates: number;
+  /** The range's last line: where it is and its CRC-32, to tell a replaced log from the one indexed. */
+  lastOffset: number;
+  lastLength: number;
+  lastCrc: number;
+}
+
+/** A segment read back: its header and its columns as plain arrays. */
+export interface Segment {
+  header: SegmentHeader;
+  file: string;
+  bytes: Buffer;
+}
+
+/** The CRC-32 of a log line's bytes (without "\n"). */
+export function lineCrc(text: string): number {
+  return crc32(Buffer.from(text, 'utf8'));
+}
+
+/**
+ * Writes the segment of records `[first, last)` of `columns`, covering log bytes `[header.from, header.to)`.
+ */
+export function writeSegment(
+  projectDir: string,
+  columns: RecordColumns,
+  first: number,
+  last: number,
+  header: Omit<SegmentHeader, 'records' | 'candidates'>,
+): string {
+  const candStart = columns.candStart.view();
+  const c0 = candStart[first];
+  const c1 = candStart[last];
+  const full: SegmentHeader = { ...header, records: last - first, candidates: c1 - c0 };
+  const json = Buffer.from(JSON.stringify(full), 'utf8');
+  const records = Buffer.alloc(RECORD_BYTES * (last - first));
+  const offset = columns.offset.view();
+  const length = columns.length.view();
+  const id = columns.id.view();
+  const revision = columns.revision.view();
+  const status = columns.status.view();
+  const masks = columns.maskCount.view();
+  const sha = columns.sha.view();
+  for (let r = first; r < last; r++) {
+    const at = RECORD_BYTES * (r - first);
+    records.writeDoubleLE(offset[r], at);
+    records.writeUInt32LE(length[r], at + 8);
+    records.writeUInt32LE(id[r], at + 12);
+    records.writeUInt32LE(revision[r], at + 16);
+    records.writeUInt8(status[r], at + 20);
+    records.writeUInt16LE(masks[r], at + 22);
+    records.writeUInt32LE(candStart[r + 1] - candStart[r], at + 24);
+    records.set(sha.subarray(32 * r, 32 * r + 32), at + 28);
+  }
+  const bytes = (array: ArrayBufferView) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+  const length32 = Buffer.alloc(4);
+  length32.writeUInt32LE(json.length);
+  const body = Buffer.concat([
+    MAGIC,
+    length32,
+    json,
+    records,
+    bytes(columns.cos.view().subarray(c0, c1)),
+    bytes(columns.dos.view().subarray(c0, c1)),
+    bytes(columns.mask.view().subarray(c0, c1)),
+    bytes(columns.index.view().subarray(c0, c1)),
+  ]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(crc32(body));
+  const dir = join(projectDir, INDEX_DIR);
+  mkdirSync(dir, { recursive: true });
+  const name = `${hex(header.from)}-${hex(header.to)}.seg`;
+  writeFileAtomic(join(dir, name), Buffer.concat([body, crc]));
+  return name;
+}
+
+/** The segment files of a project's index folder, by the range their names claim (unchecked). */
+export function listSegments(projectDir: string): Array<{ file: string; from: number; to: number }> {
+  const dir = join(projectDir, INDEX_DIR);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((file) => ({ file, match: NAME.exec(file) }))
+    .filter((e) => e.match !== null)
+    .map((e) => ({
+      file: join(dir, e.file),
+      from: parseInt(e.match![1], 16),
+      to: parseInt(e.match![2], 16),
+    }));
+}
+
+/** Reads and checks one segment file; throws naming what is wrong. */
+export function readSegment(file: string): Segment {
+  if (!lstatSync(file).isFile()) throw new Error('it is not a regular file');
+  const bytes = readFileSync(file);
+  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(MAGIC)) throw new Error('it is not an index segment');
+  const stored = bytes.readUInt32LE(bytes.length - 4);
+  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) throw new Error('its checksum does not match');
+  const jsonLength = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.toString('utf8', 12, 12 + jsonLength)) as SegmentHeader;
+  const expected = 12 + jsonLength + RECORD_BYTES * header.records + 20 * header.candidates + 4;
+  if (expected !== bytes.length) throw new Error('its size does not match its header');
+  return { header, file, bytes: bytes.subarray(12 + jsonLength, bytes.length - 4) };
+}
+
+/** Appends a checked segment's records and candidates to `columns`. */
+export function loadSegment(segment: Segment, columns: RecordColumns): void {
+  const { header, bytes } = segment;
+  const n = header.candidates;
+  const candidates = RECORD_BYTES * header.records;
+  // copies into aligned arrays (the file's float block need not be 8-byte aligned in memory)
+  const floats = (at: number) =>
+    new Float64Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 8 * n));
+  const shorts = (at: number) =>
+    new Uint16Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 2 * n));
+  const cos = floats(candidates);
+  const dos = floats(candidates + 8 * n);
+  const mask = shorts(candidates + 16 * n);
+  const index = shorts(candidates + 18 * n);
+  columns.offset.reserve(header.records);
+  let c = 0;
+  for (let r = 0; r < header.records; r++) {
+    const at = RECORD_BYTES * r;
+    const count = bytes.readUInt32LE(at + 24);
+    const sha = bytes.subarray(at + 28, at + 60);
+    columns.add({
+      offset: bytes.readDoubleLE(at),
+      length: bytes.readUInt32LE(at + 8),
+      id: bytes.readUInt32LE(at + 12),
+      revision: bytes.readUInt32LE(at + 16),
+      status: bytes.readUInt8(at + 20),
+      maskCount: bytes.readUInt16LE(at + 22),
+      sha256: sha.every((b) => b === 0) ? '' : Buffer.from(sha).toString('hex'),
+      mask: mask.subarray(c, c + count),
+      index: index.subarray(c, c + count),
+      cos: cos.subarray(c, c + count),
+      dos: dos.subarray(c, c + count),
+    });
+    c += count;
+  }
+}
+
+/** Removes a segment file that is not part of the index any more (only regular files named as segments). */
+export function removeSegment(file: string): void {
+  try {
+    if (lstatSync(file).isFile() && NAME.test(file.split(/[\\/]/).pop() ?? '')) rmSync(file);
+  } catch {
+    /* already gone, or a read-only folder */
+  }
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(12, '0');
+}
