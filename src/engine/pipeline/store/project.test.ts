@@ -2,8 +2,8 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ImageResult } from '../../shared/results.ts';
-import { parseSettings } from '../../shared/settings.ts';
+import type { ImageResult } from '../../../shared/results.ts';
+import { parseSettings } from '../../../shared/settings.ts';
 import {
   buildImageList,
   imageRecord,
@@ -13,7 +13,7 @@ import {
   ResultCatalog,
   RESULTS_FILE,
   writeFileAtomic,
-} from './store/index.ts';
+} from './index.ts';
 
 let dir: string;
 let images: string[];

@@ -1,0 +1,73 @@
+import { deflateRawSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { syntheticResult } from '../../testing/synthetic.ts';
+import { decodeHeader, decodeLine, encodeLine, RecordError } from './record.ts';
+
+const text = (line: Buffer) => line.toString('utf8').slice(0, -1);
+
+describe('the commit log line formats', () => {
+  it('round-trips a 5-mask image with its comparisons exactly, in at most 40 KB', () => {
+    // 5 masks × 4 crops × 21 settings = 420 candidates, every caption distinct: the compact form's worst case
+    const result = syntheticResult(3, { masks: 5, textsPerMask: 84 });
+    expect(result.candidates).toHaveLength(420);
+    const line = encodeLine(result);
+    expect(text(line).startsWith('{"record":2,')).toBe(true);
+    expect(JSON.stringify(decodeLine(text(line)))).toBe(JSON.stringify(result));
+    expect(line.length).toBeLessThanOrEqual(40 * 1024);
+    // what format 1 (the whole object as JSON) took for the same image
+    expect(JSON.stringify(result).length).toBeGreaterThan(150 * 1024);
+  });
+
+  it('reads the header without inflating the body', () => {
+    const result = { ...syntheticResult(9), revision: 4 };
+    const header = decodeHeader(text(encodeLine(result)));
+    expect(header).toEqual({
+      id: 9,
+      revision: 4,
+      status: 'done',
+      name: '9.png',
+      sha256: result.image.sha256,
+    });
+  });
+
+  it('writes format 1 for what the compact form cannot hold exactly (a NaN beam score), and reads format 1 as it is', () => {
+    const result = syntheticResult(2, { masks: 2 });
+    result.candidates[0].beamScore = Number.NaN; // JSON writes null: only the plain form keeps what readers saw
+    const line = encodeLine(result);
+    expect(text(line).startsWith('{"version":1,')).toBe(true);
+    expect(decodeLine(text(line))).toEqual(JSON.parse(JSON.stringify(result)));
+  });
+
+  it('round-trips failed images, a result without revision, single-mask images and decisions that are not aligned', () => {
+    const failed = syntheticResult(4, { status: 'failed' });
+    const single = syntheticResult(5, { masks: 1 });
+    const { revision: _drop, ...old } = syntheticResult(6, { masks: 2 });
+    void _drop;
+    const misaligned = syntheticResult(7, { masks: 2 });
+    misaligned.decisions = misaligned.decisions.slice(1);
+    for (const result of [failed, single, old, misaligned]) {
+      const line = text(encodeLine(result as never));
+      expect(line.startsWith('{"record":2,')).toBe(true);
+      expect(JSON.stringify(decodeLine(line))).toBe(JSON.stringify(result));
+    }
+  });
+
+  it('refuses records of a newer version naming both versions, and names damage without quoting the line', () => {
+    expect(() => decodeLine('{"record":3,"image":{"id":1}}')).toThrow(
+      'it was written by a newer Pseudo-RIS Studio (record format 3; this version reads results version 1 and record format up to 2)',
+    );
+    expect(() => decodeLine('{"version":2,"image":{"id":1}}')).toThrow(/results version 2/);
+    const torn = '{"record":2,"revision":0,"image":{"id":1,"name":"secret-name.png"';
+    expect(() => decodeLine(torn)).toThrow('it is not complete JSON (truncated or damaged)');
+    const badBody = JSON.stringify({
+      record: 2,
+      image: { id: 1 },
+      status: 'done',
+      z: deflateRawSync('{').toString('base64').slice(2),
+    });
+    expect(() => decodeLine(badBody)).toThrow(RecordError);
+    expect(() => decodeHeader('{"record":2,"revision":-1,"image":{"id":1},"status":"done"}')).toThrow(
+      'it has revision -1, expected an integer ≥ 0',
+    );
+  });
+});
