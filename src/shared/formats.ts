@@ -1,7 +1,7 @@
 // File-level facts of a project folder and its exports, stated once for the engine, the CLI and the page.
 
 /** The dataset formats the exporters write (DESIGN.md §7). */
-export const DATASET_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks'] as const;
+export const DATASET_FORMATS = ['refcoco', 'cris', 'csv', 'jsonl', 'masks', 'parquet'] as const;
 /** One dataset format. */
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 

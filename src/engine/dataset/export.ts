@@ -29,6 +29,7 @@ import { exportCris } from './export/cris.ts';
 import { exportCsv } from './export/csv.ts';
 import { exportJsonl } from './export/jsonl.ts';
 import { exportMasks } from './export/masks.ts';
+import { exportParquet } from './export/parquet.ts';
 import { exportRefcoco } from './export/refcoco.ts';
 import { readProjectReview } from './review.ts';
 
@@ -51,6 +52,7 @@ export const EXPORTERS: Record<ExportFormat, Exporter> = {
   csv: exportCsv,
   jsonl: exportJsonl,
   masks: exportMasks,
+  parquet: exportParquet,
 };
 
 /** Formats with refs: they split by image, name datasets and can be appended to (shared/formats.ts). */

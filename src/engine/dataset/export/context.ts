@@ -2,14 +2,26 @@
  * What every exporter receives (one {@link ExportContext}) and the pieces they share: the kept expressions per mask,
  * RefCOCO tokens, and the atomic writer that places files and images under the export folder.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetFormat as ExportFormat, SingleMaskOption } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageRecord, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type KeepPolicy, type ReviewInput } from '../../filter/index.ts';
-import { assertWithin, writeFileAtomic, type Project } from '../../pipeline/index.ts';
+import { assertWithin, syncDir, writeAll, writeFileAtomic, type Project } from '../../pipeline/index.ts';
 
 /** Export formats: the dataset formats of shared/formats.ts. */
 export {
@@ -151,6 +163,15 @@ export function stem(name: string): string {
   return name.replace(/\.[^.]+$/, '');
 }
 
+/** A file being written by {@link Writer.stream}. */
+export interface StreamedFile {
+  /** The temp file the data goes to until `commit()`. */
+  readonly temp: string;
+  write(data: string | Uint8Array): void;
+  commit(): void;
+  abort(): void;
+}
+
 /** Writes files under the export folder atomically and records their relative paths. */
 export class Writer {
   readonly root: string;
@@ -164,6 +185,51 @@ export class Writer {
   ) {
     this.root = root;
     this.files = files;
+  }
+
+  /**
+   * A file written piece by piece (a paper-size JSONL or CSV never exists as one string): into a temp file, placed
+   * by `commit()` as {@link file} places a whole one; `abort()` removes the temp.
+   */
+  stream(relative: string): StreamedFile {
+    const path = join(this.root, relative);
+    if (this.within) assertWithin(dirname(path), this.within);
+    mkdirSync(dirname(path), { recursive: true });
+    if (this.within) assertWithin(dirname(path), this.within);
+    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const fd = openSync(temp, 'wx');
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+      writeAll(fd, Buffer.concat(pending, pendingBytes));
+      pending = [];
+      pendingBytes = 0;
+    };
+    let open = true;
+    return {
+      temp,
+      write: (data) => {
+        const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= 1 << 20) flush();
+      },
+      commit: () => {
+        flush();
+        fsyncSync(fd);
+        closeSync(fd);
+        open = false;
+        if (this.within) assertWithin(path, this.within);
+        renameSync(temp, path);
+        syncDir(dirname(path));
+        this.files.push(relative);
+      },
+      abort: () => {
+        if (open) closeSync(fd);
+        open = false;
+        rmSync(temp, { force: true });
+      },
+    };
   }
 
   /** Writes one file (temp + rename). */

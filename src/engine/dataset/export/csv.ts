@@ -13,42 +13,48 @@ import { writeMaskPngs } from './masks.ts';
 export async function exportCsv(context: ExportContext): Promise<void> {
   const { results, policy, review, writer, summary } = context;
   const header = ['index', 'img_name', 'img_id', 'seg_id', 'num_sent', 'pseudo_caption', 'doc', 'one_mask'];
-  const rows: string[] = [header.join(',')];
+  const file = writer.stream('pseudo_supervision.csv');
+  file.write(`${header.join(',')}\n`);
   let index = 0;
-  for (const result of results) {
-    const oneMask = result.masks.length === 1 ? 1 : 0;
-    const decisions = decideResult(result, policy, review);
-    for (const mask of result.masks) {
-      const candidates = result.candidates.filter(
-        (c) =>
-          c.mask === mask.index &&
-          !c.comparison &&
-          !(['rejected', 'mask-deleted'] as const).some(
-            (m) => m === reviewMark(review, result.image.id, c.mask, c.index),
-          ),
-      );
-      if (candidates.length === 0) continue;
-      const captions = candidates.map((c) => reviewedText(result.image.id, c, review).text);
-      const doc = candidates.map((c) => finite(oneMask ? c.scores.cos : c.scores.dos));
-      rows.push(
-        [
-          index++,
-          result.image.name,
-          result.image.id,
-          mask.index,
-          captions.length,
-          JSON.stringify(captions),
-          JSON.stringify(doc),
-          oneMask,
-        ]
-          .map(csvField)
-          .join(','),
-      );
-      summary.expressions += decisions.filter((d) => d.kept && d.mask === mask.index).length;
-      summary.refs++;
+  try {
+    for (const result of results) {
+      const oneMask = result.masks.length === 1 ? 1 : 0;
+      const decisions = decideResult(result, policy, review);
+      for (const mask of result.masks) {
+        const candidates = result.candidates.filter(
+          (c) =>
+            c.mask === mask.index &&
+            !c.comparison &&
+            !(['rejected', 'mask-deleted'] as const).some(
+              (m) => m === reviewMark(review, result.image.id, c.mask, c.index),
+            ),
+        );
+        if (candidates.length === 0) continue;
+        const captions = candidates.map((c) => reviewedText(result.image.id, c, review).text);
+        const doc = candidates.map((c) => finite(oneMask ? c.scores.cos : c.scores.dos));
+        file.write(
+          `${[
+            index++,
+            result.image.name,
+            result.image.id,
+            mask.index,
+            captions.length,
+            JSON.stringify(captions),
+            JSON.stringify(doc),
+            oneMask,
+          ]
+            .map(csvField)
+            .join(',')}\n`,
+        );
+        summary.expressions += decisions.filter((d) => d.kept && d.mask === mask.index).length;
+        summary.refs++;
+      }
     }
+  } catch (error) {
+    file.abort();
+    throw error;
   }
-  writer.file('pseudo_supervision.csv', `${rows.join('\n')}\n`);
+  file.commit();
   await writeMaskPngs(context, 'pseudo_masks');
   context.resolved.maskRepresentation = 'png-0-255';
 }

@@ -5,43 +5,48 @@ import type { ExportContext } from './context.ts';
 /** Writes `candidates.jsonl`. */
 export async function exportJsonl(context: ExportContext): Promise<void> {
   const { results, policy, review, writer, summary } = context;
-  const lines: string[] = [];
-  for (const result of results) {
-    const decisions = decideResult(result, policy, review);
-    result.candidates.forEach((c, k) => {
-      const { text, edited } = reviewedText(result.image.id, c, review);
-      lines.push(
-        JSON.stringify({
-          image_id: result.image.id,
-          img_name: result.image.name,
-          mask: c.mask,
-          candidate: c.index,
-          crop: c.cropKey,
-          setting: c.settingKey,
-          method: c.method,
-          seed: c.seed,
-          stream: c.streamId ?? null,
-          // an edited candidate carries the reviewer's text; tokens and scores are those of the generated text
-          text,
-          edited,
-          ...(edited ? { generated_text: c.text } : {}),
-          review: reviewMark(review, result.image.id, c.mask, c.index),
-          tokens: c.tokens,
-          uos: c.scores.uos,
-          cos: c.scores.cos,
-          dos: c.scores.dos,
-          theta: c.scores.theta,
-          confused_with: c.scores.confusedWith,
-          head_noun: c.scores.headNoun,
-          comparison: c.comparison,
-          kept: decisions[k].kept,
-          reason: decisions[k].reason,
-        }),
-      );
-      if (decisions[k].kept) summary.expressions++;
-    });
-    summary.images++;
+  const file = writer.stream('candidates.jsonl');
+  try {
+    for (const result of results) {
+      const decisions = decideResult(result, policy, review);
+      result.candidates.forEach((c, k) => {
+        const { text, edited } = reviewedText(result.image.id, c, review);
+        file.write(
+          `${JSON.stringify({
+            image_id: result.image.id,
+            img_name: result.image.name,
+            mask: c.mask,
+            candidate: c.index,
+            crop: c.cropKey,
+            setting: c.settingKey,
+            method: c.method,
+            seed: c.seed,
+            stream: c.streamId ?? null,
+            // an edited candidate carries the reviewer's text; tokens and scores are those of the generated text
+            text,
+            edited,
+            ...(edited ? { generated_text: c.text } : {}),
+            review: reviewMark(review, result.image.id, c.mask, c.index),
+            tokens: c.tokens,
+            uos: c.scores.uos,
+            cos: c.scores.cos,
+            dos: c.scores.dos,
+            theta: c.scores.theta,
+            confused_with: c.scores.confusedWith,
+            head_noun: c.scores.headNoun,
+            comparison: c.comparison,
+            kept: decisions[k].kept,
+            reason: decisions[k].reason,
+          })}\n`,
+        );
+        if (decisions[k].kept) summary.expressions++;
+      });
+      summary.images++;
+    }
+  } catch (error) {
+    file.abort();
+    throw error;
   }
-  writer.file('candidates.jsonl', lines.length > 0 ? `${lines.join('\n')}\n` : '');
+  file.commit();
   await Promise.resolve();
 }
