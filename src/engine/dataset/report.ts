@@ -4,14 +4,8 @@
  * shapes world, the oracle's identification rate (`evaluateProject`).
  */
 import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
-import {
-  decide,
-  decideResult,
-  reviewedText,
-  reviewMark,
-  type KeepPolicy,
-  type ReviewInput,
-} from '../filter/index.ts';
+import { reviewedText, reviewMark, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
+import { decide, type DecisionInput } from '../../shared/decide.ts';
 import { tokenize } from './export.ts';
 
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]); the first and last bins also take values beyond. */
@@ -80,10 +74,14 @@ export function decideForReport(
   policy: KeepPolicy,
   review?: ReviewInput | null,
 ): boolean[] {
-  // the review applies to exportable candidates (comparison ones are never shown for review)
-  const asExportable = result.candidates.map((c) => ({
-    ...c,
+  // the review applies to exportable candidates (comparison ones are never shown for review); only the fields the
+  // rule reads are copied (a paper-size report decides millions of candidates)
+  const asExportable = result.candidates.map((c): DecisionInput => ({
+    mask: c.mask,
+    index: c.index,
     comparison: false,
+    cos: c.scores.cos,
+    dos: c.scores.dos,
     review: c.comparison ? null : reviewMark(review, result.image.id, c.mask, c.index),
   }));
   // comparison and exportable candidates of one mask must not compete in keep-best: decide each group apart
@@ -152,13 +150,21 @@ export function buildReport(
         for (const w of tokenize(reviewedText(result.image.id, c, review).text)) vocabKept.add(w);
       }
     });
+    // the rule's inputs built once per image, decided at each τ of the grid (decideResult's semantics: comparisons
+    // are never kept and do not count)
+    const inputs = result.candidates.map((c): DecisionInput => ({
+      mask: c.mask,
+      index: c.index,
+      comparison: c.comparison,
+      cos: c.scores.cos,
+      dos: c.scores.dos,
+      review: reviewMark(review, result.image.id, c.mask, c.index),
+    }));
+    const exportable = inputs.reduce((n, c) => n + (c.comparison ? 0 : 1), 0);
     TAU_GRID.forEach((tau, t) => {
-      const atTau = decideResult(result, { ...policy, tau }, review);
-      result.candidates.forEach((c, i) => {
-        if (c.comparison) return;
-        shareTotal[t]++;
-        if (atTau[i].kept) shareKept[t]++;
-      });
+      shareTotal[t] += exportable;
+      for (const d of decide(inputs, result.masks.length, { ...policy, tau }, result.image.id))
+        if (d.kept) shareKept[t]++;
     });
   }
   const means = {} as Record<DecodingMethod, ScoreMeans>;
