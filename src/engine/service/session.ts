@@ -206,7 +206,10 @@ export class ProjectSession {
     const settings = this.state.require().file.settings;
     let image: RgbImage;
     try {
-      image = await loadImage(path, { maxPixels: settings.maxPixels });
+      image = await loadImage(path, {
+        maxPixels: settings.maxPixels,
+        contains: (real) => this.state.scope.contains(real),
+      });
     } catch (error) {
       throw new ApiError('invalid-params', `image ${entry.name}: ${(error as Error).message}`);
     }

@@ -2,14 +2,14 @@
  * What every exporter receives (one {@link ExportContext}) and the pieces they share: the kept expressions per mask,
  * RefCOCO tokens, and the atomic writer that places files and images under the export folder.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetFormat as ExportFormat, SingleMaskOption } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
 import type { FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type KeepPolicy, type ReviewInput } from '../../filter/index.ts';
-import { assertWithin, writeFileAtomic, type Project } from '../../pipeline/index.ts';
+import type { Project } from '../../pipeline/index.ts';
+import { ConfinedDir, openConfined, type ConfinedFile, type Contains } from '../../runtime/index.ts';
 
 /** Export formats: the dataset formats of shared/formats.ts. */
 export {
@@ -46,8 +46,16 @@ export interface ExportOptions {
   onProgress?: (done: number, total: number) => void;
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
   review?: ReviewInput | null;
-  /** The path policy (served mode): a real folder every written file must land in, re-checked before each rename. */
+  /**
+   * The path policy (served mode): a real folder every written file must land in; the export works inside opened,
+   * checked folder handles below it (runtime/safe-fs.ts).
+   */
   within?: string;
+  /**
+   * Which real paths images may be read from (served mode: the open session's folders). The paths come from the
+   * project's own files, which are untrusted: each image is opened, then the opened file's real path is checked.
+   */
+  readable?: Contains;
 }
 
 /** What an export wrote. */
@@ -146,69 +154,105 @@ export function stem(name: string): string {
   return name.replace(/\.[^.]+$/, '');
 }
 
-/** Writes files under the export folder atomically and records their relative paths. */
+/**
+ * Writes files under the export folder atomically and records their relative paths. The folder is opened once and
+ * checked (inside `within`); every file and sub-folder is then created inside opened handles (runtime/safe-fs.ts),
+ * so a folder swapped for a link out during the export gets nothing written, created or deleted outside.
+ */
 export class Writer {
   readonly root: string;
-  private readonly files: string[];
+  /** The relative paths written, in order. */
+  readonly files: string[];
   private readonly images = new Set<string>();
+  readonly #dir: ConfinedDir;
 
   constructor(
     root: string,
     files: string[],
-    private readonly within?: string,
+    within?: string,
+    /** Which real paths the export may read images from (served mode: the session's folders); default any. */
+    private readonly readable?: Contains,
   ) {
+    this.#dir = ConfinedDir.open(root, within, { create: true });
     this.root = root;
     this.files = files;
   }
 
+  /** Removes temp files left by killed writers, inside the opened folder only. */
+  removeStaleTemps(): string[] {
+    return this.#dir.removeStaleTemps();
+  }
+
+  /** Reads a file of the export folder (never through a link); null when it is missing. */
+  read(relative: string): Buffer | null {
+    const dir = this.#folder(dirname(relative), false);
+    if (!dir) return null;
+    try {
+      return dir.readFile(basename(relative));
+    } finally {
+      dir.close();
+    }
+  }
+
+  /** Closes the folder's handle. */
+  close(): void {
+    this.#dir.close();
+  }
+
   /** Writes one file (temp + rename). */
   file(relative: string, data: string | Uint8Array): void {
-    writeFileAtomic(join(this.root, relative), data, { within: this.within });
+    const dir = this.#folder(dirname(relative), true)!;
+    try {
+      dir.writeFile(basename(relative), data);
+    } finally {
+      dir.close();
+    }
     this.files.push(relative);
   }
 
   /**
    * Places an image once per destination: its original bytes (hard link when possible, else a copy), or — when its
    * EXIF orientation is not 1 — the upright pixels re-encoded in the same format, because the masks are upright and
-   * RIS loaders that ignore EXIF (PIL) would otherwise see them rotated against the image.
+   * RIS loaders that ignore EXIF (PIL) would otherwise see them rotated against the image. The source path comes
+   * from the project's files, so it is opened first and the opened file's real path checked (`readable`); every
+   * byte then comes from that handle.
    */
   async image(result: ImageResult, relative: string): Promise<void> {
     if (this.images.has(relative)) return;
     this.images.add(relative);
-    const dest = join(this.root, relative);
-    if (!existsSync(result.image.path))
-      throw new Error(
-        `image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`,
-      );
-    const orientation = (await sharp(result.image.path).metadata()).orientation ?? 1;
-    if (orientation !== 1) {
-      writeFileAtomic(dest, await sharp(result.image.path).rotate().toBuffer(), { within: this.within });
-      this.files.push(relative);
-      return;
-    }
-    if (existsSync(dest) && sameBytes(dest, result.image.path)) {
-      this.files.push(relative);
-      return;
-    }
-    if (this.within) assertWithin(join(dest, '..'), this.within);
-    mkdirSync(join(dest, '..'), { recursive: true });
-    if (this.within) assertWithin(join(dest, '..'), this.within);
-    const temp = `${dest}.${process.pid}.tmp`;
+    let source: ConfinedFile;
     try {
-      linkSync(result.image.path, temp);
-    } catch {
-      copyFileSync(result.image.path, temp);
+      source = await openConfined(result.image.path, this.readable ?? (() => true), `image ${result.image.id}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error(
+          `image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`,
+        );
+      throw error;
     }
-    if (this.within) assertWithin(dest, this.within);
-    renameSync(temp, dest);
-    this.files.push(relative);
+    const dir = this.#folder(dirname(relative), true)!;
+    try {
+      if (!source.stats.isFile())
+        throw new Error(`image ${result.image.path} (id ${result.image.id}) is not a file`);
+      const bytes = await source.handle.readFile();
+      const name = basename(relative);
+      const orientation = (await sharp(bytes).metadata()).orientation ?? 1;
+      if (orientation !== 1) dir.writeFile(name, await sharp(bytes).rotate().toBuffer());
+      else if (!dir.readFile(name)?.equals(bytes)) dir.placeFile(name, source, bytes);
+      this.files.push(relative);
+    } finally {
+      dir.close();
+      await source.handle.close();
+    }
   }
-}
 
-function sameBytes(a: string, b: string): boolean {
-  try {
-    return readFileSync(a).equals(readFileSync(b));
-  } catch {
-    return false;
+  /** The opened sub-folder `relative` (created with `create`); null when it is missing and not created. */
+  #folder(relative: string, create: boolean): ConfinedDir | null {
+    try {
+      return this.#dir.subPath(relative, { create });
+    } catch (error) {
+      if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
   }
 }
