@@ -150,6 +150,8 @@ export function listImages(input: string): string[] {
 export async function buildImageList(
   paths: readonly string[],
   existing: readonly ImageEntry[] = [],
+  /** Ids of listed images whose latest result failed: a changed file takes its new hash instead of refusing. */
+  failed: ReadonlySet<number> = new Set(),
 ): Promise<ImageEntry[]> {
   const list = [...existing];
   const byPath = new Map(existing.map((e) => [e.path, e]));
@@ -163,6 +165,10 @@ export async function buildImageList(
     const known = byPath.get(absolute);
     if (known) {
       if (known.sha256 === '' || sha256 === '') continue;
+      if (known.sha256 !== sha256 && failed.has(known.id)) {
+        list[list.indexOf(known)] = { ...known, sha256 };
+        continue;
+      }
       if (known.sha256 !== sha256) {
         throw new Error(
           `image ${absolute} changed since it was added to the project (SHA-256 ${known.sha256.slice(0, 12)}… → ${sha256.slice(0, 12)}…); use a new project`,
@@ -399,7 +405,12 @@ export class Project {
       project.file = {
         ...project.file,
         settings: init.settings,
-        images: await buildImageList(init.images, project.file.images),
+        // a failed image's new content replaces its recorded hash (a retry supersedes the failure)
+        images: await buildImageList(
+          init.images,
+          project.file.images,
+          new Set(results.filter((r) => r.status === 'failed').map((r) => r.image.id)),
+        ),
         pack: init.pack ?? project.file.pack,
         versions: init.versions ?? project.file.versions,
       };
@@ -446,9 +457,10 @@ export class Project {
       const retry = options.retryFailed === true && result?.status === 'failed';
       if (result && !retry) continue;
       if (retry) this.#supersede.set(entry.id, result.revision ?? 0);
-      if (entry.sha256 === '') {
+      // a retried file was fixed: its new content is what the new result is made for (and keyed by)
+      if (entry.sha256 === '' || retry) {
         const sha256 = await hashOrEmpty(entry.path);
-        if (sha256) {
+        if (sha256 && sha256 !== entry.sha256) {
           entry.sha256 = sha256;
           rehashed = true;
         }
@@ -600,6 +612,8 @@ export function resultsMismatch(file: ProjectFile, results: readonly ImageResult
   const out: string[] = [];
   for (const result of results) {
     const entry = byId.get(result.image.id);
+    // a failed result holds nothing made from the file: a fixed file's new hash supersedes it (--retry-failed)
+    if (entry && result.status === 'failed') continue;
     if (!entry)
       out.push(`image ${result.image.id} (${result.image.name}) has a result but is not in the image list`);
     else if (entry.sha256 && result.image.sha256 && entry.sha256 !== result.image.sha256)
