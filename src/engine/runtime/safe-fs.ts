@@ -150,7 +150,7 @@ export class ConfinedDir {
       if (below === '..' || below.startsWith(`..${sep}`) || isAbsolute(below))
         throw new OutsideFolderError(`${path} is outside the allowed folder ${within}`);
     }
-    let dir = ConfinedDir.#openReal(within, within);
+    let dir = ConfinedDir.#openWithin(within, options.create === true);
     for (const name of below.split(sep).filter(Boolean)) {
       try {
         const next = dir.sub(name, options);
@@ -162,6 +162,39 @@ export class ConfinedDir {
       }
     }
     return dir;
+  }
+
+  /**
+   * Opens the real folder `within` itself. A missing one is created (with `create`) from its nearest existing
+   * ancestor, folder by folder inside opened handles, each required to be exactly the folder named.
+   */
+  static #openWithin(within: string, create: boolean): ConfinedDir {
+    if (!create || existsSync(within)) return ConfinedDir.#openReal(within, within);
+    const missing: string[] = [];
+    let base = within;
+    while (!existsSync(base)) {
+      const parent = dirname(base);
+      if (parent === base) break;
+      missing.unshift(basename(base));
+      base = parent;
+    }
+    if (realpathSync(base) !== base) throw new OutsideFolderError(`${within} is not a real path`);
+    let dir = ConfinedDir.#openReal(base, base);
+    try {
+      for (const name of missing) {
+        const next = dir.sub(name, { create: true, noFollow: true });
+        dir.close();
+        dir = next;
+      }
+      if (dir.real !== within) throw new OutsideFolderError(`${within} was replaced while it was created`);
+    } catch (error) {
+      dir.close();
+      throw error;
+    }
+    // the same handle, now bound to `within`
+    const bound = new ConfinedDir(dir.fd, dir.real, within, dir.identity);
+    dir.fd = null;
+    return bound;
   }
 
   static #openReal(real: string, within: string): ConfinedDir {
