@@ -547,25 +547,27 @@ describe('the served mode under attack', () => {
       await expectAlive();
     });
 
-    it('writes nothing outside while the export folder is swapped for a link out 200 times', async () => {
+    it('writes nothing outside while the export folders trade places with links out for 4 s (≥ 200 swaps)', async () => {
       const { project } = await writeTestProject(join(allowed, 'race'));
       expect((await ask('project:open', { dir: project }, 20_000)).ok).toBe(true);
       const dest = join(allowed, 'race', 'exports');
       expect((await ask('export:run', { formats: ['jsonl', 'masks'], dest }, 20_000)).ok).toBe(true);
       for (const format of ['jsonl', 'masks']) symlinkSync(canaryDir, join(dest, `${format}.swap`));
-      // renameat2(RENAME_EXCHANGE): each format folder and a link out trade places atomically, 200 times in ≤ 10 s
+      // renameat2(RENAME_EXCHANGE): each format folder and a link out trade places atomically, as fast as a loop
+      // with a 0.5 ms pause goes, for 4 s (thousands of swaps: the check-then-use windows of a path-based writer are
+      // microseconds wide)
       const swapper = spawn('python3', [
         '-c',
         [
           'import ctypes, os, sys, time',
           'libc = ctypes.CDLL(None, use_errno=True)',
           'pairs = [(os.path.join(sys.argv[1], f), os.path.join(sys.argv[1], f + ".swap")) for f in ("jsonl", "masks")]',
-          'swaps, end = 0, time.time() + 10',
-          'while swaps < 200 and time.time() < end:',
+          'swaps, end = 0, time.time() + 4',
+          'while time.time() < end:',
           '    for a, b in pairs:',
           '        if libc.renameat2(-100, a.encode(), -100, b.encode(), 2) != 0: sys.exit(ctypes.get_errno())',
           '    swaps += 1',
-          '    time.sleep(0.015)',
+          '    time.sleep(0.0005)',
           'for a, b in pairs:',
           '    if os.path.islink(a): libc.renameat2(-100, a.encode(), -100, b.encode(), 2)',
           'print(swaps)',
@@ -579,20 +581,21 @@ describe('the served mode under attack', () => {
       void exited.then(() => (running = false));
       let exports = 0;
       let refused = 0;
+      const otherErrors: unknown[] = [];
       while (running) {
         const reply = await ask('export:run', { formats: ['jsonl', 'masks'], dest }, 10_000);
         expect(reply.timedOut).toBeUndefined();
-        if (!reply.ok) {
-          expect(reply.error, JSON.stringify(reply.error)).toMatchObject({ code: 'forbidden' });
-          refused++;
-        }
+        if (!reply.ok && (reply.error as { code: string }).code === 'forbidden') refused++;
+        else if (!reply.ok) otherErrors.push(reply.error);
         exports++;
       }
       console.info(`security-suite: ${exports} exports (${refused} refused) during ${swapped.trim()} swaps`);
       expect(await exited).toBe(0);
-      expect(Number(swapped)).toBe(200);
+      expect(Number(swapped)).toBeGreaterThanOrEqual(200);
       expect(exports).toBeGreaterThan(5);
       expect(snapshot(canaryDir)).toBe(canaryBefore);
+      // a swap is refused as such, never met half-way (a temp file renamed out of a folder that moved)
+      expect(otherErrors).toEqual([]);
       await expectAlive();
     }, 60_000);
 

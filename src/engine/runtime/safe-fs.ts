@@ -199,9 +199,17 @@ export class ConfinedDir {
 
   static #openReal(real: string, within: string): ConfinedDir {
     const before = lstatSync(real);
-    if (!before.isDirectory()) throw new OutsideFolderError(`${real} is not a folder`);
+    if (!before.isDirectory()) throw new OutsideFolderError(`${real} is not a folder inside ${within}`);
     let fd: number | null = null;
-    if (HANDLE_PATHS) fd = openSync(real, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      if (HANDLE_PATHS) fd = openSync(real, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // swapped for a link between the lstat and the open
+      if (code === 'ELOOP' || code === 'ENOTDIR')
+        throw new OutsideFolderError(`${real} is not a folder inside ${within}`, { cause: error });
+      throw error;
+    }
     const dir = new ConfinedDir(fd, real, within, { dev: before.dev, ino: before.ino });
     try {
       dir.#verify(real);
@@ -280,11 +288,25 @@ export class ConfinedDir {
     return dir;
   }
 
+  /** A second handle on this very folder (through the first one: never its path again). */
+  reopen(): ConfinedDir {
+    if (this.fd === null) return ConfinedDir.#openReal(this.real, this.within);
+    const fd = openSync(`/proc/self/fd/${this.fd}`, constants.O_RDONLY | O_DIRECTORY);
+    const dir = new ConfinedDir(fd, this.real, this.within, this.identity);
+    try {
+      dir.#verify(this.real);
+    } catch (error) {
+      dir.close();
+      throw error;
+    }
+    return dir;
+  }
+
   /** Opens the folder `relativePath` below this one (each component checked; created with `create`). */
   subPath(relativePath: string, options: { create?: boolean } = {}): ConfinedDir {
     const names = relativePath.split(/[\\/]/).filter((n) => n !== '' && n !== '.');
     // the folder itself: a second handle on it, checked like the first
-    if (names.length === 0) return ConfinedDir.#openReal(this.real, this.within);
+    if (names.length === 0) return this.reopen();
     let dir = this.sub(names[0], options);
     for (const name of names.slice(1)) {
       try {
