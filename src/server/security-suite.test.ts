@@ -498,7 +498,9 @@ describe('the served mode under attack', () => {
         ['ok.png', 120],
         ['outside.png', 200],
       ] as const)
-        await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: colour, g: 90, b: 30 } } })
+        await sharp({
+          create: { width: 32, height: 32, channels: 3, background: { r: colour, g: 90, b: 30 } },
+        })
           .png()
           .toFile(join(folder, name));
       const created = await ask(
@@ -529,7 +531,9 @@ describe('the served mode under attack', () => {
       for (const name of ['evil.png', 'outside.png']) {
         const image = byName.get(name)!;
         expect([image.status, image.width], name).toEqual(['error', null]);
-        expect(image.error?.message, name).toBe(`image ${join(folder, name)}: is outside the allowed folders (not read)`);
+        expect(image.error?.message, name).toBe(
+          `image ${join(folder, name)}: is outside the allowed folders (not read)`,
+        );
       }
       expect(JSON.stringify(images)).not.toContain('root:x:0');
       await expectAlive();
@@ -537,7 +541,10 @@ describe('the served mode under attack', () => {
 
     it('refuses a project whose project.json is a link out, reading nothing of it', async () => {
       mkdirSync(join(allowed, 'hostile-project'));
-      symlinkSync(join(canaryDir, 'deeper', 'project.json'), join(allowed, 'hostile-project', 'project.json'));
+      symlinkSync(
+        join(canaryDir, 'deeper', 'project.json'),
+        join(allowed, 'hostile-project', 'project.json'),
+      );
       const reply = await ask('project:open', { dir: join(allowed, 'hostile-project') });
       expect(reply.ok).toBe(false);
       expect(reply.error).toMatchObject({
@@ -598,6 +605,19 @@ describe('the served mode under attack', () => {
       expect(otherErrors).toEqual([]);
       await expectAlive();
     }, 60_000);
+
+    it('appends to no export whose record is a link out, quoting nothing of it', async () => {
+      const appendTo = join(allowed, 'append-to');
+      mkdirSync(appendTo);
+      symlinkSync(join(canaryDir, 'secret.txt'), join(appendTo, 'export-record.json'));
+      const reply = await ask('export:run', { formats: ['refcoco'], appendTo }, 20_000);
+      expect(reply.ok).toBe(false);
+      expect((reply.error as { message: string }).message).toBe(
+        `cannot append to ${appendTo}: it has no export-record.json (not a Pseudo-RIS Studio export)`,
+      );
+      expect(readdirSync(appendTo)).toEqual(['export-record.json']);
+      await expectAlive();
+    });
 
     it('left every canary unread and unwritten, and no response or log line holds the token or a canary', () => {
       expect(snapshot(canaryDir)).toBe(canaryBefore);

@@ -62,7 +62,9 @@ describe('served-mode security checks', () => {
   it('finds a Host given twice, or naming another port, from the raw headers', () => {
     expect(hostProblem(['Host', '127.0.0.1:8765'], 8765)).toBeNull();
     expect(hostProblem(['host', '[::1]:8765', 'Accept', '*/*'], 8765)).toBeNull();
-    expect(hostProblem(['Host', '127.0.0.1:8765', 'Host', 'evil.com'], 8765)).toBe('Host given more than once');
+    expect(hostProblem(['Host', '127.0.0.1:8765', 'Host', 'evil.com'], 8765)).toBe(
+      'Host given more than once',
+    );
     expect(hostProblem(['Host', '127.0.0.1:8765', 'HOST', '127.0.0.1:8765'], 8765)).toBe(
       'Host given more than once',
     );

@@ -182,7 +182,7 @@ function writeRecord(context: ExportContext): void {
 
 function readEarlierParts(writer: Writer): unknown[] {
   // the record was read (and checked) by the exporter's plan; its parts, or itself as the first part
-  const record = JSON.parse(writer.read('export-record.json')?.toString('utf8') ?? '{}') as {
+  const record = (writer.readJson('export-record.json') ?? {}) as {
     parts?: unknown[];
     project?: string;
     created?: string;

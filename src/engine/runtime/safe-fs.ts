@@ -264,7 +264,9 @@ export class ConfinedDir {
       const real = realpathSync(join(this.real, name));
       if (options.noFollow && real !== shown) throw new OutsideFolderError(`${shown} is a link`);
       if (!insideFolder(this.within, real))
-        throw new OutsideFolderError(`${shown} is outside the allowed folder ${this.within} (a symbolic link leads out)`);
+        throw new OutsideFolderError(
+          `${shown} is outside the allowed folder ${this.within} (a symbolic link leads out)`,
+        );
       return ConfinedDir.#openReal(real, this.within);
     }
     let fd: number;
@@ -365,7 +367,7 @@ export class ConfinedDir {
    */
   placeFile(name: string, source: ConfinedFile, bytes: Uint8Array): void {
     const temp = `${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    let linked = false;
+    let linked: boolean;
     try {
       linkSync(source.real, this.at(temp));
       const made = lstatSync(this.at(temp));

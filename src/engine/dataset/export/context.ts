@@ -2,11 +2,11 @@
  * What every exporter receives (one {@link ExportContext}) and the pieces they share: the kept expressions per mask,
  * RefCOCO tokens, and the atomic writer that places files and images under the export folder.
  */
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetFormat as ExportFormat, SingleMaskOption } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../../shared/results.ts';
-import type { FilterSettings } from '../../../shared/settings.ts';
+import { jsonSyntaxReason, type FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type KeepPolicy, type ReviewInput } from '../../filter/index.ts';
 import type { Project } from '../../pipeline/index.ts';
 import { ConfinedDir, openConfined, type ConfinedFile, type Contains } from '../../runtime/index.ts';
@@ -194,6 +194,33 @@ export class Writer {
     }
   }
 
+  /**
+   * Reads and parses a JSON file of the export folder (never through a link); null when it is missing. A file that
+   * does not parse is named with the kind of problem, never with its content.
+   */
+  readJson<T>(relative: string): T | null {
+    const bytes = this.read(relative);
+    if (bytes === null) return null;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as T;
+    } catch (error) {
+      // no cause: V8's JSON message quotes the text, and the file may be one the client may not read
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(`${join(this.root, relative)} is ${jsonSyntaxReason(error)}`);
+    }
+  }
+
+  /** The entry names of a sub-folder of the export folder (links not followed); empty when it is missing. */
+  list(relative: string): string[] {
+    const dir = this.#folder(relative, false);
+    if (!dir) return [];
+    try {
+      return dir.list().map((entry) => entry.name);
+    } finally {
+      dir.close();
+    }
+  }
+
   /** Closes the folder's handle. */
   close(): void {
     this.#dir.close();
@@ -222,11 +249,16 @@ export class Writer {
     this.images.add(relative);
     let source: ConfinedFile;
     try {
-      source = await openConfined(result.image.path, this.readable ?? (() => true), `image ${result.image.id}`);
+      source = await openConfined(
+        result.image.path,
+        this.readable ?? (() => true),
+        `image ${result.image.id}`,
+      );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
         throw new Error(
           `image ${result.image.path} (id ${result.image.id}) is missing; it is needed for the export`,
+          { cause: error },
         );
       throw error;
     }
