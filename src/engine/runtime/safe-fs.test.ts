@@ -93,6 +93,26 @@ describe('ConfinedDir', () => {
     expect(listing(outside)).toBe(outsideBefore);
   });
 
+  it('creates a missing bound folder from its existing parent, and reopens a folder through its handle', () => {
+    const within = join(allowed, 'new', 'exports');
+    const dir = ConfinedDir.open(join(within, 'jsonl'), within, { create: true });
+    try {
+      expect(dir.real).toBe(join(within, 'jsonl'));
+      const again = dir.subPath('.');
+      again.writeFile('a.jsonl', 'x');
+      again.close();
+    } finally {
+      dir.close();
+    }
+    expect(readFileSync(join(within, 'jsonl', 'a.jsonl'), 'utf8')).toBe('x');
+    // a bound whose parent is a link out is not created there
+    symlinkSync(outside, join(allowed, 'linked'));
+    expect(() =>
+      ConfinedDir.open(join(allowed, 'linked', 'x'), join(allowed, 'linked', 'x'), { create: true }),
+    ).toThrow('is not a real path');
+    expect(listing(outside)).toBe(outsideBefore);
+  });
+
   it('refuses a path that lies outside the folder, however it is spelled', () => {
     expect(() => ConfinedDir.open(join(allowed, '..', 'outside'), allowed)).toThrow(
       `is outside the allowed folder ${allowed}`,
