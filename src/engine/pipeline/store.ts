@@ -18,6 +18,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
+  fstatSync,
   existsSync,
   fsyncSync,
   ftruncateSync,
@@ -521,19 +523,23 @@ export class Project {
     // a project opened to read and then written to (the app's later runs) takes the writer's lock first
     this.#lock ??= acquireProjectLock(this.dir);
     const path = join(this.dir, RESULTS_FILE);
-    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
-    const size = statSync(path).size;
+    // never through a link (O_NOFOLLOW): results.jsonl swapped for a link out must not be truncated or appended to
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | NO_FOLLOW);
+    const size = fstatSync(fd).size;
     const keep = committedLength(path, size);
     if (keep !== size) {
       ftruncateSync(fd, keep);
       fsyncSync(fd);
     }
     closeSync(fd);
-    this.fd = openSync(path, 'a');
+    this.fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | NO_FOLLOW);
     syncDir(this.dir);
     return this.fd;
   }
 }
+
+/** O_NOFOLLOW where the platform has it (not Windows). */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /** Converts a project image entry to the record stored with results. */
 export function imageRecord(entry: ImageEntry, size: { width: number; height: number }): ImageRecord {
