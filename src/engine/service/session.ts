@@ -29,7 +29,7 @@ import { generationKey, type Settings } from '../../shared/settings.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { encodeRle, loadImage, type RgbImage } from '../image/index.ts';
-import { listImages, Project, PROJECT_FILE, RESULTS_FILE } from '../pipeline/index.ts';
+import { listImages, Project, PROJECT_FILE, QUEUE_PROGRESS_FILE, RESULTS_FILE } from '../pipeline/index.ts';
 import { promptMask } from '../segment/index.ts';
 import { Inspector } from './inspector.ts';
 import { ReportExport } from './report-export.ts';
@@ -290,12 +290,13 @@ export class ProjectSession {
 }
 
 /** The files a project folder holds about itself; each is read by path when the project opens. */
-const OWN_FILES = [PROJECT_FILE, RESULTS_FILE, REVIEW_FILE];
+const OWN_FILES = [PROJECT_FILE, RESULTS_FILE, REVIEW_FILE, QUEUE_PROGRESS_FILE];
 
 /**
- * Refuses a project whose own files are not its own: `project.json`, `results.jsonl` or `review.json` whose real
- * path (a symbolic link) lies outside the project folder. Checked before any of them is read, so nothing of a file
- * elsewhere (not even a parse error or a field name) comes back.
+ * Refuses a project whose own files are not its own: `project.json`, `results.jsonl`, `review.json` or
+ * `queue-progress.json` whose real path (a symbolic link) lies outside the project folder. Checked before any of them
+ * is read, so nothing of a file elsewhere (not even a parse error or a field name) comes back. The results are later
+ * appended to without following links (pipeline/store.ts).
  */
 async function ownFilesInside(projectDir: string): Promise<void> {
   for (const name of OWN_FILES) {
