@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ConfinedDir,
   HANDLE_PATHS,
@@ -185,6 +185,41 @@ describe('ConfinedDir', () => {
     } finally {
       dir.close();
     }
+    expect(listing(outside)).toBe(outsideBefore);
+  });
+});
+
+describe('without handle paths (macOS, Windows)', () => {
+  it('refuses the same links out and writes, cleans and places files by checked real paths', async () => {
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    Object.defineProperty(process, 'platform', { value: 'darwin' });
+    vi.resetModules();
+    const fallback = await import('./safe-fs.ts');
+    Object.defineProperty(process, 'platform', platform);
+    expect(fallback.HANDLE_PATHS).toBe(false);
+    fallback.writeFileConfined(join(allowed, 'exports', 'jsonl', 'a.jsonl'), 'x', allowed);
+    expect(readFileSync(join(allowed, 'exports', 'jsonl', 'a.jsonl'), 'utf8')).toBe('x');
+    symlinkSync(outside, join(allowed, 'exports', 'masks'));
+    expect(() =>
+      fallback.writeFileConfined(join(allowed, 'exports', 'masks', 'm.png'), 'y', allowed),
+    ).toThrow('is outside the allowed folder');
+    expect(() => fallback.removeStaleTempsConfined(join(allowed, 'exports', 'masks'), allowed)).toThrow(
+      'is outside the allowed folder',
+    );
+    writeFileSync(join(allowed, 'exports', 'old.999999999.tmp'), '');
+    expect(fallback.removeStaleTempsConfined(join(allowed, 'exports'), allowed)).toEqual([
+      join(allowed, 'exports', 'old.999999999.tmp'),
+    ]);
+    symlinkSync(join(outside, 'secret.txt'), join(allowed, 'evil.png'));
+    await expect(fallback.readFileConfined(join(allowed, 'evil.png'), inAllowed)).rejects.toThrow(
+      'is outside the allowed folders',
+    );
+    // a folder replaced after it was opened is refused at its next use
+    const dir = fallback.ConfinedDir.open(join(allowed, 'exports', 'jsonl'), allowed);
+    renameSync(join(allowed, 'exports', 'jsonl'), join(allowed, 'moved'));
+    symlinkSync(outside, join(allowed, 'exports', 'jsonl'));
+    expect(() => dir.writeFile('b.jsonl', 'z')).toThrow('the folder was replaced');
+    dir.close();
     expect(listing(outside)).toBe(outsideBefore);
   });
 });
