@@ -220,7 +220,10 @@ export class ConfinedDir {
     return dir;
   }
 
-  /** Checks that the handle is the folder that was checked and lies inside `within`. */
+  /**
+   * Checks that the handle is the folder that was checked and lies inside `within` (where it is now: a folder moved
+   * inside `within` is still the same folder).
+   */
   #verify(shown: string): void {
     const now = this.fd !== null ? fstatSync(this.fd) : statSync(this.real);
     const real = this.fd !== null ? readlinkSync(`/proc/self/fd/${this.fd}`) : this.real;
@@ -228,7 +231,6 @@ export class ConfinedDir {
       !now.isDirectory() ||
       now.dev !== this.identity.dev ||
       now.ino !== this.identity.ino ||
-      real !== this.real ||
       !insideFolder(this.within, real)
     )
       throw new OutsideFolderError(
