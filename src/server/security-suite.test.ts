@@ -5,13 +5,16 @@
  * must be neither read nor written; no response and no log line may hold the token or a canary's content.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestEngine, type TestEngine } from '../engine/testing/engine.ts';
+import { writeTestProject } from '../engine/testing/project.ts';
 import { REQUEST_CHANNELS } from '../shared/api-names.ts';
 import { decodeMessage } from '../shared/wire.ts';
 import { startServer, type RunningServer } from './server.ts';
@@ -26,6 +29,7 @@ let allowed: string;
 let canaryDir: string;
 let canaryText: string;
 let canaryBefore: string;
+let canaryPng: Buffer;
 const seen: string[] = []; // every response body and frame text the suite received
 const logged: string[] = []; // every line the process wrote to stdout/stderr meanwhile
 const restore: Array<() => void> = [];
@@ -49,6 +53,26 @@ beforeAll(async () => {
   canaryText = `CANARY-${randomBytes(8).toString('hex')}`;
   writeFileSync(join(canaryDir, 'secret.txt'), `root:x:0:0:${canaryText}\n`);
   writeFileSync(join(canaryDir, 'deeper', 'coco.json'), `{"canary": "${canaryText}"}`);
+  // issue 23: an outside PNG (its pixels must not be exported or captioned), a file named like a stale temp (the
+  // export's cleanup must not delete it) and a valid project file (a project.json linked here must not open)
+  canaryPng = await sharp({
+    create: { width: 24, height: 16, channels: 3, background: { r: 1, g: 2, b: 3 } },
+  })
+    .png()
+    .toBuffer();
+  writeFileSync(join(canaryDir, 'photo.png'), canaryPng);
+  writeFileSync(join(canaryDir, 'victim.4194000.tmp'), canaryText);
+  writeFileSync(
+    join(canaryDir, 'deeper', 'project.json'),
+    JSON.stringify({
+      format: 'pseudo-ris-project',
+      version: 1,
+      created: '2026-01-01T00:00:00.000Z',
+      settings: {},
+      images: [],
+      versions: { projectName: canaryText },
+    }),
+  );
   // the symlink farm: links inside the allowed folder that lead out, directly, through chains and via folders
   mkdirSync(join(allowed, 'farm'));
   symlinkSync(canaryDir, join(allowed, 'farm', 'dir'));
@@ -90,6 +114,22 @@ function http(path: string, headers: Record<string, string> = {}): Promise<{ sta
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The status code of a raw HTTP request (headers exactly as given, duplicates included). */
+async function rawStatus(head: string): Promise<number> {
+  const socket = connect(server.port, '127.0.0.1');
+  let data = '';
+  socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(`${head}\r\n`);
+  const deadline = Date.now() + 3000;
+  while (!data.includes('\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  socket.destroy();
+  await closed;
+  seen.push(data.split('\r\n')[0]); // the status line: a page's headers set the token's cookie
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
 }
 
 async function expectAlive(): Promise<void> {
@@ -242,6 +282,28 @@ describe('the served mode under attack', () => {
     await expectAlive();
   });
 
+  it('refuses a Host given twice, or naming another port, with 400, over HTTP and on upgrade', async () => {
+    const ok = `Host: 127.0.0.1:${server.port}\r\n`;
+    const upgrade =
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+      'Sec-WebSocket-Version: 13\r\n';
+    const page = `GET /?token=${server.token} HTTP/1.1\r\n`;
+    const api = `GET /api?token=${server.token} HTTP/1.1\r\n`;
+    expect(await rawStatus(`${page}${ok}`)).toBe(200);
+    expect(await rawStatus(`${api}${ok}${upgrade}`)).toBe(101);
+    for (const hosts of [
+      `${ok}Host: evil.com\r\n`,
+      `Host: evil.com\r\n${ok}`,
+      `${ok}host: 127.0.0.1:${server.port}\r\n`,
+      `Host: 127.0.0.1:${server.port === 1 ? 2 : 1}\r\n`,
+      'Host: localhost\r\n',
+    ]) {
+      expect(await rawStatus(`${page}${hosts}`), hosts).toBe(400);
+      expect(await rawStatus(`${api}${hosts}${upgrade}`), hosts).toBe(400);
+    }
+    await expectAlive();
+  });
+
   describe('over the API', () => {
     let ws: WebSocket;
     let nextId = 1;
@@ -379,6 +441,181 @@ describe('the served mode under attack', () => {
       const reply = await ask('export:run', { formats: ['jsonl'], dest: join(allowed, 'exports') });
       expect(reply.ok).toBe(false);
       expect(reply.error).toMatchObject({ code: 'forbidden' });
+      await expectAlive();
+    });
+
+    /** Resolves with the next `run:finished` event's payload. */
+    const runFinished = (timeout = 90_000) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no run:finished')), timeout);
+        const on = (data: WebSocket.RawData) => {
+          const message = decodeMessage(data.toString()) as Record<string, unknown>;
+          if (message.type !== 'event' || message.event !== 'run:finished') return;
+          clearTimeout(timer);
+          ws.off('message', on);
+          resolve(message.payload as Record<string, unknown>);
+        };
+        ws.on('message', on);
+      });
+
+    /** Every file below `dir` (links not followed) with its bytes. */
+    const filesBelow = (dir: string): Array<[string, Buffer]> =>
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => [join(e.parentPath, e.name), readFileSync(join(e.parentPath, e.name))]);
+
+    it('refuses to export an image whose path in results.jsonl leads outside, copying nothing of it', async () => {
+      const { project } = await writeTestProject(join(allowed, 'hostile-results'));
+      const results = join(project, 'results.jsonl');
+      const lines = readFileSync(results, 'utf8').trimEnd().split('\n');
+      writeFileSync(
+        results,
+        `${lines
+          .map((line) => {
+            const record = JSON.parse(line) as { image: { id: number; path: string } };
+            if (record.image.id === 1) record.image.path = join(canaryDir, 'photo.png');
+            return JSON.stringify(record);
+          })
+          .join('\n')}\n`,
+      );
+      expect((await ask('project:open', { dir: project }, 20_000)).ok).toBe(true);
+      const dest = join(allowed, 'hostile-results', 'exports');
+      for (const formats of [['refcoco'], ['cris']]) {
+        const reply = await ask('export:run', { formats, dest }, 20_000);
+        expect(reply.ok, formats[0]).toBe(false);
+        expect(reply.error).toMatchObject({ code: 'forbidden' });
+        expect((reply.error as { message: string }).message).toContain('outside the allowed folders');
+      }
+      for (const [path, bytes] of filesBelow(dest)) expect(bytes.equals(canaryPng), path).toBe(false);
+      await expectAlive();
+    }, 60_000);
+
+    it('refuses to run on listed images swapped for links out, quoting nothing of them', async () => {
+      const folder = join(allowed, 'hostile-images', 'x');
+      mkdirSync(folder, { recursive: true });
+      for (const [name, colour] of [
+        ['evil.png', 40],
+        ['ok.png', 120],
+        ['outside.png', 200],
+      ] as const)
+        await sharp({
+          create: { width: 32, height: 32, channels: 3, background: { r: colour, g: 90, b: 30 } },
+        })
+          .png()
+          .toFile(join(folder, name));
+      const created = await ask(
+        'project:create',
+        { dir: join(allowed, 'hostile-images', 'project'), images: folder },
+        20_000,
+      );
+      expect(created.ok).toBe(true);
+      // swapped after the project listed them: a link to a text file and one to a PNG, both outside
+      for (const [name, target] of [
+        ['evil.png', join(canaryDir, 'secret.txt')],
+        ['outside.png', join(canaryDir, 'photo.png')],
+      ]) {
+        rmSync(join(folder, name));
+        symlinkSync(target, join(folder, name));
+      }
+      const finished = runFinished();
+      expect((await ask('run:start', {}, 20_000)).ok).toBe(true);
+      await finished;
+      const images = (await ask('project:images', {})).result as Array<{
+        file: string;
+        status: string;
+        width: number | null;
+        error: { message: string } | null;
+      }>;
+      const byName = new Map(images.map((image) => [image.file, image]));
+      expect(byName.get('ok.png')?.status).toBe('done');
+      for (const name of ['evil.png', 'outside.png']) {
+        const image = byName.get(name)!;
+        expect([image.status, image.width], name).toEqual(['error', null]);
+        expect(image.error?.message, name).toBe(
+          `image ${join(folder, name)}: is outside the allowed folders (not read)`,
+        );
+      }
+      expect(JSON.stringify(images)).not.toContain('root:x:0');
+      await expectAlive();
+    }, 120_000);
+
+    it('refuses a project whose project.json is a link out, reading nothing of it', async () => {
+      mkdirSync(join(allowed, 'hostile-project'));
+      symlinkSync(
+        join(canaryDir, 'deeper', 'project.json'),
+        join(allowed, 'hostile-project', 'project.json'),
+      );
+      const reply = await ask('project:open', { dir: join(allowed, 'hostile-project') });
+      expect(reply.ok).toBe(false);
+      expect(reply.error).toMatchObject({
+        code: 'forbidden',
+        message: `project.json of the project is outside the project folder: ${join(allowed, 'hostile-project', 'project.json')}`,
+      });
+      await expectAlive();
+    });
+
+    it('writes nothing outside while the export folders trade places with links out for 4 s (≥ 200 swaps)', async () => {
+      const { project } = await writeTestProject(join(allowed, 'race'));
+      expect((await ask('project:open', { dir: project }, 20_000)).ok).toBe(true);
+      const dest = join(allowed, 'race', 'exports');
+      expect((await ask('export:run', { formats: ['jsonl', 'masks'], dest }, 20_000)).ok).toBe(true);
+      for (const format of ['jsonl', 'masks']) symlinkSync(canaryDir, join(dest, `${format}.swap`));
+      // renameat2(RENAME_EXCHANGE): each format folder and a link out trade places atomically, as fast as a loop
+      // with a 0.5 ms pause goes, for 4 s (thousands of swaps: the check-then-use windows of a path-based writer are
+      // microseconds wide)
+      const swapper = spawn('python3', [
+        '-c',
+        [
+          'import ctypes, os, sys, time',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          'pairs = [(os.path.join(sys.argv[1], f), os.path.join(sys.argv[1], f + ".swap")) for f in ("jsonl", "masks")]',
+          'swaps, end = 0, time.time() + 4',
+          'while time.time() < end:',
+          '    for a, b in pairs:',
+          '        if libc.renameat2(-100, a.encode(), -100, b.encode(), 2) != 0: sys.exit(ctypes.get_errno())',
+          '    swaps += 1',
+          '    time.sleep(0.0005)',
+          'for a, b in pairs:',
+          '    if os.path.islink(a): libc.renameat2(-100, a.encode(), -100, b.encode(), 2)',
+          'print(swaps)',
+        ].join('\n'),
+        dest,
+      ]);
+      let swapped = '';
+      swapper.stdout.on('data', (chunk: Buffer) => (swapped += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => swapper.once('exit', (code) => resolve(code)));
+      let running = true;
+      void exited.then(() => (running = false));
+      let exports = 0;
+      let refused = 0;
+      const otherErrors: unknown[] = [];
+      while (running) {
+        const reply = await ask('export:run', { formats: ['jsonl', 'masks'], dest }, 10_000);
+        expect(reply.timedOut).toBeUndefined();
+        if (!reply.ok && (reply.error as { code: string }).code === 'forbidden') refused++;
+        else if (!reply.ok) otherErrors.push(reply.error);
+        exports++;
+      }
+      console.info(`security-suite: ${exports} exports (${refused} refused) during ${swapped.trim()} swaps`);
+      expect(await exited).toBe(0);
+      expect(Number(swapped)).toBeGreaterThanOrEqual(200);
+      expect(exports).toBeGreaterThan(5);
+      expect(snapshot(canaryDir)).toBe(canaryBefore);
+      // a swap is refused as such, never met half-way (a temp file renamed out of a folder that moved)
+      expect(otherErrors).toEqual([]);
+      await expectAlive();
+    }, 60_000);
+
+    it('appends to no export whose record is a link out, quoting nothing of it', async () => {
+      const appendTo = join(allowed, 'append-to');
+      mkdirSync(appendTo);
+      symlinkSync(join(canaryDir, 'secret.txt'), join(appendTo, 'export-record.json'));
+      const reply = await ask('export:run', { formats: ['refcoco'], appendTo }, 20_000);
+      expect(reply.ok).toBe(false);
+      expect((reply.error as { message: string }).message).toBe(
+        `cannot append to ${appendTo}: it has no export-record.json (not a Pseudo-RIS Studio export)`,
+      );
+      expect(readdirSync(appendTo)).toEqual(['export-record.json']);
       await expectAlive();
     });
 

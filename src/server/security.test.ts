@@ -3,6 +3,7 @@ import {
   contentSecurityPolicy,
   createToken,
   hostAllowed,
+  hostProblem,
   isAuthorized,
   isLoopbackHost,
   originAllowed,
@@ -56,6 +57,22 @@ describe('served-mode security checks', () => {
     expect(hostAllowed('127.0.0.1', 8765, '127.0.0.1:9999')).toBe(false);
     expect(hostAllowed('127.0.0.1', 8765, undefined)).toBe(false);
     expect(hostAllowed('0.0.0.0', 8765, 'workstation.lan:8765')).toBe(true);
+  });
+
+  it('finds a Host given twice, or naming another port, from the raw headers', () => {
+    expect(hostProblem(['Host', '127.0.0.1:8765'], 8765)).toBeNull();
+    expect(hostProblem(['host', '[::1]:8765', 'Accept', '*/*'], 8765)).toBeNull();
+    expect(hostProblem(['Host', '127.0.0.1:8765', 'Host', 'evil.com'], 8765)).toBe(
+      'Host given more than once',
+    );
+    expect(hostProblem(['Host', '127.0.0.1:8765', 'HOST', '127.0.0.1:8765'], 8765)).toBe(
+      'Host given more than once',
+    );
+    expect(hostProblem(['Host', '127.0.0.1:9999'], 8765)).toBe('Host names another port');
+    expect(hostProblem(['Host', 'localhost'], 8765)).toBe('Host names another port');
+    expect(hostProblem(['Host', 'localhost'], 80)).toBeNull();
+    expect(hostProblem(['Host', 'a:b:c'], 8765)).toBe('malformed Host');
+    expect(hostProblem([], 8765)).toBeNull();
   });
 
   it('accepts WebSocket upgrades only from our own page origin', () => {

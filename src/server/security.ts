@@ -107,6 +107,23 @@ export function hostAllowed(boundHost: string, port: number, hostHeader: string 
 }
 
 /**
+ * Why a request's Host is malformed, or null: Host given more than once (Node keeps the first and drops the rest
+ * silently, so the two sides of a proxy could read different hosts), or naming another port than the server's
+ * (a missing port means 80). Read from the raw headers. Answered 400 before any other check.
+ */
+export function hostProblem(rawHeaders: readonly string[], port: number): string | null {
+  const hosts: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
+    if (rawHeaders[i].toLowerCase() === 'host') hosts.push(rawHeaders[i + 1]);
+  if (hosts.length > 1) return 'Host given more than once';
+  if (hosts.length === 0) return null; // HTTP/1.0 without Host: hostAllowed refuses it
+  const match = /^(?:\[[^\]]*\]|[^:[\]]*)(?::(\d*))?$/.exec(hosts[0].trim());
+  if (!match) return 'malformed Host';
+  const given = match[1] === undefined || match[1] === '' ? 80 : Number(match[1]);
+  return given === port ? null : 'Host names another port';
+}
+
+/**
  * A WebSocket upgrade's Origin must be our own page's origin (browsers always send it); a missing Origin means a
  * non-browser client, which still needs the token.
  */

@@ -16,6 +16,7 @@ import { isInside } from '../engine/service/paths.ts';
 import {
   createToken,
   hostAllowed,
+  hostProblem,
   isAuthorized,
   originAllowed,
   securityHeaders,
@@ -111,6 +112,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const badHost = hostProblem(request.rawHeaders, port);
+    if (badHost) return send(response, 400, `bad request: ${badHost}`);
     if (!hostAllowed(host, port, request.headers.host)) return send(response, 421, 'unexpected Host header');
     const url = requestUrl(request);
     if (!url) return send(response, 400, 'bad request: malformed URL');
@@ -180,6 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     try {
+      if (hostProblem(request.rawHeaders, port)) return refuse(400, 'Bad Request');
       if (!hostAllowed(host, port, request.headers.host)) return refuse(421, 'Misdirected Request');
       if (!originAllowed(request.headers.origin, request.headers.host)) return refuse(403, 'Forbidden');
       const url = requestUrl(request);

@@ -139,6 +139,32 @@ describe('pseudo-ris generate exit codes', () => {
     expect(latest.get(2)?.revision).toBe(1);
   }, 120_000);
 
+  it('--retry-failed takes fixed files with the folder named again, and refuses a changed done image', async () => {
+    const images = join(root, 'fixable');
+    mkdirSync(images);
+    copyFileSync(join(scenes.scenes, 'scene-0000.png'), join(images, 'scene-0000.png'));
+    writeFileSync(join(images, 'scene-0001.png'), ''); // an empty file is hashed when listed: a real, stale hash
+    const project = join(root, 'fixable-project');
+    const first = await generate(images, project);
+    expect(first.code).toBe(EXIT.imagesFailed);
+    expect(first.stderr).toContain('failed: scene-0001.png: empty');
+    rmSync(join(images, 'scene-0001.png'));
+    copyFileSync(join(scenes.scenes, 'scene-0001.png'), join(images, 'scene-0001.png'));
+    const retry = await generate(images, project, '--retry-failed');
+    expect(retry.code).toBe(EXIT.ok);
+    expect(retry.stderr).not.toContain('changed since it was added');
+    const latest = new Map(lines(project).map((r) => [r.image.id, r]));
+    expect([...latest.values()].map((r) => [r.image.name, r.status, r.revision ?? 0])).toEqual([
+      ['scene-0000.png', 'done', 0],
+      ['scene-0001.png', 'done', 1],
+    ]);
+    // a done image that changed still refuses
+    copyFileSync(join(scenes.scenes, 'scene-0002.png'), join(images, 'scene-0000.png'));
+    const changed = await generate(images, project, '--retry-failed');
+    expect(changed.code).toBe(EXIT.badInput);
+    expect(changed.stderr).toContain(`image ${join(images, 'scene-0000.png')} changed since it was added`);
+  }, 120_000);
+
   it('leaves each image once when two runs on one project start together; the second says who holds it', async () => {
     const project = join(root, 'together');
     const args = [

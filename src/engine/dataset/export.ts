@@ -9,12 +9,11 @@
  * exporting at another τ recomputes nothing. Edited candidates are exported with the edited text (their scores stay
  * those of the generated text). Plain-sampling comparison candidates are never exported.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { hasRefs } from '../../shared/formats.ts';
 import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { keepPolicy } from '../filter/index.ts';
-import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
+import { Project } from '../pipeline/index.ts';
 import {
   EXPORT_FORMATS,
   SINGLE_MASK_POLICIES,
@@ -83,14 +82,27 @@ export async function exportProject(projectDir: string, options: ExportOptions):
     ...(single === 'cos-top-half' ? { singleMask: 'keep-by-cos-rank' as const, singleMaskShare: 0.5 } : {}),
   };
   const out = resolve(options.appendTo ?? options.out);
-  if (options.within) assertWithin(out, options.within);
-  mkdirSync(out, { recursive: true });
-  // temp files of an export killed earlier would otherwise stay beside the finished files
-  removeStaleTemps(out);
+  // the folder is opened (created inside checked handles) and checked once; everything below works in that handle
+  const writer = new Writer(out, [], options.within, options.readable);
+  try {
+    // temp files of an export killed earlier would otherwise stay beside the finished files
+    writer.removeStaleTemps();
+    return await exportInto(project, projectDir, options, { out, tau, filter, writer });
+  } finally {
+    writer.close();
+  }
+}
+
+async function exportInto(
+  project: Project,
+  projectDir: string,
+  options: ExportOptions,
+  { out, tau, filter, writer }: { out: string; tau: number; filter: FilterSettings; writer: Writer },
+): Promise<ExportSummary> {
   const summary: ExportSummary = {
     format: options.format,
     dest: out,
-    files: [],
+    files: writer.files,
     images: 0,
     refs: 0,
     expressions: 0,
@@ -104,7 +116,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
     policy: keepPolicy({ filter, seed: project.file.settings.seed }),
     review: options.review === undefined ? readProjectReview(projectDir) : options.review,
     options,
-    writer: new Writer(out, summary.files, options.within),
+    writer,
     summary,
     resolved: {},
   };
@@ -125,7 +137,7 @@ function writeRecord(context: ExportContext): void {
     images: project.file.images.map((i) => ({ id: i.id, name: i.name, sha256: i.sha256 })),
   };
   // read before this export's record replaces the earlier one
-  const earlier = context.resolved.appendedTo ? readEarlierParts(writer.root) : [];
+  const earlier = context.resolved.appendedTo ? readEarlierParts(writer) : [];
   const { idsOfThisPart: _unused, ...resolved } = context.resolved;
   void _unused;
   const record = {
@@ -168,9 +180,9 @@ function writeRecord(context: ExportContext): void {
   writer.file('export-record.json', `${JSON.stringify(record, null, 2)}\n`);
 }
 
-function readEarlierParts(root: string): unknown[] {
+function readEarlierParts(writer: Writer): unknown[] {
   // the record was read (and checked) by the exporter's plan; its parts, or itself as the first part
-  const record = JSON.parse(readFileSync(join(root, 'export-record.json'), 'utf8')) as {
+  const record = (writer.readJson('export-record.json') ?? {}) as {
     parts?: unknown[];
     project?: string;
     created?: string;

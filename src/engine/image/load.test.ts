@@ -1,4 +1,14 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -134,10 +144,12 @@ describe('loadImage refusals', () => {
     );
   });
 
-  it('says a text file named .jpg is not an image and shows how it starts', async () => {
+  it('says a text file named .jpg is not an image, naming the file and never quoting its content', async () => {
     const error = await refusal(loadImage(byFile('text.jpg').path));
     expect(error.code).toBe('not-an-image');
-    expect(error.message).toContain('the file starts with "This is "');
+    expect(error.message).toContain(`image ${byFile('text.jpg').path}: not an image sharp can read`);
+    expect(error.message).not.toContain('This is');
+    expect(error.message).not.toContain('starts with');
   });
 
   it('calls a complete PNG with overwritten data corrupt', async () => {
@@ -154,6 +166,34 @@ describe('loadImage refusals', () => {
     ]);
     const empty = await refusal(loadImage(new Uint8Array(0)));
     expect([empty.code, empty.message]).toEqual(['empty', 'image <buffer>: the buffer is empty (0 bytes)']);
+  });
+});
+
+describe('loadImage confined to folders', () => {
+  it('opens the file first and refuses one whose real path is outside, reading nothing of it', async () => {
+    const allowed = join(dir, 'allowed');
+    const outside = join(dir, 'outside');
+    await mkdir(allowed);
+    await mkdir(outside);
+    await writeFile(join(outside, 'secret'), 'Zq7Kx9Wp the outside file');
+    await copyFile(byFile('control.png').path, join(allowed, 'ok.png'));
+    await symlink(join(outside, 'secret'), join(allowed, 'evil.png'));
+    await copyFile(byFile('control.png').path, join(outside, 'real.png'));
+    await symlink(join(outside, 'real.png'), join(allowed, 'outside.png'));
+    const contains = (real: string) => real === allowed || real.startsWith(`${allowed}/`);
+    await expect(loadImage(join(allowed, 'ok.png'), { contains })).resolves.toMatchObject({ width: 32 });
+    for (const name of ['evil.png', 'outside.png']) {
+      const error = await refusal(loadImage(join(allowed, name), { contains }));
+      expect([error.code, error.message]).toEqual([
+        'unreadable',
+        `image ${join(allowed, name)}: is outside the allowed folders (not read)`,
+      ]);
+    }
+    // through a folder link too, and probeImage alike
+    await symlink(outside, join(allowed, 'dir'));
+    await expect(probeImage(join(allowed, 'dir', 'real.png'), { contains })).rejects.toThrow(
+      'is outside the allowed folders',
+    );
   });
 });
 

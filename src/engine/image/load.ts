@@ -9,6 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { DEFAULT_MAX_PIXELS as SETTINGS_MAX_PIXELS, MAX_IMAGE_BYTES } from '../../shared/settings.ts';
+import { OutsideFolderError, readFileConfined, type Contains } from '../runtime/index.ts';
 import type { RgbImage, Size } from './types.ts';
 
 /**
@@ -61,6 +62,11 @@ export interface LoadImageOptions {
    * (The reference reads with `cv2.imread`, which drops alpha and exposes whatever RGB the transparent pixels hold.)
    */
   background?: readonly [number, number, number];
+  /**
+   * Which real paths may be read (served mode: the session's folders). The file is opened first and the opened
+   * file's real path checked, so a path, or a link swapped in, that leads outside is refused and not read.
+   */
+  contains?: Contains;
 }
 
 /** What the header says about an image, without decoding it. */
@@ -88,7 +94,7 @@ export async function probeImage(
   input: string | Uint8Array,
   options: LoadImageOptions = {},
 ): Promise<ImageProbe> {
-  const { bytes, source } = await readInput(input);
+  const { bytes, source } = await readInput(input, options.contains);
   return probeBytes(bytes, source, options.maxPixels ?? DEFAULT_MAX_PIXELS);
 }
 
@@ -102,7 +108,7 @@ export async function loadImage(
   input: string | Uint8Array,
   options: LoadImageOptions = {},
 ): Promise<RgbImage> {
-  const { bytes, source } = await readInput(input);
+  const { bytes, source } = await readInput(input, options.contains);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const probe = await probeBytes(bytes, source, maxPixels);
   const [r, g, b] = options.background ?? [255, 255, 255];
@@ -135,7 +141,10 @@ export async function loadImage(
   };
 }
 
-async function readInput(input: string | Uint8Array): Promise<{ bytes: Buffer; source: string }> {
+async function readInput(
+  input: string | Uint8Array,
+  contains?: Contains,
+): Promise<{ bytes: Buffer; source: string }> {
   if (typeof input !== 'string') {
     const source = '<buffer>';
     if (input.length === 0) throw new ImageInputError('empty', source, 'the buffer is empty (0 bytes)');
@@ -143,17 +152,27 @@ async function readInput(input: string | Uint8Array): Promise<{ bytes: Buffer; s
   }
   let bytes: Buffer;
   try {
-    const info = await stat(input);
-    if (info.isDirectory()) throw new ImageInputError('unreadable', input, 'is a folder, not an image file');
-    if (info.size > MAX_IMAGE_BYTES)
+    if (contains) {
+      bytes = await readFileConfined(input, contains, { what: 'the image', maxBytes: MAX_IMAGE_BYTES });
+    } else {
+      const info = await stat(input);
+      if (info.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+      if (info.size > MAX_IMAGE_BYTES)
+        throw Object.assign(new Error('too large'), { code: 'ERR_FS_FILE_TOO_LARGE', size: info.size });
+      bytes = await readFile(input);
+    }
+  } catch (error) {
+    if (error instanceof OutsideFolderError)
+      throw new ImageInputError('unreadable', input, 'is outside the allowed folders (not read)', {
+        cause: error,
+      });
+    const size = (error as { size?: number }).size;
+    if (size !== undefined)
       throw new ImageInputError(
         'too-large',
         input,
-        `the file is ${formatBytes(info.size)}, over the limit of ${formatBytes(MAX_IMAGE_BYTES)} for one image`,
+        `the file is ${formatBytes(size)}, over the limit of ${formatBytes(MAX_IMAGE_BYTES)} for one image`,
       );
-    bytes = await readFile(input);
-  } catch (error) {
-    if (error instanceof ImageInputError) throw error;
     throw new ImageInputError('unreadable', input, fsReason(error), { cause: error });
   }
   if (bytes.length === 0) throw new ImageInputError('empty', input, 'the file is empty (0 bytes)');
@@ -206,7 +225,8 @@ async function probeBytes(bytes: Buffer, source: string, maxPixels: number): Pro
       throw new ImageInputError(
         'not-an-image',
         source,
-        `not an image sharp can read (${firstLine(error)}); the file starts with ${describeStart(bytes)}`,
+        // the file's own bytes are never quoted: the file may be one the user may not read (a link out)
+        `not an image sharp can read (${firstLine(error)})`,
         {
           cause: error,
         },
@@ -301,12 +321,4 @@ export function sniffFormat(bytes: Uint8Array): string | undefined {
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
-}
-
-function describeStart(bytes: Buffer): string {
-  const head = bytes.subarray(0, 8);
-  const printable = [...head].every((c) => c >= 0x20 && c < 0x7f);
-  return printable
-    ? `"${head.toString('latin1')}"`
-    : `bytes ${[...head].map((c) => c.toString(16).padStart(2, '0')).join(' ')}`;
 }

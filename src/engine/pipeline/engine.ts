@@ -223,7 +223,9 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
     packInfo: packFacts(pack),
     logitScale: clip.logitScale,
     cropSize: clip.cropSize,
-    load: (path, maxPixels) => loadImage(path, { maxPixels }),
+    // image paths come from the project's files (untrusted): in served mode the opened file's real path must lie in
+    // the session's folders (image/load.ts `contains`), checked at the moment of use
+    load: (path, maxPixels) => loadImage(path, { maxPixels, contains: options.contains }),
     async masks(image, entry, settings, signal, onWithin) {
       if (settings.masks.source === 'imported') {
         const path = settings.masks.importPath!;

@@ -10,5 +10,5 @@ export * from './store/index.ts';
 export * from './trace.ts';
 // the queue mode's parts the service runs: the coordinator in-process, the watch of a project coordinated elsewhere
 export { runCoordinator } from './queue/coordinator.ts';
-export { watchQueuedProject, type QueuedProjectWatch } from './queue/progress-file.ts';
+export { QUEUE_PROGRESS_FILE, watchQueuedProject, type QueuedProjectWatch } from './queue/progress-file.ts';
 export { checkRedis, parseRedisUrl } from './queue/redis.ts';

@@ -147,6 +147,43 @@ describe('the checks before a run', () => {
 });
 
 describe('per-image failures and retries in the store', () => {
+  it('takes a fixed failed file with its new hash whether or not the folder is named again; a changed done file still refuses', async () => {
+    const fixedLater = join(dir, 'empty.png');
+    writeFileSync(fixedLater, '');
+    const project = await Project.create(join(dir, 'p'), {
+      images: [...images, fixedLater],
+      settings: parseSettings({}),
+    });
+    const emptyHash = project.image(3).sha256;
+    project.commit(result(project, 1, 'done'));
+    project.commit(result(project, 2, 'done'));
+    project.commit(result(project, 3, 'failed'));
+    project.close();
+    writeFileSync(fixedLater, 'fixed content');
+    // the folder named again (`generate FOLDER --retry-failed`): the failed image's hash is replaced, not refused
+    const named = await Project.create(join(dir, 'p'), {
+      images: [...images, fixedLater],
+      settings: parseSettings({}),
+    });
+    const retry = await named.pendingEntries({ retryFailed: true });
+    expect(retry.map((e) => e.id)).toEqual([3]);
+    expect(retry[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(retry[0].sha256).not.toBe(emptyHash);
+    named.close();
+    // without the folder: the retry hashes the fixed file again too
+    writeFileSync(fixedLater, 'fixed again');
+    const reopened = await Project.create(join(dir, 'p'), { images: [], settings: parseSettings({}) });
+    const again = await reopened.pendingEntries({ retryFailed: true });
+    expect(again[0].sha256).not.toBe(retry[0].sha256);
+    reopened.commit(result(reopened, 3, 'done'));
+    reopened.close();
+    // the retried image is done now: a further change refuses, as for any done image
+    writeFileSync(fixedLater, 'changed after it was done');
+    await expect(
+      Project.create(join(dir, 'p'), { images: [...images, fixedLater], settings: parseSettings({}) }),
+    ).rejects.toThrow(`image ${fixedLater} changed since it was added to the project`);
+  });
+
   it('lists an unreadable file without a hash instead of aborting, and hashes it once it is readable', async () => {
     const folderImage = join(dir, 'c.png');
     mkdirSync(folderImage);

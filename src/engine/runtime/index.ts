@@ -52,3 +52,15 @@ export {
   type DeclaredInputs,
   type Tensor,
 } from './tensors.ts';
+export {
+  ConfinedDir,
+  HANDLE_PATHS,
+  OutsideFolderError,
+  insideFolder,
+  openConfined,
+  readFileConfined,
+  removeStaleTempsConfined,
+  writeFileConfined,
+  type ConfinedFile,
+  type Contains,
+} from './safe-fs.ts';

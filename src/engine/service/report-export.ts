@@ -169,6 +169,8 @@ export class ReportExport {
         appendTo: append ? appendFolder : undefined,
         review: this.review.state,
         within: append ? appendFolder : dest ? out : project.dir,
+        // image paths come from the project's files (untrusted): only the session's folders are read
+        readable: (real) => this.session.scope.contains(real),
         onProgress: (done, total) => context.emit('export:progress', { format, done, total }),
       });
       files.push(...summary.files.map((file) => join(folder, file)));

@@ -127,7 +127,10 @@ export class SessionState {
       session = (async () => {
         const stages = await this.stages();
         const path = await this.scope.check(entry.path, 'image');
-        const image = await loadImage(path, { maxPixels: this.require().file.settings.maxPixels });
+        const image = await loadImage(path, {
+          maxPixels: this.require().file.settings.maxPixels,
+          contains: (real) => this.scope.contains(real),
+        });
         return new SegmentSession(await stages.segmenter(), image);
       })();
       session.catch(() => this.#segmentSessions.delete(entry.id));

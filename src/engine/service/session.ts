@@ -12,6 +12,7 @@
  * Logic stays in the engine modules; every file path is checked against the allowed folders.
  */
 import { existsSync } from 'node:fs';
+import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import {
@@ -28,7 +29,7 @@ import { generationKey, type Settings } from '../../shared/settings.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { encodeRle, loadImage, type RgbImage } from '../image/index.ts';
-import { listImages, Project } from '../pipeline/index.ts';
+import { listImages, Project, PROJECT_FILE, QUEUE_PROGRESS_FILE, RESULTS_FILE } from '../pipeline/index.ts';
 import { promptMask } from '../segment/index.ts';
 import { Inspector } from './inspector.ts';
 import { ReportExport } from './report-export.ts';
@@ -37,7 +38,9 @@ import { RunControl } from './run-control.ts';
 import { DEMO_SCENES, SessionState, type ProjectSessionOptions } from './session-state.ts';
 import { imageSummary } from './views.ts';
 
-export { REVIEW_FILE } from '../../shared/formats.ts';
+import { REVIEW_FILE } from '../../shared/formats.ts';
+
+export { REVIEW_FILE };
 export { DEMO_SCENES, type ProjectSessionOptions } from './session-state.ts';
 
 /** The open project's session: project lifecycle, settings and images here; the other jobs in its parts. */
@@ -99,6 +102,7 @@ export class ProjectSession {
 
   async open({ dir }: ParsedParams<'project:open'>, context: RequestContext): Promise<ProjectInfo> {
     const real = await this.state.options.checkUserPath(dir, 'project folder');
+    await ownFilesInside(real);
     let project: Project;
     try {
       project = Project.open(real);
@@ -206,7 +210,10 @@ export class ProjectSession {
     const settings = this.state.require().file.settings;
     let image: RgbImage;
     try {
-      image = await loadImage(path, { maxPixels: settings.maxPixels });
+      image = await loadImage(path, {
+        maxPixels: settings.maxPixels,
+        contains: (real) => this.state.scope.contains(real),
+      });
     } catch (error) {
       throw new ApiError('invalid-params', `image ${entry.name}: ${(error as Error).message}`);
     }
@@ -279,6 +286,31 @@ export class ProjectSession {
     const info = this.state.info();
     context.emit('project:changed', info);
     return info;
+  }
+}
+
+/** The files a project folder holds about itself; each is read by path when the project opens. */
+const OWN_FILES = [PROJECT_FILE, RESULTS_FILE, REVIEW_FILE, QUEUE_PROGRESS_FILE];
+
+/**
+ * Refuses a project whose own files are not its own: `project.json`, `results.jsonl`, `review.json` or
+ * `queue-progress.json` whose real path (a symbolic link) lies outside the project folder. Checked before any of them
+ * is read, so nothing of a file elsewhere (not even a parse error or a field name) comes back. The results are later
+ * appended to without following links (pipeline/store.ts).
+ */
+async function ownFilesInside(projectDir: string): Promise<void> {
+  for (const name of OWN_FILES) {
+    const path = join(projectDir, name);
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !(await lstat(path).catch(() => null))) continue;
+      throw new ApiError('forbidden', `${name} of the project cannot be read: ${path}`);
+    }
+    if (dirname(real) !== projectDir)
+      throw new ApiError('forbidden', `${name} of the project is outside the project folder: ${path}`);
   }
 }
 

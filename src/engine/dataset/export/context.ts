@@ -3,25 +3,15 @@
  * RefCOCO tokens, and the atomic writer that places files and images under the export folder.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, fsyncSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetFormat as ExportFormat, SingleMaskOption } from '../../../shared/formats.ts';
 import type { CandidateResult, ImageRecord, ImageResult, MaskResult } from '../../../shared/results.ts';
-import type { FilterSettings } from '../../../shared/settings.ts';
+import { jsonSyntaxReason, type FilterSettings } from '../../../shared/settings.ts';
 import { decideResult, reviewedText, type KeepPolicy, type ReviewInput } from '../../filter/index.ts';
-import { assertWithin, syncDir, writeAll, writeFileAtomic, type Project } from '../../pipeline/index.ts';
+import { writeAll, type Project } from '../../pipeline/index.ts';
+import { ConfinedDir, openConfined, type ConfinedFile, type Contains } from '../../runtime/index.ts';
 
 /** Export formats: the dataset formats of shared/formats.ts. */
 export {
@@ -58,8 +48,16 @@ export interface ExportOptions {
   onProgress?: (done: number, total: number) => void;
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
   review?: ReviewInput | null;
-  /** The path policy (served mode): a real folder every written file must land in, re-checked before each rename. */
+  /**
+   * The path policy (served mode): a real folder every written file must land in; the export works inside opened,
+   * checked folder handles below it (runtime/safe-fs.ts).
+   */
   within?: string;
+  /**
+   * Which real paths images may be read from (served mode: the open session's folders). The paths come from the
+   * project's own files, which are untrusted: each image is opened, then the opened file's real path is checked.
+   */
+  readable?: Contains;
 }
 
 /** What an export wrote. */
@@ -165,49 +163,115 @@ export function stem(name: string): string {
 
 /** A file being written by {@link Writer.stream}. */
 export interface StreamedFile {
-  /** The temp file the data goes to until `commit()`. */
+  /** A path of the temp file the data goes to until `commit()` (for writers that take a path). */
   readonly temp: string;
   write(data: string | Uint8Array): void;
   commit(): void;
   abort(): void;
 }
 
-/** Writes files under the export folder atomically and records their relative paths. */
+/**
+ * Writes files under the export folder atomically and records their relative paths. The folder is opened once and
+ * checked (inside `within`); every file and sub-folder is then created inside opened handles (runtime/safe-fs.ts),
+ * so a folder swapped for a link out during the export gets nothing written, created or deleted outside.
+ */
 export class Writer {
   readonly root: string;
-  private readonly files: string[];
+  /** The relative paths written, in order. */
+  readonly files: string[];
   private readonly images = new Set<string>();
+  readonly #dir: ConfinedDir;
 
   constructor(
     root: string,
     files: string[],
-    private readonly within?: string,
+    within?: string,
+    /** Which real paths the export may read images from (served mode: the session's folders); default any. */
+    private readonly readable?: Contains,
   ) {
+    this.#dir = ConfinedDir.open(root, within, { create: true });
     this.root = root;
     this.files = files;
   }
 
+  /** Removes temp files left by killed writers, inside the opened folder only. */
+  removeStaleTemps(): string[] {
+    return this.#dir.removeStaleTemps();
+  }
+
+  /** Reads a file of the export folder (never through a link); null when it is missing. */
+  read(relative: string): Buffer | null {
+    const dir = this.#folder(dirname(relative), false);
+    if (!dir) return null;
+    try {
+      return dir.readFile(basename(relative));
+    } finally {
+      dir.close();
+    }
+  }
+
   /**
-   * A file written piece by piece (a paper-size JSONL or CSV never exists as one string): into a temp file, placed
-   * by `commit()` as {@link file} places a whole one; `abort()` removes the temp.
+   * Reads and parses a JSON file of the export folder (never through a link); null when it is missing. A file that
+   * does not parse is named with the kind of problem, never with its content.
+   */
+  readJson<T>(relative: string): T | null {
+    const bytes = this.read(relative);
+    if (bytes === null) return null;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as T;
+    } catch (error) {
+      // no cause: V8's JSON message quotes the text, and the file may be one the client may not read
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(`${join(this.root, relative)} is ${jsonSyntaxReason(error)}`);
+    }
+  }
+
+  /** The entry names of a sub-folder of the export folder (links not followed); empty when it is missing. */
+  list(relative: string): string[] {
+    const dir = this.#folder(relative, false);
+    if (!dir) return [];
+    try {
+      return dir.list().map((entry) => entry.name);
+    } finally {
+      dir.close();
+    }
+  }
+
+  /** Closes the folder's handle. */
+  close(): void {
+    this.#dir.close();
+  }
+
+  /**
+   * A file written piece by piece (a paper-size JSONL, CSV or Parquet file never exists as one string): into a temp
+   * file created inside the opened folder, placed by `commit()` as {@link file} places a whole one; `abort()`
+   * removes the temp.
    */
   stream(relative: string): StreamedFile {
-    const path = join(this.root, relative);
-    if (this.within) assertWithin(dirname(path), this.within);
-    mkdirSync(dirname(path), { recursive: true });
-    if (this.within) assertWithin(dirname(path), this.within);
-    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const fd = openSync(temp, 'wx');
+    const dir = this.#folder(dirname(relative), true)!;
+    const name = basename(relative);
+    const temp = `${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    let fd: number;
+    try {
+      fd = dir.createExclusive(temp);
+    } catch (error) {
+      dir.close();
+      throw error;
+    }
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const flush = () => {
-      writeAll(fd, Buffer.concat(pending, pendingBytes));
+      if (pendingBytes > 0) writeAll(fd, Buffer.concat(pending, pendingBytes));
       pending = [];
       pendingBytes = 0;
     };
     let open = true;
+    const finish = () => {
+      if (open) closeSync(fd);
+      open = false;
+    };
     return {
-      temp,
+      temp: dir.at(temp),
       write: (data) => {
         const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
         pending.push(chunk);
@@ -215,69 +279,82 @@ export class Writer {
         if (pendingBytes >= 1 << 20) flush();
       },
       commit: () => {
-        flush();
-        fsyncSync(fd);
-        closeSync(fd);
-        open = false;
-        if (this.within) assertWithin(path, this.within);
-        renameSync(temp, path);
-        syncDir(dirname(path));
+        try {
+          flush();
+          fsyncSync(fd); // also makes durable what another writer wrote to the temp by its path
+          finish();
+          renameSync(dir.at(temp), dir.at(name));
+          dir.sync();
+        } catch (error) {
+          finish();
+          dir.unlinkQuietly(temp);
+          dir.close();
+          throw error;
+        }
+        dir.close();
         this.files.push(relative);
       },
       abort: () => {
-        if (open) closeSync(fd);
-        open = false;
-        rmSync(temp, { force: true });
+        finish();
+        dir.unlinkQuietly(temp);
+        dir.close();
       },
     };
   }
 
   /** Writes one file (temp + rename). */
   file(relative: string, data: string | Uint8Array): void {
-    writeFileAtomic(join(this.root, relative), data, { within: this.within });
+    const dir = this.#folder(dirname(relative), true)!;
+    try {
+      dir.writeFile(basename(relative), data);
+    } finally {
+      dir.close();
+    }
     this.files.push(relative);
   }
 
   /**
    * Places an image once per destination: its original bytes (hard link when possible, else a copy), or — when its
    * EXIF orientation is not 1 — the upright pixels re-encoded in the same format, because the masks are upright and
-   * RIS loaders that ignore EXIF (PIL) would otherwise see them rotated against the image.
+   * RIS loaders that ignore EXIF (PIL) would otherwise see them rotated against the image. The source path comes
+   * from the project's files, so it is opened first and the opened file's real path checked (`readable`); every
+   * byte then comes from that handle.
    */
   async image(record: ImageRecord, relative: string): Promise<void> {
     if (this.images.has(relative)) return;
     this.images.add(relative);
-    const dest = join(this.root, relative);
-    if (!existsSync(record.path))
-      throw new Error(`image ${record.path} (id ${record.id}) is missing; it is needed for the export`);
-    const orientation = (await sharp(record.path).metadata()).orientation ?? 1;
-    if (orientation !== 1) {
-      writeFileAtomic(dest, await sharp(record.path).rotate().toBuffer(), { within: this.within });
-      this.files.push(relative);
-      return;
-    }
-    if (existsSync(dest) && sameBytes(dest, record.path)) {
-      this.files.push(relative);
-      return;
-    }
-    if (this.within) assertWithin(join(dest, '..'), this.within);
-    mkdirSync(join(dest, '..'), { recursive: true });
-    if (this.within) assertWithin(join(dest, '..'), this.within);
-    const temp = `${dest}.${process.pid}.tmp`;
+    let source: ConfinedFile;
     try {
-      linkSync(record.path, temp);
-    } catch {
-      copyFileSync(record.path, temp);
+      source = await openConfined(record.path, this.readable ?? (() => true), `image ${record.id}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error(`image ${record.path} (id ${record.id}) is missing; it is needed for the export`, {
+          cause: error,
+        });
+      throw error;
     }
-    if (this.within) assertWithin(dest, this.within);
-    renameSync(temp, dest);
-    this.files.push(relative);
+    const dir = this.#folder(dirname(relative), true)!;
+    try {
+      if (!source.stats.isFile()) throw new Error(`image ${record.path} (id ${record.id}) is not a file`);
+      const bytes = await source.handle.readFile();
+      const name = basename(relative);
+      const orientation = (await sharp(bytes).metadata()).orientation ?? 1;
+      if (orientation !== 1) dir.writeFile(name, await sharp(bytes).rotate().toBuffer());
+      else if (!dir.readFile(name)?.equals(bytes)) dir.placeFile(name, source, bytes);
+      this.files.push(relative);
+    } finally {
+      dir.close();
+      await source.handle.close();
+    }
   }
-}
 
-function sameBytes(a: string, b: string): boolean {
-  try {
-    return readFileSync(a).equals(readFileSync(b));
-  } catch {
-    return false;
+  /** The opened sub-folder `relative` (created with `create`); null when it is missing and not created. */
+  #folder(relative: string, create: boolean): ConfinedDir | null {
+    try {
+      return this.#dir.subPath(relative, { create });
+    } catch (error) {
+      if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
   }
 }

@@ -4,7 +4,6 @@
  * `<folder>` is CRIS's name: refcoco, refcoco+, refcocog_u (splitBy umd) or refcocog_g (google). Appending adds to
  * the earlier export's split files; segment and sentence ids continue after its own.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeRle, encodeMaskPng } from '../../image/index.ts';
 import type { ExportContext } from './context.ts';
@@ -18,11 +17,9 @@ export async function exportCris(context: ExportContext): Promise<void> {
   const folder = crisFolder(plan.dataset, plan.splitBy);
   const bySplit = new Map<string, unknown[]>();
   for (const s of plan.splitCounts) {
-    const file = plan.previous ? join(plan.previous.dir, 'anns', folder, `${s.name}.json`) : '';
-    bySplit.set(
-      s.name,
-      file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]) : [],
-    );
+    // read through the writer's opened folder (the appended export's): a link there is not followed
+    const earlier = plan.previous ? writer.readJson<unknown[]>(join('anns', folder, `${s.name}.json`)) : null;
+    bySplit.set(s.name, earlier ?? []);
   }
   for (const ref of plan.refs) {
     const [x, y, w, h] = ref.mask.bbox;

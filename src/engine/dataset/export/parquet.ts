@@ -6,7 +6,6 @@
  * Written with hyparquet-writer (a maintained, dependency-free Parquet writer) one row group per ~64k candidates, so
  * a paper-size project streams through in bounded memory; into a temp file, renamed when complete.
  */
-import { fsyncSync, openSync, closeSync } from 'node:fs';
 import { fileWriter, ParquetWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import type { CandidateResult, ImageResult } from '../../../shared/results.ts';
 import { decideResult, reviewedText, reviewMark } from '../../filter/index.ts';
@@ -82,13 +81,6 @@ export async function exportParquet(context: ExportContext): Promise<void> {
     }
     flush();
     parquet.finish();
-    // fileWriter wrote by path; make its bytes durable before the rename
-    const fd = openSync(file.temp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
     file.commit();
   } catch (error) {
     file.abort();

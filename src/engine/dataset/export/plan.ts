@@ -3,10 +3,9 @@
  * image file names — continuing an earlier export when appending (`appendTo`), so ids never repeat and file names
  * never clash, and refusing when the earlier export's format, dataset or splitBy differ.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { extname, join } from 'node:path';
 import type { ImageRecord } from '../../../shared/results.ts';
-import { collectRefs, stem, type ExportContext, type ExportRef } from './context.ts';
+import { collectRefs, stem, type ExportContext, type ExportRef, type Writer } from './context.ts';
 import {
   assignSplits,
   cocoName,
@@ -85,15 +84,22 @@ export interface DatasetPlan {
   splitCounts: SplitCount[];
 }
 
-/** Reads the export at `dir` for appending, refusing when it was not written with the same format/dataset/splitBy. */
-export function readPrevious(dir: string, format: string, dataset: string, splitBy: string): PreviousExport {
-  const root = resolve(dir);
-  const file = join(root, 'export-record.json');
-  if (!existsSync(file))
+/**
+ * Reads the export in the writer's folder for appending, refusing when it was not written with the same
+ * format/dataset/splitBy. Read through the writer's opened folder: a file there that is a link is not followed.
+ */
+export function readPrevious(
+  writer: Writer,
+  format: string,
+  dataset: string,
+  splitBy: string,
+): PreviousExport {
+  const root = writer.root;
+  const record = writer.readJson<ExportRecordFile>('export-record.json');
+  if (!record)
     throw new Error(
       `cannot append to ${root}: it has no export-record.json (not a Pseudo-RIS Studio export)`,
     );
-  const record = JSON.parse(readFileSync(file, 'utf8')) as ExportRecordFile;
   const was = record.export ?? {};
   if (was.format !== format)
     throw new Error(`cannot append a ${format} export to ${root}: it is a ${was.format} export`);
@@ -105,8 +111,7 @@ export function readPrevious(dir: string, format: string, dataset: string, split
     throw new Error(
       `cannot append to ${root}: its export-record.json has no id ranges (written by an older version)`,
     );
-  const images = join(root, IMAGE_DIR);
-  const fileNames = new Set(existsSync(images) ? readdirSync(images) : []);
+  const fileNames = new Set(writer.list(IMAGE_DIR));
   return { dir: root, record, fileNames };
 }
 
@@ -117,7 +122,7 @@ export function planDataset(context: ExportContext): DatasetPlan {
   const splits = parseSplits(options.split ?? 'train');
   const splitSeed = options.splitSeed ?? context.project.file.settings.seed;
   if (!Number.isInteger(splitSeed)) throw new Error(`--split-seed must be an integer, got ${splitSeed}`);
-  const previous = options.appendTo ? readPrevious(options.appendTo, options.format, dataset, splitBy) : null;
+  const previous = options.appendTo ? readPrevious(context.writer, options.format, dataset, splitBy) : null;
   const prevIds = previous?.record.export.ids;
   // fresh ids continue after the earlier export's; without one, the project's image ids, ann ids from 1, refs from 0
   const imageBase = prevIds ? prevIds.images[1] : 0;

@@ -4,7 +4,6 @@
  * (CRIS's copy of refer). Segmentations are COCO polygons both refer.py and pycocotools decode exactly
  * (`segmentation.ts`). Appending reads the earlier export's pickle and instances back and writes the union.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeRle } from '../../image/index.ts';
 import { pickleDumps, pickleLoads, type PickleValue } from '../pickle.ts';
@@ -33,11 +32,13 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
     categories: [{ id: 1, name: 'object', supercategory: 'object' }],
   };
   if (plan.previous) {
+    // read through the writer's opened folder: a file there that is a link out counts as missing
     const dir = plan.previous.dir;
-    for (const f of [refsFile, instancesFile])
-      if (!existsSync(join(dir, f))) throw new Error(`cannot append to ${dir}: ${f} is missing`);
-    pickleRefs = pickleLoads(readFileSync(join(dir, refsFile))) as PickleValue[];
-    instances = JSON.parse(readFileSync(join(dir, instancesFile), 'utf8')) as Instances;
+    const missing = (f: string) => new Error(`cannot append to ${dir}: ${f} is missing`);
+    const pickled = writer.read(refsFile);
+    if (!pickled) throw missing(refsFile);
+    instances = writer.readJson<Instances>(instancesFile) ?? throwError(missing(instancesFile));
+    pickleRefs = pickleLoads(pickled) as PickleValue[];
   }
   for (const ref of plan.refs) {
     const what = `image ${ref.image.id} (${ref.image.name}) mask ${ref.mask.index}`;
@@ -89,4 +90,8 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
   summary.refs = plan.refs.length;
   summary.splits = splitSummaries(plan);
   Object.assign(context.resolved, planRecord(plan, context), { maskRepresentation: MASK_REPRESENTATION });
+}
+
+function throwError(error: Error): never {
+  throw error;
 }

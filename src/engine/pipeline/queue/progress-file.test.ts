@@ -4,7 +4,7 @@
  * snapshot names holds the project's lock (a real child process stands in for the coordinator).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,6 +60,16 @@ describe('the queue progress snapshot', () => {
     );
     writeFileSync(join(dir, QUEUE_PROGRESS_FILE), '{"url":');
     expect(() => readQueueProgress(dir)).toThrow(`${join(dir, QUEUE_PROGRESS_FILE)} is not JSON`);
+  });
+
+  it('never writes the snapshot through a link planted at a temp name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pris-qp-'));
+    const outside = join(dir, 'outside.txt');
+    writeFileSync(outside, 'outside');
+    symlinkSync(outside, join(dir, `${QUEUE_PROGRESS_FILE}.${process.pid}.tmp`));
+    await writeQueueProgress(dir, snapshot(42));
+    expect(readFileSync(outside, 'utf8')).toBe('outside');
+    expect(readQueueProgress(dir)?.coordinator.pid).toBe(42);
   });
 
   it('tails results.jsonl by whole lines only', () => {

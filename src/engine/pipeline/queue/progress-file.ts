@@ -15,6 +15,7 @@
  * gone), so the app ends the run as failed. A coordinator on another host cannot be checked by pid; it counts as
  * stopped when its snapshot has not changed for {@link REMOTE_SILENCE_MS} (it rewrites the snapshot every second).
  */
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -32,13 +33,14 @@ export const REMOTE_SILENCE_MS = 60_000;
 /**
  * Replaces the project's snapshot atomically (temp file + rename: a reader sees the old or the new one, never a torn
  * one). Not fsynced, and asynchronous: a rename over an existing file can wait for the disk (ext4 flushes the new
- * file's data first), which must not hold up the coordinator's commits. One write at a time per project (the temp
- * name is per process).
+ * file's data first), which must not hold up the coordinator's commits. Each write has its own temp name.
  */
 export async function writeQueueProgress(dir: string, progress: QueueProgress): Promise<void> {
   const path = join(dir, QUEUE_PROGRESS_FILE);
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(progress)}\n`);
+  // an unpredictable name created exclusively (`wx`: O_CREAT|O_EXCL never follows a link), so a link planted in the
+  // project folder cannot make the coordinator write through it
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, `${JSON.stringify(progress)}\n`, { flag: 'wx' });
   await rename(temp, path);
 }
 

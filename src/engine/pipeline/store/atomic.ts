@@ -9,13 +9,13 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
-  readdirSync,
   realpathSync,
   renameSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { OutsideFolderError, removeStaleTempsConfined, writeFileConfined } from '../../runtime/index.ts';
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -27,15 +27,18 @@ export interface AtomicWriteOptions {
   within?: string;
 }
 
-/** Writes a file atomically: temp file (unique name) → fsync → rename → fsync of the folder. */
+/**
+ * Writes a file atomically: temp file (unique name) → fsync → rename → fsync of the folder. With `within`, the work
+ * happens on checked folder handles (runtime/safe-fs.ts `writeFileConfined`), so a folder swapped for a link out
+ * during the write gets nothing.
+ */
 export function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): void {
-  if (options.within) assertWithin(dirname(path), options.within);
+  if (options.within) return writeFileConfined(path, data, options.within);
   mkdirSync(dirname(path), { recursive: true });
-  if (options.within) assertWithin(dirname(path), options.within);
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fd = openSync(temp, 'wx');
   try {
@@ -45,7 +48,6 @@ export function writeFileAtomic(
     closeSync(fd);
   }
   try {
-    if (options.within) assertWithin(path, options.within);
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
@@ -54,11 +56,8 @@ export function writeFileAtomic(
   syncDir(dirname(path));
 }
 
-/** A write refused because its real target lies outside the allowed folder. */
-export class OutsideFolderError extends Error {
-  override readonly name = 'OutsideFolderError';
-  readonly code = 'forbidden';
-}
+/** A write refused because its real target lies outside the allowed folder (runtime/safe-fs.ts). */
+export { OutsideFolderError };
 
 /**
  * Throws {@link OutsideFolderError} unless the real path of `path` (of its nearest existing ancestor, for a path
@@ -87,46 +86,13 @@ export function assertWithin(path: string, within: string): void {
   }
 }
 
-/** The temp-file names this module and the exporters write: `<name>.<pid>[.<8 hex>].tmp`. */
-const TEMP_NAME = /\.(\d+)(?:\.[0-9a-f]{8})?\.tmp$/;
-
 /**
  * Removes temp files left in `dir` (recursively) by writers that were killed: those whose pid is no longer running,
- * or is this process's own (called before this process starts writing there). Answers the removed paths.
+ * or is this process's own (called before this process starts writing there). Answers the removed paths. Works
+ * inside the opened folder (runtime/safe-fs.ts), so a folder swapped for a link out is neither listed nor cleaned.
  */
-export function removeStaleTemps(dir: string): string[] {
-  const removed: string[] = [];
-  const walk = (folder: string) => {
-    let entries;
-    try {
-      entries = readdirSync(folder, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) {
-        const match = TEMP_NAME.exec(entry.name);
-        if (!match) continue;
-        const pid = Number(match[1]);
-        if (pid !== process.pid && pidAlive(pid)) continue;
-        rmSync(path, { force: true });
-        removed.push(path);
-      }
-    }
-  };
-  walk(dir);
-  return removed;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+export function removeStaleTemps(dir: string, within?: string): string[] {
+  return removeStaleTempsConfined(dir, within);
 }
 
 export function writeAll(fd: number, data: Uint8Array): void {

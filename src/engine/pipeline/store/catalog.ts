@@ -174,14 +174,15 @@ export class ResultCatalog {
     return { [Symbol.iterator]: () => this.results(options) };
   }
 
-  /** The image (id, SHA-256; its name read from the log only when asked) of each latest result. */
-  *images(): Generator<{ id: number; name: string; sha256: string }> {
+  /** The image (id, SHA-256, status; its name read from the log only when asked) of each latest result. */
+  *images(): Generator<{ id: number; name: string; sha256: string; status: 'done' | 'failed' }> {
     for (const id of this.#order) {
       const r = this.#latest.get(id)!;
       const read = () => this.#header(r).name;
       yield {
         id,
         sha256: this.columns.sha256(r),
+        status: this.columns.status.view()[r] === STATUS.done ? 'done' : 'failed',
         get name() {
           return read();
         },

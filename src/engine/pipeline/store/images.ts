@@ -68,6 +68,8 @@ export function listImages(input: string): string[] {
 export async function buildImageList(
   paths: readonly string[],
   existing: readonly ImageEntry[] = [],
+  /** Ids of listed images whose latest result failed: a changed file takes its new hash instead of refusing. */
+  failed: ReadonlySet<number> = new Set(),
 ): Promise<ImageEntry[]> {
   const list = [...existing];
   const byPath = new Map(existing.map((e) => [e.path, e]));
@@ -81,6 +83,10 @@ export async function buildImageList(
     const known = byPath.get(absolute);
     if (known) {
       if (known.sha256 === '' || sha256 === '') continue;
+      if (known.sha256 !== sha256 && failed.has(known.id)) {
+        list[list.indexOf(known)] = { ...known, sha256 };
+        continue;
+      }
       if (known.sha256 !== sha256) {
         throw new Error(
           `image ${absolute} changed since it was added to the project (SHA-256 ${known.sha256.slice(0, 12)}… → ${sha256.slice(0, 12)}…); use a new project`,

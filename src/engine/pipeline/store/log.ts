@@ -8,6 +8,7 @@
  */
 import {
   closeSync,
+  constants,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -26,6 +27,10 @@ export interface LogLine {
   length: number;
   text: string;
 }
+
+/** O_NOFOLLOW where the platform has it (not Windows): results.jsonl swapped for a link out is never followed. */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+const READ = constants.O_RDONLY | NO_FOLLOW;
 
 /** Bytes read per chunk while scanning; a longer line grows the buffer. */
 const CHUNK = 8 << 20;
@@ -66,7 +71,7 @@ export class CommitLog {
   /** Complete lines from byte `start` to the end as it is now (a torn last line is not yielded). */
   *scan(start = 0): Generator<LogLine> {
     if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, 'r');
+    const fd = openSync(this.path, READ);
     try {
       const end = fstatSync(fd).size;
       let buffer = Buffer.allocUnsafe(CHUNK);
@@ -108,7 +113,7 @@ export class CommitLog {
 
   /** The line at `offset` of `length` bytes (as {@link scan} reported it). */
   read(offset: number, length: number): string {
-    this.#readFd ??= openSync(this.path, 'r');
+    this.#readFd ??= openSync(this.path, READ);
     const buffer = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
@@ -148,7 +153,7 @@ export class CommitLog {
 
   #appender(): number {
     if (this.#appendFd !== null) return this.#appendFd;
-    const fd = openSync(this.path, existsSync(this.path) ? 'r+' : 'w+');
+    const fd = openSync(this.path, constants.O_RDWR | constants.O_CREAT | NO_FOLLOW, 0o666);
     try {
       const size = fstatSync(fd).size;
       const keep = committedLength(fd, size);
@@ -160,7 +165,7 @@ export class CommitLog {
     } finally {
       closeSync(fd);
     }
-    this.#appendFd = openSync(this.path, 'a');
+    this.#appendFd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | NO_FOLLOW);
     syncDir(dirname(this.path));
     return this.#appendFd;
   }

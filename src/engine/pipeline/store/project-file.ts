@@ -118,12 +118,14 @@ export function checksumDifferences(a: Record<string, string>, b: Record<string,
  */
 export function resultsMismatch(
   file: ProjectFile,
-  results: Iterable<Pick<ImageRecord, 'id' | 'name' | 'sha256'>>,
+  results: Iterable<Pick<ImageRecord, 'id' | 'name' | 'sha256'> & { status: 'done' | 'failed' }>,
 ): string[] {
   const byId = new Map(file.images.map((e) => [e.id, e]));
   const out: string[] = [];
   for (const image of results) {
     const entry = byId.get(image.id);
+    // a failed result holds nothing made from the file: a fixed file's new hash supersedes it (--retry-failed)
+    if (entry && image.status === 'failed') continue;
     if (!entry) out.push(`image ${image.id} (${image.name}) has a result but is not in the image list`);
     else if (entry.sha256 && image.sha256 && entry.sha256 !== image.sha256)
       out.push(

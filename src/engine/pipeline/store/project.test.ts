@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,19 @@ describe('the project store', () => {
     again.close();
     const text = readFileSync(join(dir, 'p', RESULTS_FILE), 'utf8');
     expect(text.split('\n').map((l) => (l ? JSON.parse(l).image.id : l))).toEqual([1, 2, '']);
+  });
+
+  it('never truncates or appends to a results.jsonl that was swapped for a link out', async () => {
+    const outside = join(dir, 'outside.txt');
+    writeFileSync(outside, 'outside, no final newline');
+    const project = await Project.create(join(dir, 'p'), {
+      images: listImages(dir),
+      settings: parseSettings({}),
+    });
+    symlinkSync(outside, join(dir, 'p', RESULTS_FILE));
+    expect(() => project.commit(done(project, 1))).toThrow(/ELOOP/);
+    project.close();
+    expect(readFileSync(outside, 'utf8')).toBe('outside, no final newline');
   });
 
   it('keeps the first committed record of an image among records of one revision', async () => {

@@ -121,7 +121,12 @@ export class Project {
       project.file = {
         ...project.file,
         settings: init.settings,
-        images: await buildImageList(init.images, project.file.images),
+        // a failed image's new content replaces its recorded hash (a retry supersedes the failure)
+        images: await buildImageList(
+          init.images,
+          project.file.images,
+          new Set(catalog.ids().filter((id) => catalog.status(id) === 'failed')),
+        ),
         pack: init.pack ?? project.file.pack,
         versions: init.versions ?? project.file.versions,
       };
@@ -169,9 +174,10 @@ export class Project {
       const retry = options.retryFailed === true && status === 'failed';
       if (status !== undefined && !retry) continue;
       if (retry) this.#supersede.set(entry.id, catalog.revision(entry.id));
-      if (entry.sha256 === '') {
+      // a retried file was fixed: its new content is what the new result is made for (and keyed by)
+      if (entry.sha256 === '' || retry) {
         const sha256 = await hashOrEmpty(entry.path);
-        if (sha256) {
+        if (sha256 && sha256 !== entry.sha256) {
           entry.sha256 = sha256;
           rehashed = true;
         }

@@ -100,8 +100,8 @@ export function encodeLine(result: ImageResult): Buffer {
 /** Reads one log line (without its "\n") in either format. Throws {@link RecordError}. */
 export function decodeLine(line: string): ImageResult {
   const record = parseJson(line);
+  checkHeader(record);
   if (record.record === undefined) return checkPlain(record);
-  if (record.record !== RECORD_FORMAT) throw newer(`record format ${String(record.record)}`);
   let body: Body;
   try {
     body = JSON.parse(inflateRawSync(Buffer.from(String(record.z), 'base64')).toString('utf8')) as Body;
@@ -114,6 +114,18 @@ export function decodeLine(line: string): ImageResult {
 /** The header of one log line (id, revision, status, name, hash), without inflating a format-2 body. */
 export function decodeHeader(line: string): LineHeader {
   const record = parseJson(line);
+  const { image, revision } = checkHeader(record);
+  return {
+    id: image.id as number,
+    revision: revision as number,
+    status: record.status as LineHeader['status'],
+    name: String(image.name ?? ''),
+    sha256: String(image.sha256 ?? ''),
+  };
+}
+
+/** Checks what every line of either format carries: its format, image id, revision and status. */
+function checkHeader(record: Record<string, unknown>) {
   if (record.record !== undefined && record.record !== RECORD_FORMAT)
     throw newer(`record format ${String(record.record)}`);
   if (record.record === undefined) checkPlain(record);
@@ -125,13 +137,7 @@ export function decodeHeader(line: string): LineHeader {
     throw new RecordError(`it has revision ${String(record.revision)}, expected an integer ≥ 0`, 'corrupt');
   if (record.status !== 'done' && record.status !== 'failed')
     throw new RecordError(`it has status ${String(record.status)}`, 'corrupt');
-  return {
-    id: image.id as number,
-    revision: revision as number,
-    status: record.status,
-    name: String(image.name ?? ''),
-    sha256: String(image.sha256 ?? ''),
-  };
+  return { image, revision };
 }
 
 function parseJson(line: string): Record<string, unknown> {
