@@ -104,6 +104,8 @@ export function registerMasks(program: Command): void {
           options: result.options,
           maxMasks,
           stats: result.stats,
+          // the roles this command opened (lazy stages: the segmenter only) and how long each took to open
+          sessions: stages.pack.openSessions(),
           selected: result.selected.map((p, k) => ({ index: k, id: p.id, file: files[k] })),
           proposals: result.proposals.map((p) => ({
             id: p.id,
