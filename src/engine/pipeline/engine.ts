@@ -15,7 +15,7 @@ import {
 } from '../caption/index.ts';
 import { openClipScorer } from '../filter/index.ts';
 import { loadImage } from '../image/index.ts';
-import type { PackRole } from '../../shared/models.ts';
+import type { ExecutionProvider, PackRole } from '../../shared/models.ts';
 import {
   loadModelPack,
   type LoadModelPackOptions,
@@ -91,6 +91,8 @@ export interface OpenStagesOptions {
   contains?: (realPath: string) => boolean;
   /** Every session on the CPU provider (the app's `models:use` choice, `serve --cpu`). */
   forceCpu?: boolean;
+  /** The provider order to request (CPU is appended; default: the platform's), e.g. the GPU bench's one provider. */
+  providers?: ExecutionProvider[];
 }
 
 /** Options of {@link openPack}: providers and checksum verification (runtime/pack.ts `LoadModelPackOptions`). */
@@ -134,7 +136,7 @@ export function packFacts(pack: ModelPack): PackFacts {
 
 /** Opens a model pack and builds the runner's stages over it. */
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
-  const pack = await openPack(packDir, { forceCpu: options.forceCpu });
+  const pack = await openPack(packDir, { forceCpu: options.forceCpu, providers: options.providers });
   const { manifest } = pack;
   // Every session opens when first needed (the pack caches it): `masks` opens the segmenter only, captioning the
   // captioner's graphs of its path, scoring CLIP. A captioner gets openers, not sessions, so the cached path never
