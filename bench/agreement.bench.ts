@@ -51,8 +51,10 @@ export async function run(): Promise<void> {
       masks: { source: 'imported', importPath: coco },
     });
     const images = join(dir, 'scenes');
+    let sides = 0;
+    // each side its own project (two sides with the same pack must not resume one another)
     const runSide = (label: string, pack: string, runtime: Partial<Settings['runtime']> = {}) =>
-      side(label, pack, images, join(dir, label.replace(/\W+/g, '-')), {
+      side(label, pack, images, join(dir, `side-${++sides}`), {
         ...settings,
         runtime: { ...settings.runtime, ...runtime },
       });
