@@ -114,7 +114,7 @@ export async function run(): Promise<void> {
       }
       const choice = measured.promptBatch;
       console.log(
-        `prompt batch measured at start: ${choice?.size} (${choice?.timings?.map((t) => `B=${t.batch} ${t.msPerRow.toFixed(1)} ms/prompt`).join(', ')})`,
+        `prompt batch measured at start: ${choice?.size} (${choice?.timings?.map((t) => `B=${t.batch} ${t.msPerRow.toFixed(1)} ms/prompt`).join(', ')}): ${choice?.reason ?? ''}`,
       );
       console.log(
         'reference preset       decoder runs/image   AMG ms/image   ratio to batch-1   masks vs batch-1',

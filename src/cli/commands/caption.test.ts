@@ -73,8 +73,15 @@ describe('pseudo-ris caption', () => {
       candidates: { maskIndex: number; settingKey: string; text: string }[];
       traces: CaptionTrace[];
       comparisons: TraceComparison[];
+      sessions: { role: string }[];
     };
     expect(result.masks).toBe(4);
+    // lazy stages: the visual encoder and the cached pair only, no segmenter, no CLIP, no full-prefix decoder
+    expect(result.sessions.map((s) => s.role).sort()).toEqual([
+      'captioner.cross',
+      'captioner.decoderWithPast',
+      'captioner.visual',
+    ]);
     // 4 masks × 2 crops × (2 DCS settings + their 2 plain partners for the traces)
     expect(result.candidates).toHaveLength(4 * 2 * 4);
     expect(new Set(result.candidates.map((c) => c.settingKey))).toEqual(

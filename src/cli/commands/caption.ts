@@ -112,7 +112,7 @@ export function registerCaption(program: Command): void {
           const { traces, comparisons, ...rest } = result;
           const out = traceFile || !flags.trace ? rest : { ...rest, traces, comparisons };
           process.stdout.write(
-            `${JSON.stringify({ image: imagePath, masks: masks.length, pack: stages.packInfo.name, ...out }, null, 2)}\n`,
+            `${JSON.stringify({ image: imagePath, masks: masks.length, pack: stages.packInfo.name, sessions: stages.pack.openSessions(), ...out }, null, 2)}\n`,
           );
           return;
         }

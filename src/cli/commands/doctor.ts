@@ -13,7 +13,16 @@ import {
   supportedBackends,
 } from '../../engine/runtime/index.ts';
 import { openPack } from '../../engine/pipeline/engine.ts';
+import {
+  floatTensor,
+  probeProviders,
+  type BatchChoice,
+  type ModelPack,
+  type ProviderProbe,
+} from '../../engine/runtime/index.ts';
 import { missingCudaLibraries } from '../../engine/runtime/providers.ts';
+import { promptsInMemory, SamModel } from '../../engine/segment/index.ts';
+import { promptBatchLine } from './masks.ts';
 import {
   OPTIONAL_ROLES,
   ROLES,
@@ -35,6 +44,8 @@ export interface DoctorReport {
   };
   sharp: { version?: string; libvips?: string };
   providers: { platformDefault: ExecutionProvider[]; requested: ExecutionProvider[]; forceCpu: boolean };
+  /** Which providers can run here, found by running a tiny graph on each (not the build's list of names). */
+  probes: ProviderProbe[];
   pack?: {
     name: string;
     dir: string;
@@ -42,6 +53,12 @@ export interface DoctorReport {
     roles: (ProviderInfo | { role: PackRole; error: string })[];
     /** The decoding contracts the pack offers (absent when it could not be opened). */
     contracts?: PackContracts;
+    /**
+     * Prompts per batched SAM decoder run as automatic masks would choose them, measured on a blank embedding at a
+     * 1024×768 image (absent without the batched decoder).
+     */
+    promptBatch?:
+      { image: { width: number; height: number }; line: string; choice: BatchChoice } | { error: string };
   };
   notes: string[];
 }
@@ -91,6 +108,7 @@ export async function diagnose(packDir: string | undefined, forceCpu: boolean): 
     },
     sharp: { version: sharp.versions.sharp, libvips: sharp.versions.vips },
     providers: { platformDefault: defaultProviders(), requested: requestedProviders({ forceCpu }), forceCpu },
+    probes: await probeProviders(),
     notes,
   };
   let dir = packDir;
@@ -131,6 +149,7 @@ export async function diagnose(packDir: string | undefined, forceCpu: boolean): 
       demo: pack.manifest.demo,
       roles,
       contracts: packContracts(pack.manifest),
+      ...(pack.offers('segmenter.decoderBatched') ? { promptBatch: await measurePromptBatch(pack) } : {}),
     };
     if (pack.manifest.demo)
       notes.push(
@@ -142,6 +161,30 @@ export async function diagnose(packDir: string | undefined, forceCpu: boolean): 
   return report;
 }
 
+/** The automatic prompt batch on a blank embedding at 1024×768, for the prompts of one generator chunk. */
+async function measurePromptBatch(
+  pack: ModelPack,
+): Promise<NonNullable<DoctorReport['pack']>['promptBatch']> {
+  const image = { width: 1024, height: 768 };
+  try {
+    const model = await SamModel.open(pack);
+    const declared = model.batched!.inputs.image_embeddings!.shape;
+    const dims = declared.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const embeddings = floatTensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+    // the prompts of one decode call of automatic masks: points_per_batch 64, capped by the masks' memory
+    const total = Math.min(64, promptsInMemory(image));
+    const choice = await model.measurePromptBatch(
+      embeddings,
+      image,
+      { points: [{ x: image.width / 2, y: image.height / 2, label: 1 }] },
+      total,
+    );
+    return { image, line: promptBatchLine(model.path, choice), choice };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 /** The report as text. */
 export function formatReport(report: DoctorReport): string {
   const lines = [
@@ -151,6 +194,11 @@ export function formatReport(report: DoctorReport): string {
     `sharp        ${report.sharp.version ?? '?'} (libvips ${report.sharp.libvips ?? '?'})`,
     `Backends     ${report.onnxruntime.backends.map((b) => `${b.name}${b.bundled ? '' : ' (not bundled)'}`).join(', ')}`,
     `Providers    platform default ${report.providers.platformDefault.join(' → ')}; requested ${report.providers.requested.join(' → ')}${report.providers.forceCpu ? ' (CPU forced)' : ''}`,
+    'Can run      (a one-node graph created and run on each provider alone)',
+    ...report.probes.map(
+      (p) =>
+        `  ${p.provider.padEnd(18)} ${p.runs ? `yes (${p.milliseconds.toFixed(0)} ms)` : `no: ${p.reason ?? ''}`}${p.engine ? '' : ' [not used by the engine]'}`,
+    ),
   ];
   if (report.pack) {
     lines.push(`Pack         ${report.pack.name}${report.pack.demo ? ' [demo]' : ''} — ${report.pack.dir}`);
@@ -158,6 +206,13 @@ export function formatReport(report: DoctorReport): string {
     if (contracts)
       lines.push(
         `Contracts    captioner ${contracts.captioner === 'cached' ? 'cached (cross + decoder with past)' : 'full-prefix only'}; segmenter ${contracts.segmenter === 'batched' ? 'batched prompts' : 'batch-1 prompts'}`,
+      );
+    const batch = report.pack.promptBatch;
+    if (batch)
+      lines.push(
+        'error' in batch
+          ? `Masks        prompt batch not measured: ${batch.error}`
+          : `Masks        at ${batch.image.width}×${batch.image.height}, ${batch.line}`,
       );
     let previous: string | undefined;
     for (const role of report.pack.roles) {

@@ -53,6 +53,8 @@ describe('pseudo-ris masks', () => {
       height: number;
       preset: string;
       stats: { decoderRuns: number; points: number };
+      sessions: Array<{ role: string; openMilliseconds: number }>;
+      prompts: { path: string; batch: { size: number; source: string; reason: string } };
       selected: Array<{ index: number; id: number }>;
       proposals: Array<{
         id: number;
@@ -65,6 +67,17 @@ describe('pseudo-ris masks', () => {
     expect(report.stats.points).toBe(36);
     // the demo pack's batched decoder: ⌈36 / B⌉ runs for the batch size B ∈ {1, 4, 16, 64} measured at start
     expect([36, 9, 3, 1]).toContain(report.stats.decoderRuns);
+    // the choice and why: fewest runs within 5 % of the fastest total for the 36 prompts of the call
+    expect(report.prompts.path).toBe('batched');
+    expect(report.prompts.batch.source).toBe('measured');
+    expect(report.stats.decoderRuns).toBe(Math.ceil(36 / report.prompts.batch.size));
+    expect(report.prompts.batch.reason).toContain('for 36 prompts (predicted 1: 36 runs');
+    // lazy stages: masks opens the segmenter's sessions only
+    expect(report.sessions.map((s) => s.role).sort()).toEqual([
+      'segmenter.decoder',
+      'segmenter.decoderBatched',
+      'segmenter.encoder',
+    ]);
     expect(report.proposals.length).toBeGreaterThan(0);
     expect(report.proposals.every((p) => p.reason.length > 0 && p.rle.size[0] === report.height)).toBe(true);
     const files = (await readdir(join(out, 'scene'))).sort();

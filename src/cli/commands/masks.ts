@@ -10,6 +10,7 @@ import { loadImage } from '../../engine/image/load.ts';
 import { encodeMaskPng } from '../../engine/image/mask.ts';
 import { encodeRle } from '../../engine/image/rle.ts';
 import { openStages } from '../../engine/pipeline/index.ts';
+import type { BatchChoice } from '../../engine/runtime/index.ts';
 import { proposeMasks, SegmentSession } from '../../engine/segment/index.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 
@@ -104,6 +105,10 @@ export function registerMasks(program: Command): void {
           options: result.options,
           maxMasks,
           stats: result.stats,
+          // the roles this command opened (lazy stages: the segmenter only) and how long each took to open
+          sessions: stages.pack.openSessions(),
+          // prompts per SAM decoder run: the path, the size and why (measured at the first batched decode, or set)
+          prompts: { path: model.path, batch: model.promptBatch },
           selected: result.selected.map((p, k) => ({ index: k, id: p.id, file: files[k] })),
           proposals: result.proposals.map((p) => ({
             id: p.id,
@@ -132,6 +137,7 @@ export function registerMasks(program: Command): void {
             `${s.afterIou} past pred IoU, ${s.afterStability} stable, ${s.afterNms} after NMS; kept ${result.selected.length} ` +
             `(${(s.milliseconds / 1000).toFixed(1)} s, ${((100 * (s.milliseconds - s.sessionMilliseconds)) / Math.max(1, s.milliseconds)).toFixed(0)} % outside session.run)\n`,
         );
+        process.stdout.write(`${promptBatchLine(model.path, model.promptBatch)}\n`);
         for (const p of result.proposals) {
           const d = decisionOf.get(p.id);
           process.stdout.write(
@@ -143,6 +149,17 @@ export function registerMasks(program: Command): void {
         await stages.dispose();
       }
     });
+}
+
+/** "prompt batch 64 (measured: …)": the prompts per SAM decoder run and why, as `masks` and `doctor` print it. */
+export function promptBatchLine(path: 'batched' | 'batch-1', choice: BatchChoice | null): string {
+  if (path === 'batch-1')
+    return 'prompt batch 1: the pack offers no batched SAM decoder (segmenter.decoderBatched)';
+  if (!choice) return 'prompt batch: not chosen yet (no batched decode ran)';
+  const timings = choice.timings
+    ?.map((t) => `${t.batch} → ${t.msPerRow.toFixed(t.msPerRow >= 10 ? 0 : 2)} ms`)
+    .join(', ');
+  return `prompt batch ${choice.size} (${choice.source}${timings ? `, per prompt ${timings}` : ''}): ${choice.reason ?? ''}`;
 }
 
 function integerFlag(name: string, value: string, min: number): number {

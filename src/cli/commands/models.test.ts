@@ -102,6 +102,13 @@ describe('pseudo-ris doctor', () => {
     expect(report.node).toBe(process.version);
     expect(report.onnxruntime.version).toBe('1.30.0');
     expect(report.onnxruntime.backends.map((b) => b.name)).toContain('cpu');
+    // probed by running a graph on each provider, not read from the build's list
+    expect(report.probes.find((p) => p.provider === 'cpu')).toMatchObject({ runs: true, engine: true });
+    if (cudaMissing)
+      expect(report.probes.find((p) => p.provider === 'cuda')).toMatchObject({
+        runs: false,
+        reason: expect.stringContaining('not installed') as unknown,
+      });
     expect(report.pack?.name).toBe('good-pack');
     expect(report.pack?.roles.map((r) => r.role)).toEqual([...ROLES]);
     for (const role of report.pack!.roles) {

@@ -46,16 +46,33 @@ export interface SessionLike {
 /** A session whose declared inputs can be read (the cached decoder's layer count and head shapes). */
 export type DeclaredSessionLike = SessionLike & DeclaredInputs;
 
+/**
+ * A session, or an opener called on the session's first use (at most once; the pack caches the session). Openers let
+ * a captioner hold only what its path runs: the cached path never opens the full-prefix text + decoder graphs.
+ */
+export type SessionSource<T extends SessionLike = SessionLike> = T | (() => Promise<T>);
+
 /** The captioner's sessions: the three graphs, plus the cached contract's two when the pack offers them. */
 export interface CaptionerSessions {
+  visual: SessionSource;
+  text: SessionSource;
+  decoder: SessionSource;
+  /** `captioner.cross`: image_embs → cross_key_j / cross_value_j. */
+  cross?: SessionSource;
+  /** `captioner.decoderWithPast`: one new position per row with the self-attention cache. */
+  decoderWithPast?: SessionSource<DeclaredSessionLike>;
+}
+
+/** Captioner sessions that are all open already (tests, tools that hold bare sessions). */
+export interface OpenCaptionerSessions extends CaptionerSessions {
   visual: SessionLike;
   text: SessionLike;
   decoder: SessionLike;
-  /** `captioner.cross`: image_embs → cross_key_j / cross_value_j. */
   cross?: SessionLike;
-  /** `captioner.decoderWithPast`: one new position per row with the self-attention cache. */
   decoderWithPast?: DeclaredSessionLike;
 }
+
+type Graph = keyof CaptionerSessions;
 
 /** Which decoder path a captioner runs. */
 export type DecoderPath = 'cached' | 'full-prefix';
@@ -157,6 +174,10 @@ export class Captioner {
   /** [H, D] of each past tensor. */
   private readonly pastHeads: [number, number][] = [];
   private readonly caches = new WeakMap<EncodedCrops, CacheState>();
+  /** Sessions resolved from their sources, per graph (one open each). */
+  private readonly opened = new Map<Graph, Promise<SessionLike>>();
+  /** The cached decoder's layer layout, read from its declared inputs once it is open. */
+  private layout: Promise<void> | null = null;
 
   constructor(
     private readonly sessions: CaptionerSessions,
@@ -173,31 +194,57 @@ export class Captioner {
       throw new RangeError(`decoderBatch must be an integer ≥ 1 or 'auto', got ${options.decoderBatch}`);
     if (typeof this.batchOption === 'number')
       this.decoderBatch = { size: Math.min(this.batchOption, this.maxBatch), source: 'setting' };
-    if (this.path === 'cached') {
-      const names = withPast!.inputNames;
-      const count = (kind: string) => names.filter((n) => new RegExp(`^${kind}_key_\\d+$`).test(n)).length;
-      const layers = count('past');
-      const crossLayers = count('cross');
-      if (layers === 0 || crossLayers === 0)
-        throw new Error(
-          `captioner.decoderWithPast has ${layers} past_key_<i> and ${crossLayers} cross_key_<j> inputs; it needs at least one of each`,
-        );
-      for (let i = 0; i < layers; i++) {
-        for (const part of ['key', 'value']) {
-          const name = `past_${part}_${i}`;
-          const shape = declaredShape(withPast!, name);
-          const [, heads, , size] = shape ?? [];
-          if (typeof heads !== 'number' || typeof size !== 'number' || heads < 1 || size < 1)
-            throw new Error(
-              `captioner.decoderWithPast input "${name}" has shape [${(shape ?? []).join(',')}]; the cached decoder needs fixed head count H and head size D ([B,H,P,D])`,
-            );
-          this.pastNames.push(name);
-          this.presentNames.push(`present_${part}_${i}`);
-          this.pastHeads.push([heads, size]);
-        }
-      }
-      for (let j = 0; j < crossLayers; j++) this.crossNames.push(`cross_key_${j}`, `cross_value_${j}`);
+    // A session given as an object is checked now (a wrong graph fails at construction); an opener, when opened.
+    if (this.path === 'cached' && typeof withPast !== 'function') this.readLayout(withPast!);
+  }
+
+  /** The session of a graph, opening it from its source on first use. */
+  private session(graph: Graph): Promise<SessionLike> {
+    let found = this.opened.get(graph);
+    if (!found) {
+      const source = this.sessions[graph];
+      if (!source) throw new Error(`the captioner has no ${graph} session`);
+      found = typeof source === 'function' ? source() : Promise.resolve(source);
+      this.opened.set(graph, found);
+      found.catch(() => this.opened.delete(graph));
     }
+    return found;
+  }
+
+  /** The cached decoder's layout (past and cross names, head shapes), read once from its declared inputs. */
+  private cachedLayout(): Promise<void> {
+    if (this.pastNames.length > 0) return Promise.resolve();
+    if (!this.layout) {
+      this.layout = this.session('decoderWithPast').then((s) => this.readLayout(s as DeclaredSessionLike));
+      this.layout.catch(() => (this.layout = null));
+    }
+    return this.layout;
+  }
+
+  private readLayout(withPast: DeclaredSessionLike): void {
+    const names = withPast.inputNames;
+    const count = (kind: string) => names.filter((n) => new RegExp(`^${kind}_key_\\d+$`).test(n)).length;
+    const layers = count('past');
+    const crossLayers = count('cross');
+    if (layers === 0 || crossLayers === 0)
+      throw new Error(
+        `captioner.decoderWithPast has ${layers} past_key_<i> and ${crossLayers} cross_key_<j> inputs; it needs at least one of each`,
+      );
+    for (let i = 0; i < layers; i++) {
+      for (const part of ['key', 'value']) {
+        const name = `past_${part}_${i}`;
+        const shape = declaredShape(withPast, name);
+        const [, heads, , size] = shape ?? [];
+        if (typeof heads !== 'number' || typeof size !== 'number' || heads < 1 || size < 1)
+          throw new Error(
+            `captioner.decoderWithPast input "${name}" has shape [${(shape ?? []).join(',')}]; the cached decoder needs fixed head count H and head size D ([B,H,P,D])`,
+          );
+        this.pastNames.push(name);
+        this.presentNames.push(`present_${part}_${i}`);
+        this.pastHeads.push([heads, size]);
+      }
+    }
+    for (let j = 0; j < crossLayers; j++) this.crossNames.push(`cross_key_${j}`, `cross_value_${j}`);
   }
 
   /**
@@ -367,8 +414,9 @@ export class Captioner {
     graph: 'visual' | 'text' | 'decoder' | 'cross' | 'decoderWithPast',
     feeds: Record<string, Tensor>,
   ): Promise<Record<string, Tensor>> {
+    const session = await this.session(graph);
     const started = performance.now();
-    const out = await this.sessions[graph]!.run(feeds);
+    const out = await session.run(feeds);
     this.counters.sessionMilliseconds += performance.now() - started;
     if (graph === 'visual') this.counters.visualRuns++;
     else if (graph === 'text') this.counters.textRuns++;
@@ -381,6 +429,7 @@ export class Captioner {
   private async cachedLogits(pairs: readonly StepPair[], encoded: EncodedCrops): Promise<Float32Array[]> {
     const results = new Array<Float32Array>(pairs.length);
     const byLength = pairsByPrefixLength(pairs, encoded.count);
+    await this.cachedLayout();
     const state = await this.cacheOf(encoded);
     for (const length of [...byLength.keys()].sort((a, b) => a - b)) {
       const indices = byLength.get(length)!;
@@ -553,6 +602,7 @@ export class Captioner {
   private async chosenBatch(state: CacheState): Promise<BatchChoice> {
     if (this.decoderBatch) return this.decoderBatch;
     const candidates = batchCandidates(this.maxBatch);
+    const withPast = await this.session('decoderWithPast');
     const timings: { batch: number; msPerRow: number }[] = [];
     const pastLength = 8;
     for (const batch of candidates) {
@@ -573,7 +623,7 @@ export class Captioner {
       let best = Infinity;
       for (let repeat = 0; repeat < 2; repeat++) {
         const started = performance.now();
-        await this.sessions.decoderWithPast!.run(feeds);
+        await withPast.run(feeds);
         best = Math.min(best, performance.now() - started);
       }
       timings.push({ batch, msPerRow: best / batch });

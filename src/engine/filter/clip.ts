@@ -26,22 +26,22 @@ export interface ClipScorer {
 }
 
 /**
- * Opens the scorer sessions of a pack. `captionTokenizer` is reused when the scorer names the captioner's tokenizer
- * file (one load per pack).
+ * The scorer of a pack. `captionTokenizer` is reused when the scorer names the captioner's tokenizer file (one load per
+ * pack). Each session opens on its first use (the pack caches it), so a command that never scores never opens CLIP.
  */
 export async function openClipScorer(
   pack: ModelPack,
   captionTokenizer?: CaptionTokenizer,
 ): Promise<ClipScorer> {
   const { scorer, captioner } = pack.manifest;
-  const [image, text] = await Promise.all([pack.session('scorer.image'), pack.session('scorer.text')]);
   const tokenizer =
     captionTokenizer && scorer.tokenizer === captioner.tokenizer
       ? captionTokenizer
       : await loadTokenizer(pack.path(scorer.tokenizer), scorer.specialTokens);
   return {
-    embedImages: (batch) => embedImages(image, batch),
-    embedTexts: (texts) => embedTexts(text, tokenizer, texts, scorer.contextLength),
+    embedImages: async (batch) => embedImages(await pack.session('scorer.image'), batch),
+    embedTexts: async (texts) =>
+      embedTexts(await pack.session('scorer.text'), tokenizer, texts, scorer.contextLength),
     logitScale: scorer.logitScale,
     cropSize: scorer.preprocess.size,
   };

@@ -15,6 +15,7 @@ import {
 } from '../caption/index.ts';
 import { openClipScorer } from '../filter/index.ts';
 import { loadImage } from '../image/index.ts';
+import type { ExecutionProvider, PackRole } from '../../shared/models.ts';
 import {
   loadModelPack,
   type LoadModelPackOptions,
@@ -90,6 +91,8 @@ export interface OpenStagesOptions {
   contains?: (realPath: string) => boolean;
   /** Every session on the CPU provider (the app's `models:use` choice, `serve --cpu`). */
   forceCpu?: boolean;
+  /** The provider order to request (CPU is appended; default: the platform's), e.g. the GPU bench's one provider. */
+  providers?: ExecutionProvider[];
 }
 
 /** Options of {@link openPack}: providers and checksum verification (runtime/pack.ts `LoadModelPackOptions`). */
@@ -133,32 +136,33 @@ export function packFacts(pack: ModelPack): PackFacts {
 
 /** Opens a model pack and builds the runner's stages over it. */
 export async function openStages(packDir: string, options: OpenStagesOptions = {}): Promise<PackStages> {
-  const pack = await openPack(packDir, { forceCpu: options.forceCpu });
+  const pack = await openPack(packDir, { forceCpu: options.forceCpu, providers: options.providers });
   const { manifest } = pack;
-  const [visual, text, decoder] = await Promise.all([
-    pack.session('captioner.visual'),
-    pack.session('captioner.text'),
-    pack.session('captioner.decoder'),
-  ]);
+  // Every session opens when first needed (the pack caches it): `masks` opens the segmenter only, captioning the
+  // captioner's graphs of its path, scoring CLIP. A captioner gets openers, not sessions, so the cached path never
+  // opens the full-prefix text + decoder graphs (1.27 GB for coca_ViT-L-14's decoder) it does not run.
+  const opener = (role: PackRole) => () => pack.session(role);
   const mode = options.mode ?? 'engine';
-  // The cached contract's sessions when the pack offers them (runtime/README.md "Fast contracts"), opened with the
-  // stages in engine mode; the reference mode decodes as the reference does, over the full prefix.
+  // The cached contract's sessions when the pack offers them (runtime/README.md "Fast contracts"); the reference mode
+  // decodes as the reference does, over the full prefix.
   const offersCache = pack.offers('captioner.cross') && pack.offers('captioner.decoderWithPast');
-  let cached: { cross?: ModelSession; decoderWithPast?: ModelSession } = {};
-  const openCached = async () => {
-    if (offersCache && !cached.cross)
-      cached = {
-        cross: await pack.session('captioner.cross'),
-        decoderWithPast: await pack.session('captioner.decoderWithPast'),
-      };
-  };
-  if (mode === 'engine') await openCached();
+  const cached = offersCache
+    ? {
+        cross: opener('captioner.cross'),
+        decoderWithPast: opener('captioner.decoderWithPast') as () => Promise<ModelSession>,
+      }
+    : {};
   const newCaptioner = (
     runtime: Pick<RuntimeSettings, 'decoderCache' | 'decoderBatch'>,
     captionMode: 'engine' | 'reference',
   ): Captioner =>
     new Captioner(
-      { visual, text, decoder, ...(captionMode === 'engine' ? cached : {}) },
+      {
+        visual: opener('captioner.visual'),
+        text: opener('captioner.text'),
+        decoder: opener('captioner.decoder'),
+        ...(captionMode === 'engine' ? cached : {}),
+      },
       { dedupe: captionMode === 'engine', cache: runtime.decoderCache, decoderBatch: runtime.decoderBatch },
     );
   const captioners = new Map<string, Captioner>();
@@ -211,7 +215,6 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         decoderCache: overrides.decoderCache ?? defaults.decoderCache,
         decoderBatch: overrides.decoderBatch ?? defaults.decoderBatch,
       };
-      if (captionMode === 'engine' && runtime.decoderCache !== 'off') await openCached();
       return captionModelOf(newCaptioner(runtime, captionMode));
     },
     segmenterWith: (overrides) =>
@@ -310,7 +313,8 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       };
       if (used.path === 'cached' && used.decoderBatch) {
         const { size, source } = used.decoderBatch;
-        record.decoderBatch = { size, source, provider: cached.decoderWithPast?.provider };
+        const provider = pack.providers().find((p) => p.role === 'captioner.decoderWithPast')?.used;
+        record.decoderBatch = { size, source, provider };
       }
       if (record.segmenter === 'batched' && lastSam?.promptBatch) {
         const { size, source } = lastSam.promptBatch;

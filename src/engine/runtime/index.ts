@@ -31,6 +31,8 @@ export {
   supportedBackends,
   type ProviderOptions,
   type SessionTuning,
+  probeProviders,
+  type ProviderProbe,
 } from './providers.ts';
 export {
   contractOf,
@@ -42,7 +44,14 @@ export {
 } from './contracts.ts';
 export { listModelPacks, modelRoots, validateModelPack, type ValidateOptions } from './validate.ts';
 export { sha256File } from './files.ts';
-export { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from './batch.ts';
+export {
+  batchCandidates,
+  pickBatchSize,
+  pickRunBatch,
+  stopMeasuring,
+  type BatchChoice,
+  type RunBatchChoice,
+} from './batch.ts';
 export {
   declaredShape,
   floatData,

@@ -68,6 +68,8 @@ export interface ModelSession {
   readonly inputs: Readonly<Record<string, TensorInfo>>;
   readonly outputs: Readonly<Record<string, TensorInfo>>;
   readonly stats: SessionStats;
+  /** Milliseconds the session took to open: file checks, session creation (graph load + optimization), contract check. */
+  readonly openMilliseconds: number;
   /**
    * Runs the graph. `feeds` holds every canonical input; `fetch` limits the outputs (default: all of the contract).
    *
@@ -95,6 +97,11 @@ export interface ModelPack {
   offers(role: PackRole): boolean;
   /** Provider per role, for the roles whose sessions exist so far (in ROLES order). */
   providers(): ProviderInfo[];
+  /**
+   * The roles whose sessions are open now, with how long each took to open, in the order they opened (what a command
+   * held: the lazy stages open a role when first needed).
+   */
+  openSessions(): { role: PackRole; provider: ExecutionProvider; openMilliseconds: number }[];
   /** Absolute path of a file named in the manifest (tokenizers, …). */
   path(file: string): string;
   /** Releases every session; the pack is unusable afterwards. */
@@ -340,6 +347,14 @@ class Pack implements ModelPack {
       .map((role) => this.opened.get(role)!.providerInfo);
   }
 
+  openSessions(): { role: PackRole; provider: ExecutionProvider; openMilliseconds: number }[] {
+    return [...this.opened.values()].map((s) => ({
+      role: s.role,
+      provider: s.provider,
+      openMilliseconds: s.openMilliseconds,
+    }));
+  }
+
   path(file: string): string {
     return packPath(this.dir, file, { pack: this.name });
   }
@@ -354,6 +369,7 @@ class Pack implements ModelPack {
   }
 
   private async open(role: PackRole): Promise<Session> {
+    const started = performance.now();
     const graph = graphFileOf(this.manifest, role);
     const { created, errors } = await openRoleSession(
       this.dir,
@@ -380,7 +396,7 @@ class Pack implements ModelPack {
       used: created.used,
       ...(created.fallbackReason ? { fallbackReason: created.fallbackReason } : {}),
     };
-    const session = new Session(this.name, role, graph, created.session, info);
+    const session = new Session(this.name, role, graph, created.session, info, performance.now() - started);
     this.opened.set(role, session);
     return session;
   }
@@ -402,6 +418,7 @@ class Session implements ModelSession {
     graph: GraphFile,
     private readonly session: ort.InferenceSession,
     readonly providerInfo: ProviderInfo,
+    readonly openMilliseconds: number,
   ) {
     this.file = graph.file;
     this.provider = providerInfo.used;

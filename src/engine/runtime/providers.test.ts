@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultProviders, failureReason, requestedProviders, sessionOptions } from './providers.ts';
+import {
+  defaultProviders,
+  failureReason,
+  probeProviders,
+  requestedProviders,
+  sessionOptions,
+} from './providers.ts';
 
 describe('provider order', () => {
   it('requests the platform GPU provider first, then CPU', () => {
@@ -44,5 +50,22 @@ describe('failure reasons', () => {
     expect(failureReason('dml', new Error('DirectML device lost\nstack…'))).toBe(
       'dml failed to load (DirectML device lost)',
     );
+  });
+});
+
+describe('probing providers by running a graph on each', () => {
+  it('runs the probe on CPU and says why a provider that cannot run does not', async () => {
+    const probes = await probeProviders(['cpu', 'dml', 'cuda']);
+    expect(probes.map((p) => p.provider)).toEqual(['cpu', 'dml', 'cuda']);
+    const [cpu, dml, cuda] = probes;
+    expect(cpu).toMatchObject({ provider: 'cpu', runs: true, engine: true });
+    expect(cpu!.reason).toBeUndefined();
+    // DirectML is Windows-only: onnxruntime-node has no such backend on this machine
+    if (process.platform !== 'win32') {
+      expect(dml).toMatchObject({ runs: false, engine: true });
+      expect(dml!.reason).toContain('dml');
+    }
+    // CUDA runs only with its provider libraries and a GPU; without them the probe names what is missing
+    if (!cuda!.runs) expect(cuda!.reason!.length).toBeGreaterThan(0);
   });
 });

@@ -11,8 +11,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../shared/models.ts';
+
+const { onnx } = onnxProto;
 
 /** The provider order the runtime requests on a platform: its GPU provider first (if any), then CPU. */
 export function defaultProviders(
@@ -81,6 +84,12 @@ export function sessionOptions(
     executionMode: 'sequential',
     interOpNumThreads: 1,
     // 'all' = constant folding, node fusions and layout optimizations (ORT's default, stated so it is not lost).
+    // Kept by measurement (`npm run bench -- session`, a 216 MiB transformer MLP stack, onnxruntime-node 1.30, 2
+    // shared cores): creation took 1.0 s of CPU at 'all', 1.04 'extended', 1.25 'basic', 1.0 'disabled', and 1.25
+    // loading a saved 'all' graph with optimization off; creation is reading and packing the weights, not
+    // optimizing, so a cache of optimized graphs beside the pack would cost a second copy of every graph on disk for
+    // nothing. The memory pattern and the CPU arena stay on (ORT's defaults) for the same reason: neither changed
+    // the run time or the peak RSS beyond the run-to-run spread there.
     graphOptimizationLevel: 'all',
     logSeverityLevel: tuning.logSeverityLevel ?? 3,
     // No busy-waiting between runs: captioning makes thousands of tiny decoder calls with JS work in between, and
@@ -205,4 +214,107 @@ export function bindingDir(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether an execution provider can run on this machine, found by running a tiny graph on it. */
+export interface ProviderProbe {
+  provider: string;
+  /** A session was created on this provider alone and its one run gave the right answer. */
+  runs: boolean;
+  /** The engine can request it (`cuda`, `dml`, `coreml`, `cpu`); onnxruntime may offer others (webgpu). */
+  engine: boolean;
+  /** Milliseconds to create the session and run it once. */
+  milliseconds: number;
+  /** Why it cannot run (absent when it runs). */
+  reason?: string;
+}
+
+const ENGINE_PROVIDERS: readonly string[] = ['cuda', 'dml', 'coreml', 'cpu'];
+
+/**
+ * Tries each provider: creates a session of a one-node graph (y = x + x) on that provider alone and runs it, so the
+ * answer is what this machine can do, not which names the build lists. Default list: CPU, the platform's GPU provider
+ * and every backend onnxruntime-node reports. A provider whose libraries are missing is reported without trying
+ * (trying makes onnxruntime print its loader error on stderr).
+ */
+export async function probeProviders(names?: readonly string[]): Promise<ProviderProbe[]> {
+  const list = [
+    ...new Set(names ?? ['cpu', ...defaultProviders(), ...supportedBackends().map((b) => b.name)]),
+  ];
+  const model = probeModel();
+  const probes: ProviderProbe[] = [];
+  for (const provider of list) {
+    const started = performance.now();
+    const engine = ENGINE_PROVIDERS.includes(provider);
+    const missing =
+      provider === 'cuda' || provider === 'tensorrt'
+        ? [
+            ...missingCudaLibraries(),
+            ...(provider === 'tensorrt' ? missingLibraries(['libonnxruntime_providers_tensorrt.so']) : []),
+          ]
+        : [];
+    if (missing.length > 0) {
+      probes.push({
+        provider,
+        runs: false,
+        engine,
+        milliseconds: 0,
+        reason: `${missing.join(' and ')} not installed${provider === 'cuda' ? '; run `npm run gpu:setup` (needs CUDA 12 and cuDNN 9)' : ''}`,
+      });
+      continue;
+    }
+    let session: ort.InferenceSession | undefined;
+    try {
+      session = await ort.InferenceSession.create(model, {
+        executionProviders: [provider as ExecutionProvider],
+        logSeverityLevel: 3,
+      });
+      const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]) });
+      const y = out.y?.data as Float32Array | undefined;
+      const right = y !== undefined && y[0] === 2 && y[1] === 4;
+      probes.push({
+        provider,
+        runs: right,
+        engine,
+        milliseconds: performance.now() - started,
+        ...(right
+          ? {}
+          : { reason: `the probe graph ran but returned ${y ? `[${[...y].join(', ')}]` : 'nothing'}` }),
+      });
+    } catch (error) {
+      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+      probes.push({
+        provider,
+        runs: false,
+        engine,
+        milliseconds: performance.now() - started,
+        reason: message.replace(/^.*?(Failed to get a WebGPU adapter.*)$/, '$1').trim(),
+      });
+    } finally {
+      await session?.release();
+    }
+  }
+  return probes;
+}
+
+/** The probe graph: y = x + x over float32[2], encoded as ONNX bytes (opset 17). */
+function probeModel(): Uint8Array {
+  const tensor = { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } };
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'pseudo-ris-probe',
+    graph: {
+      name: 'probe',
+      node: [{ opType: 'Add', input: ['x', 'x'], output: ['y'] }],
+      input: [{ name: 'x', type: tensor }],
+      output: [{ name: 'y', type: tensor }],
+    },
+  }).finish();
+}
+
+function missingLibraries(libraries: readonly string[]): string[] {
+  const dir = bindingDir();
+  if (dir === undefined) return [];
+  return libraries.filter((lib) => !existsSync(join(dir, lib)));
 }

@@ -21,6 +21,7 @@ export {
 } from './generate.ts';
 export {
   SamModel,
+  promptsInMemory,
   SegmentSession,
   promptPoints,
   type DecodedMasks,

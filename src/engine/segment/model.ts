@@ -17,7 +17,7 @@ import {
   floatData,
   floatOutput,
   floatTensor,
-  pickBatchSize,
+  pickRunBatch,
   stopMeasuring,
   type BatchChoice,
   type ModelPack,
@@ -110,7 +110,7 @@ export class SamModel {
       throw new RangeError(`promptBatch must be an integer ≥ 1 or 'auto', got ${promptBatch}`);
     this.batchOption = promptBatch;
     if (batched && typeof promptBatch === 'number')
-      this.promptBatch = { size: promptBatch, source: 'setting' };
+      this.promptBatch = { size: promptBatch, source: 'setting', reason: 'the runtime.promptBatch setting' };
     const batchDim = decoder.inputs.point_coords?.shape[0];
     const maskDim = decoder.inputs.mask_input?.shape[0];
     const hasMaskDim = decoder.inputs.has_mask_input?.shape[0];
@@ -221,7 +221,8 @@ export class SamModel {
       groups.set(n, [...(groups.get(n) ?? []), i]);
     });
     const memoryCap = promptsInMemory(size);
-    const chosen = this.promptBatch ?? (await this.measurePromptBatch(embeddings, size, prompts[0]!));
+    const chosen =
+      this.promptBatch ?? (await this.measurePromptBatch(embeddings, size, prompts[0]!, prompts.length));
     const batch = Math.min(chosen.size, memoryCap);
     for (const indices of groups.values()) {
       for (let start = 0; start < indices.length; start += batch) {
@@ -237,17 +238,32 @@ export class SamModel {
     return results;
   }
 
-  /** Per-prompt time of the batched decoder at 1, 4, 16, 64 prompts (one prompt repeated); the fastest wins. */
-  private async measurePromptBatch(embeddings: Tensor, size: Size, prompt: SamPrompt): Promise<BatchChoice> {
+  /**
+   * Chooses the prompts per batched run from the per-prompt time at 1, 4, 16, 64 prompts (one prompt repeated, capped
+   * by memory): each size runs twice and the second run is timed (the first run of a new shape plans and allocates its
+   * memory), the time is the whole run's (feeds, `session.run`, reading the outputs: the fixed cost per run counts),
+   * and the size taken is the fewest runs for `total` prompts within 5 % of the fastest total (runtime/batch.ts
+   * `pickRunBatch`). Public for `doctor`, which measures on a blank embedding.
+   */
+  async measurePromptBatch(
+    embeddings: Tensor,
+    size: Size,
+    prompt: SamPrompt,
+    total = 64,
+  ): Promise<BatchChoice> {
+    if (!this.batched) throw new Error('the pack offers no batched SAM decoder to measure');
     const timings: { batch: number; msPerRow: number }[] = [];
     const memoryCap = promptsInMemory(size);
-    for (const batch of batchCandidates(Math.min(64, memoryCap))) {
+    for (const batch of batchCandidates(Math.min(64, memoryCap, Math.max(1, total)))) {
+      const prompts = new Array<SamPrompt>(batch).fill(prompt);
+      await this.runBatched(embeddings, size, prompts, false);
       const started = performance.now();
-      await this.runBatched(embeddings, size, new Array<SamPrompt>(batch).fill(prompt), false);
+      await this.runBatched(embeddings, size, prompts, false);
       timings.push({ batch, msPerRow: (performance.now() - started) / batch });
       if (stopMeasuring(timings)) break;
     }
-    this.promptBatch = { size: pickBatchSize(timings), source: 'measured', timings };
+    const choice = pickRunBatch(timings, total);
+    this.promptBatch = { size: choice.size, source: 'measured', timings, reason: choice.reason };
     return this.promptBatch;
   }
 

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { buildDemoCaptioner } from '../demo/captioner.ts';
 import { openPack } from '../pipeline/engine.ts';
 import type { ModelPack } from '../runtime/index.ts';
-import type { CaptionerSessions } from '../caption/captioner.ts';
+import type { OpenCaptionerSessions } from '../caption/captioner.ts';
 import { CaptionTokenizer, loadTokenizer } from '../caption/tokenizer.ts';
 
 /**
@@ -17,7 +17,7 @@ import { CaptionTokenizer, loadTokenizer } from '../caption/tokenizer.ts';
  * `decoderWithPast`, so a `Captioner` over them runs the cached path unless given `cache: 'off'`.
  */
 export interface DemoCaptionerForTests {
-  sessions: CaptionerSessions;
+  sessions: OpenCaptionerSessions;
   tokenizer: CaptionTokenizer;
   special: { sot: number; eot: number; pad: number };
   source: 'pack' | 'memory';
