@@ -21,7 +21,7 @@ import { ensureDemoPack, generateScenes } from '../src/engine/demo/index.ts';
 import { decideResult } from '../src/engine/filter/index.ts';
 import { openStages } from '../src/engine/pipeline/engine.ts';
 import { runProject } from '../src/engine/pipeline/run.ts';
-import { Project } from '../src/engine/pipeline/store.ts';
+import { Project } from '../src/engine/pipeline/store/index.ts';
 import type { ImageResult } from '../src/shared/results.ts';
 import { parseSettings, settingsPreset, type Settings } from '../src/shared/settings.ts';
 
@@ -89,10 +89,7 @@ async function side(
   } finally {
     await stages.dispose();
   }
-  const results = Project.open(project)
-    .results()
-    .filter((r) => r.status === 'done')
-    .sort((x, y) => x.image.id - y.image.id);
+  const results = [...Project.open(project).results({ order: 'id', status: 'done' })];
   const ms = results.reduce(
     (sum, r) => sum + (r.counters?.stageMs.captions ?? 0) + (r.counters?.stageMs.scores ?? 0),
     0,

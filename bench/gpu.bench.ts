@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { ensureDemoPack, generateScenes, sceneFileName } from '../src/engine/demo/index.ts';
 import { openStages } from '../src/engine/pipeline/engine.ts';
 import { runProject } from '../src/engine/pipeline/run.ts';
-import { Project } from '../src/engine/pipeline/store.ts';
+import { Project } from '../src/engine/pipeline/store/index.ts';
 import { probeProviders } from '../src/engine/runtime/index.ts';
 import type { ExecutionProvider } from '../src/shared/models.ts';
 import { parseSettings, settingsPreset } from '../src/shared/settings.ts';
@@ -58,7 +58,7 @@ export async function run(): Promise<void> {
           const project = join(dir, `project-${provider}-${pass}`);
           const started = performance.now();
           await runProject({ project, images: [image], settings, stages });
-          const [result] = Project.open(project).results();
+          const [result] = [...Project.open(project).results()];
           runs.push({
             wall: (performance.now() - started) / 1000,
             stageMs: (result?.counters?.stageMs ?? {}) as Record<string, number>,
