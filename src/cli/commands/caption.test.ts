@@ -1,9 +1,9 @@
+import { decodeLine } from '../../engine/pipeline/store/index.ts';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cropKey, type CaptionTrace, type CropType, type TraceComparison } from '../../shared/caption.ts';
-import type { ImageResult } from '../../shared/results.ts';
 import { encodePng, renderScene } from '../../engine/demo/index.ts';
 import { encodeMaskPng } from '../../engine/image/mask.ts';
 import { replayTrace } from '../../engine/caption/trace.ts';
@@ -161,7 +161,7 @@ describe('pseudo-ris caption', () => {
     const [result] = (await readFile(join(project, 'results.jsonl'), 'utf8'))
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as ImageResult);
+      .map((line) => decodeLine(line));
     const generated = result.candidates.map((c) => ({
       mask: c.mask,
       crop: c.cropKey,

@@ -1,3 +1,4 @@
+import { decodeLine } from '../../engine/pipeline/store/index.ts';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ function lines(project: string): ImageResult[] {
   return readFileSync(join(project, 'results.jsonl'), 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as ImageResult);
+    .map((line) => decodeLine(line));
 }
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
-import { Project, RESULTS_FILE } from './store/index.ts';
+import { decodeHeader, Project, RESULTS_FILE } from './store/index.ts';
 import { withoutTimings, writeScenes } from '../testing/fixtures.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
@@ -108,7 +108,7 @@ describe('generate killed with SIGKILL', () => {
     expect(
       lines
         .slice(0, -1)
-        .map((l) => JSON.parse(l).image.id)
+        .map((l) => decodeHeader(l).id)
         .sort(),
     ).toEqual([1, 2, 3, 4]);
     const expected = [...[...Project.open(clean).results()]]

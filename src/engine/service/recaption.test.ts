@@ -2,6 +2,7 @@
 // `run:start` with `force` regenerates and re-scores the candidates over the edited mask set (a new revision in
 // results.jsonl), the review state of the old candidates is dropped, exports follow the new revision, a second
 // re-caption works, and a review file left stale by a crash is reconciled on open.
+import { decodeLine } from '../pipeline/store/index.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +57,7 @@ const results = (dir: string): ImageResult[] =>
   readFileSync(join(dir, 'results.jsonl'), 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as ImageResult);
+    .map((line) => decodeLine(line));
 
 describe('re-captioning an image with its edited masks', () => {
   it('regenerates and re-scores the candidates over the current mask set, revision after revision', async () => {

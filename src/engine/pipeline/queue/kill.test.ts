@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../demo/index.ts';
-import { Project, RESULTS_FILE } from '../store/index.ts';
+import { decodeHeader, Project, RESULTS_FILE } from '../store/index.ts';
 import { withoutTimings, writeScenes } from '../../testing/fixtures.ts';
 import { testRedis, type TestRedis } from '../../testing/redis.ts';
 
@@ -176,7 +176,7 @@ describe('a queued run whose coordinator and workers are SIGKILLed at random', (
 
       const lines = readFileSync(join(queued, RESULTS_FILE), 'utf8').split('\n');
       expect(lines.at(-1)).toBe('');
-      const ids = lines.slice(0, -1).map((l) => (JSON.parse(l) as { image: { id: number } }).image.id);
+      const ids = lines.slice(0, -1).map((l) => decodeHeader(l).id);
       expect([...ids].sort((a, b) => a - b)).toEqual(Array.from({ length: IMAGES }, (_, k) => k + 1));
       const byId = <T extends { image: { id: number } }>(a: T, b: T) => a.image.id - b.image.id;
       const expected = [...[...Project.open(local).results()]].map(withoutTimings).sort(byId);

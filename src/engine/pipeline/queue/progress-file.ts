@@ -16,13 +16,13 @@
  * stopped when its snapshot has not changed for {@link REMOTE_SILENCE_MS} (it rewrites the snapshot every second).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { QueueProgressSchema, type QueueProgress } from '../../../shared/api.ts';
-import { RESULTS_VERSION, type ImageResult } from '../../../shared/results.ts';
-import { projectLockHolder, RESULTS_FILE } from '../store/index.ts';
+import type { ImageResult } from '../../../shared/results.ts';
+import { CommitLog, decodeLine, projectLockHolder, RESULTS_FILE } from '../store/index.ts';
 
 /** The snapshot file in a project folder. */
 export const QUEUE_PROGRESS_FILE = 'queue-progress.json';
@@ -104,37 +104,15 @@ export class ResultsTail {
 
   /** The results committed since the last call, in file order (a re-captioned image may appear twice). */
   read(): ImageResult[] {
-    let size: number;
-    try {
-      size = statSync(this.#path).size;
-    } catch {
-      return [];
-    }
-    if (size < this.#offset) this.#offset = 0;
-    if (size === this.#offset) return [];
-    const buffer = Buffer.alloc(size - this.#offset);
-    const fd = openSync(this.#path, 'r');
-    try {
-      let read = 0;
-      while (read < buffer.length) {
-        const n = readSync(fd, buffer, read, buffer.length - read, this.#offset + read);
-        if (n === 0) break;
-        read += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    const end = buffer.lastIndexOf(0x0a);
-    if (end < 0) return [];
-    this.#offset += end + 1;
+    const log = new CommitLog(this.#path);
+    if (log.size() < this.#offset) this.#offset = 0;
     const results: ImageResult[] = [];
-    for (const line of buffer.subarray(0, end).toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
+    for (const line of log.scan(this.#offset)) {
+      this.#offset = line.offset + line.length + 1;
       try {
-        const result = JSON.parse(line) as ImageResult;
-        if (result.version === RESULTS_VERSION && Number.isInteger(result.image?.id)) results.push(result);
+        results.push(decodeLine(line.text));
       } catch {
-        // a line the store itself will refuse on the next open; the display skips it
+        // a line the store itself skips (or refuses) on the next open; the display skips it
       }
     }
     return results;
