@@ -183,7 +183,14 @@ export const QueueProgressSchema = z.strictObject({
 export type QueueProgress = z.infer<typeof QueueProgressSchema>;
 
 /** The `export:run` fields that only the formats with refs (RefCOCO, CRIS) take, as the CLI names them. */
-const REFS_ONLY_OPTIONS = ['dataset', 'splitBy', 'splitSeed', 'cocoNames', 'appendTo'] as const;
+const REFS_ONLY_OPTIONS = [
+  'dataset',
+  'splitBy',
+  'splitSeed',
+  'cocoNames',
+  'appendTo',
+  'allowRepeat',
+] as const;
 
 /**
  * The cross-field rules of `export:run`, those of `pseudo-ris export`: the refcoco/cris options need one of those
@@ -198,6 +205,7 @@ function checkExportOptions(
     splitSeed?: number;
     cocoNames?: boolean;
     appendTo?: string;
+    allowRepeat?: boolean;
   },
   context: z.RefinementCtx,
 ): void {
@@ -365,6 +373,13 @@ export const REQUEST_SCHEMAS = {
         .optional(),
       /** RefCOCO/CRIS: add the project to the export in this folder (fresh ids, no file-name clash) instead of `dest`. */
       appendTo: AbsolutePathSchema.optional(),
+      /** RefCOCO/CRIS with `appendTo`: add images the export already holds (same content hash); refused otherwise. */
+      allowRepeat: z.boolean().optional(),
+      /**
+       * Replace a non-empty export folder whole (`<dest>/<format>`); without it a chosen destination's format folder
+       * must be new or empty. The default destination (`<project>/exports`) belongs to the project and is replaced.
+       */
+      overwrite: z.boolean().optional(),
     })
     .superRefine(checkExportOptions),
 

@@ -284,6 +284,50 @@ export function referenceDifferences(settings: Pick<Settings, 'masks'>): readonl
   );
 }
 
+/**
+ * The settings that differ from the `reference` preset's, one line each (`filter.tau: 1 (reference: 1.3)`), in
+ * schema order; none for a run with the preset's settings. Where a run's masks, boxes or paths are its own (import and
+ * detection paths, their hashes) they are not listed: the preset has none.
+ */
+export function settingsDifferingFromReference(settings: Settings): string[] {
+  const reference = settingsPreset('reference') as unknown as Record<string, unknown>;
+  const lines: string[] = [];
+  const own = new Set(['preset', 'masks.importPath', 'masks.boxesPath', 'masks.boxesSha256']);
+  const walk = (path: string, value: unknown, expected: unknown) => {
+    if (own.has(path)) return;
+    const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (isObject(value) && isObject(expected)) {
+      const a = value as Record<string, unknown>;
+      const b = expected as Record<string, unknown>;
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(path ? `${path}.${key}` : key, a[key], b[key]);
+      return;
+    }
+    if (stableStringify(value) !== stableStringify(expected))
+      lines.push(`${path}: ${stableStringify(value)} (reference: ${stableStringify(expected)})`);
+  };
+  walk('', settings, reference);
+  return lines;
+}
+
+/**
+ * What export-record.json says about the reference (always present): whether the run used the reference preset's
+ * settings, the settings that differ from it when not, and what the reference preset itself still does differently
+ * from the released code ({@link referenceDifferences}).
+ */
+export function referenceRecord(settings: Settings): {
+  referencePreset: boolean;
+  settingsDifferingFromReference: string[];
+  releasedCodeDifferences: readonly string[];
+} {
+  const differing = settingsDifferingFromReference(settings);
+  return {
+    referencePreset: differing.length === 0,
+    settingsDifferingFromReference: differing,
+    releasedCodeDifferences: referenceDifferences(settings),
+  };
+}
+
 /** Preset names accepted by `settingsPreset` and the CLI's `--preset`. */
 export const PRESETS = ['default', 'reference'] as const;
 export type PresetName = (typeof PRESETS)[number];

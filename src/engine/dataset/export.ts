@@ -9,10 +9,10 @@
  * exporting at another τ recomputes nothing. Edited candidates are exported with the edited text (their scores stay
  * those of the generated text). Plain-sampling comparison candidates are never exported.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hasRefs } from '../../shared/formats.ts';
-import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { referenceRecord, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { assertWithin, Project, removeStaleTemps } from '../pipeline/index.ts';
 import {
@@ -30,6 +30,7 @@ import { exportCsv } from './export/csv.ts';
 import { exportJsonl } from './export/jsonl.ts';
 import { exportMasks } from './export/masks.ts';
 import { exportRefcoco } from './export/refcoco.ts';
+import { stageTarget } from './export/target.ts';
 import { readProjectReview } from './review.ts';
 
 export {
@@ -82,12 +83,41 @@ export async function exportProject(projectDir: string, options: ExportOptions):
   };
   const out = resolve(options.appendTo ?? options.out);
   if (options.within) assertWithin(out, options.within);
-  mkdirSync(out, { recursive: true });
-  // temp files of an export killed earlier would otherwise stay beside the finished files
-  removeStaleTemps(out);
+  if (options.appendTo) {
+    // an append writes in place, its index files last, so a refused or failed one leaves the export as it was
+    if (!existsSync(join(out, 'export-record.json')))
+      throw new Error(
+        existsSync(out)
+          ? `cannot append to ${out}: it has no export-record.json (not a Pseudo-RIS Studio export)`
+          : `cannot append to ${out}: it does not exist`,
+      );
+    // temp files of an export killed earlier would otherwise stay beside the finished files
+    removeStaleTemps(out);
+    return await writeExport(project, options, filter, tau, out, out);
+  }
+  const target = stageTarget(out, { overwrite: options.overwrite, within: options.within });
+  try {
+    const summary = await writeExport(project, options, filter, tau, target.dir, out);
+    target.commit();
+    return summary;
+  } catch (error) {
+    target.abandon();
+    throw error;
+  }
+}
+
+/** Runs the format's exporter with files going to `root` (the destination `dest`, or its staging folder). */
+async function writeExport(
+  project: Project,
+  options: ExportOptions,
+  filter: FilterSettings,
+  tau: number,
+  root: string,
+  dest: string,
+): Promise<ExportSummary> {
   const summary: ExportSummary = {
     format: options.format,
-    dest: out,
+    dest,
     files: [],
     images: 0,
     refs: 0,
@@ -102,9 +132,9 @@ export async function exportProject(projectDir: string, options: ExportOptions):
       .sort((a, b) => a.image.id - b.image.id),
     filter,
     policy: keepPolicy({ filter, seed: project.file.settings.seed }),
-    review: options.review === undefined ? readProjectReview(projectDir) : options.review,
+    review: options.review === undefined ? readProjectReview(project.dir) : options.review,
     options,
-    writer: new Writer(out, summary.files, options.within),
+    writer: new Writer(root, summary.files, options.within),
     summary,
     resolved: {},
   };
@@ -116,18 +146,21 @@ export async function exportProject(projectDir: string, options: ExportOptions):
 function writeRecord(context: ExportContext): void {
   const { project, options, filter, review, summary, writer } = context;
   const settings: Settings = { ...project.file.settings, filter };
+  const { thisPart, ...resolved } = context.resolved as { thisPart?: Record<string, unknown> };
   const part = {
     project: project.dir,
     created: new Date().toISOString(),
+    format: options.format,
     tau: filter.tau,
+    singleMask: options.singleMask ?? 'project',
+    review: review ? 'applied' : 'none',
+    // refcoco/cris: this part's own split spec, seed, counts per split, id ranges and the images it wrote
+    ...thisPart,
     counts: { images: summary.images, refs: summary.refs, expressions: summary.expressions },
-    ids: context.resolved.idsOfThisPart,
     images: project.file.images.map((i) => ({ id: i.id, name: i.name, sha256: i.sha256 })),
   };
   // read before this export's record replaces the earlier one
   const earlier = context.resolved.appendedTo ? readEarlierParts(writer.root) : [];
-  const { idsOfThisPart: _unused, ...resolved } = context.resolved;
-  void _unused;
   const record = {
     format: 'pseudo-ris-export',
     version: 2,
@@ -148,8 +181,9 @@ function writeRecord(context: ExportContext): void {
     images: part.images,
     settings,
     seed: settings.seed,
-    // what a reference-preset run still does differently from the released code (shared/settings.ts)
-    referenceDifferences: settings.preset === 'reference' ? referenceDifferences(settings) : null,
+    // always: whether these are the reference preset's settings, which differ if not, and what the reference preset
+    // still does differently from the released code (shared/settings.ts)
+    referenceDifferences: referenceRecord(settings),
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: part.counts,

@@ -129,6 +129,7 @@ export class ReportExport {
       splitBy: params.splitBy,
       splitSeed: params.splitSeed,
       cocoNames: params.cocoNames,
+      allowRepeat: params.allowRepeat,
     };
     const project = this.session.require();
     const out = dest
@@ -167,6 +168,8 @@ export class ReportExport {
         singleMask,
         ...(hasRefs(format) ? refsOptions : {}),
         appendTo: append ? appendFolder : undefined,
+        // the project's own exports folder is the app's to replace; a chosen destination only when asked
+        overwrite: params.overwrite ?? dest === undefined,
         review: this.review.state,
         within: append ? appendFolder : dest ? out : project.dir,
         onProgress: (done, total) => context.emit('export:progress', { format, done, total }),

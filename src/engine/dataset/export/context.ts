@@ -42,6 +42,13 @@ export interface ExportOptions {
   singleMask?: SingleMaskOption;
   /** refcoco/cris: add this project to the export in that folder (fresh ids, no file-name clash). */
   appendTo?: string;
+  /**
+   * A new export's `out` must be a new or empty folder; `overwrite` replaces a non-empty one whole (staged beside it
+   * and renamed into place).
+   */
+  overwrite?: boolean;
+  /** With `appendTo`: add images an earlier part already holds (same content hash); refused otherwise. */
+  allowRepeat?: boolean;
   /** Called after each image. */
   onProgress?: (done: number, total: number) => void;
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */

@@ -260,6 +260,42 @@ describe('a refcoco export split three ways, with a second project appended', ()
       `cannot append a cris export to ${out}: it is a refcoco export`,
     );
   });
+
+  it('records each part’s own split spec, seed and counts, and the reference settings it differs in', () => {
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.parts.map((p: { split: string; splitSeed: number }) => [p.split, p.splitSeed])).toEqual([
+      ['train=0.6,val=0.2,test=0.2', 3],
+      ['train=0.6,val=0.2,test=0.2', 3],
+    ]);
+    const [a, b] = record.parts;
+    expect(a.splits.reduce((n: number, s: { refs: number }) => n + s.refs, 0)).toBe(12);
+    expect(b.splits.reduce((n: number, s: { refs: number }) => n + s.refs, 0)).toBe(7);
+    expect(b.exported.map((i: { projectId: number }) => i.projectId)).toEqual([1, 2, 3, 4]);
+    expect(record.referenceDifferences.referencePreset).toBe(false);
+    expect(record.referenceDifferences.settingsDifferingFromReference).toContain(
+      'filter.emptyMask: "drop" (reference: "random")',
+    );
+    expect(record.referenceDifferences.releasedCodeDifferences.length).toBeGreaterThan(3);
+  });
+
+  it('refuses to append a project whose images are already in the export, unless allowRepeat', async () => {
+    const before = readFileSync(join(out, 'refcocog/instances.json'), 'utf8');
+    await expect(exportProject(projectB, { format: 'refcoco', out: '', appendTo: out })).rejects.toThrow(
+      `cannot append to ${out}: 4 of the 4 images to export (a.png, …) are already in part 2 (project ${projectB}), ` +
+        'by content; give --allow-repeat to add them again',
+    );
+    expect(readFileSync(join(out, 'refcocog/instances.json'), 'utf8')).toBe(before);
+    // allowed, and appended without split flags: the part says its own split; the export's split is per part
+    await exportProject(projectB, { format: 'refcoco', out: '', appendTo: out, allowRepeat: true });
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.parts).toHaveLength(3);
+    expect(record.parts[2]).toMatchObject({
+      split: 'train',
+      allowRepeat: true,
+      counts: { images: 4, refs: 7 },
+    });
+    expect(record.export.split).toBe('per part (see parts[].split)');
+  });
 });
 
 describe('a cris export split three ways, with a second project appended', () => {

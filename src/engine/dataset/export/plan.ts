@@ -47,8 +47,25 @@ export interface ExportRecordFile {
     splits?: SplitCount[];
     ids?: { images: IdRange; annotations: IdRange; refs: IdRange; sentences: IdRange };
   };
-  parts?: unknown[];
+  parts?: RecordPart[];
+  project?: string;
+  images?: Array<{ sha256?: string }>;
   [key: string]: unknown;
+}
+
+/** What appending reads of an earlier part of export-record.json. */
+export interface RecordPart {
+  project?: string;
+  split?: string;
+  splitSeed?: number;
+  /** The images the part wrote (refcoco/cris parts since this version); else the project's images. */
+  exported?: Array<{ sha256?: string }>;
+  images?: Array<{ sha256?: string }>;
+}
+
+/** The parts of an earlier export, oldest first; a record without `parts` is its own first part. */
+export function recordParts(record: ExportRecordFile): RecordPart[] {
+  return record.parts ?? [{ project: record.project, images: record.images }];
 }
 
 /** A planned ref: its ids, image and split. */
@@ -83,6 +100,8 @@ export interface DatasetPlan {
   ids: { images: IdRange; annotations: IdRange; refs: IdRange; sentences: IdRange };
   /** Counts per split over the whole export (earlier parts included). */
   splitCounts: SplitCount[];
+  /** Counts per split of this part alone. */
+  partSplitCounts: SplitCount[];
 }
 
 /** Reads the export at `dir` for appending, refusing when it was not written with the same format/dataset/splitBy. */
@@ -127,6 +146,7 @@ export function planDataset(context: ExportContext): DatasetPlan {
 
   const refs = collectRefs(context);
   const withRefs = [...new Map(refs.map((r) => [r.result.image.id, r.result])).values()];
+  if (previous && !options.allowRepeat) refuseRepeat(previous, withRefs);
   const splitOf = assignSplits(
     withRefs.map((r) => ({ key: r.image.id, sha256: r.image.sha256 })),
     splits,
@@ -180,7 +200,48 @@ export function planDataset(context: ExportContext): DatasetPlan {
     counts(ref.split, 0).refs++;
     counts(ref.split, 0).expressions += ref.sentences.length;
   }
-  return { dataset, splitBy, splits, splitSeed, refs: planned, images, previous, ids, splitCounts };
+  const partSplitCounts = splits.map((s) => ({
+    name: s.name,
+    share: s.share,
+    images: 0,
+    refs: 0,
+    expressions: 0,
+  }));
+  for (const image of images.values()) partSplitCounts.find((s) => s.name === image.split)!.images++;
+  for (const ref of planned) {
+    const count = partSplitCounts.find((s) => s.name === ref.split)!;
+    count.refs++;
+    count.expressions += ref.sentences.length;
+  }
+  return {
+    dataset,
+    splitBy,
+    splits,
+    splitSeed,
+    refs: planned,
+    images,
+    previous,
+    ids,
+    splitCounts,
+    partSplitCounts,
+  };
+}
+
+/**
+ * Refuses to add images whose content (SHA-256) an earlier part already holds: appending the same project twice
+ * would weigh its images double and could put one image in two splits.
+ */
+function refuseRepeat(previous: PreviousExport, results: readonly ImageResult[]): void {
+  recordParts(previous.record).forEach((part, k) => {
+    const held = new Set((part.exported ?? part.images ?? []).map((i) => i.sha256));
+    const repeated = results.filter((r) => held.has(r.image.sha256));
+    if (repeated.length > 0)
+      throw new Error(
+        `cannot append to ${previous.dir}: ${repeated.length} of the ${results.length} images to export ` +
+          `(${repeated[0].image.name}${repeated.length > 1 ? ', …' : ''}) are already in part ${k + 1} ` +
+          `(project ${part.project ?? 'unknown'}), by content; give --allow-repeat to add them again`,
+      );
+  });
 }
 
 /** Merges this part's id ranges with the earlier export's. */
@@ -197,21 +258,36 @@ export function mergedIds(plan: DatasetPlan): DatasetPlan['ids'] {
   };
 }
 
-/** The plan's resolved values for export-record.json. */
+/** The plan's resolved values for export-record.json, with this part's own split, seed, counts and images. */
 export function planRecord(plan: DatasetPlan, context: ExportContext): Record<string, unknown> {
+  const split =
+    plan.splits.length === 1 ? plan.splits[0].name : plan.splits.map((s) => `${s.name}=${s.share}`).join(',');
+  // the export's split and seed are one value only while every part used the same; else each part says its own
+  const was = plan.previous?.record.export as { split?: unknown; splitSeed?: unknown } | undefined;
+  const same = !was || (was.split === split && was.splitSeed === plan.splitSeed);
   return {
     dataset: plan.dataset,
     splitBy: plan.splitBy,
-    split:
-      plan.splits.length === 1
-        ? plan.splits[0].name
-        : plan.splits.map((s) => `${s.name}=${s.share}`).join(','),
-    splitSeed: plan.splitSeed,
+    split: same ? split : 'per part (see parts[].split)',
+    splitSeed: same ? plan.splitSeed : 'per part (see parts[].splitSeed)',
     splits: plan.splitCounts,
     cocoNames: context.options.cocoNames ?? false,
     ids: mergedIds(plan),
-    idsOfThisPart: plan.ids,
     appendedTo: plan.previous ? plan.previous.dir : false,
+    thisPart: {
+      split,
+      splitSeed: plan.splitSeed,
+      splits: plan.partSplitCounts,
+      ids: plan.ids,
+      allowRepeat: context.options.allowRepeat ?? false,
+      exported: [...plan.images.values()].map((i) => ({
+        id: i.id,
+        projectId: i.result.image.id,
+        fileName: i.fileName,
+        split: i.split,
+        sha256: i.result.image.sha256,
+      })),
+    },
   };
 }
 
