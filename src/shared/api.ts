@@ -26,6 +26,9 @@ import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress 
 import { SettingsSchema, TauSchema, type Settings } from './settings.ts';
 import {
   CRIS_HAS_NO_REFCLEF,
+  crisFolderName,
+  crisSplitMismatch,
+  SPLIT_BY,
   EXPORT_FORMATS,
   REFER_DATASETS,
   SINGLE_MASK_POLICIES,
@@ -206,6 +209,7 @@ function checkExportOptions(
     cocoNames?: boolean;
     appendTo?: string;
     allowRepeat?: boolean;
+    split?: string;
   },
   context: z.RefinementCtx,
 ): void {
@@ -226,6 +230,14 @@ function checkExportOptions(
     context.addIssue({ code: 'custom', path: ['splitBy'], message: `"${params.splitBy}" ${mismatch}` });
   if (dataset === 'refclef' && withRefs.includes('cris'))
     context.addIssue({ code: 'custom', path: ['dataset'], message: CRIS_HAS_NO_REFCLEF });
+  const crisSplits =
+    withRefs.includes('cris') && dataset !== 'refclef' && params.split !== undefined
+      ? crisSplitMismatch(
+          crisFolderName(dataset, params.splitBy ?? SPLIT_BY[dataset][0]),
+          params.split.split(',').map((part) => part.split('=')[0]),
+        )
+      : null;
+  if (crisSplits) context.addIssue({ code: 'custom', path: ['split'], message: crisSplits });
   if (params.appendTo !== undefined && withRefs.length > 1)
     context.addIssue({
       code: 'custom',

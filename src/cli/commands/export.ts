@@ -117,6 +117,7 @@ export function registerExport(program: Command): void {
         overwrite: flags.overwrite,
         allowRepeat: flags.allowRepeat,
       });
+      for (const warning of summary.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
       const splits = summary.splits
         ? ` [${summary.splits.map((s) => `${s.name}: ${s.images} images, ${s.refs} refs`).join('; ')}]`
         : '';

@@ -175,6 +175,7 @@ function writeRecord(context: ExportContext): void {
       },
       emptyMask: filter.emptyMask,
       review: review ? 'applied' : 'none',
+      warnings: summary.warnings ?? [],
     },
     created: part.created,
     project: project.dir,

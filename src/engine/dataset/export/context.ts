@@ -66,6 +66,8 @@ export interface ExportSummary {
   refs: number;
   expressions: number;
   tau: number;
+  /** What the export wrote but a consumer may not read as meant (printed by the CLI, kept in the record). */
+  warnings?: string[];
   /** refcoco/cris: images, refs and expressions per split, over the whole export (appended parts included). */
   splits?: Array<{ name: string; images: number; refs: number; expressions: number }>;
 }

@@ -390,6 +390,45 @@ describe('a mask of more than 1,000 parts', () => {
   );
 });
 
+describe('the splits CRIS reads', () => {
+  it('are the only ones the cris export writes, per dataset; the refcoco export warns about the others', async () => {
+    const out = join(dir, 'cris-plus');
+    await expect(
+      exportProject(projectB, {
+        format: 'cris',
+        out,
+        dataset: 'refcoco+',
+        split: 'train=0.8,val=0.1,test=0.1',
+      }),
+    ).rejects.toThrow(
+      'split train=0.8,val=0.1,test=0.1: CRIS has no "test" split for refcoco+ (its splits: train, val, testA, testB)',
+    );
+    expect(existsSync(out)).toBe(false);
+    await expect(
+      exportProject(projectB, { format: 'cris', out, splitBy: 'google', split: 'train=0.5,test=0.5' }),
+    ).rejects.toThrow('CRIS has no "test" split for refcocog_g (its splits: train, val)');
+    const ok = await exportProject(projectB, {
+      format: 'cris',
+      out,
+      dataset: 'refcoco+',
+      split: 'train=0.5,testA=0.25,testB=0.25',
+    });
+    expect(ok.warnings).toBeUndefined();
+    const refcoco = await exportProject(projectB, {
+      format: 'refcoco',
+      out: join(dir, 'refcoco-plus'),
+      dataset: 'refcoco+',
+      split: 'train=0.5,test=0.5',
+    });
+    expect(refcoco.warnings).toEqual([
+      'CRIS has no "test" split for refcoco+ (its splits: train, val, testA, testB): CRIS\'s data_process.py ' +
+        'would drop those refs without a word (refer.py and LAVT read them)',
+    ]);
+    const record = JSON.parse(readFileSync(join(dir, 'refcoco-plus', 'export-record.json'), 'utf8'));
+    expect(record.export.warnings).toEqual(refcoco.warnings);
+  });
+});
+
 describe('COCO file names', () => {
   it('names images COCO_train2014_%012d.jpg after their image ids', async () => {
     const out = join(dir, 'coco-names');

@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import { crisFolderName, crisSplitMismatch } from '../../../shared/formats.ts';
 import type { ImageResult } from '../../../shared/results.ts';
 import { collectRefs, stem, type ExportContext, type ExportRef } from './context.ts';
 import {
@@ -134,6 +135,7 @@ export function planDataset(context: ExportContext): DatasetPlan {
   const { options } = context;
   const { dataset, splitBy } = resolveDataset(options.dataset, options.splitBy);
   const splits = parseSplits(options.split ?? 'train');
+  checkCrisSplits(context, dataset, splitBy, splits);
   const splitSeed = options.splitSeed ?? context.project.file.settings.seed;
   if (!Number.isInteger(splitSeed)) throw new Error(`--split-seed must be an integer, got ${splitSeed}`);
   const previous = options.appendTo ? readPrevious(options.appendTo, options.format, dataset, splitBy) : null;
@@ -225,6 +227,29 @@ export function planDataset(context: ExportContext): DatasetPlan {
     splitCounts,
     partSplitCounts,
   };
+}
+
+/**
+ * The cris export refuses splits CRIS does not read for its folder, naming those it does; the refcoco export warns
+ * (CRIS's `data_process.py` converts refer.py's files and would drop those refs without a word). refcoco splitBy
+ * google and refclef are not CRIS inputs, so no warning there.
+ */
+function checkCrisSplits(
+  context: ExportContext,
+  dataset: ReferDataset,
+  splitBy: string,
+  splits: readonly SplitShare[],
+): void {
+  const mismatch = crisSplitMismatch(
+    crisFolderName(dataset, splitBy),
+    splits.map((s) => s.name),
+  );
+  if (!mismatch) return;
+  if (context.options.format === 'cris') throw new Error(`split ${context.options.split}: ${mismatch}`);
+  if (dataset === 'refclef' || (dataset === 'refcoco' && splitBy === 'google')) return;
+  (context.summary.warnings ??= []).push(
+    `${mismatch}: CRIS's data_process.py would drop those refs without a word (refer.py and LAVT read them)`,
+  );
 }
 
 /**
