@@ -149,6 +149,12 @@ export const FilterSettingsSchema = z.strictObject({
   /** With `keep-by-cos-rank`: the share of a mask's candidates kept, best CoS first (the reference trains on the top half). */
   singleMaskShare: probability.default(0.5),
   /**
+   * With `keep-by-cos-rank`, the order of tied CoS (CoS depends on the noun prompt only, so ties are the rule):
+   * `index`, candidate order; `numpy`, the released loader's `np.argsort(doc)[::-1]` — numpy's generic introsort,
+   * reversed (shared/numpy-argsort.ts), which numpy builds dispatching argsort to x86-simd-sort do not reproduce.
+   */
+  singleMaskTies: z.enum(['index', 'numpy']).default('index'),
+  /**
    * Masks with no candidate above τ: drop them, keep their best candidate by DoS, or keep one drawn at random
    * (the released code's loader; drawn here from the run's `seed` and the mask id, so a run is reproducible).
    */
@@ -352,7 +358,12 @@ export function settingsPreset(name: PresetName): Settings {
         masks: { preset: 'reference' },
         captions: { plainSampling: false, stopOnPad: true },
         // masks: the top-K heuristic unless CutLER-style detections are imported (masks.selection "boxes")
-        filter: { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'random' },
+        filter: {
+          singleMask: 'keep-by-cos-rank',
+          singleMaskShare: 0.5,
+          singleMaskTies: 'numpy',
+          emptyMask: 'random',
+        },
         // the reference's own computation: full-prefix decoding, one SAM prompt per run (a real export's cached
         // logits match the full-prefix ones within 1e-4, not bit for bit)
         runtime: { decoderCache: 'off', batchedPrompts: 'off' },
