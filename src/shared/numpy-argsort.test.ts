@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { numpyArgsort } from './numpy-argsort.ts';
 // np.argsort over float64 arrays full of ties (and a NaN or two), written by numpy 2.4.6 with its SIMD argsort off
-import golden from './testdata/numpy-argsort-golden.json';
+import golden from './testdata/numpy-argsort-golden.json' with { type: 'json' };
 
 describe('numpyArgsort', () => {
   it('gives the permutation numpy’s generic introsort gives, ties included', () => {
