@@ -193,6 +193,7 @@ const REFS_ONLY_OPTIONS = [
   'cocoNames',
   'appendTo',
   'allowRepeat',
+  'keepDuplicates',
 ] as const;
 
 /**
@@ -209,6 +210,7 @@ function checkExportOptions(
     cocoNames?: boolean;
     appendTo?: string;
     allowRepeat?: boolean;
+    keepDuplicates?: boolean;
     split?: string;
   },
   context: z.RefinementCtx,
@@ -387,6 +389,8 @@ export const REQUEST_SCHEMAS = {
       appendTo: AbsolutePathSchema.optional(),
       /** RefCOCO/CRIS with `appendTo`: add images the export already holds (same content hash); refused otherwise. */
       allowRepeat: z.boolean().optional(),
+      /** RefCOCO/CRIS: every kept caption of a mask, repeats included (the released loader's weights). */
+      keepDuplicates: z.boolean().optional(),
       /**
        * Replace a non-empty export folder whole (`<dest>/<format>`); without it a chosen destination's format folder
        * must be new or empty. The default destination (`<project>/exports`) belongs to the project and is replaced.

@@ -26,6 +26,7 @@ interface ExportFlags {
   appendTo?: string;
   overwrite?: boolean;
   allowRepeat?: boolean;
+  keepDuplicates?: boolean;
 }
 
 const SPLIT_BYS = Object.entries(SPLIT_BY)
@@ -58,6 +59,10 @@ export function registerExport(program: Command): void {
       '--append-to <dir>',
       'refcoco/cris: add this project to an existing export (fresh ids, no name clash)',
     )
+    .option(
+      '--keep-duplicates',
+      'refcoco/cris: export every kept caption of a mask, repeats included (as the released loader weighs them)',
+    )
     .option('--overwrite', 'replace --out when it is not empty (else it must be a new or empty folder)')
     .option(
       '--allow-repeat',
@@ -82,6 +87,7 @@ export function registerExport(program: Command): void {
             ['--coco-names', flags.cocoNames],
             ['--append-to', flags.appendTo],
             ['--allow-repeat', flags.allowRepeat],
+            ['--keep-duplicates', flags.keepDuplicates],
           ] as const
         ).filter(([, v]) => v !== undefined);
         if (given.length > 0)
@@ -116,6 +122,7 @@ export function registerExport(program: Command): void {
         singleMask: flags.singleMask as SingleMaskOption | undefined,
         overwrite: flags.overwrite,
         allowRepeat: flags.allowRepeat,
+        keepDuplicates: flags.keepDuplicates,
       });
       for (const warning of summary.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
       const splits = summary.splits

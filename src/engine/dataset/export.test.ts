@@ -105,6 +105,16 @@ describe('refcoco export', () => {
     });
   });
 
+  it('exports every kept caption, repeats included, with keepDuplicates (the released loader’s weights)', async () => {
+    const out = join(dir, 'refcoco-duplicates');
+    const summary = await exportProject(project, { format: 'refcoco', out, keepDuplicates: true });
+    const refs = JSON.parse(execFileSync('python3', ['-c', REFER_CHECK, out]).toString());
+    expect(refs[0].sents).toEqual(['a red circle', 'the left red circle', 'a red circle']);
+    expect(summary.expressions).toBe(6);
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.export.keepDuplicates).toBe(true);
+  });
+
   it('rejects a dataset name refer.py would exit on', async () => {
     await expect(
       exportProject(project, { format: 'refcoco', out: join(dir, 'bad'), dataset: 'mine' as 'refcoco' }),

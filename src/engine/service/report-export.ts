@@ -130,6 +130,7 @@ export class ReportExport {
       splitSeed: params.splitSeed,
       cocoNames: params.cocoNames,
       allowRepeat: params.allowRepeat,
+      keepDuplicates: params.keepDuplicates,
     };
     const project = this.session.require();
     const out = dest

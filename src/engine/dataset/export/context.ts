@@ -49,6 +49,11 @@ export interface ExportOptions {
   overwrite?: boolean;
   /** With `appendTo`: add images an earlier part already holds (same content hash); refused otherwise. */
   allowRepeat?: boolean;
+  /**
+   * refcoco/cris: export every kept caption of a mask, repeats included (the released loader samples from all of a
+   * mask's captions, so a caption found by several crops or decodings weighs more); default each distinct one once.
+   */
+  keepDuplicates?: boolean;
   /** Called after each image. */
   onProgress?: (done: number, total: number) => void;
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
@@ -128,10 +133,9 @@ export function collectRefs(context: ExportContext): ExportRef[] {
   for (const result of context.results) {
     const kept = keptByMask(result, context.policy, context.review);
     for (const mask of result.masks) {
-      // distinct sentences per ref, in candidate order (identical captions from several crops count once)
-      const sentences = [
-        ...new Set((kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '')),
-      ];
+      // in candidate order; identical captions from several crops count once unless keepDuplicates
+      const texts = (kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '');
+      const sentences = context.options.keepDuplicates ? texts : [...new Set(texts)];
       if (sentences.length === 0) continue;
       refs.push({ result, mask, sentences, tokens: sentences.map(tokenize) });
     }

@@ -297,6 +297,7 @@ export function planRecord(plan: DatasetPlan, context: ExportContext): Record<st
     splitSeed: same ? plan.splitSeed : 'per part (see parts[].splitSeed)',
     splits: plan.splitCounts,
     cocoNames: context.options.cocoNames ?? false,
+    keepDuplicates: context.options.keepDuplicates ?? false,
     ids: mergedIds(plan),
     appendedTo: plan.previous ? plan.previous.dir : false,
     thisPart: {
