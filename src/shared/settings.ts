@@ -138,6 +138,12 @@ export const CaptionSettingsSchema = z.strictObject({
   stopOnPad: z.boolean().default(false),
   /** Also sample every k/p setting without DCS, for the report's plain-vs-DCS comparison (never exported). */
   plainSampling: z.boolean().default(true),
+  /**
+   * The head noun CoS prompts with: `strip-frames` skips framing phrases ("a photo of a blue triangle" → "triangle");
+   * `root-chunk` is the released rule (spaCy's root noun chunk, framing phrases included → "photo"; the whole
+   * caption when none), approximated with compromise (filter/head-noun.ts).
+   */
+  headNoun: z.enum(['strip-frames', 'root-chunk']).default('strip-frames'),
 });
 
 /** Distinctiveness filtering (DESIGN.md §5 Scores). */
@@ -356,7 +362,7 @@ export function settingsPreset(name: PresetName): Settings {
       return SettingsSchema.parse({
         preset: 'reference',
         masks: { preset: 'reference' },
-        captions: { plainSampling: false, stopOnPad: true },
+        captions: { plainSampling: false, stopOnPad: true, headNoun: 'root-chunk' },
         // masks: the top-K heuristic unless CutLER-style detections are imported (masks.selection "boxes")
         filter: {
           singleMask: 'keep-by-cos-rank',
