@@ -278,6 +278,25 @@ export const REFERENCE_DIFFERENCES: readonly string[] = [
     'not the pick of a Python run)',
   'beam search: with transformers 4.31 the released code raises before decoding (open_clip #575/#617); with ≤ 4.30 ' +
     'its shared hypothesis list behaves as independent groups, which is what is run here',
+  'precision: the released code runs CoCa under fp16 autocast and CLIP RN50 in fp16 on CUDA; the packs here run ' +
+    'fp32 graphs, so logits and scores differ in the low digits and a near-tied sampling step can pick another token',
+  'CutLER input: the released mask script feeds CutLER the BGR image its config declares as RGB; detections imported ' +
+    'here (generate --boxes) are whatever the file holds',
+  'single-mask top half: singleMaskTies "numpy" reproduces np.argsort(doc)[::-1] as numpy’s generic introsort orders ' +
+    'ties (numpy 2.4.6 with NPY_DISABLE_CPU_FEATURES=X86_V3, checked on 2,009 arrays); numpy builds that dispatch ' +
+    'argsort to x86-simd-sort (AVX2/AVX-512) order ties otherwise, so the released pick itself depends on the numpy ' +
+    'build and CPU; with one caption the released code takes none (num_sent // 2 = 0, then draws from an empty ' +
+    'list), here it keeps that caption',
+  'head noun: headNoun "root-chunk" follows the released rule (the root noun chunk, framing phrases kept, the whole ' +
+    'caption when none) with compromise’s tags, not spaCy en_core_web_lg’s parse, so some captions get another noun',
+  'caption text: with stop-on-pad the released row keeps the sampled pad (token 0, "!") and the pads after it, up to ' +
+    'its batch’s longest row, and its decoded text ends with a space; here the row ends before the pad and the text is ' +
+    'trimmed (the "!" run depends on the released batch, which is not recorded)',
+  'duplicate captions: the released loader samples among all of a mask’s captions, repeats included; the refcoco and ' +
+    'cris exports keep each distinct caption once unless exported with --keep-duplicates',
+  'caption/mask pairing: the released caption script numbers seg_id within the list left after skipping whole-image ' +
+    'masks while its loader reads {img_id}/{seg_id}.png, so after a skipped mask it pairs captions with the wrong mask ' +
+    'file; here every caption stays with the mask it was generated for',
 ];
 
 /**
