@@ -11,7 +11,7 @@
  *   segmentation?}]`. `file_name` or a string `image_id` is matched by file name, base name or stem; a numeric
  *   `image_id` matches the image whose stem is that number (zero-padding allowed, e.g. 139 ↔ `000000000139.jpg`).
  *   detectron2 writes nothing for an image without detections, so an image absent from the list has none.
- * Detections keep the file's order (detectron2 writes them by score, best first, which is the released order).
+ * Detections keep the file's order here; the selection takes them by score, best first (the released order).
  * `bbox` must be 4 finite numbers with width and height > 0; a box is clipped to its image (one that covers no pixel
  * centre takes SAM mask 0, as the released overlap of 0 does), and one wholly outside the image fails that image (`bad-boxes`: the file does not describe it). Errors name the file and entry,
  * never quoting its content.
