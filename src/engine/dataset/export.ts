@@ -172,6 +172,7 @@ function writeRecord(context: ExportContext): void {
         option: options.singleMask ?? 'project',
         policy: filter.singleMask,
         share: filter.singleMaskShare,
+        ties: filter.singleMaskTies,
       },
       emptyMask: filter.emptyMask,
       review: review ? 'applied' : 'none',
