@@ -289,9 +289,10 @@ export const REFERENCE_DIFFERENCES: readonly string[] = [
     'list), here it keeps that caption',
   'head noun: headNoun "root-chunk" follows the released rule (the root noun chunk, framing phrases kept, the whole ' +
     'caption when none) with compromise’s tags, not spaCy en_core_web_lg’s parse, so some captions get another noun',
-  'caption text: with stop-on-pad the released row keeps the sampled pad (token 0, "!") and the pads after it, up to ' +
-    'its batch’s longest row, and its decoded text ends with a space; here the row ends before the pad and the text is ' +
-    'trimmed (the "!" run depends on the released batch, which is not recorded)',
+  'caption text: with stop-on-pad the released DCS row keeps the sampled pad (token 0, decoded "!") and the pads ' +
+    'after it up to the longest row of its batch (every mask × every k/p setting of one crop), so its text ends in a ' +
+    '"!" run, and a row ended by end-of-text decodes with a trailing space; here the row ends before the pad and the ' +
+    'text is trimmed (no captionText "released" export option yet)',
   'duplicate captions: the released loader samples among all of a mask’s captions, repeats included; the refcoco and ' +
     'cris exports keep each distinct caption once unless exported with --keep-duplicates',
   'caption/mask pairing: the released caption script numbers seg_id within the list left after skipping whole-image ' +
