@@ -200,7 +200,7 @@ describe('a refcoco export split three ways, with a second project appended', ()
   });
 
   it.skipIf(!HAS_PYCOCOTOOLS)(
-    'decodes like the real pycocotools COCO.annToMask and refer.py getMask (skipped: pycocotools not importable)',
+    'decodes like the real pycocotools COCO.annToMask and refer.py getMask (skipped where pycocotools is not importable)',
     () => {
       const real = realDecode(out);
       const instances = JSON.parse(readFileSync(join(out, 'refcocog/instances.json'), 'utf8'));
@@ -379,7 +379,7 @@ describe('a mask of more than 1,000 parts', () => {
   });
 
   it.skipIf(!HAS_PYCOCOTOOLS)(
-    'decodes under the real refer.py getMask (mask.area included) and annToMask (skipped: no pycocotools)',
+    'decodes under the real refer.py getMask (mask.area included) and annToMask (skipped where pycocotools is not importable)',
     () => {
       const [real] = Object.values(realDecode(out));
       const expected = Array.from(mask.data).join('');
