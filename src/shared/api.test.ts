@@ -96,6 +96,10 @@ describe('the API contract', () => {
         'dataset: CRIS has no refclef setup: export refcoco, refcoco+ or refcocog',
       ],
       [
+        { formats: ['cris'], dataset: 'refcoco+', split: 'train=0.8,val=0.1,test=0.1' },
+        'split: CRIS has no "test" split for refcoco+ (its splits: train, val, testA, testB)',
+      ],
+      [
         { formats: ['refcoco', 'cris'], appendTo: '/data/x' },
         'appendTo: one export folder takes one format: choose refcoco or cris, not both',
       ],

@@ -26,6 +26,9 @@ import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress 
 import { SettingsSchema, TauSchema, type Settings } from './settings.ts';
 import {
   CRIS_HAS_NO_REFCLEF,
+  crisFolderName,
+  crisSplitMismatch,
+  SPLIT_BY,
   EXPORT_FORMATS,
   REFER_DATASETS,
   SINGLE_MASK_POLICIES,
@@ -183,7 +186,15 @@ export const QueueProgressSchema = z.strictObject({
 export type QueueProgress = z.infer<typeof QueueProgressSchema>;
 
 /** The `export:run` fields that only the formats with refs (RefCOCO, CRIS) take, as the CLI names them. */
-const REFS_ONLY_OPTIONS = ['dataset', 'splitBy', 'splitSeed', 'cocoNames', 'appendTo'] as const;
+const REFS_ONLY_OPTIONS = [
+  'dataset',
+  'splitBy',
+  'splitSeed',
+  'cocoNames',
+  'appendTo',
+  'allowRepeat',
+  'keepDuplicates',
+] as const;
 
 /**
  * The cross-field rules of `export:run`, those of `pseudo-ris export`: the refcoco/cris options need one of those
@@ -198,6 +209,9 @@ function checkExportOptions(
     splitSeed?: number;
     cocoNames?: boolean;
     appendTo?: string;
+    allowRepeat?: boolean;
+    keepDuplicates?: boolean;
+    split?: string;
   },
   context: z.RefinementCtx,
 ): void {
@@ -218,6 +232,14 @@ function checkExportOptions(
     context.addIssue({ code: 'custom', path: ['splitBy'], message: `"${params.splitBy}" ${mismatch}` });
   if (dataset === 'refclef' && withRefs.includes('cris'))
     context.addIssue({ code: 'custom', path: ['dataset'], message: CRIS_HAS_NO_REFCLEF });
+  const crisSplits =
+    withRefs.includes('cris') && dataset !== 'refclef' && params.split !== undefined
+      ? crisSplitMismatch(
+          crisFolderName(dataset, params.splitBy ?? SPLIT_BY[dataset][0]),
+          params.split.split(',').map((part) => part.split('=')[0]),
+        )
+      : null;
+  if (crisSplits) context.addIssue({ code: 'custom', path: ['split'], message: crisSplits });
   if (params.appendTo !== undefined && withRefs.length > 1)
     context.addIssue({
       code: 'custom',
@@ -365,6 +387,15 @@ export const REQUEST_SCHEMAS = {
         .optional(),
       /** RefCOCO/CRIS: add the project to the export in this folder (fresh ids, no file-name clash) instead of `dest`. */
       appendTo: AbsolutePathSchema.optional(),
+      /** RefCOCO/CRIS with `appendTo`: add images the export already holds (same content hash); refused otherwise. */
+      allowRepeat: z.boolean().optional(),
+      /** RefCOCO/CRIS: every kept caption of a mask, repeats included (the released loader's weights). */
+      keepDuplicates: z.boolean().optional(),
+      /**
+       * Replace a non-empty export folder whole (`<dest>/<format>`); without it a chosen destination's format folder
+       * must be new or empty. The default destination (`<project>/exports`) belongs to the project and is replaced.
+       */
+      overwrite: z.boolean().optional(),
     })
     .superRefine(checkExportOptions),
 

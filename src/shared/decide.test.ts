@@ -85,6 +85,20 @@ describe('the shared keep rule', () => {
     ]);
   });
 
+  it('breaks CoS ties as the released np.argsort(doc)[::-1] does with singleMaskTies numpy', () => {
+    // 20 captions, CoS 1 or 2 (ties, as CoS of one noun prompt): numpy's introsort, reversed, then the top half
+    const values = [2, 1, 2, 2, 1, 1, 2, 1, 2, 1, 2, 2, 1, 2, 1, 1, 2, 2, 1, 2];
+    const single = values.map((cos, k) => c(0, k, null, null, cos));
+    const kept = (ties: 'index' | 'numpy') =>
+      decide(single, 1, policy({ singleMask: 'keep-by-cos-rank', singleMaskTies: ties }))
+        .map((d, k) => (d.kept ? k : -1))
+        .filter((k) => k >= 0);
+    // 11 captions tie at 2: np.argsort(values)[::-1][:10] under numpy 2.4.6's generic introsort
+    // (NPY_DISABLE_CPU_FEATURES=X86_V3) leaves out 17; candidate order leaves out 19
+    expect(kept('numpy')).toEqual([0, 2, 3, 6, 8, 10, 11, 13, 16, 19]);
+    expect(kept('index')).toEqual([0, 2, 3, 6, 8, 10, 11, 13, 16, 17]);
+  });
+
   it('treats NaN DoS like a missing ratio', () => {
     expect(
       decide([c(0, 0, Number.NaN), c(0, 1, 1.1)], 2, policy({ emptyMask: 'keep-best' })).map((d) => d.reason),
@@ -263,7 +277,13 @@ describe("emptyMask: 'random' (the released code's random caption for a mask wit
   });
 
   it("builds every caller's policy from the settings' filter and seed (keepPolicy)", () => {
-    const filter = { tau: 1.3, singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'random' } as const;
+    const filter = {
+      tau: 1.3,
+      singleMask: 'keep-all',
+      singleMaskShare: 0.5,
+      singleMaskTies: 'numpy',
+      emptyMask: 'random',
+    } as const;
     expect(keepPolicy({ filter, seed: 11 })).toEqual({ ...filter, seed: 11 });
     expect(keepPolicy({ filter, seed: 11 }, 2.5)).toEqual({ ...filter, tau: 2.5, seed: 11 });
   });

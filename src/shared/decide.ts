@@ -18,11 +18,14 @@
  * binary search, which is how the slider stays instant without a second copy of the rule.
  */
 import { candidateId, maskId, tryParseId } from './ids.ts';
+import { numpyArgsort } from './numpy-argsort.ts';
 import type { Decision } from './results.ts';
 import type { FilterSettings } from './settings.ts';
 
 /** The filter settings the rule reads. */
 export type KeepPolicy = Pick<FilterSettings, 'tau' | 'singleMask' | 'singleMaskShare' | 'emptyMask'> & {
+  /** Tied CoS under `keep-by-cos-rank` (settings.ts); `index` when absent. */
+  singleMaskTies?: FilterSettings['singleMaskTies'];
   /** The run's seed (settings.seed): `emptyMask: 'random'` draws from it, so page, exports and stored decisions agree. */
   seed: number;
 };
@@ -32,8 +35,15 @@ export type KeepPolicy = Pick<FilterSettings, 'tau' | 'singleMask' | 'singleMask
  * Every caller builds its policy here, so none can leave the seed out.
  */
 export function keepPolicy(settings: { filter: FilterSettings; seed: number }, tau?: number): KeepPolicy {
-  const { singleMask, singleMaskShare, emptyMask } = settings.filter;
-  return { tau: tau ?? settings.filter.tau, singleMask, singleMaskShare, emptyMask, seed: settings.seed };
+  const { singleMask, singleMaskShare, singleMaskTies, emptyMask } = settings.filter;
+  return {
+    tau: tau ?? settings.filter.tau,
+    singleMask,
+    singleMaskShare,
+    singleMaskTies,
+    emptyMask,
+    seed: settings.seed,
+  };
 }
 
 /** A reviewer's mark on a candidate: accepted, rejected, or its mask deleted. */
@@ -167,8 +177,15 @@ function decideSingleMask(
   // keep-by-cos-rank: the reference's loader trains single-mask images on the top share of captions by CoS.
   const keep = Math.max(1, Math.floor(group.length * policy.singleMaskShare));
   const cos = (k: number) => candidates[k].cos ?? Number.NEGATIVE_INFINITY;
-  // stable order: CoS descending, then candidate index, so ties break the same way on every run
-  const ranked = [...group].sort((a, b) => cos(b) - cos(a) || candidates[a].index - candidates[b].index);
+  const byIndex = [...group].sort((a, b) => candidates[a].index - candidates[b].index);
+  const ranked =
+    policy.singleMaskTies === 'numpy'
+      ? // the released loader: np.argsort(doc)[::-1] over the captions in their order (pseudo_datasets.py l. 658–660)
+        numpyArgsort(byIndex.map(cos))
+          .reverse()
+          .map((i) => byIndex[i])
+      : // CoS descending, then candidate index, so ties break the same way on every run
+        byIndex.sort((a, b) => cos(b) - cos(a) || candidates[a].index - candidates[b].index);
   ranked.forEach((k, rank) => set(k, rank < keep, rank < keep ? 'single-mask-rank' : 'single-mask-dropped'));
 }
 

@@ -40,6 +40,38 @@ export function splitByMismatch(dataset: ReferDataset, splitBy: string): string 
 /** CRIS's layout has no refclef folder (its anns/masks/lmdb cover the three RefCOCO datasets). */
 export const CRIS_HAS_NO_REFCLEF = 'CRIS has no refclef setup: export refcoco, refcoco+ or refcocog';
 
+/**
+ * The splits CRIS reads per folder (its `tools/data_process.py` and `RefDataset`: refcoco and refcoco+ have
+ * train/val/testA/testB, refcocog umd train/val/test, refcocog google train/val). A ref in another split is dropped
+ * by `data_process.py` without a word, and `RefDataset(split=…)` raises `KeyError` for it.
+ */
+export const CRIS_SPLITS: Record<string, readonly string[]> = {
+  refcoco: ['train', 'val', 'testA', 'testB'],
+  'refcoco+': ['train', 'val', 'testA', 'testB'],
+  refcocog_u: ['train', 'val', 'test'],
+  refcocog_g: ['train', 'val'],
+};
+
+/** CRIS's folder of a dataset and splitBy: refcoco, refcoco+, refcocog_u (umd) or refcocog_g (google). */
+export function crisFolderName(dataset: string, splitBy: string): string {
+  if (dataset === 'refcocog') return splitBy === 'google' ? 'refcocog_g' : 'refcocog_u';
+  return dataset;
+}
+
+/**
+ * Why CRIS cannot read these split names for its folder — `CRIS has no "test" split for refcoco+ (its splits:
+ * train, val, testA, testB)` — or null.
+ */
+export function crisSplitMismatch(folder: string, names: readonly string[]): string | null {
+  const allowed = CRIS_SPLITS[folder];
+  const other = names.filter((name) => !allowed?.includes(name));
+  if (!allowed || other.length === 0) return null;
+  return (
+    `CRIS has no ${other.map((n) => `"${n}"`).join(', ')} split for ${folder} ` +
+    `(its splits: ${allowed.join(', ')})`
+  );
+}
+
 /** Split names refer.py's getRefIds accepts (formats.md §1.2). */
 export const SPLIT_NAMES = ['train', 'val', 'test', 'testA', 'testB', 'testC'] as const;
 

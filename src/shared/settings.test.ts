@@ -7,6 +7,8 @@ import {
   parseTau,
   REFERENCE_DIFFERENCES,
   referenceDifferences,
+  referenceRecord,
+  settingsDifferingFromReference,
   settingsPreset,
   TAU_MAX,
 } from './settings.ts';
@@ -70,6 +72,23 @@ describe('settings', () => {
     expect(withBoxes[0]).toMatch(/^mask selection: the released code’s rule over the imported detections/);
     expect(withBoxes[0]).toContain('scoring above 0.3');
     expect(withBoxes.slice(1)).toEqual(REFERENCE_DIFFERENCES.slice(1));
+  });
+
+  it('lists the settings that differ from the reference preset, none for the preset itself', () => {
+    const reference = settingsPreset('reference');
+    expect(settingsDifferingFromReference(reference)).toEqual([]);
+    expect(referenceRecord(reference)).toEqual({
+      referencePreset: true,
+      settingsDifferingFromReference: [],
+      releasedCodeDifferences: REFERENCE_DIFFERENCES,
+    });
+    const lines = settingsDifferingFromReference(settingsPreset('default'));
+    expect(lines).toContain('captions.plainSampling: true (reference: false)');
+    expect(lines).toContain('filter.singleMask: "keep-all" (reference: "keep-by-cos-rank")');
+    // the run's own files are not differences
+    const imported = parseSettings({ ...reference, masks: { ...reference.masks, boxesPath: '/d.json' } });
+    expect(settingsDifferingFromReference(imported)).toEqual([]);
+    expect(referenceRecord(settingsPreset('default')).referencePreset).toBe(false);
   });
 
   it('keys generation on everything but the filter', () => {

@@ -138,6 +138,12 @@ export const CaptionSettingsSchema = z.strictObject({
   stopOnPad: z.boolean().default(false),
   /** Also sample every k/p setting without DCS, for the report's plain-vs-DCS comparison (never exported). */
   plainSampling: z.boolean().default(true),
+  /**
+   * The head noun CoS prompts with: `strip-frames` skips framing phrases ("a photo of a blue triangle" → "triangle");
+   * `root-chunk` is the released rule (spaCy's root noun chunk, framing phrases included → "photo"; the whole
+   * caption when none), approximated with compromise (filter/head-noun.ts).
+   */
+  headNoun: z.enum(['strip-frames', 'root-chunk']).default('strip-frames'),
 });
 
 /** Distinctiveness filtering (DESIGN.md §5 Scores). */
@@ -148,6 +154,12 @@ export const FilterSettingsSchema = z.strictObject({
   singleMask: z.enum(['keep-all', 'keep-by-cos-rank', 'drop']).default('keep-all'),
   /** With `keep-by-cos-rank`: the share of a mask's candidates kept, best CoS first (the reference trains on the top half). */
   singleMaskShare: probability.default(0.5),
+  /**
+   * With `keep-by-cos-rank`, the order of tied CoS (CoS depends on the noun prompt only, so ties are the rule):
+   * `index`, candidate order; `numpy`, the released loader's `np.argsort(doc)[::-1]` — numpy's generic introsort,
+   * reversed (shared/numpy-argsort.ts), which numpy builds dispatching argsort to x86-simd-sort do not reproduce.
+   */
+  singleMaskTies: z.enum(['index', 'numpy']).default('index'),
   /**
    * Masks with no candidate above τ: drop them, keep their best candidate by DoS, or keep one drawn at random
    * (the released code's loader; drawn here from the run's `seed` and the mask id, so a run is reproducible).
@@ -266,6 +278,26 @@ export const REFERENCE_DIFFERENCES: readonly string[] = [
     'not the pick of a Python run)',
   'beam search: with transformers 4.31 the released code raises before decoding (open_clip #575/#617); with ≤ 4.30 ' +
     'its shared hypothesis list behaves as independent groups, which is what is run here',
+  'precision: the released code runs CoCa under fp16 autocast and CLIP RN50 in fp16 on CUDA; the packs here run ' +
+    'fp32 graphs, so logits and scores differ in the low digits and a near-tied sampling step can pick another token',
+  'CutLER input: the released mask script feeds CutLER the BGR image its config declares as RGB; detections imported ' +
+    'here (generate --boxes) are whatever the file holds',
+  'single-mask top half: singleMaskTies "numpy" reproduces np.argsort(doc)[::-1] as numpy’s generic introsort orders ' +
+    'ties (numpy 2.4.6 with NPY_DISABLE_CPU_FEATURES=X86_V3, checked on 2,009 arrays); numpy builds that dispatch ' +
+    'argsort to x86-simd-sort (AVX2/AVX-512) order ties otherwise, so the released pick itself depends on the numpy ' +
+    'build and CPU; with one caption the released code takes none (num_sent // 2 = 0, then draws from an empty ' +
+    'list), here it keeps that caption',
+  'head noun: headNoun "root-chunk" follows the released rule (the root noun chunk, framing phrases kept, the whole ' +
+    'caption when none) with compromise’s tags, not spaCy en_core_web_lg’s parse, so some captions get another noun',
+  'caption text: with stop-on-pad the released DCS row keeps the sampled pad (token 0, decoded "!") and the pads ' +
+    'after it up to the longest row of its batch (every mask × every k/p setting of one crop), so its text ends in a ' +
+    '"!" run, and a row ended by end-of-text decodes with a trailing space; here the row ends before the pad and the ' +
+    'text is trimmed (no captionText "released" export option yet)',
+  'duplicate captions: the released loader samples among all of a mask’s captions, repeats included; the refcoco and ' +
+    'cris exports keep each distinct caption once unless exported with --keep-duplicates',
+  'caption/mask pairing: the released caption script numbers seg_id within the list left after skipping whole-image ' +
+    'masks while its loader reads {img_id}/{seg_id}.png, so after a skipped mask it pairs captions with the wrong mask ' +
+    'file; here every caption stays with the mask it was generated for',
 ];
 
 /**
@@ -282,6 +314,50 @@ export function referenceDifferences(settings: Pick<Settings, 'masks'>): readonl
         'CutLER mask'
       : line,
   );
+}
+
+/**
+ * The settings that differ from the `reference` preset's, one line each (`filter.tau: 1 (reference: 1.3)`), in
+ * schema order; none for a run with the preset's settings. Where a run's masks, boxes or paths are its own (import and
+ * detection paths, their hashes) they are not listed: the preset has none.
+ */
+export function settingsDifferingFromReference(settings: Settings): string[] {
+  const reference = settingsPreset('reference') as unknown as Record<string, unknown>;
+  const lines: string[] = [];
+  const own = new Set(['preset', 'masks.importPath', 'masks.boxesPath', 'masks.boxesSha256']);
+  const walk = (path: string, value: unknown, expected: unknown) => {
+    if (own.has(path)) return;
+    const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (isObject(value) && isObject(expected)) {
+      const a = value as Record<string, unknown>;
+      const b = expected as Record<string, unknown>;
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(path ? `${path}.${key}` : key, a[key], b[key]);
+      return;
+    }
+    if (stableStringify(value) !== stableStringify(expected))
+      lines.push(`${path}: ${stableStringify(value)} (reference: ${stableStringify(expected)})`);
+  };
+  walk('', settings, reference);
+  return lines;
+}
+
+/**
+ * What export-record.json says about the reference (always present): whether the run used the reference preset's
+ * settings, the settings that differ from it when not, and what the reference preset itself still does differently
+ * from the released code ({@link referenceDifferences}).
+ */
+export function referenceRecord(settings: Settings): {
+  referencePreset: boolean;
+  settingsDifferingFromReference: string[];
+  releasedCodeDifferences: readonly string[];
+} {
+  const differing = settingsDifferingFromReference(settings);
+  return {
+    referencePreset: differing.length === 0,
+    settingsDifferingFromReference: differing,
+    releasedCodeDifferences: referenceDifferences(settings),
+  };
 }
 
 /** Preset names accepted by `settingsPreset` and the CLI's `--preset`. */
@@ -306,9 +382,14 @@ export function settingsPreset(name: PresetName): Settings {
       return SettingsSchema.parse({
         preset: 'reference',
         masks: { preset: 'reference' },
-        captions: { plainSampling: false, stopOnPad: true },
+        captions: { plainSampling: false, stopOnPad: true, headNoun: 'root-chunk' },
         // masks: the top-K heuristic unless CutLER-style detections are imported (masks.selection "boxes")
-        filter: { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'random' },
+        filter: {
+          singleMask: 'keep-by-cos-rank',
+          singleMaskShare: 0.5,
+          singleMaskTies: 'numpy',
+          emptyMask: 'random',
+        },
         // the reference's own computation: full-prefix decoding, one SAM prompt per run (a real export's cached
         // logits match the full-prefix ones within 1e-4, not bit for bit)
         runtime: { decoderCache: 'off', batchedPrompts: 'off' },

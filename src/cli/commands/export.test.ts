@@ -43,7 +43,7 @@ describe('pseudo-ris export', () => {
     ]);
     expect(first.stderr).toBe('');
     expect(first.stdout).toContain('[train: 1 images, ');
-    const second = await cli([
+    const again = [
       'export',
       project,
       '--format',
@@ -52,7 +52,12 @@ describe('pseudo-ris export', () => {
       out,
       '--split-by-image',
       'train=0.5,val=0.5',
-    ]);
+    ];
+    // the same images again: refused (they would weigh double), unless asked for
+    const refused = await cli(again);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('are already in part 1');
+    const second = await cli([...again, '--allow-repeat']);
     expect(second.code).toBe(0);
     const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
     expect(record.parts).toHaveLength(2);

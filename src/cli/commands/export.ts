@@ -24,6 +24,9 @@ interface ExportFlags {
   cocoNames?: boolean;
   singleMask?: string;
   appendTo?: string;
+  overwrite?: boolean;
+  allowRepeat?: boolean;
+  keepDuplicates?: boolean;
 }
 
 const SPLIT_BYS = Object.entries(SPLIT_BY)
@@ -56,6 +59,15 @@ export function registerExport(program: Command): void {
       '--append-to <dir>',
       'refcoco/cris: add this project to an existing export (fresh ids, no name clash)',
     )
+    .option(
+      '--keep-duplicates',
+      'refcoco/cris: export every kept caption of a mask, repeats included (as the released loader weighs them)',
+    )
+    .option('--overwrite', 'replace --out when it is not empty (else it must be a new or empty folder)')
+    .option(
+      '--allow-repeat',
+      'with --append-to: add images the export already holds (same content); refused otherwise',
+    )
     .action(async (project: string, flags: ExportFlags) => {
       if (!(EXPORT_FORMATS as readonly string[]).includes(flags.format)) {
         throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${flags.format}"`);
@@ -74,6 +86,8 @@ export function registerExport(program: Command): void {
             ['--split-seed', flags.splitSeed],
             ['--coco-names', flags.cocoNames],
             ['--append-to', flags.appendTo],
+            ['--allow-repeat', flags.allowRepeat],
+            ['--keep-duplicates', flags.keepDuplicates],
           ] as const
         ).filter(([, v]) => v !== undefined);
         if (given.length > 0)
@@ -81,6 +95,10 @@ export function registerExport(program: Command): void {
             `${given.map(([f]) => f).join(', ')}: only for --format ${SPLITTABLE_FORMATS.join(' or ')}, not ${flags.format}`,
           );
       }
+      if (flags.overwrite && flags.appendTo !== undefined)
+        throw new Error('--overwrite replaces --out; it does not apply to --append-to');
+      if (flags.allowRepeat && flags.appendTo === undefined)
+        throw new Error('--allow-repeat applies to --append-to only');
       let tau: number | undefined;
       if (flags.tau !== undefined) {
         tau = parseTau('--tau', flags.tau);
@@ -102,7 +120,11 @@ export function registerExport(program: Command): void {
         splitSeed,
         cocoNames: flags.cocoNames,
         singleMask: flags.singleMask as SingleMaskOption | undefined,
+        overwrite: flags.overwrite,
+        allowRepeat: flags.allowRepeat,
+        keepDuplicates: flags.keepDuplicates,
       });
+      for (const warning of summary.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
       const splits = summary.splits
         ? ` [${summary.splits.map((s) => `${s.name}: ${s.images} images, ${s.refs} refs`).join('; ')}]`
         : '';

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -102,6 +103,16 @@ describe('refcoco export', () => {
         expect(Array.from(decoded.data)).toEqual(Array.from(expected[k].data));
       }
     });
+  });
+
+  it('exports every kept caption, repeats included, with keepDuplicates (the released loader’s weights)', async () => {
+    const out = join(dir, 'refcoco-duplicates');
+    const summary = await exportProject(project, { format: 'refcoco', out, keepDuplicates: true });
+    const refs = JSON.parse(execFileSync('python3', ['-c', REFER_CHECK, out]).toString());
+    expect(refs[0].sents).toEqual(['a red circle', 'the left red circle', 'a red circle']);
+    expect(summary.expressions).toBe(6);
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.export.keepDuplicates).toBe(true);
   });
 
   it('rejects a dataset name refer.py would exit on', async () => {
@@ -282,14 +293,7 @@ describe('exports with a review', () => {
     }
   });
 
-  it('removes the temp files of a killed export when it is redone, and writes nothing through a symlink out', async () => {
-    const out = join(dir, 'redone');
-    await exportProject(project, { format: 'jsonl', out });
-    // what a kill -9 mid-export leaves: temp files named with a dead pid beside the final files
-    const stale = [join(out, 'candidates.jsonl.999999999.0a1b2c3d.tmp'), join(out, 'images.999999999.tmp')];
-    for (const path of stale) writeFileSync(path, 'partial');
-    await exportProject(project, { format: 'jsonl', out });
-    for (const path of stale) expect(existsSync(path)).toBe(false);
+  it('writes nothing through a symlink out of the allowed folder', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'pseudo-ris-outside-'));
     const root = mkdtempSync(join(tmpdir(), 'pseudo-ris-root-'));
     symlinkSync(outside, join(root, 'jsonl'));
@@ -297,6 +301,55 @@ describe('exports with a review', () => {
       exportProject(project, { format: 'jsonl', out: join(root, 'jsonl'), within: realpathSync(root) }),
     ).rejects.toThrow('is outside the allowed folder');
     expect(readdirSync(outside)).toEqual([]);
+    expect(readdirSync(root)).toEqual(['jsonl']);
+  });
+});
+
+describe('the export folder', () => {
+  it('must be new or empty; --overwrite replaces it whole, leaving none of its files', async () => {
+    const out = join(dir, 'target');
+    await exportProject(project, { format: 'refcoco', out });
+    writeFileSync(join(out, 'theirs.txt'), 'another export');
+    await expect(exportProject(project, { format: 'cris', out })).rejects.toThrow(
+      `--out ${out} is not empty: give a new or empty folder, --overwrite to replace it, or --append-to to add ` +
+        'this project to the export there',
+    );
+    expect(existsSync(join(out, 'theirs.txt'))).toBe(true);
+    // a killed export's staging folder beside it (dead pid) is cleared by the next export of that folder
+    const stale = join(dir, '.target.999999999.export-tmp');
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'half.json'), '{');
+    await exportProject(project, { format: 'cris', out, overwrite: true });
+    expect(existsSync(join(out, 'theirs.txt'))).toBe(false);
+    expect(existsSync(join(out, 'refcocog'))).toBe(false);
+    expect(existsSync(join(out, 'anns', 'refcocog_u', 'train.json'))).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.target'))).toEqual([]);
+    // an empty folder is a new one
+    const empty = mkdtempSync(join(dir, 'empty-'));
+    await exportProject(project, { format: 'csv', out: empty });
+    expect(existsSync(join(empty, 'export-record.json'))).toBe(true);
+  });
+
+  it('is not left behind by a refused export, nor by an append to a missing folder', async () => {
+    const before = readdirSync(dir).sort();
+    await expect(
+      exportProject(project, {
+        format: 'refcoco',
+        out: join(dir, 'refused', 'deep'),
+        split: 'train=0.5,val=0.6',
+      }),
+    ).rejects.toThrow('split shares must sum to 1');
+    await expect(
+      exportProject(project, {
+        format: 'refcoco',
+        out: join(dir, 'too-few'),
+        split: 'train=0.2,val=0.2,testA=0.2,testB=0.2,test=0.2',
+      }),
+    ).rejects.toThrow('cannot fill 5 splits');
+    await expect(
+      exportProject(project, { format: 'refcoco', out: '', appendTo: join(dir, 'missing') }),
+    ).rejects.toThrow(`cannot append to ${join(dir, 'missing')}: it does not exist`);
+    expect(readdirSync(dir).sort()).toEqual(before);
   });
 });
 

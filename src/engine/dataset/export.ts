@@ -9,9 +9,10 @@
  * exporting at another τ recomputes nothing. Edited candidates are exported with the edited text (their scores stay
  * those of the generated text). Plain-sampling comparison candidates are never exported.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { hasRefs } from '../../shared/formats.ts';
-import { referenceDifferences, type FilterSettings, type Settings } from '../../shared/settings.ts';
+import { referenceRecord, type FilterSettings, type Settings } from '../../shared/settings.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { Project } from '../pipeline/index.ts';
 import {
@@ -30,6 +31,7 @@ import { exportJsonl } from './export/jsonl.ts';
 import { exportMasks } from './export/masks.ts';
 import { exportParquet } from './export/parquet.ts';
 import { exportRefcoco } from './export/refcoco.ts';
+import { stageTarget } from './export/target.ts';
 import { readProjectReview } from './review.ts';
 
 export {
@@ -82,26 +84,50 @@ export async function exportProject(projectDir: string, options: ExportOptions):
     ...(single === 'cos-top-half' ? { singleMask: 'keep-by-cos-rank' as const, singleMaskShare: 0.5 } : {}),
   };
   const out = resolve(options.appendTo ?? options.out);
-  // the folder is opened (created inside checked handles) and checked once; everything below works in that handle
-  const writer = new Writer(out, [], options.within, options.readable);
+  if (options.appendTo) {
+    // an append writes in place, its index files last, so a refused or failed one leaves the export as it was
+    if (!existsSync(join(out, 'export-record.json')))
+      throw new Error(
+        existsSync(out)
+          ? `cannot append to ${out}: it has no export-record.json (not a Pseudo-RIS Studio export)`
+          : `cannot append to ${out}: it does not exist`,
+      );
+    // the folder is opened and checked once; everything below works in that handle
+    const writer = new Writer(out, [], options.within, options.readable);
+    try {
+      // temp files of an export killed earlier would otherwise stay beside the finished files
+      writer.removeStaleTemps();
+      return await exportInto(project, options, { dest: out, tau, filter, writer });
+    } finally {
+      writer.close();
+    }
+  }
+  // a new export is written into a staging folder beside `out`, renamed into place when complete (export/target.ts)
+  const target = stageTarget(out, { overwrite: options.overwrite, within: options.within });
+  let writer: Writer | null = null;
   try {
-    // temp files of an export killed earlier would otherwise stay beside the finished files
-    writer.removeStaleTemps();
-    return await exportInto(project, projectDir, options, { out, tau, filter, writer });
-  } finally {
+    writer = new Writer(target.dir, [], options.within, options.readable);
+    const summary = await exportInto(project, options, { dest: out, tau, filter, writer });
     writer.close();
+    writer = null;
+    target.commit();
+    return summary;
+  } catch (error) {
+    writer?.close();
+    target.abandon();
+    throw error;
   }
 }
 
+/** Runs the format's exporter with files going to the writer's folder (`dest`, or its staging folder). */
 async function exportInto(
   project: Project,
-  projectDir: string,
   options: ExportOptions,
-  { out, tau, filter, writer }: { out: string; tau: number; filter: FilterSettings; writer: Writer },
+  { dest, tau, filter, writer }: { dest: string; tau: number; filter: FilterSettings; writer: Writer },
 ): Promise<ExportSummary> {
   const summary: ExportSummary = {
     format: options.format,
-    dest: out,
+    dest,
     files: writer.files,
     images: 0,
     refs: 0,
@@ -114,7 +140,7 @@ async function exportInto(
     resultCount: project.catalog.counts().done,
     filter,
     policy: keepPolicy({ filter, seed: project.file.settings.seed }),
-    review: options.review === undefined ? readProjectReview(projectDir) : options.review,
+    review: options.review === undefined ? readProjectReview(project.dir) : options.review,
     options,
     writer,
     summary,
@@ -128,18 +154,21 @@ async function exportInto(
 function writeRecord(context: ExportContext): void {
   const { project, options, filter, review, summary, writer } = context;
   const settings: Settings = { ...project.file.settings, filter };
+  const { thisPart, ...resolved } = context.resolved as { thisPart?: Record<string, unknown> };
   const part = {
     project: project.dir,
     created: new Date().toISOString(),
+    format: options.format,
     tau: filter.tau,
+    singleMask: options.singleMask ?? 'project',
+    review: review ? 'applied' : 'none',
+    // refcoco/cris: this part's own split spec, seed, counts per split, id ranges and the images it wrote
+    ...thisPart,
     counts: { images: summary.images, refs: summary.refs, expressions: summary.expressions },
-    ids: context.resolved.idsOfThisPart,
     images: project.file.images.map((i) => ({ id: i.id, name: i.name, sha256: i.sha256 })),
   };
   // read before this export's record replaces the earlier one
   const earlier = context.resolved.appendedTo ? readEarlierParts(writer) : [];
-  const { idsOfThisPart: _unused, ...resolved } = context.resolved;
-  void _unused;
   const record = {
     format: 'pseudo-ris-export',
     version: 2,
@@ -151,17 +180,20 @@ function writeRecord(context: ExportContext): void {
         option: options.singleMask ?? 'project',
         policy: filter.singleMask,
         share: filter.singleMaskShare,
+        ties: filter.singleMaskTies,
       },
       emptyMask: filter.emptyMask,
       review: review ? 'applied' : 'none',
+      warnings: summary.warnings ?? [],
     },
     created: part.created,
     project: project.dir,
     images: part.images,
     settings,
     seed: settings.seed,
-    // what a reference-preset run still does differently from the released code (shared/settings.ts)
-    referenceDifferences: settings.preset === 'reference' ? referenceDifferences(settings) : null,
+    // always: whether these are the reference preset's settings, which differ if not, and what the reference preset
+    // still does differently from the released code (shared/settings.ts)
+    referenceDifferences: referenceRecord(settings),
     pack: project.file.pack ?? null,
     versions: { ...project.file.versions, node: process.versions.node },
     counts: part.counts,

@@ -52,6 +52,28 @@ describe('headNoun', () => {
   });
 });
 
+describe("headNoun 'root-chunk' (the released rule, approximated)", () => {
+  it('keeps framing phrases: "a photo of a blue triangle" gives "photo", as spaCy’s root noun chunk does', () => {
+    expect(headNoun('a photo of a blue triangle', 'root-chunk').noun).toBe('photo');
+    expect(headNoun('a photo of a blue triangle').noun).toBe('triangle');
+    expect(headNoun('a close up of a red circle', 'root-chunk').noun).not.toBe('circle');
+  });
+
+  it('agrees with the project’s rule where there is no frame', () => {
+    for (const caption of [
+      'a fire hydrant on the street',
+      'two dogs playing in the grass',
+      'a striped red circle',
+    ])
+      expect(headNoun(caption, 'root-chunk')).toEqual(headNoun(caption));
+  });
+
+  it('takes the whole caption when no noun chunk is found', () => {
+    expect(headNoun('very bright and shiny', 'root-chunk').noun).toBe('very bright and shiny');
+    expect(headNoun('very bright and shiny').noun).toBe('shiny');
+  });
+});
+
 describe('nounPrompt', () => {
   it('writes "a photo of a <noun>"', () => {
     expect(nounPrompt('circle')).toBe('a photo of a circle');

@@ -6,6 +6,11 @@
  * "a close up of", (2) take the first noun-phrase chunk — determiners, numbers, adjectives, participles and nouns up
  * to the first preposition, verb or conjunction — and (3) return its last noun, which is the chunk's root for
  * English noun phrases ("a fire hydrant" → "hydrant", "two dogs playing" → "dogs").
+ *
+ * `root-chunk` is the released rule as closely as compromise allows: the released code takes spaCy
+ * `en_core_web_lg`'s root noun chunk of the caption as written, framing phrases included ("a photo of a blue
+ * triangle" → "photo"), and the whole caption when no chunk is found. Here: steps (2)–(3) on the caption without
+ * step (1), and the whole caption when the chunk has no noun; spaCy's dependency parse itself is not reproduced.
  */
 import nlp from 'compromise';
 
@@ -50,6 +55,9 @@ const BOUNDARY_TAGS = [
   'QuestionWord',
 ];
 
+/** How the head noun is found: `strip-frames` (this project's rule) or `root-chunk` (the released rule's approximation). */
+export type HeadNounRule = 'strip-frames' | 'root-chunk';
+
 /** The head noun of a caption and the noun phrase it roots. */
 export interface HeadNoun {
   /** Root noun, lower case ("circle"). Empty only for an empty caption. */
@@ -77,10 +85,11 @@ export function stripFrames(caption: string): string {
  *
  * Falls back to the first noun anywhere, then to the last word, so every non-empty caption has a head.
  */
-export function headNoun(caption: string): HeadNoun {
+export function headNoun(caption: string, rule: HeadNounRule = 'strip-frames'): HeadNoun {
   if (typeof caption !== 'string')
     throw new Error(`headNoun: caption must be a string, got ${typeof caption}`);
-  const text = stripFrames(caption.toLowerCase());
+  const lower = caption.toLowerCase();
+  const text = rule === 'root-chunk' ? lower.trim().replace(/\s+/g, ' ') : stripFrames(lower);
   if (text === '') return { noun: '', phrase: '' };
   const terms = nlp(text)
     .json()
@@ -99,6 +108,8 @@ export function headNoun(caption: string): HeadNoun {
     chunk.push(term);
   }
   let head = [...chunk].reverse().find((t) => t.tags.includes('Noun') && !t.tags.includes('Pronoun'));
+  // the released fallback: no root chunk → the whole caption stands for the noun
+  if (!head && rule === 'root-chunk') return { noun: text, phrase: text };
   if (!head)
     head = terms.find((t: { tags: string[] }) => t.tags.includes('Noun') && !t.tags.includes('Pronoun'));
   const words = text.split(' ');

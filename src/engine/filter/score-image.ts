@@ -6,7 +6,7 @@
  * are deduplicated), then each candidate's θ rows over all masks give UoS / CoS / DoS.
  */
 import type { CandidateScores } from '../../shared/results.ts';
-import { headNoun, nounPrompt } from './head-noun.ts';
+import { headNoun, nounPrompt, type HeadNounRule } from './head-noun.ts';
 import { scoreCandidate, theta } from './scores.ts';
 
 /** Encodes texts to CLIP embeddings, one per text, in order. */
@@ -23,6 +23,8 @@ export interface ScoreImageInput {
   encodeTexts: TextEncoder;
   /** θ = logitScale · cos (100 for the released CLIP models; from the pack manifest). */
   logitScale: number;
+  /** How each caption's head noun is found (settings.captions.headNoun; default `strip-frames`). */
+  headNounRule?: HeadNounRule;
 }
 
 /** Scores in candidate order, and how many texts were encoded (after deduplication). */
@@ -44,7 +46,7 @@ export async function scoreImage(input: ScoreImageInput): Promise<ScoreImageOutp
       throw new Error(`scoreImage: candidate mask ${c.mask} is out of range 0..${n - 1}`);
   }
   const heads = candidates.map((c) => {
-    const head = headNoun(c.text);
+    const head = headNoun(c.text, input.headNounRule);
     // an empty caption has no noun; "object" keeps the prompt well-formed (its scores are then low for every mask)
     const noun = head.noun || 'object';
     return { noun, prompt: nounPrompt(noun) };

@@ -9,5 +9,6 @@ export * from './mask.ts';
 export * from './polygon.ts';
 export * from './resize.ts';
 export * from './rle.ts';
+export * from './rle-poly.ts';
 export * from './tensor.ts';
 export * from './types.ts';

@@ -217,6 +217,7 @@ export async function processImage(
       candidates: captions.map((c) => ({ mask: c.maskIndex, text: c.text })),
       encodeTexts: (texts) => stages.embedTexts(texts),
       logitScale: stages.logitScale,
+      headNounRule: settings.captions.headNoun,
     });
     counters.clipTextEncodes = textEncodes;
     onWithin?.({ done: masks.length, total: masks.length, unit: 'masks' });

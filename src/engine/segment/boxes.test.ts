@@ -148,17 +148,19 @@ describe('CutLER-style detections files', () => {
     }
   });
 
-  it('clips a box that reaches past its image, and fails the image for one wholly outside it', async () => {
+  it('clips a box that reaches past its image, keeps one covering no pixel centre, and fails the image for one wholly outside it', async () => {
     const path = await write('outside.json', [
       { file_name: 'a.png', bbox: [10, 6, 50, 50], score: 0.9 },
+      // inside the image, between pixel centres: the released overlap is 0 → SAM mask 0, not a failure
+      { file_name: 'a.png', bbox: [3.6, 2.6, 0.3, 0.3], score: 0.9 },
       { file_name: 'b.png', bbox: [12, 0, 4, 4], score: 0.9 },
     ]);
     const source = await openBoxImport(path);
-    expect(source.detectionsFor('a.png', SIZE)).toHaveLength(1);
+    expect(source.detectionsFor('a.png', SIZE)).toHaveLength(2);
     const error = await failure(() => source.detectionsFor('b.png', SIZE));
     expect(error).toMatchObject({
       code: 'bad-boxes',
-      message: `boxes: ${path}: [1].bbox [12, 0, 4, 4] lies outside image b.png (12×8)`,
+      message: `boxes: ${path}: [2].bbox [12, 0, 4, 4] lies outside image b.png (12×8)`,
     });
   });
 });

@@ -11,9 +11,9 @@
  *   segmentation?}]`. `file_name` or a string `image_id` is matched by file name, base name or stem; a numeric
  *   `image_id` matches the image whose stem is that number (zero-padding allowed, e.g. 139 ↔ `000000000139.jpg`).
  *   detectron2 writes nothing for an image without detections, so an image absent from the list has none.
- * Detections keep the file's order (detectron2 writes them by score, best first, which is the released order).
- * `bbox` must be 4 finite numbers with width and height > 0; a box is clipped to its image, and one with no pixel
- * inside the image fails that image (`bad-boxes`: the file does not describe it). Errors name the file and entry,
+ * Detections keep the file's order here; the selection takes them by score, best first (the released order).
+ * `bbox` must be 4 finite numbers with width and height > 0; a box is clipped to its image (one that covers no pixel
+ * centre takes SAM mask 0, as the released overlap of 0 does), and one wholly outside the image fails that image (`bad-boxes`: the file does not describe it). Errors name the file and entry,
  * never quoting its content.
  */
 import { createHash } from 'node:crypto';
@@ -22,13 +22,7 @@ import { basename, extname } from 'node:path';
 import { jsonSyntaxReason } from '../../shared/settings.ts';
 import type { BinaryMask, Size } from '../image/index.ts';
 import { MaskImportError, segmentationToMask, type OpenMaskImportOptions } from './import.ts';
-import {
-  boxPixels,
-  selectByDetections,
-  type BoxDecision,
-  type BoxMatch,
-  type Detection,
-} from './select-boxes.ts';
+import { selectByDetections, type BoxDecision, type BoxMatch, type Detection } from './select-boxes.ts';
 
 /** An opened detections file. */
 export interface BoxImport {
@@ -235,7 +229,10 @@ function readDetection(
 /** One image's detections: boxes checked against its size, segmentations decoded to masks. */
 function toDetections(path: string, raw: RawDetection[], imageFile: string, size: Size): Detection[] {
   return raw.map((r) => {
-    if (!boxPixels(r.bbox, size))
+    // a box inside the image that covers no pixel centre is kept: it overlaps no SAM mask and takes mask 0, as the
+    // released argmax does; one wholly outside the image does not describe it
+    const [x, y, w, h] = r.bbox;
+    if (x >= size.width || y >= size.height || x + w <= 0 || y + h <= 0)
       throw new MaskImportError(
         'bad-boxes',
         `boxes: ${path}: ${r.at}.bbox [${r.bbox.join(', ')}] lies outside image ${basename(imageFile)} (${size.width}×${size.height})`,

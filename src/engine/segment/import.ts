@@ -15,7 +15,7 @@ import { jsonSyntaxReason } from '../../shared/settings.ts';
 import { basename, extname, join } from 'node:path';
 import {
   readMaskPng,
-  polygonsToMask,
+  polygonsToMaskLikePycocotools,
   decodeRle,
   type AnyRle,
   type BinaryMask,
@@ -310,11 +310,16 @@ async function openCoco(file: string): Promise<MaskImport> {
 export function segmentationToMask(segmentation: unknown, size: Size, where = 'segmentation'): BinaryMask {
   const rles: AnyRle[] = [];
   if (Array.isArray(segmentation) && segmentation.length > 0 && segmentation.every((p) => Array.isArray(p))) {
-    try {
-      return polygonsToMask(segmentation as number[][], size);
-    } catch (error) {
-      throw new MaskImportError('bad-coco', `mask import: ${where}: ${(error as Error).message}`);
-    }
+    (segmentation as unknown[][]).forEach((polygon, index) => {
+      if (polygon.length < 6 || polygon.length % 2 !== 0 || polygon.some((v) => !Number.isFinite(v)))
+        throw new MaskImportError(
+          'bad-coco',
+          `mask import: ${where}: polygon ${index} must list at least 3 points as [x1, y1, x2, y2, …] of finite ` +
+            `numbers, got ${polygon.length} values`,
+        );
+    });
+    // the mask pycocotools' COCO.annToMask gives for this annotation (rleFrPoly, unioned), not centre sampling
+    return polygonsToMaskLikePycocotools(segmentation as number[][], size);
   }
   if (isRle(segmentation)) rles.push(segmentation);
   else if (Array.isArray(segmentation) && segmentation.length > 0 && segmentation.every(isRle))

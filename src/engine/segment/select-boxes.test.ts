@@ -35,17 +35,18 @@ describe('selecting SAM masks with detections, as the released code does', () =>
       { sourceId: 'g', bbox: [4, 3, 10, 10], score: 0.55 },
     ];
     const { selected, matches, decisions } = selectByDetections(proposals, detections, { minScore: 0.5 });
+    // by score, best first (CutLER's order), the unscored f last
     expect(matches.map((m) => [m.sourceId, m.proposal, m.overlap, m.measure])).toEqual([
       ['a', 0, 4, 'box'],
       ['b', 2, 12, 'box'],
       ['c', 1, 6, 'mask'],
       ['e', 0, 0, 'box'],
-      ['f', 2, 12, 'box'],
       ['g', 2, 2, 'box'],
+      ['f', 2, 12, 'box'],
     ]);
     // six masks for six detections: P2 three times, P0 twice
     expect(selected.map((p) => p.id)).toEqual([0, 2, 1, 0, 2, 2]);
-    expect(selected[1]).toBe(selected[4]);
+    expect(selected[1]).toBe(selected[5]);
     expect(decisions.map((d) => d.used)).toEqual([true, true, true, false, true, true, true]);
     expect(decisions[2].reason).toBe('selects SAM mask 1 (6 px shared with its mask), the first of 2 tied');
     expect(decisions[3].reason).toBe('ignored: score 0.5 is not above 0.5');
@@ -72,15 +73,33 @@ describe('selecting SAM masks with detections, as the released code does', () =>
     }
   });
 
-  it('selects nothing without SAM masks, and refuses a box outside the image or a mask of another size', () => {
+  it('takes detections by score whatever the file order (stable on equal scores)', () => {
+    const detections: Detection[] = [
+      { sourceId: 'low', bbox: [0, 0, 2, 4], score: 0.6 },
+      { sourceId: 'high', bbox: [3, 0, 3, 4], score: 0.95 },
+      { sourceId: 'tie-1', bbox: [2, 0, 4, 2], score: 0.8 },
+      { sourceId: 'tie-2', bbox: [0, 0, 2, 4], score: 0.8 },
+    ];
+    const { matches, selected } = selectByDetections(proposals, detections, { minScore: 0.5 });
+    expect(matches.map((m) => m.sourceId)).toEqual(['high', 'tie-1', 'tie-2', 'low']);
+    expect(selected.map((p) => p.id)).toEqual([2, 1, 0, 0]);
+  });
+
+  it('selects nothing without SAM masks; a box covering no pixel takes SAM mask 0; refuses a mask of another size', () => {
     const none = selectByDetections([], [{ sourceId: 'a', bbox: [0, 0, 1, 1], score: 0.9 }], {
       minScore: 0.5,
     });
     expect(none.selected).toEqual([]);
     expect(none.decisions[0]).toMatchObject({ used: false, reason: 'no SAM mask was generated to match' });
-    expect(() =>
-      selectByDetections(proposals, [{ sourceId: 'annotation 7', bbox: [10, 10, 2, 2] }], { minScore: 0.5 }),
-    ).toThrow('detection annotation 7: its box [10, 10, 2, 2] covers no pixel of the 6×4 image');
+    // the released overlap of an empty box is 0 with every SAM mask: argmax → 0
+    const outside = selectByDetections(proposals, [{ sourceId: 'annotation 7', bbox: [10, 10, 2, 2] }], {
+      minScore: 0.5,
+    });
+    expect(outside.selected.map((p) => p.id)).toEqual([0]);
+    expect(outside.matches[0]).toMatchObject({ proposal: 0, overlap: 0 });
+    expect(outside.decisions[0].reason).toBe(
+      "overlaps no SAM mask: takes SAM mask 0, as the released code's argmax does",
+    );
     const small = { width: 2, height: 2, data: new Uint8Array(4).fill(1) };
     expect(() =>
       selectByDetections(proposals, [{ sourceId: 'x', bbox: [0, 0, 1, 1], mask: small }], { minScore: 0.5 }),

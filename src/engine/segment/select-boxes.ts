@@ -13,6 +13,10 @@
  * - l. 197, 202–205: `final_masks = sam_masks[max_overlap_idx]`, written in detection order: two detections picking
  *   the same SAM mask give two (identical) masks, and nothing caps the count.
  *
+ * A detections file is not trusted to be in CutLER's order: detections are taken by score, best first (a stable sort,
+ * so equal scores keep the file's order; detections without a score follow, in file order). A box covering no pixel
+ * centre overlaps nothing, so it takes SAM mask 0, as the released argmax over zeros does.
+ *
  * Here a detection's mask is its `segmentation` when the file has one (CutLER's evaluation writes it as RLE): the
  * overlap is then exactly the released one. A detection with only a `bbox` is matched by its box — the count of a SAM
  * mask's pixels whose centres lie inside it — which stands in for CutLER's mask (a CutLER mask lies within its box).
@@ -77,7 +81,7 @@ export interface BoxDecision {
 
 /**
  * Selects SAM masks with detections, as the released code does (see the module comment): each detection with
- * `score > minScore` (or no score), in input order, takes the SAM mask of largest overlap, the first one on a tie,
+ * `score > minScore` (or no score), best score first, takes the SAM mask of largest overlap, the first one on a tie,
  * mask 0 when it overlaps none. `selected[i]` is the SAM mask of `matches[i]`; the same mask may appear more than
  * once. No SAM mask: nothing is selected.
  *
@@ -89,7 +93,7 @@ export function selectByDetections<T extends { mask: BinaryMask }>(
   detections: readonly Detection[],
   options: { minScore: number },
 ): { selected: T[]; matches: BoxMatch[]; decisions: BoxDecision[] } {
-  const used: number[] = [];
+  let used: number[] = [];
   const decisions: BoxDecision[] = detections.map((d, z) => {
     if (d.score !== undefined && !(d.score > options.minScore))
       return {
@@ -100,6 +104,9 @@ export function selectByDetections<T extends { mask: BinaryMask }>(
     used.push(z);
     return { sourceId: d.sourceId, used: true, reason: '' };
   });
+  // CutLER's order: by score, best first (stable; unscored last, in file order)
+  const score = (z: number) => detections[z].score ?? Number.NEGATIVE_INFINITY;
+  used = used.sort((a, b) => score(b) - score(a) || a - b);
   if (proposals.length === 0) {
     for (const z of used)
       Object.assign(decisions[z], { used: false, reason: 'no SAM mask was generated to match' });
@@ -114,12 +121,8 @@ export function selectByDetections<T extends { mask: BinaryMask }>(
       sameSize(d.mask, size, `detection ${d.sourceId}`);
       return null;
     }
-    const range = boxPixels(d.bbox, size);
-    if (!range)
-      throw new RangeError(
-        `detection ${d.sourceId}: its box [${d.bbox.join(', ')}] covers no pixel of the ${size.width}×${size.height} image`,
-      );
-    return range;
+    // a box covering no pixel centre: the empty range, overlap 0 with every SAM mask
+    return boxPixels(d.bbox, size) ?? { x0: 0, y0: 0, x1: 0, y1: 0 };
   });
   // the set pixels of each detection mask, counted once per SAM mask
   const maskPixels = used.map((z) => {

@@ -129,6 +129,8 @@ export class ReportExport {
       splitBy: params.splitBy,
       splitSeed: params.splitSeed,
       cocoNames: params.cocoNames,
+      allowRepeat: params.allowRepeat,
+      keepDuplicates: params.keepDuplicates,
     };
     const project = this.session.require();
     const out = dest
@@ -167,6 +169,8 @@ export class ReportExport {
         singleMask,
         ...(hasRefs(format) ? refsOptions : {}),
         appendTo: append ? appendFolder : undefined,
+        // the project's own exports folder is the app's to replace; a chosen destination only when asked
+        overwrite: params.overwrite ?? dest === undefined,
         review: this.review.state,
         within: append ? appendFolder : dest ? out : project.dir,
         // image paths come from the project's files (untrusted): only the session's folders are read

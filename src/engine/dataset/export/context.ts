@@ -44,6 +44,18 @@ export interface ExportOptions {
   singleMask?: SingleMaskOption;
   /** refcoco/cris: add this project to the export in that folder (fresh ids, no file-name clash). */
   appendTo?: string;
+  /**
+   * A new export's `out` must be a new or empty folder; `overwrite` replaces a non-empty one whole (staged beside it
+   * and renamed into place).
+   */
+  overwrite?: boolean;
+  /** With `appendTo`: add images an earlier part already holds (same content hash); refused otherwise. */
+  allowRepeat?: boolean;
+  /**
+   * refcoco/cris: export every kept caption of a mask, repeats included (the released loader samples from all of a
+   * mask's captions, so a caption found by several crops or decodings weighs more); default each distinct one once.
+   */
+  keepDuplicates?: boolean;
   /** Called after each image. */
   onProgress?: (done: number, total: number) => void;
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
@@ -69,6 +81,8 @@ export interface ExportSummary {
   refs: number;
   expressions: number;
   tau: number;
+  /** What the export wrote but a consumer may not read as meant (printed by the CLI, kept in the record). */
+  warnings?: string[];
   /** refcoco/cris: images, refs and expressions per split, over the whole export (appended parts included). */
   splits?: Array<{ name: string; images: number; refs: number; expressions: number }>;
 }
@@ -134,10 +148,9 @@ export function collectRefs(context: ExportContext): ExportRef[] {
   for (const result of context.results) {
     const kept = keptByMask(result, context.policy, context.review);
     for (const mask of result.masks) {
-      // distinct sentences per ref, in candidate order (identical captions from several crops count once)
-      const sentences = [
-        ...new Set((kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '')),
-      ];
+      // in candidate order; identical captions from several crops count once unless keepDuplicates
+      const texts = (kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '');
+      const sentences = context.options.keepDuplicates ? texts : [...new Set(texts)];
       if (sentences.length === 0) continue;
       refs.push({ image: result.image, mask, sentences, tokens: sentences.map(tokenize) });
     }

@@ -61,6 +61,43 @@ function specs(n: number, prefix: string, tint: number): TestImageSpec[] {
   });
 }
 
+// Debian bookworm has no python3-pycocotools: build it from the cocoapi source (README "Checking exports against the
+// real consumers") and put it on PYTHONPATH; where it is importable these tests run the real COCO.annToMask and
+// refer.py's getMask steps (mask.area included) over the exports.
+const HAS_PYCOCOTOOLS = (() => {
+  try {
+    execFileSync('python3', ['-c', 'import pycocotools.coco'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Every annotation of an export's instances.json decoded by the real pycocotools: `COCO.annToMask` and refer.py's
+ * `getMask` steps (frPyObjects, decode, sum, astype, `sum(mask.area(rle))`), masks as '0'/'1' strings row-major.
+ */
+function realDecode(root: string): Record<string, { annToMask: string; getMask: string; area: number }> {
+  const script = `
+import contextlib, json, sys, numpy as np
+from pycocotools.coco import COCO
+from pycocotools import mask as maskUtils
+with contextlib.redirect_stdout(sys.stderr):  # COCO() prints 'loading annotations into memory...'
+    coco = COCO(sys.argv[1] + '/refcocog/instances.json')
+out = {}
+for ann in coco.dataset['annotations']:
+    img = coco.imgs[ann['image_id']]
+    m1 = coco.annToMask(ann)
+    seg = ann['segmentation']
+    rle = maskUtils.frPyObjects(seg, img['height'], img['width']) if type(seg[0]) == list else seg
+    m2 = np.sum(maskUtils.decode(rle), axis=2).astype(np.uint8)
+    area = sum(maskUtils.area(rle))
+    out[ann['id']] = {'annToMask': ''.join(str(int(v)) for v in m1.flatten()),
+                      'getMask': ''.join(str(int(v)) for v in m2.flatten()), 'area': int(area)}
+print(json.dumps(out))`;
+  return JSON.parse(execFileSync('python3', ['-c', script, root], { maxBuffer: 1 << 28 }).toString());
+}
+
 let dir: string;
 let projectA: string;
 let projectB: string;
@@ -162,43 +199,20 @@ describe('a refcoco export split three ways, with a second project appended', ()
     expect(instances.annotations[0].segmentation).toHaveLength(1);
   });
 
-  // Debian bookworm has no python3-pycocotools and pip is unreachable here; where pycocotools is installed this
-  // cross-checks the TypeScript decoders against the real COCO.annToMask and refer.py's getMask steps.
-  const hasPycocotools = (() => {
-    try {
-      execFileSync('python3', ['-c', 'import pycocotools.coco'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  it.skipIf(!hasPycocotools)(
-    'decodes like the real pycocotools COCO.annToMask and refer.py getMask (skipped: pycocotools not installed)',
+  it.skipIf(!HAS_PYCOCOTOOLS)(
+    'decodes like the real pycocotools COCO.annToMask and refer.py getMask (skipped where pycocotools is not importable)',
     () => {
-      const script = `
-import json, sys, numpy as np
-from pycocotools.coco import COCO
-from pycocotools import mask as maskUtils
-coco = COCO(sys.argv[1] + '/refcocog/instances.json')
-out = {}
-for ann in coco.dataset['annotations']:
-    img = coco.imgs[ann['image_id']]
-    m1 = coco.annToMask(ann)
-    seg = ann['segmentation']
-    rle = maskUtils.frPyObjects(seg, img['height'], img['width']) if type(seg[0]) == list else seg
-    m2 = np.sum(maskUtils.decode(rle), axis=2).astype(np.uint8)
-    out[ann['id']] = [''.join(str(int(v)) for v in m1.flatten()), ''.join(str(int(v)) for v in m2.flatten())]
-print(json.dumps(out))`;
-      const real = JSON.parse(execFileSync('python3', ['-c', script, out]).toString());
+      const real = realDecode(out);
       const instances = JSON.parse(readFileSync(join(out, 'refcocog/instances.json'), 'utf8'));
       for (const ann of instances.annotations) {
         const image = instances.images.find((i: { id: number }) => i.id === ann.image_id);
-        expect(real[ann.id][0]).toBe(
+        expect(real[ann.id].annToMask).toBe(
           Array.from(decodeLikeAnnToMask(ann.segmentation, image.height, image.width).data).join(''),
         );
-        expect(real[ann.id][1]).toBe(
+        expect(real[ann.id].getMask).toBe(
           Array.from(decodeLikeReferPy(ann.segmentation, image.height, image.width).data).join(''),
         );
+        expect(real[ann.id].area).toBe(ann.area);
       }
     },
   );
@@ -246,6 +260,42 @@ print(json.dumps(out))`;
       `cannot append a cris export to ${out}: it is a refcoco export`,
     );
   });
+
+  it('records each part’s own split spec, seed and counts, and the reference settings it differs in', () => {
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.parts.map((p: { split: string; splitSeed: number }) => [p.split, p.splitSeed])).toEqual([
+      ['train=0.6,val=0.2,test=0.2', 3],
+      ['train=0.6,val=0.2,test=0.2', 3],
+    ]);
+    const [a, b] = record.parts;
+    expect(a.splits.reduce((n: number, s: { refs: number }) => n + s.refs, 0)).toBe(12);
+    expect(b.splits.reduce((n: number, s: { refs: number }) => n + s.refs, 0)).toBe(7);
+    expect(b.exported.map((i: { projectId: number }) => i.projectId)).toEqual([1, 2, 3, 4]);
+    expect(record.referenceDifferences.referencePreset).toBe(false);
+    expect(record.referenceDifferences.settingsDifferingFromReference).toContain(
+      'filter.emptyMask: "drop" (reference: "random")',
+    );
+    expect(record.referenceDifferences.releasedCodeDifferences.length).toBeGreaterThan(3);
+  });
+
+  it('refuses to append a project whose images are already in the export, unless allowRepeat', async () => {
+    const before = readFileSync(join(out, 'refcocog/instances.json'), 'utf8');
+    await expect(exportProject(projectB, { format: 'refcoco', out: '', appendTo: out })).rejects.toThrow(
+      `cannot append to ${out}: 4 of the 4 images to export (a.png, …) are already in part 2 (project ${projectB}), ` +
+        'by content; give --allow-repeat to add them again',
+    );
+    expect(readFileSync(join(out, 'refcocog/instances.json'), 'utf8')).toBe(before);
+    // allowed, and appended without split flags: the part says its own split; the export's split is per part
+    await exportProject(projectB, { format: 'refcoco', out: '', appendTo: out, allowRepeat: true });
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.parts).toHaveLength(3);
+    expect(record.parts[2]).toMatchObject({
+      split: 'train',
+      allowRepeat: true,
+      counts: { images: 4, refs: 7 },
+    });
+    expect(record.export.split).toBe('per part (see parts[].split)');
+  });
 });
 
 describe('a cris export split three ways, with a second project appended', () => {
@@ -289,6 +339,93 @@ describe('a cris export split three ways, with a second project appended', () =>
       emptyMask: 'drop',
       maskRepresentation: 'png-0-255',
     });
+  });
+});
+
+describe('a mask of more than 1,000 parts', () => {
+  /** Sparse specks (seeded LCG): ~1,500 4-connected parts on 120×90. */
+  function specks(width: number, height: number): BinaryMask {
+    let state = 11;
+    const data = new Uint8Array(width * height);
+    for (let i = 0; i < data.length; i++) {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      data[i] = state / 2147483648 < 0.2 ? 1 : 0;
+    }
+    return { width, height, data };
+  }
+  const mask = specks(120, 90);
+  let out: string;
+  beforeAll(async () => {
+    const project = await writeMaskProject(join(dir, 'specks'), [
+      {
+        name: 'specks.png',
+        width: 120,
+        height: 90,
+        colour: [30, 60, 90],
+        masks: [{ mask, captions: [['the specks', null, 30]] }],
+      },
+    ]);
+    out = join(dir, 'specks-export');
+    await exportProject(project, { format: 'refcoco', out });
+  });
+
+  it('is one polygon that decodes to it under both decoders', () => {
+    const instances = JSON.parse(readFileSync(join(out, 'refcocog/instances.json'), 'utf8'));
+    const [ann] = instances.annotations;
+    expect(ann.segmentation).toHaveLength(1);
+    const expected = Array.from(mask.data).join('');
+    expect(Array.from(decodeLikeReferPy(ann.segmentation, 90, 120).data).join('')).toBe(expected);
+    expect(Array.from(decodeLikeAnnToMask(ann.segmentation, 90, 120).data).join('')).toBe(expected);
+  });
+
+  it.skipIf(!HAS_PYCOCOTOOLS)(
+    'decodes under the real refer.py getMask (mask.area included) and annToMask (skipped where pycocotools is not importable)',
+    () => {
+      const [real] = Object.values(realDecode(out));
+      const expected = Array.from(mask.data).join('');
+      expect(real.getMask).toBe(expected);
+      expect(real.annToMask).toBe(expected);
+      expect(real.area).toBe(mask.data.reduce((n, v) => n + v, 0));
+    },
+  );
+});
+
+describe('the splits CRIS reads', () => {
+  it('are the only ones the cris export writes, per dataset; the refcoco export warns about the others', async () => {
+    const out = join(dir, 'cris-plus');
+    await expect(
+      exportProject(projectB, {
+        format: 'cris',
+        out,
+        dataset: 'refcoco+',
+        split: 'train=0.8,val=0.1,test=0.1',
+      }),
+    ).rejects.toThrow(
+      'split train=0.8,val=0.1,test=0.1: CRIS has no "test" split for refcoco+ (its splits: train, val, testA, testB)',
+    );
+    expect(existsSync(out)).toBe(false);
+    await expect(
+      exportProject(projectB, { format: 'cris', out, splitBy: 'google', split: 'train=0.5,test=0.5' }),
+    ).rejects.toThrow('CRIS has no "test" split for refcocog_g (its splits: train, val)');
+    const ok = await exportProject(projectB, {
+      format: 'cris',
+      out,
+      dataset: 'refcoco+',
+      split: 'train=0.5,testA=0.25,testB=0.25',
+    });
+    expect(ok.warnings).toBeUndefined();
+    const refcoco = await exportProject(projectB, {
+      format: 'refcoco',
+      out: join(dir, 'refcoco-plus'),
+      dataset: 'refcoco+',
+      split: 'train=0.5,test=0.5',
+    });
+    expect(refcoco.warnings).toEqual([
+      'CRIS has no "test" split for refcoco+ (its splits: train, val, testA, testB): CRIS\'s data_process.py ' +
+        'would drop those refs without a word (refer.py and LAVT read them)',
+    ]);
+    const record = JSON.parse(readFileSync(join(dir, 'refcoco-plus', 'export-record.json'), 'utf8'));
+    expect(record.export.warnings).toEqual(refcoco.warnings);
   });
 });
 

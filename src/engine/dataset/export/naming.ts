@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import {
   CRIS_HAS_NO_REFCLEF,
+  crisFolderName,
   DEFAULT_REFER_DATASET,
   REFER_DATASETS,
   SPLIT_BY,
@@ -37,8 +38,7 @@ export function resolveDataset(
 /** CRIS's folder name for a dataset and splitBy (`anns/<folder>`, `masks/<folder>`, `lmdb/<folder>`). */
 export function crisFolder(dataset: ReferDataset, splitBy: string): string {
   if (dataset === 'refclef') throw new Error(CRIS_HAS_NO_REFCLEF);
-  if (dataset === 'refcocog') return splitBy === 'google' ? 'refcocog_g' : 'refcocog_u';
-  return dataset;
+  return crisFolderName(dataset, splitBy);
 }
 
 /** One split of a `--split-by-image` spec. */

@@ -4,6 +4,7 @@
  * never clash, and refusing when the earlier export's format, dataset or splitBy differ.
  */
 import { extname, join } from 'node:path';
+import { crisFolderName, crisSplitMismatch } from '../../../shared/formats.ts';
 import type { ImageRecord } from '../../../shared/results.ts';
 import { collectRefs, stem, type ExportContext, type ExportRef, type Writer } from './context.ts';
 import {
@@ -46,8 +47,25 @@ export interface ExportRecordFile {
     splits?: SplitCount[];
     ids?: { images: IdRange; annotations: IdRange; refs: IdRange; sentences: IdRange };
   };
-  parts?: unknown[];
+  parts?: RecordPart[];
+  project?: string;
+  images?: Array<{ sha256?: string }>;
   [key: string]: unknown;
+}
+
+/** What appending reads of an earlier part of export-record.json. */
+export interface RecordPart {
+  project?: string;
+  split?: string;
+  splitSeed?: number;
+  /** The images the part wrote (refcoco/cris parts since this version); else the project's images. */
+  exported?: Array<{ sha256?: string }>;
+  images?: Array<{ sha256?: string }>;
+}
+
+/** The parts of an earlier export, oldest first; a record without `parts` is its own first part. */
+export function recordParts(record: ExportRecordFile): RecordPart[] {
+  return record.parts ?? [{ project: record.project, images: record.images }];
 }
 
 /** A planned ref: its ids, image and split. */
@@ -82,6 +100,8 @@ export interface DatasetPlan {
   ids: { images: IdRange; annotations: IdRange; refs: IdRange; sentences: IdRange };
   /** Counts per split over the whole export (earlier parts included). */
   splitCounts: SplitCount[];
+  /** Counts per split of this part alone. */
+  partSplitCounts: SplitCount[];
 }
 
 /**
@@ -120,6 +140,7 @@ export function planDataset(context: ExportContext): DatasetPlan {
   const { options } = context;
   const { dataset, splitBy } = resolveDataset(options.dataset, options.splitBy);
   const splits = parseSplits(options.split ?? 'train');
+  checkCrisSplits(context, dataset, splitBy, splits);
   const splitSeed = options.splitSeed ?? context.project.file.settings.seed;
   if (!Number.isInteger(splitSeed)) throw new Error(`--split-seed must be an integer, got ${splitSeed}`);
   const previous = options.appendTo ? readPrevious(context.writer, options.format, dataset, splitBy) : null;
@@ -132,6 +153,7 @@ export function planDataset(context: ExportContext): DatasetPlan {
 
   const refs = collectRefs(context);
   const withRefs = [...new Map(refs.map((r) => [r.image.id, r.image])).values()];
+  if (previous && !options.allowRepeat) refuseRepeat(previous, withRefs);
   const splitOf = assignSplits(
     withRefs.map((r) => ({ key: r.id, sha256: r.sha256 })),
     splits,
@@ -185,7 +207,71 @@ export function planDataset(context: ExportContext): DatasetPlan {
     counts(ref.split, 0).refs++;
     counts(ref.split, 0).expressions += ref.sentences.length;
   }
-  return { dataset, splitBy, splits, splitSeed, refs: planned, images, previous, ids, splitCounts };
+  const partSplitCounts = splits.map((s) => ({
+    name: s.name,
+    share: s.share,
+    images: 0,
+    refs: 0,
+    expressions: 0,
+  }));
+  for (const image of images.values()) partSplitCounts.find((s) => s.name === image.split)!.images++;
+  for (const ref of planned) {
+    const count = partSplitCounts.find((s) => s.name === ref.split)!;
+    count.refs++;
+    count.expressions += ref.sentences.length;
+  }
+  return {
+    dataset,
+    splitBy,
+    splits,
+    splitSeed,
+    refs: planned,
+    images,
+    previous,
+    ids,
+    splitCounts,
+    partSplitCounts,
+  };
+}
+
+/**
+ * The cris export refuses splits CRIS does not read for its folder, naming those it does; the refcoco export warns
+ * (CRIS's `data_process.py` converts refer.py's files and would drop those refs without a word). refcoco splitBy
+ * google and refclef are not CRIS inputs, so no warning there.
+ */
+function checkCrisSplits(
+  context: ExportContext,
+  dataset: ReferDataset,
+  splitBy: string,
+  splits: readonly SplitShare[],
+): void {
+  const mismatch = crisSplitMismatch(
+    crisFolderName(dataset, splitBy),
+    splits.map((s) => s.name),
+  );
+  if (!mismatch) return;
+  if (context.options.format === 'cris') throw new Error(`split ${context.options.split}: ${mismatch}`);
+  if (dataset === 'refclef' || (dataset === 'refcoco' && splitBy === 'google')) return;
+  (context.summary.warnings ??= []).push(
+    `${mismatch}: CRIS's data_process.py would drop those refs without a word (refer.py and LAVT read them)`,
+  );
+}
+
+/**
+ * Refuses to add images whose content (SHA-256) an earlier part already holds: appending the same project twice
+ * would weigh its images double and could put one image in two splits.
+ */
+function refuseRepeat(previous: PreviousExport, images: readonly ImageRecord[]): void {
+  recordParts(previous.record).forEach((part, k) => {
+    const held = new Set((part.exported ?? part.images ?? []).map((i) => i.sha256));
+    const repeated = images.filter((r) => held.has(r.sha256));
+    if (repeated.length > 0)
+      throw new Error(
+        `cannot append to ${previous.dir}: ${repeated.length} of the ${images.length} images to export ` +
+          `(${repeated[0].name}${repeated.length > 1 ? ', …' : ''}) are already in part ${k + 1} ` +
+          `(project ${part.project ?? 'unknown'}), by content; give --allow-repeat to add them again`,
+      );
+  });
 }
 
 /** Merges this part's id ranges with the earlier export's. */
@@ -202,21 +288,37 @@ export function mergedIds(plan: DatasetPlan): DatasetPlan['ids'] {
   };
 }
 
-/** The plan's resolved values for export-record.json. */
+/** The plan's resolved values for export-record.json, with this part's own split, seed, counts and images. */
 export function planRecord(plan: DatasetPlan, context: ExportContext): Record<string, unknown> {
+  const split =
+    plan.splits.length === 1 ? plan.splits[0].name : plan.splits.map((s) => `${s.name}=${s.share}`).join(',');
+  // the export's split and seed are one value only while every part used the same; else each part says its own
+  const was = plan.previous?.record.export as { split?: unknown; splitSeed?: unknown } | undefined;
+  const same = !was || (was.split === split && was.splitSeed === plan.splitSeed);
   return {
     dataset: plan.dataset,
     splitBy: plan.splitBy,
-    split:
-      plan.splits.length === 1
-        ? plan.splits[0].name
-        : plan.splits.map((s) => `${s.name}=${s.share}`).join(','),
-    splitSeed: plan.splitSeed,
+    split: same ? split : 'per part (see parts[].split)',
+    splitSeed: same ? plan.splitSeed : 'per part (see parts[].splitSeed)',
     splits: plan.splitCounts,
     cocoNames: context.options.cocoNames ?? false,
+    keepDuplicates: context.options.keepDuplicates ?? false,
     ids: mergedIds(plan),
-    idsOfThisPart: plan.ids,
     appendedTo: plan.previous ? plan.previous.dir : false,
+    thisPart: {
+      split,
+      splitSeed: plan.splitSeed,
+      splits: plan.partSplitCounts,
+      ids: plan.ids,
+      allowRepeat: context.options.allowRepeat ?? false,
+      exported: [...plan.images.values()].map((i) => ({
+        id: i.id,
+        projectId: i.record.id,
+        fileName: i.fileName,
+        split: i.split,
+        sha256: i.record.sha256,
+      })),
+    },
   };
 }
 

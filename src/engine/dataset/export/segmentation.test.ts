@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRle, type BinaryMask } from '../../image/index.ts';
+import { encodeRle, maskToRings, type BinaryMask, type Polygon } from '../../image/index.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy, rleFrPoly } from './coco-decode.ts';
 import { cocoSegmentation, decodesTo } from './segmentation.ts';
 
@@ -12,12 +12,12 @@ function draw(...rows: string[]): BinaryMask {
 }
 
 /** A pseudo-random blob mask (seeded LCG), SAM-like noise with holes and specks. */
-function noise(width: number, height: number, seed: number): BinaryMask {
+function noise(width: number, height: number, seed: number, density = 0.45): BinaryMask {
   let s = seed;
   const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) {
     s = (s * 1103515245 + 12345) % 2147483648;
-    data[i] = s / 2147483648 < 0.45 ? 1 : 0;
+    data[i] = s / 2147483648 < density ? 1 : 0;
   }
   return { width, height, data };
 }
@@ -79,9 +79,19 @@ describe('the exported segmentation', () => {
     });
   }
 
-  it('uses one polygon per part for masks without holes and one bridged polygon for masks with holes', () => {
-    expect(cocoSegmentation(CORPUS['two parts'], 'x')).toHaveLength(2);
+  it('writes one polygon per mask, whatever its parts and holes', () => {
+    expect(cocoSegmentation(CORPUS['two parts'], 'x')).toHaveLength(1);
     expect(cocoSegmentation(CORPUS['a nested hole with an island'], 'x')).toHaveLength(1);
+    expect(cocoSegmentation(CORPUS['a full image'], 'x')).toEqual([[0, 0, 3, 0, 3, 2, 0, 2]]);
+  });
+
+  it('says a mask of more than 1,000 parts as one polygon (pycocotools mask.area overflows past 255)', () => {
+    const specks = noise(120, 90, 7, 0.2);
+    const parts = maskToRings(specks).filter((ring) => signedArea(ring) > 0).length;
+    expect(parts).toBeGreaterThan(1000);
+    const segmentation = cocoSegmentation(specks, 'specks');
+    expect(segmentation).toHaveLength(1);
+    expect(decodesTo(segmentation, specks)).toBe(true);
   });
 
   it('refuses an empty mask', () => {
@@ -90,3 +100,14 @@ describe('the exported segmentation', () => {
     );
   });
 });
+
+/** Shoelace area with y down: outer boundaries positive, holes negative. */
+function signedArea(polygon: Polygon): number {
+  let sum = 0;
+  const n = polygon.length / 2;
+  for (let i = 0; i < n; i++) {
+    const j = (i + 1) % n;
+    sum += polygon[2 * i] * polygon[2 * j + 1] - polygon[2 * j] * polygon[2 * i + 1];
+  }
+  return sum / 2;
+}

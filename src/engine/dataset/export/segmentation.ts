@@ -4,11 +4,14 @@
  * on uncompressed counts; `annToMask` fails on a compressed RLE inside a list (`invalid literal for int()`). No RLE
  * form serves both; polygons do, and they can say every mask exactly:
  *
- * - a mask without holes: one pixel-corner polygon per 4-connected part (disjoint, so refer.py's sum is the union);
- * - a mask with holes (or nested islands): ONE polygon that walks every boundary ring — outer, holes, islands — joined
- *   by bridges between consecutive rings' starts, each bridge walked there and back. `rleFrPoly` fills even-odd per column,
- *   and a segment walked twice toggles the same crossings twice, so the bridges vanish and the rings' parity is the
- *   mask. Every segmentation written is checked against `rleFrPoly`'s rasters; a mismatch stops the export.
+ * - a mask of one part without holes: its pixel-corner boundary polygon;
+ * - any other mask (several parts, holes, nested islands): ONE polygon that walks every boundary ring joined by
+ *   bridges between consecutive rings' starts, each bridge walked there and back. `rleFrPoly` fills even-odd per
+ *   column, and a segment walked twice toggles the same crossings twice, so the bridges vanish and the rings' parity
+ *   is the mask. One polygon, not one per part: pycocotools' `mask.area` (which refer.py's `getMask` calls) builds a
+ *   `np.array((n,), dtype=np.uint8)` of the polygon count, an `OverflowError` under numpy 2 once n > 255.
+ *
+ * Every segmentation written is checked against `rleFrPoly`'s rasters; a mismatch stops the export.
  */
 import { maskToRings, type BinaryMask, type Polygon } from '../../image/index.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy, rleFrPoly } from './coco-decode.ts';
@@ -17,17 +20,17 @@ import { decodeLikeAnnToMask, decodeLikeReferPy, rleFrPoly } from './coco-decode
 export const MASK_REPRESENTATION = {
   form: 'coco-polygons',
   detail:
-    'pixel-corner polygons: one per 4-connected part; a mask with holes is one polygon joining all its boundary rings ' +
-    'by bridges walked there and back (even-odd fill cancels them). Decodes exactly under refer.py getMask and ' +
-    'pycocotools COCO.annToMask.',
+    'one pixel-corner polygon per mask: a mask of several parts or with holes joins all its boundary rings by ' +
+    'bridges walked there and back (even-odd fill cancels them). Decodes exactly under refer.py getMask and ' +
+    'pycocotools COCO.annToMask, whatever the number of parts (pycocotools mask.area overflows past 255 polygons ' +
+    'under numpy 2).',
 } as const;
 
 /** The COCO segmentation of a (non-empty) mask, checked to decode to it under both decoders. */
 export function cocoSegmentation(mask: BinaryMask, what: string): Polygon[] {
   const rings = maskToRings(mask);
   if (rings.length === 0) throw new Error(`${what}: the mask is empty; it cannot be exported`);
-  // outer boundaries run clockwise (positive area, y down), holes counter-clockwise
-  const polygons = rings.some((r) => signedArea(r) < 0) ? [bridgeRings(rings)] : rings;
+  const polygons = [rings.length === 1 ? rings[0] : bridgeRings(rings)];
   if (!rastersTo(polygons, mask))
     throw new Error(
       `${what}: the mask does not survive as a COCO polygon under refer.py and pycocotools decoding`,
@@ -53,16 +56,6 @@ function rastersTo(polygons: readonly Polygon[], mask: BinaryMask): boolean {
     for (let y = 0; y < h; y++) if (sum[x * h + y] !== (data[y * w + x] !== 0 ? 1 : 0)) return false;
   }
   return true;
-}
-
-function signedArea(polygon: Polygon): number {
-  let sum = 0;
-  const n = polygon.length / 2;
-  for (let i = 0; i < n; i++) {
-    const j = (i + 1) % n;
-    sum += polygon[2 * i] * polygon[2 * j + 1] - polygon[2 * j] * polygon[2 * i + 1];
-  }
-  return sum / 2;
 }
 
 /**

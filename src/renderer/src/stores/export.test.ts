@@ -13,6 +13,7 @@ const choices = (overrides: Partial<ExportChoices> = {}): ExportChoices => ({
   cocoNames: false,
   singleMask: 'project',
   appendTo: '',
+  overwrite: false,
   ...overrides,
 });
 
@@ -43,6 +44,9 @@ describe('the export dialog’s request', () => {
     expect(() => parseParams('export:run', exportRequest(choices({ splitSeed: 1.5 }), 1))).toThrow(
       'export:run: invalid parameters: splitSeed: must be an integer',
     );
+    // replacing a non-empty destination is asked for, never assumed
+    expect(exportRequest(choices({ overwrite: true }), 1)).toMatchObject({ overwrite: true });
+    expect(parseParams('export:run', exportRequest(choices({ overwrite: true }), 1)).overwrite).toBe(true);
   });
 
   it('moves splitBy to the dataset’s default when the dataset has no such splitBy', () => {

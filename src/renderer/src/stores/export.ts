@@ -32,6 +32,8 @@ export interface ExportChoices {
   cocoNames: boolean;
   singleMask: SingleMaskOption;
   appendTo: string;
+  /** Replace a non-empty export folder (else the destination's format folder must be new or empty). */
+  overwrite: boolean;
 }
 
 /** True when a chosen format takes the refcoco/cris options (dataset, splitBy, seed, COCO names, append). */
@@ -51,6 +53,7 @@ export function exportRequest(choices: ExportChoices, tau: number): Params<'expo
     tau,
     split: choices.split,
     singleMask: choices.singleMask,
+    ...(choices.overwrite ? { overwrite: true } : {}),
     ...(takesRefs(choices.formats)
       ? {
           dataset: choices.dataset,
@@ -76,6 +79,7 @@ export const useExportStore = defineStore('export', {
     cocoNames: false,
     singleMask: 'project' as SingleMaskOption,
     appendTo: '',
+    overwrite: false,
     /** null = use the τ of the filter store. */
     tau: null as number | null,
     running: false,
