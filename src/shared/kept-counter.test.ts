@@ -33,7 +33,8 @@ function randomProject(seed: number, images: number) {
   const index: number[] = [];
   const cos: number[] = [];
   const dos: number[] = [];
-  const review: ReviewInput = { decisions: {}, edits: {}, deletedMasks: [] };
+  const deletedMasks: string[] = [];
+  const review: ReviewInput = { decisions: {}, edits: {}, deletedMasks };
   for (let p = 0; p < images; p++) {
     const id = 3 * p + 7;
     const n = random() < 0.25 ? 1 : 2 + Math.floor(random() * 4);
@@ -51,7 +52,7 @@ function randomProject(seed: number, images: number) {
       if (random() < 0.04) review.decisions[`${id}:${m}:${k}`] = pick(['accepted', 'rejected'] as const);
     }
     end.push(mask.length);
-    if (random() < 0.03) review.deletedMasks.push(`${id}:${Math.floor(random() * n)}`);
+    if (random() < 0.03) deletedMasks.push(`${id}:${Math.floor(random() * n)}`);
   }
   const columns: CounterColumns = {
     imageIds: Int32Array.from(ids),

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   CandidateView,
+  ImagePage,
   ImageSummary,
   InspectorTrace,
   MaskView,
@@ -16,6 +17,7 @@ import type {
 import type { ImageResult } from '../../shared/results.ts';
 import type { EngineClient } from './client.ts';
 import { REVIEW_FILE } from './session.ts';
+import { decodeLine } from '../pipeline/index.ts';
 import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 
 let base: string;
@@ -56,7 +58,8 @@ const results = (dir: string): ImageResult[] =>
   readFileSync(join(dir, 'results.jsonl'), 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as ImageResult);
+    // every line as committed (compact format-2 records are decoded by the store's reader)
+    .map((line): ImageResult => decodeLine(line));
 
 describe('re-captioning an image with its edited masks', () => {
   it('regenerates and re-scores the candidates over the current mask set, revision after revision', async () => {
@@ -136,7 +139,7 @@ describe('re-captioning an image with its edited masks', () => {
       predictedIou: added.predictedIou,
       stability: added.stability,
     });
-    const summary = (await call<ImageSummary[]>('project:images'))[0];
+    const summary = (await call<ImagePage>('project:images')).images[0];
     expect(summary).toMatchObject({ status: 'done', masks: before.length });
 
     // the exports read the new revision

@@ -21,7 +21,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { QueueProgressSchema, type QueueProgress } from '../../../shared/api.ts';
 import { RESULTS_VERSION, type ImageResult } from '../../../shared/results.ts';
-import { projectLockHolder, RESULTS_FILE } from '../store/index.ts';
+import { decodeLine, projectLockHolder, RESULTS_FILE } from '../store/index.ts';
 
 /** The snapshot file in a project folder. */
 export const QUEUE_PROGRESS_FILE = 'queue-progress.json';
@@ -96,8 +96,10 @@ export class ResultsTail {
   #offset = 0;
   readonly #path: string;
 
-  constructor(dir: string) {
+  /** `fromEnd`: only lines appended after now (what is there already, the reader has read through its catalog). */
+  constructor(dir: string, options: { fromEnd?: boolean } = {}) {
     this.#path = join(dir, RESULTS_FILE);
+    if (options.fromEnd) this.#offset = statSync(this.#path, { throwIfNoEntry: false })?.size ?? 0;
   }
 
   /** The results committed since the last call, in file order (a re-captioned image may appear twice). */
@@ -129,7 +131,9 @@ export class ResultsTail {
     for (const line of buffer.subarray(0, end).toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
       try {
-        const result = JSON.parse(line) as ImageResult;
+        const parsed = JSON.parse(line) as ImageResult & { record?: unknown };
+        // compact records (format 2) are decoded by the store's reader; plain ones are results as they are
+        const result = parsed.record !== undefined ? decodeLine(line) : parsed;
         if (result.version === RESULTS_VERSION && Number.isInteger(result.image?.id)) results.push(result);
       } catch {
         // a line the store itself will refuse on the next open; the display skips it
@@ -168,10 +172,10 @@ export interface QueuedProjectWatch {
 export function watchQueuedProject(
   dir: string,
   events: QueuedProjectEvents,
-  options: { intervalMs?: number; silenceMs?: number } = {},
+  options: { intervalMs?: number; silenceMs?: number; resultsFromEnd?: boolean } = {},
 ): QueuedProjectWatch {
   const path = join(dir, QUEUE_PROGRESS_FILE);
-  const tail = new ResultsTail(dir);
+  const tail = new ResultsTail(dir, { fromEnd: options.resultsFromEnd });
   let active: QueueProgress | null = null;
   let seen = '';
   let changedAt = Date.now();
