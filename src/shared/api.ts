@@ -575,7 +575,8 @@ export interface KeptCounts {
   candidates: number;
   kept: number;
   masks: number;
-  perImage: Record<string, { candidates: number; kept: number }>;
+  /** Per image: exportable candidates, kept at τ, and reviewed (accepted or rejected; the tiles' review bar). */
+  perImage: Record<string, { candidates: number; kept: number; reviewed: number }>;
 }
 
 /** The decoding trace of one candidate, with the ids of the masks its `maskIndex` fields refer to. */

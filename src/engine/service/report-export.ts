@@ -31,7 +31,7 @@ import type { ResultCatalog } from '../pipeline/index.ts';
 import { ProjectCounts } from './kept-counts.ts';
 import type { ReviewStore } from './review-store.ts';
 import { DEMO_SCENES, type SessionState } from './session-state.ts';
-import { parseId } from './views.ts';
+import { parseId, reviewedByImage } from './views.ts';
 
 /** τ re-filtering, report and export of the open project. */
 export class ReportExport {
@@ -86,10 +86,12 @@ export class ReportExport {
           return p === undefined ? [] : [p];
         })
       : Array.from(columns.imageIds, (_, p) => p);
+    const reviewed = reviewedByImage(this.review.state);
     for (const p of positions)
       counts.perImage[String(columns.imageIds[p])] = {
         candidates: columns.end[p] - columns.start[p],
         kept: imageKeptAt(counter, p, tau),
+        reviewed: reviewed.get(columns.imageIds[p]) ?? 0,
       };
     return counts;
   }
