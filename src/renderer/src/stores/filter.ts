@@ -83,29 +83,35 @@ export const useFilterStore = defineStore('filter', {
         return inFlight;
       }
       inFlight = (async () => {
-        do {
-          again = false;
-          const tau = this.tau;
-          const imageIds = [...new Set([...(this.focus ? [this.focus] : []), ...this.visible])].slice(
-            0,
-            1000,
-          );
-          try {
-            const counts = await api().keptCounts({ tau, imageIds });
-            this.kept = counts.kept;
-            this.total = counts.candidates;
-            this.masks = counts.masks;
-            this.keptTau = tau;
-            this.perImage = counts.perImage;
-          } catch (error) {
-            if (errorCode(error) === 'no-project') {
-              this.clear();
-              return;
+        // `inFlight` is cleared in the same turn as the last `again` check: a request made after it starts anew,
+        // one made before it is folded into this loop (none is lost between the two)
+        try {
+          do {
+            again = false;
+            const tau = this.tau;
+            const imageIds = [...new Set([...(this.focus ? [this.focus] : []), ...this.visible])].slice(
+              0,
+              1000,
+            );
+            try {
+              const counts = await api().keptCounts({ tau, imageIds });
+              this.kept = counts.kept;
+              this.total = counts.candidates;
+              this.masks = counts.masks;
+              this.keptTau = tau;
+              this.perImage = counts.perImage;
+            } catch (error) {
+              if (errorCode(error) === 'no-project') {
+                this.clear();
+                return;
+              }
+              throw error;
             }
-            throw error;
-          }
-        } while (again);
-      })().finally(() => (inFlight = null));
+          } while (again);
+        } finally {
+          inFlight = null;
+        }
+      })();
       return inFlight;
     },
     /** The gallery shows these tiles now: their counts are asked for at the current τ. */
