@@ -49,19 +49,40 @@ export async function runScale({ root, workDir, artifacts }) {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const errors = [];
     page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-    // the counts requests the page sends (τ and how many tiles they name), for the failure message
+    // requests the page sent and answers it got (by id), and the counts requests (τ and how many tiles they name)
+    const sent = new Set();
+    const answered = new Set();
     const counts = [];
-    page.on('websocket', (socket) =>
+    page.on('websocket', (socket) => {
       socket.on('framesent', ({ payload }) => {
         try {
           const frame = JSON.parse(String(payload));
+          if (frame.id !== undefined) sent.add(frame.id);
           if (frame.channel === 'filter:counts')
             counts.push(`${frame.params.tau}:${frame.params.imageIds?.length ?? 'all'}`);
         } catch {
           // not a request frame
         }
-      }),
-    );
+      });
+      socket.on('framereceived', ({ payload }) => {
+        try {
+          const frame = JSON.parse(String(payload));
+          if (frame.id !== undefined) answered.add(frame.id);
+        } catch {
+          // binary or not JSON
+        }
+      });
+    });
+    /** Resolves once every request the page sent is answered (opening loads settings after the tiles). */
+    const quiet = async () => {
+      for (let k = 0; k < 300; k++) {
+        if ([...sent].every((id) => answered.has(id))) return;
+        await page.waitForTimeout(100);
+      }
+      throw new Error(
+        `requests still unanswered after 30 s: ${[...sent].filter((id) => !answered.has(id)).length}`,
+      );
+    };
     await page.goto(serve.url);
     const app = new App(page, artifacts);
     const gallery = new Gallery(app);
@@ -94,6 +115,8 @@ export async function runScale({ root, workDir, artifacts }) {
       fixture.kept['1.3'].total,
       { timeout: 15_000 },
     );
+    // the project's settings arrive after the tiles and set τ to the saved one: a move before that would be undone
+    await quiet();
     const tauMs = await step('move τ', async () => {
       const at = Date.now();
       const kept = await app.setTau(0.5, fixture.kept['1.3'].total);
@@ -123,7 +146,7 @@ export async function runScale({ root, workDir, artifacts }) {
     }
     check(
       agree.seen > 0 && agree.wrong.length === 0,
-      `tiles at τ 0.5 disagree with the rule: ${agree.wrong.slice(0, 5).join('; ')}`,
+      `tiles at τ 0.5 disagree with the rule: ${agree.wrong.slice(0, 5).join('; ')} (counts asked: ${counts.join(', ')})`,
     );
 
     // scroll to the end: the last images page in from the engine, still only the rows in view are rendered
