@@ -121,6 +121,13 @@ describe(`a project of ${COUNT} images`, () => {
     }
     const report = await call<ReportView>('report:get', { tau });
     expect(report.kept).toBe(sum(reference(tau, review, settings)));
+    // its kept-share curve (read from the columnar counter) is the rule's at every τ of the grid
+    const exportable = results
+      .filter((r) => r.status === 'done')
+      .reduce((n, r) => n + r.candidates.filter((c) => !c.comparison).length, 0);
+    expect(report.keptShareVsTau.share).toEqual(
+      report.keptShareVsTau.tau.map((t) => sum(reference(t, review, settings)) / exportable),
+    );
     const again = performance.now();
     expect(await call<ReportView>('report:get', { tau })).toEqual(report);
     const cachedReportMs = performance.now() - again;
