@@ -14,7 +14,8 @@
  * | folder-path         | gallery: folder path input                                             |
  * | gallery-item        | one thumbnail (data-image-id, data-status = pending/running/done/failed)|
  * | gallery-scroller    | the gallery's scroll box (data-total: images matching the filter;      |
- * |                     | data-rendered: tiles rendered now — only the rows in view)             |
+ * |                     | data-rendered: tiles rendered now — only the rows in view;             |
+ * |                     | data-query: filter|order of the loaded pages; data-loading)            |
  * | image-error         | per-image error text inside a failed gallery item                      |
  * | run-count           | gallery: how many images to run (number input; empty = all)           |
  * | run-start           | start a run                                                            |

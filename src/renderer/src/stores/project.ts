@@ -42,6 +42,9 @@ export const useProjectStore = defineStore('project', {
     pages: {} as Record<number, ImageSummary[]>,
     /** Images matching the gallery's filter (the scroll height); the pages hold some of them. */
     pageTotal: 0,
+    /** `filter|order` the loaded pages were computed for, and page requests on their way (tests wait on both). */
+    loadedQuery: '',
+    loadingPages: 0,
     /** Every image of the project by status (the engine's count, whatever is loaded). */
     statusCounts: { pending: 0, running: 0, done: 0, error: 0 } as Record<ImageSummary['status'], number>,
     thumbnails: {} as Record<string, string>,
@@ -253,6 +256,8 @@ export const useProjectStore = defineStore('project', {
       const pending = pageLoads.get(page);
       if (pending) return pending;
       const asked = generation;
+      const query = `${this.galleryFilter}|${this.galleryOrder}`;
+      this.loadingPages++;
       const load = (async () => {
         const answer = await api().listImages({
           offset: page * GALLERY_PAGE,
@@ -265,7 +270,9 @@ export const useProjectStore = defineStore('project', {
         this.pages[page] = answer.images;
         this.pageTotal = answer.total;
         this.statusCounts = answer.counts;
+        this.loadedQuery = query;
       })().finally(() => {
+        this.loadingPages--;
         if (pageLoads.get(page) === load) pageLoads.delete(page);
       });
       pageLoads.set(page, load);
