@@ -12,6 +12,16 @@ function check(condition, message) {
 /** The tiles' image ids in the order the gallery shows them. */
 async function tileOrder(app) {
   await app.show('gallery');
+  // the engine computes the gallery's pages: wait for those of the filter and order chosen now
+  await app.page.waitForFunction(() => {
+    const scroller = document.querySelector('[data-testid="gallery-scroller"]');
+    const filter = document.querySelector('[data-testid="gallery-filter"]')?.value;
+    const order = document.querySelector('[data-testid="gallery-order"]')?.value;
+    return (
+      scroller?.getAttribute('data-query') === `${filter}|${order}` &&
+      scroller.getAttribute('data-loading') === 'false'
+    );
+  });
   return app
     .byTestId('gallery-item')
     .evaluateAll((nodes) =>

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runElectron } from '../e2e/electron.mjs';
 import { runQueued } from '../e2e/queued.mjs';
+import { runScale } from '../e2e/scale.mjs';
 import { runServed } from '../e2e/served.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +25,8 @@ for (const [name, run] of [
   ['Electron app: the same flow', runElectron],
   // its own block (issue 13): a queued run started from the page, and one coordinated by another process
   ['served mode in Chromium: queued runs (Redis + a worker process) show their queue', runQueued],
+  // issue 20: a project of a few thousand images scrolls virtually and counts at τ as the rule does
+  ['served mode in Chromium: a 3000-image gallery scrolls and counts', runScale],
 ]) {
   if (only && !name.toLowerCase().startsWith(only)) continue;
   const workDir = mkdtempSync(join(tmpdir(), 'pris-e2e-'));

@@ -41,7 +41,6 @@ import {
   type ReferDataset,
 } from './formats.ts';
 import type { Rle } from './rle.ts';
-import type { DecisionColumns } from './decide.ts';
 
 export * from './api-names.ts';
 export type { CaptionTrace, CropType, DecodingSetting, TraceComparison, TraceStep } from './caption.ts';
@@ -71,6 +70,13 @@ export const IdSchema = z
   .refine((value) => !value.includes('..'), 'an id may not contain ".."');
 
 const Empty = z.strictObject({});
+
+/** Which images a gallery page shows: all, finished, finished with candidates not reviewed, pending, failed. */
+export const GALLERY_FILTERS = ['all', 'done', 'unreviewed', 'pending', 'failed'] as const;
+/** The order of a gallery page: the project's list, file name, or most kept candidates at τ first. */
+export const GALLERY_ORDERS = ['project', 'name', 'kept'] as const;
+/** The most images one `project:images` page (or one `filter:counts` request) names. */
+export const IMAGE_PAGE_MAX = 1000;
 const finite = z.number().finite();
 const pixel = finite.min(0, 'pixel coordinates are ≥ 0').max(100_000, 'pixel coordinates are ≤ 100000');
 
@@ -272,7 +278,23 @@ export const REQUEST_SCHEMAS = {
   }),
   'project:current': Empty,
   'project:addImages': z.strictObject({ folder: AbsolutePathSchema, recursive: z.boolean().default(false) }),
-  'project:images': Empty,
+  /**
+   * A page of the gallery, computed in the engine (a 100k-image project never ships whole): the images matching
+   * `filter`, in `order` (`kept`: most kept at `tau` first, ties in project order), from `offset`, at most `limit`.
+   */
+  'project:images': z.strictObject({
+    offset: z.number().int().min(0).default(0),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(IMAGE_PAGE_MAX, `limit must be ≤ ${IMAGE_PAGE_MAX}`)
+      .default(IMAGE_PAGE_MAX),
+    filter: z.enum(GALLERY_FILTERS).default('all'),
+    order: z.enum(GALLERY_ORDERS).default('project'),
+    /** τ of the tiles' kept counts and of `order: 'kept'` (default: the project's). */
+    tau: TauSchema.optional(),
+  }),
 
   'settings:get': Empty,
   'settings:defaults': z.strictObject({ preset: z.enum(['default', 'reference']).default('default') }),
@@ -343,7 +365,11 @@ export const REQUEST_SCHEMAS = {
   'candidates:undo': Empty,
 
   'filter:scores': Empty,
-  'filter:counts': z.strictObject({ tau: TauSchema }),
+  /** Kept counts at τ: the project's, and per image for `imageIds` (every finished image when left out). */
+  'filter:counts': z.strictObject({
+    tau: TauSchema,
+    imageIds: z.array(IdSchema).max(IMAGE_PAGE_MAX, `at most ${IMAGE_PAGE_MAX} images at once`).optional(),
+  }),
 
   'inspector:trace': z.strictObject({ candidateId: IdSchema }),
   'inspector:beam': z.strictObject({ candidateId: IdSchema }),
@@ -465,8 +491,10 @@ export interface ImageSummary {
   error: { code: string; message: string } | null;
   masks: number;
   candidates: number;
-  /** Candidates kept at the project's τ. */
+  /** Candidates kept at τ (the page's, default the project's), review applied. */
   kept: number;
+  /** Candidates the review accepted or rejected. */
+  reviewed: number;
   /**
    * Only on the `run:image` event that commits a re-caption (`run:start` with `force`): each mask id of the image
    * before it (stored `image:k` and prompted `image:u<k>`) → the id of the same mask in the new revision, or null
@@ -546,13 +574,30 @@ export interface UndoResult {
   candidates: CandidateView[];
 }
 
-/** Every stored DoS of the project, for instant τ re-filtering in the UI (no engine call per slider move). */
-export interface DosScores extends Omit<DecisionColumns, 'image'> {
+/**
+ * What the τ slider draws, whatever the project's size (the candidates themselves stay in the engine: each τ move
+ * asks `filter:counts`): the project's τ, its exportable candidates and a histogram of their DoS.
+ */
+export interface DosScores {
   tau: number;
-  // in: index into `imageIds` per candidate, int32[n]; an image's candidates are contiguous (the columns' `image`;
-  // shared/decide.ts `scoreColumns` turns this answer into the columns `buildKeptIndex` reads)
-  imageIndex: Int32Array;
-  imageIds: string[];
+  /** Exportable candidates of finished images. */
+  candidates: number;
+  /** Finished images. */
+  images: number;
+  /** DoS histogram: `counts[i]` candidates in [i·width, (i+1)·width) (below 0 in the first, beyond in the last). */
+  histogram: { width: number; counts: number[] };
+}
+
+/** One page of the gallery (`project:images`). */
+export interface ImagePage {
+  /** Images matching the page's filter. */
+  total: number;
+  offset: number;
+  images: ImageSummary[];
+  /** τ of the tiles' kept counts. */
+  tau: number;
+  /** Every image of the project by status (the top bar's counts). */
+  counts: Record<ImageStatus, number>;
 }
 
 /** Kept counts at one τ, computed from stored scores without re-decoding. */
@@ -561,8 +606,8 @@ export interface KeptCounts {
   candidates: number;
   kept: number;
   masks: number;
-  masksWithKept: number;
-  perImage: Record<string, { candidates: number; kept: number }>;
+  /** Per image: exportable candidates, kept at τ, and reviewed (accepted or rejected; the tiles' review bar). */
+  perImage: Record<string, { candidates: number; kept: number; reviewed: number }>;
 }
 
 /** The decoding trace of one candidate, with the ids of the masks its `maskIndex` fields refer to. */
@@ -721,7 +766,7 @@ export interface ApiResults {
   'project:openDemo': ProjectInfo;
   'project:current': ProjectInfo | null;
   'project:addImages': { added: number; skipped: number; project: ProjectInfo };
-  'project:images': ImageSummary[];
+  'project:images': ImagePage;
   'settings:get': Settings;
   'settings:defaults': Settings;
   'settings:set': Settings;

@@ -15,7 +15,8 @@
  *
  * τ enters only through comparisons with candidates' DoS values, so the kept count is a step function of τ whose
  * steps sit at DoS values: `buildKeptIndex` samples this same `decide` once per step and answers any τ with a
- * binary search, which is how the slider stays instant without a second copy of the rule.
+ * binary search. The app counts a whole project with kept-counter.ts instead (in the engine, from the store's
+ * columns: the page never holds every candidate), which its tests hold equal to this `decide`.
  */
 import { candidateId, maskId, tryParseId } from './ids.ts';
 import { numpyArgsort } from './numpy-argsort.ts';

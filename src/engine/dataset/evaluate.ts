@@ -14,7 +14,13 @@ import {
 } from '../demo/index.ts';
 import { decodeRle } from '../image/index.ts';
 import { reviewedText, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
-import { buildReport, decideForReport, type OracleRate, type QualityReport } from './report.ts';
+import {
+  buildReport,
+  decideForReport,
+  type OracleRate,
+  type QualityReport,
+  type ReportOptions,
+} from './report.ts';
 
 const METHODS: DecodingMethod[] = ['beam', 'sampling', 'dcs'];
 
@@ -60,8 +66,9 @@ export function evaluateResults(
   policy: KeepPolicy,
   review?: ReviewInput | null,
   cache: OracleCache = oracleCache(),
+  options: ReportOptions = {},
 ): QualityReport & { oracleImages: number } {
-  const report = buildReport(results, policy, review);
+  const report = buildReport(results, policy, review, options);
   const byName = new Map(truth.images.map((i) => [basename(i.file), i]));
   const tally = () => ({ identified: 0, total: 0 });
   const all = tally();

@@ -102,6 +102,16 @@ export function decideForReport(
   return result.candidates.map((c) => (c.comparison ? comparison[p++].kept : exportable[e++].kept));
 }
 
+/** How {@link buildReport} may be sped up by a caller that already counts kept candidates at any τ. */
+export interface ReportOptions {
+  /**
+   * Exportable candidates kept at `tau` over the whole project, by the same rule and review (the app's columnar
+   * counter, shared/kept-counter.ts): the kept-share curve is read from it instead of deciding every image at each τ
+   * of the grid (17 more `decide` runs per image).
+   */
+  keptAt?: (tau: number) => number;
+}
+
 /**
  * Builds the report from committed results at τ = `policy.tau`, with the project's review applied as exports apply it
  * (accepted kept, rejected and deleted masks' candidates dropped; the kept vocabulary reads edited texts).
@@ -110,6 +120,7 @@ export function buildReport(
   results: Iterable<ImageResult>,
   policy: KeepPolicy,
   review?: ReviewInput | null,
+  options: ReportOptions = {},
 ): QualityReport {
   // one pass over the results (a project's are streamed from the store, never held): running sums in the order the
   // old array code added them, so every figure is the same to the bit
@@ -150,6 +161,7 @@ export function buildReport(
         for (const w of tokenize(reviewedText(result.image.id, c, review).text)) vocabKept.add(w);
       }
     });
+    if (options.keptAt) continue;
     // the rule's inputs built once per image, decided at each τ of the grid (decideResult's semantics: comparisons
     // are never kept and do not count)
     const inputs = result.candidates.map((c): DecisionInput => ({
@@ -167,6 +179,11 @@ export function buildReport(
         if (d.kept) shareKept[t]++;
     });
   }
+  if (options.keptAt)
+    TAU_GRID.forEach((tau, t) => {
+      shareTotal[t] = candidates;
+      shareKept[t] = options.keptAt!(tau);
+    });
   const means = {} as Record<DecodingMethod, ScoreMeans>;
   const dosHistogram = {} as Record<DecodingMethod, Histogram>;
   for (const method of METHODS) {

@@ -148,7 +148,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'project:openDemo': (params, context) => session.openDemo(params, context),
     'project:current': async () => session.current(),
     'project:addImages': (params, context) => session.addImages(params, context),
-    'project:images': async () => session.images(),
+    'project:images': async (params) => session.images(params),
     'settings:get': async () => session.settings(),
     'settings:set': async (params, context) =>
       session.setSettings(

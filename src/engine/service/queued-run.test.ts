@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   QueueProgressSchema,
+  type ImagePage,
   type ImageSummary,
   type ProjectInfo,
   type RunFinished,
@@ -157,7 +158,7 @@ describe('a queued run started from the app', () => {
         .filter(([e, p]) => e === 'run:image' && (p as ImageSummary).status === 'done');
       expect(committed).toHaveLength(2);
       expect(await call<RunStatus | null>('run:status')).toBeNull();
-      expect((await call<ImageSummary[]>('project:images')).map((i) => i.status)).toEqual(['done', 'done']);
+      expect((await call<ImagePage>('project:images')).images.map((i) => i.status)).toEqual(['done', 'done']);
       expect(comparable(join(base, 'queued'))).toEqual(comparable(join(base, 'local')));
       await dropQueue(name);
     },
@@ -254,7 +255,7 @@ describe('a project another process coordinates through a queue', () => {
         .map(([, p]) => (p as ImageSummary).id);
       expect(committed.sort()).toEqual(['1', '2']);
       // what the app shows is the project on disk
-      const images = await call<ImageSummary[]>('project:images');
+      const images = (await call<ImagePage>('project:images')).images;
       expect(images.map((i) => i.status)).toEqual(['done', 'done']);
       const results = [...[...Project.open(project).results()]].sort(byId);
       expect(images.map((i) => i.candidates)).toEqual(results.map((r) => r.candidates.length));

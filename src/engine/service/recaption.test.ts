@@ -2,12 +2,12 @@
 // `run:start` with `force` regenerates and re-scores the candidates over the edited mask set (a new revision in
 // results.jsonl), the review state of the old candidates is dropped, exports follow the new revision, a second
 // re-caption works, and a review file left stale by a crash is reconciled on open.
-import { decodeLine } from '../pipeline/store/index.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   CandidateView,
+  ImagePage,
   ImageSummary,
   InspectorTrace,
   MaskView,
@@ -17,6 +17,7 @@ import type {
 import type { ImageResult } from '../../shared/results.ts';
 import type { EngineClient } from './client.ts';
 import { REVIEW_FILE } from './session.ts';
+import { decodeLine } from '../pipeline/index.ts';
 import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 
 let base: string;
@@ -137,7 +138,7 @@ describe('re-captioning an image with its edited masks', () => {
       predictedIou: added.predictedIou,
       stability: added.stability,
     });
-    const summary = (await call<ImageSummary[]>('project:images'))[0];
+    const summary = (await call<ImagePage>('project:images')).images[0];
     expect(summary).toMatchObject({ status: 'done', masks: before.length });
 
     // the exports read the new revision

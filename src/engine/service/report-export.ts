@@ -25,10 +25,13 @@ import {
   type OracleCache,
 } from '../dataset/index.ts';
 import type { GroundTruth } from '../demo/index.ts';
-import { decisionColumns, keepPolicy } from '../filter/index.ts';
+import { imageKeptAt, projectKeptAt } from '../../shared/kept-counter.ts';
+import { keepPolicy } from '../filter/index.ts';
+import type { ResultCatalog } from '../pipeline/index.ts';
+import { ProjectCounts } from './kept-counts.ts';
 import type { ReviewStore } from './review-store.ts';
 import { DEMO_SCENES, type SessionState } from './session-state.ts';
-import { keptFlags } from './views.ts';
+import { parseId, reviewedByImage } from './views.ts';
 
 /** τ re-filtering, report and export of the open project. */
 export class ReportExport {
@@ -37,55 +40,79 @@ export class ReportExport {
    * over it, so that a report per τ move redoes only the τ-dependent counting.
    */
   #truth: { path: string; stamp: string; truth: GroundTruth; cache: OracleCache } | null = null;
+  /** The last report and what it was computed for. */
+  #report: { catalog: ResultCatalog; key: string; view: ReportView } | null = null;
+  /** Kept counts at any τ from the catalog's columns. */
+  readonly counts: ProjectCounts;
 
   constructor(
     private readonly session: SessionState,
     private readonly review: ReviewStore,
-  ) {}
+  ) {
+    this.counts = new ProjectCounts(session, review);
+  }
 
-  /** The page's τ columns (scores, masks, review marks) of every finished image: see shared/decide.ts `buildKeptIndex`. */
+  /** The τ slider's view: the finished images' candidate count and DoS histogram (never the candidates). */
   dosScores(): DosScores {
     const project = this.session.require();
-    const done = this.session.doneResults();
-    const columns = decisionColumns(done, this.review.state);
+    const base = this.counts.counter().base;
     return {
       tau: project.file.settings.filter.tau,
-      dos: columns.dos,
-      imageIndex: columns.image,
-      imageIds: columns.imageIds.map(String),
-      mask: columns.mask,
-      cos: columns.cos,
-      review: columns.review,
-      maskCounts: columns.maskCounts,
+      candidates: base.total,
+      images: base.columns.imageIds.length,
+      histogram: this.counts.histogram(),
     };
   }
 
-  keptCounts({ tau }: ParsedParams<'filter:counts'>): KeptCounts {
-    const policy = keepPolicy(this.session.require().file.settings, tau);
-    const counts: KeptCounts = { tau, candidates: 0, kept: 0, masks: 0, masksWithKept: 0, perImage: {} };
-    for (const result of this.session.doneResults()) {
-      const kept = keptFlags(result, policy, this.review.state);
-      const exportable = result.candidates.filter((c) => !c.comparison).length;
-      const keptCount = kept.filter(Boolean).length;
-      counts.candidates += exportable;
-      counts.kept += keptCount;
-      counts.masks += result.masks.length;
-      counts.masksWithKept += new Set(result.candidates.filter((_, k) => kept[k]).map((c) => c.mask)).size;
-      counts.perImage[String(result.image.id)] = { candidates: exportable, kept: keptCount };
-    }
+  /**
+   * Kept counts at τ from the columns (kept-counts.ts), equal to deciding every image: the project's, and per image
+   * for `imageIds` (every finished image when left out — small projects and tests; the page names its tiles).
+   */
+  keptCounts({ tau, imageIds }: ParsedParams<'filter:counts'>): KeptCounts {
+    const counter = this.counts.counter();
+    const { columns, position } = counter.base;
+    let masks = 0;
+    for (let p = 0; p < columns.imageIds.length; p++) masks += columns.maskCount[p];
+    const counts: KeptCounts = {
+      tau,
+      candidates: counter.base.total,
+      kept: projectKeptAt(counter, tau),
+      masks,
+      perImage: {},
+    };
+    const positions = imageIds
+      ? imageIds.flatMap((id) => {
+          const p = position.get(parseId(id, 'image').image);
+          return p === undefined ? [] : [p];
+        })
+      : Array.from(columns.imageIds, (_, p) => p);
+    const reviewed = reviewedByImage(this.review.state);
+    for (const p of positions)
+      counts.perImage[String(columns.imageIds[p])] = {
+        candidates: columns.end[p] - columns.start[p],
+        kept: imageKeptAt(counter, p, tau),
+        reviewed: reviewed.get(columns.imageIds[p]) ?? 0,
+      };
     return counts;
   }
 
   report({ tau }: ParsedParams<'report:get'>): ReportView {
     const project = this.session.require();
     const policy = keepPolicy(project.file.settings, tau);
-    const results = [...this.session.results.values()];
+    const catalog = project.catalog;
     const truth = this.#groundTruth(join(project.dir, DEMO_SCENES, 'ground-truth.json'));
+    // one pass over the log per (τ, policy, results, review, ground truth): a τ asked again is answered from here
+    const key = JSON.stringify([policy, catalog.columns.records, this.review.version, truth?.stamp ?? null]);
+    if (this.#report?.catalog === catalog && this.#report.key === key) return this.#report.view;
+    const results = catalog.latest();
+    // the kept-share curve from the columnar counter: the same rule and review, without deciding each image 17 times
+    const counter = this.counts.counter();
+    const options = { keptAt: (t: number) => projectKeptAt(counter, t) };
     const report = truth
-      ? evaluateResults(results, truth.truth, policy, this.review.state, truth.cache)
-      : buildReport(results, policy, this.review.state);
+      ? evaluateResults(results, truth.truth, policy, this.review.state, truth.cache, options)
+      : buildReport(results, policy, this.review.state, options);
     const kept = report.oracle?.kept;
-    return {
+    const view: ReportView = {
       tau: report.tau,
       images: report.images,
       imagesFailed: report.imagesFailed,
@@ -103,10 +130,12 @@ export class ReportExport {
       oracle: kept ? { identified: kept.identified, total: kept.total, rate: kept.rate ?? 0 } : null,
       demo: project.file.pack?.demo ?? false,
     };
+    this.#report = { catalog, key, view };
+    return view;
   }
 
   /** The ground truth at `path` (null when there is none), read again only when the file changed. */
-  #groundTruth(path: string): { truth: GroundTruth; cache: OracleCache } | null {
+  #groundTruth(path: string): { truth: GroundTruth; cache: OracleCache; stamp: string } | null {
     const stat = statSync(path, { throwIfNoEntry: false });
     if (!stat) return (this.#truth = null);
     const stamp = `${stat.mtimeMs}:${stat.size}`;

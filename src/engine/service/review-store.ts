@@ -45,6 +45,8 @@ export interface ReviewHooks {
 export class ReviewStore {
   /** The current review (read by views, exports and reports; replaced when a project is opened). */
   state: ReviewState = emptyReview();
+  /** Changes with every load, save and supersede: what is computed from the review (counts, report) keys on it. */
+  version = 0;
   #undo: Undo[] = [];
 
   constructor(
@@ -58,10 +60,11 @@ export class ReviewStore {
    */
   load(dir: string): void {
     this.state = readReview(dir);
+    this.version++;
     this.#undo = [];
     let superseded = false;
-    for (const result of this.session.results.values())
-      if (this.supersede(result.image.id, result.revision ?? 0)) superseded = true;
+    const catalog = this.session.catalog();
+    for (const id of catalog.ids()) if (this.supersede(id, catalog.revision(id))) superseded = true;
     if (superseded) this.save();
   }
 
@@ -75,6 +78,7 @@ export class ReviewStore {
 
   /** Writes `review.json` of the open project. */
   save(): void {
+    this.version++;
     writeFileAtomic(
       join(this.session.require().dir, REVIEW_FILE),
       `${JSON.stringify(this.state, null, 1)}\n`,
@@ -94,6 +98,7 @@ export class ReviewStore {
     const review = this.state;
     const key = String(imageId);
     if (revision <= (review.revisions[key] ?? 0)) return false;
+    this.version++;
     const ofImage = (id: string) => id.startsWith(`${key}:`);
     for (const id of Object.keys(review.decisions)) if (ofImage(id)) delete review.decisions[id];
     for (const id of Object.keys(review.edits)) if (ofImage(id)) delete review.edits[id];

@@ -113,6 +113,8 @@ export class RunControl {
   #runSeq = 0;
   #watch: QueuedProjectWatch | null = null;
   #external: ExternalRun | null = null;
+  /** Per image id, the revision last sent as a committed `run:image` by a queued run (sent once, by whoever saw it). */
+  readonly #shown = new Map<number, number>();
 
   constructor(
     private readonly session: SessionState,
@@ -148,13 +150,16 @@ export class RunControl {
     if (settings) this.hooks.setSettings({ settings }, context);
     const wanted = imageIds ? new Set(imageIds.map((id) => parseId(id, 'image').image)) : null;
     for (const id of wanted ?? []) this.session.entry(String(id));
+    const catalog = project.catalog;
     const pending = project.file.images.filter(
-      (entry) => (force || !this.session.results.has(entry.id)) && (!wanted || wanted.has(entry.id)),
+      (entry) => (force || !catalog.has(entry.id)) && (!wanted || wanted.has(entry.id)),
     );
     // The mask sets are taken now; mask and candidate edits of these images are refused until each commits, so
     // nothing the user does during the run is lost when the review state of the old revision is dropped.
     const recaption: ActiveRun['recaption'] = new Map();
     for (const entry of pending) {
+      // only finished images are decoded (a forced run over a large project reads its results one at a time)
+      if (catalog.status(entry.id) !== 'done') continue;
       const result = this.session.results.get(entry.id);
       if (result?.status === 'done') recaption.set(entry.id, this.#currentMaskSet(result));
     }
@@ -203,12 +208,13 @@ export class RunControl {
     if (this.#run) throw new ApiError('busy', 'a run is already going: pause or cancel it first');
     if (settings) this.hooks.setSettings({ settings }, context);
     const project = this.session.require();
-    const pending = project.file.images.filter((entry) => !this.session.results.has(entry.id));
+    const catalog = project.catalog;
+    const pending = project.file.images.filter((entry) => !catalog.has(entry.id));
     const status: RunStatus = {
       runId: `run-${++this.#runSeq}`,
       state: 'running',
       imagesDone: project.file.images.length - pending.length,
-      imagesFailed: [...this.session.results.values()].filter((r) => r.status === 'failed').length,
+      imagesFailed: catalog.counts().failed,
       imagesTotal: project.file.images.length,
       coordinator: 'here',
     };
@@ -246,7 +252,8 @@ export class RunControl {
         },
         onCommit: (result) => {
           const entry = project.image(result.image.id);
-          this.session.results.set(entry.id, result);
+          this.session.results.committed(result);
+          this.#shown.set(entry.id, result.revision ?? 0);
           run.committed.add(entry.id);
           context.emit(
             'run:image',
@@ -300,62 +307,72 @@ export class RunControl {
   watchProject(dir: string, context: RequestContext): void {
     this.#watch?.stop();
     this.#external = null;
-    this.#watch = watchQueuedProject(dir, {
-      progress: (progress) => {
-        if (this.#run) return; // this engine runs the project itself (it took the lock after the snapshot)
-        this.#external ??= {
-          started: performance.now(),
-          status: {
-            runId: `queue-${progress.coordinator.pid}@${progress.coordinator.host}`,
-            state: 'running',
-            imagesDone: 0,
-            imagesFailed: 0,
-            imagesTotal: 0,
-            coordinator: 'elsewhere',
-          },
-        };
-        this.#emitQueued(context, this.#external.status, this.#external.started, progress);
-      },
-      results: (results) => {
-        const project = this.session.project;
-        if (!project || project.dir !== dir) return;
-        const policy = keepPolicy(project.file.settings);
-        for (const result of results) {
-          const previous = this.session.results.get(result.image.id);
-          if (previous && (previous.revision ?? 0) >= (result.revision ?? 0)) continue;
-          let entry: ImageEntry;
-          try {
-            entry = project.image(result.image.id);
-          } catch {
-            continue; // an image added by the coordinator after this project was read: shown on the next open
+    this.#shown.clear();
+    this.#watch = watchQueuedProject(
+      dir,
+      {
+        progress: (progress) => {
+          if (this.#run) return; // this engine runs the project itself (it took the lock after the snapshot)
+          this.#external ??= {
+            started: performance.now(),
+            status: {
+              runId: `queue-${progress.coordinator.pid}@${progress.coordinator.host}`,
+              state: 'running',
+              imagesDone: 0,
+              imagesFailed: 0,
+              imagesTotal: 0,
+              coordinator: 'elsewhere',
+            },
+          };
+          this.#emitQueued(context, this.#external.status, this.#external.started, progress);
+        },
+        results: (results) => {
+          const project = this.session.project;
+          if (!project || project.dir !== dir) return;
+          const policy = keepPolicy(project.file.settings);
+          const catalog = project.catalog;
+          for (const result of results) {
+            const id = result.image.id;
+            const revision = result.revision ?? 0;
+            // superseded already, or shown already (this engine's own queued run says its commits itself)
+            if (revision < catalog.revision(id) || (this.#shown.get(id) ?? -1) >= revision) continue;
+            let entry: ImageEntry;
+            try {
+              entry = project.image(id);
+            } catch {
+              continue; // an image added by the coordinator after this project was read: shown on the next open
+            }
+            this.session.results.committed(result);
+            this.#shown.set(id, revision);
+            context.emit(
+              'run:image',
+              imageSummary(entry, result, policy, false, dirname(entry.path), this.review.state),
+            );
           }
-          this.session.results.set(entry.id, result);
-          context.emit(
-            'run:image',
-            imageSummary(entry, result, policy, false, dirname(entry.path), this.review.state),
-          );
-        }
+        },
+        end: (how, last) => {
+          const external = this.#external;
+          if (!external) return;
+          const outcome: RunFinished['outcome'] =
+            how === 'done' ? 'completed' : how === 'cancelled' ? 'cancelled' : 'failed';
+          this.#emitQueued(context, external.status, external.started, last, outcome);
+          this.#external = null;
+          context.emit('run:finished', {
+            runId: external.status.runId,
+            outcome,
+            imagesDone: last.done,
+            imagesFailed: last.failed,
+            seconds: (performance.now() - external.started) / 1000,
+            error:
+              how === 'stopped'
+                ? `the coordinator (process ${last.coordinator.pid} on ${last.coordinator.host}, queue ${last.url}) stopped without finishing: ${last.done} of ${last.total} images are committed; run the same command again to resume`
+                : null,
+          });
+        },
       },
-      end: (how, last) => {
-        const external = this.#external;
-        if (!external) return;
-        const outcome: RunFinished['outcome'] =
-          how === 'done' ? 'completed' : how === 'cancelled' ? 'cancelled' : 'failed';
-        this.#emitQueued(context, external.status, external.started, last, outcome);
-        this.#external = null;
-        context.emit('run:finished', {
-          runId: external.status.runId,
-          outcome,
-          imagesDone: last.done,
-          imagesFailed: last.failed,
-          seconds: (performance.now() - external.started) / 1000,
-          error:
-            how === 'stopped'
-              ? `the coordinator (process ${last.coordinator.pid} on ${last.coordinator.host}, queue ${last.url}) stopped without finishing: ${last.done} of ${last.total} images are committed; run the same command again to resume`
-              : null,
-        });
-      },
-    });
+      // the results already in the log are the catalog's: only new commits are shown as they land
+      { resultsFromEnd: true },
+    );
   }
 
   /** Refuses to start or control a run while another process coordinates the project's queued run. */
@@ -465,7 +482,7 @@ export class RunControl {
           const previous = this.session.results.get(entry.id);
           const result = previous ? { ...computed, revision: (previous.revision ?? 0) + 1 } : computed;
           project.commit(result);
-          this.session.results.set(entry.id, result);
+          this.session.results.committed(result);
           run.committed.add(entry.id);
           if (previous && this.review.supersede(entry.id, result.revision ?? 0)) this.review.save();
           run.status.imagesDone++;

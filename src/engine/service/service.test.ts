@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   CandidateView,
   DosScores,
-  ImageSummary,
+  ImagePage,
   InspectorBeamTrace,
   InspectorRerun,
   InspectorTrace,
@@ -18,7 +18,6 @@ import type {
   ReportView,
   RunFinished,
 } from '../../shared/api.ts';
-import { buildKeptIndex, keepPolicy, keptCountAt } from '../../shared/decide.ts';
 import type { EngineClient } from './client.ts';
 import { startTestEngine, type TestEngine } from '../testing/engine.ts';
 import { startWorkerEngine } from './worker.ts';
@@ -57,7 +56,7 @@ describe('the engine facade on the demo pack', () => {
     expect(project.pack?.demo).toBe(true);
     expect(project.settings.masks.pointsPerSide).toBe(8);
 
-    const images = await call<ImageSummary[]>('project:images');
+    const images = (await call<ImagePage>('project:images')).images;
     expect(images.map((i) => i.status)).toEqual(['pending', 'pending']);
     await call('run:start', { imageIds: [images[0].id] });
     await expect(call('run:start', {})).rejects.toThrow('a run is already going');
@@ -75,7 +74,7 @@ describe('the engine facade on the demo pack', () => {
         ([event, payload]) => event === 'run:progress' && (payload as { stage: string }).stage === 'captions',
       ),
     ).toBe(true);
-    const after = await call<ImageSummary[]>('project:images');
+    const after = (await call<ImagePage>('project:images')).images;
     expect(after.map((i) => i.status)).toEqual(['done', 'pending']);
 
     const masks = await call<MaskView[]>('image:masks', { imageId: images[0].id });
@@ -216,21 +215,12 @@ describe('the engine facade on the demo pack', () => {
     await call('candidates:decide', { candidateId: below.id, decision: 'accepted' });
     const tau = project.settings.filter.tau;
     const scores = await call<DosScores>('filter:scores');
-    const page = keptCountAt(
-      buildKeptIndex(
-        {
-          image: scores.imageIndex,
-          mask: scores.mask,
-          cos: scores.cos,
-          dos: scores.dos,
-          review: scores.review,
-          maskCounts: scores.maskCounts,
-        },
-        keepPolicy(project.settings),
-      ),
-      tau,
-    );
+    // the gallery's tiles (engine pages) sum to the top bar's count
+    const tiles = await call<ImagePage>('project:images', { tau });
+    const page = tiles.images.reduce((sum, image) => sum + image.kept, 0);
     const counts = await call<KeptCounts>('filter:counts', { tau });
+    expect(scores.candidates).toBe(counts.candidates);
+    expect(scores.histogram.counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     const report = await call<ReportView>('report:get', { tau });
     const jsonl = await call<{ files: string[] }>('export:run', {
       formats: ['jsonl'],
@@ -279,7 +269,7 @@ describe('the engine facade on the demo pack', () => {
     });
     await call('run:start', { imageIds: ['2'] });
     expect(await finished).toMatchObject({ outcome: 'cancelled' });
-    const images = await call<ImageSummary[]>('project:images');
+    const images = (await call<ImagePage>('project:images')).images;
     expect(images.find((i) => i.id === '2')?.status).toBe('pending');
     expect(await call('run:status')).toBeNull();
   });
@@ -314,12 +304,12 @@ describe('the engine facade on the demo pack', () => {
     expect(await paused).toMatchObject({ state: 'paused', imagesDone: 1 });
     expect(await call('run:status')).toMatchObject({ state: 'paused' });
     expect(events).toEqual(['paused:paused']);
-    const images = await call<ImageSummary[]>('project:images');
+    const images = (await call<ImagePage>('project:images')).images;
     expect(images.map((i) => i.status)).toEqual(['done', 'pending']);
     await call('run:resume');
     expect(await finished).toMatchObject({ outcome: 'completed', imagesDone: 1 });
     expect(events).toEqual(['paused:paused', 'finished:completed']);
-    const after = await call<ImageSummary[]>('project:images');
+    const after = (await call<ImagePage>('project:images')).images;
     expect(after.map((i) => i.status)).toEqual(['done', 'done']);
   });
 

@@ -11,6 +11,7 @@ import type { ImageResult } from '../../shared/results.ts';
 import type { Settings } from '../../shared/settings.ts';
 import { loadImage } from '../image/index.ts';
 import { openStages, type ImageEntry, type PackStages, type Project } from '../pipeline/index.ts';
+import type { ResultCatalog } from '../pipeline/index.ts';
 import { SegmentSession } from '../segment/index.ts';
 import { FileScope } from './paths.ts';
 import { parseId } from './views.ts';
@@ -34,8 +35,8 @@ export interface ProjectSessionOptions {
 export class SessionState {
   /** The open project store, or null before one is opened. */
   project: Project | null = null;
-  /** Stored results by image id (the newest revision of each image). */
-  results = new Map<number, ImageResult>();
+  /** Stored results by image id (the newest revision of each image), read through the project's catalog. */
+  readonly results = new SessionResults(this);
   /** The folders the session may read and write: the project's and its image folders. */
   readonly scope = new FileScope();
   /** The stages and what they were opened for: the pack folder and the CPU-only choice. */
@@ -61,11 +62,9 @@ export class SessionState {
     }
   }
 
-  /** The finished results, by image id. */
-  doneResults(): ImageResult[] {
-    return [...this.results.values()]
-      .filter((r) => r.status === 'done')
-      .sort((a, b) => a.image.id - b.image.id);
+  /** The open project's results by index (throws `no-project`). */
+  catalog(): ResultCatalog {
+    return this.require().catalog;
   }
 
   /** The stored candidate of id `id` and its image's result; throws `not-found` naming it. */
@@ -150,5 +149,76 @@ export class SessionState {
   /** Releases the pipeline's sessions. */
   async dispose(): Promise<void> {
     if (this.#stages) await (await this.#stages.stages.catch(() => null))?.dispose();
+  }
+}
+
+/** How many decoded results the session keeps: the images being reviewed, not the project. */
+const RESULT_CACHE = 64;
+
+/**
+ * The open project's results as the session reads them: ids, statuses and revisions from the catalog's columns, and
+ * whole results decoded from the log on demand, the last few kept (LRU). Nothing here holds every result, so a
+ * 100k-image project costs the catalog's columns only. Commits of this engine's runs and of a queued run's
+ * coordinator (in this process or another) are told through {@link committed}, which reads the log's new lines.
+ */
+export class SessionResults {
+  readonly #cache = new Map<number, ImageResult>();
+
+  constructor(private readonly state: SessionState) {}
+
+  #catalog(): ResultCatalog | null {
+    return this.state.project?.catalog ?? null;
+  }
+
+  /** Image `id`'s latest result, or undefined when it has none. */
+  get(id: number): ImageResult | undefined {
+    const catalog = this.#catalog();
+    const cached = this.#cache.get(id);
+    const revision = catalog?.has(id) ? catalog.revision(id) : undefined;
+    if (cached && (revision === undefined || (cached.revision ?? 0) >= revision)) {
+      // most recently used last
+      this.#cache.delete(id);
+      this.#cache.set(id, cached);
+      return cached;
+    }
+    if (revision === undefined) return undefined;
+    const result = catalog!.get(id)!;
+    this.#remember(id, result);
+    return result;
+  }
+
+  /** Whether image `id` has a committed result. */
+  has(id: number): boolean {
+    return (this.#catalog()?.has(id) ?? false) || this.#cache.has(id);
+  }
+
+  /** Images with a committed result. */
+  get size(): number {
+    const catalog = this.#catalog();
+    if (!catalog) return this.#cache.size;
+    let extra = 0;
+    for (const id of this.#cache.keys()) if (!catalog.has(id)) extra++;
+    return catalog.size + extra;
+  }
+
+  /**
+   * A result was committed (by this engine, or read from a coordinator's commits): the catalog reads the log's new
+   * lines (another writer in this process shares the lock, so the catalog would not look by itself), and the result
+   * is kept until a newer revision shows.
+   */
+  committed(result: ImageResult): void {
+    this.#catalog()?.refresh();
+    this.#remember(result.image.id, result);
+  }
+
+  /** Forgets the decoded results (another project was opened). */
+  clear(): void {
+    this.#cache.clear();
+  }
+
+  #remember(id: number, result: ImageResult): void {
+    this.#cache.delete(id);
+    this.#cache.set(id, result);
+    if (this.#cache.size > RESULT_CACHE) this.#cache.delete(this.#cache.keys().next().value as number);
   }
 }

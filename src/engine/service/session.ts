@@ -19,6 +19,7 @@ import {
   ApiError,
   mergeSettings,
   type ImageBytes,
+  type ImagePage,
   type ImageSummary,
   type MaskPreview,
   type ParsedParams,
@@ -27,16 +28,23 @@ import {
 } from '../../shared/api.ts';
 import { generationKey, type Settings } from '../../shared/settings.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
-import { keepPolicy } from '../filter/index.ts';
+import { allKeptAt, imageKeptAt } from '../../shared/kept-counter.ts';
 import { encodeRle, loadImage, type RgbImage } from '../image/index.ts';
-import { listImages, Project, PROJECT_FILE, QUEUE_PROGRESS_FILE, RESULTS_FILE } from '../pipeline/index.ts';
+import {
+  listImages,
+  Project,
+  PROJECT_FILE,
+  QUEUE_PROGRESS_FILE,
+  RESULTS_FILE,
+  type ImageEntry,
+} from '../pipeline/index.ts';
 import { promptMask } from '../segment/index.ts';
 import { Inspector } from './inspector.ts';
 import { ReportExport } from './report-export.ts';
 import { ReviewStore } from './review-store.ts';
 import { RunControl } from './run-control.ts';
 import { DEMO_SCENES, SessionState, type ProjectSessionOptions } from './session-state.ts';
-import { imageSummary } from './views.ts';
+import { recordSize, reviewedByImage } from './views.ts';
 
 import { REVIEW_FILE } from '../../shared/formats.ts';
 
@@ -109,8 +117,9 @@ export class ProjectSession {
     } catch (error) {
       throw new ApiError('not-found', (error as Error).message);
     }
-    for (const entry of project.file.images)
-      await this.state.options.checkUserPath(dirname(entry.path), 'image folder of the project');
+    // each folder once: a 100k-image project has a handful of folders, not 100k path checks
+    for (const folder of new Set(project.file.images.map((entry) => dirname(entry.path))))
+      await this.state.options.checkUserPath(folder, 'image folder of the project');
     return this.#adopt(project, context);
   }
 
@@ -161,23 +170,117 @@ export class ProjectSession {
     return { added, skipped: paths.length - added, project: info };
   }
 
-  images(): ImageSummary[] {
+  /**
+   * A page of the gallery (`project:images`), computed here whatever the project's size: statuses from the catalog,
+   * kept counts from the columns' counter, names from the image list; only the page's records are read (their
+   * headers: size; failed ones whole, for the error).
+   */
+  images(params: ParsedParams<'project:images'>): ImagePage {
     const project = this.state.require();
-    const policy = keepPolicy(project.file.settings);
+    const catalog = project.catalog;
+    const tau = params.tau ?? project.file.settings.filter.tau;
     // a paused run's images not reached yet are pending, not running
     const running = this.runs.running();
-    return project.file.images.map((entry) =>
+    const counter = this.outputs.counts.counter();
+    const { columns, position } = counter.base;
+    const reviewed = reviewedByImage(this.review.state);
+    const status = (id: number): ImageSummary['status'] => {
       // an image being re-captioned shows as running, as its `run:image` event does, not with its old result
-      imageSummary(
-        entry,
-        running.has(entry.id) ? undefined : this.state.results.get(entry.id),
-        policy,
-        running.has(entry.id),
-        dirname(entry.path),
-        this.review.state,
-      ),
-    );
+      if (running.has(id)) return 'running';
+      const stored = catalog.status(id);
+      return stored === 'done' ? 'done' : stored === 'failed' ? 'error' : 'pending';
+    };
+    const entries = project.file.images;
+    const statuses = entries.map((entry) => status(entry.id));
+    const counts = { pending: 0, running: 0, done: 0, error: 0 };
+    for (const s of statuses) counts[s]++;
+    const candidatesOf = (id: number) => {
+      const p = position.get(id);
+      return p === undefined ? 0 : columns.end[p] - columns.start[p];
+    };
+    const wanted = (k: number): boolean => {
+      const s = statuses[k];
+      switch (params.filter) {
+        case 'done':
+          return s === 'done';
+        case 'failed':
+          return s === 'error';
+        case 'pending':
+          return s === 'pending' || s === 'running';
+        case 'unreviewed': {
+          const id = entries[k].id;
+          return s === 'done' && (reviewed.get(id) ?? 0) < candidatesOf(id);
+        }
+        default:
+          return true;
+      }
+    };
+    let order = entries.map((_, k) => k);
+    if (params.order === 'name') order = this.#nameOrder(entries);
+    else if (params.order === 'kept') {
+      const all = allKeptAt(counter, tau);
+      const kept = (k: number) => {
+        const p = position.get(entries[k].id);
+        return p === undefined || statuses[k] !== 'done' ? -1 : all[p];
+      };
+      const keys = Int32Array.from(order, kept);
+      order.sort((a, b) => keys[b] - keys[a] || a - b);
+    }
+    const shown = order.filter(wanted);
+    const page = shown.slice(params.offset, params.offset + params.limit).map((k) => {
+      const entry = entries[k];
+      const base: ImageSummary = {
+        id: String(entry.id),
+        file: entry.name,
+        folder: dirname(entry.path),
+        width: null,
+        height: null,
+        status: statuses[k],
+        error: null,
+        masks: 0,
+        candidates: 0,
+        kept: 0,
+        reviewed: 0,
+      };
+      if (statuses[k] === 'error') {
+        const result = catalog.get(entry.id)!;
+        return {
+          ...base,
+          error: {
+            code: result.error?.code ?? 'error',
+            message: result.error?.message ?? 'the image failed',
+          },
+        };
+      }
+      const p = position.get(entry.id);
+      if (statuses[k] !== 'done' || p === undefined) return base;
+      const size = recordSize(catalog, entry.id);
+      return {
+        ...base,
+        width: size.width,
+        height: size.height,
+        masks: columns.maskCount[p],
+        candidates: columns.end[p] - columns.start[p],
+        kept: imageKeptAt(counter, p, tau),
+        reviewed: reviewed.get(entry.id) ?? 0,
+      };
+    });
+    return { total: shown.length, offset: params.offset, images: page, tau, counts };
   }
+
+  /** Positions of the image list in file-name order (natural numbers), kept while the list is the same. */
+  #nameOrder(entries: readonly ImageEntry[]): number[] {
+    if (this.#names?.entries !== entries || this.#names.length !== entries.length) {
+      const collator = new Intl.Collator(undefined, { numeric: true });
+      const order = entries
+        .map((_, k) => k)
+        .sort((a, b) => collator.compare(entries[a].name, entries[b].name) || a - b);
+      this.#names = { entries, length: entries.length, order };
+    }
+    return this.#names.order;
+  }
+
+  #names: { entries: readonly ImageEntry[]; length: number; order: number[] } | null = null;
 
   // ---------------------------------------------------------------------------------------------------------------
   // settings
@@ -274,7 +377,7 @@ export class ProjectSession {
       throw new ApiError('busy', 'a run is going: cancel it before opening another project');
     this.state.project?.close();
     this.state.project = project;
-    this.state.results = new Map([...project.results()].map((r) => [r.image.id, r]));
+    this.state.results.clear();
     this.review.load(project.dir);
     this.state.clearSegmentSessions();
     this.state.scope.clear();

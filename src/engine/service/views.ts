@@ -3,11 +3,12 @@
  * UI uses to the store's numeric positions: image `7`, mask `7:2`, candidate `7:2:13`, prompted mask `7:u0`.
  * Pure functions: no file or model access.
  */
-import { candidateId as idOf, maskId, userMaskId } from '../../shared/ids.ts';
+import { candidateId as idOf, maskId, tryParseId, userMaskId } from '../../shared/ids.ts';
 import { type CandidateView, type ImageSummary, type MaskView } from '../../shared/api.ts';
 import type { CandidateResult, ImageResult, MaskResult } from '../../shared/results.ts';
-import { decideResult, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
+import { decideResult, reviewMark, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
 import type { ImageEntry } from '../pipeline/index.ts';
+import type { ResultCatalog } from '../pipeline/index.ts';
 import type { ReviewState } from './review-store.ts';
 
 /** Review state kept beside the results: its one schema is shared/review.ts `ReviewFileSchema`. */
@@ -47,6 +48,7 @@ export function imageSummary(
     masks: 0,
     candidates: 0,
     kept: 0,
+    reviewed: 0,
   };
   if (!result) return base;
   if (result.status === 'failed') {
@@ -65,7 +67,48 @@ export function imageSummary(
     masks: result.masks.length,
     candidates: result.candidates.filter((c) => !c.comparison).length,
     kept: kept.filter(Boolean).length,
+    reviewed: reviewedCount(result, review),
   };
+}
+
+/** Exportable candidates of a result the review accepted or rejected (a deleted mask's are not reviewed). */
+function reviewedCount(result: ImageResult, review?: ReviewInput | null): number {
+  if (!review) return 0;
+  let reviewed = 0;
+  for (const c of result.candidates) {
+    if (c.comparison) continue;
+    const mark = reviewMark(review, result.image.id, c.mask, c.index);
+    if (mark === 'accepted' || mark === 'rejected') reviewed++;
+  }
+  return reviewed;
+}
+
+/**
+ * Per image id, its candidates the review accepted or rejected (masks not deleted), from the review alone: the
+ * gallery's pages and its "unreviewed" filter count them without reading any result.
+ */
+export function reviewedByImage(review: ReviewInput): Map<number, number> {
+  const deleted = new Set(review.deletedMasks);
+  const out = new Map<number, number>();
+  for (const id of Object.keys(review.decisions)) {
+    const parts = tryParseId(id, 'candidate');
+    if (!parts || deleted.has(maskId(parts.image, parts.mask!))) continue;
+    out.set(parts.image, (out.get(parts.image) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** The image size a result was made at, read from its record's header (no decoding of masks or candidates). */
+export function recordSize(
+  catalog: ResultCatalog,
+  id: number,
+): { width: number | null; height: number | null } {
+  const r = catalog.record(id);
+  if (r === undefined) return { width: null, height: null };
+  const line = catalog.log.read(catalog.columns.offset.view()[r], catalog.columns.length.view()[r]);
+  const image = (JSON.parse(line) as { image?: { width?: unknown; height?: unknown } }).image;
+  const size = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return { width: size(image?.width), height: size(image?.height) };
 }
 
 /** The views of an image's masks: stored masks (minus deleted ones) then prompted masks. */

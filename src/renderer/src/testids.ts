@@ -13,6 +13,9 @@
  * | open-folder         | gallery: open an image folder (path input `folder-path` + this button) |
  * | folder-path         | gallery: folder path input                                             |
  * | gallery-item        | one thumbnail (data-image-id, data-status = pending/running/done/failed)|
+ * | gallery-scroller    | the gallery's scroll box (data-total: images matching the filter;      |
+ * |                     | data-rendered: tiles rendered now — only the rows in view;             |
+ * |                     | data-query: filter|order of the loaded pages; data-loading)            |
  * | image-error         | per-image error text inside a failed gallery item                      |
  * | run-count           | gallery: how many images to run (number input; empty = all)           |
  * | run-start           | start a run                                                            |
@@ -69,6 +72,7 @@ export const TESTID = {
   openFolder: 'open-folder',
   folderPath: 'folder-path',
   galleryItem: 'gallery-item',
+  galleryScroller: 'gallery-scroller',
   imageError: 'image-error',
   runCount: 'run-count',
   runStart: 'run-start',

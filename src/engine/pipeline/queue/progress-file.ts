@@ -98,8 +98,10 @@ export class ResultsTail {
   #offset = 0;
   readonly #path: string;
 
-  constructor(dir: string) {
+  /** `fromEnd`: only lines appended after now (what is there already, the reader has read through its catalog). */
+  constructor(dir: string, options: { fromEnd?: boolean } = {}) {
     this.#path = join(dir, RESULTS_FILE);
+    if (options.fromEnd) this.#offset = statSync(this.#path, { throwIfNoEntry: false })?.size ?? 0;
   }
 
   /** The results committed since the last call, in file order (a re-captioned image may appear twice). */
@@ -148,10 +150,10 @@ export interface QueuedProjectWatch {
 export function watchQueuedProject(
   dir: string,
   events: QueuedProjectEvents,
-  options: { intervalMs?: number; silenceMs?: number } = {},
+  options: { intervalMs?: number; silenceMs?: number; resultsFromEnd?: boolean } = {},
 ): QueuedProjectWatch {
   const path = join(dir, QUEUE_PROGRESS_FILE);
-  const tail = new ResultsTail(dir);
+  const tail = new ResultsTail(dir, { fromEnd: options.resultsFromEnd });
   let active: QueueProgress | null = null;
   let seen = '';
   let changedAt = Date.now();

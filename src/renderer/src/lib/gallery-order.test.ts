@@ -13,6 +13,7 @@ const image = (id: string, file: string, status: ImageSummary['status'] = 'done'
   masks: 2,
   candidates: 4,
   kept: 0,
+  reviewed: 0,
 });
 const images = [
   image('1', 'b10.png'),

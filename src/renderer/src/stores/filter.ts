@@ -1,24 +1,12 @@
 /**
- * τ and the project-wide kept count, computed in the page from stored columns (`filter:scores`: DoS, CoS, masks and
- * review marks, fetched once per run and after each review change), so that moving the slider never waits for the
- * engine. The count comes from the shared keep rule (shared/decide.ts): `buildKeptIndex` runs `decide` once per
- * policy change, then each τ move is one binary search — the same kept set the engine exports, every policy and
- * every review mark included.
+ * τ and the kept counts, answered by the engine from its columns (`filter:counts`: the project's count and the
+ * gallery's visible tiles', equal to the shared keep rule on every stored result, review applied). The page never
+ * holds the candidates: on a 100k-image project they are millions. Each τ move asks once; moves made while an answer
+ * is on its way are folded into one more request (latest wins), so the slider never queues work. The slider's
+ * histogram comes from `filter:scores`.
  */
 import { defineStore } from 'pinia';
-import { markRaw } from 'vue';
-import {
-  buildKeptIndex,
-  emptyColumns,
-  imageKeptAt,
-  keepPolicy,
-  keptCountAt,
-  REVIEW_CODES,
-  scoreColumns,
-  type DecisionColumns,
-  type KeepPolicy,
-  type KeptIndex,
-} from '../../../shared/decide.ts';
+import { keepPolicy, type KeepPolicy } from '../../../shared/decide.ts';
 import { parseSettings, REFERENCE_TAU } from '../../../shared/settings.ts';
 import { api, errorCode, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
@@ -27,13 +15,27 @@ import { useSettingsStore } from './settings.ts';
 /** The policies and seed used before the project's settings are loaded: the schema's defaults. */
 const DEFAULT_SETTINGS = parseSettings({});
 
+/** Whether a counts request is on its way, and whether τ or the tiles changed since it left. */
+let inFlight: Promise<void> | null = null;
+let again = false;
+
 export const useFilterStore = defineStore('filter', {
   state: () => ({
     tau: REFERENCE_TAU,
-    // markRaw: typed arrays stay out of Vue's proxies (10,000+ values; reactivity is on the columns object only)
-    columns: markRaw(emptyColumns()) as DecisionColumns,
-    /** The image id of each entry of `columns.maskCounts` (the `image` column indexes this). */
-    imageIds: [] as string[],
+    /** Exportable candidates of finished images, and their masks. */
+    total: 0,
+    masks: 0,
+    /** Kept at `keptTau` (the last answer; `tau` once the request for it came back). */
+    kept: 0,
+    keptTau: null as number | null,
+    /** DoS histogram of the stored candidates (the slider's background). */
+    histogram: { width: 3 / 40, counts: [] as number[] },
+    /** Per visible tile: kept at `keptTau` and exportable candidates. */
+    perImage: {} as Record<string, { kept: number; candidates: number; reviewed: number }>,
+    /** The tiles the gallery shows now (their counts follow τ). */
+    visible: [] as string[],
+    /** The image open in the workspace or candidates view (its review progress is shown). */
+    focus: null as string | null,
     loaded: false,
   }),
   getters: {
@@ -44,59 +46,28 @@ export const useFilterStore = defineStore('filter', {
     policy(state): KeepPolicy {
       return keepPolicy(useSettingsStore().saved ?? DEFAULT_SETTINGS, state.tau);
     },
-    /** Rebuilt only when the columns, a policy or the seed change, not when τ moves (the getter does not read τ). */
-    index(state): KeptIndex {
-      const { tau: _tau, ...policy } = keepPolicy(useSettingsStore().saved ?? DEFAULT_SETTINGS);
-      return markRaw(buildKeptIndex(state.columns, policy));
-    },
-    /** Per image id: candidates reviewed (accepted or rejected) and exportable candidates, for the gallery. */
-    reviewByImage(state): Map<string, { reviewed: number; total: number }> {
-      const out = new Map<string, { reviewed: number; total: number }>();
-      const { image, review } = state.columns;
-      for (let k = 0; k < image.length; k++) {
-        const id = state.imageIds[image[k]];
-        if (id === undefined) continue;
-        const entry = out.get(id) ?? { reviewed: 0, total: 0 };
-        entry.total++;
-        if (review[k] === REVIEW_CODES.accepted || review[k] === REVIEW_CODES.rejected) entry.reviewed++;
-        out.set(id, entry);
-      }
-      return out;
-    },
-    /**
-     * Per image id: candidates kept at τ and exportable candidates, for the gallery's tiles. From the same index as the
-     * top bar's `kept`, so the tiles sum to it at every τ (they used to show the engine's count at the saved τ).
-     */
+    /** Per visible image id: candidates kept at τ and exportable candidates, for the gallery's tiles. */
     keptByImage(state): Map<string, { kept: number; total: number }> {
-      const out = new Map<string, { kept: number; total: number }>();
-      const index = this.index;
-      state.imageIds.forEach((id, image) => {
-        out.set(id, { kept: imageKeptAt(index, image, state.tau), total: 0 });
-      });
-      for (const image of state.columns.image) {
-        const entry = out.get(state.imageIds[image]);
-        if (entry) entry.total++;
-      }
-      return out;
+      return new Map(
+        Object.entries(state.perImage).map(([id, c]) => [id, { kept: c.kept, total: c.candidates }]),
+      );
     },
-    total(state): number {
-      return state.columns.image.length;
-    },
-    /** Exportable candidates kept at τ by the shared rule (policies and review included). */
-    kept(state): number {
-      const start = performance.now();
-      const kept = keptCountAt(this.index, state.tau);
-      // Non-reactive write: timing must not trigger another render.
-      timing.last = performance.now() - start;
-      return kept;
+    /** Per visible (or focused) image id: candidates reviewed (accepted or rejected) and exportable candidates. */
+    reviewByImage(state): Map<string, { reviewed: number; total: number }> {
+      return new Map(
+        Object.entries(state.perImage).map(([id, c]) => [id, { reviewed: c.reviewed, total: c.candidates }]),
+      );
     },
   },
   actions: {
+    /** Loads the slider's figures (count, histogram), then the counts at τ. */
     async load(): Promise<void> {
       try {
         const scores = await api().dosScores();
-        this.setColumns(scoreColumns(scores));
-        this.imageIds = scores.imageIds;
+        this.total = scores.candidates;
+        this.histogram = scores.histogram;
+        this.loaded = true;
+        await this.recount();
       } catch (error) {
         // No stale counts: a failed load (no project open, project closed) shows none rather than the last ones.
         this.clear();
@@ -105,22 +76,71 @@ export const useFilterStore = defineStore('filter', {
           useAppStore().notify('error', `Scores: ${errorMessage(error)}`);
       }
     },
-    /** Forgets the stored scores (project switch / no project): the kept count shows 0 / 0, never an old one. */
+    /** Asks the engine for the counts at τ (project and visible tiles); folds requests made meanwhile into one. */
+    async recount(): Promise<void> {
+      if (inFlight) {
+        again = true;
+        return inFlight;
+      }
+      inFlight = (async () => {
+        // `inFlight` is cleared in the same turn as the last `again` check: a request made after it starts anew,
+        // one made before it is folded into this loop (none is lost between the two)
+        try {
+          do {
+            again = false;
+            const tau = this.tau;
+            const imageIds = [...new Set([...(this.focus ? [this.focus] : []), ...this.visible])].slice(
+              0,
+              1000,
+            );
+            try {
+              const counts = await api().keptCounts({ tau, imageIds });
+              this.kept = counts.kept;
+              this.total = counts.candidates;
+              this.masks = counts.masks;
+              this.keptTau = tau;
+              this.perImage = counts.perImage;
+            } catch (error) {
+              if (errorCode(error) === 'no-project') {
+                this.clear();
+                return;
+              }
+              throw error;
+            }
+          } while (again);
+        } finally {
+          inFlight = null;
+        }
+      })();
+      return inFlight;
+    },
+    /** The gallery shows these tiles now: their counts are asked for at the current τ. */
+    setVisible(imageIds: readonly string[]): void {
+      if (imageIds.length === this.visible.length && imageIds.every((id, k) => id === this.visible[k]))
+        return;
+      this.visible = [...imageIds];
+      if (this.loaded && imageIds.some((id) => !(id in this.perImage))) void this.recount();
+    },
+    /** The image open in the workspace: its review progress follows each decision. */
+    setFocus(imageId: string | null): void {
+      if (this.focus === imageId) return;
+      this.focus = imageId;
+      if (this.loaded && imageId && !(imageId in this.perImage)) void this.recount().catch(() => {});
+    },
+    /** Forgets the counts (project switch / no project): the kept count shows 0 / 0, never an old one. */
     clear(): void {
-      this.columns = markRaw(emptyColumns());
-      this.imageIds = [];
+      this.total = 0;
+      this.masks = 0;
+      this.kept = 0;
+      this.keptTau = null;
+      this.histogram = { width: 3 / 40, counts: [] };
+      this.perImage = {};
       this.loaded = false;
     },
-    /** Replaces the columns directly (used by tests and the 10k-candidate check). */
-    setColumns(columns: DecisionColumns): void {
-      this.columns = markRaw(columns);
-      this.loaded = true;
-    },
     setTau(tau: number): void {
-      if (Number.isFinite(tau)) this.tau = Math.min(10, Math.max(0, tau));
+      if (!Number.isFinite(tau)) return;
+      this.tau = Math.min(10, Math.max(0, tau));
+      if (this.loaded) void this.recount().catch(() => {});
     },
   },
 });
-
-/** Duration of the last kept-count computation, in milliseconds (outside the store to stay non-reactive). */
-export const timing = { last: 0 };

@@ -11,12 +11,7 @@ import type {
   RunStatus,
 } from '../../../shared/api.ts';
 import { imageObjectUrl } from '../lib/image-url.ts';
-import {
-  galleryImages,
-  neighbourImage,
-  type GalleryFilter,
-  type GalleryOrder,
-} from '../lib/gallery-order.ts';
+import { neighbourImage, type GalleryFilter, type GalleryOrder } from '../lib/gallery-order.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { emitStoreEvent } from './events.ts';
@@ -25,6 +20,15 @@ import { useSettingsStore } from './settings.ts';
 
 /** Longest side of gallery thumbnails, in pixels. */
 const THUMBNAIL_SIDE = 160;
+/** Tiles per `project:images` page: the gallery asks for the pages its visible rows fall in. */
+export const GALLERY_PAGE = 120;
+/** Thumbnails kept as object URLs at most (the gallery scrolls through 100k images; each URL holds a PNG). */
+const THUMBNAILS_KEPT = 600;
+/** Page loads on their way, by page index (one request per page). */
+const pageLoads = new Map<number, Promise<void>>();
+/** Bumped by every refresh: an answer for an older filter, order or τ is dropped. */
+let generation = 0;
+let pagesTimer: ReturnType<typeof setTimeout> | null = null;
 
 let subscribed = false;
 /** Stored scores are re-read at most this often while a run commits images (τ counts follow the run). */
@@ -34,7 +38,15 @@ let scoresTimer: ReturnType<typeof setTimeout> | null = null;
 export const useProjectStore = defineStore('project', {
   state: () => ({
     project: null as ProjectInfo | null,
-    images: [] as ImageSummary[],
+    /** Loaded gallery pages (engine-computed: filter and order applied), by page index. */
+    pages: {} as Record<number, ImageSummary[]>,
+    /** Images matching the gallery's filter (the scroll height); the pages hold some of them. */
+    pageTotal: 0,
+    /** `filter|order` the loaded pages were computed for, and page requests on their way (tests wait on both). */
+    loadedQuery: '',
+    loadingPages: 0,
+    /** Every image of the project by status (the engine's count, whatever is loaded). */
+    statusCounts: { pending: 0, running: 0, done: 0, error: 0 } as Record<ImageSummary['status'], number>,
     thumbnails: {} as Record<string, string>,
     run: null as RunStatus | null,
     progress: null as RunProgress | null,
@@ -53,23 +65,34 @@ export const useProjectStore = defineStore('project', {
     queueName: '',
   }),
   getters: {
-    /** The tiles the gallery shows, in its order. */
-    galleryList(state): ImageSummary[] {
-      const filter = useFilterStore();
-      return galleryImages(state.images, state.galleryFilter, state.galleryOrder, {
-        kept: (id) => filter.keptByImage.get(id)?.kept,
-        review: (id) => filter.reviewByImage.get(id),
-      });
+    /** The loaded tiles in the gallery's order (the engine filtered and ordered them; pages may be missing). */
+    images(state): ImageSummary[] {
+      return Object.keys(state.pages)
+        .map(Number)
+        .sort((a, b) => a - b)
+        .flatMap((page) => state.pages[page]);
+    },
+    /** The tiles the gallery shows, in its order, as far as loaded. */
+    galleryList(): ImageSummary[] {
+      return this.images;
+    },
+    /** The position (1-based) of an image in the gallery's list, or 0 when its page is not loaded. */
+    positionOf(state): (imageId: string | null) => number {
+      return (imageId) => {
+        for (const [page, tiles] of Object.entries(state.pages)) {
+          const k = tiles.findIndex((tile) => tile.id === imageId);
+          if (k >= 0) return Number(page) * GALLERY_PAGE + k + 1;
+        }
+        return 0;
+      };
     },
     /** The image before (−1) or after (+1) `imageId` in the gallery's list, failed images skipped; null at an end. */
     neighbour(): (imageId: string | null, delta: 1 | -1) => ImageSummary | null {
       return (imageId, delta) => neighbourImage(this.galleryList, imageId, delta);
     },
-    counts(state) {
-      const counts = { pending: 0, running: 0, done: 0, error: 0 };
-      for (const image of state.images) counts[image.status]++;
-      return counts;
-    },
+    counts: (state) => state.statusCounts,
+    /** Images of the project. */
+    imageCount: (state) => Object.values(state.statusCounts).reduce((a, b) => a + b, 0),
     isRunning: (state) => state.run?.state === 'running' || state.run?.state === 'cancelling',
     isPaused: (state) => state.run?.state === 'paused',
     /** The open project runs on the generated shapes-world pack. */
@@ -113,10 +136,22 @@ export const useProjectStore = defineStore('project', {
         };
       });
       api().onImageUpdated((image) => {
-        const i = this.images.findIndex((item) => item.id === image.id);
-        if (i >= 0) this.images[i] = image;
-        else this.images.push(image);
-        if (image.status === 'done' && !this.thumbnails[image.id]) void this.loadThumbnail(image.id);
+        // the tile, where its page is loaded; the counts and the order come with the next page reload
+        for (const tiles of Object.values(this.pages)) {
+          const i = tiles.findIndex((item) => item.id === image.id);
+          if (i >= 0) {
+            if (tiles[i].status !== image.status) {
+              this.statusCounts[tiles[i].status]--;
+              this.statusCounts[image.status]++;
+            }
+            tiles[i] = image;
+            if (image.status === 'done' && !this.thumbnails[image.id]) void this.loadThumbnail(image.id);
+          }
+        }
+        pagesTimer ??= setTimeout(() => {
+          pagesTimer = null;
+          void this.reloadPages();
+        }, SCORES_REFRESH_MS);
         if (image.status === 'done') {
           emitStoreEvent('image-committed', { imageId: image.id });
           scoresTimer ??= setTimeout(() => {
@@ -195,22 +230,72 @@ export const useProjectStore = defineStore('project', {
       filter.clear();
       await Promise.all([filter.load(), useSettingsStore().load(), useAppStore().loadModels()]);
     },
+    /** Reloads the gallery from its first page (a project, filter or order change); other pages load on scroll. */
     async refresh(): Promise<void> {
+      generation++;
+      pageLoads.clear();
       if (!this.project) {
-        this.images = [];
+        this.pages = {};
+        this.pageTotal = 0;
+        this.statusCounts = { pending: 0, running: 0, done: 0, error: 0 };
         return;
       }
-      this.images = await api().listImages();
-      await Promise.all(
-        this.images
-          .filter((image) => image.status !== 'error' && !this.thumbnails[image.id])
-          .map((image) => this.loadThumbnail(image.id)),
-      );
+      this.pages = {};
+      await this.loadPage(0);
+    },
+    /** Loads the pages of tiles `first`..`last` (positions in the gallery's list) not loaded yet. */
+    async ensureRange(first: number, last: number): Promise<void> {
+      const pages: Promise<void>[] = [];
+      for (let page = Math.floor(first / GALLERY_PAGE); page <= Math.floor(last / GALLERY_PAGE); page++)
+        if (!this.pages[page] && page * GALLERY_PAGE < Math.max(1, this.pageTotal))
+          pages.push(this.loadPage(page));
+      await Promise.all(pages);
+    },
+    /** Loads one page of the gallery (filter, order and τ as the page shows them). */
+    loadPage(page: number): Promise<void> {
+      const pending = pageLoads.get(page);
+      if (pending) return pending;
+      const asked = generation;
+      const query = `${this.galleryFilter}|${this.galleryOrder}`;
+      this.loadingPages++;
+      const load = (async () => {
+        const answer = await api().listImages({
+          offset: page * GALLERY_PAGE,
+          limit: GALLERY_PAGE,
+          filter: this.galleryFilter,
+          order: this.galleryOrder,
+          tau: useFilterStore().tau,
+        });
+        if (asked !== generation) return;
+        this.pages[page] = answer.images;
+        this.pageTotal = answer.total;
+        this.statusCounts = answer.counts;
+        this.loadedQuery = query;
+      })().finally(() => {
+        this.loadingPages--;
+        if (pageLoads.get(page) === load) pageLoads.delete(page);
+      });
+      pageLoads.set(page, load);
+      return load;
+    },
+    /** Reloads the loaded pages (a run committed images: statuses, counts and order changed). */
+    async reloadPages(): Promise<void> {
+      if (!this.project) return;
+      const loaded = Object.keys(this.pages).map(Number);
+      generation++;
+      pageLoads.clear();
+      await Promise.all((loaded.length ? loaded : [0]).map((page) => this.loadPage(page)));
     },
     async loadThumbnail(imageId: string): Promise<void> {
       try {
         const bytes = await api().getImage({ imageId, maxSide: THUMBNAIL_SIDE });
         this.thumbnails[imageId] = imageObjectUrl(bytes);
+        // the oldest go first (object keys keep insertion order): scrolled-away tiles load theirs again
+        const ids = Object.keys(this.thumbnails);
+        for (const old of ids.slice(0, Math.max(0, ids.length - THUMBNAILS_KEPT))) {
+          URL.revokeObjectURL(this.thumbnails[old]);
+          delete this.thumbnails[old];
+        }
       } catch {
         // Unreadable images show their error instead of a thumbnail.
       }
@@ -280,10 +365,19 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Start run',
         async () => {
-          const pendingIds = this.images
-            .filter((image) => force || image.status !== 'done')
-            .map((image) => image.id);
-          const imageIds = this.runCount ? pendingIds.slice(0, this.runCount) : undefined;
+          // the next N images are the engine's to list (the page holds only what it shows)
+          let imageIds: string[] | undefined;
+          if (this.runCount) {
+            imageIds = [];
+            for (let offset = 0; imageIds.length < this.runCount; offset += 1000) {
+              const page = await api().listImages({ offset, limit: 1000 });
+              imageIds.push(
+                ...page.images.filter((image) => force || image.status !== 'done').map((image) => image.id),
+              );
+              if (offset + 1000 >= page.total) break;
+            }
+            imageIds = imageIds.slice(0, this.runCount);
+          }
           this.lastFinished = null;
           this.run = await api().startRun({ imageIds, force });
         },

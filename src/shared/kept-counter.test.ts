@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { decide, reviewMark, type DecisionInput, type KeepPolicy, type ReviewInput } from './decide.ts';
+import {
+  allKeptAt,
+  buildKeptBase,
+  imageKeptAt,
+  keptCounter,
+  projectKeptAt,
+  type CounterColumns,
+} from './kept-counter.ts';
+
+/** A small deterministic generator (mulberry32), so a failure reproduces. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random columns: single- and multi-mask images, ties, NaN DoS, masks not contiguous; and a random review. */
+function randomProject(seed: number, images: number) {
+  const random = rng(seed);
+  const pick = <T>(values: readonly T[]) => values[Math.floor(random() * values.length)];
+  const ids: number[] = [];
+  const maskCount: number[] = [];
+  const start: number[] = [];
+  const end: number[] = [];
+  const mask: number[] = [];
+  const index: number[] = [];
+  const cos: number[] = [];
+  const dos: number[] = [];
+  const deletedMasks: string[] = [];
+  const review: ReviewInput = { decisions: {}, edits: {}, deletedMasks };
+  for (let p = 0; p < images; p++) {
+    const id = 3 * p + 7;
+    const n = random() < 0.25 ? 1 : 2 + Math.floor(random() * 4);
+    ids.push(id);
+    maskCount.push(n);
+    start.push(mask.length);
+    const count = random() < 0.05 ? 0 : 1 + Math.floor(random() * 9);
+    for (let k = 0; k < count; k++) {
+      const m = Math.floor(random() * n);
+      mask.push(m);
+      index.push(k);
+      cos.push(random() < 0.1 ? Number.NaN : pick([18, 20, 22, 20 + random() * 5]));
+      // few distinct values so that ties and τ exactly at a DoS are common
+      dos.push(n === 1 || random() < 0.08 ? Number.NaN : pick([0.5, 1, 1.3, 1.3, 2, 0.9 + random() * 1.2]));
+      if (random() < 0.04) review.decisions[`${id}:${m}:${k}`] = pick(['accepted', 'rejected'] as const);
+    }
+    end.push(mask.length);
+    if (random() < 0.03) deletedMasks.push(`${id}:${Math.floor(random() * n)}`);
+  }
+  const columns: CounterColumns = {
+    imageIds: Int32Array.from(ids),
+    maskCount: Int32Array.from(maskCount),
+    start: Int32Array.from(start),
+    end: Int32Array.from(end),
+    mask: Uint16Array.from(mask),
+    index: Uint16Array.from(index),
+    cos: Float64Array.from(cos),
+    dos: Float64Array.from(dos),
+  };
+  return { columns, review };
+}
+
+/** What `decide` keeps for position `p`, image by image: the reference the counter must equal. */
+function decided(columns: CounterColumns, p: number, policy: KeepPolicy, review: ReviewInput | null): number {
+  const list: DecisionInput[] = [];
+  for (let k = columns.start[p]; k < columns.end[p]; k++)
+    list.push({
+      mask: columns.mask[k],
+      index: columns.index[k],
+      comparison: false,
+      cos: Number.isNaN(columns.cos[k]) ? null : columns.cos[k],
+      dos: Number.isNaN(columns.dos[k]) ? null : columns.dos[k],
+      review: reviewMark(review, columns.imageIds[p], columns.mask[k], columns.index[k]),
+    });
+  return decide(list, columns.maskCount[p], policy, columns.imageIds[p]).filter((d) => d.kept).length;
+}
+
+const TAUS = [0, 0.4, 0.5, 0.7, 0.9, 1, 1.15, 1.3, 1.30001, 1.7, 2, 2.1, 5];
+
+describe('the columnar kept counter', () => {
+  for (const emptyMask of ['drop', 'keep-best', 'random'] as const)
+    for (const singleMask of ['keep-all', 'keep-by-cos-rank', 'drop'] as const)
+      it(`counts as decide does, image by image and in total (${emptyMask}, ${singleMask})`, () => {
+        for (const seed of [1, 2, 3]) {
+          const { columns, review } = randomProject(seed * 31 + emptyMask.length, 300);
+          const policy = { singleMask, singleMaskShare: 0.5, emptyMask, seed: 7 } as const;
+          const base = buildKeptBase(columns, policy);
+          for (const marks of [null, review]) {
+            const counter = keptCounter(base, marks);
+            for (const tau of TAUS) {
+              const expected = Array.from(columns.imageIds, (_, p) =>
+                decided(columns, p, { ...policy, tau }, marks),
+              );
+              const perImage = Array.from(columns.imageIds, (_, p) => imageKeptAt(counter, p, tau));
+              expect(perImage).toEqual(expected);
+              expect(Array.from(allKeptAt(counter, tau))).toEqual(expected);
+              expect(projectKeptAt(counter, tau)).toBe(expected.reduce((s, v) => s + v, 0));
+            }
+          }
+        }
+      });
+
+  it('counts every exportable candidate once and finds images by id', () => {
+    const { columns } = randomProject(5, 50);
+    const base = buildKeptBase(columns, {
+      singleMask: 'keep-all',
+      singleMaskShare: 0.5,
+      emptyMask: 'drop',
+      seed: 0,
+    });
+    expect(base.total).toBe(columns.mask.length);
+    expect(base.position.get(columns.imageIds[10])).toBe(10);
+  });
+
+  it('refuses a τ that is not a finite number', () => {
+    const { columns } = randomProject(6, 5);
+    const counter = keptCounter(
+      buildKeptBase(columns, { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'drop', seed: 0 }),
+      null,
+    );
+    expect(() => projectKeptAt(counter, Number.NaN)).toThrow('tau must be a finite number');
+  });
+});
