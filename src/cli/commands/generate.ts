@@ -11,7 +11,13 @@ import { onnxRuntimeVersion } from '../../engine/runtime/index.ts';
 import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
-import { generateQueued, QUEUE_OPTIONS_HELP, shardPaths, type QueueFlags } from './queued.ts';
+import {
+  generateQueued,
+  QUEUE_OPTIONS_HELP,
+  reportFailedImages,
+  shardPaths,
+  type QueueFlags,
+} from './queued.ts';
 import {
   jsonSyntaxReason,
   parseSettings,
@@ -36,7 +42,6 @@ interface GenerateFlags {
   tau?: string;
   plain?: boolean;
   progress?: boolean;
-  retryFailed?: boolean;
 }
 
 type Flags = GenerateFlags & QueueFlags;
@@ -78,7 +83,8 @@ export function registerGenerate(program: Command): void {
       '--retry-failed',
       'also run again the images whose last result failed (e.g. after fixing the files)',
     )
-    .option('--queue <url>', QUEUE_OPTIONS_HELP.queue)
+    .option('--queue [url]', QUEUE_OPTIONS_HELP.queue)
+    .option('--queue-url-file <file>', QUEUE_OPTIONS_HELP.queueUrlFile)
     .option('--queue-name <name>', QUEUE_OPTIONS_HELP.queueName)
     .option('--ship-images', QUEUE_OPTIONS_HELP.shipImages)
     .option('--max-image-mib <n>', QUEUE_OPTIONS_HELP.maxImageMib)
@@ -106,7 +112,7 @@ export function registerGenerate(program: Command): void {
         warnUnknownImages(`mask import ${settings.masks.importPath}`, unknown);
       }
       if (settings.masks.selection === 'boxes') await checkBoxes(settings, imageFiles());
-      if (flags.queue || flags.shipImages)
+      if (flags.queue || flags.queueUrlFile || flags.shipImages)
         return generateQueued({ flags, images: selected, settings, versions: versions() });
       const stages = await openStages(await resolvePackDir(flags.models));
       // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
@@ -148,15 +154,7 @@ export function registerGenerate(program: Command): void {
         if (summary.cancelled) process.exitCode = EXIT.interrupted;
         else if (summary.imagesFailed > 0) {
           process.exitCode = EXIT.imagesFailed;
-          const failed = Project.open(summary.project)
-            .results()
-            .filter((r) => r.status === 'failed');
-          for (const r of failed.slice(0, 20))
-            process.stderr.write(
-              `failed: ${r.image.name}: ${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}\n`,
-            );
-          if (failed.length > 20) process.stderr.write(`failed: … and ${failed.length - 20} more\n`);
-          process.stderr.write('fix the files, then run again with --retry-failed\n');
+          reportFailedImages(summary.project);
         }
       } finally {
         reporter.stop();
