@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readPackFacts } from '../../engine/pipeline/engine.ts';
 import { DEFAULT_MAX_STALLS, DEFAULT_QUEUE_NAME } from '../../engine/pipeline/queue/jobs.ts';
+import { redactUrl } from '../../engine/pipeline/queue/redis.ts';
 import { runWorker } from '../../engine/pipeline/queue/worker.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
 import { QUEUE_OPTIONS_HELP, queueUrl } from './queued.ts';
@@ -80,6 +81,9 @@ async function serve(flags: WorkerFlags, signal: AbortSignal): Promise<void> {
   // the facts here, the sessions in the pipeline thread (worker.ts)
   const packDir = await resolvePackDir(flags.models);
   const pack = await readPackFacts(packDir);
+  process.stderr.write(
+    `connecting to ${redactUrl(redisUrl)} (queue "${flags.queueName ?? DEFAULT_QUEUE_NAME}")\n`,
+  );
   const summary = await runWorker({
     redisUrl,
     queueName: flags.queueName,

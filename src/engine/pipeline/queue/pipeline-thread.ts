@@ -93,6 +93,8 @@ export class PipelineThread {
 
   /** Starts the thread and opens the pack's stages in it; rejects with the pack's error (a `ModelPackError`…). */
   static async open(packDir: string): Promise<PipelineThread> {
+    // sharp's rule for worker threads: load it in the main thread first (libvips must outlive every thread)
+    await import('sharp');
     const thread = new Worker(new URL('./pipeline-thread.mjs', import.meta.url), {
       workerData: { packDir },
     });

@@ -82,8 +82,13 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
     maxLoopDelayMs: 0,
   };
   if (!options.stages === !options.packDir) throw new Error('runWorker needs one of stages or packDir');
-  await checkRedis(options.redisUrl, { signal: options.signal });
-  if (options.signal?.aborted) return summary;
+  try {
+    await checkRedis(options.redisUrl, { signal: options.signal });
+  } catch (error) {
+    // stopped while checking: a stop, not an error
+    if (options.signal?.aborted) return summary;
+    throw error;
+  }
   const warnings = new RepeatedWarnings(say);
   const connection = openRedis(
     options.redisUrl,
