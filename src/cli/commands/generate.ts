@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openStages } from '../../engine/pipeline/engine.ts';
+import { parseShard, recordShard } from '../../engine/pipeline/merge.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
 import { imagePaths, Project } from '../../engine/pipeline/store.ts';
 import { validateMaskImport } from '../../engine/segment/import.ts';
@@ -112,8 +113,18 @@ export function registerGenerate(program: Command): void {
         warnUnknownImages(`mask import ${settings.masks.importPath}`, unknown);
       }
       if (settings.masks.selection === 'boxes') await checkBoxes(settings, imageFiles());
-      if (flags.queue || flags.queueUrlFile || flags.shipImages)
-        return generateQueued({ flags, images: selected, settings, versions: versions() });
+      // a shard records its place in the split, for merge to name missing shards (merge.ts)
+      const recordPlace = () => {
+        if (flags.shard && images && existsSync(join(flags.project, 'project.json')))
+          recordShard(flags.project, { ...parseShard(flags.shard), source: images });
+      };
+      if (flags.queue || flags.queueUrlFile || flags.shipImages) {
+        try {
+          return await generateQueued({ flags, images: selected, settings, versions: versions() });
+        } finally {
+          recordPlace();
+        }
+      }
       const stages = await openStages(await resolvePackDir(flags.models));
       // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
       // uncommitted and stays pending); three times: quit at once. Every way, a later run resumes.
@@ -160,6 +171,7 @@ export function registerGenerate(program: Command): void {
         reporter.stop();
         process.off('SIGINT', onSigint);
         await stages.dispose();
+        recordPlace();
       }
     });
 }
