@@ -159,6 +159,10 @@ export async function generateQueued(input: {
       process.exitCode = EXIT.imagesFailed;
       if (summary.imagesFailed > 0) reportFailedImages(summary.project);
     }
+  } catch (error) {
+    // stopped while Redis or the pack was still being checked: an interruption, not an error
+    if (!controller.signal.aborted) throw error;
+    process.exitCode = EXIT.interrupted;
   } finally {
     reporter.stop();
     process.off('SIGINT', onSignal);
