@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../demo/index.ts';
 import { fastSettings, withoutTimings, writeScenes } from '../../testing/fixtures.ts';
-import { hasRedisServer, startRedisServer, type TestRedis } from '../../testing/redis.ts';
+import { freePort, hasRedisServer, startRedisServer, type TestRedis } from '../../testing/redis.ts';
 import { openStages, type PackStages } from '../engine.ts';
 import { runProject } from '../run.ts';
 import { Project } from '../store.ts';
@@ -352,6 +352,65 @@ describe('results in Redis', () => {
 });
 
 describe('warnings of an outage', () => {
+  it('say each kind of error once while Redis is down, and count the repeats when it is back', async (context) => {
+    if (!hasRedisServer()) return context.skip('redis-server is not installed');
+    const port = await freePort();
+    const serve = () =>
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+    let server = serve();
+    const url = `redis://127.0.0.1:${port}/0`;
+    const warnings: string[] = [];
+    const stop = new AbortController();
+    try {
+      await expect
+        .poll(() =>
+          checkRedis(url, { timeoutMs: 500 }).then(
+            () => true,
+            () => false,
+          ),
+        )
+        .toBe(true);
+      let down = false;
+      const coordinator = runCoordinator({
+        project: join(dir, 'outage-project'),
+        images: scenes.scenes,
+        settings: fastSettings(scenes.coco),
+        pack: stages.packInfo,
+        redisUrl: url,
+        queueName: 'outage',
+        progressMs: 100,
+        signal: stop.signal,
+        onWarning: (m) => warnings.push(m),
+        onProgress: (p) => {
+          if (p.stage !== 'running' || down) return;
+          down = true;
+          server.kill('SIGKILL');
+        },
+      });
+      await expect.poll(() => down).toBe(true);
+      // three seconds down: ioredis retries (every 50…2000 ms) on both connections, the progress poll fails
+      await new Promise((r) => setTimeout(r, 3000));
+      server = serve();
+      await expect
+        .poll(() => warnings.some((w) => /repeated \d+ more time/.test(w)), { timeout: 15_000 })
+        .toBe(true);
+      stop.abort();
+      await coordinator;
+    } finally {
+      server.kill('SIGKILL');
+    }
+    const said = warnings.filter((w) => !/repeated \d+ more time/.test(w));
+    // one line per kind (the connection's error, the progress poll's…), not one per retry and connection
+    expect(new Set(said.map((w) => w.split(':')[0])).size).toBe(said.length);
+    expect(said.length).toBeLessThanOrEqual(4);
+  }, 60_000);
+
   it('are said once per kind, with the repeats counted on flush', () => {
     const said: string[] = [];
     const warnings = new RepeatedWarnings((m) => said.push(m));
@@ -362,7 +421,7 @@ describe('warnings of an outage', () => {
     expect(said).toEqual([
       'Redis: ECONNREFUSED 0',
       'queue: down',
-      'redis: the warning above repeated 16 more time(s)',
+      'redis: that warning repeated 16 more time(s)',
       'Redis: again',
     ]);
   });

@@ -170,7 +170,7 @@ export class RepeatedWarnings {
   /** Says how often each kind repeated, and starts over. */
   flush(): void {
     for (const [kind, repeats] of this.#repeats)
-      if (repeats > 0) this.#say(`${kind}: the warning above repeated ${repeats} more time(s)`);
+      if (repeats > 0) this.#say(`${kind}: that warning repeated ${repeats} more time(s)`);
     this.#repeats.clear();
   }
 }
