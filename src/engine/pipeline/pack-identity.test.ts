@@ -61,6 +61,24 @@ describe('the identity of a model pack', () => {
     ).rejects.toThrow(/whose files differ .*tokenizer\.json:/);
   });
 
+  it('resumes a project recorded with the graph checksums only, then records the full identity', async () => {
+    const project = join(dir, 'legacy');
+    const settings = fastSettings(scenes.coco);
+    const graphs = Object.fromEntries(
+      Object.entries(original.checksums).filter(([k]) => k.includes('.') && !k.endsWith('.json')),
+    );
+    await runProject({
+      project,
+      images: scenes.scenes,
+      settings,
+      stages,
+      pack: { ...original, checksums: graphs },
+    });
+    const resumed = await Project.create(project, { images: [], settings, pack: original });
+    resumed.close();
+    expect(Project.open(project).file.pack?.checksums).toEqual(original.checksums);
+  });
+
   it('refuses to merge projects made with the two packs, naming the file', async () => {
     const settings = fastSettings(scenes.coco);
     await runProject({ project: join(dir, 'a'), images: scenes.scenes, settings, stages, pack: original });
