@@ -102,6 +102,9 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
   if (options.signal?.aborted) stop();
   let worker: Worker<ImageJobData, EncodedJobResult> | null = null;
   let thread: PipelineThread | null = null;
+  // the thread's start-up (its modules, the pack's sessions: seconds) overlaps the wait for a coordinator
+  const opening = options.packDir ? PipelineThread.open(options.packDir) : null;
+  opening?.catch(() => {}); // awaited below, where its failure is reported
   const loop = monitorEventLoopDelay({ resolution: 20 });
   try {
     const run = await waitForRun(connection, queueName, stopped.signal, () =>
@@ -113,7 +116,7 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
       `project's pack "${run.packName}"`,
     ]);
     if (differences.length > 0) throw packMismatch(run, differences);
-    if (options.packDir) thread = await PipelineThread.open(options.packDir);
+    if (opening) thread = await opening;
     const runJob = async (data: ImageJobData): Promise<ImageResult> => {
       const result = await (thread ? thread.run(data) : runImageJob(options.stages!, data));
       if (result.status === 'failed') say(`${data.entry.name}: ${result.error?.message ?? 'failed'}`);
@@ -165,7 +168,7 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
     options.signal?.removeEventListener('abort', stop);
     // close() waits for the jobs in hand to finish and return their results
     if (worker) await worker.close().catch(() => {});
-    await thread?.close();
+    await (thread ?? (await opening?.catch(() => null)))?.close();
     loop.disable();
     summary.maxLoopDelayMs = Number.isFinite(loop.max) ? loop.max / 1e6 : 0;
     warnings.flush();
