@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openStages } from '../../engine/pipeline/engine.ts';
+import { parseShard, recordShard } from '../../engine/pipeline/merge.ts';
 import { runProject } from '../../engine/pipeline/run.ts';
 import { imagePaths, Project } from '../../engine/pipeline/store/index.ts';
 import { validateMaskImport } from '../../engine/segment/import.ts';
@@ -11,7 +12,13 @@ import { onnxRuntimeVersion } from '../../engine/runtime/index.ts';
 import { EXIT } from '../exit.ts';
 import type { RunProgress } from '../../shared/results.ts';
 import { MODELS_OPTION_HELP, resolvePackDir } from '../pack.ts';
-import { generateQueued, QUEUE_OPTIONS_HELP, shardPaths, type QueueFlags } from './queued.ts';
+import {
+  generateQueued,
+  QUEUE_OPTIONS_HELP,
+  reportFailedImages,
+  shardPaths,
+  type QueueFlags,
+} from './queued.ts';
 import {
   jsonSyntaxReason,
   parseSettings,
@@ -36,7 +43,6 @@ interface GenerateFlags {
   tau?: string;
   plain?: boolean;
   progress?: boolean;
-  retryFailed?: boolean;
 }
 
 type Flags = GenerateFlags & QueueFlags;
@@ -78,7 +84,8 @@ export function registerGenerate(program: Command): void {
       '--retry-failed',
       'also run again the images whose last result failed (e.g. after fixing the files)',
     )
-    .option('--queue <url>', QUEUE_OPTIONS_HELP.queue)
+    .option('--queue [url]', QUEUE_OPTIONS_HELP.queue)
+    .option('--queue-url-file <file>', QUEUE_OPTIONS_HELP.queueUrlFile)
     .option('--queue-name <name>', QUEUE_OPTIONS_HELP.queueName)
     .option('--ship-images', QUEUE_OPTIONS_HELP.shipImages)
     .option('--max-image-mib <n>', QUEUE_OPTIONS_HELP.maxImageMib)
@@ -106,8 +113,18 @@ export function registerGenerate(program: Command): void {
         warnUnknownImages(`mask import ${settings.masks.importPath}`, unknown);
       }
       if (settings.masks.selection === 'boxes') await checkBoxes(settings, imageFiles());
-      if (flags.queue || flags.shipImages)
-        return generateQueued({ flags, images: selected, settings, versions: versions() });
+      // a shard records its place in the split, for merge to name missing shards (merge.ts)
+      const recordPlace = () => {
+        if (flags.shard && images && existsSync(join(flags.project, 'project.json')))
+          recordShard(flags.project, { ...parseShard(flags.shard), source: images });
+      };
+      if (flags.queue || flags.queueUrlFile || flags.shipImages) {
+        try {
+          return await generateQueued({ flags, images: selected, settings, versions: versions() });
+        } finally {
+          recordPlace();
+        }
+      }
       const stages = await openStages(await resolvePackDir(flags.models));
       // Ctrl-C once: pause (the image in flight is finished and committed); twice: cancel (the image in flight stops
       // uncommitted and stays pending); three times: quit at once. Every way, a later run resumes.
@@ -148,22 +165,13 @@ export function registerGenerate(program: Command): void {
         if (summary.cancelled) process.exitCode = EXIT.interrupted;
         else if (summary.imagesFailed > 0) {
           process.exitCode = EXIT.imagesFailed;
-          const catalog = Project.open(summary.project).catalog;
-          const { failed } = catalog.counts();
-          let shown = 0;
-          for (const r of catalog.results({ status: 'failed' })) {
-            process.stderr.write(
-              `failed: ${r.image.name}: ${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}\n`,
-            );
-            if (++shown === 20) break;
-          }
-          if (failed > 20) process.stderr.write(`failed: … and ${failed - 20} more\n`);
-          process.stderr.write('fix the files, then run again with --retry-failed\n');
+          reportFailedImages(summary.project);
         }
       } finally {
         reporter.stop();
         process.off('SIGINT', onSigint);
         await stages.dispose();
+        recordPlace();
       }
     });
 }

@@ -66,6 +66,24 @@ describe('pseudo-ris generate --shard and merge', () => {
     );
   });
 
+  it('refuses to merge an incomplete set of shards, naming the missing shard and its images (exit 2)', async () => {
+    const partial = await cli(['merge', join(root, 'shard0'), '--into', join(root, 'partial')]);
+    expect(partial.code, partial.stderr).toBe(2);
+    const missing = Project.open(join(root, 'shard1')).file.images.map((e) => e.name);
+    expect(partial.stderr).toContain(
+      `merge incomplete: shard(s) 1/2 of ${scenes.scenes} are missing; their ${missing.length} image(s): ${missing.join(', ')}.`,
+    );
+    const allowed = await cli([
+      'merge',
+      join(root, 'shard0'),
+      '--into',
+      join(root, 'partial'),
+      '--allow-partial',
+    ]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toContain('warning: merged without shard(s) 1/2 (--allow-partial)');
+  });
+
   it('refuses a shard index outside 0 … N-1', async () => {
     const run = await cli(['generate', scenes.scenes, '--project', join(root, 'bad'), '--shard', '2/2']);
     expect(run.code).toBe(1);

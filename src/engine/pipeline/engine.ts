@@ -4,8 +4,15 @@
  * generation per crop type, and the CLIP scorer), a pack's recorded facts without sessions ({@link readPackFacts}),
  * and the bare pack for role-by-role work ({@link openPack}: `doctor`, the runtime bench).
  */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import type { DecodingRecord } from '../../shared/results.ts';
-import { decodingOptions, SettingsSchema, type RuntimeSettings } from '../../shared/settings.ts';
+import {
+  decodingOptions,
+  SettingsSchema,
+  stableStringify,
+  type RuntimeSettings,
+} from '../../shared/settings.ts';
 import {
   captionBatches,
   Captioner,
@@ -122,7 +129,12 @@ export async function readPackFacts(packDir: string): Promise<PackFacts> {
 /** The caption engine's decoding options from the pipeline settings (stated once in shared/settings.ts). */
 export { decodingOptions };
 
-/** The {@link PackFacts} of an open pack: the checksums are the manifest's, per `role.graph`. */
+/**
+ * The {@link PackFacts} of an open pack. The checksums are the pack's identity, what workers, resumes and merges
+ * compare: every file its behaviour depends on. The graphs' are the manifest's, per `role.graph`; the manifest's own
+ * (`manifest.json`: the constants, special tokens, preprocessing) and every other file it names (`tokenizer.json`, a
+ * vocabulary…) are hashed here, keyed by file name, so a refusal names the file that differs.
+ */
 export function packFacts(pack: ModelPack): PackFacts {
   const checksums: Record<string, string> = {};
   for (const role of ['segmenter', 'captioner', 'scorer'] as const) {
@@ -131,7 +143,32 @@ export function packFacts(pack: ModelPack): PackFacts {
         checksums[`${role}.${key}`] = (value as { sha256: string }).sha256;
     }
   }
+  // the manifest as parsed and re-serialised in a stable order: its layout (indentation, key order) is no identity
+  const manifestText = readFileSync(pack.path('manifest.json'), 'utf8');
+  checksums['manifest.json'] = sha256Text(stableStringify(JSON.parse(manifestText)));
+  for (const file of namedFiles(pack)) checksums[file] = sha256Text(readFileSync(pack.path(file)));
   return { dir: pack.dir, name: pack.name, demo: pack.manifest.demo, checksums };
+}
+
+/** The side files a pack's manifest names (tokenizers, vocabularies): every string of a role naming a file there. */
+function namedFiles(pack: ModelPack): string[] {
+  const files = new Set<string>();
+  for (const role of ['segmenter', 'captioner', 'scorer'] as const)
+    for (const value of Object.values(pack.manifest[role]))
+      if (typeof value === 'string' && isFile(pack, value)) files.add(value);
+  return [...files].sort();
+}
+
+function isFile(pack: ModelPack, file: string): boolean {
+  try {
+    return statSync(pack.path(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function sha256Text(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
 }
 
 /** Opens a model pack and builds the runner's stages over it. */

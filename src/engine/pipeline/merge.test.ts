@@ -78,11 +78,28 @@ describe('mergeProjects', () => {
     const other = join(dir, 'seed9');
     await run(other, (await shard(0, 2)).slice(0, 1), 9);
     await expect(mergeProjects([join(dir, 's0'), other], join(dir, 'refused'))).rejects.toThrow(
-      /merge refused:\n {2}settings of .*seed9 differ from .*s0: seed: 3 ≠ 9/,
+      /merge refused:\n {2}settings of .*seed9 differ from .*s0: seed: 9 ≠ 3/,
     );
     await expect(mergeProjects([join(dir, 's0')], join(dir, 'whole'))).rejects.toThrow(
       /whole is already a project: merge into a new folder/,
     );
+  });
+
+  it('refuses a source a run is still writing, naming the holder', async () => {
+    // this process holds the lock, as a running generate would
+    const held = await Project.create(join(dir, 's0'), {
+      images: [],
+      settings: Project.open(join(dir, 's0')).file.settings,
+    });
+    try {
+      await expect(mergeProjects([join(dir, 's0')], join(dir, 'locked'))).rejects.toThrow(
+        new RegExp(
+          `s0 is still being written by process ${process.pid} on .* merge it once that run has finished`,
+        ),
+      );
+    } finally {
+      held.close();
+    }
   });
 
   it('lists nested setting differences leaf by leaf', () => {

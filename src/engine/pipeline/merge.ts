@@ -8,11 +8,49 @@
  * id and unique name depend on the whole list, and the merge re-numbers them as `buildImageList` numbers a folder
  * listing: every image path in sorted order.
  */
-import { basename, extname } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
 import type { ImageResult } from '../../shared/results.ts';
 import { stableStringify } from '../../shared/settings.ts';
 import { checksumDifferences } from './queue/jobs.ts';
-import { Project, type ImageEntry } from './store/index.ts';
+import { listImages, Project, projectLockHolder, type ImageEntry } from './store/index.ts';
+
+/** The file a shard's project records its place in (`generate --shard I/N`). */
+export const SHARD_FILE = 'shard.json';
+
+/** What a shard's project records: which shard of how many, of which image folder. */
+export interface ShardRecord {
+  index: number;
+  count: number;
+  /** The image folder (or file) the shards split, absolute. */
+  source: string;
+}
+
+/** Records in `projectDir` that it holds shard `index` of `count` of `source` (read by {@link mergeProjects}). */
+export function recordShard(projectDir: string, shard: ShardRecord): void {
+  writeFileSync(
+    join(projectDir, SHARD_FILE),
+    `${JSON.stringify({ ...shard, source: resolve(shard.source) })}\n`,
+  );
+}
+
+/** The {@link ShardRecord} of a project, or null for a project that is no shard. */
+export function readShard(projectDir: string): ShardRecord | null {
+  const path = join(projectDir, SHARD_FILE);
+  if (!existsSync(path)) return null;
+  return JSON.parse(readFileSync(path, 'utf8')) as ShardRecord;
+}
+
+/**
+ * A merge of shards that lacks some of them: exit 2 (the run is incomplete, as failed images are), unless
+ * `--allow-partial`.
+ */
+export class IncompleteShardsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteShardsError';
+  }
+}
 
 /**
  * Whether an image belongs to shard `index` of `count`: the first 8 hex digits of its SHA-256 modulo `count`.
@@ -47,6 +85,16 @@ export interface MergeSummary {
   missing: number;
   /** Images present in more than one project, kept once. */
   duplicates: number;
+  /** The paths of {@link MergeSummary.missing} (sorted). */
+  missingPaths: string[];
+  /** Shards of the recorded `I/N` split absent from the merge (`--allow-partial`), as `I/N`. */
+  missingShards: string[];
+}
+
+/** Options of {@link mergeProjects}. */
+export interface MergeOptions {
+  /** Merge even when shards of a recorded split are missing (their images are then not in the merged list). */
+  allowPartial?: boolean;
 }
 
 /**
@@ -57,10 +105,16 @@ export interface MergeSummary {
  * one; two different committed results for one image are refused. Images without a result stay in the merged list,
  * so `generate --project <into>` finishes them.
  */
-export async function mergeProjects(sources: readonly string[], into: string): Promise<MergeSummary> {
+export async function mergeProjects(
+  sources: readonly string[],
+  into: string,
+  options: MergeOptions = {},
+): Promise<MergeSummary> {
   if (sources.length === 0) throw new Error('merge needs at least one project');
   const projects = sources.map((dir) => Project.open(dir));
+  checkUnlocked(projects);
   checkSame(projects);
+  const missingShards = checkShards(projects, options.allowPartial === true);
   try {
     Project.open(into);
     throw new Error(`${into} is already a project: merge into a new folder`);
@@ -146,7 +200,58 @@ export async function mergeProjects(sources: readonly string[], into: string): P
     failed,
     missing: paths.length - results,
     duplicates,
+    missingPaths: paths.filter((path) => !byPath.get(path)!.source),
+    missingShards,
   };
+}
+
+/** Refuses a source a run is still writing (its lock held by a live process), naming the holder. */
+function checkUnlocked(projects: readonly Project[]): void {
+  for (const project of projects) {
+    const holder = projectLockHolder(project.dir);
+    if (holder?.alive)
+      throw new Error(
+        `${project.dir} is still being written by process ${holder.pid} on ${holder.host} (since ${holder.since}): merge it once that run has finished or been stopped`,
+      );
+  }
+}
+
+/**
+ * The shards of a recorded split that are absent: refused (naming the shards and their images still in the source
+ * folder) unless `allowPartial`. Projects without a record are not checked.
+ */
+function checkShards(projects: readonly Project[], allowPartial: boolean): string[] {
+  const records = projects.map((p) => readShard(p.dir)).filter((r): r is ShardRecord => r !== null);
+  if (records.length === 0) return [];
+  const splits = new Set(records.map((r) => `${r.count} ${r.source}`));
+  if (splits.size > 1)
+    throw new Error(
+      `merge refused: the shards come from different splits (${[...splits].map((s) => s.replace(' ', ' of ')).join('; ')})`,
+    );
+  const { count, source } = records[0];
+  const present = new Set(records.map((r) => r.index));
+  const missing = Array.from({ length: count }, (_, k) => k).filter((k) => !present.has(k));
+  if (missing.length === 0) return [];
+  const shards = missing.map((k) => `${k}/${count}`);
+  if (allowPartial) return shards;
+  // the images of the missing shards: the source's listing less every image a given shard holds (no hashing)
+  const held = new Set(projects.flatMap((p) => p.file.images.map((e) => e.path)));
+  let images: string[] = [];
+  try {
+    images = listImages(source).filter((path) => !held.has(path));
+  } catch {
+    // the source folder is gone: the shards are named, their images cannot be
+  }
+  const named =
+    images.length > 0
+      ? `; their ${images.length} image(s): ${images
+          .slice(0, 10)
+          .map((p) => basename(p))
+          .join(', ')}${images.length > 10 ? ', …' : ''}`
+      : '';
+  throw new IncompleteShardsError(
+    `merge incomplete: shard(s) ${shards.join(', ')} of ${source} are missing${named}. Add their projects, or pass --allow-partial to merge without them`,
+  );
 }
 
 /** Throws with every difference listed when the projects' settings or packs differ. */
@@ -154,7 +259,8 @@ function checkSame(projects: readonly Project[]): void {
   const [first, ...rest] = projects;
   const problems: string[] = [];
   for (const other of rest) {
-    const settings = settingsDifferences(first.file.settings, other.file.settings);
+    // values in the sentence's order: the other project's, then the first's
+    const settings = settingsDifferences(other.file.settings, first.file.settings);
     if (settings.length > 0)
       problems.push(`settings of ${other.dir} differ from ${first.dir}: ${settings.join('; ')}`);
     const a = first.file.pack?.checksums ?? {};

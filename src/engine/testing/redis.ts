@@ -103,7 +103,7 @@ export async function startRedisServer(
     try {
       // this process does not trust a TLS server's certificate: wait for its port only
       if (options.tls) await tcpOpen(port);
-      else await checkRedis(url, 1000);
+      else await checkRedis(url, { timeoutMs: 1000 });
       break;
     } catch (error) {
       if (Date.now() > deadline || child.exitCode !== null) {

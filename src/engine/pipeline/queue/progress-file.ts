@@ -232,3 +232,72 @@ export function watchQueuedProject(
     },
   };
 }
+
+/** The project's `queue-progress.json` is rewritten at most this often (ms). */
+const PROGRESS_FILE_MS = 500;
+
+/**
+ * The coordinator's writer of the project's `queue-progress.json`.
+ *
+ * Written off the commit path (async, one write at a time, the newest snapshot wins), at most every
+ * PROGRESS_FILE_MS; `flush` writes the last one.
+ */
+export class SnapshotWriter {
+  milliseconds = 0;
+  readonly #dir: string;
+  readonly #onWarning: (message: string) => void;
+  #latest: QueueProgress | null = null;
+  #writing: Promise<void> = Promise.resolve();
+  #inFlight = false;
+  #lastWrite = -Infinity;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(dir: string, onWarning: (message: string) => void) {
+    this.#dir = dir;
+    this.#onWarning = onWarning;
+  }
+
+  /** Takes the newest snapshot; written within PROGRESS_FILE_MS. */
+  publish(snapshot: QueueProgress): void {
+    this.#latest = snapshot;
+    this.#schedule();
+  }
+
+  /** Writes the last snapshot now. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#writing;
+    this.#write();
+    await this.#writing;
+  }
+
+  #write(): void {
+    if (this.#inFlight || !this.#latest) return;
+    const snapshot = this.#latest;
+    this.#latest = null;
+    this.#inFlight = true;
+    const t0 = performance.now();
+    this.#lastWrite = t0;
+    this.#writing = writeQueueProgress(this.#dir, snapshot)
+      .catch((error: unknown) =>
+        this.#onWarning(`writing the progress snapshot: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        this.milliseconds += performance.now() - t0;
+        this.#inFlight = false;
+        if (this.#latest) this.#schedule();
+      });
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#inFlight) return;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#write();
+      },
+      Math.max(0, PROGRESS_FILE_MS - (performance.now() - this.#lastWrite)),
+    );
+  }
+}

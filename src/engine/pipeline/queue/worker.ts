@@ -7,29 +7,36 @@
  * job whose pack digest differs from the worker's (a new run started meanwhile) is put back untouched and the worker
  * stops the same way.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import type { ImageResult } from '../../../shared/results.ts';
-import { parseSettings } from '../../../shared/settings.ts';
-import { failedResult, processImage, type ImageStages } from '../run.ts';
+import type { ImageStages } from '../run.ts';
 import {
   checksumDifferences,
+  DEFAULT_MAX_STALLS,
   DEFAULT_QUEUE_NAME,
+  encodeJobResult,
   packDigest,
   runKey,
+  type EncodedJobResult,
   type ImageJobData,
   type QueueRun,
 } from './jobs.ts';
-import { checkRedis, openRedis, redactUrl } from './redis.ts';
+import { PipelineThread, runImageJob } from './pipeline-thread.ts';
+import { checkRedis, openRedis, redactUrl, RepeatedWarnings } from './redis.ts';
 
 /** Options of {@link runWorker}. */
 export interface QueueWorkerOptions {
   redisUrl: string;
   queueName?: string;
-  /** The stages over this worker's pack, and the pack's facts. */
-  stages: ImageStages;
+  /**
+   * Where the pipeline runs: `packDir` opens the pack's stages in a thread of its own (the CLI: the event loop stays
+   * free to renew the jobs' locks), `stages` runs them on this thread (tests with stages of their own).
+   */
+  packDir?: string;
+  stages?: ImageStages;
+  /** The pack's facts (its checksums are what the project's must equal). */
   pack: { name: string; checksums: Record<string, string> };
   /** Jobs at once (default 1: one image saturates a device). */
   concurrency?: number;
@@ -39,7 +46,10 @@ export interface QueueWorkerOptions {
   lockMs?: number;
   /** How often this worker checks for stalled jobs of dead workers (ms, default 30 000). */
   stalledCheckMs?: number;
-  /** Times a job may be recovered from a dead worker before it fails (default 3). */
+  /**
+   * Times a job may outlive its worker (or its lock) before BullMQ gives it up (default {@link DEFAULT_MAX_STALLS});
+   * the coordinator then leaves the image pending (not failed) for the next run.
+   */
   maxStalls?: number;
   /** Stops after the jobs in hand (SIGINT/SIGTERM). */
   signal?: AbortSignal;
@@ -52,6 +62,10 @@ export interface QueueWorkerSummary {
   name: string;
   jobs: number;
   failedImages: number;
+  /** Lock renewals of this worker's jobs that failed (BullMQ `lockRenewalFailed`): each may make a job run twice. */
+  lockRenewalsMissed: number;
+  /** The longest stall of this worker's event loop while it served (ms): what delays lock renewals. */
+  maxLoopDelayMs: number;
 }
 
 /** Runs a worker until `signal` aborts (or a pack mismatch stops it, which rejects). */
@@ -60,15 +74,38 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const say = (message: string) => options.onEvent?.(message);
   const digest = packDigest(options.pack.checksums);
-  await checkRedis(options.redisUrl);
-  const connection = openRedis(options.redisUrl, say);
-  const summary: QueueWorkerSummary = { name, jobs: 0, failedImages: 0 };
+  const summary: QueueWorkerSummary = {
+    name,
+    jobs: 0,
+    failedImages: 0,
+    lockRenewalsMissed: 0,
+    maxLoopDelayMs: 0,
+  };
+  if (!options.stages === !options.packDir) throw new Error('runWorker needs one of stages or packDir');
+  try {
+    await checkRedis(options.redisUrl, { signal: options.signal });
+  } catch (error) {
+    // stopped while checking: a stop, not an error
+    if (options.signal?.aborted) return summary;
+    throw error;
+  }
+  const warnings = new RepeatedWarnings(say);
+  const connection = openRedis(
+    options.redisUrl,
+    (m) => warnings.warn('redis', m),
+    () => warnings.flush(),
+  );
   let stopReason: Error | null = null;
   const stopped = new AbortController();
   const stop = () => stopped.abort();
   options.signal?.addEventListener('abort', stop);
   if (options.signal?.aborted) stop();
-  let worker: Worker<ImageJobData, ImageResult> | null = null;
+  let worker: Worker<ImageJobData, EncodedJobResult> | null = null;
+  let thread: PipelineThread | null = null;
+  // the thread's start-up (its modules, the pack's sessions: seconds) overlaps the wait for a coordinator
+  const opening = options.packDir ? PipelineThread.open(options.packDir) : null;
+  opening?.catch(() => {}); // awaited below, where its failure is reported
+  const loop = monitorEventLoopDelay({ resolution: 20 });
   try {
     const run = await waitForRun(connection, queueName, stopped.signal, () =>
       say(`waiting for a coordinator on ${redactUrl(options.redisUrl)} (queue "${queueName}")`),
@@ -79,11 +116,18 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
       `project's pack "${run.packName}"`,
     ]);
     if (differences.length > 0) throw packMismatch(run, differences);
+    if (opening) thread = await opening;
+    const runJob = async (data: ImageJobData): Promise<ImageResult> => {
+      const result = await (thread ? thread.run(data) : runImageJob(options.stages!, data));
+      if (result.status === 'failed') say(`${data.entry.name}: ${result.error?.message ?? 'failed'}`);
+      return result;
+    };
     say(`serving ${run.project} with pack "${options.pack.name}" as ${name}`);
+    loop.enable();
 
-    worker = new Worker<ImageJobData, ImageResult>(
+    worker = new Worker<ImageJobData, EncodedJobResult>(
       queueName,
-      async (job: Job<ImageJobData, ImageResult>, token?: string) => {
+      async (job: Job<ImageJobData, EncodedJobResult>, token?: string) => {
         if (job.data.packDigest !== digest) {
           // a run with another pack: give the job back unchanged and stop taking jobs
           await job.moveToWait(token);
@@ -93,7 +137,9 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
           stop();
           throw new WaitingError();
         }
-        return processJob(options.stages, job, (m) => say(m));
+        const result = await runJob(job.data);
+        if (result.status === 'failed') summary.failedImages++;
+        return encodeJobResult(result);
       },
       {
         connection,
@@ -101,13 +147,17 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
         concurrency: options.concurrency ?? 1,
         lockDuration: options.lockMs ?? 30_000,
         stalledInterval: options.stalledCheckMs ?? 30_000,
-        maxStalledCount: options.maxStalls ?? 3,
+        maxStalledCount: options.maxStalls ?? DEFAULT_MAX_STALLS,
       },
     );
-    worker.on('error', (e) => say(`worker: ${e.message}`));
-    worker.on('completed', (_job, result) => {
+    worker.on('error', (e) =>
+      warnings.warn(/renew lock/.test(e.message) ? 'lock' : 'worker', `worker: ${e.message}`),
+    );
+    worker.on('lockRenewalFailed', (jobIds: string[]) => {
+      summary.lockRenewalsMissed += jobIds.length;
+    });
+    worker.on('completed', () => {
       summary.jobs++;
-      if (result.status === 'failed') summary.failedImages++;
     });
     worker.on('failed', (job, error) => say(`job ${job?.id ?? '?'} failed: ${error.message}`));
     await new Promise<void>((resolvePromise) => {
@@ -118,48 +168,14 @@ export async function runWorker(options: QueueWorkerOptions): Promise<QueueWorke
     options.signal?.removeEventListener('abort', stop);
     // close() waits for the jobs in hand to finish and return their results
     if (worker) await worker.close().catch(() => {});
+    await (thread ?? (await opening?.catch(() => null)))?.close();
+    loop.disable();
+    summary.maxLoopDelayMs = Number.isFinite(loop.max) ? loop.max / 1e6 : 0;
+    warnings.flush();
     connection.disconnect();
   }
   if (stopReason) throw stopReason;
   return summary;
-}
-
-/** One job: the image from shared storage or from the job's bytes, then the per-image pipeline. */
-async function processJob(
-  stages: ImageStages,
-  job: Job<ImageJobData, ImageResult>,
-  say: (message: string) => void,
-): Promise<ImageResult> {
-  const { entry } = job.data;
-  const settings = parseSettings(job.data.settings);
-  let local = entry;
-  let temp: string | null = null;
-  if (job.data.image !== undefined) {
-    // the original name keeps mask imports keyed by file name working
-    temp = mkdtempSync(join(tmpdir(), 'pseudo-ris-job-'));
-    local = { ...entry, path: join(temp, basename(entry.path)) };
-    writeFileSync(local.path, Buffer.from(job.data.image, 'base64'));
-  }
-  try {
-    let result: ImageResult;
-    try {
-      result = await processImage(stages, local, settings);
-    } catch (error) {
-      // as the batch loop (batch.ts): a broken pack stops (here: the job is retried, then failed), anything else
-      // is the image's failure and its record is the result
-      if (error instanceof Error && error.name === 'ModelPackError') throw error;
-      result = failedResult(local, error);
-      say(`${entry.name}: ${result.error?.message ?? 'failed'}`);
-    }
-    // the record names the coordinator's file, as a local run over it would (not the worker's temporary copy)
-    const error = result.error && {
-      ...result.error,
-      message: result.error.message.split(local.path).join(entry.path),
-    };
-    return { ...result, image: { ...result.image, path: entry.path }, ...(error ? { error } : {}) };
-  } finally {
-    if (temp) rmSync(temp, { recursive: true, force: true });
-  }
 }
 
 async function waitForRun(
