@@ -160,10 +160,7 @@ describe('one exit-code and retry contract with a local run', () => {
     await stop();
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stdout).toMatch(/done: 3\/3 images \(2 already committed, 0 failed\)/);
-    expect(
-      [...Project.open(project).results()]
-        .filter((r) => r.status === 'failed'),
-    ).toEqual([]);
+    expect([...Project.open(project).results()].filter((r) => r.status === 'failed')).toEqual([]);
   }, 120_000);
 
   it('leaves an image whose job stalled past --max-stalls pending, not failed, and the next run does it', async (context) => {
@@ -312,7 +309,7 @@ describe('passwords', () => {
 });
 
 describe('results in Redis', () => {
-  it('travel as the store's compact line and come back equal', () => {
+  it("travel as the store's compact line and come back equal", () => {
     const result = { ...[...Project.open(join(dir, 'dup-local')).results()][0] };
     const encoded = encodeJobResult(result);
     expect(JSON.stringify(encoded).length).toBeLessThan(JSON.stringify(result).length / 2);
