@@ -70,10 +70,16 @@ async function writeProject(dir: string, count: number, first = 1): Promise<void
   const catalog = project.catalog;
   const fd = openSync(join(dir, RESULTS_FILE), 'a');
   let offset = 0;
+  // the template's compact line: every image repeats its body (same content), only the header's image differs
+  const { z } = JSON.parse(encodeLine(template).toString('utf8')) as { z: string };
   for (const entry of images) {
     const result = { ...template, image: { ...template.image, id: entry.id, name: entry.name } };
-    // the same bytes a commit writes; fsynced once at the end instead of per image (a bench, not a run)
-    const line = encodeLine(result);
+    // the bytes a commit of this result writes (encodeLine gives the same; built directly so 100k images write in
+    // seconds), fsynced once at the end instead of per image (a bench, not a run)
+    const line = Buffer.from(
+      `${JSON.stringify({ record: 2, revision: 0, image: result.image, status: 'done', z })}\n`,
+      'utf8',
+    );
     writeSync(fd, line);
     catalog.added(result, line, { offset, length: line.length - 1 });
     offset += line.length;
