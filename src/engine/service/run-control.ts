@@ -26,6 +26,7 @@ import {
 import type { ImageResult } from '../../shared/results.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { decodeRle } from '../image/index.ts';
+import { inBatchLane } from '../runtime/index.ts';
 import {
   checkRedis,
   failedResult,
@@ -167,7 +168,8 @@ export class RunControl {
     };
     const run = newActiveRun(status, pending, { force, recaption, queued: false }, context);
     this.#run = run;
-    run.done = this.#execute(run, pending, context);
+    // the batch's model calls yield to the user's requests (runtime/lanes.ts)
+    run.done = inBatchLane(() => this.#execute(run, pending, context));
     return { ...status };
   }
 
