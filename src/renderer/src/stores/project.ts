@@ -127,8 +127,7 @@ export const useProjectStore = defineStore('project', {
       });
       api().onRunFinished((finished) => void this.runFinished(finished));
       api().onProjectChanged((project) => {
-        const switched = project?.dir !== this.project?.dir;
-        this.project = project;
+        const switched = this.adopt(project);
         void this.refresh();
         if (switched) {
           // another project: its run (or a queued run another process coordinates on it) is the engine's to say
@@ -178,7 +177,7 @@ export const useProjectStore = defineStore('project', {
     async load(): Promise<void> {
       this.subscribe();
       try {
-        this.project = await api().currentProject();
+        this.adopt(await api().currentProject());
         this.run = await api().runStatus();
         // After a reload the counts, settings and panels come from the engine's state, not from a button press.
         if (this.project) await Promise.all([this.refresh(), this.reloadDerived()]);
@@ -234,8 +233,8 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Open demo scenes',
         async () => {
-          this.clearThumbnails();
-          this.project = await api().openDemoProject({ dir, count });
+          // the open project stays on screen until the engine has opened the other one (a failed open changes nothing)
+          this.adopt(await api().openDemoProject({ dir, count }));
           await Promise.all([this.refresh(), this.reloadDerived()]);
         },
         'project',
@@ -245,8 +244,8 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Open project',
         async () => {
-          this.clearThumbnails();
-          this.project = await api().openProject({ dir });
+          // the open project stays on screen until the engine has opened the other one (a failed open changes nothing)
+          this.adopt(await api().openProject({ dir }));
           await Promise.all([this.refresh(), this.reloadDerived()]);
         },
         'project',
@@ -257,8 +256,8 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Create project',
         async () => {
-          this.clearThumbnails();
-          this.project = await api().createProject(images ? { dir, images } : { dir });
+          // the open project stays on screen until the engine has opened the other one (a failed open changes nothing)
+          this.adopt(await api().createProject(images ? { dir, images } : { dir }));
           await Promise.all([this.refresh(), this.reloadDerived()]);
         },
         'project',
@@ -342,6 +341,21 @@ export const useProjectStore = defineStore('project', {
         },
         'run',
       );
+    },
+    /**
+     * Makes `project` the open project. Another project than the one shown (by folder, its id) first clears every
+     * view's state of the previous one (the `project-switched` store event) and the thumbnails; answers whether it
+     * switched.
+     */
+    adopt(project: ProjectInfo | null): boolean {
+      const switched = (project?.dir ?? null) !== (this.project?.dir ?? null);
+      if (switched) {
+        this.clearThumbnails();
+        this.images = [];
+        emitStoreEvent('project-switched', { dir: project?.dir ?? null });
+      }
+      this.project = project;
+      return switched;
     },
     clearThumbnails(): void {
       for (const url of Object.values(this.thumbnails)) URL.revokeObjectURL(url);

@@ -91,6 +91,11 @@ export const useWorkspaceStore = defineStore('workspace', {
         this.loading = false;
       }
     },
+    /** Closes the image (another project was opened): nothing of it stays, its object URL is released. */
+    close(): void {
+      if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
+      this.$reset();
+    },
     async reloadMasks(): Promise<void> {
       if (!this.imageId) return;
       this.masks = await api().listMasks({ imageId: this.imageId });
