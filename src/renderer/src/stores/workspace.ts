@@ -50,6 +50,11 @@ export const useWorkspaceStore = defineStore('workspace', {
      * masks in this order and renumbers them 0..n-1, so a mask's new id is `<image>:<position>`.
      */
     recaptioning: null as { imageId: string; order: string[] } | null,
+    /**
+     * Enter was pressed on a prompt whose mask nearly repeats a shown one (IoU ≥ 0.9): the workspace asks whether
+     * to replace that mask, keep both or cancel before anything is added.
+     */
+    twin: null as { maskId: string; iou: number } | null,
   }),
   getters: {
     selectedMask: (state) => state.masks.find((mask) => mask.index === state.selected) ?? null,
@@ -160,6 +165,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.box = null;
       this.preview = null;
       this.refining = null;
+      this.twin = null;
     },
     /** Starts refining the selected mask: the next prompts replace it instead of adding a new one. */
     refineSelected(): void {
@@ -182,7 +188,11 @@ export const useWorkspaceStore = defineStore('workspace', {
       }
       this.predicting = true;
       try {
-        this.preview = await api().predictMask({ imageId: this.imageId, prompt: this.prompt() });
+        this.preview = await api().predictMask({
+          imageId: this.imageId,
+          prompt: this.prompt(),
+          ...(this.refining ? { refining: this.refining } : {}),
+        });
       } catch (error) {
         this.preview = null;
         useAppStore().notify('error', `Predict mask: ${errorMessage(error)}`);
@@ -190,8 +200,33 @@ export const useWorkspaceStore = defineStore('workspace', {
         this.predicting = false;
       }
     },
-    /** Adds the mask predicted from the prompts (or refines the mask being refined). */
+    /**
+     * Adds the mask predicted from the prompts (or refines the mask being refined). A new mask that nearly repeats a
+     * shown one is not added yet: `twin` asks first (see {@link resolveTwin}).
+     */
     async commitPrompt(): Promise<void> {
+      if (!this.imageId || !this.hasPrompt) return;
+      if (!this.refining) {
+        // the preview of these very prompts: Enter may come before the last prediction has answered
+        if (!this.preview || this.predicting) await this.predict();
+        const twin = this.preview?.duplicateOf ?? null;
+        if (twin) {
+          this.twin = twin;
+          this.selected = this.masks.find((mask) => mask.id === twin.maskId)?.index ?? this.selected;
+          return;
+        }
+      }
+      await this.addPrompted();
+    },
+    /** Answers the near-twin question: replace the shown mask, keep both masks, or add nothing. */
+    async resolveTwin(choice: 'replace' | 'keep-both' | 'cancel'): Promise<void> {
+      const twin = this.twin;
+      this.twin = null;
+      if (!twin || choice === 'cancel') return;
+      if (choice === 'replace') this.refining = twin.maskId;
+      await this.addPrompted();
+    },
+    async addPrompted(): Promise<void> {
       if (!this.imageId || !this.hasPrompt) return;
       try {
         const mask = this.refining
