@@ -316,9 +316,14 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Pause',
         async () => {
-          this.run = await api().pauseRun();
-          // The engine finishes the image in flight before it pauses: say so until its state says paused.
-          this.pauseRequested = this.run?.state === 'running';
+          // The engine answers once the image in flight is committed and the run has paused: until then the
+          // button and the bar say "Pausing…" (issue 22: they said "Pause" / "running" for 97 s).
+          this.pauseRequested = true;
+          try {
+            this.run = await api().pauseRun();
+          } finally {
+            this.pauseRequested = false;
+          }
         },
         'run',
       );
