@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runElectron } from '../e2e/electron.mjs';
+import { runIssue22 } from '../e2e/issue22.mjs';
 import { runQueued } from '../e2e/queued.mjs';
 import { runServed } from '../e2e/served.mjs';
 
@@ -24,6 +25,11 @@ for (const [name, run] of [
   ['Electron app: the same flow', runElectron],
   // its own block (issue 13): a queued run started from the page, and one coordinated by another process
   ['served mode in Chromium: queued runs (Redis + a worker process) show their queue', runQueued],
+  // issue 22: the page stays quick and truthful while a run goes; its own block, runnable alone (`issue 22`)
+  [
+    'issue 22 in Chromium: interactive requests during a run, failed open, near-twin mask, project switch, pause',
+    runIssue22,
+  ],
 ]) {
   if (only && !name.toLowerCase().startsWith(only)) continue;
   const workDir = mkdtempSync(join(tmpdir(), 'pris-e2e-'));
@@ -37,6 +43,10 @@ for (const [name, run] of [
     } else {
       console.log(`PASS ${name} (${seconds.toFixed(1)} s)`);
       for (const step of result.steps) console.log(`     ${step.name}: ${step.seconds.toFixed(1)} s`);
+      if (result.interactive)
+        console.log(
+          `     during a run (measured, not asserted): image steps ${result.interactive.reads.join(', ')} ms; point prompt ${result.interactive.prompt} ms${result.interactive.measuredWhileRunning ? '' : ' (the run had ended before the prompt answered)'}`,
+        );
       if (!result.tau) {
         tests.push({ name, status: 'passed', seconds, result });
         continue;
