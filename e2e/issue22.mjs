@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { App, Gallery, Workspace } from './pages.mjs';
+import { App, ExportDialog, Gallery, Workspace } from './pages.mjs';
 import { CHROMIUM, FLAGS, startServe } from './served.mjs';
 
 function check(condition, message) {
@@ -114,6 +114,39 @@ export async function runIssue22({ root, workDir, artifacts }) {
       );
       check((await app.byTestId('settings-error').count()) === 0, 'saving the τ change was refused');
       return { lockedSets, words };
+    });
+
+    // Problem 9: the export dialog keeps the keyboard (Tab stays in it, 1–7 do not switch views behind it, Esc
+    // closes it) and shows its result in view at 1280×720.
+    const dialog = await step('export dialog', async () => {
+      await app.show('gallery');
+      await app.byTestId('export-open').click();
+      const box = page.getByRole('dialog');
+      await box.waitFor();
+      const inside = () => page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'));
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        check(await inside(), `Tab ${i + 1} left the export dialog`);
+      }
+      await page.keyboard.press('Shift+Tab');
+      check(await inside(), 'Shift+Tab left the export dialog');
+      await page.keyboard.press('3');
+      await app.settled();
+      check(await app.byTestId('view-gallery').isVisible(), 'key 3 switched the view behind the dialog');
+      await page.keyboard.press('Escape');
+      await box.waitFor({ state: 'detached', timeout: 5000 }).catch(() => {
+        throw new Error('Esc did not close the export dialog');
+      });
+      const files = await new ExportDialog(app).exportOnly('csv', join(workDir, 'i22-export'));
+      const result = await app.byTestId('export-result').boundingBox();
+      const viewport = page.viewportSize();
+      check(
+        result && result.y >= 0 && result.y + Math.min(result.height, 40) <= viewport.height,
+        `the export result lies at y ${result?.y} of a ${viewport.height} px window`,
+      );
+      await app.screenshot('issue22-export-result-1280x720');
+      await page.keyboard.press('Escape');
+      return { files: files.length };
     });
 
     // Problem 4: Pausing… from the click, the counters keep their totals across pause and resume, and only the image
@@ -260,7 +293,7 @@ export async function runIssue22({ root, workDir, artifacts }) {
           throw new Error(`after a reload the folder field names "${value}", the open project is ${second}`);
         });
     });
-    return { steps, interactive, twin, pause, parameters };
+    return { steps, interactive, twin, pause, parameters, dialog };
   } catch (error) {
     error.message += `\n--- serve log (tail) ---\n${serve.log().slice(-3000)}`;
     throw error;
