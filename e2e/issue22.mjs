@@ -149,6 +149,18 @@ export async function runIssue22({ root, workDir, artifacts }) {
       return { files: files.length };
     });
 
+    // Problem 7: the models panel lists only providers that ran a probe here (no GPU device: CPU only).
+    const models = await step('models panel', async () => {
+      await app.show('models');
+      const available = app.byTestId('providers-available');
+      await available.waitFor({ timeout: 30_000 });
+      const text = (await available.textContent()).trim();
+      const gpu = existsSync('/dev/dri') || existsSync('/dev/nvidia0');
+      if (!gpu) check(text === 'cpu', `a machine with no GPU device lists "${text}" as available`);
+      await app.screenshotSizes('issue22-models');
+      return { available: text };
+    });
+
     // Problem 4: Pausing… from the click, the counters keep their totals across pause and resume, and only the image
     // in flight says running.
     const pause = await step('pause and resume', async () => {
@@ -293,7 +305,7 @@ export async function runIssue22({ root, workDir, artifacts }) {
           throw new Error(`after a reload the folder field names "${value}", the open project is ${second}`);
         });
     });
-    return { steps, interactive, twin, pause, parameters, dialog };
+    return { steps, interactive, twin, pause, parameters, dialog, models };
   } catch (error) {
     error.message += `\n--- serve log (tail) ---\n${serve.log().slice(-3000)}`;
     throw error;

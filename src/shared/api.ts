@@ -407,8 +407,10 @@ export interface PackView extends PackSummary {
 export interface ProvidersView {
   pack: string | null;
   demo: boolean;
-  /** Available execution providers of this onnxruntime-node build. */
+  /** Execution providers that ran a probe graph on this machine (not merely bundled in the build). */
   available: string[];
+  /** Bundled providers that cannot run here, each with the reason (no GPU adapter, libraries not installed …). */
+  unavailable: { name: string; reason: string }[];
   roles: ProviderInfo[];
 }
 

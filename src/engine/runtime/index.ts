@@ -42,6 +42,7 @@ export {
 } from './contracts.ts';
 export { listModelPacks, modelRoots, validateModelPack, type ValidateOptions } from './validate.ts';
 export { sha256File } from './files.ts';
+export { probeProviders, type ProviderProbe } from './probe.ts';
 export { inBatchLane, interactive, interactiveCount, modelTurn } from './lanes.ts';
 export { batchCandidates, pickBatchSize, stopMeasuring, type BatchChoice } from './batch.ts';
 export {

@@ -20,7 +20,7 @@ import {
   interactive,
   listModelPacks,
   modelRoots,
-  supportedBackends,
+  probeProviders,
   validateModelPack,
 } from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
@@ -93,19 +93,19 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
   }
 
   async function providersView(): Promise<ProvidersView> {
-    // Only the backends this build bundles can run here (doctor lists the others as "not bundled").
-    const available = supportedBackends()
-      .filter((backend) => backend.bundled)
-      .map((backend) => backend.name);
+    // Only providers that ran a probe graph here (a bundled backend may still have no device to run on).
+    const { available, unavailable } = await probeProviders();
     // The runs use the pipeline's own sessions: show their providers (what ran), else the chosen pack's.
     const ran = await session.runProviders();
     if (ran && ran.roles.length > 0 && (!activePack || activePack.summary.name === ran.name))
-      return { pack: ran.name, demo: ran.demo, available, roles: ran.roles };
-    if (!activePack) return { pack: ran?.name ?? null, demo: ran?.demo ?? false, available, roles: [] };
+      return { pack: ran.name, demo: ran.demo, available, unavailable, roles: ran.roles };
+    if (!activePack)
+      return { pack: ran?.name ?? null, demo: ran?.demo ?? false, available, unavailable, roles: [] };
     return {
       pack: activePack.summary.name,
       demo: activePack.summary.demo,
       available,
+      unavailable,
       // no session of the chosen pack has opened yet (the stages open it on the first run)
       roles: [],
     };
