@@ -164,6 +164,7 @@ export async function runIssue22({ root, workDir, artifacts }) {
     // Problem 4: Pausing… from the click, the counters keep their totals across pause and resume, and only the image
     // in flight says running.
     const pause = await step('pause and resume', async () => {
+      await app.show('gallery');
       await app.byTestId('run-count').fill('2');
       await app.byTestId('run-start').click();
       const progress = app.byTestId('run-progress');
@@ -213,6 +214,15 @@ export async function runIssue22({ root, workDir, artifacts }) {
       await gallery.openFirstDone();
       await workspace.waitForMasks(1);
       const doneId = await app.byTestId('workspace-stage').getAttribute('data-image-id');
+      // the keys go to the page, not to a control that keeps arrows for itself (a focused button or number box)
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement;
+        const name = el
+          ? `${el.tagName.toLowerCase()}${el.getAttribute('data-testid') ? `[${el.getAttribute('data-testid')}]` : ''}`
+          : 'none';
+        el?.blur?.();
+        return name;
+      });
       const reads = [];
       let shown = doneId;
       for (const key of ['ArrowRight', 'ArrowRight', 'ArrowLeft', 'ArrowLeft']) {
@@ -233,7 +243,7 @@ export async function runIssue22({ root, workDir, artifacts }) {
       await page.waitForFunction(() => !document.querySelector('[data-testid="run-cancel"]'), null, {
         timeout: 240_000,
       });
-      return { reads, prompt, measuredWhileRunning: running === 1 };
+      return { reads, prompt, measuredWhileRunning: running === 1, focused };
     });
 
     // Problem 3: a box over an existing mask asks before adding its twin; Esc adds nothing.
@@ -265,6 +275,28 @@ export async function runIssue22({ root, workDir, artifacts }) {
       await app.settled();
       const after = await workspace.maskCount();
       check(after === before, `cancelling the twin question left ${after} masks, not ${before}`);
+      // redo beside undo: delete the last mask, undo (z), redo (Shift+Z), undo again
+      const count = (n) =>
+        page.waitForFunction(
+          (want) =>
+            Number(
+              document.querySelector('[data-testid="mask-overlay"]')?.getAttribute('data-mask-count'),
+            ) === want,
+          n,
+          { timeout: 15_000 },
+        );
+      await app.byTestId('prompt-mode-select').click();
+      await app.byTestId('mask-row').last().locator('td').first().click();
+      await app.byTestId('mask-delete').click();
+      await count(before - 1);
+      await page.keyboard.press('z');
+      await count(before);
+      await page.keyboard.press('Shift+Z');
+      await count(before - 1).catch(() => {
+        throw new Error('Shift+Z did not redo the undone delete');
+      });
+      await page.keyboard.press('z');
+      await count(before);
       return { iou, maskId: of };
     });
 

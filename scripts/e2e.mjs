@@ -45,7 +45,7 @@ for (const [name, run] of [
       for (const step of result.steps) console.log(`     ${step.name}: ${step.seconds.toFixed(1)} s`);
       if (result.interactive)
         console.log(
-          `     during a run (measured, not asserted): image steps ${result.interactive.reads.join(', ')} ms; point prompt ${result.interactive.prompt} ms${result.interactive.measuredWhileRunning ? '' : ' (the run had ended before the prompt answered)'}`,
+          `     during a run (measured, not asserted): image steps ${result.interactive.reads.join(', ')} ms; point prompt ${result.interactive.prompt} ms (focus before: ${result.interactive.focused})${result.interactive.measuredWhileRunning ? '' : ' (the run had ended before the prompt answered)'}`,
         );
       if (!result.tau) {
         tests.push({ name, status: 'passed', seconds, result });

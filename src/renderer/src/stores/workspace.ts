@@ -43,6 +43,8 @@ export const useWorkspaceStore = defineStore('workspace', {
     /** The mask the prompts refine (null = prompts add a new mask). */
     refining: null as string | null,
     undoStack: [] as WorkspaceAction[],
+    /** What undo took back, newest last: redo applies it again; any new edit clears it. */
+    redoStack: [] as WorkspaceAction[],
     loading: false,
     predicting: false,
     /**
@@ -80,6 +82,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.selected = null;
       this.hovered = null;
       this.undoStack = [];
+      this.redoStack = [];
       this.masks = [];
       this.imageId = imageId;
       try {
@@ -115,6 +118,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.recaptioning = { imageId, order: this.masks.map((mask) => mask.id) };
       this.clearPrompt(false);
       this.undoStack = [];
+      this.redoStack = [];
       await useProjectStore().recaption(imageId);
       if (!useProjectStore().run) this.recaptioning = null;
     },
@@ -147,7 +151,12 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.mode = mode;
     },
     pushPromptUndo(): void {
-      this.undoStack.push({ kind: 'prompt', points: [...this.points], box: this.box });
+      this.record({ kind: 'prompt', points: [...this.points], box: this.box });
+    },
+    /** Records a new edit for undo; a new edit ends what could be redone. */
+    record(action: WorkspaceAction): void {
+      this.undoStack.push(action);
+      this.redoStack = [];
     },
     addPoint(point: PromptPoint): void {
       this.pushPromptUndo();
@@ -232,7 +241,7 @@ export const useWorkspaceStore = defineStore('workspace', {
         const mask = this.refining
           ? await api().refineMask({ maskId: this.refining, prompt: this.prompt() })
           : await api().addMask({ imageId: this.imageId, prompt: this.prompt() });
-        this.undoStack.push(
+        this.record(
           this.refining
             ? { kind: 'mask-refined', oldId: this.refining, newId: mask.id }
             : { kind: 'mask-added', maskId: mask.id },
@@ -250,7 +259,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       if (!mask) return;
       try {
         await api().deleteMask({ maskId: mask.id });
-        this.undoStack.push({ kind: 'mask-deleted', maskId: mask.id });
+        this.record({ kind: 'mask-deleted', maskId: mask.id });
         this.selected = null;
         await this.reloadMasks();
         void useProjectStore().refresh();
@@ -260,16 +269,19 @@ export const useWorkspaceStore = defineStore('workspace', {
         useAppStore().notify('error', `Delete mask: ${errorMessage(error)}`);
       }
     },
-    /** Undoes the last prompt edit, mask addition, deletion or refinement made here. */
+    /** Undoes the last prompt edit, mask addition, deletion or refinement made here (redo brings it back). */
     async undo(): Promise<void> {
       const action = this.undoStack.pop();
       if (!action) return;
       if (action.kind === 'prompt') {
+        // the prompt as it is now is what redo restores
+        this.redoStack.push({ kind: 'prompt', points: [...this.points], box: this.box });
         this.points = action.points;
         this.box = action.box;
         await this.predict();
         return;
       }
+      this.redoStack.push(action);
       try {
         if (action.kind === 'mask-added') await api().deleteMask({ maskId: action.maskId });
         else if (action.kind === 'mask-deleted') await api().restoreMask({ maskId: action.maskId });
@@ -284,6 +296,34 @@ export const useWorkspaceStore = defineStore('workspace', {
         void useFilterStore().load();
       } catch (error) {
         useAppStore().notify('error', `Undo: ${errorMessage(error)}`);
+      }
+    },
+    /** Applies again what the last undo took back (Shift+Z, Ctrl+Y). */
+    async redo(): Promise<void> {
+      const action = this.redoStack.pop();
+      if (!action) return;
+      if (action.kind === 'prompt') {
+        this.undoStack.push({ kind: 'prompt', points: [...this.points], box: this.box });
+        this.points = action.points;
+        this.box = action.box;
+        await this.predict();
+        return;
+      }
+      try {
+        // undo deleted an added mask, restored a deleted one, or swapped a refine back: each is reversed again
+        if (action.kind === 'mask-added') await api().restoreMask({ maskId: action.maskId });
+        else if (action.kind === 'mask-deleted') await api().deleteMask({ maskId: action.maskId });
+        else {
+          await api().deleteMask({ maskId: action.oldId });
+          await api().restoreMask({ maskId: action.newId });
+        }
+        this.undoStack.push(action);
+        this.selected = null;
+        await this.reloadMasks();
+        void useProjectStore().refresh();
+        void useFilterStore().load();
+      } catch (error) {
+        useAppStore().notify('error', `Redo: ${errorMessage(error)}`);
       }
     },
   },
