@@ -306,6 +306,15 @@ export async function runIssue22({ root, workDir, artifacts }) {
       await app.byTestId('prompt-mode-select').click();
       await workspace.openCandidatesOfFirstMask();
       check((await app.byTestId('candidate-row').count()) > 0, 'no candidate rows on the first project');
+      // the header's three totals say which is which
+      const header = (
+        await page.locator('[data-testid="view-candidates"] .toolbar').first().innerText()
+      ).trim();
+      check(
+        /\d+ rows · \d+ distinct captions/.test(header) && /kept \d+ of \d+ exportable at τ/.test(header),
+        `the candidates header does not name its totals: "${header}"`,
+      );
+      await app.screenshotSizes('issue22-candidates');
       await gallery.openDemo(second, 2);
       await page.keyboard.press('3');
       await app.byTestId('view-candidates').waitFor({ state: 'visible' });
