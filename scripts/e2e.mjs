@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runElectron } from '../e2e/electron.mjs';
+import { runIssue22 } from '../e2e/issue22.mjs';
 import { runQueued } from '../e2e/queued.mjs';
 import { runScale } from '../e2e/scale.mjs';
 import { runServed } from '../e2e/served.mjs';
@@ -27,6 +28,11 @@ for (const [name, run] of [
   ['served mode in Chromium: queued runs (Redis + a worker process) show their queue', runQueued],
   // issue 20: a project of a few thousand images scrolls virtually and counts at τ as the rule does
   ['served mode in Chromium: a 3000-image gallery scrolls and counts', runScale],
+  // issue 22: the page stays quick and truthful while a run goes; its own block, runnable alone (`issue 22`)
+  [
+    'issue 22 in Chromium: interactive requests during a run, failed open, near-twin mask, project switch, pause',
+    runIssue22,
+  ],
 ]) {
   if (only && !name.toLowerCase().startsWith(only)) continue;
   const workDir = mkdtempSync(join(tmpdir(), 'pris-e2e-'));
@@ -40,6 +46,10 @@ for (const [name, run] of [
     } else {
       console.log(`PASS ${name} (${seconds.toFixed(1)} s)`);
       for (const step of result.steps) console.log(`     ${step.name}: ${step.seconds.toFixed(1)} s`);
+      if (result.interactive)
+        console.log(
+          `     during a run (measured, not asserted): image steps ${result.interactive.reads.join(', ')} ms; point prompt ${result.interactive.prompt} ms (focus before: ${result.interactive.focused})${result.interactive.measuredWhileRunning ? '' : ' (the run had ended before the prompt answered)'}`,
+        );
       if (!result.tau) {
         tests.push({ name, status: 'passed', seconds, result });
         continue;

@@ -338,7 +338,12 @@ export const REQUEST_SCHEMAS = {
   }),
   'image:masks': z.strictObject({ imageId: IdSchema }),
 
-  'mask:predict': z.strictObject({ imageId: IdSchema, prompt: MaskPromptSchema }),
+  'mask:predict': z.strictObject({
+    imageId: IdSchema,
+    prompt: MaskPromptSchema,
+    /** The mask these prompts refine (it is not compared for a near-twin: the refined mask replaces it). */
+    refining: IdSchema.optional(),
+  }),
   'mask:add': z.strictObject({ imageId: IdSchema, prompt: MaskPromptSchema }),
   'mask:refine': z.strictObject({ maskId: IdSchema, prompt: MaskPromptSchema }),
   'mask:delete': z.strictObject({ maskId: IdSchema }),
@@ -459,8 +464,10 @@ export interface PackView extends PackSummary {
 export interface ProvidersView {
   pack: string | null;
   demo: boolean;
-  /** Available execution providers of this onnxruntime-node build. */
+  /** Execution providers that ran a probe graph on this machine (not merely bundled in the build). */
   available: string[];
+  /** Bundled providers that cannot run here, each with the reason (no GPU adapter, libraries not installed …). */
+  unavailable: { name: string; reason: string }[];
   roles: ProviderInfo[];
 }
 
@@ -540,6 +547,11 @@ export interface MaskPreview {
   rle: Rle;
   predictedIou: number;
   stability: number;
+  /**
+   * The shown mask this one nearly repeats (IoU ≥ 0.9), or null: twins split their object's candidates between
+   * them and both lose them, so the workspace asks whether to replace it, keep both or cancel.
+   */
+  duplicateOf: { maskId: string; iou: number } | null;
 }
 
 /**

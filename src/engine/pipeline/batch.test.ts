@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../runtime/cancel.ts';
 import type { ImageResult } from '../../shared/results.ts';
-import { rateAndEta, runBatch, type BatchProgress } from './batch.ts';
+import { rateAndEta, recentEta, runBatch, type BatchProgress } from './batch.ts';
 import type { ImageEntry } from './store/index.ts';
 
 const entries: ImageEntry[] = [1, 2, 3].map((id) => ({
@@ -19,6 +19,18 @@ describe('runBatch', () => {
     expect(rate).toBeCloseTo(2);
     expect(etaSeconds).toBeCloseTo(90);
     expect(rateAndEta(0, 0, 3)).toEqual({ rate: 0, etaSeconds: null });
+  });
+
+  it('counts the ETA down from the mean of the recent images, the one in flight included', () => {
+    // images of 10, 20 and 30 s: mean 20 s; 3 left, none in flight → 60 s
+    expect(recentEta([10, 20, 30], 3, null)).toBeCloseTo(60);
+    // 15 s into the next image: 5 s of it left + 2 × 20 s; the figure moves between images
+    expect(recentEta([10, 20, 30], 3, 15)).toBeCloseTo(45);
+    expect(recentEta([10, 20, 30], 3, 25)).toBeCloseTo(40);
+    // only the last five count: a slow start is forgotten
+    expect(recentEta([100, 10, 10, 10, 10, 10], 1, null)).toBeCloseTo(10);
+    expect(recentEta([], 3, 5)).toBeNull();
+    expect(recentEta([10], 0, null)).toBe(0);
   });
 
   it('pauses after committing the image in flight and leaves the rest pending', async () => {

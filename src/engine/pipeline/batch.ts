@@ -88,6 +88,28 @@ export function rateAndEta(
   return { rate, etaSeconds: rate > 0 ? (left / rate) * 60 : null };
 }
 
+/** How many recent images the ETA averages over: follows a run that speeds up or slows down, not one outlier. */
+export const RECENT_IMAGES = 5;
+
+/**
+ * Seconds left for `left` images, one of which has been in flight for `inFlightSeconds` (null: none is), from the
+ * mean of the last {@link RECENT_IMAGES} image durations; null before the first image. Recomputed at every progress
+ * event, so it counts down between images instead of standing still (issue 22: "709 s left" for two minutes).
+ */
+export function recentEta(
+  durations: readonly number[],
+  left: number,
+  inFlightSeconds: number | null,
+): number | null {
+  if (left <= 0) return 0;
+  if (durations.length === 0) return null;
+  const recent = durations.slice(-RECENT_IMAGES);
+  const mean = recent.reduce((sum, d) => sum + d, 0) / recent.length;
+  if (inFlightSeconds === null) return left * mean;
+  // the image in flight needs what is left of a mean image (at least nothing), the others a whole one each
+  return (left - 1) * mean + Math.max(0, mean - inFlightSeconds);
+}
+
 /** Runs `entries` through `job` one at a time, committing each result (see the module comment). */
 export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
   const started = performance.now();
@@ -109,8 +131,17 @@ export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
   let computed = 0;
   let failed = 0;
   let lastWithin = 0;
+  const durations: number[] = [];
+  let imageStarted: number | null = null;
   const emit = () => {
-    progress.elapsedSeconds = (performance.now() - started) / 1000;
+    const now = performance.now();
+    progress.elapsedSeconds = (now - started) / 1000;
+    const eta = recentEta(
+      durations,
+      progress.imagesTotal - progress.imagesDone,
+      imageStarted === null ? null : (now - imageStarted) / 1000,
+    );
+    if (eta !== null) progress.etaSeconds = eta;
     options.onProgress?.({ ...progress, ...(progress.within ? { within: { ...progress.within } } : {}) });
   };
   emit();
@@ -127,6 +158,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
     progress.image = entry.name;
     progress.imageId = entry.id;
     progress.within = undefined;
+    imageStarted = performance.now();
     options.onImageStart?.(entry);
     let result: ImageResult | null;
     try {
@@ -158,10 +190,13 @@ export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
         failed++;
         progress.imagesFailed++;
         options.onImageDropped?.(entry, 'failed', error);
+        imageStarted = null;
         continue;
       }
     }
     options.commit(entry, result);
+    durations.push((performance.now() - imageStarted) / 1000);
+    imageStarted = null;
     computed++;
     progress.imagesDone++;
     if (result.status === 'failed') {
@@ -176,6 +211,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
     );
     emit();
   }
+  imageStarted = null;
   progress.stage = outcome === 'completed' ? 'done' : outcome;
   progress.image = undefined;
   progress.imageId = null;

@@ -52,6 +52,8 @@ export {
   type BatchChoice,
   type RunBatchChoice,
 } from './batch.ts';
+export { providerAvailability, type ProviderAvailability } from './probe.ts';
+export { inBatchLane, interactive, interactiveCount, modelTurn } from './lanes.ts';
 export {
   declaredShape,
   floatData,

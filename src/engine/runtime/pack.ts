@@ -17,6 +17,7 @@ import {
   type ValueMetadata,
 } from './contracts.ts';
 import { ModelPackError } from './errors.ts';
+import { modelTurn } from './lanes.ts';
 import { checkFile, checkFileQuick, packPath } from './files.ts';
 import { ManifestSchema, type GraphFile, type Manifest } from './manifest.ts';
 import {
@@ -469,6 +470,8 @@ class Session implements ModelSession {
         );
       return info.graphName;
     });
+    // a run's graph call waits here while a user's request is in flight (lanes.ts)
+    await modelTurn();
     const start = performance.now();
     const results = await this.session.run(graphFeeds, fetches);
     this.stats.milliseconds += performance.now() - start;

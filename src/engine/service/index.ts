@@ -12,10 +12,17 @@ import {
   type ApiHandlers,
   type PackView,
   type ProvidersView,
+  type RequestChannel,
 } from '../../shared/api.ts';
 import type { PackSummary } from '../../shared/models.ts';
 import { parseSettings, settingsPreset } from '../../shared/settings.ts';
-import { listModelPacks, modelRoots, supportedBackends, validateModelPack } from '../runtime/index.ts';
+import {
+  interactive,
+  listModelPacks,
+  modelRoots,
+  providerAvailability,
+  validateModelPack,
+} from '../runtime/index.ts';
 import type { EngineServiceOptions } from './options.ts';
 import { parseRedisUrl } from '../pipeline/index.ts';
 import { boxesRecord } from '../segment/index.ts';
@@ -86,19 +93,19 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
   }
 
   async function providersView(): Promise<ProvidersView> {
-    // Only the backends this build bundles can run here (doctor lists the others as "not bundled").
-    const available = supportedBackends()
-      .filter((backend) => backend.bundled)
-      .map((backend) => backend.name);
+    // Only providers that ran a probe graph here (a bundled backend may still have no device to run on).
+    const { available, unavailable } = await providerAvailability();
     // The runs use the pipeline's own sessions: show their providers (what ran), else the chosen pack's.
     const ran = await session.runProviders();
     if (ran && ran.roles.length > 0 && (!activePack || activePack.summary.name === ran.name))
-      return { pack: ran.name, demo: ran.demo, available, roles: ran.roles };
-    if (!activePack) return { pack: ran?.name ?? null, demo: ran?.demo ?? false, available, roles: [] };
+      return { pack: ran.name, demo: ran.demo, available, unavailable, roles: ran.roles };
+    if (!activePack)
+      return { pack: ran?.name ?? null, demo: ran?.demo ?? false, available, unavailable, roles: [] };
     return {
       pack: activePack.summary.name,
       demo: activePack.summary.demo,
       available,
+      unavailable,
       // no session of the chosen pack has opened yet (the stages open it on the first run)
       roles: [],
     };
@@ -123,7 +130,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     newSettings: () => mergeSettings(parseSettings({}), options.defaultSettings),
   });
 
-  return {
+  const handlers: ApiHandlers = {
     'app:info': async () => ({
       mode: options.mode,
       version: options.version || packageVersion(),
@@ -197,6 +204,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
       );
     },
   };
+  return inInteractiveLane(handlers);
 
   /** Model folders: the runtime's own roots are always readable; others obey the served-mode roots. */
   async function checkModelDir(dir: string): Promise<string> {
@@ -204,6 +212,34 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     for (const root of modelRoots([...userPackDirs])) if (isInside(root, real)) return real;
     return checkServed(dir, 'model folder');
   }
+}
+
+/**
+ * Requests that start, stop or carry long background work: they run in no lane, so the batch does not wait for them
+ * (pause and cancel await the batch itself; an export is not what a user waits on between two clicks).
+ */
+const BACKGROUND_CHANNELS: ReadonlySet<RequestChannel> = new Set([
+  'run:start',
+  'run:resume',
+  'run:pause',
+  'run:cancel',
+  'export:run',
+]);
+
+/**
+ * Every other request is interactive (runtime/lanes.ts): while it is in flight the batch's next model call waits,
+ * so reads never queue behind a run's graph runs and a prompt or an inspector replay runs ahead of them.
+ */
+function inInteractiveLane(handlers: ApiHandlers): ApiHandlers {
+  const wrapped: Record<string, unknown> = {};
+  for (const [channel, handler] of Object.entries(handlers) as [
+    RequestChannel,
+    (params: unknown, context: unknown) => Promise<unknown>,
+  ][])
+    wrapped[channel] = BACKGROUND_CHANNELS.has(channel)
+      ? handler
+      : (params: unknown, context: unknown) => interactive(() => handler(params, context));
+  return wrapped as unknown as ApiHandlers;
 }
 
 let cachedVersion: string | null = null;

@@ -137,7 +137,7 @@ export class ReviewStore {
     const { image } = parseId(maskId, 'mask');
     this.hooks.refuseWhileRecaptioning(image);
     const imageId = String(image);
-    const preview = await this.hooks.predict({ imageId, prompt });
+    const preview = await this.hooks.predict({ imageId, prompt, refining: maskId });
     const list = this.#pushUserMask(imageId, preview);
     // The refined mask replaces the old one: the old one is marked deleted (stored results are append-only).
     if (!this.state.deletedMasks.includes(maskId)) this.state.deletedMasks.push(maskId);

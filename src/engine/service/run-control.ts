@@ -26,6 +26,7 @@ import {
 import type { ImageResult } from '../../shared/results.ts';
 import { keepPolicy } from '../filter/index.ts';
 import { decodeRle } from '../image/index.ts';
+import { inBatchLane } from '../runtime/index.ts';
 import {
   checkRedis,
   failedResult,
@@ -56,6 +57,8 @@ interface ActiveRun {
   recaption: Map<number, StageMasks & { previousIds: Record<string, number | null> }>;
   /** Images this run has committed. */
   committed: Set<number>;
+  /** The images in flight now (started, not committed or dropped yet): the tiles that say "running". */
+  inFlight: Set<number>;
   started: number;
   done: Promise<void>;
   /** Pause requested: the batch stops once the image in flight is committed. */
@@ -79,6 +82,7 @@ function newActiveRun(
     controller: new AbortController(),
     imageIds: pending.map((e) => e.id),
     committed: new Set(),
+    inFlight: new Set(),
     started: performance.now(),
     done: Promise.resolve(),
     pausing: false,
@@ -127,12 +131,13 @@ export class RunControl {
     return this.#run !== null;
   }
 
-  /** Ids of the images the run is processing now (not committed yet; none while paused). */
+  /**
+   * Ids of the images the run is processing now: started and not committed yet (none while paused). The images it
+   * has not reached are pending, not running (issue 22: after Resume every remaining tile said "running").
+   */
   running(): Set<number> {
     const run = this.#run;
-    return new Set(
-      run && run.status.state !== 'paused' ? run.imageIds.filter((id) => !run.committed.has(id)) : [],
-    );
+    return new Set(run && run.status.state !== 'paused' ? run.inFlight : []);
   }
 
   /**
@@ -140,7 +145,11 @@ export class RunControl {
    * re-captioned with its current mask set (stored masks minus deleted ones, plus prompted ones, in that order), and
    * its new result supersedes the old one in the store (revision + 1). A failed image is simply run again.
    */
-  async startRun(params: ParsedParams<'run:start'>, context: RequestContext): Promise<RunStatus> {
+  async startRun(
+    params: ParsedParams<'run:start'>,
+    context: RequestContext,
+    resumed?: ActiveRun,
+  ): Promise<RunStatus> {
     const { settings, imageIds, force, queue } = params;
     const project = this.session.require();
     this.#refuseWhileCoordinatedElsewhere();
@@ -163,16 +172,24 @@ export class RunControl {
       const result = this.session.results.get(entry.id);
       if (result?.status === 'done') recaption.set(entry.id, this.#currentMaskSet(result));
     }
-    const status: RunStatus = {
-      runId: `run-${++this.#runSeq}`,
-      state: 'running',
-      imagesDone: 0,
-      imagesFailed: 0,
-      imagesTotal: pending.length,
-    };
+    const status: RunStatus = resumed
+      ? { ...resumed.status, state: 'running' }
+      : {
+          runId: `run-${++this.#runSeq}`,
+          state: 'running',
+          imagesDone: 0,
+          imagesFailed: 0,
+          imagesTotal: pending.length,
+        };
     const run = newActiveRun(status, pending, { force, recaption, queued: false }, context);
+    if (resumed) {
+      // the resumed run's clock and re-caption mask sets are the paused run's
+      run.started = resumed.started;
+      for (const [id, masks] of resumed.recaption) if (!run.recaption.has(id)) run.recaption.set(id, masks);
+    }
     this.#run = run;
-    run.done = this.#execute(run, pending, context);
+    // the batch's model calls yield to the user's requests (runtime/lanes.ts)
+    run.done = inBatchLane(() => this.#execute(run, pending, context));
     return { ...status };
   }
 
@@ -410,7 +427,8 @@ export class RunControl {
     const remaining = run.imageIds.filter((id) => !run.committed.has(id)).map(String);
     this.#run = null;
     if (remaining.length === 0) return null;
-    return this.startRun({ imageIds: remaining, force: run.force }, context);
+    // the same run goes on: its id, its total and the images it has done so far stay (not 0/5 after 3/8)
+    return this.startRun({ imageIds: remaining, force: run.force }, context, run);
   }
 
   /** Cancels the run: the image in flight stops without being committed (it stays pending). */
@@ -465,7 +483,10 @@ export class RunControl {
         control: { signal, paused: () => run.pausing },
         job: (entry, jobContext) =>
           processImage(stages, entry, settings, { ...jobContext, fixedMasks: run.recaption.get(entry.id) }),
-        onImageStart: (entry) => context.emit('run:image', summary(entry, undefined, true)),
+        onImageStart: (entry) => {
+          run.inFlight.add(entry.id);
+          context.emit('run:image', summary(entry, undefined, true));
+        },
         onFailure: (entry, caught) => {
           const previous = this.session.results.get(entry.id);
           // A failed re-caption commits nothing: a failed record would supersede the image's good result.
@@ -476,14 +497,17 @@ export class RunControl {
         },
         // cancelled inside the image, or a failed re-caption: nothing is committed, so it stays pending for the next
         // run (a re-captioned image keeps its previous revision)
-        onImageDropped: (entry) =>
-          context.emit('run:image', summary(entry, this.session.results.get(entry.id))),
+        onImageDropped: (entry) => {
+          run.inFlight.delete(entry.id);
+          context.emit('run:image', summary(entry, this.session.results.get(entry.id)));
+        },
         commit: (entry, computed) => {
           const previous = this.session.results.get(entry.id);
           const result = previous ? { ...computed, revision: (previous.revision ?? 0) + 1 } : computed;
           project.commit(result);
           this.session.results.committed(result);
           run.committed.add(entry.id);
+          run.inFlight.delete(entry.id);
           if (previous && this.review.supersede(entry.id, result.revision ?? 0)) this.review.save();
           run.status.imagesDone++;
           if (result.status === 'failed') run.status.imagesFailed++;

@@ -286,12 +286,17 @@ describe('the engine facade on the demo pack', () => {
     await call('project:openDemo', { dir: join(base, 'allowed', 'demo-pause'), count: 2, seed: 3 });
     const events: string[] = [];
     let paused: Promise<unknown> | null = null;
+    let during: Promise<ImagePage> | null = null;
     const finished = new Promise<RunFinished>((resolve) => {
       const off = engine.onEvent((event, payload) => {
         const p = payload as { stage?: string; state?: string; outcome?: string };
         if (event === 'run:progress' && (p.stage === 'paused' || p.stage === 'cancelled'))
           events.push(`${p.stage}:${p.state}`);
-        if (event === 'run:progress' && p.stage === 'masks' && !paused) paused = call('run:pause');
+        if (event === 'run:progress' && p.stage === 'masks' && !paused) {
+          // the image in flight is running; the one the run has not reached is pending
+          during = call<ImagePage>('project:images');
+          paused = call('run:pause');
+        }
         if (event === 'run:finished') {
           events.push(`finished:${p.outcome}`);
           off();
@@ -299,15 +304,22 @@ describe('the engine facade on the demo pack', () => {
         }
       });
     });
-    await call('run:start', {});
+    const started = await call<{ runId: string }>('run:start', {});
     await expect.poll(() => paused, { timeout: 60_000 }).not.toBeNull();
+    expect((await during!).images.map((i) => i.status)).toEqual(['running', 'pending']);
     expect(await paused).toMatchObject({ state: 'paused', imagesDone: 1 });
     expect(await call('run:status')).toMatchObject({ state: 'paused' });
     expect(events).toEqual(['paused:paused']);
     const images = (await call<ImagePage>('project:images')).images;
     expect(images.map((i) => i.status)).toEqual(['done', 'pending']);
-    await call('run:resume');
-    expect(await finished).toMatchObject({ outcome: 'completed', imagesDone: 1 });
+    // the same run goes on, with its total and what it has done (not a new run counting from 0/1)
+    expect(await call('run:resume')).toMatchObject({
+      runId: started.runId,
+      state: 'running',
+      imagesDone: 1,
+      imagesTotal: 2,
+    });
+    expect(await finished).toMatchObject({ outcome: 'completed', imagesDone: 2, runId: started.runId });
     expect(events).toEqual(['paused:paused', 'finished:completed']);
     const after = (await call<ImagePage>('project:images')).images;
     expect(after.map((i) => i.status)).toEqual(['done', 'done']);

@@ -44,6 +44,7 @@ import { ReportExport } from './report-export.ts';
 import { ReviewStore } from './review-store.ts';
 import { RunControl } from './run-control.ts';
 import { DEMO_SCENES, SessionState, type ProjectSessionOptions } from './session-state.ts';
+import { nearestTwin } from './twins.ts';
 import { recordSize, reviewedByImage } from './views.ts';
 
 import { REVIEW_FILE } from '../../shared/formats.ts';
@@ -339,7 +340,8 @@ export class ProjectSession {
     };
   }
 
-  async predict({ imageId, prompt }: ParsedParams<'mask:predict'>): Promise<MaskPreview> {
+  /** Predicts a mask from a prompt, naming the shown mask it nearly repeats (not the one it refines). */
+  async predict({ imageId, prompt, refining }: ParsedParams<'mask:predict'>): Promise<MaskPreview> {
     const entry = this.state.entry(imageId);
     const session = await this.state.segmentSession(entry);
     const predicted = await promptMask(session, prompt);
@@ -352,6 +354,12 @@ export class ProjectSession {
       rle: encodeRle(predicted.mask),
       predictedIou: predicted.predictedIou,
       stability: predicted.stability,
+      // a refine replaces its mask: the mask being refined is no twin of its replacement
+      duplicateOf: nearestTwin(
+        predicted.mask,
+        predicted.area,
+        this.review.masks({ imageId }).filter((mask) => mask.id !== refining),
+      ),
     };
   }
 

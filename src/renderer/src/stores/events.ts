@@ -9,6 +9,11 @@ export interface StoreEvents {
   'image-committed': { imageId: string };
   /** A run ended (done, cancelled or failed). */
   'run-finished': Record<string, never>;
+  /**
+   * Another project is open (or none): every view drops the previous project's state, so nothing of it stays on
+   * screen or answers a key (issue 22: candidates of the first project under the second's name).
+   */
+  'project-switched': { dir: string | null };
   /** The project's saved settings were loaded or saved: τ follows them. */
   'settings-saved': { tau: number };
 }

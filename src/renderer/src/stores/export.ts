@@ -104,6 +104,12 @@ export const useExportStore = defineStore('export', {
       this.open = true;
       this.error = null;
     },
+    /** Forgets the last export's result, progress and error (another project was opened). */
+    forgetResult(): void {
+      this.result = null;
+      this.progress = null;
+      this.error = null;
+    },
     /** Chooses the dataset; a splitBy it was not released with becomes its default. */
     chooseDataset(dataset: ReferDataset): void {
       this.dataset = dataset;

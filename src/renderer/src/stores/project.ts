@@ -162,8 +162,7 @@ export const useProjectStore = defineStore('project', {
       });
       api().onRunFinished((finished) => void this.runFinished(finished));
       api().onProjectChanged((project) => {
-        const switched = project?.dir !== this.project?.dir;
-        this.project = project;
+        const switched = this.adopt(project);
         void this.refresh();
         if (switched) {
           // another project: its run (or a queued run another process coordinates on it) is the engine's to say
@@ -213,7 +212,7 @@ export const useProjectStore = defineStore('project', {
     async load(): Promise<void> {
       this.subscribe();
       try {
-        this.project = await api().currentProject();
+        this.adopt(await api().currentProject());
         this.run = await api().runStatus();
         // After a reload the counts, settings and panels come from the engine's state, not from a button press.
         if (this.project) await Promise.all([this.refresh(), this.reloadDerived()]);
@@ -319,8 +318,8 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Open demo scenes',
         async () => {
-          this.clearThumbnails();
-          this.project = await api().openDemoProject({ dir, count });
+          // the open project stays on screen until the engine has opened the other one (a failed open changes nothing)
+          this.adopt(await api().openDemoProject({ dir, count }));
           await Promise.all([this.refresh(), this.reloadDerived()]);
         },
         'project',
@@ -330,8 +329,8 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Open project',
         async () => {
-          this.clearThumbnails();
-          this.project = await api().openProject({ dir });
+          // the open project stays on screen until the engine has opened the other one (a failed open changes nothing)
+          this.adopt(await api().openProject({ dir }));
           await Promise.all([this.refresh(), this.reloadDerived()]);
         },
         'project',
@@ -342,8 +341,8 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Create project',
         async () => {
-          this.clearThumbnails();
-          this.project = await api().createProject(images ? { dir, images } : { dir });
+          // the open project stays on screen until the engine has opened the other one (a failed open changes nothing)
+          this.adopt(await api().createProject(images ? { dir, images } : { dir }));
           await Promise.all([this.refresh(), this.reloadDerived()]);
         },
         'project',
@@ -411,9 +410,14 @@ export const useProjectStore = defineStore('project', {
       await this.withBusy(
         'Pause',
         async () => {
-          this.run = await api().pauseRun();
-          // The engine finishes the image in flight before it pauses: say so until its state says paused.
-          this.pauseRequested = this.run?.state === 'running';
+          // The engine answers once the image in flight is committed and the run has paused: until then the
+          // button and the bar say "Pausing…" (issue 22: they said "Pause" / "running" for 97 s).
+          this.pauseRequested = true;
+          try {
+            this.run = await api().pauseRun();
+          } finally {
+            this.pauseRequested = false;
+          }
         },
         'run',
       );
@@ -436,6 +440,26 @@ export const useProjectStore = defineStore('project', {
         },
         'run',
       );
+    },
+    /**
+     * Makes `project` the open project. Another project than the one shown (by folder, its id) first clears every
+     * view's state of the previous one (the `project-switched` store event) and the thumbnails; answers whether it
+     * switched.
+     */
+    adopt(project: ProjectInfo | null): boolean {
+      const switched = (project?.dir ?? null) !== (this.project?.dir ?? null);
+      if (switched) {
+        this.clearThumbnails();
+        // the previous project's pages must not show under the new one (a later page load re-fills them)
+        generation++;
+        pageLoads.clear();
+        this.pages = {};
+        this.pageTotal = 0;
+        this.statusCounts = { pending: 0, running: 0, done: 0, error: 0 };
+        emitStoreEvent('project-switched', { dir: project?.dir ?? null });
+      }
+      this.project = project;
+      return switched;
     },
     clearThumbnails(): void {
       for (const url of Object.values(this.thumbnails)) URL.revokeObjectURL(url);

@@ -10,6 +10,11 @@ let latest = 0;
 export const useReportStore = defineStore('report', {
   state: () => ({ report: null as ReportView | null, loading: false }),
   actions: {
+    /** Forgets the report (another project was opened); an answer still on its way is dropped. */
+    clear(): void {
+      latest++;
+      this.$reset();
+    },
     async load(tau: number): Promise<void> {
       const request = ++latest;
       this.loading = true;

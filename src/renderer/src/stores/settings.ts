@@ -1,9 +1,10 @@
 /** The parameters panel: the project's settings, edited as a draft, with the "paper defaults" / "reference" presets. */
 import { defineStore } from 'pinia';
-import { parseSettings, type Settings } from '../../../shared/settings.ts';
+import type { Settings } from '../../../shared/settings.ts';
 import { api, errorMessage } from './api.ts';
 import { useAppStore } from './app.ts';
 import { emitStoreEvent } from './events.ts';
+import { settingsProblems } from '../lib/settings-problem.ts';
 
 export const useSettingsStore = defineStore('settings', {
   state: () => ({
@@ -14,6 +15,8 @@ export const useSettingsStore = defineStore('settings', {
   }),
   getters: {
     dirty: (state) => JSON.stringify(state.saved) !== JSON.stringify(state.draft),
+    /** What is wrong with the draft now, in words (empty when valid): follows every edit, so it clears at once. */
+    problems: (state): string[] => (state.draft ? settingsProblems(state.draft) : []),
   },
   actions: {
     async load(): Promise<void> {
@@ -43,13 +46,7 @@ export const useSettingsStore = defineStore('settings', {
     },
     /** Validates the draft with the shared schema first, so mistakes are named before anything is sent. */
     async save(): Promise<void> {
-      if (!this.draft) return;
-      try {
-        parseSettings(this.draft);
-      } catch (error) {
-        this.error = errorMessage(error);
-        return;
-      }
+      if (!this.draft || this.problems.length > 0) return;
       this.saving = true;
       try {
         this.saved = await api().setSettings({ settings: this.draft as unknown as Record<string, unknown> });

@@ -2,8 +2,12 @@
  * The small composing module of the stores: connects the events one store emits (events.ts) to the stores that
  * react, so the stores themselves import only downwards. Called once, after Pinia is installed (main.ts).
  */
+import { useCandidatesStore } from './candidates.ts';
 import { onStoreEvent } from './events.ts';
+import { useExportStore } from './export.ts';
 import { useFilterStore } from './filter.ts';
+import { useInspectorStore } from './inspector.ts';
+import { useReportStore } from './report.ts';
 import { useWorkspaceStore } from './workspace.ts';
 
 let wired: (() => void)[] | null = null;
@@ -15,6 +19,15 @@ export function wireStores(): () => void {
     // a cancelled or failed re-caption renumbers nothing (the committed image, if any, was handled already)
     onStoreEvent('run-finished', () => (useWorkspaceStore().recaptioning = null)),
     onStoreEvent('settings-saved', ({ tau }) => useFilterStore().setTau(tau)),
+    // every view's state belongs to one project: another project starts each view empty (answers in flight for the
+    // previous one are dropped by the views' own "still the one shown" checks, which the reset makes fail)
+    onStoreEvent('project-switched', () => {
+      useWorkspaceStore().close();
+      useCandidatesStore().$reset();
+      useInspectorStore().$reset();
+      useReportStore().clear();
+      useExportStore().forgetResult();
+    }),
   ];
   return () => {
     for (const stop of wired ?? []) stop();

@@ -43,6 +43,8 @@ export const useWorkspaceStore = defineStore('workspace', {
     /** The mask the prompts refine (null = prompts add a new mask). */
     refining: null as string | null,
     undoStack: [] as WorkspaceAction[],
+    /** What undo took back, newest last: redo applies it again; any new edit clears it. */
+    redoStack: [] as WorkspaceAction[],
     loading: false,
     predicting: false,
     /**
@@ -50,6 +52,11 @@ export const useWorkspaceStore = defineStore('workspace', {
      * masks in this order and renumbers them 0..n-1, so a mask's new id is `<image>:<position>`.
      */
     recaptioning: null as { imageId: string; order: string[] } | null,
+    /**
+     * Enter was pressed on a prompt whose mask nearly repeats a shown one (IoU ≥ 0.9): the workspace asks whether
+     * to replace that mask, keep both or cancel before anything is added.
+     */
+    twin: null as { maskId: string; iou: number } | null,
   }),
   getters: {
     selectedMask: (state) => state.masks.find((mask) => mask.index === state.selected) ?? null,
@@ -75,6 +82,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.selected = null;
       this.hovered = null;
       this.undoStack = [];
+      this.redoStack = [];
       this.masks = [];
       this.imageId = imageId;
       try {
@@ -91,6 +99,11 @@ export const useWorkspaceStore = defineStore('workspace', {
         this.loading = false;
       }
     },
+    /** Closes the image (another project was opened): nothing of it stays, its object URL is released. */
+    close(): void {
+      if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
+      this.$reset();
+    },
     async reloadMasks(): Promise<void> {
       if (!this.imageId) return;
       this.masks = await api().listMasks({ imageId: this.imageId });
@@ -105,6 +118,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.recaptioning = { imageId, order: this.masks.map((mask) => mask.id) };
       this.clearPrompt(false);
       this.undoStack = [];
+      this.redoStack = [];
       await useProjectStore().recaption(imageId);
       if (!useProjectStore().run) this.recaptioning = null;
     },
@@ -137,7 +151,12 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.mode = mode;
     },
     pushPromptUndo(): void {
-      this.undoStack.push({ kind: 'prompt', points: [...this.points], box: this.box });
+      this.record({ kind: 'prompt', points: [...this.points], box: this.box });
+    },
+    /** Records a new edit for undo; a new edit ends what could be redone. */
+    record(action: WorkspaceAction): void {
+      this.undoStack.push(action);
+      this.redoStack = [];
     },
     addPoint(point: PromptPoint): void {
       this.pushPromptUndo();
@@ -155,6 +174,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       this.box = null;
       this.preview = null;
       this.refining = null;
+      this.twin = null;
     },
     /** Starts refining the selected mask: the next prompts replace it instead of adding a new one. */
     refineSelected(): void {
@@ -177,7 +197,11 @@ export const useWorkspaceStore = defineStore('workspace', {
       }
       this.predicting = true;
       try {
-        this.preview = await api().predictMask({ imageId: this.imageId, prompt: this.prompt() });
+        this.preview = await api().predictMask({
+          imageId: this.imageId,
+          prompt: this.prompt(),
+          ...(this.refining ? { refining: this.refining } : {}),
+        });
       } catch (error) {
         this.preview = null;
         useAppStore().notify('error', `Predict mask: ${errorMessage(error)}`);
@@ -185,14 +209,39 @@ export const useWorkspaceStore = defineStore('workspace', {
         this.predicting = false;
       }
     },
-    /** Adds the mask predicted from the prompts (or refines the mask being refined). */
+    /**
+     * Adds the mask predicted from the prompts (or refines the mask being refined). A new mask that nearly repeats a
+     * shown one is not added yet: `twin` asks first (see {@link resolveTwin}).
+     */
     async commitPrompt(): Promise<void> {
+      if (!this.imageId || !this.hasPrompt) return;
+      if (!this.refining) {
+        // the preview of these very prompts: Enter may come before the last prediction has answered
+        if (!this.preview || this.predicting) await this.predict();
+        const twin = this.preview?.duplicateOf ?? null;
+        if (twin) {
+          this.twin = twin;
+          this.selected = this.masks.find((mask) => mask.id === twin.maskId)?.index ?? this.selected;
+          return;
+        }
+      }
+      await this.addPrompted();
+    },
+    /** Answers the near-twin question: replace the shown mask, keep both masks, or add nothing. */
+    async resolveTwin(choice: 'replace' | 'keep-both' | 'cancel'): Promise<void> {
+      const twin = this.twin;
+      this.twin = null;
+      if (!twin || choice === 'cancel') return;
+      if (choice === 'replace') this.refining = twin.maskId;
+      await this.addPrompted();
+    },
+    async addPrompted(): Promise<void> {
       if (!this.imageId || !this.hasPrompt) return;
       try {
         const mask = this.refining
           ? await api().refineMask({ maskId: this.refining, prompt: this.prompt() })
           : await api().addMask({ imageId: this.imageId, prompt: this.prompt() });
-        this.undoStack.push(
+        this.record(
           this.refining
             ? { kind: 'mask-refined', oldId: this.refining, newId: mask.id }
             : { kind: 'mask-added', maskId: mask.id },
@@ -210,7 +259,7 @@ export const useWorkspaceStore = defineStore('workspace', {
       if (!mask) return;
       try {
         await api().deleteMask({ maskId: mask.id });
-        this.undoStack.push({ kind: 'mask-deleted', maskId: mask.id });
+        this.record({ kind: 'mask-deleted', maskId: mask.id });
         this.selected = null;
         await this.reloadMasks();
         void useProjectStore().refresh();
@@ -220,16 +269,19 @@ export const useWorkspaceStore = defineStore('workspace', {
         useAppStore().notify('error', `Delete mask: ${errorMessage(error)}`);
       }
     },
-    /** Undoes the last prompt edit, mask addition, deletion or refinement made here. */
+    /** Undoes the last prompt edit, mask addition, deletion or refinement made here (redo brings it back). */
     async undo(): Promise<void> {
       const action = this.undoStack.pop();
       if (!action) return;
       if (action.kind === 'prompt') {
+        // the prompt as it is now is what redo restores
+        this.redoStack.push({ kind: 'prompt', points: [...this.points], box: this.box });
         this.points = action.points;
         this.box = action.box;
         await this.predict();
         return;
       }
+      this.redoStack.push(action);
       try {
         if (action.kind === 'mask-added') await api().deleteMask({ maskId: action.maskId });
         else if (action.kind === 'mask-deleted') await api().restoreMask({ maskId: action.maskId });
@@ -244,6 +296,34 @@ export const useWorkspaceStore = defineStore('workspace', {
         void useFilterStore().load();
       } catch (error) {
         useAppStore().notify('error', `Undo: ${errorMessage(error)}`);
+      }
+    },
+    /** Applies again what the last undo took back (Shift+Z, Ctrl+Y). */
+    async redo(): Promise<void> {
+      const action = this.redoStack.pop();
+      if (!action) return;
+      if (action.kind === 'prompt') {
+        this.undoStack.push({ kind: 'prompt', points: [...this.points], box: this.box });
+        this.points = action.points;
+        this.box = action.box;
+        await this.predict();
+        return;
+      }
+      try {
+        // undo deleted an added mask, restored a deleted one, or swapped a refine back: each is reversed again
+        if (action.kind === 'mask-added') await api().restoreMask({ maskId: action.maskId });
+        else if (action.kind === 'mask-deleted') await api().deleteMask({ maskId: action.maskId });
+        else {
+          await api().deleteMask({ maskId: action.oldId });
+          await api().restoreMask({ maskId: action.newId });
+        }
+        this.undoStack.push(action);
+        this.selected = null;
+        await this.reloadMasks();
+        void useProjectStore().refresh();
+        void useFilterStore().load();
+      } catch (error) {
+        useAppStore().notify('error', `Redo: ${errorMessage(error)}`);
       }
     },
   },
