@@ -531,12 +531,16 @@ describe('the served mode under attack', () => {
       const finished = runFinished();
       expect((await ask('run:start', {}, 20_000)).ok).toBe(true);
       await finished;
-      const images = (await ask('project:images', {})).result as Array<{
-        file: string;
-        status: string;
-        width: number | null;
-        error: { message: string } | null;
-      }>;
+      const images = (
+        (await ask('project:images', {})).result as {
+          images: Array<{
+            file: string;
+            status: string;
+            width: number | null;
+            error: { message: string } | null;
+          }>;
+        }
+      ).images;
       const byName = new Map(images.map((image) => [image.file, image]));
       expect(byName.get('ok.png')?.status).toBe('done');
       for (const name of ['evil.png', 'outside.png']) {

@@ -59,7 +59,7 @@ describe('a prompt over an existing mask of a demo scene', () => {
   afterAll(() => test.close());
 
   it('is named the twin of that mask, and not when it refines it', async () => {
-    const [image] = await call<{ id: string }[]>('project:images');
+    const [image] = (await call<{ images: { id: string }[] }>('project:images')).images;
     const imageId = image!.id;
     const masks = await call<MaskView[]>('image:masks', { imageId });
     expect(masks.length).toBeGreaterThan(0);
