@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -38,7 +39,7 @@ import { syntheticResult } from '../src/engine/testing/synthetic.ts';
 const here = fileURLToPath(import.meta.url);
 
 /** Writes a synthetic project of `count` images into `dir` (ids `first`…). */
-async function writeProject(dir: string, count: number, first = 1): Promise<void> {
+export async function writeProject(dir: string, count: number, first = 1): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const image = join(dir, '..', 'scene.png');
   // one real image every entry points at (exports link or copy it; nothing here decodes its pixels but sharp's header)
@@ -47,12 +48,14 @@ async function writeProject(dir: string, count: number, first = 1): Promise<void
     .toFile(image);
   const sha256 = await hashFile(image);
   const settings = parseSettings({});
-  const images = Array.from({ length: count }, (_, k) => ({
-    id: first + k,
-    path: image,
-    name: `scene-${first + k}.png`,
-    sha256,
-  }));
+  // one file per image (hard links of the one scene: unique paths, as a merge by path needs, at no disk cost)
+  const folder = join(dir, '..', 'images');
+  mkdirSync(folder, { recursive: true });
+  const images = Array.from({ length: count }, (_, k) => {
+    const path = join(folder, `scene-${first + k}.png`);
+    linkSync(image, path);
+    return { id: first + k, path, name: `scene-${first + k}.png`, sha256 };
+  });
   writeFileSync(
     join(dir, PROJECT_FILE),
     JSON.stringify({
@@ -73,7 +76,10 @@ async function writeProject(dir: string, count: number, first = 1): Promise<void
   // the template's compact line: every image repeats its body (same content), only the header's image differs
   const { z } = JSON.parse(encodeLine(template).toString('utf8')) as { z: string };
   for (const entry of images) {
-    const result = { ...template, image: { ...template.image, id: entry.id, name: entry.name } };
+    const result = {
+      ...template,
+      image: { ...template.image, id: entry.id, name: entry.name, path: entry.path },
+    };
     // the bytes a commit of this result writes (encodeLine gives the same; built directly so 100k images write in
     // seconds), fsynced once at the end instead of per image (a bench, not a run)
     const line = Buffer.from(
@@ -90,7 +96,7 @@ async function writeProject(dir: string, count: number, first = 1): Promise<void
 
 /** One operation in this process (the child side). */
 async function operation(name: string, dir: string, extra: string): Promise<string> {
-  const { buildReport } = await import('../src/engine/dataset/report.ts');
+  const { projectReport } = await import('../src/engine/dataset/report.ts');
   const { exportProject } = await import('../src/engine/dataset/export.ts');
   const { mergeProjects } = await import('../src/engine/pipeline/merge.ts');
   const project = Project.open(dir);
@@ -119,7 +125,7 @@ async function operation(name: string, dir: string, extra: string): Promise<stri
     for (let k = 0; k < dos.length; k++) if (dos[k] > 1.7) kept++;
     note = `${dos.length} candidates, ${kept} kept at τ 1.7 in ${(performance.now() - t0).toFixed(1)} ms (open excluded)`;
   } else if (name === 'report') {
-    const report = buildReport(project.catalog.latest(), policy, null);
+    const report = projectReport(project, policy, null);
     note = `${report.images} images, ${report.kept} kept`;
   } else if (name.startsWith('export-')) {
     const out = join(extra, name);

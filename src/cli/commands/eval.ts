@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { keepPolicy } from '../../shared/decide.ts';
 import { parseTau } from '../../shared/settings.ts';
 import { evaluateResults, readGroundTruth } from '../../engine/dataset/evaluate.ts';
-import { formatReport } from '../../engine/dataset/report.ts';
+import { formatReport, projectKeptAtFor } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
 import { Project } from '../../engine/pipeline/store/index.ts';
 
@@ -18,11 +18,15 @@ export function registerEval(program: Command): void {
     .action((dir: string, flags: { groundTruth: string; json?: boolean; tau?: string }) => {
       const project = Project.open(dir);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
+      const policy = keepPolicy(project.file.settings, tau);
+      const review = readProjectReview(project.dir);
       const report = evaluateResults(
         project.catalog.latest(),
         readGroundTruth(flags.groundTruth),
-        keepPolicy(project.file.settings, tau),
-        readProjectReview(project.dir),
+        policy,
+        review,
+        undefined,
+        { keptAt: projectKeptAtFor(project, policy, review) },
       );
       if (report.oracleImages === 0)
         throw new Error(`no project image matches an image of ${flags.groundTruth} (matched by file name)`);

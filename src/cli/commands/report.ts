@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { keepPolicy } from '../../shared/decide.ts';
 import { parseTau } from '../../shared/settings.ts';
-import { buildReport, formatReport } from '../../engine/dataset/report.ts';
+import { formatReport, projectReport } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
 import { Project } from '../../engine/pipeline/store/index.ts';
 
@@ -19,8 +19,8 @@ export function registerReport(program: Command): void {
       const project = Project.open(dir);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
       // the app's review (review.json) counts here as it does in the app and in exports
-      const report = buildReport(
-        project.catalog.latest(),
+      const report = projectReport(
+        project,
         keepPolicy(project.file.settings, tau),
         readProjectReview(project.dir),
       );

@@ -6,6 +6,8 @@
 import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
 import { reviewedText, reviewMark, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
 import { decide, type DecisionInput } from '../../shared/decide.ts';
+import { buildKeptBase, keptCounter, projectKeptAt, type CounterColumns } from '../../shared/kept-counter.ts';
+import { STATUS, type Project, type ResultCatalog } from '../pipeline/index.ts';
 import { tokenize } from './export.ts';
 
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]); the first and last bins also take values beyond. */
@@ -326,4 +328,67 @@ function histogramLines(report: QualityReport): string[] {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** Columns of the catalog's latest finished results, one position per image (first-seen order). */
+export function catalogColumns(catalog: ResultCatalog): CounterColumns {
+  const c = catalog.columns;
+  const status = c.status.view();
+  const candStart = c.candStart.view();
+  const maskCounts = c.maskCount.view();
+  const ids: number[] = [];
+  const records: number[] = [];
+  for (const id of catalog.ids()) {
+    const r = catalog.record(id)!;
+    if (status[r] !== STATUS.done) continue;
+    ids.push(id);
+    records.push(r);
+  }
+  const n = ids.length;
+  const imageIds = Uint32Array.from(ids);
+  const maskCount = new Uint16Array(n);
+  const start = new Uint32Array(n);
+  const end = new Uint32Array(n);
+  for (let p = 0; p < n; p++) {
+    const r = records[p];
+    maskCount[p] = maskCounts[r];
+    start[p] = candStart[r];
+    end[p] = candStart[r + 1];
+  }
+  return {
+    imageIds,
+    maskCount,
+    start,
+    end,
+    mask: c.mask.view(),
+    index: c.index.view(),
+    cos: c.cos.view(),
+    dos: c.dos.view(),
+  };
+}
+
+/**
+ * The report of a project at `policy.tau`: one streamed pass over its latest results, with the kept-share curve from
+ * the columnar counter (shared/kept-counter.ts, equal to `decide`) instead of deciding every image at every τ.
+ */
+export function projectReport(
+  project: Project,
+  policy: KeepPolicy,
+  review?: ReviewInput | null,
+): QualityReport {
+  return buildReport(project.catalog.latest(), policy, review, {
+    keptAt: projectKeptAtFor(project, policy, review),
+  });
+}
+
+/** The project's kept count at any τ under `policy` and `review` (the report's kept-share curve). */
+export function projectKeptAtFor(
+  project: Project,
+  policy: KeepPolicy,
+  review?: ReviewInput | null,
+): (tau: number) => number {
+  const { tau: _tau, ...rest } = policy;
+  void _tau;
+  const counter = keptCounter(buildKeptBase(catalogColumns(project.catalog), rest), review);
+  return (tau) => projectKeptAt(counter, tau);
 }

@@ -5,56 +5,14 @@
  * result.
  */
 import { keepPolicy } from '../../shared/decide.ts';
-import {
-  buildKeptBase,
-  keptCounter,
-  type CounterColumns,
-  type KeptBase,
-  type KeptCounter,
-} from '../../shared/kept-counter.ts';
-import { STATUS, type ResultCatalog } from '../pipeline/index.ts';
+import { buildKeptBase, keptCounter, type KeptBase, type KeptCounter } from '../../shared/kept-counter.ts';
+import { catalogColumns } from '../dataset/index.ts';
+import type { ResultCatalog } from '../pipeline/index.ts';
 import type { ReviewStore } from './review-store.ts';
 import type { SessionState } from './session-state.ts';
 
 /** The τ slider's histogram: bins of this width from 0 (values beyond fall in the last bin). */
 export const HISTOGRAM = { width: 3 / 40, bins: 40 };
-
-/** Columns of the catalog's latest finished results, one position per image (first-seen order). */
-export function catalogColumns(catalog: ResultCatalog): CounterColumns {
-  const c = catalog.columns;
-  const status = c.status.view();
-  const candStart = c.candStart.view();
-  const maskCounts = c.maskCount.view();
-  const ids: number[] = [];
-  const records: number[] = [];
-  for (const id of catalog.ids()) {
-    const r = catalog.record(id)!;
-    if (status[r] !== STATUS.done) continue;
-    ids.push(id);
-    records.push(r);
-  }
-  const n = ids.length;
-  const imageIds = Uint32Array.from(ids);
-  const maskCount = new Uint16Array(n);
-  const start = new Uint32Array(n);
-  const end = new Uint32Array(n);
-  for (let p = 0; p < n; p++) {
-    const r = records[p];
-    maskCount[p] = maskCounts[r];
-    start[p] = candStart[r];
-    end[p] = candStart[r + 1];
-  }
-  return {
-    imageIds,
-    maskCount,
-    start,
-    end,
-    mask: c.mask.view(),
-    index: c.index.view(),
-    cos: c.cos.view(),
-    dos: c.dos.view(),
-  };
-}
 
 /** The open project's counter, rebuilt when the results, the policy or the review change. */
 export class ProjectCounts {
