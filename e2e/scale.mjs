@@ -102,6 +102,14 @@ export async function runScale({ root, workDir, artifacts }) {
       Number(await scroller.getAttribute('data-total')) === COUNT,
       `the gallery says ${await scroller.getAttribute('data-total')} images, not ${COUNT}`,
     );
+    // the first page's rows render once its answer arrives: wait on that, then count
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="gallery-item"]').length > 0,
+      null,
+      {
+        timeout: 30_000,
+      },
+    );
     const rendered = await page.locator('[data-testid="gallery-item"]').count();
     check(
       rendered > 0 && rendered < 200,
