@@ -13,18 +13,10 @@ import { parseSettings, type SettingsInput } from '../../shared/settings.ts';
 import { decide, keepPolicy } from '../filter/decide.ts';
 import { encodeRle, rleArea, rleToBbox } from '../image/rle.ts';
 import { encodeLine, imageRecord, Project, RESULTS_FILE } from '../pipeline/store/index.ts';
+import { mulberry32 } from './synthetic.ts';
 
-/** A small deterministic generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic generator (mulberry32, shared with the synthetic results). */
+export const seeded = mulberry32;
 
 export interface ScaleOptions {
   seed?: number;
