@@ -29,11 +29,29 @@ run('unit and model tests', bin('vitest'), [
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// CI shows only the output's tail: the failed tests are named again in the summary, with their first message line.
+const failures = [];
 if (existsSync('.cache/vitest.json')) {
   const report = JSON.parse(readFileSync('.cache/vitest.json', 'utf8'));
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   skipped += report.numPendingTests + (report.numTodoTests ?? 0);
+  for (const file of report.testResults ?? [])
+    for (const test of file.assertionResults ?? [])
+      if (test.status === 'failed') {
+        const message = String(test.failureMessages?.[0] ?? '')
+          .split('\n')[0]
+          .slice(0, 300);
+        failures.push(`${file.name.replace(process.cwd() + '/', '')} > ${test.fullName}: ${message}`);
+      }
+  // A file that fails before its tests run (import error, timeout in a hook) has no failed test of its own.
+  for (const file of report.testResults ?? [])
+    if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'))
+      failures.push(
+        `${file.name.replace(process.cwd() + '/', '')}: ${String(file.message ?? '')
+          .split('\n')[0]
+          .slice(0, 300)}`,
+      );
 }
 if (existsSync('scripts/e2e.mjs') && process.env.SKIP_E2E !== '1') {
   const ok = run('end-to-end (served mode, Chromium)', process.execPath, ['scripts/e2e.mjs']);
@@ -46,6 +64,7 @@ if (existsSync('scripts/e2e.mjs') && process.env.SKIP_E2E !== '1') {
 }
 
 console.log('\n=== summary');
+for (const failure of failures) console.log(`failed: ${failure}`);
 for (const step of steps)
   console.log(`${step.ok ? 'ok  ' : 'FAIL'} ${step.name} (${step.seconds.toFixed(1)} s)`);
 const failedSteps = steps.filter((s) => !s.ok).length;
