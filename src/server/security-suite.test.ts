@@ -612,7 +612,10 @@ describe('the served mode under attack', () => {
         else if (!reply.ok) otherErrors.push(reply.error);
         exports++;
       }
-      console.info(`security-suite: ${exports} exports (${refused} refused) during ${swapped.trim()} swaps`);
+      console.info(
+        `security-suite: ${exports} exports (${refused} refused) during ${swapped.trim()} swaps`,
+        JSON.stringify(otherErrors),
+      );
       expect(await exited).toBe(0);
       expect(Number(swapped)).toBeGreaterThanOrEqual(200);
       expect(exports).toBeGreaterThan(5);

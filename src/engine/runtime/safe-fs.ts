@@ -140,7 +140,7 @@ export class ConfinedDir {
     const target = resolve(path);
     if (within === undefined) {
       if (options.create) mkdirSync(target, { recursive: true });
-      within = realpathSync(target);
+      within = realpathSync.native(target);
       return ConfinedDir.#openReal(within, within);
     }
     let below = relative(within, target);
@@ -178,7 +178,7 @@ export class ConfinedDir {
       missing.unshift(basename(base));
       base = parent;
     }
-    if (realpathSync(base) !== base) throw new OutsideFolderError(`${within} is not a real path`);
+    if (realpathSync.native(base) !== base) throw new OutsideFolderError(`${within} is not a real path`);
     let dir = ConfinedDir.#openReal(base, base);
     try {
       for (const name of missing) {
@@ -263,7 +263,7 @@ export class ConfinedDir {
       }
     }
     if (this.fd === null) {
-      const real = realpathSync(join(this.real, name));
+      const real = realpathSync.native(join(this.real, name));
       if (options.noFollow && real !== shown) throw new OutsideFolderError(`${shown} is a link`);
       if (!insideFolder(this.within, real))
         throw new OutsideFolderError(
@@ -529,7 +529,7 @@ function nearestRealPath(path: string): string {
   let current = path;
   for (;;) {
     try {
-      const real = realpathSync(current);
+      const real = realpathSync.native(current);
       return missing.length ? join(real, ...missing.reverse()) : real;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

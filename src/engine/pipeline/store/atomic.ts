@@ -68,7 +68,9 @@ export function assertWithin(path: string, within: string): void {
   let current = resolve(path);
   for (;;) {
     try {
-      const real = realpathSync(current);
+      // realpath(3), not Node's JS walk: that one lstat()s then readlink()s, and a link swapped for a folder in
+      // between fails with EINVAL instead of resolving
+      const real = realpathSync.native(current);
       const full = missing.length ? join(real, ...missing.reverse()) : real;
       const prefix = within.endsWith(sep) ? within : within + sep;
       if (full !== within && !full.startsWith(prefix))
