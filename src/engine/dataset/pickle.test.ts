@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { pickleDumps, pickleLoads } from './pickle.ts';
+import { pickleDumps, pickleListBody, PickleListWriter, pickleLoads, type PickleValue } from './pickle.ts';
 
 function pythonLoads(bytes: Uint8Array): unknown {
   const script =
@@ -67,5 +67,53 @@ describe('pickleDumps (protocol 2)', () => {
       'import pickle,sys; sys.stdout.buffer.write(pickle.dumps({1, 2}, 2))',
     ]);
     expect(() => pickleLoads(python)).toThrow('only pickles written by Pseudo-RIS Studio can be read back');
+  });
+});
+
+describe('PickleListWriter (streamed refs)', () => {
+  const streamed = (items: PickleValue[], earlier?: Uint8Array): Uint8Array => {
+    const chunks: Uint8Array[] = [];
+    const writer = new PickleListWriter((bytes) => chunks.push(bytes));
+    if (earlier) {
+      const { body, count } = pickleListBody(earlier);
+      writer.items(body, count);
+    }
+    for (const item of items) writer.item(item);
+    writer.end();
+    return Buffer.concat(chunks);
+  };
+  const refs = (from: number, n: number): PickleValue[] =>
+    Array.from({ length: n }, (_, k) => ({ ref_id: from + k, sentences: [{ raw: `the cup ${from + k}` }] }));
+
+  it('writes byte for byte what pickleDumps writes for the whole list, empty or not', () => {
+    for (const n of [0, 1, 3, 300])
+      expect(Buffer.from(streamed(refs(0, n)))).toEqual(Buffer.from(pickleDumps(refs(0, n))));
+    expect(Buffer.from(streamed([])).toString('hex')).toBe('80025d2e');
+  });
+
+  it('continues an earlier pickle from its raw items, as loading and dumping the union would', () => {
+    for (const [a, b] of [
+      [0, 0],
+      [0, 2],
+      [2, 0],
+      [3, 4],
+    ]) {
+      const earlier = pickleDumps(refs(0, a));
+      const union = streamed(refs(a, b), earlier);
+      expect(Buffer.from(union)).toEqual(Buffer.from(pickleDumps(refs(0, a + b))));
+      expect(pythonLoads(union)).toEqual(refs(0, a + b));
+    }
+  });
+
+  it('reads a list of 200,000 items back (no spread into one call)', () => {
+    const big = streamed(Array.from({ length: 200_000 }, (_, k) => k));
+    expect((pickleLoads(big) as number[]).length).toBe(200_000);
+    expect(pickleListBody(big).count).toBe(200_000);
+  });
+
+  it('refuses as an earlier list a pickle that is not one, or is cut short', () => {
+    expect(() => pickleListBody(pickleDumps({ a: 1 }))).toThrow('the top-level value is not a list');
+    const whole = pickleDumps(refs(0, 3));
+    expect(() => pickleListBody(whole.subarray(0, whole.length - 5))).toThrow('can be read back');
   });
 });

@@ -19,6 +19,57 @@ export function pickleDumps(value: PickleValue): Uint8Array {
   return out.finish();
 }
 
+/**
+ * Writes a pickle of one top-level list item by item, byte for byte what {@link pickleDumps} writes for the whole
+ * list (`80 02 5d`, then `28` items `65` when there are any, then `2e`), so a list of 100k refs never lives whole.
+ */
+export class PickleListWriter {
+  private count = 0;
+
+  constructor(private readonly sink: (bytes: Uint8Array) => void) {
+    sink(Uint8Array.of(0x80, 0x02, 0x5d)); // PROTO 2, EMPTY_LIST
+  }
+
+  /** Appends one item. */
+  item(value: PickleValue): void {
+    const out = new ByteWriter();
+    if (this.count === 0) out.bytes(0x28); // MARK before the first item
+    write(out, value, `$[${this.count}]`);
+    this.sink(out.finish());
+    this.count++;
+  }
+
+  /** Appends items already pickled by this writer (the body {@link pickleListBody} returns), `count` of them. */
+  items(body: Uint8Array, count: number): void {
+    if (count === 0) return;
+    if (this.count === 0) this.sink(Uint8Array.of(0x28));
+    this.sink(body);
+    this.count += count;
+  }
+
+  /** Ends the list and the pickle. */
+  end(): void {
+    this.sink(this.count > 0 ? Uint8Array.of(0x65, 0x2e) : Uint8Array.of(0x2e)); // APPENDS STOP, or STOP
+  }
+}
+
+/**
+ * The items of a top-level-list pickle that {@link pickleDumps} or {@link PickleListWriter} wrote, as raw bytes (to
+ * copy into a new list) with their count. The whole file is checked as {@link pickleLoads} checks it, without building
+ * its values.
+ */
+export function pickleListBody(bytes: Uint8Array): { body: Uint8Array; count: number } {
+  const { value: top, topItems } = parse(bytes, false);
+  if (top !== LIST) throw new Error('pickle: the top-level value is not a list');
+  if (bytes.length === 4) return { body: bytes.subarray(4, 4), count: 0 }; // 80 02 5d 2e
+  // 80 02 5d 28 <items> 65 2e: a list written whole has one MARK … APPENDS around all its items
+  if (bytes[3] !== 0x28 || bytes[bytes.length - 2] !== 0x65)
+    throw new Error(
+      'pickle: the list is not one MARK … APPENDS; only pickles written by Pseudo-RIS Studio can be read back',
+    );
+  return { body: bytes.subarray(4, bytes.length - 2), count: topItems };
+}
+
 function write(out: ByteWriter, value: PickleValue, path: string): void {
   if (value === null) return out.bytes(0x4e); // NONE
   if (value === true) return out.bytes(0x88); // NEWTRUE
@@ -117,6 +168,15 @@ class ByteWriter {
  * writer emits (ints decode as numbers when safe, else bigint); anything else is refused as not ours.
  */
 export function pickleLoads(bytes: Uint8Array): PickleValue {
+  return parse(bytes, true).value as PickleValue;
+}
+
+/** Stands for a list when values are not built (`parse(…, false)`): only the structure is checked. */
+const LIST = Symbol('list');
+const DICT = Symbol('dict');
+
+/** Parses a whole pickle; `topItems` counts what APPENDS added to the top-level list. */
+function parse(bytes: Uint8Array, build: boolean): { value: unknown; topItems: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: unknown[] = [];
   const marks: number[] = [];
@@ -127,18 +187,26 @@ export function pickleLoads(bytes: Uint8Array): PickleValue {
   };
   if (bytes[0] !== 0x80 || bytes[1] !== 0x02) fail('not a protocol-2 pickle', 0);
   let i = 2;
+  let topItems = 0;
   const popMark = (at: number): unknown[] => {
     const mark = marks.pop();
     if (mark === undefined) return fail('no MARK', at);
     return stack.splice(mark);
+  };
+  const container = (at: number, kind: symbol): unknown => {
+    const target = stack[stack.length - 1];
+    const ok = build ? (kind === LIST ? Array.isArray(target) : isDict(target)) : target === kind;
+    return ok
+      ? target
+      : fail(`${kind === LIST ? 'APPENDS' : 'SETITEMS'} without its ${kind === LIST ? 'list' : 'dict'}`, at);
   };
   for (;;) {
     if (i >= bytes.length) fail('truncated', i);
     const op = bytes[i++];
     switch (op) {
       case 0x2e: // STOP
-        if (stack.length !== 1) fail('unbalanced stack', i - 1);
-        return stack[0] as PickleValue;
+        if (stack.length !== 1 || marks.length > 0) fail('unbalanced stack', i - 1);
+        return { value: stack[0], topItems };
       case 0x4e:
         stack.push(null);
         break;
@@ -178,32 +246,42 @@ export function pickleLoads(bytes: Uint8Array): PickleValue {
       case 0x58: {
         const n = view.getUint32(i, true);
         i += 4;
-        stack.push(Buffer.from(bytes.subarray(i, i + n)).toString('utf8'));
+        if (i + n > bytes.length) fail('truncated string', i);
+        stack.push(build ? Buffer.from(bytes.subarray(i, i + n)).toString('utf8') : '');
         i += n;
         break;
       }
       case 0x5d:
-        stack.push([]);
+        stack.push(build ? [] : LIST);
         break;
       case 0x7d:
-        stack.push({});
+        stack.push(build ? {} : DICT);
         break;
       case 0x28:
         marks.push(stack.length);
         break;
       case 0x65: {
         const items = popMark(i - 1);
-        (stack[stack.length - 1] as unknown[]).push(...items);
+        const list = container(i - 1, LIST);
+        if (build) for (const item of items) (list as unknown[]).push(item); // no spread: 100k+ items
+        if (stack.length === 1) topItems += items.length;
         break;
       }
       case 0x75: {
         const items = popMark(i - 1);
-        const dict = stack[stack.length - 1] as Record<string, unknown>;
-        for (let k = 0; k + 1 < items.length; k += 2) dict[items[k] as string] = items[k + 1];
+        const dict = container(i - 1, DICT);
+        if (items.length % 2 !== 0) fail('SETITEMS with an odd item count', i - 1);
+        if (build)
+          for (let k = 0; k + 1 < items.length; k += 2)
+            (dict as Record<string, unknown>)[items[k] as string] = items[k + 1];
         break;
       }
       default:
         fail(`opcode 0x${op.toString(16)}`, i - 1);
     }
   }
+}
+
+function isDict(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -142,18 +142,16 @@ export function tokenize(sentence: string): string[] {
   return sentence.toLowerCase().match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
 }
 
-/** The masks with at least one kept expression, with their distinct sentences in candidate order. */
-export function collectRefs(context: ExportContext): ExportRef[] {
+/** The masks of one image with at least one kept expression, with their distinct sentences in candidate order. */
+export function imageRefs(result: ImageResult, context: ExportContext): ExportRef[] {
   const refs: ExportRef[] = [];
-  for (const result of context.results) {
-    const kept = keptByMask(result, context.policy, context.review);
-    for (const mask of result.masks) {
-      // in candidate order; identical captions from several crops count once unless keepDuplicates
-      const texts = (kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '');
-      const sentences = context.options.keepDuplicates ? texts : [...new Set(texts)];
-      if (sentences.length === 0) continue;
-      refs.push({ image: result.image, mask, sentences, tokens: sentences.map(tokenize) });
-    }
+  const kept = keptByMask(result, context.policy, context.review);
+  for (const mask of result.masks) {
+    // in candidate order; identical captions from several crops count once unless keepDuplicates
+    const texts = (kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '');
+    const sentences = context.options.keepDuplicates ? texts : [...new Set(texts)];
+    if (sentences.length === 0) continue;
+    refs.push({ image: result.image, mask, sentences, tokens: sentences.map(tokenize) });
   }
   return refs;
 }

@@ -6,7 +6,7 @@
 import { extname, join } from 'node:path';
 import { crisFolderName, crisSplitMismatch } from '../../../shared/formats.ts';
 import type { ImageRecord } from '../../../shared/results.ts';
-import { collectRefs, stem, type ExportContext, type ExportRef, type Writer } from './context.ts';
+import { imageRefs, stem, type ExportContext, type ExportRef, type Writer } from './context.ts';
 import {
   assignSplits,
   cocoName,
@@ -84,6 +84,9 @@ export interface PlannedImage {
   id: number;
   fileName: string;
   split: string;
+  /** Its refs and their expressions. */
+  refs: number;
+  expressions: number;
 }
 
 /** The plan of a RefCOCO/CRIS export. */
@@ -92,8 +95,13 @@ export interface DatasetPlan {
   splitBy: string;
   splits: SplitShare[];
   splitSeed: number;
-  refs: PlannedRef[];
-  /** By project image id, in id order. */
+  /**
+   * The refs in export order (image id, then mask), with their ids: the project's records are read again on each
+   * call, so the refs of a paper-size project are never held together.
+   */
+  refs(): Generator<PlannedRef>;
+  refCount: number;
+  /** By project image id, in id order (only images with refs). */
   images: Map<number, PlannedImage>;
   previous: PreviousExport | null;
   /** This part's id ranges. */
@@ -151,17 +159,31 @@ export function planDataset(context: ExportContext): DatasetPlan {
   const refBase = prevIds ? prevIds.refs[1] + 1 : 0;
   const sentBase = prevIds ? prevIds.sentences[1] + 1 : 0;
 
-  const refs = collectRefs(context);
-  const withRefs = [...new Map(refs.map((r) => [r.image.id, r.image])).values()];
-  if (previous && !options.allowRepeat) refuseRepeat(previous, withRefs);
+  // first pass: which images have refs, and how many refs and expressions each (the refs themselves are dropped)
+  const withRefs: Array<{ record: ImageRecord; refs: number; expressions: number }> = [];
+  let refCount = 0;
+  let expressionCount = 0;
+  for (const result of context.results) {
+    const refs = imageRefs(result, context);
+    if (refs.length === 0) continue;
+    const expressions = refs.reduce((n, r) => n + r.sentences.length, 0);
+    withRefs.push({ record: result.image, refs: refs.length, expressions });
+    refCount += refs.length;
+    expressionCount += expressions;
+  }
+  if (previous && !options.allowRepeat)
+    refuseRepeat(
+      previous,
+      withRefs.map((w) => w.record),
+    );
   const splitOf = assignSplits(
-    withRefs.map((r) => ({ key: r.id, sha256: r.sha256 })),
+    withRefs.map(({ record }) => ({ key: record.id, sha256: record.sha256 })),
     splits,
     splitSeed,
   );
   const used = new Set(previous?.fileNames ?? []);
   const images = new Map<number, PlannedImage>();
-  for (const record of withRefs) {
+  for (const { record, refs, expressions } of withRefs) {
     const id = imageBase + record.id;
     let fileName = options.cocoNames ? cocoName(id) : record.name;
     if (used.has(fileName)) {
@@ -171,28 +193,44 @@ export function planDataset(context: ExportContext): DatasetPlan {
         fileName = `${stem(record.name)}_${id}${k > 0 ? `_${k}` : ''}${ext}`;
     }
     used.add(fileName);
-    images.set(record.id, { record, id, fileName, split: splitOf.get(record.id)! });
+    images.set(record.id, { record, id, fileName, split: splitOf.get(record.id)!, refs, expressions });
   }
-  let sentId = sentBase;
-  const planned: PlannedRef[] = refs.map((ref, k) => {
-    const image = images.get(ref.image.id)!;
-    return {
-      ...ref,
-      refId: refBase + k,
-      annId: annBase + k,
-      sentIds: ref.sentences.map(() => sentId++),
-      imageId: image.id,
-      fileName: image.fileName,
-      split: image.split,
-    };
-  });
+  // second pass, on each call: the same records in the same order (the catalog is not refreshed in between)
+  function* plannedRefs(): Generator<PlannedRef> {
+    let k = 0;
+    let sentId = sentBase;
+    const changed = () =>
+      new Error(`the project's results changed while the export was being written; export again`);
+    for (const result of context.results) {
+      for (const ref of imageRefs(result, context)) {
+        const image = images.get(ref.image.id);
+        if (!image || k >= refCount) throw changed();
+        yield {
+          ...ref,
+          refId: refBase + k,
+          annId: annBase + k,
+          sentIds: ref.sentences.map(() => sentId++),
+          imageId: image.id,
+          fileName: image.fileName,
+          split: image.split,
+        };
+        k++;
+      }
+    }
+    if (k !== refCount || sentId !== sentBase + expressionCount) throw changed();
+  }
   const range = (lo: number, hi: number): IdRange => (hi >= lo ? [lo, hi] : [0, -1]);
-  const imageIds = [...images.values()].map((i) => i.id);
+  let minImage = Infinity;
+  let maxImage = -Infinity;
+  for (const image of images.values()) {
+    minImage = Math.min(minImage, image.id);
+    maxImage = Math.max(maxImage, image.id);
+  }
   const ids = {
-    images: range(Math.min(...imageIds, Infinity), Math.max(...imageIds, -Infinity)),
-    annotations: range(annBase, annBase + refs.length - 1),
-    refs: range(refBase, refBase + refs.length - 1),
-    sentences: range(sentBase, sentId - 1),
+    images: range(minImage, maxImage),
+    annotations: range(annBase, annBase + refCount - 1),
+    refs: range(refBase, refBase + refCount - 1),
+    sentences: range(sentBase, sentBase + expressionCount - 1),
   };
   const splitCounts: SplitCount[] = [];
   const counts = (name: string, share: number): SplitCount => {
@@ -202,11 +240,6 @@ export function planDataset(context: ExportContext): DatasetPlan {
   };
   for (const s of previous?.record.export.splits ?? []) Object.assign(counts(s.name, s.share), { ...s });
   for (const s of splits) counts(s.name, s.share);
-  for (const image of images.values()) counts(image.split, 0).images++;
-  for (const ref of planned) {
-    counts(ref.split, 0).refs++;
-    counts(ref.split, 0).expressions += ref.sentences.length;
-  }
   const partSplitCounts = splits.map((s) => ({
     name: s.name,
     share: s.share,
@@ -214,18 +247,20 @@ export function planDataset(context: ExportContext): DatasetPlan {
     refs: 0,
     expressions: 0,
   }));
-  for (const image of images.values()) partSplitCounts.find((s) => s.name === image.split)!.images++;
-  for (const ref of planned) {
-    const count = partSplitCounts.find((s) => s.name === ref.split)!;
-    count.refs++;
-    count.expressions += ref.sentences.length;
+  for (const image of images.values()) {
+    for (const count of [counts(image.split, 0), partSplitCounts.find((s) => s.name === image.split)!]) {
+      count.images++;
+      count.refs += image.refs;
+      count.expressions += image.expressions;
+    }
   }
   return {
     dataset,
     splitBy,
     splits,
     splitSeed,
-    refs: planned,
+    refs: plannedRefs,
+    refCount,
     images,
     previous,
     ids,
