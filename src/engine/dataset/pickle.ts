@@ -76,19 +76,16 @@ function write(out: ByteWriter, value: PickleValue, path: string): void {
   if (value === false) return out.bytes(0x89); // NEWFALSE
   if (typeof value === 'bigint') return writeInt(out, value);
   if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) return writeInt(out, value);
     if (Number.isInteger(value)) return writeInt(out, BigInt(value));
     if (!Number.isFinite(value))
       throw new Error(`pickle: ${path} is ${value}; only finite numbers can be written`);
     out.bytes(0x47); // BINFLOAT: IEEE-754 double, big-endian
-    const view = new DataView(new ArrayBuffer(8));
-    view.setFloat64(0, value, false);
-    return out.raw(new Uint8Array(view.buffer));
+    return out.f64be(value);
   }
   if (typeof value === 'string') {
-    const utf8 = Buffer.from(value, 'utf8');
     out.bytes(0x58); // BINUNICODE + u32 LE length
-    out.u32(utf8.length);
-    return out.raw(utf8);
+    return out.utf8(value);
   }
   if (Array.isArray(value)) {
     out.bytes(0x5d); // EMPTY_LIST
@@ -111,18 +108,18 @@ function write(out: ByteWriter, value: PickleValue, path: string): void {
   throw new Error(`pickle: ${path} has unsupported type ${typeof value}`);
 }
 
-function writeInt(out: ByteWriter, value: bigint): void {
-  if (value >= 0n && value <= 0xffn) return out.bytes(0x4b, Number(value)); // BININT1
-  if (value >= 0n && value <= 0xffffn) {
-    out.bytes(0x4d, Number(value & 0xffn), Number(value >> 8n)); // BININT2, LE
+function writeInt(out: ByteWriter, value: number | bigint): void {
+  // the int opcodes by range; numbers stay numbers (no BigInt per int), only LONG1 needs one
+  if (value >= 0 && value <= 0xff) return out.bytes(0x4b, Number(value)); // BININT1
+  if (value >= 0 && value <= 0xffff) {
+    out.bytes(0x4d, Number(value) & 0xff, Number(value) >> 8); // BININT2, LE
     return;
   }
-  if (value >= -(2n ** 31n) && value < 2n ** 31n) {
+  if (value >= -(2 ** 31) && value < 2 ** 31) {
     out.bytes(0x4a); // BININT, i32 LE
-    const view = new DataView(new ArrayBuffer(4));
-    view.setInt32(0, Number(value), true);
-    return out.raw(new Uint8Array(view.buffer));
+    return out.i32(Number(value));
   }
+  value = BigInt(value);
   // LONG1: minimal two's-complement little-endian bytes
   const bytes: number[] = [];
   let v = value;
@@ -135,31 +132,45 @@ function writeInt(out: ByteWriter, value: bigint): void {
   out.bytes(0x8a, bytes.length, ...bytes);
 }
 
+/** A growable byte buffer (one allocation per doubling, not one array per opcode). */
 class ByteWriter {
-  private chunks: Uint8Array[] = [];
-  private small: number[] = [];
+  private buffer = Buffer.allocUnsafe(256);
+  private length = 0;
 
   bytes(...values: number[]): void {
-    for (const v of values) this.small.push(v);
+    this.reserve(values.length);
+    for (const v of values) this.buffer[this.length++] = v;
   }
 
-  u32(value: number): void {
-    this.bytes(value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff);
+  i32(value: number): void {
+    this.reserve(4);
+    this.buffer.writeInt32LE(value, this.length);
+    this.length += 4;
   }
 
-  raw(data: Uint8Array): void {
-    this.flush();
-    this.chunks.push(data);
+  f64be(value: number): void {
+    this.reserve(8);
+    this.buffer.writeDoubleBE(value, this.length);
+    this.length += 8;
+  }
+
+  /** BINUNICODE's payload: the string's UTF-8 bytes after their u32 length, encoded in place. */
+  utf8(text: string): void {
+    this.reserve(4 + 3 * text.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    const written = this.buffer.write(text, this.length + 4, 'utf8');
+    this.buffer.writeUInt32LE(written, this.length);
+    this.length += 4 + written;
   }
 
   finish(): Uint8Array {
-    this.flush();
-    return Buffer.concat(this.chunks);
+    return this.buffer.subarray(0, this.length);
   }
 
-  private flush(): void {
-    if (this.small.length > 0) this.chunks.push(Uint8Array.from(this.small));
-    this.small = [];
+  private reserve(n: number): void {
+    if (this.length + n <= this.buffer.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + n));
+    this.buffer.copy(bigger, 0, 0, this.length);
+    this.buffer = bigger;
   }
 }
 

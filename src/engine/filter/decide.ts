@@ -54,8 +54,16 @@ export function decideResult(
   filter: KeepPolicy,
   review?: ReviewInput | null,
 ): Decision[] {
-  return decide(
-    result.candidates.map((c) => ({ ...c, review: reviewMark(review, result.image.id, c.mask, c.index) })),
+  // the rule's inputs straight from the candidates (no copy of each candidate: an export decides 100k images)
+  return decideShared(
+    result.candidates.map((c) => ({
+      mask: c.mask,
+      index: c.index,
+      comparison: c.comparison,
+      cos: c.scores.cos,
+      dos: c.scores.dos,
+      review: reviewMark(review, result.image.id, c.mask, c.index),
+    })),
     result.masks.length,
     filter,
     result.image.id,

@@ -177,6 +177,8 @@ export interface StreamedFile {
   /** A path of the temp file the data goes to until `commit()` (for writers that take a path). */
   readonly temp: string;
   write(data: string | Uint8Array): void;
+  /** Writes what is buffered to the temp file (to read it back through `temp`). */
+  flush(): void;
   commit(): void;
   abort(): void;
 }
@@ -191,6 +193,8 @@ export class Writer {
   /** The relative paths written, in order. */
   readonly files: string[];
   private readonly images = new Set<string>();
+  /** Folders that received placed images and are not fsynced yet (synced before any index file is committed). */
+  readonly #unsynced = new Set<string>();
   readonly #dir: ConfinedDir;
 
   constructor(
@@ -289,8 +293,10 @@ export class Writer {
         pendingBytes += chunk.length;
         if (pendingBytes >= 1 << 20) flush();
       },
+      flush,
       commit: () => {
         try {
+          this.syncPlaced();
           flush();
           fsyncSync(fd); // also makes durable what another writer wrote to the temp by its path
           finish();
@@ -315,6 +321,7 @@ export class Writer {
 
   /** Writes one file (temp + rename). */
   file(relative: string, data: string | Uint8Array): void {
+    this.syncPlaced();
     const dir = this.#folder(dirname(relative), true)!;
     try {
       dir.writeFile(basename(relative), data);
@@ -331,9 +338,13 @@ export class Writer {
    * from the project's files, so it is opened first and the opened file's real path checked (`readable`); every
    * byte then comes from that handle.
    */
-  async image(record: ImageRecord, relative: string): Promise<void> {
-    if (this.images.has(relative)) return;
-    this.images.add(relative);
+  async image(record: ImageRecord, destinations: string | readonly string[]): Promise<void> {
+    // the image is opened, read and its orientation looked up once for all its destinations
+    const relatives = (typeof destinations === 'string' ? [destinations] : destinations).filter(
+      (relative) => !this.images.has(relative),
+    );
+    if (relatives.length === 0) return;
+    for (const relative of relatives) this.images.add(relative);
     let source: ConfinedFile;
     try {
       source = await openConfined(record.path, this.readable ?? (() => true), `image ${record.id}`);
@@ -344,19 +355,41 @@ export class Writer {
         });
       throw error;
     }
-    const dir = this.#folder(dirname(relative), true)!;
     try {
       if (!source.stats.isFile()) throw new Error(`image ${record.path} (id ${record.id}) is not a file`);
       const bytes = await source.handle.readFile();
-      const name = basename(relative);
       const orientation = (await sharp(bytes).metadata()).orientation ?? 1;
-      if (orientation !== 1) dir.writeFile(name, await sharp(bytes).rotate().toBuffer());
-      else if (!dir.readFile(name)?.equals(bytes)) dir.placeFile(name, source, bytes);
-      this.files.push(relative);
+      const upright = orientation !== 1 ? await sharp(bytes).rotate().toBuffer() : null;
+      for (const relative of relatives) {
+        const dir = this.#folder(dirname(relative), true)!;
+        try {
+          const name = basename(relative);
+          if (upright) dir.writeFile(name, upright);
+          else if (!dir.readFile(name)?.equals(bytes)) {
+            dir.placeFile(name, source, bytes, false);
+            this.#unsynced.add(dirname(relative));
+          }
+          this.files.push(relative);
+        } finally {
+          dir.close();
+        }
+      }
     } finally {
-      dir.close();
       await source.handle.close();
     }
+  }
+
+  /**
+   * Makes the placed images' folder entries durable: one fsync per folder instead of one per image. Runs before any
+   * file is committed, so an index never lands on disk ahead of the images it names.
+   */
+  syncPlaced(): void {
+    for (const relative of this.#unsynced) {
+      const dir = this.#folder(relative, false);
+      dir?.sync();
+      dir?.close();
+    }
+    this.#unsynced.clear();
   }
 
   /** The opened sub-folder `relative` (created with `create`); null when it is missing and not created. */

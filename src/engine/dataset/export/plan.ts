@@ -6,7 +6,9 @@
 import { extname, join } from 'node:path';
 import { crisFolderName, crisSplitMismatch } from '../../../shared/formats.ts';
 import type { ImageRecord } from '../../../shared/results.ts';
-import { imageRefs, stem, type ExportContext, type ExportRef, type Writer } from './context.ts';
+import { scanLines } from '../../pipeline/index.ts';
+import type { MaskResult } from '../../../shared/results.ts';
+import { imageRefs, stem, tokenize, type ExportContext, type ExportRef, type Writer } from './context.ts';
 import {
   assignSplits,
   cocoName,
@@ -78,6 +80,9 @@ export interface PlannedRef extends ExportRef {
   split: string;
 }
 
+/** A line of the refs scratch file: an image id and its refs' masks with their sentences. */
+type ScratchLine = [number, Array<[MaskResult, string[]]>];
+
 /** A planned image. */
 export interface PlannedImage {
   record: ImageRecord;
@@ -96,11 +101,14 @@ export interface DatasetPlan {
   splits: SplitShare[];
   splitSeed: number;
   /**
-   * The refs in export order (image id, then mask), with their ids: the project's records are read again on each
-   * call, so the refs of a paper-size project are never held together.
+   * The refs in export order (image id, then mask), with their ids, read back from a scratch file the first pass
+   * wrote beside the export: the refs of a paper-size project are never held together, and the project's records
+   * are decoded once.
    */
   refs(): Generator<PlannedRef>;
   refCount: number;
+  /** Removes the scratch file (call once the refs are written, or on failure). */
+  close(): void;
   /** By project image id, in id order (only images with refs). */
   images: Map<number, PlannedImage>;
   previous: PreviousExport | null;
@@ -159,114 +167,129 @@ export function planDataset(context: ExportContext): DatasetPlan {
   const refBase = prevIds ? prevIds.refs[1] + 1 : 0;
   const sentBase = prevIds ? prevIds.sentences[1] + 1 : 0;
 
-  // first pass: which images have refs, and how many refs and expressions each (the refs themselves are dropped)
+  // first pass: which images have refs, and how many refs and expressions each; the refs go to a scratch file
   const withRefs: Array<{ record: ImageRecord; refs: number; expressions: number }> = [];
   let refCount = 0;
   let expressionCount = 0;
-  for (const result of context.results) {
-    const refs = imageRefs(result, context);
-    if (refs.length === 0) continue;
-    const expressions = refs.reduce((n, r) => n + r.sentences.length, 0);
-    withRefs.push({ record: result.image, refs: refs.length, expressions });
-    refCount += refs.length;
-    expressionCount += expressions;
-  }
-  if (previous && !options.allowRepeat)
-    refuseRepeat(
-      previous,
-      withRefs.map((w) => w.record),
-    );
-  const splitOf = assignSplits(
-    withRefs.map(({ record }) => ({ key: record.id, sha256: record.sha256 })),
-    splits,
-    splitSeed,
-  );
-  const used = new Set(previous?.fileNames ?? []);
-  const images = new Map<number, PlannedImage>();
-  for (const { record, refs, expressions } of withRefs) {
-    const id = imageBase + record.id;
-    let fileName = options.cocoNames ? cocoName(id) : record.name;
-    if (used.has(fileName)) {
-      if (options.cocoNames) throw new Error(`image file ${fileName} already exists in ${previous?.dir}`);
-      const ext = extname(record.name);
-      for (let k = 0; used.has(fileName); k++)
-        fileName = `${stem(record.name)}_${id}${k > 0 ? `_${k}` : ''}${ext}`;
-    }
-    used.add(fileName);
-    images.set(record.id, { record, id, fileName, split: splitOf.get(record.id)!, refs, expressions });
-  }
-  // second pass, on each call: the same records in the same order (the catalog is not refreshed in between)
-  function* plannedRefs(): Generator<PlannedRef> {
-    let k = 0;
-    let sentId = sentBase;
-    const changed = () =>
-      new Error(`the project's results changed while the export was being written; export again`);
+  const scratch = context.writer.stream('.refs-plan');
+  try {
     for (const result of context.results) {
-      for (const ref of imageRefs(result, context)) {
-        const image = images.get(ref.image.id);
-        if (!image || k >= refCount) throw changed();
-        yield {
-          ...ref,
-          refId: refBase + k,
-          annId: annBase + k,
-          sentIds: ref.sentences.map(() => sentId++),
-          imageId: image.id,
-          fileName: image.fileName,
-          split: image.split,
-        };
-        k++;
+      const refs = imageRefs(result, context);
+      if (refs.length === 0) continue;
+      const expressions = refs.reduce((n, r) => n + r.sentences.length, 0);
+      withRefs.push({ record: result.image, refs: refs.length, expressions });
+      refCount += refs.length;
+      expressionCount += expressions;
+      const line: ScratchLine = [result.image.id, refs.map((r) => [r.mask, r.sentences])];
+      scratch.write(`${JSON.stringify(line)}\n`);
+    }
+    scratch.flush();
+    if (previous && !options.allowRepeat)
+      refuseRepeat(
+        previous,
+        withRefs.map((w) => w.record),
+      );
+    return planFrom();
+  } catch (error) {
+    scratch.abort();
+    throw error;
+  }
+
+  // the rest of the plan, inside the scratch file's try: a refusal below removes it too
+  function planFrom(): DatasetPlan {
+    const splitOf = assignSplits(
+      withRefs.map(({ record }) => ({ key: record.id, sha256: record.sha256 })),
+      splits,
+      splitSeed,
+    );
+    const used = new Set(previous?.fileNames ?? []);
+    const images = new Map<number, PlannedImage>();
+    for (const { record, refs, expressions } of withRefs) {
+      const id = imageBase + record.id;
+      let fileName = options.cocoNames ? cocoName(id) : record.name;
+      if (used.has(fileName)) {
+        if (options.cocoNames) throw new Error(`image file ${fileName} already exists in ${previous?.dir}`);
+        const ext = extname(record.name);
+        for (let k = 0; used.has(fileName); k++)
+          fileName = `${stem(record.name)}_${id}${k > 0 ? `_${k}` : ''}${ext}`;
+      }
+      used.add(fileName);
+      images.set(record.id, { record, id, fileName, split: splitOf.get(record.id)!, refs, expressions });
+    }
+    // second pass, from the scratch file: the refs with their ids
+    function* plannedRefs(): Generator<PlannedRef> {
+      let k = 0;
+      let sentId = sentBase;
+      for (const { text } of scanLines(scratch.temp)) {
+        const [imageId, refs] = JSON.parse(text) as ScratchLine;
+        const image = images.get(imageId)!;
+        for (const [mask, sentences] of refs) {
+          yield {
+            image: image.record,
+            mask,
+            sentences,
+            tokens: sentences.map(tokenize),
+            refId: refBase + k,
+            annId: annBase + k,
+            sentIds: sentences.map(() => sentId++),
+            imageId: image.id,
+            fileName: image.fileName,
+            split: image.split,
+          };
+          k++;
+        }
       }
     }
-    if (k !== refCount || sentId !== sentBase + expressionCount) throw changed();
-  }
-  const range = (lo: number, hi: number): IdRange => (hi >= lo ? [lo, hi] : [0, -1]);
-  let minImage = Infinity;
-  let maxImage = -Infinity;
-  for (const image of images.values()) {
-    minImage = Math.min(minImage, image.id);
-    maxImage = Math.max(maxImage, image.id);
-  }
-  const ids = {
-    images: range(minImage, maxImage),
-    annotations: range(annBase, annBase + refCount - 1),
-    refs: range(refBase, refBase + refCount - 1),
-    sentences: range(sentBase, sentBase + expressionCount - 1),
-  };
-  const splitCounts: SplitCount[] = [];
-  const counts = (name: string, share: number): SplitCount => {
-    let count = splitCounts.find((s) => s.name === name);
-    if (!count) splitCounts.push((count = { name, share, images: 0, refs: 0, expressions: 0 }));
-    return count;
-  };
-  for (const s of previous?.record.export.splits ?? []) Object.assign(counts(s.name, s.share), { ...s });
-  for (const s of splits) counts(s.name, s.share);
-  const partSplitCounts = splits.map((s) => ({
-    name: s.name,
-    share: s.share,
-    images: 0,
-    refs: 0,
-    expressions: 0,
-  }));
-  for (const image of images.values()) {
-    for (const count of [counts(image.split, 0), partSplitCounts.find((s) => s.name === image.split)!]) {
-      count.images++;
-      count.refs += image.refs;
-      count.expressions += image.expressions;
+    const range = (lo: number, hi: number): IdRange => (hi >= lo ? [lo, hi] : [0, -1]);
+    let minImage = Infinity;
+    let maxImage = -Infinity;
+    for (const image of images.values()) {
+      minImage = Math.min(minImage, image.id);
+      maxImage = Math.max(maxImage, image.id);
     }
+    const ids = {
+      images: range(minImage, maxImage),
+      annotations: range(annBase, annBase + refCount - 1),
+      refs: range(refBase, refBase + refCount - 1),
+      sentences: range(sentBase, sentBase + expressionCount - 1),
+    };
+    const splitCounts: SplitCount[] = [];
+    const counts = (name: string, share: number): SplitCount => {
+      let count = splitCounts.find((s) => s.name === name);
+      if (!count) splitCounts.push((count = { name, share, images: 0, refs: 0, expressions: 0 }));
+      return count;
+    };
+    for (const s of previous?.record.export.splits ?? []) Object.assign(counts(s.name, s.share), { ...s });
+    for (const s of splits) counts(s.name, s.share);
+    const partSplitCounts = splits.map((s) => ({
+      name: s.name,
+      share: s.share,
+      images: 0,
+      refs: 0,
+      expressions: 0,
+    }));
+    for (const image of images.values()) {
+      for (const count of [counts(image.split, 0), partSplitCounts.find((s) => s.name === image.split)!]) {
+        count.images++;
+        count.refs += image.refs;
+        count.expressions += image.expressions;
+      }
+    }
+    return {
+      dataset,
+      splitBy,
+      splits,
+      splitSeed,
+      refs: plannedRefs,
+      refCount,
+      close: () => scratch.abort(),
+      images,
+      previous,
+      ids,
+      splitCounts,
+      partSplitCounts,
+    };
   }
-  return {
-    dataset,
-    splitBy,
-    splits,
-    splitSeed,
-    refs: plannedRefs,
-    refCount,
-    images,
-    previous,
-    ids,
-    splitCounts,
-    partSplitCounts,
-  };
 }
 
 /**

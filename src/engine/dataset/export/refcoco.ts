@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { decodeRle } from '../../image/index.ts';
 import { pickleListBody, PickleListWriter } from '../pickle.ts';
 import type { ExportContext, StreamedFile } from './context.ts';
-import { IMAGE_DIR, planDataset, planRecord, splitSummaries, type PlannedRef } from './plan.ts';
+import {
+  IMAGE_DIR,
+  planDataset,
+  planRecord,
+  splitSummaries,
+  type DatasetPlan,
+  type PlannedRef,
+} from './plan.ts';
 import { cocoSegmentation, MASK_REPRESENTATION } from './segmentation.ts';
 
 /** What `instances.json` holds; written key by key in this order, as `JSON.stringify` of the object would. */
@@ -26,8 +33,16 @@ interface Instances {
  * byte what building both whole wrote.
  */
 export async function exportRefcoco(context: ExportContext): Promise<void> {
-  const { writer, summary } = context;
   const plan = planDataset(context);
+  try {
+    await writeRefcoco(context, plan);
+  } finally {
+    plan.close();
+  }
+}
+
+async function writeRefcoco(context: ExportContext, plan: DatasetPlan): Promise<void> {
+  const { writer, summary } = context;
   const refsFile = join(plan.dataset, `refs(${plan.splitBy}).p`);
   const instancesFile = join(plan.dataset, 'instances.json');
   let earlier: { pickle: Uint8Array; instances: Instances } | null = null;
@@ -70,8 +85,11 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
     // refer.py / LAVT read images/mscoco/images/train2014; CRIS/ETRIS's copy reads images/train2014 (formats.md §1.1)
     let done = 0;
     for (const image of plan.images.values()) {
-      for (const folder of [join('images', 'mscoco', 'images', 'train2014'), IMAGE_DIR])
-        await writer.image(image.record, join(folder, image.fileName));
+      const folders = [join('images', 'mscoco', 'images', 'train2014'), IMAGE_DIR];
+      await writer.image(
+        image.record,
+        folders.map((folder) => join(folder, image.fileName)),
+      );
       summary.images++;
       context.options.onProgress?.(++done, plan.images.size);
     }
@@ -95,7 +113,7 @@ export async function exportRefcoco(context: ExportContext): Promise<void> {
 function writeInstances(
   out: StreamedFile,
   earlier: Instances | null,
-  plan: ReturnType<typeof planDataset>,
+  plan: DatasetPlan,
   onRef: (ref: PlannedRef) => void,
 ): void {
   const base: Instances = earlier ?? {

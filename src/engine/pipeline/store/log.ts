@@ -70,45 +70,7 @@ export class CommitLog {
 
   /** Complete lines from byte `start` to the end as it is now (a torn last line is not yielded). */
   *scan(start = 0): Generator<LogLine> {
-    if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, READ);
-    try {
-      const end = fstatSync(fd).size;
-      let buffer = Buffer.allocUnsafe(CHUNK);
-      let filled = 0; // bytes of `buffer` holding data from `base`
-      let base = start; // file offset of buffer[0]
-      let position = start; // next file offset to read
-      while (position < end || filled > 0) {
-        if (position < end) {
-          if (filled === buffer.length) {
-            const bigger = Buffer.allocUnsafe(buffer.length * 2);
-            buffer.copy(bigger, 0, 0, filled);
-            buffer = bigger;
-          }
-          const read = readSync(
-            fd,
-            buffer,
-            filled,
-            Math.min(buffer.length - filled, end - position),
-            position,
-          );
-          if (read === 0) break;
-          filled += read;
-          position += read;
-        }
-        let from = 0;
-        for (let nl = buffer.indexOf(0x0a, from); nl >= 0 && nl < filled; nl = buffer.indexOf(0x0a, from)) {
-          yield { offset: base + from, length: nl - from, text: buffer.toString('utf8', from, nl) };
-          from = nl + 1;
-        }
-        if (position >= end) return; // what is left has no "\n": a torn tail
-        buffer.copy(buffer, 0, from, filled);
-        filled -= from;
-        base += from;
-      }
-    } finally {
-      closeSync(fd);
-    }
+    if (existsSync(this.path)) yield* scanLines(this.path, start);
   }
 
   /** The line at `offset` of `length` bytes (as {@link scan} reported it). */
@@ -218,4 +180,43 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(1)} GiB`;
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
   return `${Math.round(bytes / 1024)} KiB`;
+}
+
+/**
+ * The complete lines of file `path` (never through a link) from byte `start` to its end as it is when opened, read in
+ * fixed-size chunks: a line without its "\n" at the end (a torn tail) is not yielded.
+ */
+export function* scanLines(path: string, start = 0): Generator<LogLine> {
+  const fd = openSync(path, READ);
+  try {
+    const end = fstatSync(fd).size;
+    let buffer = Buffer.allocUnsafe(CHUNK);
+    let filled = 0; // bytes of `buffer` holding data from `base`
+    let base = start; // file offset of buffer[0]
+    let position = start; // next file offset to read
+    while (position < end || filled > 0) {
+      if (position < end) {
+        if (filled === buffer.length) {
+          const bigger = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(bigger, 0, 0, filled);
+          buffer = bigger;
+        }
+        const read = readSync(fd, buffer, filled, Math.min(buffer.length - filled, end - position), position);
+        if (read === 0) break;
+        filled += read;
+        position += read;
+      }
+      let from = 0;
+      for (let nl = buffer.indexOf(0x0a, from); nl >= 0 && nl < filled; nl = buffer.indexOf(0x0a, from)) {
+        yield { offset: base + from, length: nl - from, text: buffer.toString('utf8', from, nl) };
+        from = nl + 1;
+      }
+      if (position >= end) return; // what is left has no "\n": a torn tail
+      buffer.copy(buffer, 0, from, filled);
+      filled -= from;
+      base += from;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -239,8 +239,11 @@ function expand(record: Record<string, unknown>, body: Body): ImageResult {
   const image = record.image as ImageResult['image'];
   const candidates: CandidateResult[] = body.mask.map((mask, k) => {
     const [crop, cropKey, setting, settingKey, method, comparison, seed] = body.kinds[body.kind[k]];
-    const [text, tokens, ...scoreValues] = body.texts[body.text[k]];
-    const scores = Object.fromEntries(body.scoreKeys.map((key, i) => [key, scoreValues[i]]));
+    const row = body.texts[body.text[k]]; // [text, tokens, ...scores in scoreKeys order]
+    const scores: Record<string, unknown> = {};
+    for (let i = 0; i < body.scoreKeys.length; i++) scores[body.scoreKeys[i]] = row[2 + i];
+    const text = row[0];
+    const tokens = row[1];
     const stream = body.stream[k];
     const fields: Record<string, unknown> = {
       index: body.index[k],
