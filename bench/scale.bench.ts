@@ -4,7 +4,8 @@
  * repeated under unique image ids, through the store's own writer and index), then runs each operation in a fresh
  * process and prints its wall time and peak RSS (VmHWM): open (catalog ready + the first gallery page of 60 tiles
  * with kept counts), the resume check (pending images known), a τ move over all candidates, the report, each
- * export format, and a merge of two halves. Figures only; nothing is asserted.
+ * export format, and a merge of two halves. `--line-format 1` writes the results as whole JSON lines (projects from
+ * before the compact format). Figures only; nothing is asserted.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -38,8 +39,11 @@ import { syntheticResult } from '../src/engine/testing/synthetic.ts';
 
 const here = fileURLToPath(import.meta.url);
 
-/** Writes a synthetic project of `count` images into `dir` (ids `first`…). */
-export async function writeProject(dir: string, count: number, first = 1): Promise<void> {
+/**
+ * Writes a synthetic project of `count` images into `dir` (ids `first`…), its results in the compact line format
+ * (2) or, with `lineFormat` 1, as whole JSON objects: what projects written before the compact format hold.
+ */
+export async function writeProject(dir: string, count: number, first = 1, lineFormat = 2): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const image = join(dir, '..', 'scene.png');
   // one real image every entry points at (exports link or copy it; nothing here decodes its pixels but sharp's header)
@@ -83,7 +87,9 @@ export async function writeProject(dir: string, count: number, first = 1): Promi
     // the bytes a commit of this result writes (encodeLine gives the same; built directly so 100k images write in
     // seconds), fsynced once at the end instead of per image (a bench, not a run)
     const line = Buffer.from(
-      `${JSON.stringify({ record: 2, revision: 0, image: result.image, status: 'done', z })}\n`,
+      lineFormat === 1
+        ? `${JSON.stringify(result)}\n`
+        : `${JSON.stringify({ record: 2, revision: 0, image: result.image, status: 'done', z })}\n`,
       'utf8',
     );
     writeSync(fd, line);
@@ -153,20 +159,23 @@ export async function run(): Promise<void> {
   const sizes = (at >= 0 ? args[at + 1] : '2000,20000').split(',').map(Number);
   const formatsAt = args.indexOf('--formats');
   const formats = (formatsAt >= 0 ? args[formatsAt + 1] : 'refcoco,csv,jsonl,parquet,cris,masks').split(',');
+  const lineFormatAt = args.indexOf('--line-format');
+  const lineFormat = lineFormatAt >= 0 ? Number(args[lineFormatAt + 1]) : 2;
+  if (lineFormat !== 1 && lineFormat !== 2) throw new Error('--line-format takes 1 (whole JSON lines) or 2');
   const root = mkdtempSync(join(tmpdir(), 'pseudo-ris-scale-'));
   const table: Record<string, Record<number, { ms: number; peakMiB: number }>> = {};
   try {
     for (const size of sizes) {
       const dir = join(root, `p${size}`, 'project');
       const t0 = performance.now();
-      await writeProject(dir, size);
+      await writeProject(dir, size, 1, lineFormat);
       const halves = [join(root, `p${size}`, 'a', 'project'), join(root, `p${size}`, 'b', 'project')];
-      await writeProject(halves[0], size / 2, 1);
-      await writeProject(halves[1], size / 2, size / 2 + 1);
+      await writeProject(halves[0], size / 2, 1, lineFormat);
+      await writeProject(halves[1], size / 2, size / 2 + 1, lineFormat);
       const log = statSync(join(dir, RESULTS_FILE)).size;
       const index = folderBytes(join(dir, INDEX_DIR));
       console.log(
-        `\n${size} images: written in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${(log / size / 1024).toFixed(1)} KB per image in ${RESULTS_FILE}, ${(index / size).toFixed(0)} B per image of index`,
+        `\n${size} images (line format ${lineFormat}): written in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${(log / size / 1024).toFixed(1)} KB per image in ${RESULTS_FILE}, ${(index / size).toFixed(0)} B per image of index`,
       );
       const ops = ['open', 'resume', 'tau', 'report', ...formats.map((f) => `export-${f}`), 'merge'];
       for (const op of ops) {

@@ -480,6 +480,11 @@ export interface ProjectInfo {
   /** The model pack this project runs with. */
   pack: { name: string; dir: string; demo: boolean } | null;
   settings: Settings;
+  /**
+   * What opening the project found and how it was handled, each once: a damaged results line skipped, an index
+   * rebuilt, a folder that cannot be written (then the project is read-only: it reports and exports, runs refuse).
+   */
+  notes: string[];
 }
 
 /** Processing state of one image. */

@@ -5,6 +5,7 @@ import { evaluateResults, readGroundTruth } from '../../engine/dataset/evaluate.
 import { formatReport, projectKeptAtFor } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
 import { Project } from '../../engine/pipeline/store/index.ts';
+import { sayProjectNotes } from '../notes.ts';
 
 /** Registers `eval <project> --ground-truth <file>`: the report plus the shapes-world oracle's identification rates. */
 export function registerEval(program: Command): void {
@@ -17,6 +18,7 @@ export function registerEval(program: Command): void {
     .option('--tau <t>', "τ for the kept figures (default: the project's)")
     .action((dir: string, flags: { groundTruth: string; json?: boolean; tau?: string }) => {
       const project = Project.open(dir);
+      sayProjectNotes(project);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
       const policy = keepPolicy(project.file.settings, tau);
       const review = readProjectReview(project.dir);

@@ -4,6 +4,7 @@ import { parseTau } from '../../shared/settings.ts';
 import { formatReport, projectReport } from '../../engine/dataset/report.ts';
 import { readProjectReview } from '../../engine/dataset/review.ts';
 import { Project } from '../../engine/pipeline/store/index.ts';
+import { sayProjectNotes } from '../notes.ts';
 
 /** Registers `report <project> [--json] [--tau T]`. */
 export function registerReport(program: Command): void {
@@ -17,6 +18,7 @@ export function registerReport(program: Command): void {
     .option('--tau <t>', "τ for the kept figures (default: the project's)")
     .action((dir: string, flags: { json?: boolean; tau?: string }) => {
       const project = Project.open(dir);
+      sayProjectNotes(project);
       const tau = flags.tau === undefined ? project.file.settings.filter.tau : parseTau('--tau', flags.tau);
       // the app's review (review.json) counts here as it does in the app and in exports
       const report = projectReport(

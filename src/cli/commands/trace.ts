@@ -4,6 +4,7 @@ import { openStages } from '../../engine/pipeline/engine.ts';
 import { Project } from '../../engine/pipeline/store/index.ts';
 import { traceCandidate } from '../../engine/pipeline/trace.ts';
 import { resolvePackDir } from '../pack.ts';
+import { sayProjectNotes } from '../notes.ts';
 
 /** Registers `trace <project> --image <id> --mask <k> --candidate <n>`: prints a candidate's decoding trace. */
 export function registerTrace(program: Command): void {
@@ -29,6 +30,7 @@ export function registerTrace(program: Command): void {
           candidate: int('--candidate', flags.candidate),
         };
         const project = Project.open(dir);
+        sayProjectNotes(project);
         const stages = await openStages(await resolvePackDir(flags.models ?? project.file.pack?.dir));
         try {
           const { candidate, trace, beam, reproduced } = await traceCandidate(dir, where, stages);

@@ -147,6 +147,9 @@ async function exportInto(
     resolved: {},
   };
   await EXPORTERS[options.format](context);
+  // what opening the project skipped or repaired (a damaged line: that image is not in the export) is said with it
+  for (const note of project.catalog.problems)
+    if (note !== project.catalog.readOnlyReason) (summary.warnings ??= []).push(`project: ${note}`);
   writeRecord(context);
   return summary;
 }

@@ -87,6 +87,7 @@ export class SessionState {
       imageCount: project.file.images.length,
       pack: pack ? { name: pack.name, dir: pack.dir, demo: pack.demo } : null,
       settings: project.file.settings,
+      notes: [...project.catalog.problems],
     };
   }
 

@@ -62,6 +62,7 @@
  * | export-destination  | destination folder input                                               |
  * | export-button       | runs the export                                                        |
  * | export-files        | list of written files (one `export-file` per file)                     |
+ * | project-notes       | what opening the project found (read-only folder, skipped line, rebuilt index) |
  * | models-pack         | one pack in the models panel (data-pack, data-valid)                   |
  * | provider-row        | one role's provider row                                                |
  */
@@ -74,6 +75,7 @@ export const TESTID = {
   galleryItem: 'gallery-item',
   galleryScroller: 'gallery-scroller',
   imageError: 'image-error',
+  projectNotes: 'project-notes',
   runCount: 'run-count',
   runStart: 'run-start',
   runPause: 'run-pause',

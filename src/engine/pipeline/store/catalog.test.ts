@@ -11,8 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseSettings } from '../../../shared/settings.ts';
-import { syntheticResult } from '../../testing/synthetic.ts';
+import { commitSynthetic, listedProject } from '../../testing/synthetic-project.ts';
 import {
   appendWrite,
   CommitError,
@@ -30,22 +29,7 @@ beforeEach(() => {
 });
 
 /** A project of `count` listed images (files need not exist: results are committed directly). */
-async function project(count: number, folder = join(dir, 'p')): Promise<Project> {
-  const images = Array.from({ length: count }, (_, k) => join(dir, `img-${k + 1}.png`));
-  images.forEach((p, k) => writeFileSync(p, `image ${k}`));
-  return Project.create(folder, { images, settings: parseSettings({}) });
-}
-
-function commitSynthetic(p: Project, ids: number[], masks = 2): void {
-  for (const id of ids) {
-    const entry = p.image(id);
-    const result = syntheticResult(id, { masks, textsPerMask: 6 });
-    p.commit({
-      ...result,
-      image: { ...result.image, path: entry.path, name: entry.name, sha256: entry.sha256 },
-    });
-  }
-}
+const project = (count: number, folder = join(dir, 'p')) => listedProject(dir, count, folder);
 
 const segments = (folder: string) => readdirSync(join(folder, INDEX_DIR)).filter((f) => f.endsWith('.seg'));
 

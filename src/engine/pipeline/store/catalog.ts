@@ -8,6 +8,7 @@
  *
  * Memory: ~60 bytes per record and 20 per exportable candidate (columns.ts), whatever the records' sizes.
  */
+import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageResult } from '../../../shared/results.ts';
 import { RecordColumns, recordRow, STATUS } from './columns.ts';
@@ -55,6 +56,7 @@ export class ResultCatalog {
   /** Opens the results of project folder `dir` (absolute): segments, then the log's tail. */
   static open(dir: string, options: CatalogOptions = {}): ResultCatalog {
     const catalog = new ResultCatalog(dir, options);
+    catalog.#checkWritable();
     catalog.#loadSegments();
     catalog.refresh();
     return catalog;
@@ -260,6 +262,22 @@ export class ResultCatalog {
     }
   }
 
+  /** A folder this process cannot write (a read-only disk or share) is read as it is, and said so once. */
+  #checkWritable(): void {
+    try {
+      accessSync(this.dir, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') return; // missing: the open fails later
+      this.#readOnly(code);
+    }
+  }
+
+  #readOnly(code: string): void {
+    this.readOnlyReason = `the project folder cannot be written (${code}): opened read-only, the index is kept in memory`;
+    this.problems.push(this.readOnlyReason);
+  }
+
   #maybeWriteSegment(): void {
     if (this.options.writeIndex === false || this.readOnlyReason !== null || this.#lastLine === null) return;
     const records = this.columns.records - this.#segmentRecords;
@@ -275,9 +293,7 @@ export class ResultCatalog {
         lastCrc: this.#lastLine.crc,
       });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      this.readOnlyReason = `the project folder cannot be written (${code ?? (error as Error).message}): opened read-only, the index is kept in memory`;
-      this.problems.push(this.readOnlyReason);
+      this.#readOnly((error as NodeJS.ErrnoException).code ?? (error as Error).message);
       return;
     }
     this.#segmentEnd = this.#scanned;

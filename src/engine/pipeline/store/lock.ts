@@ -3,7 +3,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeAll } from './atomic.ts';
 
 /** The writer's lock file. */
@@ -161,7 +161,14 @@ function createExclusive(path: string, text: string): boolean {
   try {
     fd = openSync(path, 'wx');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
+      throw new Error(
+        `the project folder ${dirname(path)} cannot be written (${code}): it can be opened, reported and exported, ` +
+          'but results cannot be added there; copy the project to a writable folder to run it',
+        { cause: error },
+      );
     throw error;
   }
   try {
