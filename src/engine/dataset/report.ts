@@ -150,9 +150,12 @@ export function buildReport(
     images++;
     masks += result.masks.length;
     const decisions = decideForReport(result, policy, review);
+    // an image repeats its captions across crops and settings: each distinct text is tokenized once
+    const textsAll = new Set<string>();
+    const textsKept = new Set<string>();
     result.candidates.forEach((c, k) => {
       addTo(groups.get(c.method)!, c, decisions[k]);
-      for (const w of tokenize(c.text)) vocabAll.add(w);
+      textsAll.add(c.text);
       if (c.comparison) {
         comparison++;
         return;
@@ -160,9 +163,11 @@ export function buildReport(
       candidates++;
       if (decisions[k]) {
         kept++;
-        for (const w of tokenize(reviewedText(result.image.id, c, review).text)) vocabKept.add(w);
+        textsKept.add(reviewedText(result.image.id, c, review).text);
       }
     });
+    for (const text of textsAll) for (const w of tokenize(text)) vocabAll.add(w);
+    for (const text of textsKept) for (const w of tokenize(text)) vocabKept.add(w);
     if (options.keptAt) continue;
     // the rule's inputs built once per image, decided at each τ of the grid (decideResult's semantics: comparisons
     // are never kept and do not count)
@@ -242,22 +247,23 @@ function methodSums(): MethodSums {
 function addTo(g: MethodSums, c: CandidateResult, kept: boolean): void {
   g.count++;
   if (kept) g.kept++;
-  const add = (acc: { sum: number; n: number }, v: number | null) => {
-    if (v !== null && Number.isFinite(v)) {
-      acc.sum += v;
-      acc.n++;
-    }
-  };
-  add(g.uos, c.scores.uos);
-  add(g.cos, c.scores.cos);
-  add(g.dos, c.scores.dos);
+  addFinite(g.uos, c.scores.uos);
+  addFinite(g.cos, c.scores.cos);
+  addFinite(g.dos, c.scores.dos);
   if (c.scores.dos !== null) g.histogram[binOf(c.scores.dos, DOS_EDGES)]++;
+}
+
+function addFinite(acc: { sum: number; n: number }, v: number | null): void {
+  if (v !== null && Number.isFinite(v)) {
+    acc.sum += v;
+    acc.n++;
+  }
 }
 
 /** The bin of `v` among `edges` (values outside go to the first/last bin). */
 function binOf(v: number, edges: readonly number[]): number {
-  const bin = edges.findIndex((e, i) => i < edges.length - 1 && v >= e && v < edges[i + 1]);
-  return bin >= 0 ? bin : v < edges[0] ? 0 : edges.length - 2;
+  for (let i = 0; i < edges.length - 1; i++) if (v >= edges[i] && v < edges[i + 1]) return i;
+  return v < edges[0] ? 0 : edges.length - 2;
 }
 
 /** Bins values into a histogram with the given edges (values outside go to the first/last bin). */

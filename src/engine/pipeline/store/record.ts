@@ -240,32 +240,67 @@ function expand(record: Record<string, unknown>, body: Body): ImageResult {
   const candidates: CandidateResult[] = body.mask.map((mask, k) => {
     const [crop, cropKey, setting, settingKey, method, comparison, seed] = body.kinds[body.kind[k]];
     const row = body.texts[body.text[k]]; // [text, tokens, ...scores in scoreKeys order]
-    const scores: Record<string, unknown> = {};
-    for (let i = 0; i < body.scoreKeys.length; i++) scores[body.scoreKeys[i]] = row[2 + i];
-    const text = row[0];
-    const tokens = row[1];
-    const stream = body.stream[k];
-    const fields: Record<string, unknown> = {
-      index: body.index[k],
-      mask,
-      crop,
-      cropKey,
-      setting,
-      settingKey,
-      method,
-      text,
-      tokens,
-      seed,
-      comparison,
-      scores,
-    };
-    if (stream !== 0)
-      fields.streamId =
-        stream === 1
-          ? `${image.sha256}|mask${mask}|${String(cropKey)}|${String(settingKey).replace(/^dcs-/, '')}`
-          : stream;
-    if (body.beam[k] !== null) fields.beamScore = body.beam[k];
-    return ordered(body.shapes[body.shape[k]], fields) as unknown as CandidateResult;
+    // the candidate's keys in their committed order (its shape), each value taken straight from the body
+    const out: Record<string, unknown> = {};
+    for (const key of body.shapes[body.shape[k]]) {
+      switch (key) {
+        case 'index':
+          out.index = body.index[k];
+          break;
+        case 'mask':
+          out.mask = mask;
+          break;
+        case 'crop':
+          out.crop = crop;
+          break;
+        case 'cropKey':
+          out.cropKey = cropKey;
+          break;
+        case 'setting':
+          out.setting = setting;
+          break;
+        case 'settingKey':
+          out.settingKey = settingKey;
+          break;
+        case 'method':
+          out.method = method;
+          break;
+        case 'text':
+          out.text = row[0];
+          break;
+        case 'tokens':
+          out.tokens = row[1];
+          break;
+        case 'seed':
+          out.seed = seed;
+          break;
+        case 'comparison':
+          out.comparison = comparison;
+          break;
+        case 'scores': {
+          const scores: Record<string, unknown> = {};
+          for (let i = 0; i < body.scoreKeys.length; i++) scores[body.scoreKeys[i]] = row[2 + i];
+          out.scores = scores;
+          break;
+        }
+        case 'streamId': {
+          const stream = body.stream[k];
+          out.streamId =
+            stream === 0
+              ? undefined
+              : stream === 1
+                ? `${image.sha256}|mask${mask}|${String(cropKey)}|${String(settingKey).replace(/^dcs-/, '')}`
+                : stream;
+          break;
+        }
+        case 'beamScore':
+          out.beamScore = body.beam[k] !== null ? body.beam[k] : undefined;
+          break;
+        default:
+          out[key] = undefined;
+      }
+    }
+    return out as unknown as CandidateResult;
   });
   const decisions =
     typeof body.decisions === 'string'
