@@ -4,7 +4,8 @@
  * repeated under unique image ids, through the store's own writer and index), then runs each operation in a fresh
  * process and prints its wall time and peak RSS (VmHWM): open (catalog ready + the first gallery page of 60 tiles
  * with kept counts), the resume check (pending images known), a τ move over all candidates, the report, each
- * export format, and a merge of two halves. `--line-format 1` writes the results as whole JSON lines (projects from
+ * export format, and a merge of two halves (`--ops open,report` runs only those besides the exports of `--formats`,
+ * which may be empty). `--line-format 1` writes the results as whole JSON lines (projects from
  * before the compact format). Figures only; nothing is asserted.
  */
 import { spawnSync } from 'node:child_process';
@@ -158,7 +159,12 @@ export async function run(): Promise<void> {
   const at = args.indexOf('--images');
   const sizes = (at >= 0 ? args[at + 1] : '2000,20000').split(',').map(Number);
   const formatsAt = args.indexOf('--formats');
-  const formats = (formatsAt >= 0 ? args[formatsAt + 1] : 'refcoco,csv,jsonl,parquet,cris,masks').split(',');
+  const formats = (formatsAt >= 0 ? args[formatsAt + 1] : 'refcoco,csv,jsonl,parquet,cris,masks')
+    .split(',')
+    .filter(Boolean);
+  // --ops open,report,…: the operations besides the exports (default all; `--formats` picks the exports)
+  const opsAt = args.indexOf('--ops');
+  const only = opsAt >= 0 ? args[opsAt + 1].split(',') : null;
   const lineFormatAt = args.indexOf('--line-format');
   const lineFormat = lineFormatAt >= 0 ? Number(args[lineFormatAt + 1]) : 2;
   if (lineFormat !== 1 && lineFormat !== 2) throw new Error('--line-format takes 1 (whole JSON lines) or 2');
@@ -170,14 +176,18 @@ export async function run(): Promise<void> {
       const t0 = performance.now();
       await writeProject(dir, size, 1, lineFormat);
       const halves = [join(root, `p${size}`, 'a', 'project'), join(root, `p${size}`, 'b', 'project')];
-      await writeProject(halves[0], size / 2, 1, lineFormat);
-      await writeProject(halves[1], size / 2, size / 2 + 1, lineFormat);
+      if (!only || only.includes('merge')) {
+        await writeProject(halves[0], size / 2, 1, lineFormat);
+        await writeProject(halves[1], size / 2, size / 2 + 1, lineFormat);
+      }
       const log = statSync(join(dir, RESULTS_FILE)).size;
       const index = folderBytes(join(dir, INDEX_DIR));
       console.log(
         `\n${size} images (line format ${lineFormat}): written in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${(log / size / 1024).toFixed(1)} KB per image in ${RESULTS_FILE}, ${(index / size).toFixed(0)} B per image of index`,
       );
-      const ops = ['open', 'resume', 'tau', 'report', ...formats.map((f) => `export-${f}`), 'merge'];
+      const ops = ['open', 'resume', 'tau', 'report', ...formats.map((f) => `export-${f}`), 'merge'].filter(
+        (op) => !only || only.includes(op) || op.startsWith('export-'),
+      );
       for (const op of ops) {
         const extra = op === 'merge' ? halves.join(',') : join(root, 'out');
         const child = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', op, dir, extra], {
