@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
+  copyFileSync,
   linkSync,
   mkdirSync,
   mkdtempSync,
@@ -56,9 +57,18 @@ export async function writeProject(dir: string, count: number, first = 1, lineFo
   // one file per image (hard links of the one scene: unique paths, as a merge by path needs, at no disk cost)
   const folder = join(dir, '..', 'images');
   mkdirSync(folder, { recursive: true });
+  let source = image;
   const images = Array.from({ length: count }, (_, k) => {
     const path = join(folder, `scene-${first + k}.png`);
-    linkSync(image, path);
+    try {
+      linkSync(source, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EMLINK') throw error;
+      // ext4 allows 65,000 links to a file: a fresh copy of the scene takes the next ones
+      source = join(dir, '..', `scene-${first + k}-source.png`);
+      copyFileSync(image, source);
+      linkSync(source, path);
+    }
     return { id: first + k, path, name: `scene-${first + k}.png`, sha256 };
   });
   writeFileSync(

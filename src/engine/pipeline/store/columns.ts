@@ -19,7 +19,15 @@ export class Grow<T extends Float64Array | Uint32Array | Uint16Array | Uint8Arra
   reserve(extra: number): void {
     const need = this.length + extra;
     if (need <= this.#data.length) return;
-    const next = this.make(Math.max(need, this.#data.length * 2));
+    // ×1.5, not ×2: a 100k-image project's candidate columns are hundreds of MiB, and the slack is memory held
+    this.#resize(Math.max(need, Math.ceil(this.#data.length * 1.5)));
+  }
+  /** Makes room for `total` values in all, exactly (what an opening knows it will load). */
+  reserveTotal(total: number): void {
+    if (total > this.#data.length) this.#resize(total);
+  }
+  #resize(size: number): void {
+    const next = this.make(size);
     next.set(this.#data.subarray(0, this.length) as never);
     this.#data = next;
   }
@@ -101,6 +109,15 @@ export class RecordColumns {
 
   get records(): number {
     return this.id.length;
+  }
+
+  /** Sizes every column for `records` records with `candidates` exportable candidates in all (no slack). */
+  reserveTotal(records: number, candidates: number): void {
+    for (const column of [this.offset, this.length, this.id, this.revision, this.status, this.maskCount])
+      column.reserveTotal(records);
+    this.candStart.reserveTotal(records + 1);
+    this.sha.reserveTotal(32 * records);
+    for (const column of [this.mask, this.index, this.cos, this.dos]) column.reserveTotal(candidates);
   }
 
   add(row: RecordRow): void {

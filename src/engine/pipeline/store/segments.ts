@@ -13,7 +13,16 @@
  *   u32 CRC-32 of everything before it
  */
 import { crc32 } from 'node:zlib';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import type { RecordColumns } from './columns.ts';
@@ -137,6 +146,27 @@ export function readSegment(file: string): Segment {
   const expected = 12 + jsonLength + RECORD_BYTES * header.records + 20 * header.candidates + 4;
   if (expected !== bytes.length) throw new Error('its size does not match its header');
   return { header, file, bytes: bytes.subarray(12 + jsonLength, bytes.length - 4) };
+}
+
+/** The record and candidate counts a segment's header states (unchecked: to size the columns), or null. */
+export function segmentCounts(file: string): { records: number; candidates: number } | null {
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(4096);
+    const read = readSync(fd, head, 0, head.length, 0);
+    if (read < 12 || !head.subarray(0, 8).equals(MAGIC)) return null;
+    const jsonLength = head.readUInt32LE(8);
+    if (12 + jsonLength > read) return null;
+    const header = JSON.parse(head.toString('utf8', 12, 12 + jsonLength)) as SegmentHeader;
+    return Number.isInteger(header.records) && Number.isInteger(header.candidates)
+      ? { records: header.records, candidates: header.candidates }
+      : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 /** Appends a checked segment's records and candidates to `columns`. */
