@@ -3,17 +3,22 @@
  * paged through (`project:images`), τ moved (`filter:counts`) and reviewed; every count equals the shared rule run on
  * every stored result, and the session holds no result beyond the page it decodes.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   CandidateView,
   DosScores,
+  ExportResult,
   ImagePage,
   KeptCounts,
   ProjectInfo,
   ReportView,
 } from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
+import { keptByMask } from '../dataset/export/context.ts';
+import { readProjectReview } from '../dataset/review.ts';
+import { pickleListBody } from '../dataset/pickle.ts';
 import { decideResult, keepPolicy, type ReviewInput } from '../filter/index.ts';
 import { readResults } from '../pipeline/index.ts';
 import { startTestEngine, type TestEngine } from '../testing/engine.ts';
@@ -163,4 +168,42 @@ describe(`a project of ${COUNT} images`, () => {
         `${moves.map((m) => m.toFixed(1)).join(', ')} ms; cached report ${cachedReportMs.toFixed(1)} ms`,
     );
   });
+
+  it(
+    'exports refcoco streamed: one ref per mask that keeps a caption, the saved review applied',
+    { timeout: 300_000 },
+    async () => {
+      await call<ProjectInfo>('project:open', { dir });
+      const dest = join(testEngine.base, 'allowed', 'scale-export');
+      const done = await call<ExportResult>('export:run', { formats: ['refcoco'], dest });
+      // the reference: each mask with at least one distinct kept caption is one ref (keptByMask, the exports' rule,
+      // with the review the app saved)
+      const saved = readProjectReview(dir);
+      const settings = (await call<ProjectInfo>('project:open', { dir })).settings;
+      const policy = keepPolicy(settings);
+      let refs = 0;
+      let expressions = 0;
+      for (const r of results.filter((x) => x.status === 'done')) {
+        for (const texts of keptByMask(r, policy, saved).values()) {
+          const distinct = new Set(texts.map((c) => c.text.trim()).filter((t) => t !== ''));
+          if (distinct.size > 0) refs++;
+          expressions += distinct.size;
+        }
+      }
+      expect(refs).toBeGreaterThan(COUNT);
+      const pickle = pickleListBody(readFileSync(join(dest, 'refcoco', 'refcocog', 'refs(umd).p')));
+      expect(pickle.count).toBe(refs);
+      const instances = JSON.parse(
+        readFileSync(join(dest, 'refcoco', 'refcocog', 'instances.json'), 'utf8'),
+      ) as {
+        annotations: Array<{ id: number }>;
+      };
+      expect(instances.annotations.map((a) => a.id)).toEqual(Array.from({ length: refs }, (_, k) => k + 1));
+      expect(done.splits.map((s) => [s.format, s.refs, s.expressions])).toEqual([
+        ['refcoco', refs, expressions],
+      ]);
+      // the plan's scratch file is gone with the export
+      expect(readdirSync(join(dest, 'refcoco')).filter((f) => f.includes('refs-plan'))).toEqual([]);
+    },
+  );
 });
