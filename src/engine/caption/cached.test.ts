@@ -207,3 +207,65 @@ describe('the cached decoder on the demo pack', () => {
     );
   });
 });
+
+describe('crop-grouped cached decoding on the demo pack (one run per step for all crops)', () => {
+  /** Per-crop runs against grouped runs on the same crops and options, recording each grouped run's feeds. */
+  async function bothLayouts(
+    seed: number,
+    index: number,
+    options: Partial<DecodingOptions>,
+    decoderBatch = 256,
+  ) {
+    const inner = demo.sessions.decoderWithPast!;
+    const runs: { rows: number; crops: number }[] = [];
+    const recording = {
+      inputNames: inner.inputNames,
+      inputs: inner.inputs,
+      inputMetadata: inner.inputMetadata,
+      run: (feeds: Parameters<typeof inner.run>[0]) => {
+        runs.push({ rows: feeds.input_ids!.dims[0]!, crops: feeds.cross_key_0!.dims[0]! });
+        return inner.run(feeds);
+      },
+    };
+    const perCrop = new Captioner(demo.sessions, { decoderBatch });
+    const grouped = new Captioner(
+      { ...demo.sessions, decoderWithPast: recording },
+      { decoderBatch, cropGroups: true },
+    );
+    return {
+      perCrop: { out: await decode(perCrop, seed, index, options), captioner: perCrop },
+      grouped: { out: await decode(grouped, seed, index, options), captioner: grouped },
+      runs,
+    };
+  }
+
+  it('gives byte-identical beam candidates in fewer runs, all crops fed together as [C,Hx,T,Dx]', async () => {
+    const { perCrop, grouped, runs } = await bothLayouts(3, 0, { topK: [], topP: [] });
+    expect(grouped.out.candidates.length).toBeGreaterThan(1);
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(grouped.captioner.counters.decoderRuns).toBeLessThan(perCrop.captioner.counters.decoderRuns);
+    expect(runs.some((run) => run.crops > 1)).toBe(true);
+    expect(runs.every((run) => run.rows % run.crops === 0)).toBe(true);
+  });
+
+  it('gives byte-identical DCS candidates and traces with rows finishing at different steps (padded groups)', async () => {
+    const { perCrop, grouped } = await bothLayouts(5, 1, { beam: null, alsoPlain: true, seed: 9 });
+    expect(new Set(grouped.out.candidates.map((c) => c.tokenIds.length)).size).toBeGreaterThan(1);
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(exact(grouped.out.traces)).toBe(exact(perCrop.out.traces));
+    expect(grouped.captioner.counters.decoderPaddingRows).toBeGreaterThan(0);
+  });
+
+  it('gives byte-identical plain sampling candidates and traces', async () => {
+    const { perCrop, grouped } = await bothLayouts(2, 2, { beam: null, distinctive: false, seed: 4 });
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(exact(grouped.out.traces)).toBe(exact(perCrop.out.traces));
+  });
+
+  it('splits grouped runs by the batch size and still matches beam + DCS together', async () => {
+    const { perCrop, grouped, runs } = await bothLayouts(4, 3, { seed: 2 }, 4);
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(exact(grouped.out.traces)).toBe(exact(perCrop.out.traces));
+    expect(runs.every((run) => run.rows <= 4 || run.crops === 1)).toBe(true);
+  });
+});
