@@ -231,6 +231,8 @@ runpy.run_path(${JSON.stringify(script)}, run_name="__main__")`;
         bytes: 'graph 7'.length,
       });
       expect(entries.captioner.decoderWithPast.sha256).toMatch(/^[0-9a-f]{64}$/);
+      // the exporter's cached decoder takes grouped crops: one run per step for all crops
+      expect(manifest.captioner.crossGrouped).toBe(true);
     });
 
     it('prints the fast graphs in a dry run unless --no-fast-graphs', () => {
@@ -244,6 +246,8 @@ runpy.run_path(${JSON.stringify(script)}, run_name="__main__")`;
       expect(Object.keys(plain.segmenter)).not.toContain('decoderBatched');
       expect(Object.keys(plain.captioner)).not.toContain('cross');
       expect(Object.keys(plain.captioner)).not.toContain('decoderWithPast');
+      expect(fast.captioner.crossGrouped).toBe(true);
+      expect(Object.keys(plain.captioner)).not.toContain('crossGrouped');
     });
   });
 });
