@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoTokenizerObject } from '../src/engine/demo/tokenizer-json.ts';
 import { ManifestSchema } from '../src/engine/runtime/manifest.ts';
@@ -43,6 +43,40 @@ describe.runIf(python)('scripts/export_models.py without torch', () => {
     ]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+  });
+
+  it('compiles its precision module', () => {
+    const module = join(dirname(script), 'export_precision.py');
+    const run = py([
+      '-c',
+      `import py_compile; py_compile.compile(${JSON.stringify(module)}, cfile=${JSON.stringify(join(scratch, 'p.pyc'))}, doraise=True)`,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('refuses --fp16 and --quantize int8, naming the package, where this Python lacks their converter', () => {
+    const cases = [
+      {
+        flag: ['--fp16'],
+        module: 'onnxconverter_common',
+        text: '--fp16 needs the Python package onnxconverter-common',
+      },
+      {
+        flag: ['--quantize', 'int8'],
+        module: 'onnxruntime',
+        text: '--quantize int8 needs the Python package onnxruntime',
+      },
+    ];
+    for (const { flag, module, text } of cases) {
+      if (py(['-c', `import ${module}`]).status === 0) continue; // installed: the export would convert
+      const run = py([script, '--out', join(scratch, 'precision'), '--random-init', ...flag]);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain(text);
+    }
+    expect(py([script, '--fp16', '--quantize', 'int8', '--dry-run-manifest']).stderr).toContain(
+      'not allowed with',
+    );
   });
 
   it('prints its help', () => {
