@@ -93,6 +93,13 @@ describe('lazy stages on the demo pack', () => {
       stages = null;
       return JSON.stringify(candidates);
     };
+    stages = await openStages(await ensureDemoPack());
+    // the run's record says which layout decoded
+    expect(stages.decoding!(settingsOf()).cropGroups).toBe(true);
+    expect(stages.decoding!(settingsOf({ runtime: { decoderGroups: 'off' } })).cropGroups).toBe(false);
+    expect(stages.decoding!(settingsOf({ runtime: { decoderCache: 'off' } })).cropGroups).toBeUndefined();
+    await stages.dispose();
+    stages = null;
     const grouped = await run({});
     expect(grouped).toBe(await run({ runtime: { decoderCache: 'off' } }));
     expect(grouped).toBe(await run({ runtime: { decoderGroups: 'off' } }));

@@ -355,6 +355,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         captioner: used.path,
         segmenter: settings.masks.source === 'imported' || !lastSam ? 'imported' : lastSam.path,
       };
+      if (used.path === 'cached') record.cropGroups = used.cropGroups;
       if (used.path === 'cached' && used.decoderBatch) {
         const { size, source } = used.decoderBatch;
         const provider = pack.providers().find((p) => p.role === 'captioner.decoderWithPast')?.used;
