@@ -60,6 +60,22 @@ function exact(value: unknown): string {
   );
 }
 
+type WithPastFeeds = Parameters<NonNullable<DemoCaptionerForTests['sessions']['decoderWithPast']>['run']>[0];
+
+/** The demo decoder-with-past session, calling `record` with the feeds of every run. */
+function recordingWithPast(record: (feeds: WithPastFeeds) => void) {
+  const inner = demo.sessions.decoderWithPast!;
+  return {
+    inputNames: inner.inputNames,
+    inputs: inner.inputs,
+    inputMetadata: inner.inputMetadata,
+    run: (feeds: WithPastFeeds) => {
+      record(feeds);
+      return inner.run(feeds);
+    },
+  };
+}
+
 describe('the cached decoder on the demo pack', () => {
   it('gives byte-identical beam captions and scores (beams reordered by origin every step)', async () => {
     const { cached, full } = await bothPaths(3, 0, { topK: [], topP: [] });
@@ -103,17 +119,10 @@ describe('the cached decoder on the demo pack', () => {
   });
 
   it("feeds each crop's cross K/V once as [1,Hx,T,Dx] for all its rows, one crop per run, chunked by the batch size", async () => {
-    const inner = demo.sessions.decoderWithPast!;
     const runs: { rows: number; cross: number[] }[] = [];
-    const recording = {
-      inputNames: inner.inputNames,
-      inputs: inner.inputs,
-      inputMetadata: inner.inputMetadata,
-      run: (feeds: Parameters<typeof inner.run>[0]) => {
-        runs.push({ rows: feeds.input_ids!.dims[0]!, cross: [...feeds.cross_key_0!.dims] });
-        return inner.run(feeds);
-      },
-    };
+    const recording = recordingWithPast((feeds) =>
+      runs.push({ rows: feeds.input_ids!.dims[0]!, cross: [...feeds.cross_key_0!.dims] }),
+    );
     const captioner = new Captioner({ ...demo.sessions, decoderWithPast: recording }, { decoderBatch: 3 });
     const out = await decode(captioner, 5, 1, { seed: 3 });
     const full = await decode(new Captioner(demo.sessions, { cache: 'off' }), 5, 1, { seed: 3 });
@@ -216,17 +225,10 @@ describe('crop-grouped cached decoding on the demo pack (one run per step for al
     options: Partial<DecodingOptions>,
     decoderBatch = 256,
   ) {
-    const inner = demo.sessions.decoderWithPast!;
     const runs: { rows: number; crops: number }[] = [];
-    const recording = {
-      inputNames: inner.inputNames,
-      inputs: inner.inputs,
-      inputMetadata: inner.inputMetadata,
-      run: (feeds: Parameters<typeof inner.run>[0]) => {
-        runs.push({ rows: feeds.input_ids!.dims[0]!, crops: feeds.cross_key_0!.dims[0]! });
-        return inner.run(feeds);
-      },
-    };
+    const recording = recordingWithPast((feeds) =>
+      runs.push({ rows: feeds.input_ids!.dims[0]!, crops: feeds.cross_key_0!.dims[0]! }),
+    );
     const perCrop = new Captioner(demo.sessions, { decoderBatch });
     const grouped = new Captioner(
       { ...demo.sessions, decoderWithPast: recording },
