@@ -68,6 +68,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ beside the repository's files for the sibling module
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export_precision import PRECISION_ROLES, convert_pack_graphs, missing_tool, precision_of  # noqa: E402
 
