@@ -10,7 +10,7 @@
  * engine/reference ratios. Also the oracle's identification share of DCS vs plain sampling on the same crops.
  *
  * Env: CAPTION_BENCH_SCENES (scene indices, default "0,1,2,3"; "3" is a 5-object scene), CAPTION_BENCH_SEED (scene
- * seed, default 2024), CAPTION_BENCH_MODES (subset of "cached,full-prefix,reference"; the reference mode on a
+ * seed, default 2024), CAPTION_BENCH_MODES (subset of "cached,cached-per-crop,full-prefix,reference"; the reference mode on a
  * real-architecture pack takes hours on a CPU), CAPTION_BENCH_MAX_LENGTH (captions.maxLength, default 30: a
  * random-init pack never samples the end token, so every caption runs to it — 12 is the length of a typical
  * RefCOCO expression with sot/eot).
@@ -45,6 +45,7 @@ interface Totals {
   decoderTokenPositions: number;
   decoderRows: number;
   crossComputations: number;
+  decoderPaddingRows: number;
   sessionMilliseconds: number;
   wallMilliseconds: number;
   cropMilliseconds: number;
@@ -58,7 +59,8 @@ export function modelsFlag(): string | undefined {
   return at >= 0 ? args[at + 1] : undefined;
 }
 
-type Mode = 'cached' | 'full-prefix' | 'reference';
+/** `cached`: the pack's default (crops grouped when it offers them); `cached-per-crop`: one run per crop and step. */
+type Mode = 'cached' | 'cached-per-crop' | 'full-prefix' | 'reference';
 
 const decoding = process.env.CAPTION_BENCH_MAX_LENGTH
   ? { ...DEFAULT_DECODING, maxLength: Number(process.env.CAPTION_BENCH_MAX_LENGTH) }
@@ -80,9 +82,10 @@ export async function run(): Promise<void> {
       `pack ${pack.name}${demo ? ' (demo)' : ''} at ${dir}, captioner contract ${contracts.captioner}; scene seed ${seed}, scenes ${scenes.join(', ')}; 4 crops per mask; beam (6×3) + DCS top-k {5..13} + top-p {0.4..0.8}`,
     );
     await stepBench(stages, contracts.captioner === 'cached');
+    const grouped = contracts.captioner === 'cached' && pack.manifest.captioner.crossGrouped === true;
     const offered: Mode[] =
       contracts.captioner === 'cached'
-        ? ['cached', 'full-prefix', 'reference']
+        ? ['cached', ...(grouped ? (['cached-per-crop'] as const) : []), 'full-prefix', 'reference']
         : ['full-prefix', 'reference'];
     const chosen = process.env.CAPTION_BENCH_MODES?.split(',').map((m) => m.trim());
     const modes = chosen ? offered.filter((m) => chosen.includes(m)) : offered;
@@ -100,13 +103,17 @@ export async function run(): Promise<void> {
       outputs[mode] = [];
       const model = await stages.captionModelWith({
         mode: mode === 'reference' ? 'reference' : 'engine',
-        decoderCache: mode === 'cached' ? 'auto' : 'off',
+        decoderCache: mode.startsWith('cached') ? 'auto' : 'off',
         decoderBatch: 'auto',
+        decoderGroups: mode === 'cached-per-crop' ? 'off' : 'auto',
       });
       // Warm-up run (session creation, batch-size measurement, first-run allocations) outside the figures; on a
       // real-architecture pack one mask is enough (the whole scene costs minutes there).
       await captionOnce(model, scenes[0]!, seed, mode, demo ? undefined : 1);
       if (mode === 'cached') {
+        console.log(
+          `cached decoder: ${model.captioner.cropGroups ? 'crops grouped, one run per step for all crops' : 'one run per crop and step'}`,
+        );
         const choice = model.captioner.decoderBatch;
         console.log(
           `cached decoder batch: ${choice?.size} rows per run (${choice?.source}${choice?.timings ? `: ${choice.timings.map((t) => `B=${t.batch} ${t.msPerRow.toFixed(2)} ms/row`).join(', ')}` : ''})`,
@@ -144,6 +151,8 @@ export async function run(): Promise<void> {
       ['visual session runs per image', (t) => t.visualRuns / scenes.length, 1],
       ['decoding steps per image', (t) => t.steps / scenes.length, 1],
       ['decoder session runs per caption step', (t) => t.decoderRuns / t.steps, 2],
+      ['decoder session runs per image', (t) => t.decoderRuns / scenes.length, 1],
+      ['decoder padding rows per image (grouped)', (t) => t.decoderPaddingRows / scenes.length, 1],
       ['session runs per step (text + decoder)', (t) => (t.textRuns + t.decoderRuns) / t.steps, 2],
       ['wall ms per image (crops + decoding)', (t) => t.wallMilliseconds / scenes.length, 0],
       ['  of which building the 4 crops', (t) => t.cropMilliseconds / scenes.length, 0],
@@ -158,12 +167,12 @@ export async function run(): Promise<void> {
     const first = modes[0]!;
     const ratioHeads = modes.slice(1).map((m) => `${first}/${m}`);
     console.log(
-      `${'figure'.padEnd(42)}${modes.map((m) => m.padStart(13)).join('')}${ratioHeads.map((h) => h.padStart(24)).join('')}`,
+      `${'figure'.padEnd(42)}${modes.map((m) => m.padStart(16)).join('')}${ratioHeads.map((h) => h.padStart(24)).join('')}`,
     );
     for (const [name, figure, digits] of rows) {
       const values = modes.map((m) => figure(results[m]!));
       console.log(
-        `${name.padEnd(42)}${values.map((v) => v.toFixed(digits).padStart(13)).join('')}${values
+        `${name.padEnd(42)}${values.map((v) => v.toFixed(digits).padStart(16)).join('')}${values
           .slice(1)
           .map((v) => (v === 0 ? '—' : (values[0]! / v).toFixed(3)).padStart(24))
           .join('')}`,
@@ -354,6 +363,7 @@ function emptyTotals(): Totals {
     decoderTokenPositions: 0,
     decoderRows: 0,
     crossComputations: 0,
+    decoderPaddingRows: 0,
     sessionMilliseconds: 0,
     wallMilliseconds: 0,
     cropMilliseconds: 0,
@@ -374,6 +384,7 @@ function add(totals: Totals, output: CaptionImageOutput, masks: number): void {
   totals.decoderTokenPositions += c.decoderTokenPositions;
   totals.decoderRows += c.decoderRows;
   totals.crossComputations += c.crossComputations;
+  totals.decoderPaddingRows += c.decoderPaddingRows;
   totals.sessionMilliseconds += c.sessionMilliseconds;
   totals.wallMilliseconds += output.wallMilliseconds;
   totals.cropMilliseconds += output.cropMilliseconds;

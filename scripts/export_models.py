@@ -28,7 +28,8 @@ and the optional fast graphs (issue 15; --no-fast-graphs leaves them out), docum
   captioner.decoderWithPast  coca_decoder_with_past.onnx  input_ids int64 [B,1], position int64 [1],
                                         past_key_<i>, past_value_<i> [B,H,P,D] (i = 0..K-1: text tower layers,
                                         then the decoder's self-attention layers), cross_key_<j>, cross_value_<j>
-                                        [1,Hx,T,Dx] (one crop's, broadcast over the B rows)
+                                        [C,Hx,T,Dx] of C crops, the B = C*R rows grouped by crop (rows c*R..c*R+R-1
+                                        on crop c; C = 1: one crop, broadcast; manifest captioner.crossGrouped)
                                         -> logits [B,V], present_key_<i>, present_value_<i> [B,H,P+1,D]
 
 Requirements (not installed by npm; Python 3.9+ with):
@@ -66,6 +67,10 @@ from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+
+sys.dont_write_bytecode = True  # no scripts/__pycache__ beside the repository's files for the sibling module
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from export_precision import PRECISION_ROLES, convert_pack_graphs, missing_tool, precision_of  # noqa: E402
 
 # File name of each role's graph inside the pack.
 FILES = {
@@ -145,6 +150,8 @@ def build_manifest(pack: Path, name: str, description: str, logit_scale: float =
         if present:
             group, key = role.split(".")
             (segmenter if group == "segmenter" else captioner)[key] = file_entry(pack, file, dry_run=dry_run)
+    if "decoderWithPast" in captioner:  # this exporter's decoder takes grouped crops (export_coca_cached)
+        captioner["crossGrouped"] = True
     segmenter.update({"preprocess": {"longestSide": 1024, "mean": SAM_MEAN, "std": SAM_STD}, "maskThreshold": 0.0})
     captioner.update({
         "tokenizer": TOKENIZER_FILE,
@@ -602,6 +609,20 @@ def coca_modules(model, last_only: bool = True):
         x = x + block.ls_1(out_proj(block, attend(q, k, v)))
         return feed_forward(block, x)
 
+    def grouped_cross_block(block, x, k, v):
+        # x [B,1,W] with B = C*R rows grouped by crop; k/v [C,Hx,T,Dx] of the C crops. The rows' queries become
+        # [C,Hx,R,Dx] so cross-attention is one batched MatMul over the crops ([C,Hx,R,Dx] x [C,Hx,Dx,T]): no row
+        # copies its crop's keys/values. C = 1 is the broadcast of cross_block.
+        (wq, bq), _, _ = projections(block.attn)
+        heads = block.attn.num_heads
+        q = F.linear(block.ln_1(x), wq, bq)  # [B,1,W]
+        crops = k.shape[0]
+        q = q.reshape(crops, -1, heads, q.shape[-1] // heads).transpose(1, 2)  # [C,Hx,R,Dx]
+        a = attend(q, k, v).transpose(1, 2)  # [C,R,Hx,Dx]
+        a = a.reshape(-1, heads, 1, a.shape[-1])  # [B,Hx,1,Dx]
+        x = x + block.ls_1(out_proj(block, a))
+        return feed_forward(block, x)
+
     def project(x):  # text_projection is a Parameter [W,V] in open_clip 2.x (nn.Linear in some versions)
         proj = decoder.text_projection
         return proj(x) if isinstance(proj, torch.nn.Module) else x @ proj
@@ -651,8 +672,8 @@ def coca_modules(model, last_only: bool = True):
 
         def forward(self, input_ids, position, *caches):
             # input_ids int64 [B,1]; position int64 [1]; caches = K (past_key, past_value) pairs [B,H,P,D], then M
-            # (cross_key, cross_value) pairs [1,Hx,T,Dx] of the one crop all B rows decode on (attend's q @ k^T
-            # broadcasts them). Out: logits [B,V], then K (present_key, present_value) pairs [B,H,P+1,D].
+            # (cross_key, cross_value) pairs [C,Hx,T,Dx] of the C crops the B = C*R rows decode on, grouped by crop
+            # (grouped_cross_block). Out: logits [B,V], then K (present_key, present_value) pairs [B,H,P+1,D].
             k_total = self.k_text + self.m
             past, cross = caches[: 2 * k_total], caches[2 * k_total:]
             x = self.text.token_embedding(input_ids)  # [B,1,W]
@@ -665,7 +686,7 @@ def coca_modules(model, last_only: bool = True):
                 i = self.k_text + j
                 x, k, v = self_block(block, x, past[2 * i], past[2 * i + 1])
                 present += [k, v]
-                x = cross_block(cross_attn, x, cross[2 * j], cross[2 * j + 1])
+                x = grouped_cross_block(cross_attn, x, cross[2 * j], cross[2 * j + 1])
             logits = project(self.decoder.ln_final(x[:, 0]))  # [B,V]
             return (logits, *present)
 
@@ -752,6 +773,11 @@ def export_coca(args, pack: Path) -> None:
         remove_stale(pack, "captioner.decoderWithPast")
     if args.verify:
         verify_coca(model, pack, last_only, args.fast_graphs)
+    if precision_of(args) and convert_pack_graphs(pack, {**FILES, **FAST_FILES},
+                                                  [r for r in PRECISION_ROLES[precision_of(args)]
+                                                   if r.startswith("captioner.")], precision_of(args)):
+        if args.verify:
+            verify_converted(lambda: verify_coca(model, pack, last_only, args.fast_graphs), precision_of(args))
 
 
 def export_coca_cached(model, cross, step, pack: Path, image_embs, opset: int) -> None:
@@ -767,9 +793,12 @@ def export_coca_cached(model, cross, step, pack: Path, image_embs, opset: int) -
           f"{FAST_FILES['captioner.cross']}", flush=True)
     onnx_export(cross, (image_embs,), pack / FAST_FILES["captioner.cross"], ["image_embs"], cross_names,
                 {"image_embs": {0: "B", 1: "T"}, **{n: {0: "B", 2: "T"} for n in cross_names}}, opset)
-    batch, past_len = image_embs.shape[0], 3  # traced with P > 0 so that nothing specializes on an empty past
-    with torch.no_grad():  # one crop's keys/values [1,Hx,T,Dx] for the B rows: the engine runs one crop per call
-        cross_kv = cross(image_embs[:1])
+    # traced with P > 0 so that nothing specializes on an empty past, and with C = 2 crops x R = 2 rows so that
+    # neither the crop count nor the rows per crop is baked in
+    crops, past_len = 2, 3
+    batch = 2 * crops
+    with torch.no_grad():
+        cross_kv = cross(image_embs[:1].expand(crops, -1, -1))
     past = [torch.randn(batch, layout["H"], past_len, layout["D"]) for _ in past_names]
     input_ids = torch.randint(1, 49000, (batch, 1), dtype=torch.long)
     position = torch.tensor([past_len], dtype=torch.long)
@@ -777,7 +806,7 @@ def export_coca_cached(model, cross, step, pack: Path, image_embs, opset: int) -
           f"{FAST_FILES['captioner.decoderWithPast']}", flush=True)
     axes = {"input_ids": {0: "B"}, "logits": {0: "B"}}
     axes.update({n: {0: "B", 2: "P"} for n in past_names})
-    axes.update({n: {2: "T"} for n in cross_names})  # batch fixed at 1: one crop, broadcast over the rows
+    axes.update({n: {0: "C", 2: "T"} for n in cross_names})  # C crops, the B = C*R rows grouped by crop
     axes.update({n: {0: "B", 2: "P_next"} for n in present_names})
     onnx_export(step, (input_ids, position, *past, *cross_kv), pack / FAST_FILES["captioner.decoderWithPast"],
                 ["input_ids", "position", *past_names, *cross_names], ["logits", *present_names], axes, opset)
@@ -832,6 +861,10 @@ def export_clip(args, pack: Path) -> float:
                 {"text": {0: "B"}, "embedding": {0: "B"}}, args.opset)
     if args.verify:
         verify_clip(model, pack)
+    if precision_of(args) and convert_pack_graphs(pack, FILES, [r for r in PRECISION_ROLES[precision_of(args)]
+                                                                if r.startswith("scorer.")], precision_of(args)):
+        if args.verify:
+            verify_converted(lambda: verify_clip(model, pack), precision_of(args))
     return float(model.logit_scale.exp().item())
 
 
@@ -981,6 +1014,22 @@ class OrtCalls:
 
 
 VERIFY_FIGURES: List[Tuple[str, float, float]] = []
+# True while the converted (fp16 / int8) graphs are checked: figures printed against torch float32, never failed on
+REPORT_ONLY: List[bool] = [False]
+
+
+def verify_converted(check, precision: str) -> None:
+    """Runs a model's float32 checks again on its converted graphs, printing the figures without failing on them
+    (no tolerance for fp16 / int8 has been measured; the agreement bench measures what they change)."""
+    print(f"[verify] {precision} graphs against torch float32 (figures only: tolerances are the float32 ones, a "
+          f"MISMATCH here does not fail the export)", flush=True)
+    REPORT_ONLY[0] = True
+    try:
+        check()
+    except Exception as error:  # e.g. a CPU provider without float16 kernels for an operator
+        print(f"[verify] {precision} graphs could not run here: {error}", flush=True)
+    finally:
+        REPORT_ONLY[0] = False
 
 
 def report(label: str, reference, ort_out, tolerance: float) -> None:
@@ -999,7 +1048,7 @@ def report_diff(label: str, diff: float, tolerance: float) -> None:
     VERIFY_FIGURES.append((label, diff, tolerance))
     print(f"[verify] {label}: max |reference - onnxruntime| = {diff:.2e} ({status}, tolerance {tolerance})",
           flush=True)
-    if diff > tolerance:
+    if diff > tolerance and not REPORT_ONLY[0]:
         raise SystemExit(f"verification failed for {label}")
 
 
@@ -1089,6 +1138,7 @@ def verify_coca(model, pack: Path, last_only: bool, fast_graphs: bool) -> None:
     decoder_call = calls.call("decoder", {"image_embs": embs.numpy(), "token_embs": tokens.numpy()}, ["logits"])
     step_calls: List[List[int]] = []  # [crop][t]
     cross_calls: List[int] = []  # [crop]
+    grouped_chain: List[int] = []  # [t]
     if fast_graphs:
         layout = cache_layout(model)
         k_total, m = layout["K"], layout["M"]
@@ -1107,6 +1157,18 @@ def verify_coca(model, pack: Path, last_only: bool, fast_graphs: bool) -> None:
                 inputs.update({n: Ref(cross_call, n) for n in cross_names})
                 chain.append(calls.call("step", inputs, ["logits"] + (["present_key_0"] if t == steps - 1 else [])))
             step_calls.append(chain)
+        # The three crops' chains grouped in one run per step, as the engine feeds a crossGrouped decoder: cross
+        # over all crops [3,Hx,T,Dx], rows crop-major (rows 3c..3c+2: the three texts on crop c).
+        rows = np.tile(text.numpy(), (batch, 1))
+        empty_grouped = np.zeros((batch * batch, layout["H"], 0, layout["D"]), dtype=np.float32)
+        for t in range(steps):
+            inputs = {"input_ids": rows[:, t:t + 1], "position": np.array([t], np.int64)}
+            for i in range(k_total):
+                for kind in ("key", "value"):
+                    inputs[f"past_{kind}_{i}"] = (empty_grouped if t == 0
+                                                  else Ref(grouped_chain[-1], f"present_{kind}_{i}"))
+            inputs.update({n: Ref(cross_all, n) for n in cross_names})
+            grouped_chain.append(calls.call("step", inputs, ["logits"]))
     got = calls.run()
     report("captioner.visual image_latent (B=3)", latent, got[(visual, "image_latent")], 1e-3)
     report("captioner.visual image_embs (B=3)", embs, got[(visual, "image_embs")], 1e-3)
@@ -1140,6 +1202,13 @@ def verify_coca(model, pack: Path, last_only: bool, fast_graphs: bool) -> None:
               f"{max(d[t] for d in diffs):.2e}", flush=True)
     report_diff("captioner.decoderWithPast logits vs full-prefix logits (3 crops x B=3, t=1..12, worst step)",
                 max(max(d) for d in diffs), 1e-4)
+    grouped = [got[(call, "logits")].reshape(batch, batch, -1) for call in grouped_chain]  # [t][crop, row, V]
+    report_diff("captioner.decoderWithPast grouped (3 crops x 3 rows in one run) vs full prefix (t=1..12, worst step)",
+                max(float(np.max(np.abs(crop_logits[c][t].numpy() - grouped[t][c])))
+                    for c in range(batch) for t in range(steps)), 1e-4)
+    report_diff("captioner.decoderWithPast grouped vs one run per crop (t=1..12, worst step)",
+                max(float(np.max(np.abs(got[(step_calls[c][t], "logits")] - grouped[t][c])))
+                    for c in range(batch) for t in range(steps)), 1e-4)
     present = got[(step_calls[-1][-1], "present_key_0")]
     expected_shape = (batch, cache_layout(model)["H"], steps, cache_layout(model)["D"])
     if tuple(present.shape) != expected_shape:
@@ -1196,6 +1265,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--no-fast-graphs", dest="fast_graphs", action="store_false",
                         help="leave out the cached CoCa decoder (captioner.cross, captioner.decoderWithPast) and the "
                              "batched SAM decoder (segmenter.decoderBatched)")
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument("--fp16", action="store_true",
+                           help="convert CoCa and CLIP to float16 after the float32 export and --verify (GPU packs; "
+                                "needs onnxconverter-common; scripts/export_precision.py)")
+    precision.add_argument("--quantize", choices=["int8"],
+                           help="int8 dynamic quantization of CoCa's text and decoder graphs after the float32 "
+                                "export and --verify (CPU packs; needs the Python onnxruntime)")
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument("--skip", action="append", choices=["sam", "coca", "clip"], default=[],
                         help="reuse this model's graphs already in --out instead of exporting them (repeatable)")
@@ -1213,6 +1289,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
             parser.error("--random-init builds random weights: drop --sam-checkpoint")
         if args.random_init and args.coca_checkpoint:
             parser.error("--random-init builds random weights: drop --coca-checkpoint")
+        precision = precision_of(args)
+        if precision and missing_tool(precision):
+            parser.error(missing_tool(precision))
     return args
 
 
@@ -1229,6 +1308,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         description = (f"SAM {args.sam_type} + CoCa {args.coca_model} ({Path(coca_source).name}) + CLIP {clip_name} "
                        f"({args.clip_pretrained}), exported by scripts/export_models.py")
+    if precision_of(args):  # weights converted after the float32 export: say so in `models list`
+        description += f" ({precision_of(args)}: scripts/export_precision.py)"
     description = args.description or description
     if args.dry_run_manifest:
         print(json.dumps(build_manifest(pack, name, description, dry_run=True, fast_graphs=args.fast_graphs),

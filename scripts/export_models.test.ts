@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoTokenizerObject } from '../src/engine/demo/tokenizer-json.ts';
 import { ManifestSchema } from '../src/engine/runtime/manifest.ts';
@@ -43,6 +43,40 @@ describe.runIf(python)('scripts/export_models.py without torch', () => {
     ]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+  });
+
+  it('compiles its precision module', () => {
+    const module = join(dirname(script), 'export_precision.py');
+    const run = py([
+      '-c',
+      `import py_compile; py_compile.compile(${JSON.stringify(module)}, cfile=${JSON.stringify(join(scratch, 'p.pyc'))}, doraise=True)`,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('refuses --fp16 and --quantize int8, naming the package, where this Python lacks their converter', () => {
+    const cases = [
+      {
+        flag: ['--fp16'],
+        module: 'onnxconverter_common',
+        text: '--fp16 needs the Python package onnxconverter-common',
+      },
+      {
+        flag: ['--quantize', 'int8'],
+        module: 'onnxruntime',
+        text: '--quantize int8 needs the Python package onnxruntime',
+      },
+    ];
+    for (const { flag, module, text } of cases) {
+      if (py(['-c', `import ${module}`]).status === 0) continue; // installed: the export would convert
+      const run = py([script, '--out', join(scratch, 'precision'), '--random-init', ...flag]);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain(text);
+    }
+    expect(py([script, '--fp16', '--quantize', 'int8', '--dry-run-manifest']).stderr).toContain(
+      'not allowed with',
+    );
   });
 
   it('prints its help', () => {
@@ -231,6 +265,8 @@ runpy.run_path(${JSON.stringify(script)}, run_name="__main__")`;
         bytes: 'graph 7'.length,
       });
       expect(entries.captioner.decoderWithPast.sha256).toMatch(/^[0-9a-f]{64}$/);
+      // the exporter's cached decoder takes grouped crops: one run per step for all crops
+      expect(manifest.captioner.crossGrouped).toBe(true);
     });
 
     it('prints the fast graphs in a dry run unless --no-fast-graphs', () => {
@@ -244,6 +280,8 @@ runpy.run_path(${JSON.stringify(script)}, run_name="__main__")`;
       expect(Object.keys(plain.segmenter)).not.toContain('decoderBatched');
       expect(Object.keys(plain.captioner)).not.toContain('cross');
       expect(Object.keys(plain.captioner)).not.toContain('decoderWithPast');
+      expect(fast.captioner.crossGrouped).toBe(true);
+      expect(Object.keys(plain.captioner)).not.toContain('crossGrouped');
     });
   });
 });

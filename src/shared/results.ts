@@ -140,6 +140,8 @@ export interface BatchRecord {
 export interface DecodingRecord {
   /** `cached`: cross + decoderWithPast; `full-prefix`: text + decoder graphs over the whole prefix every step. */
   captioner: 'cached' | 'full-prefix';
+  /** Cached path only: true when one run per step decoded the rows of all crops (grouped crops), false: one per crop. */
+  cropGroups?: boolean;
   /** `batched`: SAM prompts through decoderBatched; `batch-1`: one prompt per run; `imported`: no SAM ran. */
   segmenter: 'batched' | 'batch-1' | 'imported';
   decoderBatch?: BatchRecord;

@@ -177,6 +177,11 @@ export const RuntimeSettingsSchema = z.strictObject({
    * it; `off`: the full-prefix text + decoder graphs, as the reference computes them.
    */
   decoderCache: z.enum(['auto', 'off']).default('auto'),
+  /**
+   * `auto`: one cached-decoder run per step for the rows of all crops when the pack's decoder takes grouped crops
+   * (manifest `captioner.crossGrouped`); `off`: one run per crop.
+   */
+  decoderGroups: z.enum(['auto', 'off']).default('auto'),
   /** `auto`: SAM point prompts in batches when the pack offers the batched decoder; `off`: one prompt per run. */
   batchedPrompts: z.enum(['auto', 'off']).default('auto'),
   /** Point prompts handed to the SAM decoder together (segment-anything's `points_per_batch`). */

@@ -111,3 +111,30 @@ export function gatherRows(rows: readonly (Float32Array | null)[], rowSize: numb
   });
   return out;
 }
+
+/** The parts end to end (the part itself when there is one). */
+export function concat(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Indices of `pairs` grouped by prefix length; checks every pair names an encoded crop and a non-empty prefix. */
+export function pairsByPrefixLength(pairs: readonly CachePair[], crops: number): Map<number, number[]> {
+  const byLength = new Map<number, number[]>();
+  pairs.forEach((pair, index) => {
+    if (pair.image < 0 || pair.image >= crops)
+      throw new RangeError(`pair ${index} names crop ${pair.image} of ${crops}`);
+    if (pair.prefix.length < 1)
+      throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
+    const list = byLength.get(pair.prefix.length) ?? [];
+    list.push(index);
+    byLength.set(pair.prefix.length, list);
+  });
+  return byLength;
+}

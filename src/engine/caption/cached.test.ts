@@ -60,6 +60,22 @@ function exact(value: unknown): string {
   );
 }
 
+type WithPastFeeds = Parameters<NonNullable<DemoCaptionerForTests['sessions']['decoderWithPast']>['run']>[0];
+
+/** The demo decoder-with-past session, calling `record` with the feeds of every run. */
+function recordingWithPast(record: (feeds: WithPastFeeds) => void) {
+  const inner = demo.sessions.decoderWithPast!;
+  return {
+    inputNames: inner.inputNames,
+    inputs: inner.inputs,
+    inputMetadata: inner.inputMetadata,
+    run: (feeds: WithPastFeeds) => {
+      record(feeds);
+      return inner.run(feeds);
+    },
+  };
+}
+
 describe('the cached decoder on the demo pack', () => {
   it('gives byte-identical beam captions and scores (beams reordered by origin every step)', async () => {
     const { cached, full } = await bothPaths(3, 0, { topK: [], topP: [] });
@@ -103,17 +119,10 @@ describe('the cached decoder on the demo pack', () => {
   });
 
   it("feeds each crop's cross K/V once as [1,Hx,T,Dx] for all its rows, one crop per run, chunked by the batch size", async () => {
-    const inner = demo.sessions.decoderWithPast!;
     const runs: { rows: number; cross: number[] }[] = [];
-    const recording = {
-      inputNames: inner.inputNames,
-      inputs: inner.inputs,
-      inputMetadata: inner.inputMetadata,
-      run: (feeds: Parameters<typeof inner.run>[0]) => {
-        runs.push({ rows: feeds.input_ids!.dims[0]!, cross: [...feeds.cross_key_0!.dims] });
-        return inner.run(feeds);
-      },
-    };
+    const recording = recordingWithPast((feeds) =>
+      runs.push({ rows: feeds.input_ids!.dims[0]!, cross: [...feeds.cross_key_0!.dims] }),
+    );
     const captioner = new Captioner({ ...demo.sessions, decoderWithPast: recording }, { decoderBatch: 3 });
     const out = await decode(captioner, 5, 1, { seed: 3 });
     const full = await decode(new Captioner(demo.sessions, { cache: 'off' }), 5, 1, { seed: 3 });
@@ -205,5 +214,60 @@ describe('the cached decoder on the demo pack', () => {
     ).toThrow(
       'captioner.decoderWithPast input "past_key_0" has shape [B,heads,P,64]; the cached decoder needs fixed head count H and head size D ([B,H,P,D])',
     );
+  });
+});
+
+describe('crop-grouped cached decoding on the demo pack (one run per step for all crops)', () => {
+  /** Per-crop runs against grouped runs on the same crops and options, recording each grouped run's feeds. */
+  async function bothLayouts(
+    seed: number,
+    index: number,
+    options: Partial<DecodingOptions>,
+    decoderBatch = 256,
+  ) {
+    const runs: { rows: number; crops: number }[] = [];
+    const recording = recordingWithPast((feeds) =>
+      runs.push({ rows: feeds.input_ids!.dims[0]!, crops: feeds.cross_key_0!.dims[0]! }),
+    );
+    const perCrop = new Captioner(demo.sessions, { decoderBatch });
+    const grouped = new Captioner(
+      { ...demo.sessions, decoderWithPast: recording },
+      { decoderBatch, cropGroups: true },
+    );
+    return {
+      perCrop: { out: await decode(perCrop, seed, index, options), captioner: perCrop },
+      grouped: { out: await decode(grouped, seed, index, options), captioner: grouped },
+      runs,
+    };
+  }
+
+  it('gives byte-identical beam candidates in fewer runs, all crops fed together as [C,Hx,T,Dx]', async () => {
+    const { perCrop, grouped, runs } = await bothLayouts(3, 0, { topK: [], topP: [] });
+    expect(grouped.out.candidates.length).toBeGreaterThan(1);
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(grouped.captioner.counters.decoderRuns).toBeLessThan(perCrop.captioner.counters.decoderRuns);
+    expect(runs.some((run) => run.crops > 1)).toBe(true);
+    expect(runs.every((run) => run.rows % run.crops === 0)).toBe(true);
+  });
+
+  it('gives byte-identical DCS candidates and traces with rows finishing at different steps (padded groups)', async () => {
+    const { perCrop, grouped } = await bothLayouts(5, 1, { beam: null, alsoPlain: true, seed: 9 });
+    expect(new Set(grouped.out.candidates.map((c) => c.tokenIds.length)).size).toBeGreaterThan(1);
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(exact(grouped.out.traces)).toBe(exact(perCrop.out.traces));
+    expect(grouped.captioner.counters.decoderPaddingRows).toBeGreaterThan(0);
+  });
+
+  it('gives byte-identical plain sampling candidates and traces', async () => {
+    const { perCrop, grouped } = await bothLayouts(2, 2, { beam: null, distinctive: false, seed: 4 });
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(exact(grouped.out.traces)).toBe(exact(perCrop.out.traces));
+  });
+
+  it('splits grouped runs by the batch size and still matches beam + DCS together', async () => {
+    const { perCrop, grouped, runs } = await bothLayouts(4, 3, { seed: 2 }, 4);
+    expect(exact(grouped.out.candidates)).toBe(exact(perCrop.out.candidates));
+    expect(exact(grouped.out.traces)).toBe(exact(perCrop.out.traces));
+    expect(runs.every((run) => run.rows <= 4 || run.crops === 1)).toBe(true);
   });
 });

@@ -17,7 +17,8 @@
  * runs the cached decoder over one row per distinct (prefix, crop) pair, feeding only each row's newest token and the
  * self-attention past of the row's parent (its prefix minus the last token, same crop; see cache.ts). One run per
  * crop with rows: the crop's cross-attention keys/values, computed once per crop by the cross graph, are fed once as
- * [1,Hx,T,Dx] and broadcast over its rows.
+ * [1,Hx,T,Dx] and broadcast over its rows. With `cropGroups` (a pack whose graph takes grouped crops, groups.ts) one
+ * run per step covers the rows of every crop: the crops' cross_* are fed together as [C,Hx,T,Dx].
  * The logits are those of the full-prefix path (byte-identical on the demo pack, ≤ 1e-4 for real exports).
  *
  * Longer than the ~400-line guide: the full-prefix and cached contracts must feed and read the same rows, so both
@@ -33,127 +34,53 @@ import {
   pickBatchSize,
   stopMeasuring,
   type BatchChoice,
-  type DeclaredInputs,
   type Tensor,
 } from '../runtime/index.ts';
-import { gatherRows, planStep, rowsToDrop, type CachePair, type PlannedRow } from './cache.ts';
+import {
+  concat,
+  gatherRows,
+  pairsByPrefixLength,
+  planStep,
+  rowsToDrop,
+  type CachePair,
+  type PlannedRow,
+} from './cache.ts';
+import { cropBlocks, planGroupedRuns } from './groups.ts';
 
-/** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */
-export interface SessionLike {
-  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
-}
+import {
+  emptyCounters,
+  type CaptionCounters,
+  type CaptionerOptions,
+  type CaptionerSessions,
+  type DeclaredSessionLike,
+  type DecoderPath,
+  type EncodedCrops,
+  type SessionLike,
+  type StepPair,
+} from './captioner-types.ts';
 
-/** A session whose declared inputs can be read (the cached decoder's layer count and head shapes). */
-export type DeclaredSessionLike = SessionLike & DeclaredInputs;
-
-/**
- * A session, or an opener called on the session's first use (at most once; the pack caches the session). Openers let
- * a captioner hold only what its path runs: the cached path never opens the full-prefix text + decoder graphs.
- */
-export type SessionSource<T extends SessionLike = SessionLike> = T | (() => Promise<T>);
-
-/** The captioner's sessions: the three graphs, plus the cached contract's two when the pack offers them. */
-export interface CaptionerSessions {
-  visual: SessionSource;
-  text: SessionSource;
-  decoder: SessionSource;
-  /** `captioner.cross`: image_embs → cross_key_j / cross_value_j. */
-  cross?: SessionSource;
-  /** `captioner.decoderWithPast`: one new position per row with the self-attention cache. */
-  decoderWithPast?: SessionSource<DeclaredSessionLike>;
-}
-
-/** Captioner sessions that are all open already (tests, tools that hold bare sessions). */
-export interface OpenCaptionerSessions extends CaptionerSessions {
-  visual: SessionLike;
-  text: SessionLike;
-  decoder: SessionLike;
-  cross?: SessionLike;
-  decoderWithPast?: DeclaredSessionLike;
-}
+export { emptyCounters } from './captioner-types.ts';
+export type {
+  CaptionCounters,
+  CaptionerOptions,
+  CaptionerSessions,
+  DeclaredSessionLike,
+  DecoderPath,
+  EncodedCrops,
+  OpenCaptionerSessions,
+  SessionLike,
+  SessionSource,
+  StepPair,
+} from './captioner-types.ts';
 
 type Graph = keyof CaptionerSessions;
-
-/** Which decoder path a captioner runs. */
-export type DecoderPath = 'cached' | 'full-prefix';
-
-/** Work counters (DESIGN.md §10): what the bench prints per caption, per crop and per step. */
-export interface CaptionCounters {
-  visualRuns: number;
-  textRuns: number;
-  decoderRuns: number;
-  /** Crops through the visual encoder (a crop encoded twice counts twice). */
-  imagesEncoded: number;
-  /** Σ B·L over text-tower runs. */
-  textTokenPositions: number;
-  /** Σ B·L over decoder runs: the reference re-runs the whole prefix every step (no KV cache). */
-  decoderTokenPositions: number;
-  /** Σ B over decoder runs. */
-  decoderRows: number;
-  /** Runs of the cross graph (cached path). */
-  crossRuns: number;
-  /** Crops whose cross-attention keys/values were computed (cached path; goal: once per crop). */
-  crossComputations: number;
-  /** Milliseconds spent inside `session.run` (every graph). */
-  sessionMilliseconds: number;
-}
-
-/** Fresh zeroed counters. */
-export function emptyCounters(): CaptionCounters {
-  return {
-    visualRuns: 0,
-    textRuns: 0,
-    decoderRuns: 0,
-    imagesEncoded: 0,
-    textTokenPositions: 0,
-    decoderTokenPositions: 0,
-    decoderRows: 0,
-    crossRuns: 0,
-    crossComputations: 0,
-    sessionMilliseconds: 0,
-  };
-}
-
-/** Encoded crops of one crop type: latents and image tokens, reused by every decoding of those crops. */
-export interface EncodedCrops {
-  count: number;
-  /** float32[n, D] as the graph returned it (the DCS cosine normalizes). */
-  latents: Float32Array;
-  latentSize: number;
-  /** float32[n, T, W]. */
-  embs: Float32Array;
-  tokens: number;
-  width: number;
-}
-
-/** One decoder request: a prefix (sot first) paired with an encoded crop. */
-export interface StepPair {
-  prefix: readonly number[];
-  image: number;
-}
-
-/** Options of {@link Captioner}. */
-export interface CaptionerOptions {
-  /** Share text and decoder rows between identical prefixes / (prefix, image) pairs (default true). */
-  dedupe?: boolean;
-  /** Largest batch per session run (default 256); bigger requests are split. */
-  maxBatch?: number;
-  /**
-   * Decoder path: 'auto' (default) runs the cached decoder when its sessions are given, 'off' always runs the
-   * full-prefix text + decoder graphs (the reference-equivalent mode).
-   */
-  cache?: 'auto' | 'off';
-  /**
-   * Rows per cached-decoder run: a number, or 'auto' to measure at the first cached step (per-row time of a few
-   * batch sizes up to `maxBatch` on the session's provider; the fastest per row wins). Default: `maxBatch`.
-   */
-  decoderBatch?: number | 'auto';
-}
 
 /** The cross keys/values of every crop of an encoded set, and the self-attention rows of the steps so far. */
 interface CacheState {
   /** Per crop: its cross_* feeds [1,Hx,T,Dx] (views of the cross graph's outputs, never copied per row). */
   cross: Record<string, Tensor>[];
+  /** Per cross name: every crop's keys/values float32[N,Hx,T,Dx] (grouped runs feed views or gathers of it). */
+  crossAll: Record<string, { data: Float32Array; dims: number[] }>;
   rows: Map<string, { length: number; data: Float32Array[] }>;
 }
 
@@ -167,6 +94,8 @@ export class Captioner {
   private readonly dedupe: boolean;
   private readonly maxBatch: number;
   private readonly batchOption: number | 'auto';
+  /** Whether a cached step runs all crops' rows together (grouped crops, groups.ts) rather than one run per crop. */
+  readonly cropGroups: boolean;
   /** Canonical names of the cached decoder's cache tensors, in contract order. */
   private readonly pastNames: string[] = [];
   private readonly presentNames: string[] = [];
@@ -190,6 +119,7 @@ export class Captioner {
     const withPast = sessions.decoderWithPast;
     this.path = options.cache !== 'off' && sessions.cross && withPast ? 'cached' : 'full-prefix';
     this.batchOption = options.decoderBatch ?? this.maxBatch;
+    this.cropGroups = options.cropGroups ?? false;
     if (this.batchOption !== 'auto' && (!Number.isInteger(this.batchOption) || this.batchOption < 1))
       throw new RangeError(`decoderBatch must be an integer ≥ 1 or 'auto', got ${options.decoderBatch}`);
     if (typeof this.batchOption === 'number')
@@ -468,13 +398,23 @@ export class Captioner {
     });
     const rowLogits = new Array<Float32Array>(plan.rows.length);
     const written: { key: string; data: Float32Array[] }[] = [];
-    for (const [image, indices] of byCrop)
-      for (let start = 0; start < indices.length; start += batch) {
-        const chunk = indices.slice(start, start + batch);
-        const rows = chunk.map((index) => plan.rows[index]!);
-        const logits = await this.cachedRun(rows, image, past, state, written);
-        chunk.forEach((index, b) => (rowLogits[index] = logits[b]!));
+    if (this.cropGroups)
+      for (const run of planGroupedRuns(byCrop, batch)) {
+        const slots = run.slots.map((index) => (index === null ? null : plan.rows[index]!));
+        const logits = await this.cachedRun(slots, this.groupedCross(state, run.crops), past, state, written);
+        run.slots.forEach((index, b) => {
+          if (index !== null) rowLogits[index] = logits[b]!;
+        });
+        this.counters.decoderPaddingRows += run.slots.filter((index) => index === null).length;
       }
+    else
+      for (const [image, indices] of byCrop)
+        for (let start = 0; start < indices.length; start += batch) {
+          const chunk = indices.slice(start, start + batch);
+          const rows = chunk.map((index) => plan.rows[index]!);
+          const logits = await this.cachedRun(rows, state.cross[image]!, past, state, written);
+          chunk.forEach((index, b) => (rowLogits[index] = logits[b]!));
+        }
     const lengths = new Map([...state.rows].map(([key, row]) => [key, row.length]));
     const read = new Set(plan.rows.flatMap((row) => (row.parent === null ? [] : [row.parent])));
     for (const key of rowsToDrop(lengths, read, length)) state.rows.delete(key);
@@ -482,34 +422,45 @@ export class Captioner {
     return plan.rowOfPair.map((row) => rowLogits[row]!);
   }
 
+  /** A grouped run's cross feeds: its crops' cross_* as [C,Hx,T,Dx] (a view when the crops are consecutive). */
+  private groupedCross(state: CacheState, crops: readonly number[]): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = {};
+    for (const [name, { data, dims }] of Object.entries(state.crossAll)) {
+      const block = data.length / dims[0]!;
+      feeds[name] = floatTensor(cropBlocks(data, block, crops), [crops.length, ...dims.slice(1)]);
+    }
+    return feeds;
+  }
+
   /**
-   * One cached-decoder run over rows that all decode on crop `image` at past length P; returns each row's logits [V]
-   * and appends each row's present to `written`.
+   * One cached-decoder run at past length P over rows (null: a grouped run's padding row, fed a zero past) with the
+   * cross feeds of their crop(s); returns each row's logits [V] and appends each real row's present to `written`.
    */
   private async cachedRun(
-    rows: readonly PlannedRow[],
-    image: number,
+    rows: readonly (PlannedRow | null)[],
+    cross: Record<string, Tensor>,
     past: number,
     state: CacheState,
     written: { key: string; data: Float32Array[] }[],
   ): Promise<Float32Array[]> {
     const length = past + 1;
-    const parents = rows.map((row) => (row.parent === null ? null : state.rows.get(row.parent)!));
+    const parents = rows.map((row) => (row?.parent ? state.rows.get(row.parent)! : null));
     const feeds: Record<string, Tensor> = {
       input_ids: int64Tensor(
-        rows.map((row) => row.token),
+        rows.map((row) => row?.token ?? 0),
         [rows.length, 1],
       ),
       position: int64Tensor([past], [1]),
-      ...state.cross[image]!,
+      ...cross,
     };
     this.pastNames.forEach((name, t) => {
       const [heads, size] = this.pastHeads[t]!;
       const rowSize = heads * past * size;
+      const zeros = past > 0 && rows.includes(null) ? new Float32Array(rowSize) : null;
       // in: past_* float32[B,H,P,D], gathered from each row's parent row (beam origin, DCS pair, …)
       feeds[name] = floatTensor(
         gatherRows(
-          parents.map((parent) => (parent ? parent.data[t]! : null)),
+          parents.map((parent, b) => (parent ? parent.data[t]! : rows[b] ? null : zeros)),
           rowSize,
         ),
         [rows.length, heads, past, size],
@@ -520,7 +471,7 @@ export class Captioner {
       out = await this.timed('decoderWithPast', feeds);
     } catch (error) {
       throw new Error(
-        `captioner.decoderWithPast failed on ${rows.length} row(s) of one crop, its cross_* fed once as [1,Hx,T,Dx] and broadcast over the rows (runtime/README.md "Fast contracts"): ${(error as Error).message}`,
+        `captioner.decoderWithPast failed on ${rows.length} row(s), cross_* fed as [${cross[this.crossNames[0]!]?.dims[0]},Hx,T,Dx] (${this.cropGroups ? 'crops grouped' : 'one crop, broadcast over the rows'}; runtime/README.md "Fast contracts"): ${(error as Error).message}`,
         { cause: error },
       );
     }
@@ -543,7 +494,8 @@ export class Captioner {
         );
       return present.data;
     });
-    rows.forEach((row, b) =>
+    rows.forEach((row, b) => {
+      if (!row) return;
       written.push({
         key: row.key,
         data: presents.map((data, t) => {
@@ -551,8 +503,8 @@ export class Captioner {
           const rowSize = heads * length * size;
           return data.subarray(b * rowSize, (b + 1) * rowSize);
         }),
-      }),
-    );
+      });
+    });
     this.counters.decoderTokenPositions += rows.length;
     this.counters.decoderRows += rows.length;
     return rowLogits;
@@ -566,6 +518,7 @@ export class Captioner {
     let state = this.caches.get(encoded);
     if (state) return state;
     const cross: Record<string, Tensor>[] = [];
+    const parts = new Map<string, { data: Float32Array[]; dims: number[] }>();
     const imageStride = encoded.tokens * encoded.width;
     for (let start = 0; start < encoded.count; start += this.maxBatch) {
       const batch = Math.min(this.maxBatch, encoded.count - start);
@@ -585,6 +538,10 @@ export class Captioner {
             `captioner.cross returned ${name} [${dims.join(',')}], expected [${batch},Hx,T,Dx]`,
           );
         const rowSize = data.length / batch;
+        const part = parts.get(name) ?? { data: [], dims: [0, ...dims.slice(1)] };
+        part.data.push(data);
+        part.dims[0]! += batch;
+        parts.set(name, part);
         for (let b = 0; b < batch; b++)
           cross[start + b]![name] = floatTensor(data.subarray(b * rowSize, (b + 1) * rowSize), [
             1,
@@ -593,7 +550,10 @@ export class Captioner {
       }
       this.counters.crossComputations += batch;
     }
-    state = { cross, rows: new Map() };
+    const crossAll = Object.fromEntries(
+      [...parts].map(([name, { data, dims }]) => [name, { data: concat(data), dims }]),
+    );
+    state = { cross, crossAll, rows: new Map() };
     this.caches.set(encoded, state);
     return state;
   }
@@ -632,30 +592,4 @@ export class Captioner {
     this.decoderBatch = { size: pickBatchSize(timings), source: 'measured', timings };
     return this.decoderBatch;
   }
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** Indices of `pairs` grouped by prefix length; checks every pair names an encoded crop and a non-empty prefix. */
-function pairsByPrefixLength(pairs: readonly StepPair[], crops: number): Map<number, number[]> {
-  const byLength = new Map<number, number[]>();
-  pairs.forEach((pair, index) => {
-    if (pair.image < 0 || pair.image >= crops)
-      throw new RangeError(`pair ${index} names crop ${pair.image} of ${crops}`);
-    if (pair.prefix.length < 1)
-      throw new RangeError(`pair ${index} has an empty prefix (it must start with sot)`);
-    const list = byLength.get(pair.prefix.length) ?? [];
-    list.push(index);
-    byLength.set(pair.prefix.length, list);
-  });
-  return byLength;
 }

@@ -426,19 +426,27 @@ function buildDecoderWithPast(): Uint8Array {
   g.input('position', 'int64', [1]);
   const pastKey = g.input('past_key_0', 'float32', ['B', 1, 'P', 3]);
   const pastValue = g.input('past_value_0', 'float32', ['B', 1, 'P', 3]);
-  // cross_*: one crop's [1,Hx,T,Dx], broadcast over the B rows (the contract: runtime/README.md)
-  const crossKey = g.input('cross_key_0', 'float32', [1, 1, IMAGE_TOKENS, EMBED_WIDTH]);
-  g.input('cross_value_0', 'float32', [1, 1, IMAGE_TOKENS, EMBED_WIDTH]);
+  // cross_*: C crops' [C,Hx,T,Dx], the B = C·R rows grouped by crop (C = 1: one crop, all rows; runtime/README.md)
+  const crossKey = g.input('cross_key_0', 'float32', ['C', 1, IMAGE_TOKENS, EMBED_WIDTH]);
+  g.input('cross_value_0', 'float32', ['C', 1, IMAGE_TOKENS, EMBED_WIDTH]);
   const { classes, flags } = tokenTables(g, ids); // [B,1,14], [B,1,3]
   const flags4 = g.op('Unsqueeze', [flags, g.ints([1])]); // [B,1,1,3]
   const presentKey = g.op('Concat', [pastKey, flags4], { axis: attr.int(2) }); // [B,1,P+1,3]
   const presentValue = g.op('Concat', [pastValue, g.op('Identity', [flags4])], { axis: attr.int(2) });
   const counts = g.op('ReduceSum', [presentKey, g.ints([2])], { keepdims: attr.int(0) }); // [B,1,3]
   const tokenEmbs = textState(g, classes, counts); // [B,1,64]
-  // image token 0 of the single cross head: [1,1,2,64] → [1,64] (broadcast over the rows by decoderLogits)
-  const row0 = g.op('Gather', [g.op('Squeeze', [crossKey, g.ints([1])]), g.ints([0], [])], {
+  // image token 0 of the single cross head: [C,1,2,64] → [C,64], repeated to the crop's R = B / C rows → [B,64]
+  const crop0 = g.op('Gather', [g.op('Squeeze', [crossKey, g.ints([1])]), g.ints([0], [])], {
     axis: attr.int(1),
   });
+  const first = (value: string) => g.op('Slice', [g.op('Shape', [value]), g.ints([0]), g.ints([1])]);
+  const crops = first(crop0);
+  const rowsPerCrop = g.op('Div', [first(ids), crops]);
+  const grouped = g.op('Expand', [
+    g.op('Unsqueeze', [crop0, g.ints([1])]),
+    g.op('Concat', [crops, rowsPerCrop, g.ints([EMBED_WIDTH])], { axis: attr.int(0) }),
+  ]); // [C,R,64]
+  const row0 = g.op('Reshape', [grouped, g.ints([-1, EMBED_WIDTH])]);
   const logits = g.op('Squeeze', [decoderLogits(g, row0, tokenEmbs), g.ints([1])]); // [B,V]
   g.output(logits, 'float32', ['B', demoVocabulary().size], 'logits');
   g.output(presentKey, 'float32', ['B', 1, 'P1', 3], 'present_key_0');

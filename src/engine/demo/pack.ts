@@ -101,6 +101,7 @@ export function buildDemoPackFiles(): DemoPackFiles {
       decoder: entry(FILES.captionerDecoder),
       cross: entry(FILES.captionerCross),
       decoderWithPast: entry(FILES.captionerDecoderWithPast),
+      crossGrouped: true,
       tokenizer: FILES.tokenizer,
       specialTokens: { ...captioner.specialTokens },
       vocabSize: captioner.vocabSize,

@@ -74,9 +74,11 @@ describe('lazy stages on the demo pack', () => {
     ]);
   });
 
-  it('give the same candidates as before the stages were lazy: cached and full-prefix agree byte for byte', async () => {
+  it('give the same candidates as before the stages were lazy: cached (crops grouped), per-crop and full-prefix agree byte for byte', async () => {
     const run = async (extra: SettingsInput) => {
       stages = await openStages(await ensureDemoPack());
+      // the demo pack offers grouped crops: the default captioner decodes all crops in one run per step
+      expect(stages.captioner.cropGroups).toBe(true);
       const settings = settingsOf(extra);
       const { masks } = await stages.masks(scene.image, entry, settings);
       const crops = buildCrops(scene.image, masks, { size: stages.cropSize });
@@ -91,6 +93,15 @@ describe('lazy stages on the demo pack', () => {
       stages = null;
       return JSON.stringify(candidates);
     };
-    expect(await run({})).toBe(await run({ runtime: { decoderCache: 'off' } }));
+    stages = await openStages(await ensureDemoPack());
+    // the run's record says which layout decoded
+    expect(stages.decoding!(settingsOf()).cropGroups).toBe(true);
+    expect(stages.decoding!(settingsOf({ runtime: { decoderGroups: 'off' } })).cropGroups).toBe(false);
+    expect(stages.decoding!(settingsOf({ runtime: { decoderCache: 'off' } })).cropGroups).toBeUndefined();
+    await stages.dispose();
+    stages = null;
+    const grouped = await run({});
+    expect(grouped).toBe(await run({ runtime: { decoderCache: 'off' } }));
+    expect(grouped).toBe(await run({ runtime: { decoderGroups: 'off' } }));
   });
 });

@@ -56,6 +56,7 @@ export interface CaptionModelOverrides {
   mode?: 'engine' | 'reference';
   decoderCache?: RuntimeSettings['decoderCache'];
   decoderBatch?: RuntimeSettings['decoderBatch'];
+  decoderGroups?: RuntimeSettings['decoderGroups'];
 }
 
 /** Runtime-mode overrides of a SAM model built by {@link PackStages.segmenterWith} (defaults: the settings'). */
@@ -190,7 +191,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       }
     : {};
   const newCaptioner = (
-    runtime: Pick<RuntimeSettings, 'decoderCache' | 'decoderBatch'>,
+    runtime: Pick<RuntimeSettings, 'decoderCache' | 'decoderBatch' | 'decoderGroups'>,
     captionMode: 'engine' | 'reference',
   ): Captioner =>
     new Captioner(
@@ -200,11 +201,16 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         decoder: opener('captioner.decoder'),
         ...(captionMode === 'engine' ? cached : {}),
       },
-      { dedupe: captionMode === 'engine', cache: runtime.decoderCache, decoderBatch: runtime.decoderBatch },
+      {
+        dedupe: captionMode === 'engine',
+        cache: runtime.decoderCache,
+        decoderBatch: runtime.decoderBatch,
+        cropGroups: runtime.decoderGroups === 'auto' && manifest.captioner.crossGrouped === true,
+      },
     );
   const captioners = new Map<string, Captioner>();
   const captionerFor = (runtime: RuntimeSettings): Captioner => {
-    const key = `${runtime.decoderCache}|${runtime.decoderBatch}`;
+    const key = `${runtime.decoderCache}|${runtime.decoderBatch}|${runtime.decoderGroups}`;
     let found = captioners.get(key);
     if (!found) {
       found = newCaptioner(runtime, mode);
@@ -251,6 +257,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
       const runtime = {
         decoderCache: overrides.decoderCache ?? defaults.decoderCache,
         decoderBatch: overrides.decoderBatch ?? defaults.decoderBatch,
+        decoderGroups: overrides.decoderGroups ?? defaults.decoderGroups,
       };
       return captionModelOf(newCaptioner(runtime, captionMode));
     },
@@ -348,6 +355,7 @@ export async function openStages(packDir: string, options: OpenStagesOptions = {
         captioner: used.path,
         segmenter: settings.masks.source === 'imported' || !lastSam ? 'imported' : lastSam.path,
       };
+      if (used.path === 'cached') record.cropGroups = used.cropGroups;
       if (used.path === 'cached' && used.decoderBatch) {
         const { size, source } = used.decoderBatch;
         const provider = pack.providers().find((p) => p.role === 'captioner.decoderWithPast')?.used;

@@ -37,7 +37,7 @@ async function graphFile(dir: string, file: string, bytes: Uint8Array) {
 }
 
 /** A decoder-with-past graph with `past` past pairs and `present` present pairs (and one cross pair). */
-function withPastGraph(past: number, present: number): Uint8Array {
+function withPastGraph(past: number, present: number, crossBatch: number | string = 'B'): Uint8Array {
   const g = new GraphBuilder('test_with_past');
   const ids = g.input('input_ids', 'int64', ['B', 1]);
   g.input('position', 'int64', [1]);
@@ -45,8 +45,8 @@ function withPastGraph(past: number, present: number): Uint8Array {
     g.input(`past_key_${i}`, 'float32', ['B', 1, 'P', 2]);
     g.input(`past_value_${i}`, 'float32', ['B', 1, 'P', 2]);
   }
-  g.input('cross_key_0', 'float32', ['B', 1, 2, 64]);
-  g.input('cross_value_0', 'float32', ['B', 1, 2, 64]);
+  g.input('cross_key_0', 'float32', [crossBatch, 1, 2, 64]);
+  g.input('cross_value_0', 'float32', [crossBatch, 1, 2, 64]);
   const row = g.op('Cast', [ids], { to: attr.int(1) });
   g.output(g.op('Identity', [row]), 'float32', ['B', 1], 'logits');
   for (let i = 0; i < present; i++) {
@@ -134,6 +134,22 @@ describe('the fast contracts', () => {
     expect(messages).toContain(
       'the decoder reads 2 past_key/past_value pairs but writes 1 present_key/present_value pairs',
     );
+  });
+
+  it('refuses a cross batch fixed in the graph when the manifest says the crops are grouped, and only then', async () => {
+    const grouped = 'the graph fixes that batch at 1';
+    const validate = async (crossGrouped: boolean) => {
+      const dir = await demoCopy(async (manifest, folder) => {
+        manifest.captioner.decoderWithPast = await graphFile(folder, 'one-crop.onnx', withPastGraph(1, 1, 1));
+        manifest.captioner.crossGrouped = crossGrouped;
+      });
+      return (await validateModelPack(dir)).issues.map((i) => `${i.code}: ${i.tensor ?? ''}: ${i.message}`);
+    };
+    const refused = await validate(true);
+    expect(
+      refused.filter((m) => m.includes(grouped)).map((m) => m.split(':')[0] + ':' + m.split(':')[1]),
+    ).toEqual(['dim-mismatch: cross_key_0', 'dim-mismatch: cross_value_0']);
+    expect((await validate(false)).some((m) => m.includes(grouped))).toBe(false);
   });
 
   it('checks the with-past contract by canonical names, also through the manifest names mapping', () => {

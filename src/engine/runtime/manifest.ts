@@ -62,6 +62,11 @@ export const CaptionerSchema = z.strictObject({
   cross: GraphFileSchema.optional(),
   /** Optional, with `cross`: one new position per row with a self-attention cache (runtime/README.md). */
   decoderWithPast: GraphFileSchema.optional(),
+  /**
+   * `decoderWithPast` takes C crops' cross_* [C,Hx,T,Dx] with its B = C·R rows grouped by crop (one run per step for
+   * all crops; runtime/README.md). Absent or false: cross_* of one crop, broadcast (one run per crop).
+   */
+  crossGrouped: z.boolean().optional(),
   tokenizer: z.string().min(1),
   specialTokens: SpecialTokensSchema,
   vocabSize: z.number().int().positive(),

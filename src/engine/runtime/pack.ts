@@ -254,6 +254,21 @@ export function contractErrors(
       );
     }
   }
+  if (role === 'captioner.decoderWithPast' && manifest.captioner.crossGrouped === true) {
+    // grouped crops feed C crops' cross_* [C,Hx,T,Dx]: a graph that fixes that batch cannot take them
+    for (const tensor of contract.inputs.filter((t) => t.name.startsWith('cross_'))) {
+      const meta = inputs.find((m) => m.name === (graph.names?.[tensor.name] ?? tensor.name));
+      const crops = meta?.isTensor ? meta.shape[0] : undefined;
+      if (typeof crops === 'number' && crops >= 0)
+        errors.push(
+          new ModelPackError(
+            'dim-mismatch',
+            { pack: manifest.name, role, file: graph.file, tensor: tensor.name },
+            `the manifest's captioner.crossGrouped feeds C crops' ${tensor.name} [C,Hx,T,Dx], but the graph fixes that batch at ${crops}; export the decoder with a symbolic crop batch or drop crossGrouped`,
+          ),
+        );
+    }
+  }
   if (role === 'captioner.cross' && contract.outputs.length === 0) {
     errors.push(
       new ModelPackError(
