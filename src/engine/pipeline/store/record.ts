@@ -79,6 +79,11 @@ interface Body {
   text: number[];
   stream: (number | string)[];
   beam: (number | null)[];
+  /**
+   * Per candidate, its `releasedText`: what it adds to `text` (usually " ", or " !!!" after a sampled pad), or `[full
+   * text]` when it does not start with `text`, or null when absent. Absent in bodies without any (written before it).
+   */
+  released?: (string | [string] | null)[];
   /** One character per candidate's decision (aligned with the candidates), or the decisions as they are. */
   decisions: string | Decision[];
 }
@@ -209,6 +214,14 @@ function compactLine(result: ImageResult): string {
     body.stream.push(c.streamId === undefined ? 0 : c.streamId === usualStream(result, c) ? 1 : c.streamId);
     body.beam.push(c.beamScore === undefined ? null : c.beamScore);
   }
+  if (result.candidates.some((c) => c.releasedText !== undefined))
+    body.released = result.candidates.map(({ text, releasedText }) =>
+      releasedText === undefined
+        ? null
+        : releasedText.startsWith(text)
+          ? releasedText.slice(text.length)
+          : [releasedText],
+    );
   const header = {
     record: RECORD_FORMAT,
     revision: result.revision ?? 0,
@@ -262,6 +275,9 @@ function expand(record: Record<string, unknown>, body: Body): ImageResult {
           ? `${image.sha256}|mask${mask}|${String(cropKey)}|${String(settingKey).replace(/^dcs-/, '')}`
           : stream;
     if (body.beam[k] !== null) fields.beamScore = body.beam[k];
+    const released = body.released?.[k];
+    if (released !== undefined && released !== null)
+      fields.releasedText = typeof released === 'string' ? `${String(text)}${released}` : released[0];
     return ordered(body.shapes[body.shape[k]], fields) as unknown as CandidateResult;
   });
   const decisions =
