@@ -422,6 +422,8 @@ export const REQUEST_SCHEMAS = {
       allowRepeat: z.boolean().optional(),
       /** RefCOCO/CRIS: every kept caption of a mask, repeats included (the released loader's weights). */
       keepDuplicates: z.boolean().optional(),
+      /** The caption text written (default the project's `filter.captionText`): trimmed, or the released code's. */
+      captionText: z.enum(['trimmed', 'released']).optional(),
       /**
        * Replace a non-empty export folder whole (`<dest>/<format>`); without it a chosen destination's format folder
        * must be new or empty. The default destination (`<project>/exports`) belongs to the project and is replaced.

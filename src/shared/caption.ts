@@ -152,6 +152,12 @@ export const DEFAULT_DECODING: DecodingOptions = decodingOptions(
 export interface CaptionCandidate {
   /** Decoded text (sot dropped, cut at the first eot, pad dropped, spacing cleaned). */
   text: string;
+  /**
+   * The text the released code writes for this caption (tokenizer.ts `releasedText`): untrimmed, so a last word keeps
+   * its trailing space, and with `stopOnPad` a caption ended by a sampled pad ends in the "!" run of the pads its row
+   * carried until the longest row of its batch ended.
+   */
+  releasedText: string;
   /** Generated ids, sot first, up to and including eot when one was produced (never pad). */
   tokenIds: number[];
   /** Index of the mask (crop) among the image's masks, in the order given. */

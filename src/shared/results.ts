@@ -82,6 +82,11 @@ export interface CandidateResult {
   settingKey: string;
   method: DecodingMethod;
   text: string;
+  /**
+   * The released code's text of this caption (untrimmed, "!" run of a pad-stopped row kept; shared/caption.ts
+   * `CaptionCandidate.releasedText`), exported with `captionText: "released"`; absent in results written before it.
+   */
+  releasedText?: string;
   /** Generated ids, sot first, up to and including eot. */
   tokens: number[];
   /** The run's seed (sampling only); with `streamId` and the settings it regenerates the caption and its trace. */

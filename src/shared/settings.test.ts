@@ -85,6 +85,11 @@ describe('settings', () => {
     const lines = settingsDifferingFromReference(settingsPreset('default'));
     expect(lines).toContain('captions.plainSampling: true (reference: false)');
     expect(lines).toContain('filter.singleMask: "keep-all" (reference: "keep-by-cos-rank")');
+    // the preset exports the released code's caption text; the default the trimmed one
+    expect(lines).toContain('filter.captionText: "trimmed" (reference: "released")');
+    expect(REFERENCE_DIFFERENCES.find((line) => line.startsWith('caption text:'))).toContain(
+      'filter.captionText "released"',
+    );
     // the run's own files are not differences
     const imported = parseSettings({ ...reference, masks: { ...reference.masks, boxesPath: '/d.json' } });
     expect(settingsDifferingFromReference(imported)).toEqual([]);
@@ -93,7 +98,7 @@ describe('settings', () => {
 
   it('keys generation on everything but the filter', () => {
     const a = parseSettings({ filter: { tau: 1.3 } });
-    const b = parseSettings({ filter: { tau: 2 } });
+    const b = parseSettings({ filter: { tau: 2, captionText: 'released' } });
     const c = parseSettings({ seed: 3 });
     expect(generationKey(a)).toBe(generationKey(b));
     expect(generationKey(a)).not.toBe(generationKey(c));

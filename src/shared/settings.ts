@@ -165,6 +165,13 @@ export const FilterSettingsSchema = z.strictObject({
    * (the released code's loader; drawn here from the run's `seed` and the mask id, so a run is reproducible).
    */
   emptyMask: z.enum(['drop', 'keep-best', 'random']).default('drop'),
+  /**
+   * The caption text exports write (an export-time choice, as τ: nothing is regenerated): `trimmed`, the decoded
+   * text with spacing cleaned; `released`, the released code's text (untrimmed: a last word's trailing space, and with
+   * `stopOnPad` the "!" run of a pad-stopped row), kept per candidate (`releasedText`; results written before it
+   * export trimmed, with a warning). Edited captions are exported as edited either way.
+   */
+  captionText: z.enum(['trimmed', 'released']).default('trimmed'),
 });
 
 /**
@@ -296,8 +303,10 @@ export const REFERENCE_DIFFERENCES: readonly string[] = [
     'caption when none) with compromise’s tags, not spaCy en_core_web_lg’s parse, so some captions get another noun',
   'caption text: with stop-on-pad the released DCS row keeps the sampled pad (token 0, decoded "!") and the pads ' +
     'after it up to the longest row of its batch (every mask × every k/p setting of one crop), so its text ends in a ' +
-    '"!" run, and a row ended by end-of-text decodes with a trailing space; here the row ends before the pad and the ' +
-    'text is trimmed (no captionText "released" export option yet)',
+    '"!" run, and a row ended by end-of-text decodes with a trailing space; the preset exports that text ' +
+    '(filter.captionText "released"; results generated before it have no released text and export trimmed, with a ' +
+    'warning), but CoS, UoS and the head noun are computed on the trimmed text, where the released code scores and ' +
+    'parses the text with its "!" run',
   'duplicate captions: the released loader samples among all of a mask’s captions, repeats included; the refcoco and ' +
     'cris exports keep each distinct caption once unless exported with --keep-duplicates',
   'caption/mask pairing: the released caption script numbers seg_id within the list left after skipping whole-image ' +
@@ -394,6 +403,7 @@ export function settingsPreset(name: PresetName): Settings {
           singleMaskShare: 0.5,
           singleMaskTies: 'numpy',
           emptyMask: 'random',
+          captionText: 'released',
         },
         // the reference's own computation: full-prefix decoding, one SAM prompt per run (a real export's cached
         // logits match the full-prefix ones within 1e-4, not bit for bit)

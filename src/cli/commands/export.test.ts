@@ -92,6 +92,20 @@ describe('pseudo-ris export', () => {
   }, 120_000);
 });
 
+describe('pseudo-ris export --caption-text', () => {
+  it('exports the released texts when asked and refuses another value naming both allowed', async () => {
+    const here = mkdtempSync(join(tmpdir(), 'pseudo-ris-cli-released-'));
+    const { project: released } = await writeTestProject(here, { released: true });
+    const out = join(here, 'jsonl');
+    await cliHere([released, '--format', 'jsonl', '--out', out, '--caption-text', 'released']);
+    const first = JSON.parse(readFileSync(join(out, 'candidates.jsonl'), 'utf8').split('\n')[1]!);
+    expect(first.text).toBe('the "left" red circle !!!!');
+    await expect(
+      cliHere([released, '--format', 'csv', '--out', join(here, 'x'), '--caption-text', 'raw']),
+    ).rejects.toThrow('--caption-text must be trimmed or released, got "raw"');
+  });
+});
+
 /** Runs `pseudo-ris export` in this process (the CLI's own option parsing and checks); answers what it printed. */
 async function cliHere(args: string[]): Promise<string> {
   const program = new Command().exitOverride();

@@ -9,6 +9,7 @@ import {
   SINGLE_MASK_POLICIES,
   SPLIT_BY,
   type ExportFormat,
+  type ExportOptions,
   type SingleMaskOption,
 } from '../../engine/dataset/export.ts';
 
@@ -27,6 +28,7 @@ interface ExportFlags {
   overwrite?: boolean;
   allowRepeat?: boolean;
   keepDuplicates?: boolean;
+  captionText?: string;
 }
 
 const SPLIT_BYS = Object.entries(SPLIT_BY)
@@ -62,6 +64,10 @@ export function registerExport(program: Command): void {
     .option(
       '--keep-duplicates',
       'refcoco/cris: export every kept caption of a mask, repeats included (as the released loader weighs them)',
+    )
+    .option(
+      '--caption-text <text>',
+      "trimmed, or released: the released code's text (trailing space, the '!' run of a pad-stopped caption); default the project's filter.captionText",
     )
     .option('--overwrite', 'replace --out when it is not empty (else it must be a new or empty folder)')
     .option(
@@ -99,6 +105,8 @@ export function registerExport(program: Command): void {
         throw new Error('--overwrite replaces --out; it does not apply to --append-to');
       if (flags.allowRepeat && flags.appendTo === undefined)
         throw new Error('--allow-repeat applies to --append-to only');
+      if (flags.captionText !== undefined && !['trimmed', 'released'].includes(flags.captionText))
+        throw new Error(`--caption-text must be trimmed or released, got "${flags.captionText}"`);
       let tau: number | undefined;
       if (flags.tau !== undefined) {
         tau = parseTau('--tau', flags.tau);
@@ -123,6 +131,7 @@ export function registerExport(program: Command): void {
         overwrite: flags.overwrite,
         allowRepeat: flags.allowRepeat,
         keepDuplicates: flags.keepDuplicates,
+        captionText: flags.captionText as ExportOptions['captionText'],
       });
       for (const warning of summary.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
       const splits = summary.splits

@@ -212,4 +212,30 @@ describe('stopOnPad (the released decoder ends a caption at a sampled pad)', () 
     expect(cut).toBeGreaterThan(0);
     expect(stopped.candidates[0]!.tokenIds).toEqual([plain.candidates[0]!.tokenIds[0]]);
   });
+
+  it('keeps the released text: pad-stopped rows end in pads up to the longest row of the call, others untrimmed', async () => {
+    const plain = await generateCaptions(input(3, 0, { beam: null }));
+    const pad = plain.candidates[0]!.tokenIds[1]!;
+    const { candidates } = await generateCaptions(
+      input(3, 0, { beam: null, stopOnPad: true }, { special: { ...demo.special, pad } }),
+    );
+    // every row ends in eot (forced at maxLength) unless it stopped on the pad, which its released row still holds
+    const stoppedOnPad = (c: (typeof candidates)[number]) => c.tokenIds.at(-1) !== demo.special.eot;
+    const longest = Math.max(...candidates.map((c) => c.tokenIds.length + (stoppedOnPad(c) ? 1 : 0)));
+    expect(candidates.filter(stoppedOnPad).length).toBeGreaterThan(1);
+    for (const c of candidates) {
+      if (stoppedOnPad(c)) {
+        const pads = longest - c.tokenIds.length;
+        expect(pads).toBeGreaterThanOrEqual(1);
+        expect(c.releasedText).toBe(
+          demo.tokenizer.releasedText(c.tokenIds) + demo.tokenizer.tokenText(pad).repeat(pads),
+        );
+      } else {
+        // the demo's words are whole-word tokens: the released text is the trimmed one and the last word's space
+        expect(c.releasedText).toBe(`${c.text} `);
+      }
+    }
+    // the row that drew the pad first holds nothing but pads
+    expect(candidates[0]!.releasedText).toBe(demo.tokenizer.tokenText(pad).repeat(longest - 1));
+  });
 });

@@ -34,6 +34,8 @@ import { recordStep } from './trace.ts';
 /** What decoding needs from a tokenizer. */
 export interface DecodeText {
   decode(ids: ArrayLike<number>): string;
+  /** The released code's text of a row (untrimmed, pads kept): tokenizer.ts `releasedText`. */
+  releasedText(ids: ArrayLike<number>): string;
   tokenText(id: number): string;
 }
 
@@ -200,6 +202,8 @@ export function beamResultCandidate(
   while (tokenIds.length > 1 && tokenIds[tokenIds.length - 1] === input.special.pad) tokenIds.pop();
   return {
     text: input.tokenizer.decode(result.tokenIds),
+    // transformers' finalize ends a shorter hypothesis with eot and pads after it, cut by the released split
+    releasedText: input.tokenizer.releasedText(tokenIds),
     tokenIds,
     maskIndex,
     crop: input.crop,
@@ -224,6 +228,8 @@ interface Row {
   random: RandomSource;
   prefix: number[];
   done: boolean;
+  /** Ended by a sampled pad (`stopOnPad`): the pad is not in `prefix`. */
+  stoppedOnPad: boolean;
   calibrated: boolean;
   steps: CaptionTrace['steps'] | null;
 }
@@ -267,6 +273,7 @@ async function sampleRows(
         random: streamFor(options.seed, streamId),
         prefix: [sot],
         done: false,
+        stoppedOnPad: false,
         calibrated: setting.distinctive && canCalibrate,
         steps: traced ? [] : null,
       });
@@ -352,6 +359,7 @@ async function sampleRows(
       // token, so the row ends without it.
       if (options.stopOnPad && chosen === special.pad) {
         row.done = true;
+        row.stoppedOnPad = true;
         return;
       }
       row.prefix = [...row.prefix, chosen];
@@ -359,8 +367,10 @@ async function sampleRows(
     });
   }
 
-  const candidates: CaptionCandidate[] = rows.map((row) => ({
+  const released = releasedRows(rows, special.pad);
+  const candidates: CaptionCandidate[] = rows.map((row, r) => ({
     text: input.tokenizer.decode(row.prefix),
+    releasedText: input.tokenizer.releasedText(released[r]!),
     tokenIds: row.prefix,
     maskIndex: row.maskIndex,
     crop: input.crop,
@@ -399,6 +409,30 @@ async function sampleRows(
       text: input.tokenizer.decode(row.prefix),
     }));
   return { candidates, traces };
+}
+
+/**
+ * Each row as the released decoder leaves it (coca_model.py `distinctive_caption_sampling`): every row of one call
+ * (all crops × all DCS settings) steps together and a row already ended by eot or pad gets a pad each further step,
+ * until every row has ended — so the batch is as long as its longest row (stop token included), and a row ended by a
+ * sampled pad carries that pad and the ones after it ("!!!…" once decoded), while the pads after an eot are cut by
+ * the released split. The released call holds the DCS rows only: plain-sampling comparison rows form their own batch.
+ */
+function releasedRows(rows: readonly Row[], pad: number): number[][] {
+  const length = (row: Row) => row.prefix.length + (row.stoppedOnPad ? 1 : 0);
+  const longest = new Map<boolean, number>();
+  for (const row of rows) {
+    const key = row.setting.distinctive;
+    longest.set(key, Math.max(longest.get(key) ?? 0, length(row)));
+  }
+  return rows.map((row) =>
+    row.stoppedOnPad
+      ? [
+          ...row.prefix,
+          ...new Array<number>(longest.get(row.setting.distinctive)! - row.prefix.length).fill(pad),
+        ]
+      : row.prefix,
+  );
 }
 
 /**

@@ -61,6 +61,19 @@ describe('decoding generated ids', () => {
     expect(clip.decode([49406, 3306, 1002, 0, 0])).toBe('hello world');
   });
 
+  it('gives the released text as open_clip decode(row).split("<end_of_text>")[0] does (hand-checked)', () => {
+    // ended by eot: the last word's `</w>` stays as a trailing space; the pads after eot are cut
+    expect(clip.releasedText([49406, 320, 1125, 539, 320, 1929, 49407, 0, 0])).toBe('a photo of a dog ');
+    // ended by a sampled pad (stop-on-pad): id 0 is "!" with no `</w>`, so the row's pads follow the space
+    expect(clip.releasedText([49406, 320, 1125, 539, 320, 1929, 0, 0, 0])).toBe('a photo of a dog !!!');
+    expect(clip.releasedText([49406, 0, 0])).toBe('!!');
+    // "é" (C3 A9) sampled as two byte pieces "Ã" (127) and "©" (102): the row's bytes decode together
+    expect(clip.releasedText([49406, 569, 18356, 127, 102, 323, 49407])).toBe('unwantéd ');
+    expect(clip.decode([49406, 569, 18356, 127, 102, 323, 49407])).toBe('unwant\ufffd\ufffdd');
+    // forced eot in the middle of a word: no trailing space
+    expect(clip.releasedText([49406, 569, 18356, 49407])).toBe('unwant');
+  });
+
   it('decodes byte-level pieces back to UTF-8', () => {
     expect(clip.decode([49406, 569, 18356, 3459, 323])).toBe('unwantéd');
   });

@@ -108,6 +108,26 @@ export class CaptionTokenizer {
   }
 
   /**
+   * The caption text the released Pseudo-RIS code writes for a generated row: open_clip's
+   * `decode(row).split("<end_of_text>")[0].replace("<start_of_text>", "")` — the row's vocabulary strings joined,
+   * their bytes decoded as UTF-8 at once (replacement characters for invalid sequences, as Python's
+   * `errors="replace"`), `</w>` → space, cut before the first eot, sot dropped; nothing trimmed, pads kept (id 0
+   * decodes as "!"). So a caption ended by eot keeps its last word's trailing space.
+   */
+  releasedText(ids: ArrayLike<number>): string {
+    let joined = '';
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id === this.eot) break;
+      if (id === this.sot) continue;
+      const token = this.tokenizer.id_to_token(id);
+      if (token === undefined) throw new RangeError(`token id ${id} is not in the vocabulary`);
+      joined += token;
+    }
+    return byteLevelToText(joined).replaceAll('</w>', ' ');
+  }
+
+  /**
    * The text of one token as a trace shows it: its bytes decoded as UTF-8 (replacement character for partial
    * sequences) and `</w>` as a trailing space; special tokens by name.
    */

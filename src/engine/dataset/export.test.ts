@@ -20,7 +20,13 @@ import { decodeLikeAnnToMask, decodeLikeReferPy } from './export/coco-decode.ts'
 import { buildKeptIndex, decideViews, keptCountAt } from '../../shared/decide.ts';
 import { decisionColumns, keepPolicy } from '../filter/index.ts';
 import { Project } from '../pipeline/index.ts';
-import { rectMask, writeMaskProject, writeTestProject, type TestImageSpec } from '../testing/project.ts';
+import {
+  rectMask,
+  TEST_RELEASED_TEXTS,
+  writeMaskProject,
+  writeTestProject,
+  type TestImageSpec,
+} from '../testing/project.ts';
 
 let dir: string;
 let project: string;
@@ -187,6 +193,48 @@ print(json.dumps([{'cols': list(r.keys()), 'img_name': r['img_name'], 'img_id': 
     expect(rows[2]).toMatchObject({ img_id: 2, one_mask: 1, doc: [28, 27] });
     const mask = await readMaskPng(readFileSync(join(out, 'pseudo_masks/1/1.png')));
     expect(Array.from(mask.data)).toEqual(Array.from(masks.get('1:1')!.data));
+  });
+});
+
+describe('captionText "released" (the released code’s caption text)', () => {
+  it('writes the untrimmed released texts, "!" runs kept, and warns for images stored without them', async () => {
+    const releasedDir = mkdtempSync(join(tmpdir(), 'pseudo-ris-export-released-'));
+    const { project: releasedProject } = await writeTestProject(releasedDir, { released: true });
+    const out = join(releasedDir, 'csv');
+    const summary = await exportProject(releasedProject, { format: 'csv', out, captionText: 'released' });
+    const rows = readFileSync(join(out, 'pseudo_supervision.csv'), 'utf8').trim().split('\n').slice(1);
+    // hand-checked lines: the released captions as written (a trailing space, the pads' "!"), b.png's trimmed
+    expect(rows[0]).toBe(
+      '0,a.png,1,0,4,"[""a red circle "",""the \\""left\\"" red circle !!!!"",""a red circle "",""a shape !""]",' +
+        '"[1.5,2,1.6,1.1]",0',
+    );
+    expect(rows[1]).toBe('1,a.png,1,1,2,"[""a dotted square !!"",""a square ""]","[1.31,0]",0');
+    expect(rows[2]).toBe('2,b.png,2,0,2,"[""a green square"",""a square, green""]","[28,27]",1');
+    expect(summary.warnings).toEqual([
+      "1 image(s) were generated before captions kept the released code's text: their captions are exported " +
+        'trimmed, not as captionText "released" asks (regenerate them to get it)',
+    ]);
+    const record = JSON.parse(readFileSync(join(out, 'export-record.json'), 'utf8'));
+    expect(record.export.captionText).toBe('released');
+    expect(record.settings.filter.captionText).toBe('released');
+
+    // refcoco: `raw` is the released text (its duplicate counted once), `sent` RefCOCO's lower-case word tokens
+    const refcoco = join(releasedDir, 'refcoco');
+    await exportProject(releasedProject, { format: 'refcoco', out: refcoco, captionText: 'released' });
+    const refs = JSON.parse(execFileSync('python3', ['-c', REFER_CHECK, refcoco]).toString());
+    expect(refs[0].raw).toEqual(['a red circle ', 'the "left" red circle !!!!']);
+    expect(refs[0].sents).toEqual(['a red circle', 'the left red circle']);
+
+    // the default stays the trimmed text, whatever the candidates hold
+    const trimmed = join(releasedDir, 'jsonl');
+    await exportProject(releasedProject, { format: 'jsonl', out: trimmed });
+    const texts = readFileSync(join(trimmed, 'candidates.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).text as string);
+    expect(texts.slice(0, TEST_RELEASED_TEXTS.length)).toEqual(
+      TEST_RELEASED_TEXTS.map((t) => t.replace(/ !*$/, '')),
+    );
   });
 });
 

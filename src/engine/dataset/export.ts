@@ -82,6 +82,7 @@ export async function exportProject(projectDir: string, options: ExportOptions):
     tau,
     ...(single === 'keep-all' || single === 'drop' ? { singleMask: single } : {}),
     ...(single === 'cos-top-half' ? { singleMask: 'keep-by-cos-rank' as const, singleMaskShare: 0.5 } : {}),
+    ...(options.captionText ? { captionText: options.captionText } : {}),
   };
   const out = resolve(options.appendTo ?? options.out);
   if (options.appendTo) {
@@ -145,8 +146,14 @@ async function exportInto(
     writer,
     summary,
     resolved: {},
+    withoutReleasedText: new Set(),
   };
   await EXPORTERS[options.format](context);
+  if (context.withoutReleasedText.size > 0)
+    (summary.warnings ??= []).push(
+      `${context.withoutReleasedText.size} image(s) were generated before captions kept the released code's text: ` +
+        'their captions are exported trimmed, not as captionText "released" asks (regenerate them to get it)',
+    );
   // what opening the project skipped or repaired (a damaged line: that image is not in the export) is said with it
   for (const note of project.catalog.problems)
     if (note !== project.catalog.readOnlyReason) (summary.warnings ??= []).push(`project: ${note}`);
@@ -186,6 +193,7 @@ function writeRecord(context: ExportContext): void {
         ties: filter.singleMaskTies,
       },
       emptyMask: filter.emptyMask,
+      captionText: filter.captionText,
       review: review ? 'applied' : 'none',
       warnings: summary.warnings ?? [],
     },

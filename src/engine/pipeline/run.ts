@@ -235,6 +235,7 @@ export async function processImage(
         settingKey: c.settingKey,
         method,
         text: c.text,
+        releasedText: c.releasedText,
         tokens: c.tokenIds,
         seed: c.seed ?? 0,
         ...(c.streamId ? { streamId: c.streamId } : {}),

@@ -196,6 +196,7 @@ export class ReportExport {
         tau,
         split,
         singleMask,
+        captionText: params.captionText,
         ...(hasRefs(format) ? refsOptions : {}),
         appendTo: append ? appendFolder : undefined,
         // the project's own exports folder is the app's to replace; a chosen destination only when asked

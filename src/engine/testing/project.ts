@@ -69,9 +69,25 @@ function candidate(
   };
 }
 
+/**
+ * The released texts `writeTestProject(dir, { released: true })` gives image a.png's candidates, in candidate order:
+ * a beam/eot caption's trailing space, pad-stopped rows' "!" runs (b.png's stay without one, as results written
+ * before the field).
+ */
+export const TEST_RELEASED_TEXTS = [
+  'a red circle ',
+  'the "left" red circle !!!!',
+  'a red circle ',
+  'a shape !',
+  'a red café circle ',
+  'a dotted square !!',
+  'a square ',
+];
+
 /** Writes the project into `dir` (images under `dir/images`) and returns its folder. */
 export async function writeTestProject(
   dir: string,
+  options: { released?: boolean } = {},
 ): Promise<{ project: string; masks: Map<string, BinaryMask> }> {
   const images = join(dir, 'images');
   mkdirSync(images, { recursive: true });
@@ -101,6 +117,8 @@ export async function writeTestProject(
     candidate(1, 0, 'a dotted square', 1.31, 25),
     candidate(1, 1, 'a square', null, 24),
   ];
+  if (options.released)
+    aCandidates.forEach((c, k) => Object.assign(c, { releasedText: TEST_RELEASED_TEXTS[k] }));
   const bCandidates = [
     candidate(0, 0, 'a green square', null, 28, 'beam'),
     candidate(0, 1, 'a square, green', null, 27),

@@ -58,6 +58,8 @@ export interface ExportOptions {
   keepDuplicates?: boolean;
   /** Called after each image. */
   onProgress?: (done: number, total: number) => void;
+  /** The caption text written: overrides the project's `filter.captionText` (shared/settings.ts). */
+  captionText?: FilterSettings['captionText'];
   /** Review to apply: default the project's `review.json` (when it has one); null exports without review. */
   review?: ReviewInput | null;
   /**
@@ -106,6 +108,8 @@ export interface ExportContext {
   summary: ExportSummary;
   /** Resolved values for export-record.json's `export` section; exporters add theirs. */
   resolved: Record<string, unknown>;
+  /** Ids of images whose candidates have no `releasedText` (generated before it): exported trimmed, with a warning. */
+  withoutReleasedText: Set<number>;
 }
 
 /** An exporter: one per format. */
@@ -120,18 +124,61 @@ export interface ExportRef {
   tokens: string[][];
 }
 
-/** The kept, exportable candidates of each mask of an image at τ, with the review applied (edited texts in `text`). */
+/**
+ * The text an export writes for a candidate: the reviewer's edit when there is one, else the stored text that
+ * `captionText` (filter.captionText) asks for — the trimmed text, or the released code's (`releasedText`). A candidate
+ * stored without a released text gives its trimmed one, and its image id goes into `withoutReleased`.
+ */
+export function exportedText(
+  imageId: number,
+  candidate: CandidateResult,
+  review: ReviewInput | null | undefined,
+  captionText: FilterSettings['captionText'] = 'trimmed',
+  withoutReleased?: Set<number>,
+): { text: string; edited: boolean } {
+  const reviewed = reviewedText(imageId, candidate, review);
+  if (reviewed.edited || captionText !== 'released') return reviewed;
+  if (candidate.releasedText === undefined) {
+    withoutReleased?.add(imageId);
+    return reviewed;
+  }
+  return { text: candidate.releasedText, edited: false };
+}
+
+/** {@link exportedText} with an export's own choice and record of images without released texts. */
+export function contextText(
+  context: Pick<ExportContext, 'review' | 'filter' | 'withoutReleasedText'>,
+  imageId: number,
+  candidate: CandidateResult,
+): { text: string; edited: boolean } {
+  return exportedText(
+    imageId,
+    candidate,
+    context.review,
+    context.filter.captionText,
+    context.withoutReleasedText,
+  );
+}
+
+/**
+ * The kept, exportable candidates of each mask of an image at τ, with the review applied (edited texts in `text`;
+ * `text` is the export's text, {@link contextText}, when an export context is given).
+ */
 export function keptByMask(
   result: ImageResult,
   policy: KeepPolicy,
   review?: ReviewInput | null,
+  context?: Pick<ExportContext, 'review' | 'filter' | 'withoutReleasedText'>,
 ): Map<number, CandidateResult[]> {
   const decisions = decideResult(result, policy, review);
   const kept = new Map<number, CandidateResult[]>();
   result.candidates.forEach((c, k) => {
     if (!decisions[k].kept || c.comparison) return;
     const list = kept.get(c.mask) ?? [];
-    list.push({ ...c, text: reviewedText(result.image.id, c, review).text });
+    const text = context
+      ? contextText(context, result.image.id, c).text
+      : reviewedText(result.image.id, c, review).text;
+    list.push({ ...c, text });
     kept.set(c.mask, list);
   });
   return kept;
@@ -145,10 +192,14 @@ export function tokenize(sentence: string): string[] {
 /** The masks of one image with at least one kept expression, with their distinct sentences in candidate order. */
 export function imageRefs(result: ImageResult, context: ExportContext): ExportRef[] {
   const refs: ExportRef[] = [];
-  const kept = keptByMask(result, context.policy, context.review);
+  const kept = keptByMask(result, context.policy, context.review, context);
+  // the released text is written as the released code has it: its trailing space and "!" run stay
+  const released = context.filter.captionText === 'released';
   for (const mask of result.masks) {
     // in candidate order; identical captions from several crops count once unless keepDuplicates
-    const texts = (kept.get(mask.index) ?? []).map((c) => c.text.trim()).filter((t) => t !== '');
+    const texts = (kept.get(mask.index) ?? [])
+      .map((c) => (released ? c.text : c.text.trim()))
+      .filter((t) => t.trim() !== '');
     const sentences = context.options.keepDuplicates ? texts : [...new Set(texts)];
     if (sentences.length === 0) continue;
     refs.push({ image: result.image, mask, sentences, tokens: sentences.map(tokenize) });

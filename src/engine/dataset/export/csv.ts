@@ -5,8 +5,8 @@
  * Review: rejected candidates and deleted masks are left out, edited texts replace generated ones. The CSV's own
  * filter runs when the reference loads it, so an accepted candidate below τ is written but only counted here.
  */
-import { decideResult, reviewedText, reviewMark } from '../../filter/index.ts';
-import { csvField, finite, type ExportContext } from './context.ts';
+import { decideResult, reviewMark } from '../../filter/index.ts';
+import { contextText, csvField, finite, type ExportContext } from './context.ts';
 import { writeMaskPngs } from './masks.ts';
 
 /** Writes `pseudo_supervision.csv` and `pseudo_masks/`. */
@@ -30,7 +30,7 @@ export async function exportCsv(context: ExportContext): Promise<void> {
             ),
         );
         if (candidates.length === 0) continue;
-        const captions = candidates.map((c) => reviewedText(result.image.id, c, review).text);
+        const captions = candidates.map((c) => contextText(context, result.image.id, c).text);
         const doc = candidates.map((c) => finite(oneMask ? c.scores.cos : c.scores.dos));
         file.write(
           `${[

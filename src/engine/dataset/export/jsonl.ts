@@ -1,6 +1,6 @@
 /** JSONL of every candidate with its scores, review mark and kept flag at the export's τ (`candidates.jsonl`). */
-import { decideResult, reviewedText, reviewMark } from '../../filter/index.ts';
-import type { ExportContext } from './context.ts';
+import { decideResult, reviewMark } from '../../filter/index.ts';
+import { contextText, type ExportContext } from './context.ts';
 
 /** Writes `candidates.jsonl`. */
 export async function exportJsonl(context: ExportContext): Promise<void> {
@@ -10,7 +10,7 @@ export async function exportJsonl(context: ExportContext): Promise<void> {
     for (const result of results) {
       const decisions = decideResult(result, policy, review);
       result.candidates.forEach((c, k) => {
-        const { text, edited } = reviewedText(result.image.id, c, review);
+        const { text, edited } = contextText(context, result.image.id, c);
         file.write(
           `${JSON.stringify({
             image_id: result.image.id,

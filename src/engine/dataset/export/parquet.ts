@@ -8,8 +8,8 @@
  */
 import { fileWriter, ParquetWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import type { CandidateResult, ImageResult } from '../../../shared/results.ts';
-import { decideResult, reviewedText, reviewMark } from '../../filter/index.ts';
-import type { ExportContext } from './context.ts';
+import { decideResult, reviewMark } from '../../filter/index.ts';
+import { contextText, type ExportContext } from './context.ts';
 
 /** Candidates per row group. */
 const ROW_GROUP = 65_536;
@@ -69,7 +69,7 @@ export async function exportParquet(context: ExportContext): Promise<void> {
         rows.push({
           result,
           c,
-          text: reviewedText(result.image.id, c, review).text,
+          text: contextText(context, result.image.id, c).text,
           kept: decisions[k].kept,
           reason: decisions[k].reason,
           review: reviewMark(review, result.image.id, c.mask, c.index),

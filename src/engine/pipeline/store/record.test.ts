@@ -52,6 +52,37 @@ describe('the commit log line formats', () => {
     }
   });
 
+  it('keeps each candidate’s released text in format 2 (suffix, whole text, or none), and reads records without it', () => {
+    const result = syntheticResult(8, { masks: 2 });
+    const [a, b, c] = result.candidates;
+    // hand-set: a trailing space (eot), a pad-stopped "!" run, and a text that does not start with the trimmed one
+    result.candidates = result.candidates.map((candidate) => {
+      const { scores, ...rest } = candidate;
+      const releasedText =
+        candidate === a
+          ? `${a.text} `
+          : candidate === b
+            ? `${b.text} !!!!`
+            : candidate === c
+              ? 'ünwant'
+              : undefined;
+      return { ...rest, ...(releasedText !== undefined ? { releasedText } : {}), scores } as typeof candidate;
+    });
+    const line = text(encodeLine(result));
+    expect(line.startsWith('{"record":2,')).toBe(true);
+    const decoded = decodeLine(line);
+    expect(JSON.stringify(decoded)).toBe(JSON.stringify(result));
+    expect(decoded.candidates.slice(0, 4).map((candidate) => candidate.releasedText)).toEqual([
+      `${a.text} `,
+      `${b.text} !!!!`,
+      'ünwant',
+      undefined,
+    ]);
+    // a body written before the field (none of its candidates has one) reads as before
+    const old = syntheticResult(8, { masks: 2 });
+    expect(JSON.stringify(decodeLine(text(encodeLine(old))))).toBe(JSON.stringify(old));
+  });
+
   it('refuses records of a newer version naming both versions, and names damage without quoting the line', () => {
     expect(() => decodeLine('{"record":3,"image":{"id":1}}')).toThrow(
       'it was written by a newer Pseudo-RIS Studio (record format 3; this version reads results version 1 and record format up to 2)',

@@ -79,6 +79,11 @@ interface Body {
   text: number[];
   stream: (number | string)[];
   beam: (number | null)[];
+  /**
+   * Per candidate, its `releasedText`: what it adds to `text` (usually " ", or " !!!" after a sampled pad), or `[full
+   * text]` when it does not start with `text`, or null when absent. Absent in bodies without any (written before it).
+   */
+  released?: (string | [string] | null)[];
   /** One character per candidate's decision (aligned with the candidates), or the decisions as they are. */
   decisions: string | Decision[];
 }
@@ -209,6 +214,14 @@ function compactLine(result: ImageResult): string {
     body.stream.push(c.streamId === undefined ? 0 : c.streamId === usualStream(result, c) ? 1 : c.streamId);
     body.beam.push(c.beamScore === undefined ? null : c.beamScore);
   }
+  if (result.candidates.some((c) => c.releasedText !== undefined))
+    body.released = result.candidates.map(({ text, releasedText }) =>
+      releasedText === undefined
+        ? null
+        : releasedText.startsWith(text)
+          ? releasedText.slice(text.length)
+          : [releasedText],
+    );
   const header = {
     record: RECORD_FORMAT,
     revision: result.revision ?? 0,
@@ -296,6 +309,17 @@ function expand(record: Record<string, unknown>, body: Body): ImageResult {
         case 'beamScore':
           out.beamScore = body.beam[k] !== null ? body.beam[k] : undefined;
           break;
+        case 'releasedText': {
+          // stored as a suffix of the trimmed text, or whole (in a one-element list) when it is not one
+          const released = body.released?.[k];
+          out.releasedText =
+            released === undefined || released === null
+              ? undefined
+              : typeof released === 'string'
+                ? `${String(row[0])}${released}`
+                : released[0];
+          break;
+        }
         default:
           out[key] = undefined;
       }
