@@ -52,7 +52,8 @@
  * |                     | beam-step rows (data-step), beam-cell (data-group, data-beam, data-    |
  * |                     | score, data-normalized, data-winner-path), beam-hypothesis rows        |
  * |                     | (data-step, data-score, data-winner), beam-winner (data-score,         |
- * |                     | data-stored-score, data-text)                                          |
+ * |                     | data-stored-score, data-text), beam-tie (why the winner won a tie:     |
+ * |                     | data-tied hypothesis indices, data-identical-groups)                   |
  * | preset-default / preset-reference | parameters panel presets                                 |
  * | settings-save       | parameters panel: save settings                                        |
  * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau;               |
@@ -114,6 +115,7 @@ export const TESTID = {
   beamCell: 'beam-cell',
   beamHypothesis: 'beam-hypothesis',
   beamWinner: 'beam-winner',
+  beamTie: 'beam-tie',
   presetDefault: 'preset-default',
   presetReference: 'preset-reference',
   settingsSave: 'settings-save',
