@@ -309,6 +309,10 @@ export const useCandidatesStore = defineStore('candidates', {
         useAppStore().notify('error', `Edit: ${errorMessage(error)}`);
       }
     },
+    /** Edits a line's caption: a group's edit applies to every member (one request and one undo step each). */
+    async editItem(item: CandidateItem, text: string): Promise<void> {
+      for (const member of itemMembers(item)) await this.edit(member.id, text);
+    },
     async undo(): Promise<void> {
       try {
         const result = await api().undo();
