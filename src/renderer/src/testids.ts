@@ -65,6 +65,13 @@
  * | export-files        | list of written files (one `export-file` per file)                     |
  * | models-pack         | one pack in the models panel (data-pack, data-valid)                   |
  * | provider-row        | one role's provider row                                                |
+ * | run-strip / run-stage | the line under the top bar / the run's in-image stage in it (run-queue too) |
+ * | canvas-stage        | mask canvas zoom box (data-zoom); canvas-zoom (its transform), canvas-fit |
+ * | filter-search       | candidates: caption search box; filter-empty when nothing matches     |
+ * | compare-pick / compare-dialog / compare-column / compare-scores | side-by-side comparison     |
+ * | inspector-save-trace / -heatmap-json / -heatmap-png | inspector downloads                      |
+ * | report-clipped      | report: the DoS axis is clipped (the last bin holds every DoS ≥ its edge) |
+ * | inspector-chart     | also data-axis-floor / -ceiling / -ticks and data-clipped-floor ("≤ −5") |
  */
 export const TESTID = {
   demoBadge: 'demo-badge',
