@@ -22,7 +22,8 @@ function cutTexts() {
     if (!own) continue;
     const style = getComputedStyle(el);
     if (['auto', 'scroll'].includes(style.overflowX)) continue;
-    if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0)
+    // a 1-px box is a screen-reader-only label (clipped on purpose)
+    if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 1)
       cut.push(
         `${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}.${[...el.classList].join('.')} "${el.textContent.trim().slice(0, 40)}" (${el.scrollWidth} > ${el.clientWidth})`,
       );
@@ -53,7 +54,23 @@ async function checkView(app, name) {
     await app.page.setViewportSize(size);
     await app.settled();
     await app.screenshot(`${name}-${size.width}x${size.height}`);
-    await app.checkLayout(`${name} ${size.width}×${size.height}`);
+    await app.checkLayout(`${name} ${size.width}×${size.height}`).catch(async (error) => {
+      // name the elements that stick out of their scroll box, the deepest first
+      const wide = await app.page.evaluate(() =>
+        [...document.querySelectorAll('.pane *')]
+          .filter((el) => {
+            const pane = el.closest('.pane').getBoundingClientRect();
+            return el.getBoundingClientRect().right > pane.right + 1;
+          })
+          .slice(-4)
+          .map(
+            (el) =>
+              `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ${Math.round(el.getBoundingClientRect().width)}px`,
+          ),
+      );
+      error.message += ` (past the pane: ${wide.join(', ')})`;
+      throw error;
+    });
     const cut = await app.page.evaluate(cutTexts);
     check(
       cut.length === 0,
