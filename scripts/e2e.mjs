@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runElectron } from '../e2e/electron.mjs';
 import { runIssue22 } from '../e2e/issue22.mjs';
+import { runIssue22Ui } from '../e2e/issue22-ui.mjs';
 import { runQueued } from '../e2e/queued.mjs';
 import { runScale } from '../e2e/scale.mjs';
 import { runServed } from '../e2e/served.mjs';
@@ -28,10 +29,15 @@ for (const [name, run] of [
   ['served mode in Chromium: queued runs (Redis + a worker process) show their queue', runQueued],
   // issue 20: a project of a few thousand images scrolls virtually and counts at τ as the rule does
   ['served mode in Chromium: a 3000-image gallery scrolls and counts', runScale],
-  // issue 22: the page stays quick and truthful while a run goes; its own block, runnable alone (`issue 22`)
+  // issue 22: the page stays quick and truthful while a run goes; its own block, runnable alone (`issue 22 in`)
   [
     'issue 22 in Chromium: interactive requests during a run, failed open, near-twin mask, project switch, pause',
     runIssue22,
+  ],
+  // issue 22's charts, labeling basics and layout; its own block, runnable alone (`issue 22 ui`)
+  [
+    'issue 22 ui in Chromium: chart axes, search, compare, saves, zoom, layout and every view at both sizes',
+    runIssue22Ui,
   ],
 ]) {
   if (only && !name.toLowerCase().startsWith(only)) continue;

@@ -52,7 +52,8 @@
  * |                     | beam-step rows (data-step), beam-cell (data-group, data-beam, data-    |
  * |                     | score, data-normalized, data-winner-path), beam-hypothesis rows        |
  * |                     | (data-step, data-score, data-winner), beam-winner (data-score,         |
- * |                     | data-stored-score, data-text)                                          |
+ * |                     | data-stored-score, data-text), beam-tie (why the winner won a tie:     |
+ * |                     | data-tied hypothesis indices, data-identical-groups)                   |
  * | preset-default / preset-reference | parameters panel presets                                 |
  * | settings-save       | parameters panel: save settings                                        |
  * | report-chart        | report charts (data-chart = dos-histogram / kept-vs-tau;               |
@@ -65,6 +66,13 @@
  * | project-notes       | what opening the project found (read-only folder, skipped line, rebuilt index) |
  * | models-pack         | one pack in the models panel (data-pack, data-valid)                   |
  * | provider-row        | one role's provider row                                                |
+ * | run-strip / run-stage | the line under the top bar / the run's in-image stage in it (run-queue too) |
+ * | canvas-stage        | mask canvas zoom box (data-zoom); canvas-zoom (its transform), canvas-fit |
+ * | filter-search       | candidates: caption search box; filter-empty when nothing matches     |
+ * | compare-pick / compare-dialog / compare-column / compare-scores | side-by-side comparison     |
+ * | inspector-save-trace / -heatmap-json / -heatmap-png | inspector downloads                      |
+ * | report-clipped      | report: the DoS axis is clipped (the last bin holds every DoS ≥ its edge) |
+ * | inspector-chart     | also data-axis-floor / -ceiling / -ticks and data-clipped-floor ("≤ −5") |
  */
 export const TESTID = {
   demoBadge: 'demo-badge',
@@ -116,6 +124,7 @@ export const TESTID = {
   beamCell: 'beam-cell',
   beamHypothesis: 'beam-hypothesis',
   beamWinner: 'beam-winner',
+  beamTie: 'beam-tie',
   presetDefault: 'preset-default',
   presetReference: 'preset-reference',
   settingsSave: 'settings-save',

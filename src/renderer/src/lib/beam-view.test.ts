@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BeamTrace } from '../../../shared/caption.ts';
-import { beamRows, beamText, hypothesisRows } from './beam-view.ts';
+import { beamRows, beamText, beamTies, hypothesisRows } from './beam-view.ts';
 
 // 0 pad, 1 "a", 2 "red", 3 "ball", 4 eot, 5 sot; one group of 2 beams.
 const trace = {
@@ -108,5 +108,24 @@ describe('the beam view rows', () => {
       [1, 'a', 2, -0.6, false],
       [null, 'a red', 3, -0.3, true],
     ]);
+  });
+
+  it('finds no tie and no repeated group when one group wins on score alone', () => {
+    expect(beamTies(trace)).toEqual({ tied: [], identicalGroups: [] });
+  });
+
+  it('names three groups that ran the same search and the three-way tie the later group wins', () => {
+    // three copies of the one group: the same beams every step, the same hypotheses, the last one the winner
+    const copies = [0, 1, 2];
+    const tripled = {
+      ...trace,
+      steps: trace.steps.map((step) => ({
+        ...step,
+        groups: copies.map((g) => ({ ...step.groups[0]!, group: g })),
+      })),
+      hypotheses: copies.flatMap((g) => trace.hypotheses.map((h) => ({ ...h, group: g }))),
+      winner: 5,
+    } as BeamTrace;
+    expect(beamTies(tripled)).toEqual({ tied: [1, 3, 5], identicalGroups: [[0, 1, 2]] });
   });
 });

@@ -122,3 +122,33 @@ export function beamRows(trace: BeamTrace): BeamRow[] {
     })),
   }));
 }
+
+/** Why the winner won when it did not win on score alone, and which groups repeat each other. */
+export interface BeamTieNote {
+  /** Hypotheses (trace indices) that share the winner's final score, in the order the search offered them. */
+  tied: number[];
+  /** Sets of groups whose beams were identical at every step (each set ≥ 2 groups, in group order). */
+  identicalGroups: number[][];
+}
+
+/**
+ * The ties the beam view must explain. The reference picks the best hypothesis with Python's stable sort and pop(),
+ * so among equal final scores the later one in group order wins; without a diversity penalty groups started from
+ * the same crop can run identical searches, which is how three groups tie three ways.
+ */
+export function beamTies(trace: BeamTrace): BeamTieNote {
+  const winner = trace.hypotheses[trace.winner];
+  const tied = winner
+    ? trace.hypotheses.flatMap((h, index) => (h.kept && h.score === winner.score ? [index] : []))
+    : [];
+  const signatures = new Map<string, number[]>();
+  const groupCount = trace.steps[0]?.groups.length ?? 0;
+  for (let g = 0; g < groupCount; g++) {
+    const signature = JSON.stringify(trace.steps.map((step) => step.groups[g]?.beams.map((b) => b.tokenIds)));
+    signatures.set(signature, [...(signatures.get(signature) ?? []), g]);
+  }
+  return {
+    tied: tied.length > 1 ? tied : [],
+    identicalGroups: [...signatures.values()].filter((s) => s.length > 1),
+  };
+}

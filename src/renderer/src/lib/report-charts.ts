@@ -7,6 +7,34 @@ const SPLIT = { lineStyle: { color: '#262b35' } };
 export const METHOD_COLOURS = { beam: '#56b4e9', sampling: '#e69f00', dcs: '#009e73' } as const;
 const METHOD_NAMES = { beam: 'beam', sampling: 'plain sampling', dcs: 'DCS' } as const;
 
+/** The legend below the plot, so that τ's label at the top of its line never lands on it. */
+const LEGEND = { bottom: 0, textStyle: TEXT };
+const GRID = { left: 8, right: 16, top: 28, bottom: 30, containLabel: true };
+
+/**
+ * Whether the histogram's last bin is open-ended: the engine puts every DoS past its last edge there, so the bin is
+ * labelled "≥ edge" and, when it holds any candidate, the chart says that its axis is clipped. Null without bins.
+ */
+export function lastBin(
+  histograms: Record<'beam' | 'sampling' | 'dcs', HistogramView>,
+): { label: string; clipped: boolean; note: string | null } | null {
+  const reference = referenceHistogram(histograms);
+  const n = reference.edges.length;
+  if (n < 2) return null;
+  const from = reference.edges[n - 2]!;
+  const top = reference.edges[n - 1]!;
+  const clipped = (['beam', 'sampling', 'dcs'] as const).some(
+    (method) => (histograms[method].counts[n - 2] ?? 0) > 0,
+  );
+  return {
+    label: `≥ ${from.toFixed(2)}`,
+    clipped,
+    note: clipped
+      ? `axis clipped: the last bin holds every DoS ≥ ${from.toFixed(2)}, values past ${top.toFixed(1)} included`
+      : null,
+  };
+}
+
 /**
  * Grouped histogram bars of DoS for beam / plain / DCS candidates, with τ marked. Bins come from the engine; bars
  * are labelled by their lower edge. Counts are turned into shares of each method so that methods with different
@@ -16,13 +44,12 @@ export function dosHistogramOption(
   histograms: Record<'beam' | 'sampling' | 'dcs', HistogramView>,
   tau: number,
 ): Record<string, unknown> {
-  const reference = histograms.dcs.edges.length
-    ? histograms.dcs
-    : histograms.beam.edges.length
-      ? histograms.beam
-      : histograms.sampling;
+  const reference = referenceHistogram(histograms);
   const labels = reference.edges.slice(0, -1).map((edge) => edge.toFixed(2));
-  const tauLabel = labelOfValue(reference.edges, tau);
+  const last = lastBin(histograms);
+  // the open-ended last bin says so on the axis ("≥ 2.90"); τ in it still finds its label
+  if (last) labels[labels.length - 1] = last.label;
+  const tauLabel = labelOfValue(reference.edges, tau, labels);
   const series = (['beam', 'sampling', 'dcs'] as const).map((method) => {
     const counts = histograms[method].counts;
     const total = counts.reduce((a, b) => a + b, 0);
@@ -46,8 +73,8 @@ export function dosHistogramOption(
   });
   return {
     animation: false,
-    legend: { top: 0, textStyle: TEXT },
-    grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+    legend: LEGEND,
+    grid: GRID,
     tooltip: {
       trigger: 'axis',
       valueFormatter: (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : ''),
@@ -71,8 +98,8 @@ export function keptShareOption(
 ): Record<string, unknown> {
   return {
     animation: false,
-    legend: { top: 0, textStyle: TEXT },
-    grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+    legend: LEGEND,
+    grid: GRID,
     tooltip: {
       trigger: 'axis',
       valueFormatter: (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : ''),
@@ -108,8 +135,16 @@ export function keptShareOption(
 }
 
 // The category label of the bin holding `value`, or null when it is outside the edges.
-function labelOfValue(edges: number[], value: number): string | null {
-  for (let i = 0; i + 1 < edges.length; i++)
-    if (value >= edges[i] && value < edges[i + 1]) return edges[i].toFixed(2);
+function labelOfValue(edges: number[], value: number, labels: string[]): string | null {
+  for (let i = 0; i + 1 < edges.length; i++) if (value >= edges[i] && value < edges[i + 1]) return labels[i]!;
   return null;
+}
+
+// The histogram whose bins label the axis: DCS's, else beam's, else plain sampling's.
+function referenceHistogram(histograms: Record<'beam' | 'sampling' | 'dcs', HistogramView>): HistogramView {
+  return histograms.dcs.edges.length
+    ? histograms.dcs
+    : histograms.beam.edges.length
+      ? histograms.beam
+      : histograms.sampling;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BAR_COLOURS, stepBars, tokenBarsOption, tokenLabel } from './token-bars.ts';
+import { BAR_COLOURS, barDomain, stepBars, tokenBarsOption, tokenLabel, unionDomain } from './token-bars.ts';
 
 const step = {
   chosen: 4,
@@ -43,23 +43,60 @@ describe('inspector token bars', () => {
     expect(option.series[0].data[0].itemStyle.color).toBe(BAR_COLOURS.chosen);
   });
 
-  it('grows logit bars from just below the smallest value so that the largest logit is the longest bar', () => {
+  it('grows logit bars from a round floor, with ticks naming true values and the clipped floor labelled', () => {
+    type Option = {
+      xAxis: { max: number; interval: number; axisLabel: { formatter: (v: number) => string } };
+      series: {
+        data: { value: number }[];
+        label: { formatter: (p: { dataIndex: number }) => string };
+        markLine?: { label: { formatter: string } };
+      }[];
+      axis: { floor: number; ticks: number[]; clippedLabel: string | null };
+    };
     const option = tokenBarsOption(stepBars(step, [-0.01, -199.8, -4.36, null], 4), {
       title: '',
       decimals: 2,
       baseline: 'min',
-    }) as {
-      series: { data: { value: number }[]; label: { formatter: (p: { dataIndex: number }) => string } }[];
-    };
-    // reversed order: −∞ (drawn empty), −199.8, −4.36, −0.01
+    }) as unknown as Option;
+    // reversed order: −∞ (drawn empty), −199.8 (clipped at the floor), −4.36, −0.01
     const values = option.series[0].data.map((d) => d.value);
     expect(values[0]).toBe(0);
-    expect(values[3]).toBeGreaterThan(values[2]);
-    expect(values[2]).toBeGreaterThan(values[1]);
-    expect(values[1]).toBeGreaterThan(0);
-    // the sentinel-scale value is clipped to a stub but keeps its true value in the label
+    expect(values[1]).toBe(0);
+    expect(values[2]).toBeCloseTo(0.64);
+    expect(values[3]).toBeCloseTo(4.99);
+    expect(option.axis.floor).toBe(-5);
+    expect(option.xAxis.max).toBe(5);
+    expect(option.xAxis.axisLabel.formatter(0)).toBe('−5');
+    expect(option.xAxis.axisLabel.formatter(4)).toBe('−1');
+    expect(option.axis.clippedLabel).toBe('≤ −5');
+    expect(option.series[0].markLine?.label.formatter).toBe('≤ −5');
+    // the sentinel-scale value keeps its true value in the label
     expect(option.series[0].label.formatter({ dataIndex: 1 })).toBe('-199.80 ✂');
     expect(option.series[0].label.formatter({ dataIndex: 0 })).toBe('−∞');
+  });
+
+  it('draws no floor line when nothing is clipped, and widens the axis to a shared domain', () => {
+    type Option = { series: { markLine?: unknown }[]; axis: { floor: number; ceiling: number } };
+    const bars = stepBars(step, [-0.01, -0.86, -0.5, -0.3], 4);
+    const own = tokenBarsOption(bars, { title: '', decimals: 2, baseline: 'min' }) as unknown as Option;
+    expect(own.series[0].markLine).toBeUndefined();
+    expect(own.axis).toMatchObject({ floor: -1, ceiling: 0 });
+    const shared = unionDomain([barDomain(bars, 'min'), { low: -4.39, high: 1.2 }]);
+    expect(shared).toEqual({ low: -4.39, high: 1.2 });
+    const wide = tokenBarsOption(bars, {
+      title: '',
+      decimals: 2,
+      baseline: 'min',
+      domain: shared,
+    }) as unknown as Option;
+    expect(wide.axis).toMatchObject({ floor: -5, ceiling: 2 });
+  });
+
+  it('spans probabilities from zero and leaves sentinel logits out of a logit domain', () => {
+    expect(barDomain(stepBars(step, [0.1, 0.6, 0, 0.3], 4))).toEqual({ low: 0, high: 0.6 });
+    expect(barDomain(stepBars(step, [-0.5, -199.8, -2, null], 4), 'min')).toEqual({ low: -2, high: -0.5 });
+    expect(barDomain(stepBars(step, [null, null, null, null], 4), 'min')).toBeNull();
+    expect(unionDomain([null, null])).toBeNull();
   });
 
   it('scales logit bars to the values that matter, not to the −200 sentinel', () => {

@@ -3,6 +3,7 @@
  * token and whether each token is in the kept set V. Pure, so it can be tested without a DOM.
  */
 import type { TraceStep, TraceVector } from '../../../shared/caption.ts';
+import { niceScale, tickLabel } from './axis.ts';
 
 /** Colours of the bars: the chosen token, tokens in V, tokens outside V. */
 export const BAR_COLOURS = { chosen: '#e69f00', kept: '#56b4e9', dropped: '#59606c' } as const;
@@ -62,32 +63,54 @@ export function tokenLabel(text: string): string {
   return shown.length ? shown : '""';
 }
 
+/** The value range a chart's axis must cover: its bars drawn to scale (sentinel-region logits left out). */
+export interface BarDomain {
+  low: number;
+  high: number;
+}
+
 /**
- * The ECharts option for a list of bars; the largest bar is drawn at the top.
+ * The range of the bars drawn to scale: for logits, those within SENTINEL_GAP of the largest (the rest are clipped
+ * at the floor); for probabilities and weights, every value and zero. Null when no bar has a finite value.
+ */
+export function barDomain(bars: TokenBar[], baseline: 'zero' | 'min' = 'zero'): BarDomain | null {
+  const finite = bars.map((bar) => bar.value).filter((v): v is number => v !== null);
+  if (!finite.length) return null;
+  const high = Math.max(...finite);
+  if (baseline === 'zero') return { low: Math.min(0, ...finite), high: Math.max(0, high) };
+  return { low: Math.min(...finite.filter((v) => v >= high - SENTINEL_GAP)), high };
+}
+
+/** The smallest range covering every given one (null ones skipped): the one scale of charts read side by side. */
+export function unionDomain(domains: (BarDomain | null)[]): BarDomain | null {
+  const present = domains.filter((d): d is BarDomain => d !== null);
+  if (!present.length) return null;
+  return { low: Math.min(...present.map((d) => d.low)), high: Math.max(...present.map((d) => d.high)) };
+}
+
+/**
+ * The ECharts option for a list of bars; the largest bar is drawn at the top, on a value axis with round ticks.
  *
  * `baseline: 'zero'` suits probabilities and weights. Logits are often all negative and close together (−0.01 vs
- * −199.8), where bars grown from zero would make the smallest value the longest bar; `baseline: 'min'` grows bars
- * from just below the smallest value shown instead, and every bar carries its true value as a label.
+ * −4.39), where bars grown from zero would make the smallest value the longest bar; `baseline: 'min'` grows bars
+ * from the axis floor instead (a round value at or below the smallest logit drawn to scale), and the ticks name
+ * true values, so a bar's length reads against the axis. Sentinel-scale logits (−200, "never") sit below the floor:
+ * they are drawn at it, the floor gets a labelled line ("≤ −5"), and their labels keep the true value. `domain`
+ * widens the axis to a range shared with other charts (one scale for the logits of a step).
  */
 export function tokenBarsOption(
   bars: TokenBar[],
-  options: { title: string; decimals: number; baseline?: 'zero' | 'min' },
+  options: { title: string; decimals: number; baseline?: 'zero' | 'min'; domain?: BarDomain | null },
 ): Record<string, unknown> {
+  const baseline = options.baseline ?? 'zero';
   const reversed = [...bars].reverse();
-  const finite = bars.map((bar) => bar.value).filter((v): v is number => v !== null);
-  let base = 0;
-  /** Values below this are drawn as clipped stubs (sentinel region); −∞ when nothing is clipped. */
-  let clipBelow = -Infinity;
-  if (options.baseline === 'min' && finite.length) {
-    const max = Math.max(...finite);
-    clipBelow = max - SENTINEL_GAP;
-    const shown = finite.filter((v) => v >= clipBelow);
-    const min = Math.min(...shown);
-    base = min - (max > min ? (max - min) * 0.05 : 1);
-  }
-  const clipped = (v: number | null) => v !== null && v < clipBelow;
-  // a clipped bar is a short stub: 2 % of the longest bar drawn to scale
-  const stub = finite.length ? (Math.max(...finite) - base) * 0.02 : 0;
+  const own = barDomain(bars, baseline);
+  const range = unionDomain([own, options.domain ?? null]) ?? { low: 0, high: 1 };
+  const scale = niceScale(range.low, range.high);
+  const base = scale.floor;
+  const clipped = (v: number | null) => v !== null && v < base;
+  const anyClipped = reversed.some((bar) => clipped(bar.value));
+  const floorText = `≤ ${tickLabel(base, scale.step)}`;
   const format = (v: number | null) =>
     v === null ? '−∞' : clipped(v) ? `${v.toFixed(options.decimals)} ✂` : v.toFixed(options.decimals);
   return {
@@ -105,14 +128,23 @@ export function tokenBarsOption(
       formatter: (params: { dataIndex: number }[]) => {
         const bar = reversed[params[0]?.dataIndex ?? 0];
         return bar
-          ? `${bar.label}: ${format(bar.value)} (${bar.role === 'chosen' ? 'chosen' : bar.role === 'kept' ? 'in V' : 'outside V'})`
+          ? `${bar.label}: ${format(bar.value)}${clipped(bar.value) ? ` (below the floor, drawn at ${floorText})` : ''} (${bar.role === 'chosen' ? 'chosen' : bar.role === 'kept' ? 'in V' : 'outside V'})`
           : '';
       },
     },
+    // the axis runs over the bar lengths (value − floor); its labels add the floor back, so ticks name true values
     xAxis: {
       type: 'value',
       min: 0,
-      axisLabel: { show: options.baseline !== 'min', color: '#9aa3b2', fontSize: 10 },
+      max: scale.ceiling - base,
+      interval: scale.step,
+      axisLabel: {
+        show: true,
+        color: '#9aa3b2',
+        fontSize: 10,
+        hideOverlap: true,
+        formatter: (v: number) => tickLabel(v + base, scale.step),
+      },
       splitLine: { lineStyle: { color: '#262b35' } },
     },
     yAxis: {
@@ -126,10 +158,8 @@ export function tokenBarsOption(
         type: 'bar',
         barMaxWidth: 12,
         data: reversed.map((bar) => ({
-          value: bar.value === null ? 0 : clipped(bar.value) ? stub : bar.value - base,
-          itemStyle: clipped(bar.value)
-            ? { color: BAR_COLOURS.dropped, opacity: 0.6 }
-            : { color: BAR_COLOURS[bar.role] },
+          value: bar.value === null || clipped(bar.value) ? 0 : bar.value - base,
+          itemStyle: { color: BAR_COLOURS[bar.role] },
         })),
         label: {
           show: true,
@@ -138,7 +168,18 @@ export function tokenBarsOption(
           fontSize: 10,
           formatter: (p: { dataIndex: number }) => format(reversed[p.dataIndex].value),
         },
+        markLine: anyClipped
+          ? {
+              silent: true,
+              symbol: 'none',
+              lineStyle: { color: '#d55e00', type: 'dashed', width: 1.5 },
+              label: { formatter: floorText, position: 'insideEndTop', color: '#f0a35e', fontSize: 10 },
+              data: [{ xAxis: 0 }],
+            }
+          : undefined,
       },
     ],
+    /** Read by tests and the e2e (data-floor): the axis and the clipped floor's label, when bars are clipped. */
+    axis: { ...scale, clippedLabel: anyClipped ? floorText : null },
   };
 }

@@ -10,6 +10,7 @@ import {
   groupRows,
   itemMembers,
   keptIds,
+  matchesSearch,
   reviewedMembers,
   toggledDecision,
   useCandidatesStore,
@@ -182,5 +183,40 @@ describe("the page's keep policy comes from the project's saved settings, seed i
       // the slider's count is the engine's now (src/engine/service/scale.test.ts, shared/kept-counter.test.ts)
       expect([...candidates.kept]).toEqual([drawn]);
     }
+  });
+});
+
+describe('caption search', () => {
+  it('matches when every word of the query occurs in the caption, case and spacing ignored', () => {
+    const c = candidate({ text: 'a Red  circle' });
+    expect(matchesSearch(c, 'red ci')).toBe(true);
+    expect(matchesSearch(c, '  CIRCLE ')).toBe(true);
+    expect(matchesSearch(c, 'red square')).toBe(false);
+    expect(matchesSearch(c, '')).toBe(true);
+  });
+
+  it('searches the edited text and the generated one', () => {
+    const c = candidate({ text: 'a red circle', editedText: 'the left ball' });
+    expect(matchesSearch(c, 'left')).toBe(true);
+    expect(matchesSearch(c, 'circle')).toBe(true);
+  });
+
+  it('narrows the table together with the other filters', () => {
+    setActivePinia(createPinia());
+    const store = useCandidatesStore();
+    store.list = [
+      candidate({ id: 'a', text: 'a red circle', method: 'dcs' }),
+      candidate({
+        id: 'b',
+        text: 'a red square',
+        method: 'beam',
+        setting: { kind: 'beam', beams: 6, groups: 3, scoring: 'raw-logits' },
+      }),
+      candidate({ id: 'c', text: 'a blue circle', method: 'dcs' }),
+    ];
+    store.filters.search = 'red';
+    expect(store.rows.map((r) => r.id).sort()).toEqual(['a', 'b']);
+    store.filters.method = 'dcs';
+    expect(store.rows.map((r) => r.id)).toEqual(['a']);
   });
 });

@@ -51,6 +51,17 @@ export function normalizedText(candidate: Pick<CandidateView, 'text' | 'editedTe
 }
 
 /**
+ * Whether a caption matches a search: every word of `query` occurs in it (case and spacing ignored, edited text when
+ * there is one, generated text too), so "red ci" finds "a red circle". An empty query matches everything.
+ */
+export function matchesSearch(candidate: Pick<CandidateView, 'text' | 'editedText'>, query: string): boolean {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return true;
+  const texts = [normalizedText(candidate), candidate.text.toLowerCase()];
+  return words.every((word) => texts.some((text) => text.includes(word)));
+}
+
+/**
  * One line of the candidates table: a candidate whose caption is unique among the rows shown, a group of candidates
  * with the same caption (collapsed into one line with a count; its review applies to every member), or, while its
  * group is expanded, one member of a group (its own decoding, crop and DoS, reviewed on its own).
@@ -123,8 +134,9 @@ export const useCandidatesStore = defineStore('candidates', {
     loading: false,
     /** Keys (normalized captions) of the duplicate groups shown expanded. */
     expanded: [] as string[],
-    /** Review filters: decoding method, crop (its cropKey), kept at τ only, not reviewed yet only. */
+    /** Review filters: caption search, decoding method, crop (its cropKey), kept at τ only, not reviewed only. */
     filters: {
+      search: '',
       method: 'all' as 'all' | CandidateView['method'],
       crop: 'all' as string,
       keptOnly: false,
@@ -143,6 +155,7 @@ export const useCandidatesStore = defineStore('candidates', {
       const f = state.filters;
       return this.allRows.filter(
         (candidate) =>
+          matchesSearch(candidate, f.search) &&
           (f.method === 'all' || candidate.method === f.method) &&
           (f.crop === 'all' || candidate.cropKey === f.crop) &&
           (!f.keptOnly || this.kept.has(candidate.id)) &&
@@ -295,6 +308,10 @@ export const useCandidatesStore = defineStore('candidates', {
       } catch (error) {
         useAppStore().notify('error', `Edit: ${errorMessage(error)}`);
       }
+    },
+    /** Edits a line's caption: a group's edit applies to every member (one request and one undo step each). */
+    async editItem(item: CandidateItem, text: string): Promise<void> {
+      for (const member of itemMembers(item)) await this.edit(member.id, text);
     },
     async undo(): Promise<void> {
       try {

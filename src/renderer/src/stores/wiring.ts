@@ -3,6 +3,7 @@
  * react, so the stores themselves import only downwards. Called once, after Pinia is installed (main.ts).
  */
 import { useCandidatesStore } from './candidates.ts';
+import { useCompareStore } from './compare.ts';
 import { onStoreEvent } from './events.ts';
 import { useExportStore } from './export.ts';
 import { useFilterStore } from './filter.ts';
@@ -25,6 +26,7 @@ export function wireStores(): () => void {
       useWorkspaceStore().close();
       useCandidatesStore().$reset();
       useInspectorStore().$reset();
+      useCompareStore().clear();
       useReportStore().clear();
       useExportStore().forgetResult();
     }),
