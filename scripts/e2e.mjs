@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAttribution } from '../e2e/attribution.mjs';
 import { runElectron } from '../e2e/electron.mjs';
 import { runIssue22 } from '../e2e/issue22.mjs';
 import { runQueued } from '../e2e/queued.mjs';
@@ -32,6 +33,11 @@ for (const [name, run] of [
   [
     'issue 22 in Chromium: interactive requests during a run, failed open, near-twin mask, project switch, pause',
     runIssue22,
+  ],
+  // issue 22: occlusion attribution in the inspector; its own block, runnable alone (`attribution`)
+  [
+    'attribution in Chromium: the inspector maps a step’s log-probability drops over the crop',
+    runAttribution,
   ],
 ]) {
   if (only && !name.toLowerCase().startsWith(only)) continue;
