@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAttribution } from '../e2e/attribution.mjs';
 import { runElectron } from '../e2e/electron.mjs';
 import { runIssue22 } from '../e2e/issue22.mjs';
 import { runIssue22Ui } from '../e2e/issue22-ui.mjs';
@@ -38,6 +39,11 @@ for (const [name, run] of [
   [
     'issue 22 ui in Chromium: chart axes, search, compare, saves, zoom, layout and every view at both sizes',
     runIssue22Ui,
+  ],
+  // issue 22: occlusion attribution in the inspector; its own block, runnable alone (`attribution`)
+  [
+    'attribution in Chromium: the inspector maps a step’s log-probability drops over the crop',
+    runAttribution,
   ],
 ]) {
   if (only && !name.toLowerCase().startsWith(only)) continue;

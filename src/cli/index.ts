@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit.ts';
+import { registerAttribute } from './commands/attribute.ts';
 import { registerCaption } from './commands/caption.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerEval(program);
   registerTrace(program);
+  registerAttribute(program);
   registerServe(program);
   return program;
 }

@@ -54,6 +54,7 @@ export const API_METHODS = {
   getTrace: 'inspector:trace',
   getBeamTrace: 'inspector:beam',
   rerunCrop: 'inspector:rerun',
+  attributeStep: 'inspector:attribute',
 
   getReport: 'report:get',
   exportDataset: 'export:run',

@@ -25,6 +25,23 @@ describe('the API contract', () => {
     for (const event of Object.values(API_EVENTS)) expect(event).toMatch(/^[a-z]+:[a-zA-Z]+$/);
   });
 
+  it('gives inspector:attribute an 8×8 grid by default and refuses grids outside 2–16 and negative steps', () => {
+    expect(parseParams('inspector:attribute', { candidateId: '1:0:3', step: 2 })).toEqual({
+      candidateId: '1:0:3',
+      step: 2,
+      grid: 8,
+    });
+    expect(() => parseParams('inspector:attribute', { candidateId: '1:0:3', step: 0, grid: 17 })).toThrow(
+      'inspector:attribute: invalid parameters: grid: grid must be 2–16 patches per side',
+    );
+    expect(() => parseParams('inspector:attribute', { candidateId: '1:0:3', step: -1 })).toThrow(
+      'step: step must be ≥ 0',
+    );
+    expect(() => parseParams('inspector:attribute', { candidateId: '1:0:3', step: 1, token: 2.5 })).toThrow(
+      'token: token must be an integer id',
+    );
+  });
+
   it('fills defaults and rejects malformed parameters with a message naming the field', () => {
     expect(parseParams('project:openDemo', { dir: '/tmp/demo' })).toEqual({
       dir: '/tmp/demo',

@@ -20,6 +20,7 @@ import {
   type EventChannel,
   type RequestChannel,
 } from './api-names.ts';
+import type { OcclusionAttribution } from './attribution.ts';
 import type { BeamTrace, CaptionTrace, TraceComparison } from './caption.ts';
 import type { PackSummary, ProviderInfo } from './models.ts';
 import type { CandidateResult, DecodingMethod, RunProgress as EngineRunProgress } from './results.ts';
@@ -382,6 +383,22 @@ export const REQUEST_SCHEMAS = {
     candidateId: IdSchema,
     overrides: DecodingOverridesSchema.default({}),
   }),
+  /**
+   * Occlusion attribution of step `step` of a candidate (its tokens teacher-forced): the drop of the token's
+   * log-probability per grey patch of a `grid`×`grid` grid over the crop, naive and DCS. `token` defaults to the
+   * candidate's own token at that step; the engine checks `step` against the candidate's length.
+   */
+  'inspector:attribute': z.strictObject({
+    candidateId: IdSchema,
+    step: z.number().int('step must be an integer').min(0, 'step must be ≥ 0'),
+    token: z.number().int('token must be an integer id').min(0, 'token must be ≥ 0').optional(),
+    grid: z
+      .number()
+      .int('grid must be an integer')
+      .min(2, 'grid must be 2–16 patches per side')
+      .max(16, 'grid must be 2–16 patches per side')
+      .default(8),
+  }),
 
   'report:get': z.strictObject({ tau: TauSchema.optional() }),
   'export:run': z
@@ -660,6 +677,11 @@ export interface InspectorRerun {
   comparison: TraceComparison;
 }
 
+/** The occlusion attribution of one step of a candidate, with its candidate id (engine: pipeline/attribute.ts). */
+export interface InspectorAttribution extends OcclusionAttribution {
+  candidateId: string;
+}
+
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]). */
 export interface HistogramView {
   edges: number[];
@@ -811,6 +833,7 @@ export interface ApiResults {
   'inspector:trace': InspectorTrace;
   'inspector:beam': InspectorBeamTrace;
   'inspector:rerun': InspectorRerun;
+  'inspector:attribute': InspectorAttribution;
   'report:get': ReportView;
   'export:run': ExportResult;
   'dialog:chooseFolder': string | null;

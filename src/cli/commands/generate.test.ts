@@ -9,31 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeScenes } from '../../engine/testing/fixtures.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { EXIT } from '../exit.ts';
-import { main } from '../index.ts';
+import { runCliInProcess } from '../in-process.ts';
 
 const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let root: string;
 let scenes: Awaited<ReturnType<typeof writeScenes>>;
 let fast: string;
 
-/**
- * Runs the CLI in this process (its `main`, as bin/pseudo-ris.mjs does), capturing its output: no tsx start-up per
- * call. Runs that need their own process (a lock held by another pid, SIGINT) use {@link cli}.
- */
-async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const writes = [process.stdout.write, process.stderr.write] as const;
-  process.stdout.write = ((chunk: string) => ((out.stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((out.stderr += chunk), true)) as typeof process.stderr.write;
-  try {
-    process.exitCode = undefined;
-    const code = await main(['node', 'pseudo-ris', ...args]);
-    return { code, ...out };
-  } finally {
-    [process.stdout.write, process.stderr.write] = writes;
-    process.exitCode = undefined;
-  }
-}
+const inProcess = runCliInProcess;
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {

@@ -5,6 +5,7 @@ import { Project } from '../../engine/pipeline/store/index.ts';
 import { traceCandidate } from '../../engine/pipeline/trace.ts';
 import { resolvePackDir } from '../pack.ts';
 import { sayProjectNotes } from '../notes.ts';
+import { wholeNumber as int } from '../flags.ts';
 
 /** Registers `trace <project> --image <id> --mask <k> --candidate <n>`: prints a candidate's decoding trace. */
 export function registerTrace(program: Command): void {
@@ -103,13 +104,6 @@ function printBeam(beam: BeamTrace, stored: string, reproduced: boolean): void {
       `  hypothesis g${h.group} ${when}: "${text(h.tokenIds)}" Σ ${h.sum.toFixed(3)} / ${h.tokenIds.length} = ${h.score.toFixed(4)} (${fate})\n`,
     );
   });
-}
-
-function int(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
-  return n;
 }
 
 function fmt(v: number | null): string {

@@ -40,6 +40,7 @@ export {
 } from './captioner.ts';
 export { generateCaptions, samplingSettings, type GenerateInput, type GenerateOutput } from './generate.ts';
 export { traceBeam, type TracedBeam } from './beam-trace.ts';
+export { occludedCrops, occlusionGrid } from './occlusion.ts';
 export { compareTraces, recordStep, replayTrace } from './trace.ts';
 export {
   captionBatches,

@@ -8,6 +8,7 @@ export * from './engine.ts';
 export * from './run.ts';
 export * from './store/index.ts';
 export * from './trace.ts';
+export * from './attribute.ts';
 // the queue mode's parts the service runs: the coordinator in-process, the watch of a project coordinated elsewhere
 export { runCoordinator } from './queue/coordinator.ts';
 export { QUEUE_PROGRESS_FILE, watchQueuedProject, type QueuedProjectWatch } from './queue/progress-file.ts';

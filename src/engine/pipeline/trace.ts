@@ -29,12 +29,18 @@ export interface CandidateTrace {
   reproduced: boolean;
 }
 
-/** Regenerates the trace of candidate `candidate` of mask `mask` of image `imageId`. */
-export async function traceCandidate(
+/** A stored candidate of a project, found by image id, mask index and candidate index within the mask. */
+export interface CandidateWhere {
+  image: number;
+  mask: number;
+  candidate: number;
+}
+
+/** The committed result and the candidate at `where` (throws a message naming the valid ranges). */
+export function storedCandidate(
   projectDir: string,
-  where: { image: number; mask: number; candidate: number },
-  stages: PackStages,
-): Promise<CandidateTrace> {
+  where: CandidateWhere,
+): { project: Project; result: ImageResult; candidate: CandidateResult } {
   const project = Project.open(projectDir);
   const result = project.catalog.get(where.image);
   if (!result) throw new Error(`image ${where.image} has no committed result in ${project.dir}`);
@@ -50,6 +56,16 @@ export async function traceCandidate(
     throw new Error(
       `mask ${where.mask} of image ${where.image} ${range('candidates', candidates.length)}, not ${where.candidate}`,
     );
+  return { project, result, candidate };
+}
+
+/** Regenerates the trace of candidate `candidate` of mask `mask` of image `imageId`. */
+export async function traceCandidate(
+  projectDir: string,
+  where: CandidateWhere,
+  stages: PackStages,
+): Promise<CandidateTrace> {
+  const { project, result, candidate } = storedCandidate(projectDir, where);
   const settings = project.file.settings;
   const image = await stages.load(result.image.path, settings.maxPixels);
   const input = { image, result, settings, stages, mask: where.mask, crop: candidate.crop };
@@ -143,9 +159,9 @@ export async function decodeBeamWithTrace(input: DecodeBeamInput): Promise<BeamT
 
 /**
  * The decoder's input for every stored mask's crop of one type of the image, built and encoded as a run does (DCS
- * needs all of them; beam search decodes the target's only).
+ * needs all of them; beam search decodes the target's only; occlusion attribution patches the target's).
  */
-function storedCropsInput({
+export function storedCropsInput({
   image,
   result,
   settings,

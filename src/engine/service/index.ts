@@ -194,6 +194,7 @@ export function createEngineService(options: EngineServiceOptions): ApiHandlers 
     'inspector:trace': (params) => session.inspector.trace(params),
     'inspector:beam': (params) => session.inspector.beam(params),
     'inspector:rerun': (params) => session.inspector.rerun(params),
+    'inspector:attribute': (params) => session.inspector.attribute(params),
     'report:get': async (params) => session.outputs.report(params),
     'export:run': (params, context) => session.outputs.export(params, context),
 

@@ -1,11 +1,13 @@
 /**
  * The caption inspector: replays one stored candidate's decoding with a per-step trace (`inspector:trace`), replays
  * a beam candidate's search with its beams, hypotheses and winner (`inspector:beam`), and re-runs a crop with other
- * sampling settings side by side, plain and with distinctive caption sampling (`inspector:rerun`). The image is
- * loaded again from the confined folders; nothing is stored.
+ * sampling settings side by side, plain and with distinctive caption sampling (`inspector:rerun`), and explains one
+ * step with occlusion attribution (`inspector:attribute`). The image is loaded again from the confined folders;
+ * nothing is stored. Every method is interactive model work: the service runs it in the interactive lane.
  */
 import {
   ApiError,
+  type InspectorAttribution,
   type InspectorBeamTrace,
   type InspectorRerun,
   type InspectorTrace,
@@ -14,7 +16,12 @@ import {
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { compareTraces } from '../caption/index.ts';
-import { decodeBeamWithTrace, decodeWithTrace, type DecodeTweaks } from '../pipeline/index.ts';
+import {
+  attributeOcclusion,
+  decodeBeamWithTrace,
+  decodeWithTrace,
+  type DecodeTweaks,
+} from '../pipeline/index.ts';
 import type { SessionState } from './session-state.ts';
 import { maskId } from './views.ts';
 
@@ -101,6 +108,41 @@ export class Inspector {
       dcs,
       comparison: compareTraces(naive, dcs),
     };
+  }
+
+  async attribute({
+    candidateId,
+    step,
+    token,
+    grid,
+  }: ParsedParams<'inspector:attribute'>): Promise<InspectorAttribution> {
+    const { result, candidate } = this.session.candidate(candidateId);
+    const last = candidate.tokens.length - 2;
+    if (step > last)
+      throw new ApiError(
+        'invalid-params',
+        `step must be in 0..${last}: candidate ${candidateId} has ${candidate.tokens.length} tokens (sot first), got ${step}`,
+      );
+    const settings = this.session.require().file.settings;
+    const stages = await this.session.stages();
+    const vocabulary = stages.captionTokenizer.vocabularySize();
+    if (token !== undefined && token >= vocabulary)
+      throw new ApiError('invalid-params', `token must be an id in 0..${vocabulary - 1}, got ${token}`);
+    const path = await this.session.scope.check(result.image.path, 'image');
+    const image = await stages.load(path, settings.maxPixels);
+    const attribution = await attributeOcclusion({
+      image,
+      result,
+      settings,
+      stages,
+      mask: candidate.mask,
+      crop: candidate.crop,
+      tokens: candidate.tokens,
+      step,
+      ...(token !== undefined ? { token } : {}),
+      grid,
+    });
+    return { candidateId, ...attribution };
   }
 
   /** Loads a stored image from the confined folders and decodes one setting with a trace (`decodeWithTrace`). */

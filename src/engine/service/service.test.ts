@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
+  InspectorAttribution,
   CandidateView,
   DosScores,
   ImagePage,
@@ -156,6 +157,28 @@ describe('the engine facade on the demo pack', () => {
     expect(rerun.dcs.text).toBe(dcs.text);
     expect(rerun.naive.calibrated).toBe(false);
     expect(rerun.comparison.right.text).toBe(rerun.dcs.text);
+    // Occlusion attribution of step 1: a 2×2 grid gives four drops per distribution, the token is the candidate's.
+    const attribution = await call<InspectorAttribution>('inspector:attribute', {
+      candidateId: dcs.id,
+      step: 1,
+      grid: 2,
+    });
+    expect(attribution.candidateId).toBe(dcs.id);
+    expect(attribution.token).toBe(traced.trace.tokenIds[2]);
+    expect(attribution.boxes).toEqual([
+      { x: 0, y: 0, width: 112, height: 112 },
+      { x: 112, y: 0, width: 112, height: 112 },
+      { x: 0, y: 112, width: 112, height: 112 },
+      { x: 112, y: 112, width: 112, height: 112 },
+    ]);
+    expect(attribution.naive.drop).toHaveLength(4);
+    expect(attribution.dcs.drop).toHaveLength(4);
+    await expect(call('inspector:attribute', { candidateId: dcs.id, step: 1, grid: 1 })).rejects.toThrow(
+      'grid must be 2–16 patches per side',
+    );
+    await expect(
+      call('inspector:attribute', { candidateId: dcs.id, step: traced.trace.tokenIds.length - 1 }),
+    ).rejects.toThrow(`step must be in 0..${traced.trace.tokenIds.length - 2}`);
     // The beam view: the crop's search replayed with tracing; its winner is the stored candidate and score.
     const beam = candidates.find((c) => c.method === 'beam')!;
     const beamed = await call<InspectorBeamTrace>('inspector:beam', { candidateId: beam.id });

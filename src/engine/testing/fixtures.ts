@@ -2,8 +2,10 @@
  * Shared fixtures of the pipeline tests: a few shapes-world scenes with their ground truth as a COCO file (imported
  * masks keep the runs fast and exact) and reduced caption settings. Not used outside tests.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProject, type PackStages } from '../pipeline/index.ts';
 import { groundTruthToCoco } from '../dataset/evaluate.ts';
 import { generateScenes, type GroundTruth } from '../demo/index.ts';
 import { parseSettings, type Settings, type SettingsInput } from '../../shared/settings.ts';
@@ -35,4 +37,20 @@ export function withoutTimings<T extends { counters?: unknown }>(result: T): Omi
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { counters, ...rest } = result;
   return rest;
+}
+
+/**
+ * A demo project run in a fresh temporary folder: `images` scenes of scene seed `sceneSeed`, decoded with the fast
+ * settings and `seed`. Answers the project folder.
+ */
+export async function runDemoProject(
+  prefix: string,
+  stages: PackStages,
+  { images, sceneSeed, seed }: { images: number; sceneSeed: number; seed: number },
+): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const { scenes, coco } = await writeScenes(dir, images, sceneSeed);
+  const project = join(dir, 'project');
+  await runProject({ project, images: scenes, settings: fastSettings(coco, { seed }), stages });
+  return project;
 }
