@@ -14,105 +14,25 @@
  * one text run and one decoder run per step; `dedupe: false` gives the reference's cost for comparisons.
  *
  * With the cached contract (runtime/README.md "Fast contracts": `cross` + `decoderWithPast` sessions), a step instead
- * runs the cached decoder over one row per distinct (prefix, crop) pair, feeding only each row's newest token and the
- * self-attention past of the row's parent (its prefix minus the last token, same crop; see cache.ts). One run per
- * crop with rows: the crop's cross-attention keys/values, computed once per crop by the cross graph, are fed once as
- * [1,Hx,T,Dx] and broadcast over its rows.
- * The logits are those of the full-prefix path (byte-identical on the demo pack, ≤ 1e-4 for real exports).
- *
- * Longer than the ~400-line guide: the full-prefix and cached contracts must feed and read the same rows, so both
- * paths live beside each other (their equivalence is tested byte for byte).
+ * runs the cached decoder (cached-decoder.ts), whose logits are those of the full-prefix path (byte-identical on the
+ * demo pack, ≤ 1e-4 for real exports). Sessions are opened lazily and counted in sessions.ts.
  */
-import {
-  batchCandidates,
-  declaredShape,
-  floatData,
-  floatOutput,
-  floatTensor,
-  int64Tensor,
-  pickBatchSize,
-  stopMeasuring,
-  type BatchChoice,
-  type DeclaredInputs,
-  type Tensor,
-} from '../runtime/index.ts';
-import { gatherRows, planStep, rowsToDrop, type CachePair, type PlannedRow } from './cache.ts';
+import { floatOutput, floatTensor, int64Tensor, type BatchChoice } from '../runtime/index.ts';
+import { CachedDecoder } from './cached-decoder.ts';
+import { CaptionerGraphs, emptyCounters, type CaptionCounters, type CaptionerSessions } from './sessions.ts';
 
-/** The part of a session the captioner needs (satisfied by the runtime's `ModelSession`). */
-export interface SessionLike {
-  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
-}
-
-/** A session whose declared inputs can be read (the cached decoder's layer count and head shapes). */
-export type DeclaredSessionLike = SessionLike & DeclaredInputs;
-
-/**
- * A session, or an opener called on the session's first use (at most once; the pack caches the session). Openers let
- * a captioner hold only what its path runs: the cached path never opens the full-prefix text + decoder graphs.
- */
-export type SessionSource<T extends SessionLike = SessionLike> = T | (() => Promise<T>);
-
-/** The captioner's sessions: the three graphs, plus the cached contract's two when the pack offers them. */
-export interface CaptionerSessions {
-  visual: SessionSource;
-  text: SessionSource;
-  decoder: SessionSource;
-  /** `captioner.cross`: image_embs → cross_key_j / cross_value_j. */
-  cross?: SessionSource;
-  /** `captioner.decoderWithPast`: one new position per row with the self-attention cache. */
-  decoderWithPast?: SessionSource<DeclaredSessionLike>;
-}
-
-/** Captioner sessions that are all open already (tests, tools that hold bare sessions). */
-export interface OpenCaptionerSessions extends CaptionerSessions {
-  visual: SessionLike;
-  text: SessionLike;
-  decoder: SessionLike;
-  cross?: SessionLike;
-  decoderWithPast?: DeclaredSessionLike;
-}
-
-type Graph = keyof CaptionerSessions;
+export {
+  emptyCounters,
+  type CaptionCounters,
+  type CaptionerSessions,
+  type DeclaredSessionLike,
+  type OpenCaptionerSessions,
+  type SessionLike,
+  type SessionSource,
+} from './sessions.ts';
 
 /** Which decoder path a captioner runs. */
 export type DecoderPath = 'cached' | 'full-prefix';
-
-/** Work counters (DESIGN.md §10): what the bench prints per caption, per crop and per step. */
-export interface CaptionCounters {
-  visualRuns: number;
-  textRuns: number;
-  decoderRuns: number;
-  /** Crops through the visual encoder (a crop encoded twice counts twice). */
-  imagesEncoded: number;
-  /** Σ B·L over text-tower runs. */
-  textTokenPositions: number;
-  /** Σ B·L over decoder runs: the reference re-runs the whole prefix every step (no KV cache). */
-  decoderTokenPositions: number;
-  /** Σ B over decoder runs. */
-  decoderRows: number;
-  /** Runs of the cross graph (cached path). */
-  crossRuns: number;
-  /** Crops whose cross-attention keys/values were computed (cached path; goal: once per crop). */
-  crossComputations: number;
-  /** Milliseconds spent inside `session.run` (every graph). */
-  sessionMilliseconds: number;
-}
-
-/** Fresh zeroed counters. */
-export function emptyCounters(): CaptionCounters {
-  return {
-    visualRuns: 0,
-    textRuns: 0,
-    decoderRuns: 0,
-    imagesEncoded: 0,
-    textTokenPositions: 0,
-    decoderTokenPositions: 0,
-    decoderRows: 0,
-    crossRuns: 0,
-    crossComputations: 0,
-    sessionMilliseconds: 0,
-  };
-}
 
 /** Encoded crops of one crop type: latents and image tokens, reused by every decoding of those crops. */
 export interface EncodedCrops {
@@ -151,100 +71,43 @@ export interface CaptionerOptions {
 }
 
 /** The cross keys/values of every crop of an encoded set, and the self-attention rows of the steps so far. */
-interface CacheState {
-  /** Per crop: its cross_* feeds [1,Hx,T,Dx] (views of the cross graph's outputs, never copied per row). */
-  cross: Record<string, Tensor>[];
-  rows: Map<string, { length: number; data: Float32Array[] }>;
-}
-
 /** The captioner model: encoders and one decoding step over many pairs. */
 export class Captioner {
   readonly counters: CaptionCounters = emptyCounters();
   /** The decoder path this captioner runs. */
   readonly path: DecoderPath;
-  /** Rows per cached-decoder run, once chosen (null until the first cached step measures it). */
-  decoderBatch: BatchChoice | null = null;
   private readonly dedupe: boolean;
   private readonly maxBatch: number;
-  private readonly batchOption: number | 'auto';
-  /** Canonical names of the cached decoder's cache tensors, in contract order. */
-  private readonly pastNames: string[] = [];
-  private readonly presentNames: string[] = [];
-  private readonly crossNames: string[] = [];
-  /** [H, D] of each past tensor. */
-  private readonly pastHeads: [number, number][] = [];
-  private readonly caches = new WeakMap<EncodedCrops, CacheState>();
-  /** Sessions resolved from their sources, per graph (one open each). */
-  private readonly opened = new Map<Graph, Promise<SessionLike>>();
-  /** The cached decoder's layer layout, read from its declared inputs once it is open. */
-  private layout: Promise<void> | null = null;
+  private readonly graphs: CaptionerGraphs;
+  /** The cached path's steps and caches (null on the full-prefix path). */
+  private readonly cached: CachedDecoder | null;
+  /** Rows per cached-decoder run given by the setting (null for 'auto'). */
+  private readonly settingBatch: BatchChoice | null = null;
 
-  constructor(
-    private readonly sessions: CaptionerSessions,
-    options: CaptionerOptions = {},
-  ) {
+  constructor(sessions: CaptionerSessions, options: CaptionerOptions = {}) {
     this.dedupe = options.dedupe ?? true;
     this.maxBatch = options.maxBatch ?? 256;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1)
       throw new RangeError(`maxBatch must be ≥ 1, got ${options.maxBatch}`);
     const withPast = sessions.decoderWithPast;
     this.path = options.cache !== 'off' && sessions.cross && withPast ? 'cached' : 'full-prefix';
-    this.batchOption = options.decoderBatch ?? this.maxBatch;
-    if (this.batchOption !== 'auto' && (!Number.isInteger(this.batchOption) || this.batchOption < 1))
+    const batchOption = options.decoderBatch ?? this.maxBatch;
+    if (batchOption !== 'auto' && (!Number.isInteger(batchOption) || batchOption < 1))
       throw new RangeError(`decoderBatch must be an integer ≥ 1 or 'auto', got ${options.decoderBatch}`);
-    if (typeof this.batchOption === 'number')
-      this.decoderBatch = { size: Math.min(this.batchOption, this.maxBatch), source: 'setting' };
-    // A session given as an object is checked now (a wrong graph fails at construction); an opener, when opened.
-    if (this.path === 'cached' && typeof withPast !== 'function') this.readLayout(withPast!);
+    if (typeof batchOption === 'number')
+      this.settingBatch = { size: Math.min(batchOption, this.maxBatch), source: 'setting' };
+    this.graphs = new CaptionerGraphs(sessions, this.counters);
+    const cachedOptions = { dedupe: this.dedupe, maxBatch: this.maxBatch, batch: this.settingBatch };
+    const openWithPast = typeof withPast === 'function' ? undefined : withPast;
+    this.cached =
+      this.path === 'cached'
+        ? new CachedDecoder(this.graphs, this.counters, cachedOptions, openWithPast)
+        : null;
   }
 
-  /** The session of a graph, opening it from its source on first use. */
-  private session(graph: Graph): Promise<SessionLike> {
-    let found = this.opened.get(graph);
-    if (!found) {
-      const source = this.sessions[graph];
-      if (!source) throw new Error(`the captioner has no ${graph} session`);
-      found = typeof source === 'function' ? source() : Promise.resolve(source);
-      this.opened.set(graph, found);
-      found.catch(() => this.opened.delete(graph));
-    }
-    return found;
-  }
-
-  /** The cached decoder's layout (past and cross names, head shapes), read once from its declared inputs. */
-  private cachedLayout(): Promise<void> {
-    if (this.pastNames.length > 0) return Promise.resolve();
-    if (!this.layout) {
-      this.layout = this.session('decoderWithPast').then((s) => this.readLayout(s as DeclaredSessionLike));
-      this.layout.catch(() => (this.layout = null));
-    }
-    return this.layout;
-  }
-
-  private readLayout(withPast: DeclaredSessionLike): void {
-    const names = withPast.inputNames;
-    const count = (kind: string) => names.filter((n) => new RegExp(`^${kind}_key_\\d+$`).test(n)).length;
-    const layers = count('past');
-    const crossLayers = count('cross');
-    if (layers === 0 || crossLayers === 0)
-      throw new Error(
-        `captioner.decoderWithPast has ${layers} past_key_<i> and ${crossLayers} cross_key_<j> inputs; it needs at least one of each`,
-      );
-    for (let i = 0; i < layers; i++) {
-      for (const part of ['key', 'value']) {
-        const name = `past_${part}_${i}`;
-        const shape = declaredShape(withPast, name);
-        const [, heads, , size] = shape ?? [];
-        if (typeof heads !== 'number' || typeof size !== 'number' || heads < 1 || size < 1)
-          throw new Error(
-            `captioner.decoderWithPast input "${name}" has shape [${(shape ?? []).join(',')}]; the cached decoder needs fixed head count H and head size D ([B,H,P,D])`,
-          );
-        this.pastNames.push(name);
-        this.presentNames.push(`present_${part}_${i}`);
-        this.pastHeads.push([heads, size]);
-      }
-    }
-    for (let j = 0; j < crossLayers; j++) this.crossNames.push(`cross_key_${j}`, `cross_value_${j}`);
+  /** Rows per cached-decoder run, once chosen (null until the first cached step measures it). */
+  get decoderBatch(): BatchChoice | null {
+    return this.cached ? this.cached.decoderBatch : this.settingBatch;
   }
 
   /**
@@ -273,7 +136,7 @@ export class Captioner {
         size,
         size,
       ]);
-      const out = await this.timed('visual', { image });
+      const out = await this.graphs.run('visual', { image });
       const latent = floatOutput(out, 'image_latent', 'captioner.visual');
       const emb = floatOutput(out, 'image_embs', 'captioner.visual');
       if (latent.dims.length !== 2 || latent.dims[0] !== batch) {
@@ -301,9 +164,9 @@ export class Captioner {
    * over the distinct pairs per prefix length (split by `maxBatch`). Returns float32[V] per pair, in request order.
    */
   async nextLogits(pairs: readonly StepPair[], encoded: EncodedCrops): Promise<Float32Array[]> {
-    if (this.path === 'cached') return this.cachedLogits(pairs, encoded);
-    const results = new Array<Float32Array>(pairs.length);
     const byLength = pairsByPrefixLength(pairs, encoded.count);
+    if (this.cached) return this.cached.logits(pairs, encoded, byLength);
+    const results = new Array<Float32Array>(pairs.length);
     for (const [length, indices] of byLength) {
       // Distinct prefixes → text rows.
       const prefixRow = new Map<string, number>();
@@ -353,7 +216,7 @@ export class Captioner {
       const batch = prefixes.slice(start, start + this.maxBatch);
       const ids = new Array<number>(batch.length * length).fill(0);
       batch.forEach((prefix, row) => prefix.forEach((id, column) => (ids[row * length + column] = id)));
-      const out = await this.timed('text', { text: int64Tensor(ids, [batch.length, length]) });
+      const out = await this.graphs.run('text', { text: int64Tensor(ids, [batch.length, length]) });
       const embs = floatOutput(out, 'token_embs', 'captioner.text');
       if (embs.dims.length !== 3 || embs.dims[0] !== batch.length || embs.dims[1] !== length) {
         throw new Error(
@@ -384,7 +247,7 @@ export class Captioner {
         imageEmbs.set(encoded.embs.subarray(image * imageStride, (image + 1) * imageStride), b * imageStride);
         textEmbs.set(tokenEmbs.data.subarray(row * textStride, (row + 1) * textStride), b * textStride);
       });
-      const result = await this.timed('decoder', {
+      const result = await this.graphs.run('decoder', {
         image_embs: floatTensor(imageEmbs, [batch.length, encoded.tokens, encoded.width]),
         token_embs: floatTensor(textEmbs, [batch.length, length, tokenEmbs.width]),
       });
@@ -408,229 +271,6 @@ export class Captioner {
       this.counters.decoderRows += batch.length;
     }
     return out;
-  }
-
-  private async timed(
-    graph: 'visual' | 'text' | 'decoder' | 'cross' | 'decoderWithPast',
-    feeds: Record<string, Tensor>,
-  ): Promise<Record<string, Tensor>> {
-    const session = await this.session(graph);
-    const started = performance.now();
-    const out = await session.run(feeds);
-    this.counters.sessionMilliseconds += performance.now() - started;
-    if (graph === 'visual') this.counters.visualRuns++;
-    else if (graph === 'text') this.counters.textRuns++;
-    else if (graph === 'cross') this.counters.crossRuns++;
-    else this.counters.decoderRuns++;
-    return out;
-  }
-
-  /** The cached path of {@link nextLogits}: pairs grouped by prefix length, shortest first. */
-  private async cachedLogits(pairs: readonly StepPair[], encoded: EncodedCrops): Promise<Float32Array[]> {
-    const results = new Array<Float32Array>(pairs.length);
-    const byLength = pairsByPrefixLength(pairs, encoded.count);
-    await this.cachedLayout();
-    const state = await this.cacheOf(encoded);
-    for (const length of [...byLength.keys()].sort((a, b) => a - b)) {
-      const indices = byLength.get(length)!;
-      const logits = await this.cachedStep(
-        indices.map((i) => pairs[i]!),
-        encoded,
-        state,
-      );
-      indices.forEach((index, k) => (results[index] = logits[k]!));
-    }
-    return results;
-  }
-
-  /** One cached step over pairs of one prefix length L; returns each pair's logits [V]. */
-  private async cachedStep(
-    pairs: readonly CachePair[],
-    encoded: EncodedCrops,
-    state: CacheState,
-  ): Promise<Float32Array[]> {
-    let plan = planStep(pairs, state.rows, this.dedupe);
-    if (plan.missing.length > 0) {
-      // A caller that skipped steps (or a first request at L > 1): build the parents' rows first.
-      await this.cachedStep(plan.missing, encoded, state);
-      plan = planStep(pairs, state.rows, this.dedupe);
-    }
-    const length = pairs[0]!.prefix.length;
-    const past = length - 1;
-    const batch = (await this.chosenBatch(state)).size;
-    // One run per crop (chunked by the batch size): the crop's cross_* [1,Hx,T,Dx] are broadcast over its rows, so
-    // no row copies 12 × 2 × Hx·T·Dx floats (18.8 MB a row for coca_ViT-L-14).
-    const byCrop = new Map<number, number[]>();
-    plan.rows.forEach((row, index) => {
-      const list = byCrop.get(row.image) ?? [];
-      list.push(index);
-      byCrop.set(row.image, list);
-    });
-    const rowLogits = new Array<Float32Array>(plan.rows.length);
-    const written: { key: string; data: Float32Array[] }[] = [];
-    for (const [image, indices] of byCrop)
-      for (let start = 0; start < indices.length; start += batch) {
-        const chunk = indices.slice(start, start + batch);
-        const rows = chunk.map((index) => plan.rows[index]!);
-        const logits = await this.cachedRun(rows, image, past, state, written);
-        chunk.forEach((index, b) => (rowLogits[index] = logits[b]!));
-      }
-    const lengths = new Map([...state.rows].map(([key, row]) => [key, row.length]));
-    const read = new Set(plan.rows.flatMap((row) => (row.parent === null ? [] : [row.parent])));
-    for (const key of rowsToDrop(lengths, read, length)) state.rows.delete(key);
-    for (const { key, data } of written) state.rows.set(key, { length, data });
-    return plan.rowOfPair.map((row) => rowLogits[row]!);
-  }
-
-  /**
-   * One cached-decoder run over rows that all decode on crop `image` at past length P; returns each row's logits [V]
-   * and appends each row's present to `written`.
-   */
-  private async cachedRun(
-    rows: readonly PlannedRow[],
-    image: number,
-    past: number,
-    state: CacheState,
-    written: { key: string; data: Float32Array[] }[],
-  ): Promise<Float32Array[]> {
-    const length = past + 1;
-    const parents = rows.map((row) => (row.parent === null ? null : state.rows.get(row.parent)!));
-    const feeds: Record<string, Tensor> = {
-      input_ids: int64Tensor(
-        rows.map((row) => row.token),
-        [rows.length, 1],
-      ),
-      position: int64Tensor([past], [1]),
-      ...state.cross[image]!,
-    };
-    this.pastNames.forEach((name, t) => {
-      const [heads, size] = this.pastHeads[t]!;
-      const rowSize = heads * past * size;
-      // in: past_* float32[B,H,P,D], gathered from each row's parent row (beam origin, DCS pair, …)
-      feeds[name] = floatTensor(
-        gatherRows(
-          parents.map((parent) => (parent ? parent.data[t]! : null)),
-          rowSize,
-        ),
-        [rows.length, heads, past, size],
-      );
-    });
-    let out: Record<string, Tensor>;
-    try {
-      out = await this.timed('decoderWithPast', feeds);
-    } catch (error) {
-      throw new Error(
-        `captioner.decoderWithPast failed on ${rows.length} row(s) of one crop, its cross_* fed once as [1,Hx,T,Dx] and broadcast over the rows (runtime/README.md "Fast contracts"): ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    // out: logits float32[B,V], present_* float32[B,H,P+1,D]
-    const logits = floatData(out.logits, 'captioner.decoderWithPast output "logits"');
-    if (logits.dims.length !== 2 || logits.dims[0] !== rows.length)
-      throw new Error(
-        `captioner.decoderWithPast returned logits [${logits.dims.join(',')}], expected [${rows.length},V]`,
-      );
-    const vocab = logits.dims[1]!;
-    const rowLogits: Float32Array[] = [];
-    for (let b = 0; b < rows.length; b++) rowLogits.push(logits.data.slice(b * vocab, (b + 1) * vocab));
-    const presents = this.presentNames.map((name, t) => {
-      const present = floatData(out[name], `captioner.decoderWithPast output "${name}"`);
-      const [heads, size] = this.pastHeads[t]!;
-      const expected = [rows.length, heads, length, size];
-      if (present.dims.join(',') !== expected.join(','))
-        throw new Error(
-          `captioner.decoderWithPast returned ${name} [${present.dims.join(',')}], expected [${expected.join(',')}]`,
-        );
-      return present.data;
-    });
-    rows.forEach((row, b) =>
-      written.push({
-        key: row.key,
-        data: presents.map((data, t) => {
-          const [heads, size] = this.pastHeads[t]!;
-          const rowSize = heads * length * size;
-          return data.subarray(b * rowSize, (b + 1) * rowSize);
-        }),
-      }),
-    );
-    this.counters.decoderTokenPositions += rows.length;
-    this.counters.decoderRows += rows.length;
-    return rowLogits;
-  }
-
-  /**
-   * The encoded set's cache state; the cross keys/values of all its crops are computed on first use (once), and each
-   * crop's become its cross_* feeds [1,Hx,T,Dx]: views of the cross graph's outputs, shared by every run on the crop.
-   */
-  private async cacheOf(encoded: EncodedCrops): Promise<CacheState> {
-    let state = this.caches.get(encoded);
-    if (state) return state;
-    const cross: Record<string, Tensor>[] = [];
-    const imageStride = encoded.tokens * encoded.width;
-    for (let start = 0; start < encoded.count; start += this.maxBatch) {
-      const batch = Math.min(this.maxBatch, encoded.count - start);
-      const out = await this.timed('cross', {
-        image_embs: floatTensor(encoded.embs.subarray(start * imageStride, (start + batch) * imageStride), [
-          batch,
-          encoded.tokens,
-          encoded.width,
-        ]),
-      });
-      for (let b = 0; b < batch; b++) cross.push({});
-      for (const name of this.crossNames) {
-        // out: cross_* float32[batch,Hx,T,Dx] → one [1,Hx,T,Dx] view per crop
-        const { data, dims } = floatData(out[name], `captioner.cross output "${name}"`);
-        if (dims.length !== 4 || dims[0] !== batch)
-          throw new Error(
-            `captioner.cross returned ${name} [${dims.join(',')}], expected [${batch},Hx,T,Dx]`,
-          );
-        const rowSize = data.length / batch;
-        for (let b = 0; b < batch; b++)
-          cross[start + b]![name] = floatTensor(data.subarray(b * rowSize, (b + 1) * rowSize), [
-            1,
-            ...dims.slice(1),
-          ]);
-      }
-      this.counters.crossComputations += batch;
-    }
-    state = { cross, rows: new Map() };
-    this.caches.set(encoded, state);
-    return state;
-  }
-
-  /** The cached decoder's rows per run: the setting, or measured once at the first cached step. */
-  private async chosenBatch(state: CacheState): Promise<BatchChoice> {
-    if (this.decoderBatch) return this.decoderBatch;
-    const candidates = batchCandidates(this.maxBatch);
-    const withPast = await this.session('decoderWithPast');
-    const timings: { batch: number; msPerRow: number }[] = [];
-    const pastLength = 8;
-    for (const batch of candidates) {
-      const feeds: Record<string, Tensor> = {
-        input_ids: int64Tensor(new Array<number>(batch).fill(0), [batch, 1]),
-        position: int64Tensor([pastLength], [1]),
-        ...state.cross[0]!,
-      };
-      this.pastNames.forEach((name, t) => {
-        const [heads, size] = this.pastHeads[t]!;
-        feeds[name] = floatTensor(new Float32Array(batch * heads * pastLength * size), [
-          batch,
-          heads,
-          pastLength,
-          size,
-        ]);
-      });
-      let best = Infinity;
-      for (let repeat = 0; repeat < 2; repeat++) {
-        const started = performance.now();
-        await withPast.run(feeds);
-        best = Math.min(best, performance.now() - started);
-      }
-      timings.push({ batch, msPerRow: best / batch });
-      if (stopMeasuring(timings)) break;
-    }
-    this.decoderBatch = { size: pickBatchSize(timings), source: 'measured', timings };
-    return this.decoderBatch;
   }
 }
 
