@@ -5,9 +5,8 @@
 // open project. Each check fails on the code before issue 22.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { App, ExportDialog, Gallery, Workspace } from './pages.mjs';
-import { CHROMIUM, FLAGS, startServe } from './served.mjs';
+import { CHROMIUM, launchChromium, startServe, stepRecorder } from './served.mjs';
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -43,14 +42,9 @@ async function screenPoint(app, x, y) {
 export async function runIssue22({ root, workDir, artifacts }) {
   if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
   const serve = await startServe(root, workDir);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const browser = await launchChromium();
   const steps = [];
-  const step = async (name, work) => {
-    const started = Date.now();
-    const value = await work();
-    steps.push({ name, seconds: (Date.now() - started) / 1000 });
-    return value;
-  };
+  const step = stepRecorder(steps);
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     const app = new App(page, artifacts);

@@ -9,9 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { App, Gallery } from './pages.mjs';
-import { CHROMIUM, FLAGS, startServe } from './served.mjs';
+import { CHROMIUM, launchChromium, startServe } from './served.mjs';
 
 const LONG = 240_000;
 
@@ -109,7 +108,7 @@ export async function runQueued({ root, workDir, artifacts }) {
   const steps = [];
   const started = Date.now();
   const serve = await startServe(root, workDir);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const app = new App(page, artifacts);

@@ -5,9 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { App, Gallery } from './pages.mjs';
-import { CHROMIUM, FLAGS, startServe } from './served.mjs';
+import { CHROMIUM, launchChromium, startServe, stepRecorder } from './served.mjs';
 
 const COUNT = 3000;
 
@@ -18,12 +17,7 @@ function check(ok, message) {
 export async function runScale({ root, workDir, artifacts }) {
   if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
   const steps = [];
-  const step = async (name, work) => {
-    const at = Date.now();
-    const value = await work();
-    steps.push({ name, seconds: (Date.now() - at) / 1000 });
-    return value;
-  };
+  const step = stepRecorder(steps);
   const fixture = await step('write the project', () =>
     JSON.parse(
       execFileSync(
@@ -44,7 +38,7 @@ export async function runScale({ root, workDir, artifacts }) {
     ),
   );
   const serve = await startServe(root, workDir);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const errors = [];

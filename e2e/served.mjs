@@ -16,6 +16,21 @@ export const FLAGS = [
   '--disable-component-update',
 ];
 
+/** Opens Debian's Chromium headless with the e2e flags (every served-mode block drives it the same way). */
+export function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+}
+
+/** `step(name, work)`: runs `work` and records `{ name, seconds }` in `steps` (the blocks' printed timings). */
+export function stepRecorder(steps) {
+  return async (name, work) => {
+    const started = Date.now();
+    const value = await work();
+    steps.push({ name, seconds: (Date.now() - started) / 1000 });
+    return value;
+  };
+}
+
 /** Starts `pseudo-ris serve` and resolves with its URL (the line it prints) and the child process. */
 export function startServe(root, workDir) {
   const child = spawn(
@@ -71,7 +86,7 @@ export async function runServed({ root, workDir, artifacts }) {
   const started = Date.now();
   const serve = await startServe(root, workDir);
   const serveSeconds = (Date.now() - started) / 1000;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const frames = [];

@@ -28,6 +28,7 @@ import { REQUEST_CHANNELS } from '../shared/api-names.ts';
 import { decodeMessage } from '../shared/wire.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { tokenCookieName } from './security.ts';
+import { mulberry32 } from '../shared/testing/random.ts';
 
 /** The fuzz seed: fixed, so a failure replays; change it to explore. */
 const SEED = 0x5eed14;
@@ -217,18 +218,6 @@ async function closeCodeAfter(bytes: Buffer): Promise<number | null> {
   return null;
 }
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('the served mode under attack', () => {
   it('survives malformed WebSocket frames, each refused with its close code', async () => {
     const text = (s: string) => Buffer.from(s, 'utf8');
@@ -261,7 +250,7 @@ describe('the served mode under attack', () => {
   }, 30_000);
 
   it('survives seeded random frames', async () => {
-    const random = prng(SEED);
+    const random = mulberry32(SEED);
     for (let n = 0; n < 40; n++) {
       const length = Math.floor(random() * 64);
       const bytes = Buffer.from(Array.from({ length: 2 + length }, () => Math.floor(random() * 256)));
@@ -345,7 +334,7 @@ describe('the served mode under attack', () => {
     afterAll(() => ws.close());
 
     it('fuzzes every request channel with seeded payloads and path tricks, and stays up', async () => {
-      const random = prng(SEED + 1);
+      const random = mulberry32(SEED + 1);
       const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
       const paths = [
         join(canaryDir, 'secret.txt'),

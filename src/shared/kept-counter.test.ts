@@ -8,22 +8,11 @@ import {
   projectKeptAt,
   type CounterColumns,
 } from './kept-counter.ts';
-
-/** A small deterministic generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './testing/random.ts';
 
 /** Random columns: single- and multi-mask images, ties, NaN DoS, masks not contiguous; and a random review. */
 function randomProject(seed: number, images: number) {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const pick = <T>(values: readonly T[]) => values[Math.floor(random() * values.length)];
   const ids: number[] = [];
   const maskCount: number[] = [];

@@ -137,17 +137,7 @@ class MaskScratch {
 
   /** Writes the largest DoS of each mask of position `p` that has a ratio into `out` from `at`; answers the end. */
   maxima(columns: CounterColumns, p: number, out: Float64Array, at: number): number {
-    for (let k = columns.start[p]; k < columns.end[p]; k++) {
-      const dos = columns.dos[k];
-      if (Number.isNaN(dos)) continue;
-      const mask = columns.mask[k];
-      if (mask >= this.#max.length) this.#grow(mask + 1);
-      if (!this.#seen[mask]) {
-        this.#seen[mask] = 1;
-        this.#max[mask] = dos;
-        this.#touched.push(mask);
-      } else if (dos > this.#max[mask]) this.#max[mask] = dos;
-    }
+    this.#collect(columns, p);
     for (const mask of this.#touched) {
       out[at++] = this.#max[mask];
       this.#seen[mask] = 0;
@@ -161,6 +151,17 @@ class MaskScratch {
     let kept = 0;
     for (let k = columns.start[p]; k < columns.end[p]; k++) if (columns.dos[k] > tau) kept++;
     if (!fill) return kept;
+    this.#collect(columns, p);
+    for (const mask of this.#touched) {
+      if (this.#max[mask] <= tau) kept++;
+      this.#seen[mask] = 0;
+    }
+    this.#touched.length = 0;
+    return kept;
+  }
+
+  /** Gathers the largest DoS of each mask of position `p` that has a ratio: in `#max`, the masks in `#touched`. */
+  #collect(columns: CounterColumns, p: number): void {
     for (let k = columns.start[p]; k < columns.end[p]; k++) {
       const dos = columns.dos[k];
       if (Number.isNaN(dos)) continue;
@@ -172,12 +173,6 @@ class MaskScratch {
         this.#touched.push(mask);
       } else if (dos > this.#max[mask]) this.#max[mask] = dos;
     }
-    for (const mask of this.#touched) {
-      if (this.#max[mask] <= tau) kept++;
-      this.#seen[mask] = 0;
-    }
-    this.#touched.length = 0;
-    return kept;
   }
 
   #grow(size: number): void {

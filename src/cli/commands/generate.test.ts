@@ -1,29 +1,26 @@
 import { decodeLine } from '../../engine/pipeline/store/index.ts';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeScenes } from '../../engine/testing/fixtures.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { EXIT } from '../exit.ts';
 import { runCliInProcess } from '../in-process.ts';
+import { CLI_BIN, runCli, type CliRun } from '../run-cli.ts';
 
-const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
+const bin = CLI_BIN;
 let root: string;
 let scenes: Awaited<ReturnType<typeof writeScenes>>;
 let fast: string;
 
 const inProcess = runCliInProcess;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 110_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args, { timeout: 110_000 });
 }
 
 /** Latest result per image id, and how many lines each id has. */

@@ -1,26 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng, renderScene } from '../../engine/demo/index.ts';
 import { readMaskPng } from '../../engine/image/mask.ts';
+import { runCli, type CliRun } from '../run-cli.ts';
 
-const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 const pack = resolve(import.meta.dirname, '../../../resources/models/demo');
 let root: string;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args, { timeout: 110_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
 beforeAll(async () => {

@@ -2,26 +2,20 @@
  * `generate --shard I/N` and `merge` through the real CLI: two shards run as separate processes and merged equal one
  * unsharded run (same image list, same results per image); a bad `--shard` is a usage error.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../engine/demo/index.ts';
 import { Project } from '../../engine/pipeline/store/index.ts';
 import { withoutTimings, writeScenes } from '../../engine/testing/fixtures.ts';
+import { runCli, type CliRun } from '../run-cli.ts';
 
-const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let root: string;
 let scenes: { scenes: string; coco: string };
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args, { timeout: 120_000 });
 }
 
 beforeAll(async () => {

@@ -1,30 +1,19 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindingDir } from '../../engine/runtime/providers.ts';
 import { TEST_FILES, testEncoder, writeTestPack } from '../../engine/testing/pack.ts';
 import { ROLES, type PackSummary } from '../../shared/models.ts';
 import type { DoctorReport } from './doctor.ts';
+import { runCli, type CliRun } from '../run-cli.ts';
 
-const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let root: string;
 
 /** Runs the real CLI entry in a child process. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { timeout: 90_000, env: { ...process.env, PSEUDO_RIS_MODELS: '' } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args, { timeout: 90_000, env: { ...process.env, PSEUDO_RIS_MODELS: '' } });
 }
 
 beforeAll(async () => {

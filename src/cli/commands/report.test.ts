@@ -1,21 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REVIEW_FILE } from '../../shared/formats.ts';
 import { readReview } from '../../engine/service/review-store.ts';
 import { writeTestProject } from '../../engine/testing/project.ts';
+import { runCli, type CliRun } from '../run-cli.ts';
 
-const bin = resolve(import.meta.dirname, '../../../bin/pseudo-ris.mjs');
 let project: string;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args, { timeout: 60_000 });
 }
 
 beforeAll(async () => {

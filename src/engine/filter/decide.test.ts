@@ -11,6 +11,7 @@ import {
   reviewedText,
   type ScoredCandidate,
 } from './decide.ts';
+import { mulberry32 } from '../../shared/testing/random.ts';
 
 function candidate(
   mask: number,
@@ -84,20 +85,9 @@ describe('decide', () => {
   });
 });
 
-// A deterministic generator (mulberry32) so a failing case can be replayed from its seed.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random finished results: one-mask images, masks with nothing above τ, tied DoS/CoS values, comparison candidates, and a random review. */
 function randomProject(seed: number): { results: ImageResult[]; review: ReturnType<typeof emptyReview> } {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const review = emptyReview();
   const results: ImageResult[] = [];

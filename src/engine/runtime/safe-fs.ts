@@ -150,18 +150,11 @@ export class ConfinedDir {
       if (below === '..' || below.startsWith(`..${sep}`) || isAbsolute(below))
         throw new OutsideFolderError(`${path} is outside the allowed folder ${within}`);
     }
-    let dir = ConfinedDir.#openWithin(within, options.create === true);
-    for (const name of below.split(sep).filter(Boolean)) {
-      try {
-        const next = dir.sub(name, options);
-        dir.close();
-        dir = next;
-      } catch (error) {
-        dir.close();
-        throw error;
-      }
-    }
-    return dir;
+    return descend(
+      ConfinedDir.#openWithin(within, options.create === true),
+      below.split(sep).filter(Boolean),
+      options,
+    );
   }
 
   /**
@@ -179,17 +172,10 @@ export class ConfinedDir {
       base = parent;
     }
     if (realpathSync.native(base) !== base) throw new OutsideFolderError(`${within} is not a real path`);
-    let dir = ConfinedDir.#openReal(base, base);
-    try {
-      for (const name of missing) {
-        const next = dir.sub(name, { create: true, noFollow: true });
-        dir.close();
-        dir = next;
-      }
-      if (dir.real !== within) throw new OutsideFolderError(`${within} was replaced while it was created`);
-    } catch (error) {
+    const dir = descend(ConfinedDir.#openReal(base, base), missing, { create: true, noFollow: true });
+    if (dir.real !== within) {
       dir.close();
-      throw error;
+      throw new OutsideFolderError(`${within} was replaced while it was created`);
     }
     // the same handle, now bound to `within`
     const bound = new ConfinedDir(dir.fd, dir.real, within, dir.identity);
@@ -311,18 +297,7 @@ export class ConfinedDir {
     const names = relativePath.split(/[\\/]/).filter((n) => n !== '' && n !== '.');
     // the folder itself: a second handle on it, checked like the first
     if (names.length === 0) return this.reopen();
-    let dir = this.sub(names[0], options);
-    for (const name of names.slice(1)) {
-      try {
-        const next = dir.sub(name, options);
-        dir.close();
-        dir = next;
-      } catch (error) {
-        dir.close();
-        throw error;
-      }
-    }
-    return dir;
+    return descend(this.sub(names[0], options), names.slice(1), options);
   }
 
   /** The entries of this folder. */
@@ -491,6 +466,28 @@ export class ConfinedDir {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/**
+ * Walks from `dir` down through `names`, folder by folder, each opened from its parent's handle (checked by
+ * {@link ConfinedDir.sub}); answers the last one. Every handle on the way is closed, `dir` included, even on a throw.
+ */
+function descend(
+  dir: ConfinedDir,
+  names: readonly string[],
+  options: { create?: boolean; noFollow?: boolean },
+): ConfinedDir {
+  for (const name of names) {
+    try {
+      const next = dir.sub(name, options);
+      dir.close();
+      dir = next;
+    } catch (error) {
+      dir.close();
+      throw error;
+    }
+  }
+  return dir;
 }
 
 /**

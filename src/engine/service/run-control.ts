@@ -10,8 +10,9 @@
  * coordinator's `queue-progress.json` snapshot, trusted while that process holds the project's lock, and the
  * results it appends): its progress and commits are shown the same way, with `coordinator: 'elsewhere'`.
  *
- * Longer than the ~400-line guide because local, paused and queued runs (here or coordinated elsewhere) share one
- * state machine (`#run`, the project lock, the tiles' status) that splitting would spread over several files.
+ * Local, paused and queued runs (here or coordinated elsewhere) share one state machine here (`#run`, the project
+ * lock, the tiles' status); the runs' bookkeeping (state, resumption, progress and ETA events, re-caption mask sets)
+ * is in run-state.ts.
  */
 import { dirname } from 'node:path';
 import {
@@ -25,7 +26,6 @@ import {
 } from '../../shared/api.ts';
 import type { ImageResult } from '../../shared/results.ts';
 import { keepPolicy } from '../filter/index.ts';
-import { decodeRle } from '../image/index.ts';
 import { inBatchLane } from '../runtime/index.ts';
 import {
   checkRedis,
@@ -38,72 +38,25 @@ import {
   type QueuedProjectWatch,
   type BatchProgress,
   type ImageEntry,
-  type StageMasks,
 } from '../pipeline/index.ts';
 import type { ReviewStore } from './review-store.ts';
+import {
+  batchProgressEvent,
+  carryOver,
+  currentMaskSet,
+  externalFinished,
+  finalProgress,
+  markPaused,
+  newActiveRun,
+  newExternalRun,
+  newMaskIds,
+  queuedProgressEvent,
+  remainingImages,
+  type ActiveRun,
+  type ExternalRun,
+} from './run-state.ts';
 import type { SessionState } from './session-state.ts';
-import { imageSummary, maskId, parseId, userMaskId } from './views.ts';
-
-interface ActiveRun {
-  status: RunStatus;
-  controller: AbortController;
-  imageIds: number[];
-  /** `run:start` with `force`: finished images are re-captioned (resume keeps it). */
-  force: boolean;
-  /**
-   * Images re-captioned by this run, each with the mask set taken when the run started and the id each of its masks
-   * had then (stored `image:k` or prompted `image:u<k>`; deleted ones map to null).
-   */
-  recaption: Map<number, StageMasks & { previousIds: Record<string, number | null> }>;
-  /** Images this run has committed. */
-  committed: Set<number>;
-  /** The images in flight now (started, not committed or dropped yet): the tiles that say "running". */
-  inFlight: Set<number>;
-  started: number;
-  done: Promise<void>;
-  /** Pause requested: the batch stops once the image in flight is committed. */
-  pausing: boolean;
-  /** Emits `run:finished`. */
-  finish(outcome: RunFinished['outcome'], error: string | null): void;
-  /** A queued run this engine coordinates (it does not pause). */
-  queued: boolean;
-}
-
-/** A run just started over `pending`, its `finish` emitting `run:finished` with the status' counts. */
-function newActiveRun(
-  status: RunStatus,
-  pending: readonly { id: number }[],
-  kind: Pick<ActiveRun, 'force' | 'recaption' | 'queued'>,
-  context: RequestContext,
-): ActiveRun {
-  const run: ActiveRun = {
-    ...kind,
-    status,
-    controller: new AbortController(),
-    imageIds: pending.map((e) => e.id),
-    committed: new Set(),
-    inFlight: new Set(),
-    started: performance.now(),
-    done: Promise.resolve(),
-    pausing: false,
-    finish: (outcome, error) =>
-      context.emit('run:finished', {
-        runId: status.runId,
-        outcome,
-        imagesDone: status.imagesDone,
-        imagesFailed: status.imagesFailed,
-        seconds: (performance.now() - run.started) / 1000,
-        error,
-      }),
-  };
-  return run;
-}
-
-/** A queued run another process coordinates, as this engine shows it. */
-interface ExternalRun {
-  status: RunStatus;
-  started: number;
-}
+import { imageSummary, parseId } from './views.ts';
 
 /** What run control needs from the rest of the session. */
 export interface RunHooks {
@@ -166,11 +119,13 @@ export class RunControl {
     // The mask sets are taken now; mask and candidate edits of these images are refused until each commits, so
     // nothing the user does during the run is lost when the review state of the old revision is dropped.
     const recaption: ActiveRun['recaption'] = new Map();
+    const hardCap = project.file.settings.masks.hardCap;
     for (const entry of pending) {
       // only finished images are decoded (a forced run over a large project reads its results one at a time)
       if (catalog.status(entry.id) !== 'done') continue;
       const result = this.session.results.get(entry.id);
-      if (result?.status === 'done') recaption.set(entry.id, this.#currentMaskSet(result));
+      if (result?.status === 'done')
+        recaption.set(entry.id, currentMaskSet(result, this.review.state, hardCap));
     }
     const status: RunStatus = resumed
       ? { ...resumed.status, state: 'running' }
@@ -182,11 +137,7 @@ export class RunControl {
           imagesTotal: pending.length,
         };
     const run = newActiveRun(status, pending, { force, recaption, queued: false }, context);
-    if (resumed) {
-      // the resumed run's clock and re-caption mask sets are the paused run's
-      run.started = resumed.started;
-      for (const [id, masks] of resumed.recaption) if (!run.recaption.has(id)) run.recaption.set(id, masks);
-    }
+    if (resumed) carryOver(resumed, run);
     this.#run = run;
     // the batch's model calls yield to the user's requests (runtime/lanes.ts)
     run.done = inBatchLane(() => this.#execute(run, pending, context));
@@ -265,7 +216,7 @@ export class RunControl {
         onProgress: (progress) => {
           last = progress;
           if (progress.stage === 'start' || progress.stage === 'running')
-            this.#emitQueued(context, run.status, run.started, progress);
+            context.emit('run:progress', queuedProgressEvent(run.status, run.started, progress));
         },
         onCommit: (result) => {
           const entry = project.image(result.image.id);
@@ -287,33 +238,9 @@ export class RunControl {
     } finally {
       project.close();
     }
-    if (last) this.#emitQueued(context, run.status, run.started, last, outcome);
+    if (last) context.emit('run:progress', queuedProgressEvent(run.status, run.started, last, outcome));
     this.#run = null;
     run.finish(outcome, error);
-  }
-
-  /** `run:progress` of a queued run: the status mirrors the queue's counts (the project's images). */
-  #emitQueued(
-    context: RequestContext,
-    status: RunStatus,
-    started: number,
-    queue: QueueProgress,
-    ended?: RunFinished['outcome'],
-  ): void {
-    status.imagesDone = queue.done;
-    status.imagesFailed = queue.failed;
-    status.imagesTotal = queue.total;
-    context.emit('run:progress', {
-      ...status,
-      imageId: null,
-      stage: ended === undefined ? 'start' : ended === 'cancelled' ? 'cancelled' : 'done',
-      within: null,
-      imagesSkipped: queue.skipped,
-      rate: queue.rate,
-      etaSeconds: ended === undefined ? queue.etaSeconds : null,
-      elapsedSeconds: (performance.now() - started) / 1000,
-      queue,
-    });
   }
 
   /**
@@ -330,18 +257,11 @@ export class RunControl {
       {
         progress: (progress) => {
           if (this.#run) return; // this engine runs the project itself (it took the lock after the snapshot)
-          this.#external ??= {
-            started: performance.now(),
-            status: {
-              runId: `queue-${progress.coordinator.pid}@${progress.coordinator.host}`,
-              state: 'running',
-              imagesDone: 0,
-              imagesFailed: 0,
-              imagesTotal: 0,
-              coordinator: 'elsewhere',
-            },
-          };
-          this.#emitQueued(context, this.#external.status, this.#external.started, progress);
+          this.#external ??= newExternalRun(progress);
+          context.emit(
+            'run:progress',
+            queuedProgressEvent(this.#external.status, this.#external.started, progress),
+          );
         },
         results: (results) => {
           const project = this.session.project;
@@ -370,21 +290,13 @@ export class RunControl {
         end: (how, last) => {
           const external = this.#external;
           if (!external) return;
-          const outcome: RunFinished['outcome'] =
-            how === 'done' ? 'completed' : how === 'cancelled' ? 'cancelled' : 'failed';
-          this.#emitQueued(context, external.status, external.started, last, outcome);
+          const finished = externalFinished(external, how, last);
+          context.emit(
+            'run:progress',
+            queuedProgressEvent(external.status, external.started, last, finished.outcome),
+          );
           this.#external = null;
-          context.emit('run:finished', {
-            runId: external.status.runId,
-            outcome,
-            imagesDone: last.done,
-            imagesFailed: last.failed,
-            seconds: (performance.now() - external.started) / 1000,
-            error:
-              how === 'stopped'
-                ? `the coordinator (process ${last.coordinator.pid} on ${last.coordinator.host}, queue ${last.url}) stopped without finishing: ${last.done} of ${last.total} images are committed; run the same command again to resume`
-                : null,
-          });
+          context.emit('run:finished', finished);
         },
       },
       // the results already in the log are the catalog's: only new commits are shown as they land
@@ -424,7 +336,7 @@ export class RunControl {
     this.#refuseWhileCoordinatedElsewhere();
     const run = this.#run;
     if (!run || run.status.state !== 'paused') return run ? { ...run.status } : null;
-    const remaining = run.imageIds.filter((id) => !run.committed.has(id)).map(String);
+    const remaining = remainingImages(run);
     this.#run = null;
     if (remaining.length === 0) return null;
     // the same run goes on: its id, its total and the images it has done so far stay (not 0/5 after 3/8)
@@ -465,16 +377,7 @@ export class RunControl {
     let last: BatchProgress | null = null;
     const progress = (p: BatchProgress) => {
       last = p;
-      context.emit('run:progress', {
-        ...run.status,
-        imageId: p.imageId === null ? null : String(p.imageId),
-        stage: p.stage,
-        within: p.within ?? null,
-        imagesSkipped: 0,
-        rate: p.rate,
-        etaSeconds: p.etaSeconds,
-        elapsedSeconds: p.elapsedSeconds,
-      });
+      context.emit('run:progress', batchProgressEvent(run.status, p));
     };
     try {
       const stages = await this.session.stages();
@@ -536,88 +439,17 @@ export class RunControl {
     } finally {
       project.close();
     }
-    const final: BatchProgress = last ?? {
-      imagesDone: 0,
-      imagesTotal: pending.length,
-      imagesSkipped: 0,
-      imagesFailed: 0,
-      rate: 0,
-      etaSeconds: null,
-      elapsedSeconds: (performance.now() - run.started) / 1000,
-      stage: 'start',
-      imageId: null,
-    };
     if (outcome === 'paused') {
       // Paused, not finished: the run stays, resumable; no `run:finished` until it completes or is cancelled.
-      run.status.state = 'paused';
-      run.pausing = false;
-      progress({ ...final, stage: 'paused', image: undefined, imageId: null, within: undefined });
+      markPaused(run);
+      progress(finalProgress(last, 'paused', pending.length, run.started));
       return;
     }
-    progress({
-      ...final,
-      stage: outcome === 'cancelled' ? 'cancelled' : 'done',
-      image: undefined,
-      imageId: null,
-      within: undefined,
-    });
+    progress(
+      finalProgress(last, outcome === 'cancelled' ? 'cancelled' : 'done', pending.length, run.started),
+    );
     this.#run = null;
     run.finish(outcome, error);
-  }
-
-  /**
-   * The mask set a re-caption of `result`'s image uses: its stored masks minus deleted ones, then the masks added
-   * with prompts (not deleted), as the workspace lists them. Prompted masks carry predicted IoU × stability as their
-   * score, like generated ones.
-   */
-  #currentMaskSet(result: ImageResult): StageMasks & { previousIds: Record<string, number | null> } {
-    const imageId = result.image.id;
-    const deleted = new Set(this.review.state.deletedMasks);
-    // old mask id → its position in the set (= its index in the new revision: the set's masks are never empty)
-    const previousIds: Record<string, number | null> = {};
-    const set: Required<Omit<StageMasks, 'source'>> & Pick<StageMasks, 'source'> = {
-      masks: [],
-      scores: [],
-      sources: [],
-      importedIds: [],
-      predictedIous: [],
-      stabilities: [],
-      source: 'generated',
-    };
-    for (const mask of result.masks) {
-      const id = maskId(imageId, mask.index);
-      previousIds[id] = deleted.has(id) ? null : set.masks.length;
-      if (deleted.has(id)) continue;
-      set.masks.push(decodeRle(mask.rle));
-      set.scores.push(mask.score);
-      set.sources.push(mask.source);
-      set.importedIds.push(mask.importedId);
-      set.predictedIous.push(mask.predictedIou);
-      set.stabilities.push(mask.stability);
-    }
-    (this.review.state.userMasks[String(imageId)] ?? []).forEach((mask, k) => {
-      const id = userMaskId(imageId, k);
-      previousIds[id] = deleted.has(id) ? null : set.masks.length;
-      if (deleted.has(id)) return;
-      set.masks.push(decodeRle(mask.rle));
-      set.scores.push(mask.predictedIou * mask.stability);
-      set.sources.push('prompt');
-      set.importedIds.push(undefined);
-      set.predictedIous.push(mask.predictedIou);
-      set.stabilities.push(mask.stability);
-    });
-    if (set.masks.length === 0)
-      throw new ApiError(
-        'invalid-params',
-        `image ${imageId} has no masks left to caption: add one with a prompt`,
-      );
-    const cap = this.session.require().file.settings.masks.hardCap;
-    if (set.masks.length > cap)
-      throw new ApiError(
-        'invalid-params',
-        `image ${imageId} has ${set.masks.length} masks; at most ${cap} (settings.masks.hardCap) are captioned together: delete some`,
-      );
-    return { ...set, previousIds };
   }
 
   /** Mask and candidate edits of an image being re-captioned are refused until its new revision commits. */
@@ -637,23 +469,4 @@ export class RunControl {
     this.#run?.controller.abort();
     await this.#run?.done;
   }
-}
-
-/**
- * Old → new mask ids of a committed re-caption: each id of the previous revision's mask set (stored `image:k`,
- * prompted `image:u<k>`) → the id of the same mask in the new revision, or null where it was deleted (or dropped by
- * the masks stage).
- */
-function newMaskIds(
-  imageId: number,
-  previousIds: Record<string, number | null>,
-  result: ImageResult,
-): Record<string, string | null> {
-  const count = result.masks.length;
-  return Object.fromEntries(
-    Object.entries(previousIds).map(([id, index]) => [
-      id,
-      index !== null && index < count ? maskId(imageId, result.masks[index].index) : null,
-    ]),
-  );
 }

@@ -9,6 +9,7 @@ import { buildCrops, type CropBatch } from '../image/crops.ts';
 import { renderScene, type SceneObject } from '../demo/scenes.ts';
 import { demoVocabulary, END_OF_WORD, PATTERN_NOUNS } from '../demo/vocabulary.ts';
 import { COLOURS, PATTERNS, SHAPES, type Attributes } from '../demo/world.ts';
+import { mulberry32 } from '../../shared/testing/random.ts';
 
 /** CoCa generation lengths (DESIGN.md §5): eot is −∞ while the sequence (sot included) is shorter than 5; at most 30. */
 export const MIN_LENGTH = 5;
@@ -198,16 +199,7 @@ export function softmax(logits: ArrayLike<number>): Float64Array {
 }
 
 /** A small seeded generator (mulberry32) so sampling tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /** Draws an index from unnormalized non-negative weights. */
 export function draw(weights: ArrayLike<number>, random: () => number): number {

@@ -8,6 +8,10 @@ import type { CropType, DecodingSetting } from '../../shared/caption.ts';
 import { decide, keepPolicy } from '../filter/decide.ts';
 import { parseSettings } from '../../shared/settings.ts';
 import { encodeRle, rleArea, rleToBbox } from '../image/rle.ts';
+import { mulberry32 } from '../../shared/testing/random.ts';
+
+// the fixtures' seeded generator, re-exported for the test tooling that imports it from here
+export { mulberry32 };
 
 const WORDS = [
   'a',
@@ -162,17 +166,5 @@ export function syntheticResult(id: number, options: SyntheticOptions = {}): Ima
       clipTextEncodes: 60,
       stageMs: { load: random() * 10, masks: random() * 1000, captions: random() * 5000 },
     },
-  };
-}
-
-/** A small seeded PRNG (mulberry32), so synthetic projects are identical on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -15,6 +15,7 @@ import { ensureDemoPack } from '../../demo/index.ts';
 import { decodeHeader, Project, RESULTS_FILE } from '../store/index.ts';
 import { withoutTimings, writeScenes } from '../../testing/fixtures.ts';
 import { testRedis, type TestRedis } from '../../testing/redis.ts';
+import { mulberry32 } from '../../../shared/testing/random.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../../bin/pseudo-ris.mjs');
 const IMAGES = 24;
@@ -44,18 +45,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.stop();
 });
-
-/** mulberry32: a small seeded generator, so a failing schedule can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null)
@@ -121,7 +110,7 @@ describe('a queued run whose coordinator and workers are SIGKILLed at random', (
       };
       const procs: ChildProcess[] = [start(coordinatorArgs, 'coordinator')];
       for (let k = 1; k <= 3; k++) procs.push(start(workerArgs(k), `w${k}`));
-      const next = random(2026);
+      const next = mulberry32(2026);
       const kills: string[] = [];
       const kill = async (victim: number) => {
         const child = procs[victim];
