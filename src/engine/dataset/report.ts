@@ -4,7 +4,13 @@
  * shapes world, the oracle's identification rate (`evaluateProject`).
  */
 import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
-import { reviewedText, reviewMark, type KeepPolicy, type ReviewInput } from '../filter/index.ts';
+import {
+  decisionInputs,
+  reviewedText,
+  reviewMark,
+  type KeepPolicy,
+  type ReviewInput,
+} from '../filter/index.ts';
 import { decide, type DecisionInput } from '../../shared/decide.ts';
 import { buildKeptBase, keptCounter, projectKeptAt, type CounterColumns } from '../../shared/kept-counter.ts';
 import { STATUS, type Project, type ResultCatalog } from '../pipeline/index.ts';
@@ -171,14 +177,7 @@ export function buildReport(
     if (options.keptAt) continue;
     // the rule's inputs built once per image, decided at each τ of the grid (decideResult's semantics: comparisons
     // are never kept and do not count)
-    const inputs = result.candidates.map((c): DecisionInput => ({
-      mask: c.mask,
-      index: c.index,
-      comparison: c.comparison,
-      cos: c.scores.cos,
-      dos: c.scores.dos,
-      review: reviewMark(review, result.image.id, c.mask, c.index),
-    }));
+    const inputs = decisionInputs(result, review);
     const exportable = inputs.reduce((n, c) => n + (c.comparison ? 0 : 1), 0);
     TAU_GRID.forEach((tau, t) => {
       shareTotal[t] += exportable;

@@ -48,26 +48,31 @@ export function decide(
   );
 }
 
+/**
+ * The rule's inputs of one stored image result, its review marks applied: straight from the candidates, with no copy
+ * of each candidate (an export or a report decides 100k images).
+ */
+export function decisionInputs(
+  result: Pick<ImageResult, 'image' | 'candidates'>,
+  review?: ReviewInput | null,
+): DecisionInput[] {
+  return result.candidates.map((c) => ({
+    mask: c.mask,
+    index: c.index,
+    comparison: c.comparison,
+    cos: c.scores.cos,
+    dos: c.scores.dos,
+    review: reviewMark(review, result.image.id, c.mask, c.index),
+  }));
+}
+
 /** Decisions for one stored image result with the project's review applied (accept keeps, reject and deleted masks drop). */
 export function decideResult(
   result: Pick<ImageResult, 'image' | 'masks' | 'candidates'>,
   filter: KeepPolicy,
   review?: ReviewInput | null,
 ): Decision[] {
-  // the rule's inputs straight from the candidates (no copy of each candidate: an export decides 100k images)
-  return decideShared(
-    result.candidates.map((c) => ({
-      mask: c.mask,
-      index: c.index,
-      comparison: c.comparison,
-      cos: c.scores.cos,
-      dos: c.scores.dos,
-      review: reviewMark(review, result.image.id, c.mask, c.index),
-    })),
-    result.masks.length,
-    filter,
-    result.image.id,
-  );
+  return decideShared(decisionInputs(result, review), result.masks.length, filter, result.image.id);
 }
 
 /** The text a candidate is exported with: the reviewer's edit when there is one (its scores stay those of the original). */

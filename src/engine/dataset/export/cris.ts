@@ -8,20 +8,13 @@ import { join } from 'node:path';
 import { decodeRle, encodeMaskPng } from '../../image/index.ts';
 import type { ExportContext, StreamedFile } from './context.ts';
 import { crisFolder } from './naming.ts';
-import { IMAGE_DIR, planDataset, planRecord, splitSummaries, type DatasetPlan } from './plan.ts';
+import { IMAGE_DIR, datasetExporter, planRecord, splitSummaries, type DatasetPlan } from './plan.ts';
 
 /**
  * Writes the CRIS layout. Each split file is streamed (earlier entries first) to a temp file that replaces the
  * earlier one only after every mask and image is written, byte for byte what building the lists whole wrote.
  */
-export async function exportCris(context: ExportContext): Promise<void> {
-  const plan = planDataset(context);
-  try {
-    await writeCris(context, plan);
-  } finally {
-    plan.close();
-  }
-}
+export const exportCris = datasetExporter(writeCris);
 
 async function writeCris(context: ExportContext, plan: DatasetPlan): Promise<void> {
   const { writer, summary } = context;

@@ -8,7 +8,15 @@ import { crisFolderName, crisSplitMismatch } from '../../../shared/formats.ts';
 import type { ImageRecord } from '../../../shared/results.ts';
 import { scanLines } from '../../pipeline/index.ts';
 import type { MaskResult } from '../../../shared/results.ts';
-import { imageRefs, stem, tokenize, type ExportContext, type ExportRef, type Writer } from './context.ts';
+import {
+  imageRefs,
+  stem,
+  tokenize,
+  type ExportContext,
+  type Exporter,
+  type ExportRef,
+  type Writer,
+} from './context.ts';
 import {
   assignSplits,
   cocoName,
@@ -149,6 +157,20 @@ export function readPrevious(
     );
   const fileNames = new Set(writer.list(IMAGE_DIR));
   return { dir: root, record, fileNames };
+}
+
+/** An exporter that plans the dataset, writes it with `write`, and removes the plan's scratch file whatever happens. */
+export function datasetExporter(
+  write: (context: ExportContext, plan: DatasetPlan) => Promise<void>,
+): Exporter {
+  return async (context) => {
+    const plan = planDataset(context);
+    try {
+      await write(context, plan);
+    } finally {
+      plan.close();
+    }
+  };
 }
 
 /** Plans ids, splits and names for the dataset formats. */

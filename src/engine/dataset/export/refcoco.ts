@@ -10,7 +10,7 @@ import { pickleListBody, PickleListWriter } from '../pickle.ts';
 import type { ExportContext, StreamedFile } from './context.ts';
 import {
   IMAGE_DIR,
-  planDataset,
+  datasetExporter,
   planRecord,
   splitSummaries,
   type DatasetPlan,
@@ -32,14 +32,7 @@ interface Instances {
  * index only after every image is placed (an export or append that fails keeps its earlier index intact), byte for
  * byte what building both whole wrote.
  */
-export async function exportRefcoco(context: ExportContext): Promise<void> {
-  const plan = planDataset(context);
-  try {
-    await writeRefcoco(context, plan);
-  } finally {
-    plan.close();
-  }
-}
+export const exportRefcoco = datasetExporter(writeRefcoco);
 
 async function writeRefcoco(context: ExportContext, plan: DatasetPlan): Promise<void> {
   const { writer, summary } = context;
