@@ -4,9 +4,8 @@
 // with their legend and the token named. Fails on the code before: the inspector had no attribution view.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { App, Candidates, Gallery, Inspector, Workspace } from './pages.mjs';
-import { CHROMIUM, FLAGS, startServe } from './served.mjs';
+import { CHROMIUM, launchChromium, startServe, stepRecorder } from './served.mjs';
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -16,14 +15,9 @@ function check(condition, message) {
 export async function runAttribution({ root, workDir, artifacts }) {
   if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
   const serve = await startServe(root, workDir);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const browser = await launchChromium();
   const steps = [];
-  const step = async (name, work) => {
-    const started = Date.now();
-    const value = await work();
-    steps.push({ name, seconds: (Date.now() - started) / 1000 });
-    return value;
-  };
+  const step = stepRecorder(steps);
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     const app = new App(page, artifacts);

@@ -5,10 +5,9 @@
 // the layout of every view at both sizes (issue22-layout.mjs). Each check fails on the code before these changes.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { checkLayoutItems, photographEveryView } from './issue22-layout.mjs';
 import { App, Candidates, Gallery, Inspector, Workspace } from './pages.mjs';
-import { CHROMIUM, FLAGS, startServe } from './served.mjs';
+import { CHROMIUM, launchChromium, startServe, stepRecorder } from './served.mjs';
 
 const LONG = 240_000;
 
@@ -286,14 +285,9 @@ async function beamTies(app) {
 export async function runIssue22Ui({ root, workDir, artifacts }) {
   if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
   const serve = await startServe(root, workDir);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const browser = await launchChromium();
   const steps = [];
-  const step = async (name, work) => {
-    const started = Date.now();
-    const value = await work();
-    steps.push({ name, seconds: (Date.now() - started) / 1000 });
-    return value;
-  };
+  const step = stepRecorder(steps);
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
     const app = new App(page, artifacts);
