@@ -68,6 +68,7 @@ export {
   HANDLE_PATHS,
   OutsideFolderError,
   insideFolder,
+  nearestRealPath,
   openConfined,
   readFileConfined,
   removeStaleTempsConfined,

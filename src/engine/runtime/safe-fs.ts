@@ -313,20 +313,25 @@ export class ConfinedDir {
    */
   writeFile(name: string, data: string | Uint8Array): void {
     const temp = `${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const fd = this.createExclusive(temp);
     try {
-      try {
-        writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      this.#createSynced(temp, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       renameSync(this.at(temp), this.at(name));
     } catch (error) {
       this.unlinkQuietly(temp);
       throw error;
     }
     this.sync();
+  }
+
+  /** Creates file `name` (never an existing one, never through a link) holding `bytes`, fsynced. */
+  #createSynced(name: string, bytes: Uint8Array): void {
+    const fd = this.createExclusive(name);
+    try {
+      writeAll(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Creates file `name` (never an existing one, never through a link) and answers its descriptor. */
@@ -356,15 +361,7 @@ export class ConfinedDir {
       linked = false;
     }
     try {
-      if (!linked) {
-        const fd = this.createExclusive(temp);
-        try {
-          writeAll(fd, bytes);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      }
+      if (!linked) this.#createSynced(temp, bytes);
       renameSync(this.at(temp), this.at(name));
     } catch (error) {
       this.unlinkQuietly(temp);
@@ -521,8 +518,11 @@ export function removeStaleTempsConfined(dir: string, within?: string): string[]
   }
 }
 
-/** The real path of `path`, or of its nearest existing ancestor joined with the missing tail. */
-function nearestRealPath(path: string): string {
+/**
+ * The real path of `path`, or of its nearest existing ancestor joined with the missing tail. realpath(3), not Node's
+ * JS walk: that one lstat()s then readlink()s, and a link swapped for a folder in between fails with EINVAL.
+ */
+export function nearestRealPath(path: string): string {
   const missing: string[] = [];
   let current = path;
   for (;;) {

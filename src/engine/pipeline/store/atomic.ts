@@ -4,18 +4,15 @@
  * Plain `node:fs` only (no native module), so it works unchanged in Node and Electron.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
-import { OutsideFolderError, removeStaleTempsConfined, writeFileConfined } from '../../runtime/index.ts';
+  insideFolder,
+  nearestRealPath,
+  OutsideFolderError,
+  removeStaleTempsConfined,
+  writeFileConfined,
+} from '../../runtime/index.ts';
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -64,28 +61,10 @@ export { OutsideFolderError };
  * not created yet; a final symlink is followed) lies inside the real folder `within`.
  */
 export function assertWithin(path: string, within: string): void {
-  const missing: string[] = [];
-  let current = resolve(path);
-  for (;;) {
-    try {
-      // realpath(3), not Node's JS walk: that one lstat()s then readlink()s, and a link swapped for a folder in
-      // between fails with EINVAL instead of resolving
-      const real = realpathSync.native(current);
-      const full = missing.length ? join(real, ...missing.reverse()) : real;
-      const prefix = within.endsWith(sep) ? within : within + sep;
-      if (full !== within && !full.startsWith(prefix))
-        throw new OutsideFolderError(
-          `${path} is outside the allowed folder ${within} (a symbolic link leads out)`,
-        );
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const parent = dirname(current);
-      if (parent === current) throw error;
-      missing.push(basename(current));
-      current = parent;
-    }
-  }
+  if (!insideFolder(within, nearestRealPath(resolve(path))))
+    throw new OutsideFolderError(
+      `${path} is outside the allowed folder ${within} (a symbolic link leads out)`,
+    );
 }
 
 /**
