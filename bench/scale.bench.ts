@@ -82,8 +82,9 @@ export async function writeProject(dir: string, count: number, first = 1, lineFo
       versions: {},
     }),
   );
-  const template = syntheticResult(1, { masks: 5, textsPerMask: 40 });
-  template.image = { ...template.image, path: image, sha256 };
+  // made for the scene's hash, so its stream ids have the form a run writes (the compact line stores them as 1)
+  const template = syntheticResult(1, { masks: 5, textsPerMask: 40, sha256 });
+  template.image = { ...template.image, path: image };
   const project = Project.open(dir);
   const catalog = project.catalog;
   const fd = openSync(join(dir, RESULTS_FILE), 'a');

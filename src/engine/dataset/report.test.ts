@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keepPolicy } from '../filter/index.ts';
 import { Project } from '../pipeline/store/index.ts';
-import { buildReport, formatReport, histogram, mean } from './report.ts';
+import { buildReport, formatReport, histogram, mean, projectReport } from './report.ts';
 import { writeTestProject } from '../testing/project.ts';
 
 let project: Project;
@@ -46,6 +46,16 @@ describe('buildReport', () => {
     expect(at(1.5)).toBeCloseTo(4 / 8); // 1.6, 2.0 + the single-mask image's two
     expect(at(2.0)).toBeCloseTo(2 / 8);
     expect(formatReport(report)).toContain('kept at τ=1.3: 6 (75.0%)');
+  });
+});
+
+describe('projectReport', () => {
+  it('equals the report built from the fully decoded results (it reads summaries and the columnar counter)', () => {
+    const policy = keepPolicy(project.file.settings);
+    for (const tau of [0.5, 1.3, 1.55, 2.5])
+      expect(projectReport(project, { ...policy, tau })).toEqual(
+        buildReport([...project.results()], { ...policy, tau }),
+      );
   });
 });
 

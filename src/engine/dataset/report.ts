@@ -3,7 +3,7 @@
  * plain sampling, DCS), DoS histograms, kept share vs τ and vocabulary size — all from stored scores — and, on the
  * shapes world, the oracle's identification rate (`evaluateProject`).
  */
-import type { CandidateResult, DecodingMethod, ImageResult } from '../../shared/results.ts';
+import type { DecodingMethod } from '../../shared/results.ts';
 import {
   decisionInputs,
   reviewedText,
@@ -13,7 +13,13 @@ import {
 } from '../filter/index.ts';
 import { decide, type DecisionInput } from '../../shared/decide.ts';
 import { buildKeptBase, keptCounter, projectKeptAt, type CounterColumns } from '../../shared/kept-counter.ts';
-import { STATUS, type Project, type ResultCatalog } from '../pipeline/index.ts';
+import {
+  STATUS,
+  type Project,
+  type ResultCatalog,
+  type ResultSummary,
+  type SummaryCandidate,
+} from '../pipeline/index.ts';
 import { tokenize } from './export.ts';
 
 /** A histogram: `counts[i]` values fall in [edges[i], edges[i+1]); the first and last bins also take values beyond. */
@@ -78,7 +84,7 @@ const TAU_GRID = Array.from({ length: 17 }, (_, i) => round(0.8 + i * 0.1));
  * their scores would get, so the report can say how often plain sampling would pass the filter.
  */
 export function decideForReport(
-  result: ImageResult,
+  result: ResultSummary,
   policy: KeepPolicy,
   review?: ReviewInput | null,
 ): boolean[] {
@@ -125,7 +131,7 @@ export interface ReportOptions {
  * (accepted kept, rejected and deleted masks' candidates dropped; the kept vocabulary reads edited texts).
  */
 export function buildReport(
-  results: Iterable<ImageResult>,
+  results: Iterable<ResultSummary>,
   policy: KeepPolicy,
   review?: ReviewInput | null,
   options: ReportOptions = {},
@@ -138,6 +144,9 @@ export function buildReport(
   const shareTotal = TAU_GRID.map(() => 0);
   const shareKept = TAU_GRID.map(() => 0);
   const failures: QualityReport['failures'] = [];
+  // captions repeat across images: a text whose words are already in a vocabulary is not tokenized again
+  const seenAll = new BoundedSet(TEXTS_REMEMBERED);
+  const seenKept = new BoundedSet(TEXTS_REMEMBERED);
   let images = 0;
   let masks = 0;
   let candidates = 0;
@@ -172,8 +181,8 @@ export function buildReport(
         textsKept.add(reviewedText(result.image.id, c, review).text);
       }
     });
-    for (const text of textsAll) for (const w of tokenize(text)) vocabAll.add(w);
-    for (const text of textsKept) for (const w of tokenize(text)) vocabKept.add(w);
+    for (const text of textsAll) if (seenAll.add(text)) for (const w of tokenize(text)) vocabAll.add(w);
+    for (const text of textsKept) if (seenKept.add(text)) for (const w of tokenize(text)) vocabKept.add(w);
     if (options.keptAt) continue;
     // the rule's inputs built once per image, decided at each τ of the grid (decideResult's semantics: comparisons
     // are never kept and do not count)
@@ -243,7 +252,22 @@ function methodSums(): MethodSums {
   };
 }
 
-function addTo(g: MethodSums, c: CandidateResult, kept: boolean): void {
+/** Texts a report remembers as tokenized (a paper-size project's distinct captions would otherwise all be held). */
+const TEXTS_REMEMBERED = 200_000;
+
+/** A set that forgets everything once it holds `limit` values: `add` answers whether the value was new to it. */
+class BoundedSet {
+  #values = new Set<string>();
+  constructor(private readonly limit: number) {}
+  add(value: string): boolean {
+    if (this.#values.has(value)) return false;
+    if (this.#values.size >= this.limit) this.#values = new Set();
+    this.#values.add(value);
+    return true;
+  }
+}
+
+function addTo(g: MethodSums, c: SummaryCandidate, kept: boolean): void {
   g.count++;
   if (kept) g.kept++;
   addFinite(g.uos, c.scores.uos);
@@ -381,7 +405,7 @@ export function projectReport(
   policy: KeepPolicy,
   review?: ReviewInput | null,
 ): QualityReport {
-  return buildReport(project.catalog.latest(), policy, review, {
+  return buildReport(project.catalog.summaries(), policy, review, {
     keptAt: projectKeptAtFor(project, policy, review),
   });
 }

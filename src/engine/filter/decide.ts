@@ -53,7 +53,7 @@ export function decide(
  * of each candidate (an export or a report decides 100k images).
  */
 export function decisionInputs(
-  result: Pick<ImageResult, 'image' | 'candidates'>,
+  result: { image: Pick<ImageResult['image'], 'id'>; candidates: readonly ScoredCandidate[] },
   review?: ReviewInput | null,
 ): DecisionInput[] {
   return result.candidates.map((c) => ({

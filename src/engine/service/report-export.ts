@@ -104,13 +104,12 @@ export class ReportExport {
     // one pass over the log per (τ, policy, results, review, ground truth): a τ asked again is answered from here
     const key = JSON.stringify([policy, catalog.columns.records, this.review.version, truth?.stamp ?? null]);
     if (this.#report?.catalog === catalog && this.#report.key === key) return this.#report.view;
-    const results = catalog.latest();
     // the kept-share curve from the columnar counter: the same rule and review, without deciding each image 17 times
     const counter = this.counts.counter();
     const options = { keptAt: (t: number) => projectKeptAt(counter, t) };
     const report = truth
-      ? evaluateResults(results, truth.truth, policy, this.review.state, truth.cache, options)
-      : buildReport(results, policy, this.review.state, options);
+      ? evaluateResults(catalog.latest(), truth.truth, policy, this.review.state, truth.cache, options)
+      : buildReport(catalog.summaries(), policy, this.review.state, options);
     const kept = report.oracle?.kept;
     const view: ReportView = {
       tau: report.tau,

@@ -41,17 +41,20 @@ export interface SyntheticOptions {
   textsPerMask?: number;
   seed?: number;
   status?: 'done' | 'failed';
+  /** The image's SHA-256 (hex), which its candidates' stream ids name as a run's do; drawn from the seed by default. */
+  sha256?: string;
 }
 
 /** A synthetic result for image `id`. */
 export function syntheticResult(id: number, options: SyntheticOptions = {}): ImageResult {
   const { masks: maskCount = 5, textsPerMask = 25, seed = id, status = 'done' } = options;
   const random = mulberry32(seed);
-  const sha256 = Array.from({ length: 32 }, () =>
+  const drawn = Array.from({ length: 32 }, () =>
     Math.floor(random() * 256)
       .toString(16)
       .padStart(2, '0'),
   ).join('');
+  const sha256 = options.sha256 ?? drawn;
   const image = { id, path: `/data/images/${id}.png`, name: `${id}.png`, sha256, width: 64, height: 48 };
   if (status === 'failed')
     return {

@@ -14,7 +14,7 @@ import type { ImageResult } from '../../../shared/results.ts';
 import { RecordColumns, recordRow, STATUS } from './columns.ts';
 import { CommitLog } from './log.ts';
 import { RESULTS_FILE } from './project-file.ts';
-import { decodeHeader, decodeLine, RecordError } from './record.ts';
+import { decodeHeader, decodeLine, decodeSummary, RecordError, type ResultSummary } from './record.ts';
 import {
   lineCrc,
   listSegments,
@@ -28,6 +28,12 @@ import {
 /** Records (or log bytes) past the last segment after which a new segment is written. */
 const SEGMENT_RECORDS = 256;
 const SEGMENT_BYTES = 32 << 20;
+
+/** Which latest results a read yields, and in which order. */
+export interface ReadOptions {
+  order?: 'first-seen' | 'id';
+  status?: 'done' | 'failed';
+}
 
 /** Options of {@link ResultCatalog.open}. */
 export interface CatalogOptions {
@@ -166,22 +172,34 @@ export class ResultCatalog {
    * Latest results one at a time (never all in memory): by first appearance (default) or by image id, optionally
    * only those of one status.
    */
-  *results(
-    options: { order?: 'first-seen' | 'id'; status?: 'done' | 'failed' } = {},
-  ): Generator<ImageResult> {
-    const ids = options.order === 'id' ? [...this.#order].sort((a, b) => a - b) : [...this.#order];
-    const wanted = options.status === undefined ? 0 : STATUS[options.status];
-    const status = this.columns.status;
-    for (const id of ids) {
-      const r = this.#latest.get(id)!;
-      if (wanted !== 0 && status.view()[r] !== wanted) continue;
-      yield this.#read(r);
-    }
+  results(options: ReadOptions = {}): Generator<ImageResult> {
+    return this.#records(options, decodeLine);
   }
 
   /** {@link results} as an iterable that can be read more than once (each pass reads the store again). */
-  latest(options: { order?: 'first-seen' | 'id'; status?: 'done' | 'failed' } = {}): Iterable<ImageResult> {
+  latest(options: ReadOptions = {}): Iterable<ImageResult> {
     return { [Symbol.iterator]: () => this.results(options) };
+  }
+
+  /**
+   * Latest results as the report reads them ({@link decodeSummary}: no tokens, crops or decisions rebuilt), re-iterable
+   * as {@link latest}.
+   */
+  summaries(options: ReadOptions = {}): Iterable<ResultSummary> {
+    return { [Symbol.iterator]: () => this.#records(options, decodeSummary) };
+  }
+
+  *#records<T>(options: ReadOptions, decode: (line: string) => T): Generator<T> {
+    const ids = options.order === 'id' ? [...this.#order].sort((a, b) => a - b) : [...this.#order];
+    const wanted = options.status === undefined ? 0 : STATUS[options.status];
+    const status = this.columns.status;
+    const offset = this.columns.offset;
+    const length = this.columns.length;
+    for (const id of ids) {
+      const r = this.#latest.get(id)!;
+      if (wanted !== 0 && status.view()[r] !== wanted) continue;
+      yield decode(this.log.read(offset.view()[r], length.view()[r]));
+    }
   }
 
   /** The image (id, SHA-256, status; its name read from the log only when asked) of each latest result. */
@@ -210,8 +228,7 @@ export class ResultCatalog {
   }
 
   #read(r: number): ImageResult {
-    const text = this.log.read(this.columns.offset.view()[r], this.columns.length.view()[r]);
-    return decodeLine(text);
+    return decodeLine(this.log.read(this.columns.offset.view()[r], this.columns.length.view()[r]));
   }
 
   #add(row: ReturnType<typeof recordRow>): void {

@@ -1,7 +1,14 @@
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { syntheticResult } from '../../testing/synthetic.ts';
-import { decodeHeader, decodeLine, encodeLine, RecordError } from './record.ts';
+import {
+  decodeHeader,
+  decodeLine,
+  decodeSummary,
+  encodeLine,
+  RecordError,
+  type ResultSummary,
+} from './record.ts';
 
 const text = (line: Buffer) => line.toString('utf8').slice(0, -1);
 
@@ -16,6 +23,46 @@ describe('the commit log line formats', () => {
     expect(line.length).toBeLessThanOrEqual(40 * 1024);
     // what format 1 (the whole object as JSON) took for the same image
     expect(JSON.stringify(result).length).toBeGreaterThan(150 * 1024);
+  });
+
+  it('reads a summary equal to the full result’s report fields, in both line formats', () => {
+    // what the report reads of a result (a format-1 line's summary is the whole result)
+    const summaryOf = (r: ResultSummary) => ({
+      image: r.image,
+      status: r.status,
+      error: r.error,
+      masks: r.masks,
+      candidates: r.candidates.map((c) => ({
+        mask: c.mask,
+        index: c.index,
+        method: c.method,
+        comparison: c.comparison,
+        text: c.text,
+        scores: { uos: c.scores.uos, cos: c.scores.cos, dos: c.scores.dos },
+      })),
+    });
+    const nan = syntheticResult(12, { masks: 2 });
+    nan.candidates[0].beamScore = Number.NaN; // written in format 1
+    const results = [
+      syntheticResult(10, { masks: 5, textsPerMask: 30 }),
+      syntheticResult(11, { masks: 1 }),
+      syntheticResult(13, { status: 'failed' }),
+      nan,
+    ];
+    const formats = results.map((result) => {
+      const line = text(encodeLine(result));
+      expect(JSON.stringify(summaryOf(decodeSummary(line)))).toBe(
+        JSON.stringify(summaryOf(decodeLine(line))),
+      );
+      return line.startsWith('{"record":2,') ? 2 : 1;
+    });
+    expect(formats).toEqual([2, 2, 2, 1]);
+    // the summary's candidates share one scores object per distinct text (what keeps a paper-size report light)
+    const summary = decodeSummary(text(encodeLine(results[0])));
+    const key = (c: ResultSummary['candidates'][number]) => JSON.stringify([c.text, c.scores]);
+    const first = new Map(summary.candidates.map((c) => [key(c), c.scores]).reverse());
+    expect(first.size).toBeLessThan(summary.candidates.length);
+    expect(summary.candidates.every((c) => first.get(key(c)) === c.scores)).toBe(true);
   });
 
   it('reads the header without inflating the body', () => {

@@ -107,13 +107,66 @@ export function decodeLine(line: string): ImageResult {
   const record = parseJson(line);
   checkHeader(record);
   if (record.record === undefined) return checkPlain(record);
-  let body: Body;
+  return expand(record, inflateBody(record));
+}
+
+function inflateBody(record: Record<string, unknown>): Body {
   try {
-    body = JSON.parse(inflateRawSync(Buffer.from(String(record.z), 'base64')).toString('utf8')) as Body;
+    return JSON.parse(inflateRawSync(Buffer.from(String(record.z), 'base64')).toString('utf8')) as Body;
   } catch {
     throw new RecordError('its compressed body is damaged', 'corrupt');
   }
-  return expand(record, body);
+}
+
+/** What a report reads of a candidate: no tokens, crop, setting or stream id. */
+export type SummaryCandidate = Pick<CandidateResult, 'mask' | 'index' | 'method' | 'comparison' | 'text'> & {
+  scores: Pick<CandidateResult['scores'], 'uos' | 'cos' | 'dos'>;
+};
+
+/** What a report reads of a result; an `ImageResult` is one. */
+export type ResultSummary = Pick<ImageResult, 'image' | 'status' | 'error' | 'masks'> & {
+  candidates: readonly SummaryCandidate[];
+};
+
+/**
+ * Reads one log line as a {@link ResultSummary}: a format-2 line's candidates are built straight from its tables (the
+ * scores object and the text shared by every candidate with that text), skipping what `decodeLine` rebuilds for
+ * exports (tokens, crops, settings, stream ids, decisions). Throws {@link RecordError}.
+ */
+export function decodeSummary(line: string): ResultSummary {
+  const record = parseJson(line);
+  checkHeader(record);
+  if (record.record === undefined) return checkPlain(record);
+  const body = inflateBody(record);
+  // texts rows are [text, tokens, ...scores in scoreKeys order]
+  const [uos, cos, dos] = ['uos', 'cos', 'dos'].map((key) => {
+    const i = body.scoreKeys.indexOf(key);
+    return i < 0 ? -1 : 2 + i; // row[-1] is undefined: a score the line does not have reads as null
+  });
+  const scores = body.texts.map((row) => ({
+    uos: (row[uos] ?? null) as number | null,
+    cos: (row[cos] ?? null) as number,
+    dos: (row[dos] ?? null) as number | null,
+  }));
+  const candidates = body.mask.map((mask, k): SummaryCandidate => {
+    const kind = body.kinds[body.kind[k]]; // [crop, cropKey, setting, settingKey, method, comparison, seed]
+    const t = body.text[k];
+    return {
+      mask,
+      index: body.index[k],
+      method: kind[4] as CandidateResult['method'],
+      comparison: kind[5] as boolean,
+      text: body.texts[t][0] as string,
+      scores: scores[t],
+    };
+  });
+  return {
+    image: record.image as ImageResult['image'],
+    status: record.status as ImageResult['status'],
+    error: body.error,
+    masks: body.masks,
+    candidates,
+  };
 }
 
 /** The header of one log line (id, revision, status, name, hash), without inflating a format-2 body. */
