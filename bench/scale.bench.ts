@@ -124,13 +124,13 @@ async function operation(name: string, dir: string, extra: string): Promise<stri
   let cleanup = () => {};
   if (name === 'open') {
     const catalog = project.catalog;
-    const { status, candStart, dos } = catalog.columns;
+    const { status, candStart, score } = catalog.columns;
     const page = project.file.images.slice(0, 60).map((e) => {
       const r = catalog.record(e.id);
       if (r === undefined) return 0;
       let kept = 0;
       for (let k = candStart.view()[r]; k < candStart.view()[r + 1]; k++)
-        if (dos.view()[k] > policy.tau) kept++;
+        if (score.view()[k] > policy.tau) kept++; // the demo scene has 5 masks: the score is DoS
       return status.view()[r] === 1 ? kept : 0;
     });
     note = `${catalog.size} results, first page ${page.length} tiles`;
@@ -138,7 +138,7 @@ async function operation(name: string, dir: string, extra: string): Promise<stri
     note = `${(await project.pendingEntries()).length} pending`;
   } else if (name === 'tau') {
     const catalog = project.catalog;
-    const dos = catalog.columns.dos.view();
+    const dos = catalog.columns.score.view(); // DoS: every image has 5 masks
     const t0 = performance.now();
     let kept = 0;
     for (let k = 0; k < dos.length; k++) if (dos[k] > 1.7) kept++;

@@ -4,13 +4,17 @@ import {
   allKeptAt,
   buildKeptBase,
   imageKeptAt,
+  keptAtEach,
   keptCounter,
   projectKeptAt,
   type CounterColumns,
 } from './kept-counter.ts';
 import { mulberry32 } from './testing/random.ts';
 
-/** Random columns: single- and multi-mask images, ties, NaN DoS, masks not contiguous; and a random review. */
+/**
+ * Random columns: single- and multi-mask images, ties, NaN DoS, masks not contiguous; and a random review. `scores`
+ * keeps each candidate's CoS and DoS both (the columns hold only the one the rule reads), for the reference.
+ */
 function randomProject(seed: number, images: number) {
   const random = mulberry32(seed);
   const pick = <T>(values: readonly T[]) => values[Math.floor(random() * values.length)];
@@ -22,6 +26,7 @@ function randomProject(seed: number, images: number) {
   const index: number[] = [];
   const cos: number[] = [];
   const dos: number[] = [];
+  const score: number[] = [];
   const deletedMasks: string[] = [];
   const review: ReviewInput = { decisions: {}, edits: {}, deletedMasks };
   for (let p = 0; p < images; p++) {
@@ -38,6 +43,7 @@ function randomProject(seed: number, images: number) {
       cos.push(random() < 0.1 ? Number.NaN : pick([18, 20, 22, 20 + random() * 5]));
       // few distinct values so that ties and τ exactly at a DoS are common
       dos.push(n === 1 || random() < 0.08 ? Number.NaN : pick([0.5, 1, 1.3, 1.3, 2, 0.9 + random() * 1.2]));
+      score.push(n === 1 ? cos[cos.length - 1] : dos[dos.length - 1]);
       if (random() < 0.04) review.decisions[`${id}:${m}:${k}`] = pick(['accepted', 'rejected'] as const);
     }
     end.push(mask.length);
@@ -50,22 +56,26 @@ function randomProject(seed: number, images: number) {
     end: Int32Array.from(end),
     mask: Uint16Array.from(mask),
     index: Uint16Array.from(index),
-    cos: Float64Array.from(cos),
-    dos: Float64Array.from(dos),
+    score: Float64Array.from(score),
   };
-  return { columns, review };
+  return { columns, review, scores: { cos, dos } };
 }
 
-/** What `decide` keeps for position `p`, image by image: the reference the counter must equal. */
-function decided(columns: CounterColumns, p: number, policy: KeepPolicy, review: ReviewInput | null): number {
+/** What `decide` keeps for position `p` from both scores, image by image: the reference the counter must equal. */
+function decided(
+  { columns, scores }: ReturnType<typeof randomProject>,
+  p: number,
+  policy: KeepPolicy,
+  review: ReviewInput | null,
+): number {
   const list: DecisionInput[] = [];
   for (let k = columns.start[p]; k < columns.end[p]; k++)
     list.push({
       mask: columns.mask[k],
       index: columns.index[k],
       comparison: false,
-      cos: Number.isNaN(columns.cos[k]) ? null : columns.cos[k],
-      dos: Number.isNaN(columns.dos[k]) ? null : columns.dos[k],
+      cos: Number.isNaN(scores.cos[k]) ? null : scores.cos[k],
+      dos: Number.isNaN(scores.dos[k]) ? null : scores.dos[k],
       review: reviewMark(review, columns.imageIds[p], columns.mask[k], columns.index[k]),
     });
   return decide(list, columns.maskCount[p], policy, columns.imageIds[p]).filter((d) => d.kept).length;
@@ -78,14 +88,15 @@ describe('the columnar kept counter', () => {
     for (const singleMask of ['keep-all', 'keep-by-cos-rank', 'drop'] as const)
       it(`counts as decide does, image by image and in total (${emptyMask}, ${singleMask})`, () => {
         for (const seed of [1, 2, 3]) {
-          const { columns, review } = randomProject(seed * 31 + emptyMask.length, 300);
+          const world = randomProject(seed * 31 + emptyMask.length, 300);
+          const { columns, review } = world;
           const policy = { singleMask, singleMaskShare: 0.5, emptyMask, seed: 7 } as const;
           const base = buildKeptBase(columns, policy);
           for (const marks of [null, review]) {
             const counter = keptCounter(base, marks);
             for (const tau of TAUS) {
               const expected = Array.from(columns.imageIds, (_, p) =>
-                decided(columns, p, { ...policy, tau }, marks),
+                decided(world, p, { ...policy, tau }, marks),
               );
               const perImage = Array.from(columns.imageIds, (_, p) => imageKeptAt(counter, p, tau));
               expect(perImage).toEqual(expected);
@@ -95,6 +106,29 @@ describe('the columnar kept counter', () => {
           }
         }
       });
+
+  it('counts a list of τ in one pass as the counter does at each (unsorted, repeated, on and between ratios)', () => {
+    const taus = [2, 0.5, 1.3, 1.3, 0, 1.30001, 5, -1, 0.9];
+    for (const emptyMask of ['drop', 'keep-best', 'random'] as const)
+      for (const singleMask of ['keep-all', 'keep-by-cos-rank'] as const) {
+        const { columns, review } = randomProject(emptyMask.length * 7 + singleMask.length, 300);
+        const policy = { singleMask, singleMaskShare: 0.5, emptyMask, seed: 3 } as const;
+        for (const marks of [null, review]) {
+          const counter = keptCounter(buildKeptBase(columns, policy), marks);
+          expect(keptAtEach(columns, policy, marks, taus)).toEqual(
+            taus.map((t) => projectKeptAt(counter, t)),
+          );
+        }
+      }
+    expect(() =>
+      keptAtEach(
+        randomProject(1, 3).columns,
+        { singleMask: 'drop', singleMaskShare: 0.5, emptyMask: 'drop', seed: 0 },
+        null,
+        [Number.POSITIVE_INFINITY],
+      ),
+    ).toThrow('tau must be a finite number');
+  });
 
   it('counts every exportable candidate once and finds images by id', () => {
     const { columns } = randomProject(5, 50);

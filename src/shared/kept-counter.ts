@@ -25,11 +25,14 @@ export interface CounterColumns {
   /** Per position, its exportable candidates are `[start, end)` of the candidate columns. */
   start: ArrayLike<number>;
   end: ArrayLike<number>;
-  // per candidate: mask index, candidate index, CoS and DoS (NaN = none)
+  // per candidate: mask index, candidate index
   mask: ArrayLike<number>;
   index: ArrayLike<number>;
-  cos: ArrayLike<number>;
-  dos: ArrayLike<number>;
+  /**
+   * Per candidate, the one score the rule reads (NaN = none): DoS in a multi-mask image, CoS in a single-mask image
+   * (its only ratio-free ranking). One column instead of two halves what a 100k-image project holds.
+   */
+  score: ArrayLike<number>;
 }
 
 /** The τ-independent part of a counter: built once per columns and policy, whatever the review. */
@@ -73,15 +76,15 @@ function atOrBelow(sorted: Float64Array, tau: number): number {
 function inputs(columns: CounterColumns, p: number, review: ReviewInput | null): DecisionInput[] {
   const out: DecisionInput[] = [];
   const imageId = columns.imageIds[p];
+  const single = columns.maskCount[p] === 1;
   for (let k = columns.start[p]; k < columns.end[p]; k++) {
-    const cos = columns.cos[k];
-    const dos = columns.dos[k];
+    const score = Number.isNaN(columns.score[k]) ? null : columns.score[k];
     out.push({
       mask: columns.mask[k],
       index: columns.index[k],
       comparison: false,
-      cos: Number.isNaN(cos) ? null : cos,
-      dos: Number.isNaN(dos) ? null : dos,
+      cos: single ? score : null,
+      dos: single ? null : score,
       review: reviewMark(review, imageId, columns.mask[k], columns.index[k]),
     });
   }
@@ -102,6 +105,7 @@ export function buildKeptBase(columns: CounterColumns, policy: Omit<KeepPolicy, 
   let fixedSum = 0;
   let total = 0;
   let ratios = 0;
+  let masks = 0;
   for (let p = 0; p < n; p++) {
     position.set(columns.imageIds[p], p);
     total += columns.end[p] - columns.start[p];
@@ -109,24 +113,35 @@ export function buildKeptBase(columns: CounterColumns, policy: Omit<KeepPolicy, 
       fixed[p] = keptOf(inputs(columns, p, null), 1, { ...policy, tau: 0 }, columns.imageIds[p]);
       fixedSum += fixed[p];
     } else {
-      for (let k = columns.start[p]; k < columns.end[p]; k++) if (!Number.isNaN(columns.dos[k])) ratios++;
+      masks += columns.maskCount[p];
+      for (let k = columns.start[p]; k < columns.end[p]; k++) if (!Number.isNaN(columns.score[k])) ratios++;
     }
   }
   const dos = new Float64Array(ratios);
   const fill = fills(policy);
-  const maskMax = new Float64Array(fill ? ratios : 0);
+  // one maximum per mask: sized by the masks (not the candidates: 8 bytes per candidate of a 100k project held twice)
+  let maskMax: Float64Array = new Float64Array(fill ? masks : 0);
   let d = 0;
   let m = 0;
   const scratch = new MaskScratch();
   for (let p = 0; p < n; p++) {
     if (columns.maskCount[p] === 1) continue;
     for (let k = columns.start[p]; k < columns.end[p]; k++)
-      if (!Number.isNaN(columns.dos[k])) dos[d++] = columns.dos[k];
-    if (fill) m = scratch.maxima(columns, p, maskMax, m);
+      if (!Number.isNaN(columns.score[k])) dos[d++] = columns.score[k];
+    if (!fill) continue;
+    const maxima = scratch.maxima(columns, p);
+    if (m + maxima.length > maskMax.length) maskMax = grown(maskMax, m + maxima.length); // mask ids past maskCount
+    maskMax.set(maxima, m);
+    m += maxima.length;
   }
   dos.sort();
-  const maxima = maskMax.subarray(0, m).sort();
-  return { columns, policy, total, fixed, fixedSum, dos, maskMax: maxima, position };
+  return { columns, policy, total, fixed, fixedSum, dos, maskMax: maskMax.subarray(0, m).sort(), position };
+}
+
+function grown(values: Float64Array, size: number): Float64Array {
+  const out = new Float64Array(Math.max(size, Math.ceil(values.length * 1.5)));
+  out.set(values);
+  return out;
 }
 
 /** Per-mask maxima of one image's candidates (masks need not be contiguous). */
@@ -134,22 +149,25 @@ class MaskScratch {
   #max = new Float64Array(64);
   #seen = new Uint8Array(64);
   #touched: number[] = [];
+  #out = new Float64Array(64);
 
-  /** Writes the largest DoS of each mask of position `p` that has a ratio into `out` from `at`; answers the end. */
-  maxima(columns: CounterColumns, p: number, out: Float64Array, at: number): number {
+  /** The largest DoS of each mask of position `p` that has a ratio (a view valid until the next call). */
+  maxima(columns: CounterColumns, p: number): Float64Array {
     this.#collect(columns, p);
+    if (this.#touched.length > this.#out.length) this.#out = new Float64Array(this.#touched.length);
+    let at = 0;
     for (const mask of this.#touched) {
-      out[at++] = this.#max[mask];
+      this.#out[at++] = this.#max[mask];
       this.#seen[mask] = 0;
     }
     this.#touched.length = 0;
-    return at;
+    return this.#out.subarray(0, at);
   }
 
   /** Kept count of a multi-mask position with no mark at τ: DoS > τ, plus one per ratio mask ≤ τ when filling. */
   count(columns: CounterColumns, p: number, tau: number, fill: boolean): number {
     let kept = 0;
-    for (let k = columns.start[p]; k < columns.end[p]; k++) if (columns.dos[k] > tau) kept++;
+    for (let k = columns.start[p]; k < columns.end[p]; k++) if (columns.score[k] > tau) kept++;
     if (!fill) return kept;
     this.#collect(columns, p);
     for (const mask of this.#touched) {
@@ -163,7 +181,7 @@ class MaskScratch {
   /** Gathers the largest DoS of each mask of position `p` that has a ratio: in `#max`, the masks in `#touched`. */
   #collect(columns: CounterColumns, p: number): void {
     for (let k = columns.start[p]; k < columns.end[p]; k++) {
-      const dos = columns.dos[k];
+      const dos = columns.score[k];
       if (Number.isNaN(dos)) continue;
       const mask = columns.mask[k];
       if (mask >= this.#max.length) this.#grow(mask + 1);
@@ -242,4 +260,59 @@ export function allKeptAt(counter: KeptCounter, tau: number): Int32Array {
   const out = new Int32Array(n);
   for (let p = 0; p < n; p++) out[p] = imageKeptAt(counter, p, tau);
   return out;
+}
+
+/**
+ * Kept counts of the whole project at each τ of `taus`, equal to {@link projectKeptAt} of a counter at each, in one
+ * pass and without the counter's sorted arrays (8 bytes per candidate): what a one-off report's kept-share curve
+ * needs. Each ratio falls in the bin of the taus below it; per τ, the kept ratios are the bins above.
+ */
+export function keptAtEach(
+  columns: CounterColumns,
+  policy: Omit<KeepPolicy, 'tau'>,
+  review: ReviewInput | null | undefined,
+  taus: readonly number[],
+): number[] {
+  for (const tau of taus)
+    if (!Number.isFinite(tau)) throw new Error(`tau must be a finite number, got ${tau}`);
+  const sorted = [...taus].sort((a, b) => a - b);
+  const bins = sorted.length + 1;
+  // bin of v: how many of the sorted taus lie below v, so v > τ_t ⟺ bin ≥ t + 1
+  const binOf = (v: number) => {
+    let b = 0;
+    while (b < sorted.length && sorted[b] < v) b++;
+    return b;
+  };
+  const above = new Float64Array(bins); // ratios by bin
+  const maxima = new Float64Array(bins); // with an empty-mask fill: masks by the bin of their largest ratio
+  const fill = fills(policy);
+  const marks = markedImages(review);
+  const scratch = new MaskScratch();
+  const marked: number[] = [];
+  let fixed = 0;
+  for (let p = 0; p < columns.imageIds.length; p++) {
+    if (marks.has(columns.imageIds[p])) marked.push(p);
+    else if (columns.maskCount[p] === 1)
+      fixed += keptOf(inputs(columns, p, null), 1, { ...policy, tau: 0 }, columns.imageIds[p]);
+    else {
+      for (let k = columns.start[p]; k < columns.end[p]; k++)
+        if (!Number.isNaN(columns.score[k])) above[binOf(columns.score[k])]++;
+      if (fill) for (const max of scratch.maxima(columns, p)) maxima[binOf(max)]++;
+    }
+  }
+  const byTau = new Map<number, number>();
+  sorted.forEach((tau, t) => {
+    let kept = fixed;
+    for (let b = t + 1; b < bins; b++) kept += above[b];
+    if (fill) for (let b = 0; b <= t; b++) kept += maxima[b];
+    for (const p of marked)
+      kept += keptOf(
+        inputs(columns, p, review ?? null),
+        columns.maskCount[p],
+        { ...policy, tau },
+        columns.imageIds[p],
+      );
+    byTau.set(tau, kept);
+  });
+  return taus.map((tau) => byTau.get(tau)!);
 }

@@ -12,7 +12,7 @@ import {
   type ReviewInput,
 } from '../filter/index.ts';
 import { decide, type DecisionInput } from '../../shared/decide.ts';
-import { buildKeptBase, keptCounter, projectKeptAt, type CounterColumns } from '../../shared/kept-counter.ts';
+import { keptAtEach, type CounterColumns } from '../../shared/kept-counter.ts';
 import {
   STATUS,
   type Project,
@@ -391,14 +391,13 @@ export function catalogColumns(catalog: ResultCatalog): CounterColumns {
     end,
     mask: c.mask.view(),
     index: c.index.view(),
-    cos: c.cos.view(),
-    dos: c.dos.view(),
+    score: c.score.view(),
   };
 }
 
 /**
- * The report of a project at `policy.tau`: one streamed pass over its latest results, with the kept-share curve from
- * the columnar counter (shared/kept-counter.ts, equal to `decide`) instead of deciding every image at every τ.
+ * The report of a project at `policy.tau`: one streamed pass over its latest results' summaries, with the kept-share
+ * curve counted from the columns (shared/kept-counter.ts, equal to `decide`) instead of deciding every image at every τ.
  */
 export function projectReport(
   project: Project,
@@ -410,7 +409,10 @@ export function projectReport(
   });
 }
 
-/** The project's kept count at any τ under `policy` and `review` (the report's kept-share curve). */
+/**
+ * The project's kept count at any τ under `policy` and `review` (the report's kept-share curve): the τ grid counted
+ * in one pass over the columns when first asked, another τ on its own.
+ */
 export function projectKeptAtFor(
   project: Project,
   policy: KeepPolicy,
@@ -418,6 +420,10 @@ export function projectKeptAtFor(
 ): (tau: number) => number {
   const { tau: _tau, ...rest } = policy;
   void _tau;
-  const counter = keptCounter(buildKeptBase(catalogColumns(project.catalog), rest), review);
-  return (tau) => projectKeptAt(counter, tau);
+  const columns = catalogColumns(project.catalog);
+  let grid: Map<number, number> | null = null;
+  return (tau) => {
+    grid ??= new Map(keptAtEach(columns, rest, review, TAU_GRID).map((kept, t) => [TAU_GRID[t], kept]));
+    return grid.get(tau) ?? keptAtEach(columns, rest, review, [tau])[0];
+  };
 }

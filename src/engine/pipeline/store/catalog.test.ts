@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { commitSynthetic, listedProject } from '../../testing/synthetic-project.ts';
 import {
@@ -48,11 +49,39 @@ describe('the result catalog (index segments over the commit log)', () => {
     expect(reopened.problems).toEqual([]);
     expect(reopened.size).toBe(n);
     expect(reopened.counts()).toEqual({ done: n, failed: 0 });
-    expect(reopened.columns.dos.view()).toEqual(fromLog.columns.dos.view());
+    expect(reopened.columns.score.view()).toEqual(fromLog.columns.score.view());
     expect(reopened.columns.candStart.view()).toEqual(fromLog.columns.candStart.view());
     expect(reopened.get(17)).toEqual(fromLog.get(17));
     // comparisons are not in the columns: 2 masks × 4 crops × 11 exportable settings per image
-    expect(reopened.columns.dos.length).toBe(n * 2 * 4 * 11);
+    expect(reopened.columns.score.length).toBe(n * 2 * 4 * 11);
+  });
+
+  it('reads segments of the first layout (CoS and DoS columns) as they are, each record taking the score its masks select', async () => {
+    const n = SEGMENT_LIMITS.records + 4;
+    const p = await project(n);
+    const ids = Array.from({ length: n }, (_, k) => k + 1);
+    commitSynthetic(
+      p,
+      ids.filter((id) => id % 3 !== 0),
+    ); // 2 masks: the rule reads DoS
+    commitSynthetic(
+      p,
+      ids.filter((id) => id % 3 === 0),
+      1,
+    ); // 1 mask: the rule reads CoS
+    p.close();
+    const fromLog = ResultCatalog.open(p.dir, { writeIndex: false });
+    const [segment] = segments(p.dir);
+    const file = join(p.dir, INDEX_DIR, segment);
+    writeFileSync(file, firstLayout(readFileSync(file), fromLog));
+    const reopened = ResultCatalog.open(p.dir);
+    expect(reopened.problems).toEqual([]);
+    expect(readFileSync(file).subarray(0, 8).toString('latin1')).toBe('PRISSEG1'); // used, not rebuilt
+    const single = reopened.columns.maskCount.view().indexOf(1);
+    expect(single).toBeGreaterThanOrEqual(0);
+    expect(reopened.columns.score.view()).toEqual(fromLog.columns.score.view());
+    const score = reopened.columns.score.view()[reopened.columns.candStart.view()[single]];
+    expect(score).toBe(reopened.get(reopened.columns.id.view()[single])!.candidates[0].scores.cos);
   });
 
   it('rebuilds a damaged or stale segment from the log and says so once', async () => {
@@ -217,3 +246,34 @@ describe('the result catalog (index segments over the commit log)', () => {
     expect(ResultCatalog.open(p.dir).size).toBe(n);
   }, 300_000);
 });
+
+/**
+ * A segment rewritten in the first layout ("PRISSEG1"): CoS then DoS columns where the second has one score column,
+ * filled from the log's results as the old writer did (NaN for a score a candidate lacks).
+ */
+function firstLayout(bytes: Buffer, catalog: ResultCatalog): Buffer {
+  const json = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.toString('utf8', 12, 12 + json)) as { records: number; candidates: number };
+  const recordsAt = 12 + json;
+  const candidatesAt = recordsAt + 60 * header.records;
+  const cos: number[] = [];
+  const dos: number[] = [];
+  for (let r = 0; r < header.records; r++) {
+    const result = catalog.get(bytes.readUInt32LE(recordsAt + 60 * r + 12))!;
+    for (const c of result.candidates.filter((c) => !c.comparison)) {
+      cos.push(c.scores.cos ?? Number.NaN);
+      dos.push(c.scores.dos ?? Number.NaN);
+    }
+  }
+  expect(cos).toHaveLength(header.candidates);
+  const body = Buffer.concat([
+    Buffer.from('PRISSEG1', 'latin1'),
+    bytes.subarray(8, candidatesAt),
+    Buffer.from(Float64Array.from(cos).buffer),
+    Buffer.from(Float64Array.from(dos).buffer),
+    bytes.subarray(candidatesAt + 8 * header.candidates, bytes.length - 4), // mask and index columns
+  ]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(crc32(body));
+  return Buffer.concat([body, crc]);
+}

@@ -1,6 +1,6 @@
 /**
  * The store's columns: per log record (image id, revision, status, where its line is) and per exportable candidate
- * (mask, index, CoS, DoS), as growable typed arrays. What scans a whole project (the gallery's counts, a τ move, the
+ * (mask, index, the score the keep rule reads), as growable typed arrays. What scans a whole project (the gallery's counts, a τ move, the
  * resume check) reads these instead of parsing records.
  */
 import type { ImageResult } from '../../../shared/results.ts';
@@ -59,8 +59,17 @@ export interface RecordRow {
   // exportable candidates of the record, in candidate order
   mask: Uint16Array;
   index: Uint16Array;
-  cos: Float64Array;
-  dos: Float64Array;
+  /** {@link ruleScore} of each. */
+  score: Float64Array;
+}
+
+/**
+ * The one score the keep rule reads of a candidate (shared/decide.ts), NaN when it has none: DoS in an image of several
+ * masks, CoS in a single-mask image (which has no ratio, and whose policy ranks by CoS). Exact (float64): τ and the
+ * ranking compare these values as the rule does.
+ */
+export function ruleScore(scores: { cos: number | null; dos: number | null }, maskCount: number): number {
+  return (maskCount === 1 ? scores.cos : scores.dos) ?? Number.NaN;
 }
 
 /** The column values of a result (its exportable candidates only: comparisons never count or export). */
@@ -80,8 +89,7 @@ export function recordRow(
     sha256: /^[0-9a-f]{64}$/.test(result.image.sha256) ? result.image.sha256 : '',
     mask: Uint16Array.from(exportable, (c) => c.mask),
     index: Uint16Array.from(exportable, (c) => c.index),
-    cos: Float64Array.from(exportable, (c) => c.scores.cos ?? Number.NaN),
-    dos: Float64Array.from(exportable, (c) => c.scores.dos ?? Number.NaN),
+    score: Float64Array.from(exportable, (c) => ruleScore(c.scores, result.masks.length)),
   };
 }
 
@@ -100,8 +108,7 @@ export class RecordColumns {
   // exportable candidates of every record, record after record
   readonly mask = new Grow((n) => new Uint16Array(n));
   readonly index = new Grow((n) => new Uint16Array(n));
-  readonly cos = new Grow((n) => new Float64Array(n));
-  readonly dos = new Grow((n) => new Float64Array(n));
+  readonly score = new Grow((n) => new Float64Array(n));
 
   constructor() {
     this.candStart.push(0);
@@ -117,7 +124,7 @@ export class RecordColumns {
       column.reserveTotal(records);
     this.candStart.reserveTotal(records + 1);
     this.sha.reserveTotal(32 * records);
-    for (const column of [this.mask, this.index, this.cos, this.dos]) column.reserveTotal(candidates);
+    for (const column of [this.mask, this.index, this.score]) column.reserveTotal(candidates);
   }
 
   add(row: RecordRow): void {
@@ -130,8 +137,7 @@ export class RecordColumns {
     this.sha.append(row.sha256 ? Buffer.from(row.sha256, 'hex') : new Uint8Array(32));
     this.mask.append(row.mask);
     this.index.append(row.index);
-    this.cos.append(row.cos);
-    this.dos.append(row.dos);
+    this.score.append(row.score);
     this.candStart.push(this.mask.length);
   }
 

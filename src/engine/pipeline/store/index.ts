@@ -6,7 +6,7 @@
  *   results.jsonl    the commit log: one line per committed image (one write + fsync = its commit point)   log.ts
  *                    in the compact format (record.ts); lines of older projects are read as they are
  *   index/*.seg      derived columns of the log (ids, revisions, statuses, line offsets, per-candidate      segments.ts
- *                    CoS/DoS), checked against the log and rebuilt from it when missing or damaged
+ *                    rule score), checked against the log and rebuilt from it when missing or damaged
  *
  * Readers reach records by index and stream them (catalog.ts); the open project is `Project` (project.ts).
  */

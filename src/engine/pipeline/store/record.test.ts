@@ -60,7 +60,7 @@ describe('the commit log line formats', () => {
     // the summary's candidates share one scores object per distinct text (what keeps a paper-size report light)
     const summary = decodeSummary(text(encodeLine(results[0])));
     const key = (c: ResultSummary['candidates'][number]) => JSON.stringify([c.text, c.scores]);
-    const first = new Map(summary.candidates.map((c) => [key(c), c.scores]).reverse());
+    const first = new Map(summary.candidates.map((c) => [key(c), c.scores] as const).reverse());
     expect(first.size).toBeLessThan(summary.candidates.length);
     expect(summary.candidates.every((c) => first.get(key(c)) === c.scores)).toBe(true);
   });

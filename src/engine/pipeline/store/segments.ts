@@ -6,11 +6,13 @@
  * writing the same range write identical bytes.
  *
  * Layout of `index/<from>-<to>.seg` (offsets in hex):
- *   "PRISSEG1" · u32 header length · header JSON {from, to, lines, records, candidates, lastOffset, lastLength, lastCrc}
+ *   "PRISSEG2" · u32 header length · header JSON {from, to, lines, records, candidates, lastOffset, lastLength, lastCrc}
  *   records × 60 bytes: offset f64 · length u32 · id u32 · revision u32 · status u8 · 0 u8 · masks u16 ·
  *                        candidates u32 · SHA-256 32 bytes
- *   candidates: cos f64[n] · dos f64[n] · mask u16[n] · index u16[n]
+ *   candidates: score f64[n] · mask u16[n] · index u16[n]   (score: columns.ts `ruleScore`)
  *   u32 CRC-32 of everything before it
+ * Segments of the first layout ("PRISSEG1": cos f64[n] · dos f64[n] in place of score) are read as they are: each
+ * record's score is taken from the column its mask count selects.
  */
 import { crc32 } from 'node:zlib';
 import {
@@ -29,7 +31,10 @@ import type { RecordColumns } from './columns.ts';
 
 /** The folder of a project's index segments. */
 export const INDEX_DIR = 'index';
-const MAGIC = Buffer.from('PRISSEG1', 'latin1');
+const MAGIC = Buffer.from('PRISSEG2', 'latin1');
+const MAGIC_1 = Buffer.from('PRISSEG1', 'latin1');
+/** Bytes per candidate, by layout. */
+const CANDIDATE_BYTES = { 1: 20, 2: 12 } as const;
 const RECORD_BYTES = 60;
 const NAME = /^([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
 
@@ -51,6 +56,8 @@ export interface SegmentHeader {
 export interface Segment {
   header: SegmentHeader;
   file: string;
+  /** 1: separate CoS and DoS columns; 2: the rule's score. */
+  layout: 1 | 2;
   bytes: Buffer;
 }
 
@@ -101,8 +108,7 @@ export function writeSegment(
     length32,
     json,
     records,
-    bytes(columns.cos.view().subarray(c0, c1)),
-    bytes(columns.dos.view().subarray(c0, c1)),
+    bytes(columns.score.view().subarray(c0, c1)),
     bytes(columns.mask.view().subarray(c0, c1)),
     bytes(columns.index.view().subarray(c0, c1)),
   ]);
@@ -138,14 +144,21 @@ export function listSegments(projectDir: string): Array<{ file: string; from: nu
 export function readSegment(file: string): Segment {
   if (!lstatSync(file).isFile()) throw new Error('it is not a regular file');
   const bytes = readFileSync(file);
-  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(MAGIC)) throw new Error('it is not an index segment');
+  const layout = magicLayout(bytes);
+  if (bytes.length < 16 || layout === null) throw new Error('it is not an index segment');
   const stored = bytes.readUInt32LE(bytes.length - 4);
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) throw new Error('its checksum does not match');
   const jsonLength = bytes.readUInt32LE(8);
   const header = JSON.parse(bytes.toString('utf8', 12, 12 + jsonLength)) as SegmentHeader;
-  const expected = 12 + jsonLength + RECORD_BYTES * header.records + 20 * header.candidates + 4;
+  const expected =
+    12 + jsonLength + RECORD_BYTES * header.records + CANDIDATE_BYTES[layout] * header.candidates + 4;
   if (expected !== bytes.length) throw new Error('its size does not match its header');
-  return { header, file, bytes: bytes.subarray(12 + jsonLength, bytes.length - 4) };
+  return { header, file, layout, bytes: bytes.subarray(12 + jsonLength, bytes.length - 4) };
+}
+
+function magicLayout(bytes: Buffer): 1 | 2 | null {
+  const magic = bytes.subarray(0, 8);
+  return magic.equals(MAGIC) ? 2 : magic.equals(MAGIC_1) ? 1 : null;
 }
 
 /** The record and candidate counts a segment's header states (unchecked: to size the columns), or null. */
@@ -155,7 +168,7 @@ export function segmentCounts(file: string): { records: number; candidates: numb
     fd = openSync(file, 'r');
     const head = Buffer.alloc(4096);
     const read = readSync(fd, head, 0, head.length, 0);
-    if (read < 12 || !head.subarray(0, 8).equals(MAGIC)) return null;
+    if (read < 12 || magicLayout(head) === null) return null;
     const jsonLength = head.readUInt32LE(8);
     if (12 + jsonLength > read) return null;
     const header = JSON.parse(head.toString('utf8', 12, 12 + jsonLength)) as SegmentHeader;
@@ -171,7 +184,7 @@ export function segmentCounts(file: string): { records: number; candidates: numb
 
 /** Appends a checked segment's records and candidates to `columns`. */
 export function loadSegment(segment: Segment, columns: RecordColumns): void {
-  const { header, bytes } = segment;
+  const { header, bytes, layout } = segment;
   const n = header.candidates;
   const candidates = RECORD_BYTES * header.records;
   // copies into aligned arrays (the file's float block need not be 8-byte aligned in memory)
@@ -179,28 +192,30 @@ export function loadSegment(segment: Segment, columns: RecordColumns): void {
     new Float64Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 8 * n));
   const shorts = (at: number) =>
     new Uint16Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 2 * n));
-  const cos = floats(candidates);
-  const dos = floats(candidates + 8 * n);
-  const mask = shorts(candidates + 16 * n);
-  const index = shorts(candidates + 18 * n);
+  const floatBytes = layout === 1 ? 16 * n : 8 * n;
+  // layout 1: CoS then DoS, of which each record's mask count picks one (ruleScore)
+  const score = floats(candidates);
+  const dos = layout === 1 ? floats(candidates + 8 * n) : score;
+  const mask = shorts(candidates + floatBytes);
+  const index = shorts(candidates + floatBytes + 2 * n);
   columns.offset.reserve(header.records);
   let c = 0;
   for (let r = 0; r < header.records; r++) {
     const at = RECORD_BYTES * r;
     const count = bytes.readUInt32LE(at + 24);
     const sha = bytes.subarray(at + 28, at + 60);
+    const maskCount = bytes.readUInt16LE(at + 22);
     columns.add({
       offset: bytes.readDoubleLE(at),
       length: bytes.readUInt32LE(at + 8),
       id: bytes.readUInt32LE(at + 12),
       revision: bytes.readUInt32LE(at + 16),
       status: bytes.readUInt8(at + 20),
-      maskCount: bytes.readUInt16LE(at + 22),
+      maskCount,
       sha256: sha.every((b) => b === 0) ? '' : Buffer.from(sha).toString('hex'),
       mask: mask.subarray(c, c + count),
       index: index.subarray(c, c + count),
-      cos: cos.subarray(c, c + count),
-      dos: dos.subarray(c, c + count),
+      score: (maskCount === 1 ? score : dos).subarray(c, c + count),
     });
     c += count;
   }
