@@ -111,7 +111,8 @@ export async function mergeProjects(
   options: MergeOptions = {},
 ): Promise<MergeSummary> {
   if (sources.length === 0) throw new Error('merge needs at least one project');
-  const projects = sources.map((dir) => Project.open(dir));
+  // the sources are reached by id only: their per-candidate columns are not loaded (nor their index touched)
+  const projects = sources.map((dir) => Project.open(dir, { candidates: false }));
   checkUnlocked(projects);
   checkSame(projects);
   const missingShards = checkShards(projects, options.allowPartial === true);

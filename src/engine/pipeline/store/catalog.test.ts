@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -82,6 +83,27 @@ describe('the result catalog (index segments over the commit log)', () => {
     expect(reopened.columns.score.view()).toEqual(fromLog.columns.score.view());
     const score = reopened.columns.score.view()[reopened.columns.candStart.view()[single]];
     expect(score).toBe(reopened.get(reopened.columns.id.view()[single])!.candidates[0].scores.cos);
+  });
+
+  it('opens without the candidate columns for a reader by id, and then writes and removes no segment', async () => {
+    const n = SEGMENT_LIMITS.records + 5;
+    const p = await project(n);
+    commitSynthetic(
+      p,
+      Array.from({ length: n }, (_, k) => k + 1),
+    );
+    p.close();
+    const full = ResultCatalog.open(p.dir);
+    const [segment] = segments(p.dir);
+    rmSync(join(p.dir, INDEX_DIR, segment)); // a reader with candidates would rebuild it
+    const light = ResultCatalog.open(p.dir, { candidates: false });
+    expect(segments(p.dir)).toEqual([]);
+    expect(light.size).toBe(n);
+    expect(light.ids()).toEqual(full.ids());
+    expect(light.columns.score.length).toBe(0);
+    expect(light.columns.candStart.view().every((c) => c === 0)).toBe(true);
+    expect(light.get(n - 1)).toEqual(full.get(n - 1));
+    expect(light.columns.maskCount.view()).toEqual(full.columns.maskCount.view());
   });
 
   it('rebuilds a damaged or stale segment from the log and says so once', async () => {

@@ -39,12 +39,17 @@ export interface ReadOptions {
 export interface CatalogOptions {
   /** Write index segments (default true). False for callers that must not write into the folder. */
   writeIndex?: boolean;
+  /**
+   * Hold the per-candidate columns (default true). False for a reader that only reaches records by id (a merge's
+   * sources): 12 bytes per exportable candidate less, and no segment written (it would lack them).
+   */
+  candidates?: boolean;
 }
 
 /** A project's committed results, by index. */
 export class ResultCatalog {
   readonly log: CommitLog;
-  readonly columns = new RecordColumns();
+  readonly columns: RecordColumns;
   /** What was found wrong and repaired or skipped, each said once (e.g. a damaged line, a rebuilt segment). */
   readonly problems: string[] = [];
   /** Set when the folder cannot be written: the index then stays in memory. */
@@ -65,6 +70,7 @@ export class ResultCatalog {
     private readonly options: CatalogOptions,
   ) {
     this.log = new CommitLog(join(dir, RESULTS_FILE));
+    this.columns = new RecordColumns(options.candidates !== false);
   }
 
   /** Opens the results of project folder `dir` (absolute): segments, then the log's tail. */
@@ -271,8 +277,7 @@ export class ResultCatalog {
       }
     }
     // segments past a break, overlapping or beyond the log are stale: their ranges are rebuilt from the log
-    if (this.options.writeIndex !== false)
-      for (const s of segments) if (!used.has(s.file)) removeSegment(s.file);
+    if (this.#writesIndex()) for (const s of segments) if (!used.has(s.file)) removeSegment(s.file);
   }
 
   /** Rebuilds the winner map for records loaded from a segment (positions `from` on). */
@@ -325,8 +330,13 @@ export class ResultCatalog {
     this.problems.push(this.readOnlyReason);
   }
 
+  /** Whether this catalog keeps the folder's index (writes segments, removes stale ones). */
+  #writesIndex(): boolean {
+    return this.options.writeIndex !== false && this.options.candidates !== false;
+  }
+
   #maybeWriteSegment(): void {
-    if (this.options.writeIndex === false || this.readOnlyReason !== null || this.#lastLine === null) return;
+    if (!this.#writesIndex() || this.readOnlyReason !== null || this.#lastLine === null) return;
     const records = this.columns.records - this.#segmentRecords;
     if (records < SEGMENT_RECORDS && this.#scanned - this.#segmentEnd < SEGMENT_BYTES) return;
     if (records === 0) return;
@@ -349,7 +359,7 @@ export class ResultCatalog {
   }
 
   #reset(): void {
-    (this as { columns: RecordColumns }).columns = new RecordColumns();
+    (this as { columns: RecordColumns }).columns = new RecordColumns(this.options.candidates !== false);
     this.#latest.clear();
     this.#order.length = 0;
     this.#scanned = this.#lines = this.#segmentEnd = this.#segmentRecords = this.#segmentLines = 0;

@@ -110,7 +110,11 @@ export class RecordColumns {
   readonly index = new Grow((n) => new Uint16Array(n));
   readonly score = new Grow((n) => new Float64Array(n));
 
-  constructor() {
+  /**
+   * @param candidates false: record columns only (a reader that reaches records by id and never counts candidates,
+   *   e.g. a merge's sources); the candidate columns stay empty and `candStart` all 0.
+   */
+  constructor(readonly candidates = true) {
     this.candStart.push(0);
   }
 
@@ -124,7 +128,8 @@ export class RecordColumns {
       column.reserveTotal(records);
     this.candStart.reserveTotal(records + 1);
     this.sha.reserveTotal(32 * records);
-    for (const column of [this.mask, this.index, this.score]) column.reserveTotal(candidates);
+    if (this.candidates)
+      for (const column of [this.mask, this.index, this.score]) column.reserveTotal(candidates);
   }
 
   add(row: RecordRow): void {
@@ -135,9 +140,11 @@ export class RecordColumns {
     this.status.push(row.status);
     this.maskCount.push(row.maskCount);
     this.sha.append(row.sha256 ? Buffer.from(row.sha256, 'hex') : new Uint8Array(32));
-    this.mask.append(row.mask);
-    this.index.append(row.index);
-    this.score.append(row.score);
+    if (this.candidates) {
+      this.mask.append(row.mask);
+      this.index.append(row.index);
+      this.score.append(row.score);
+    }
     this.candStart.push(this.mask.length);
   }
 

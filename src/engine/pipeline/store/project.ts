@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { ImageResult } from '../../../shared/results.ts';
 import { generationKey, type Settings } from '../../../shared/settings.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { ResultCatalog } from './catalog.ts';
+import { ResultCatalog, type CatalogOptions } from './catalog.ts';
 import { buildImageList, hashOrEmpty } from './images.ts';
 import { acquireProjectLock, type ProjectLock } from './lock.ts';
 import {
@@ -30,15 +30,19 @@ export class Project {
   file: ProjectFile;
   #catalog: ResultCatalog | null = null;
 
-  private constructor(dir: string, file: ProjectFile) {
+  private constructor(
+    dir: string,
+    file: ProjectFile,
+    private readonly catalogOptions: CatalogOptions = {},
+  ) {
     this.dir = dir;
     this.file = file;
   }
 
-  /** Opens an existing project folder (its results are indexed on first use). */
-  static open(dir: string): Project {
+  /** Opens an existing project folder (its results are indexed on first use, with `catalog`'s options). */
+  static open(dir: string, catalog: CatalogOptions = {}): Project {
     const absolute = resolve(dir);
-    return new Project(absolute, readProjectFile(absolute));
+    return new Project(absolute, readProjectFile(absolute), catalog);
   }
 
   /**
@@ -46,7 +50,7 @@ export class Project {
    * since is seen).
    */
   get catalog(): ResultCatalog {
-    if (!this.#catalog) this.#catalog = ResultCatalog.open(this.dir);
+    if (!this.#catalog) this.#catalog = ResultCatalog.open(this.dir, this.catalogOptions);
     else if (this.#lock === null) this.#catalog.refresh();
     return this.#catalog;
   }
