@@ -32,6 +32,7 @@ import { mulberry32 } from '../shared/testing/random.ts';
 
 /** The fuzz seed: fixed, so a failure replays; change it to explore. */
 const SEED = 0x5eed14;
+const CANARY_SEGMENT = '000000000000-000000000010.seg';
 
 let test: TestEngine;
 let server: RunningServer;
@@ -49,7 +50,7 @@ function snapshot(dir: string): string {
     .map((e) => {
       const path = join(e.parentPath, e.name);
       const info = statSync(path);
-      return `${path}:${info.size}:${info.mtimeMs}:${e.isFile() ? readFileSync(path, 'utf8') : ''}`;
+      return `${path}:${info.size}:${info.mtimeMs}:${e.isFile() ? readFileSync(path).toString('base64') : ''}`;
     })
     .sort()
     .join('\n');
@@ -72,6 +73,8 @@ beforeAll(async () => {
     .toBuffer();
   writeFileSync(join(canaryDir, 'photo.png'), canaryPng);
   writeFileSync(join(canaryDir, 'victim.4194000.tmp'), canaryText);
+  // named like an index segment: a project whose index/ links here must not remove it as stale
+  writeFileSync(join(canaryDir, CANARY_SEGMENT), canaryText);
   writeFileSync(
     join(canaryDir, 'deeper', 'project.json'),
     JSON.stringify({
@@ -555,6 +558,15 @@ describe('the served mode under attack', () => {
         code: 'forbidden',
         message: `project.json of the project is outside the project folder: ${join(allowed, 'hostile-project', 'project.json')}`,
       });
+      await expectAlive();
+    });
+
+    it('leaves an index folder planted as a link out alone: nothing there read, written or removed', async () => {
+      const { project } = await writeTestProject(join(allowed, 'hostile-index'));
+      symlinkSync(canaryDir, join(project, 'index'));
+      expect((await ask('project:open', { dir: project }, 20_000)).ok).toBe(true);
+      expect((await ask('project:images', {})).ok).toBe(true);
+      expect(readdirSync(canaryDir)).toContain(CANARY_SEGMENT);
       await expectAlive();
     });
 
