@@ -6,7 +6,16 @@
  * whatever their characters; results travel as compact commit-log lines and the events stream is capped.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -260,13 +269,18 @@ describe('no hangs', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
-  it('refuses a database index Redis rejects, naming it', async (context) => {
+  it('refuses a database index Redis rejects, naming it (exit 1, no project made)', async (context) => {
     if (!redis) return context.skip('redis-server is not installed');
     const url = redis.url.replace(/\/0$/, '/99');
-    await expect(checkRedis(url, { timeoutMs: 3000 })).rejects.toThrow(
-      /--queue redis:\/\/127\.0\.0\.1:\d+\/99: Redis refuses database index 99 \(.*DB index is out of range/,
-    );
-  });
+    const refusal =
+      /--queue redis:\/\/127\.0\.0\.1:\d+\/99: Redis refuses database index 99 \(.*DB index is out of range/;
+    await expect(checkRedis(url, { timeoutMs: 3000 })).rejects.toThrow(refusal);
+    const project = join(dir, 'db99-project');
+    const run = await cli(['generate', scenes.scenes, '--project', project, '--queue', url]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(refusal);
+    expect(existsSync(project)).toBe(false);
+  }, 30_000);
 
   it('has a worker stop on SIGTERM while Redis does not answer', async () => {
     let t0 = 0;
