@@ -12,7 +12,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -29,6 +28,7 @@ import { decodeMessage } from '../shared/wire.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { tokenCookieName } from './security.ts';
 import { mulberry32 } from '../shared/testing/random.ts';
+import { closeCode, folderSnapshot, frame } from './testing/attack.ts';
 
 /** The fuzz seed: fixed, so a failure replays; change it to explore. */
 const SEED = 0x5eed14;
@@ -44,17 +44,6 @@ let canaryPng: Buffer;
 const seen: string[] = []; // every response body and frame text the suite received
 const logged: string[] = []; // every line the process wrote to stdout/stderr meanwhile
 const restore: Array<() => void> = [];
-
-function snapshot(dir: string): string {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .map((e) => {
-      const path = join(e.parentPath, e.name);
-      const info = statSync(path);
-      return `${path}:${info.size}:${info.mtimeMs}:${e.isFile() ? readFileSync(path).toString('base64') : ''}`;
-    })
-    .sort()
-    .join('\n');
-}
 
 beforeAll(async () => {
   test = await startTestEngine('pris-security-');
@@ -92,7 +81,7 @@ beforeAll(async () => {
   symlinkSync(join(canaryDir, 'secret.txt'), join(allowed, 'farm', 'file.json'));
   symlinkSync(join(allowed, 'farm', 'dir'), join(allowed, 'farm', 'chain'));
   symlinkSync(join(canaryDir, 'deeper'), join(allowed, 'farm', 'masks'));
-  canaryBefore = snapshot(canaryDir);
+  canaryBefore = folderSnapshot(canaryDir);
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream);
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -168,32 +157,6 @@ async function rawSocket(): Promise<{ socket: Socket; received: () => Buffer; cl
   return { socket, received: () => data.subarray(headerEnd), closed };
 }
 
-/** One client frame: FIN/RSV/opcode byte, masked unless told otherwise, an optional declared length. */
-function frame(
-  opcode: number,
-  payload: Buffer,
-  options: { fin?: boolean; rsv?: number; masked?: boolean; declared?: bigint } = {},
-): Buffer {
-  const { fin = true, rsv = 0, masked = true } = options;
-  const length = options.declared ?? BigInt(payload.length);
-  const head = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];
-  const maskBit = masked ? 0x80 : 0;
-  let extended = Buffer.alloc(0);
-  if (length < 126n) head.push(maskBit | Number(length));
-  else if (length < 65536n) {
-    head.push(maskBit | 126);
-    extended = Buffer.alloc(2);
-    extended.writeUInt16BE(Number(length));
-  } else {
-    head.push(maskBit | 127);
-    extended = Buffer.alloc(8);
-    extended.writeBigUInt64BE(length);
-  }
-  const key = masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0);
-  const body = Buffer.from(payload.map((b, i) => (masked ? b ^ key[i % 4] : b)));
-  return Buffer.concat([Buffer.from(head), extended, key, body]);
-}
-
 /** Sends bytes on a fresh connection; resolves with the close code the server sent (or null) once it closed. */
 async function closeCodeAfter(bytes: Buffer): Promise<number | null> {
   const { socket, received, closed } = await rawSocket();
@@ -202,23 +165,7 @@ async function closeCodeAfter(bytes: Buffer): Promise<number | null> {
   socket.destroy();
   const out = received();
   seen.push(out.toString('latin1'));
-  // the server's frames: find its close frame (opcode 8) and read the code
-  let offset = 0;
-  while (offset + 2 <= out.length) {
-    const opcode = out[offset] & 0x0f;
-    let length = out[offset + 1] & 0x7f;
-    let start = offset + 2;
-    if (length === 126) {
-      length = out.readUInt16BE(offset + 2);
-      start += 2;
-    } else if (length === 127) {
-      length = Number(out.readBigUInt64BE(offset + 2));
-      start += 8;
-    }
-    if (opcode === 8) return length >= 2 ? out.readUInt16BE(start) : null;
-    offset = start + length;
-  }
-  return null;
+  return closeCode(out);
 }
 
 describe('the served mode under attack', () => {
@@ -620,7 +567,7 @@ describe('the served mode under attack', () => {
       expect(await exited).toBe(0);
       expect(Number(swapped)).toBeGreaterThanOrEqual(200);
       expect(exports).toBeGreaterThan(5);
-      expect(snapshot(canaryDir)).toBe(canaryBefore);
+      expect(folderSnapshot(canaryDir)).toBe(canaryBefore);
       // a swap is refused as such, never met half-way (a temp file renamed out of a folder that moved)
       expect(otherErrors).toEqual([]);
       await expectAlive();
@@ -640,7 +587,7 @@ describe('the served mode under attack', () => {
     });
 
     it('left every canary unread and unwritten, and no response or log line holds the token or a canary', () => {
-      expect(snapshot(canaryDir)).toBe(canaryBefore);
+      expect(folderSnapshot(canaryDir)).toBe(canaryBefore);
       const everything = [...seen, ...logged].join('\n');
       expect(everything).not.toContain(canaryText);
       expect(everything).not.toContain('root:x:0:0');
