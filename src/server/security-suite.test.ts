@@ -493,18 +493,19 @@ describe('the served mode under attack', () => {
       await expectAlive();
     }, 120_000);
 
-    it('refuses a project whose project.json is a link out, reading nothing of it', async () => {
-      mkdirSync(join(allowed, 'hostile-project'));
-      symlinkSync(
-        join(canaryDir, 'deeper', 'project.json'),
-        join(allowed, 'hostile-project', 'project.json'),
-      );
-      const reply = await ask('project:open', { dir: join(allowed, 'hostile-project') });
-      expect(reply.ok).toBe(false);
-      expect(reply.error).toMatchObject({
-        code: 'forbidden',
-        message: `project.json of the project is outside the project folder: ${join(allowed, 'hostile-project', 'project.json')}`,
-      });
+    it('refuses a project whose own files are links out, reading nothing of them', async () => {
+      for (const name of ['project.json', 'results.jsonl', 'review.json', 'queue-progress.json']) {
+        const target = join(canaryDir, ...(name === 'project.json' ? ['deeper', name] : ['secret.txt']));
+        const { project } = await writeTestProject(join(allowed, `hostile-${name}`));
+        rmSync(join(project, name), { force: true });
+        symlinkSync(target, join(project, name));
+        const reply = await ask('project:open', { dir: project });
+        expect(reply.ok, name).toBe(false);
+        expect(reply.error, name).toMatchObject({
+          code: 'forbidden',
+          message: `${name} of the project is outside the project folder: ${join(project, name)}`,
+        });
+      }
       await expectAlive();
     });
 
