@@ -96,6 +96,59 @@ describe('the columnar kept counter', () => {
         }
       });
 
+  describe('on hand-made columns', () => {
+    // image 10: two masks, ties at 1.3, one accepted; image 11: one mask (policy-decided), one rejected; image 12: a
+    // mask with nothing above τ and one at +∞; image 13: two masks, no exportable candidate
+    const columns: CounterColumns = {
+      imageIds: [10, 11, 12, 13],
+      maskCount: [2, 1, 2, 2],
+      start: [0, 4, 7, 10],
+      end: [4, 7, 10, 10],
+      mask: [0, 0, 1, 1, 0, 0, 0, 0, 0, 1],
+      index: [0, 1, 2, 3, 0, 1, 2, 0, 1, 2],
+      cos: [20, 20, 20, 20, 30, 10, 20, 20, 20, 20],
+      dos: [1.3, 1.3, 2, 0.5, NaN, NaN, NaN, 0.9, 1.0, Number.POSITIVE_INFINITY],
+    };
+    const review: ReviewInput = {
+      decisions: { '10:0:1': 'accepted', '11:0:2': 'rejected' },
+      edits: {},
+      deletedMasks: [],
+    };
+    const taus = [-5, 0, 0.5, 0.9, 0.95, 1.0, 1.3, 1.31, 2, 9];
+
+    it("counts what decide keeps at every τ, steps included, per image and in total (the tiles sum to the top bar's count)", () => {
+      for (const emptyMask of ['drop', 'keep-best'] as const) {
+        const policy = { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask, seed: 0 } as const;
+        const counter = keptCounter(buildKeptBase(columns, policy), review);
+        for (const tau of taus) {
+          const expected = [0, 1, 2, 3].map((p) => decided(columns, p, { ...policy, tau }, review));
+          const perImage = [0, 1, 2, 3].map((p) => imageKeptAt(counter, p, tau));
+          expect([emptyMask, tau, perImage]).toEqual([emptyMask, tau, expected]);
+          expect(projectKeptAt(counter, tau)).toBe(expected.reduce((a, b) => a + b, 0));
+        }
+      }
+    });
+
+    it("draws emptyMask 'random' from the image id and the run's seed, as decide does", () => {
+      // image 4: mask 0 has one candidate above τ = 1.3, mask 1 none (three open candidates, one rejected)
+      const image4: CounterColumns = {
+        imageIds: [4],
+        maskCount: [2],
+        start: [0],
+        end: [6],
+        mask: [0, 0, 1, 1, 1, 1],
+        index: [0, 1, 2, 3, 4, 5],
+        cos: [0.3, 0.3, 0.3, 0.3, 0.3, 0.3],
+        dos: [1.5, 1.0, 1.1, 0.9, 1.2, 1.0],
+      };
+      const marks: ReviewInput = { decisions: { '4:1:3': 'rejected' }, edits: {}, deletedMasks: [] };
+      const policy = { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'random', seed: 7 } as const;
+      const counter = keptCounter(buildKeptBase(image4, policy), marks);
+      for (const tau of [0.5, 1.05, 1.3, 2])
+        expect(projectKeptAt(counter, tau)).toBe(decided(image4, 0, { ...policy, tau }, marks));
+    });
+  });
+
   it('counts every exportable candidate once and finds images by id', () => {
     const { columns } = randomProject(5, 50);
     const base = buildKeptBase(columns, {
