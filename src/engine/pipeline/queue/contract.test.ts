@@ -282,23 +282,30 @@ describe('no hangs', () => {
     expect(existsSync(project)).toBe(false);
   }, 30_000);
 
-  it('has a worker stop on SIGTERM while Redis does not answer', async () => {
-    let t0 = 0;
-    const end = await cli(['worker', '--queue', `redis://127.0.0.1:${silentPort}/0`], {
-      onStderr: (text, kill) => {
-        // the check of Redis is under way (it would take 8 s): the signal must be heard now
-        if (t0 === 0 && /connecting to /.test(text)) {
-          t0 = Date.now();
-          kill('SIGTERM');
-        }
-      },
-    });
-    expect(end.signal, end.stderr).toBeNull();
-    expect(end.stderr).toContain('stopping after the jobs in hand');
-    // stopped by the signal, not by the check's 8 s timeout
-    expect(end.stderr).not.toContain('cannot reach Redis');
-    expect(Date.now() - t0).toBeLessThan(7000);
-  }, 30_000);
+  // the signal must be heard while the check of Redis is under way (it would take 8 s): stopped, not refused
+  for (const [command, stopping, exitCode] of [
+    ['worker', 'stopping after the jobs in hand', 0],
+    ['generate', 'stopping the coordinator', 130],
+  ] as const)
+    it(`has ${command} stop on SIGTERM while Redis does not answer (exit ${exitCode})`, async () => {
+      const url = `redis://127.0.0.1:${silentPort}/0`;
+      const project = join(dir, 'sigterm-project');
+      const args = command === 'worker' ? [] : [scenes.scenes, '--project', project];
+      let t0 = 0;
+      const end = await cli([command, ...args, '--queue', url], {
+        onStderr: (text, kill) => {
+          if (t0 === 0 && /(connecting to|coordinating) redis:/.test(text)) {
+            t0 = Date.now();
+            kill('SIGTERM');
+          }
+        },
+      });
+      console.info(`${command}: stopped ${Date.now() - t0} ms after SIGTERM`);
+      expect(end.signal, end.stderr).toBeNull();
+      expect(end.code, end.stderr).toBe(exitCode);
+      expect(end.stderr).toContain(stopping);
+      expect(end.stderr).not.toContain('cannot reach Redis');
+    }, 30_000);
 });
 
 describe('passwords', () => {
