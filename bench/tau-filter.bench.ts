@@ -1,90 +1,97 @@
 /**
- * τ slider re-filtering (issues 7, 6): the page builds the shared kept-count index once per policy (or review change)
- * by running the shared `decide` at each image's distinct DoS values, then answers "how many are kept at τ" with a
- * binary search, so moving the slider never calls the engine. Prints, for 10,000 and 100,000 candidates (220 per
- * image = 5 masks × 44, 20 % single-mask images, a few review marks), the index build time per policy and the cost of
- * one slider move, next to re-running `decide` over every image per move (what the page would do without the index).
+ * τ slider re-filtering (issues 7, 6, 20): the engine builds the columnar kept counter (shared/kept-counter.ts) once
+ * per policy (its review part once per review change), then answers "how many are kept at τ" with two binary
+ * searches plus `decide` over the reviewed images, so a slider move never decides every image. Prints, for 10,000 and
+ * 100,000 candidates (220 per image = 5 masks × 44, 20 % single-mask images, one image in 25 reviewed), the
+ * counter's build time per policy and the cost of one slider move, next to re-running `decide` over every image.
  */
+import { decide, reviewMark, type DecisionInput, type ReviewInput } from '../src/shared/decide.ts';
 import {
-  buildKeptIndex,
-  decide,
-  keptCountAt,
-  REVIEW_CODES,
-  type DecisionColumns,
-  type DecisionInput,
-} from '../src/shared/decide.ts';
+  buildKeptBase,
+  keptCounter,
+  projectKeptAt,
+  type CounterColumns,
+} from '../src/shared/kept-counter.ts';
 
 function project(n: number): {
-  columns: DecisionColumns;
-  images: { inputs: DecisionInput[]; maskCount: number }[];
+  columns: CounterColumns;
+  review: ReviewInput;
+  images: { inputs: DecisionInput[]; maskCount: number; id: number }[];
 } {
   const perImage = 220;
   const imageCount = Math.ceil(n / perImage);
-  const image = new Int32Array(n);
-  const mask = new Int32Array(n);
+  const mask = new Uint16Array(n);
+  const index = new Uint16Array(n);
   const cos = new Float64Array(n);
   const dos = new Float64Array(n);
-  const review = new Int8Array(n);
-  const maskCounts = new Int32Array(imageCount);
-  const images: { inputs: DecisionInput[]; maskCount: number }[] = [];
+  const imageIds = Int32Array.from({ length: imageCount }, (_, im) => im + 1);
+  const maskCount = new Int32Array(imageCount);
+  const start = new Int32Array(imageCount);
+  const end = new Int32Array(imageCount);
+  const review: ReviewInput = { decisions: {}, edits: {}, deletedMasks: [] };
   for (let i = 0; i < n; i++) {
     const im = Math.floor(i / perImage);
     const single = im % 5 === 0;
-    maskCounts[im] = single ? 1 : 5;
-    image[i] = im;
+    maskCount[im] = single ? 1 : 5;
+    start[im] = im * perImage;
+    end[im] = Math.min(n, (im + 1) * perImage);
     mask[i] = single ? 0 : Math.floor((i % perImage) / 44);
+    index[i] = i % perImage;
     cos[i] = 15 + ((i * 31) % 20);
     // deterministic DoS spread over [0, 3) with ties (two decimals, as clustered scores tie)
     dos[i] = single ? Number.NaN : Math.round((((i * 7919) % n) / (n / 3)) * 100) / 100;
-    review[i] = i % 97 === 0 ? REVIEW_CODES.accepted : i % 89 === 0 ? REVIEW_CODES.rejected : 0;
+    // a few reviewed images (one in 25), each with a few marks: the counter decides those at every move
+    const mark = im % 25 !== 3 ? null : i % 97 === 0 ? 'accepted' : i % 89 === 0 ? 'rejected' : null;
+    if (mark) review.decisions[`${imageIds[im]}:${mask[i]}:${index[i]}`] = mark;
   }
-  const marks = [null, 'accepted', 'rejected', 'mask-deleted'] as const;
-  for (let im = 0; im < imageCount; im++) {
+  // the store's one column: DoS, or CoS in a single-mask image (pipeline/store/columns.ts ruleScore)
+  const score = Float64Array.from(cos, (c, i) => (maskCount[Math.floor(i / perImage)] === 1 ? c : dos[i]));
+  const columns: CounterColumns = { imageIds, maskCount, start, end, mask, index, score };
+  const images = Array.from(imageIds, (id, im) => {
     const inputs: DecisionInput[] = [];
-    for (let i = im * perImage; i < Math.min(n, (im + 1) * perImage); i++) {
+    for (let i = start[im]; i < end[im]; i++)
       inputs.push({
         mask: mask[i],
-        index: i,
+        index: index[i],
         comparison: false,
         cos: cos[i],
         dos: Number.isNaN(dos[i]) ? null : dos[i],
-        review: marks[review[i]],
+        review: reviewMark(review, id, mask[i], index[i]),
       });
-    }
-    images.push({ inputs, maskCount: maskCounts[im] });
-  }
-  return { columns: { image, mask, cos, dos, review, maskCounts }, images };
+    return { inputs, maskCount: maskCount[im], id };
+  });
+  return { columns, review, images };
 }
 
 /** Prints the figures. */
 export async function run(): Promise<void> {
   for (const n of [10_000, 100_000]) {
-    const { columns, images } = project(n);
+    const { columns, review, images } = project(n);
     for (const policy of [
       { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'drop', seed: 0 },
       { singleMask: 'keep-by-cos-rank', singleMaskShare: 0.5, emptyMask: 'keep-best', seed: 0 },
     ] as const) {
       let start = performance.now();
-      const index = buildKeptIndex(columns, policy);
+      const counter = keptCounter(buildKeptBase(columns, policy), review);
       const buildMs = performance.now() - start;
 
       const moves = 100_000;
       let checksum = 0;
       start = performance.now();
-      for (let i = 0; i < moves; i++) checksum += keptCountAt(index, (i % 300) / 100);
+      for (let i = 0; i < moves; i++) checksum += projectKeptAt(counter, (i % 300) / 100);
       const perMoveUs = ((performance.now() - start) / moves) * 1000;
 
       const scans = n > 10_000 ? 5 : 20;
       start = performance.now();
       for (let i = 0; i < scans; i++) {
         const tau = (i % 300) / 100;
-        for (const { inputs, maskCount } of images)
-          checksum += decide(inputs, maskCount, { ...policy, tau }).filter((d) => d.kept).length;
+        for (const { inputs, maskCount, id } of images)
+          checksum += decide(inputs, maskCount, { ...policy, tau }, id).filter((d) => d.kept).length;
       }
       const perScanMs = (performance.now() - start) / scans;
       // The checksum is printed so the timed loops have an observable result.
       console.log(
-        `${n} candidates, single-mask ${policy.singleMask}, empty-mask ${policy.emptyMask}: index built in ${buildMs.toFixed(1)} ms (${index.steps.length} steps); one τ move ${perMoveUs.toFixed(2)} µs (binary search) vs ${perScanMs.toFixed(1)} ms (decide over every image); checksum ${checksum}`,
+        `${n} candidates, single-mask ${policy.singleMask}, empty-mask ${policy.emptyMask}: counter built in ${buildMs.toFixed(1)} ms (${counter.marked.size} reviewed images); one τ move ${perMoveUs.toFixed(2)} µs (binary searches) vs ${perScanMs.toFixed(1)} ms (decide over every image); checksum ${checksum}`,
       );
     }
   }

@@ -12,7 +12,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -29,9 +28,11 @@ import { decodeMessage } from '../shared/wire.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { tokenCookieName } from './security.ts';
 import { mulberry32 } from '../shared/testing/random.ts';
+import { closeCode, folderSnapshot, frame } from './testing/attack.ts';
 
 /** The fuzz seed: fixed, so a failure replays; change it to explore. */
 const SEED = 0x5eed14;
+const CANARY_SEGMENT = '000000000000-000000000010.seg';
 
 let test: TestEngine;
 let server: RunningServer;
@@ -43,17 +44,6 @@ let canaryPng: Buffer;
 const seen: string[] = []; // every response body and frame text the suite received
 const logged: string[] = []; // every line the process wrote to stdout/stderr meanwhile
 const restore: Array<() => void> = [];
-
-function snapshot(dir: string): string {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .map((e) => {
-      const path = join(e.parentPath, e.name);
-      const info = statSync(path);
-      return `${path}:${info.size}:${info.mtimeMs}:${e.isFile() ? readFileSync(path, 'utf8') : ''}`;
-    })
-    .sort()
-    .join('\n');
-}
 
 beforeAll(async () => {
   test = await startTestEngine('pris-security-');
@@ -72,6 +62,8 @@ beforeAll(async () => {
     .toBuffer();
   writeFileSync(join(canaryDir, 'photo.png'), canaryPng);
   writeFileSync(join(canaryDir, 'victim.4194000.tmp'), canaryText);
+  // named like an index segment: a project whose index/ links here must not remove it as stale
+  writeFileSync(join(canaryDir, CANARY_SEGMENT), canaryText);
   writeFileSync(
     join(canaryDir, 'deeper', 'project.json'),
     JSON.stringify({
@@ -89,7 +81,7 @@ beforeAll(async () => {
   symlinkSync(join(canaryDir, 'secret.txt'), join(allowed, 'farm', 'file.json'));
   symlinkSync(join(allowed, 'farm', 'dir'), join(allowed, 'farm', 'chain'));
   symlinkSync(join(canaryDir, 'deeper'), join(allowed, 'farm', 'masks'));
-  canaryBefore = snapshot(canaryDir);
+  canaryBefore = folderSnapshot(canaryDir);
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream);
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -165,32 +157,6 @@ async function rawSocket(): Promise<{ socket: Socket; received: () => Buffer; cl
   return { socket, received: () => data.subarray(headerEnd), closed };
 }
 
-/** One client frame: FIN/RSV/opcode byte, masked unless told otherwise, an optional declared length. */
-function frame(
-  opcode: number,
-  payload: Buffer,
-  options: { fin?: boolean; rsv?: number; masked?: boolean; declared?: bigint } = {},
-): Buffer {
-  const { fin = true, rsv = 0, masked = true } = options;
-  const length = options.declared ?? BigInt(payload.length);
-  const head = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];
-  const maskBit = masked ? 0x80 : 0;
-  let extended = Buffer.alloc(0);
-  if (length < 126n) head.push(maskBit | Number(length));
-  else if (length < 65536n) {
-    head.push(maskBit | 126);
-    extended = Buffer.alloc(2);
-    extended.writeUInt16BE(Number(length));
-  } else {
-    head.push(maskBit | 127);
-    extended = Buffer.alloc(8);
-    extended.writeBigUInt64BE(length);
-  }
-  const key = masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0);
-  const body = Buffer.from(payload.map((b, i) => (masked ? b ^ key[i % 4] : b)));
-  return Buffer.concat([Buffer.from(head), extended, key, body]);
-}
-
 /** Sends bytes on a fresh connection; resolves with the close code the server sent (or null) once it closed. */
 async function closeCodeAfter(bytes: Buffer): Promise<number | null> {
   const { socket, received, closed } = await rawSocket();
@@ -199,23 +165,7 @@ async function closeCodeAfter(bytes: Buffer): Promise<number | null> {
   socket.destroy();
   const out = received();
   seen.push(out.toString('latin1'));
-  // the server's frames: find its close frame (opcode 8) and read the code
-  let offset = 0;
-  while (offset + 2 <= out.length) {
-    const opcode = out[offset] & 0x0f;
-    let length = out[offset + 1] & 0x7f;
-    let start = offset + 2;
-    if (length === 126) {
-      length = out.readUInt16BE(offset + 2);
-      start += 2;
-    } else if (length === 127) {
-      length = Number(out.readBigUInt64BE(offset + 2));
-      start += 8;
-    }
-    if (opcode === 8) return length >= 2 ? out.readUInt16BE(start) : null;
-    offset = start + length;
-  }
-  return null;
+  return closeCode(out);
 }
 
 describe('the served mode under attack', () => {
@@ -543,18 +493,28 @@ describe('the served mode under attack', () => {
       await expectAlive();
     }, 120_000);
 
-    it('refuses a project whose project.json is a link out, reading nothing of it', async () => {
-      mkdirSync(join(allowed, 'hostile-project'));
-      symlinkSync(
-        join(canaryDir, 'deeper', 'project.json'),
-        join(allowed, 'hostile-project', 'project.json'),
-      );
-      const reply = await ask('project:open', { dir: join(allowed, 'hostile-project') });
-      expect(reply.ok).toBe(false);
-      expect(reply.error).toMatchObject({
-        code: 'forbidden',
-        message: `project.json of the project is outside the project folder: ${join(allowed, 'hostile-project', 'project.json')}`,
-      });
+    it('refuses a project whose own files are links out, reading nothing of them', async () => {
+      for (const name of ['project.json', 'results.jsonl', 'review.json', 'queue-progress.json']) {
+        const target = join(canaryDir, ...(name === 'project.json' ? ['deeper', name] : ['secret.txt']));
+        const { project } = await writeTestProject(join(allowed, `hostile-${name}`));
+        rmSync(join(project, name), { force: true });
+        symlinkSync(target, join(project, name));
+        const reply = await ask('project:open', { dir: project });
+        expect(reply.ok, name).toBe(false);
+        expect(reply.error, name).toMatchObject({
+          code: 'forbidden',
+          message: `${name} of the project is outside the project folder: ${join(project, name)}`,
+        });
+      }
+      await expectAlive();
+    });
+
+    it('leaves an index folder planted as a link out alone: nothing there read, written or removed', async () => {
+      const { project } = await writeTestProject(join(allowed, 'hostile-index'));
+      symlinkSync(canaryDir, join(project, 'index'));
+      expect((await ask('project:open', { dir: project }, 20_000)).ok).toBe(true);
+      expect((await ask('project:images', {})).ok).toBe(true);
+      expect(readdirSync(canaryDir)).toContain(CANARY_SEGMENT);
       await expectAlive();
     });
 
@@ -608,7 +568,7 @@ describe('the served mode under attack', () => {
       expect(await exited).toBe(0);
       expect(Number(swapped)).toBeGreaterThanOrEqual(200);
       expect(exports).toBeGreaterThan(5);
-      expect(snapshot(canaryDir)).toBe(canaryBefore);
+      expect(folderSnapshot(canaryDir)).toBe(canaryBefore);
       // a swap is refused as such, never met half-way (a temp file renamed out of a folder that moved)
       expect(otherErrors).toEqual([]);
       await expectAlive();
@@ -628,7 +588,7 @@ describe('the served mode under attack', () => {
     });
 
     it('left every canary unread and unwritten, and no response or log line holds the token or a canary', () => {
-      expect(snapshot(canaryDir)).toBe(canaryBefore);
+      expect(folderSnapshot(canaryDir)).toBe(canaryBefore);
       const everything = [...seen, ...logged].join('\n');
       expect(everything).not.toContain(canaryText);
       expect(everything).not.toContain('root:x:0:0');

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildKeptIndex,
   decide,
   decideViews,
   emptyMaskPick,
-  imageKeptAt,
   keepPolicy,
-  keptCountAt,
-  REVIEW_CODES,
   reviewMark,
   type DecisionInput,
   type KeepPolicy,
@@ -130,93 +126,6 @@ describe('the shared keep rule', () => {
       'candidate id "5:1" is not image:mask:candidate',
     );
   });
-
-  describe('the kept-count index', () => {
-    // image 0: two masks, ties at 1.3; image 1: one mask (policy-decided); image 2: a mask with nothing above τ
-    const columns = {
-      image: Int32Array.from([0, 0, 0, 0, 1, 1, 1, 2, 2, 2]),
-      mask: Int32Array.from([0, 0, 1, 1, 0, 0, 0, 0, 0, 1]),
-      cos: Float64Array.from([20, 20, 20, 20, 30, 10, 20, 20, 20, 20]),
-      dos: Float64Array.from([
-        1.3,
-        1.3,
-        2,
-        0.5,
-        Number.NaN,
-        Number.NaN,
-        Number.NaN,
-        0.9,
-        1.0,
-        Number.POSITIVE_INFINITY,
-      ]),
-      review: Int8Array.from([0, REVIEW_CODES.accepted, 0, 0, 0, 0, REVIEW_CODES.rejected, 0, 0, 0]),
-      maskCounts: Int32Array.from([2, 1, 2]),
-    };
-    it('counts what decide keeps at every τ, steps included', () => {
-      for (const emptyMask of ['drop', 'keep-best'] as const) {
-        const index = buildKeptIndex(columns, policy({ emptyMask }));
-        for (const tau of [-5, 0, 0.5, 0.9, 0.95, 1.0, 1.3, 1.31, 2, 9]) {
-          let expected = 0;
-          for (const [image, maskCount] of columns.maskCounts.entries()) {
-            const inputs: DecisionInput[] = [];
-            columns.image.forEach((im, k) => {
-              if (im !== image) return;
-              const review = ([null, 'accepted', 'rejected', 'mask-deleted'] as const)[columns.review[k]];
-              inputs.push({
-                mask: columns.mask[k],
-                index: k,
-                comparison: false,
-                cos: columns.cos[k],
-                dos: Number.isNaN(columns.dos[k]) ? null : columns.dos[k],
-                review,
-              });
-            });
-            expected += decide(inputs, maskCount, policy({ emptyMask, tau })).filter((d) => d.kept).length;
-          }
-          expect([emptyMask, tau, keptCountAt(index, tau)]).toEqual([emptyMask, tau, expected]);
-        }
-      }
-    });
-    it("counts each image's kept candidates as decide does, and the images sum to the project's count", () => {
-      // the gallery tiles (imageKeptAt) and the top bar (keptCountAt) read the same index: issue 12 saw tiles at
-      // 110/160 while the top bar said 80/112, the tiles being counted by the engine at the saved τ instead
-      const withEmpty = { ...columns, maskCounts: Int32Array.from([2, 1, 2, 3]) }; // image 3: no candidates
-      for (const emptyMask of ['drop', 'keep-best'] as const) {
-        const index = buildKeptIndex(withEmpty, policy({ emptyMask }));
-        expect(index.images).toHaveLength(4);
-        for (const tau of [-5, 0, 0.5, 0.9, 0.95, 1.0, 1.3, 1.31, 2, 9]) {
-          const perImage = [0, 1, 2, 3].map((image) => imageKeptAt(index, image, tau));
-          const expected = [0, 1, 2, 3].map((image) => {
-            const inputs: DecisionInput[] = [];
-            columns.image.forEach((im, k) => {
-              if (im !== image) return;
-              const review = ([null, 'accepted', 'rejected', 'mask-deleted'] as const)[columns.review[k]];
-              const dos = columns.dos[k];
-              inputs.push(c(columns.mask[k], k, Number.isNaN(dos) ? null : dos, review, columns.cos[k]));
-            });
-            const p = policy({ emptyMask, tau });
-            return decide(inputs, withEmpty.maskCounts[image], p).filter((d) => d.kept).length;
-          });
-          expect([emptyMask, tau, perImage]).toEqual([emptyMask, tau, expected]);
-          expect(perImage.reduce((a, b) => a + b, 0)).toBe(keptCountAt(index, tau));
-        }
-      }
-      expect(() => imageKeptAt(buildKeptIndex(columns, policy()), 3, 1.3)).toThrow(
-        'imageKeptAt: image 3 is not in the index (it has 3 images)',
-      );
-    });
-    it('refuses columns of different lengths and an unknown image', () => {
-      expect(() => buildKeptIndex({ ...columns, dos: new Float64Array(3) }, policy())).toThrow(
-        'dos has 3 values, expected 10 (one per candidate)',
-      );
-      expect(() => buildKeptIndex({ ...columns, maskCounts: Int32Array.from([2]) }, policy())).toThrow(
-        'candidate 4 names image 1, but maskCounts has 1 images',
-      );
-      expect(() => keptCountAt(buildKeptIndex(columns, policy()), Number.NaN)).toThrow(
-        'tau must be a number, got NaN',
-      );
-    });
-  });
 });
 
 describe("emptyMask: 'random' (the released code's random caption for a mask with none above τ)", () => {
@@ -296,22 +205,5 @@ describe("emptyMask: 'random' (the released code's random caption for a mask wit
     for (let seed = 0; seed < 20; seed++) picks.add(emptyMaskPick(seed, '4:1', 3));
     for (let image = 0; image < 20; image++) picks.add(emptyMaskPick(0, `${image}:1`, 3));
     expect([...picks].sort()).toEqual([0, 1, 2]);
-  });
-
-  it('counts the same kept set on the page (buildKeptIndex with image ids) as decide does', () => {
-    const columns = {
-      image: Int32Array.from(inputs.map(() => 0)),
-      mask: Int32Array.from(inputs.map((c) => c.mask)),
-      cos: Float64Array.from(inputs.map((c) => c.cos!)),
-      dos: Float64Array.from(inputs.map((c) => c.dos!)),
-      review: Int8Array.from(inputs.map((c) => (c.review ? REVIEW_CODES[c.review] : 0))),
-      maskCounts: Int32Array.from([2]),
-      imageIds: ['4'],
-    };
-    const index = buildKeptIndex(columns, { ...policy, seed: 7 });
-    for (const tau of [0.5, 1.05, 1.3, 2]) {
-      const kept = decide(inputs, 2, { ...policy, tau, seed: 7 }, 4).filter((d) => d.kept).length;
-      expect(keptCountAt(index, tau)).toBe(kept);
-    }
   });
 });

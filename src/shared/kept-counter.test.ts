@@ -63,7 +63,7 @@ function randomProject(seed: number, images: number) {
 
 /** What `decide` keeps for position `p` from both scores, image by image: the reference the counter must equal. */
 function decided(
-  { columns, scores }: ReturnType<typeof randomProject>,
+  { columns, scores }: Pick<ReturnType<typeof randomProject>, 'columns' | 'scores'>,
   p: number,
   policy: KeepPolicy,
   review: ReviewInput | null,
@@ -79,6 +79,19 @@ function decided(
       review: reviewMark(review, columns.imageIds[p], columns.mask[k], columns.index[k]),
     });
   return decide(list, columns.maskCount[p], policy, columns.imageIds[p]).filter((d) => d.kept).length;
+}
+
+/** Hand-made columns with both scores kept for the reference, merged into the rule's score as the store merges them. */
+function withScores(
+  columns: Omit<CounterColumns, 'score'>,
+  cos: number[],
+  dos: number[],
+): { columns: CounterColumns; scores: { cos: number[]; dos: number[] } } {
+  const score = new Float64Array(cos.length);
+  for (let p = 0; p < columns.imageIds.length; p++)
+    for (let k = columns.start[p]; k < columns.end[p]; k++)
+      score[k] = columns.maskCount[p] === 1 ? cos[k] : dos[k];
+  return { columns: { ...columns, score }, scores: { cos, dos } };
 }
 
 const TAUS = [0, 0.4, 0.5, 0.7, 0.9, 1, 1.15, 1.3, 1.30001, 1.7, 2, 2.1, 5];
@@ -128,6 +141,64 @@ describe('the columnar kept counter', () => {
         [Number.POSITIVE_INFINITY],
       ),
     ).toThrow('tau must be a finite number');
+  });
+
+  describe('on hand-made columns', () => {
+    // image 10: two masks, ties at 1.3, one accepted; image 11: one mask (policy-decided), one rejected; image 12: a
+    // mask with nothing above τ and one at +∞; image 13: two masks, no exportable candidate
+    const world = withScores(
+      {
+        imageIds: [10, 11, 12, 13],
+        maskCount: [2, 1, 2, 2],
+        start: [0, 4, 7, 10],
+        end: [4, 7, 10, 10],
+        mask: [0, 0, 1, 1, 0, 0, 0, 0, 0, 1],
+        index: [0, 1, 2, 3, 0, 1, 2, 0, 1, 2],
+      },
+      [20, 20, 20, 20, 30, 10, 20, 20, 20, 20],
+      [1.3, 1.3, 2, 0.5, NaN, NaN, NaN, 0.9, 1.0, Number.POSITIVE_INFINITY],
+    );
+    const { columns } = world;
+    const review: ReviewInput = {
+      decisions: { '10:0:1': 'accepted', '11:0:2': 'rejected' },
+      edits: {},
+      deletedMasks: [],
+    };
+    const taus = [-5, 0, 0.5, 0.9, 0.95, 1.0, 1.3, 1.31, 2, 9];
+
+    it("counts what decide keeps at every τ, steps included, per image and in total (the tiles sum to the top bar's count)", () => {
+      for (const emptyMask of ['drop', 'keep-best'] as const) {
+        const policy = { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask, seed: 0 } as const;
+        const counter = keptCounter(buildKeptBase(columns, policy), review);
+        for (const tau of taus) {
+          const expected = [0, 1, 2, 3].map((p) => decided(world, p, { ...policy, tau }, review));
+          const perImage = [0, 1, 2, 3].map((p) => imageKeptAt(counter, p, tau));
+          expect([emptyMask, tau, perImage]).toEqual([emptyMask, tau, expected]);
+          expect(projectKeptAt(counter, tau)).toBe(expected.reduce((a, b) => a + b, 0));
+        }
+      }
+    });
+
+    it("draws emptyMask 'random' from the image id and the run's seed, as decide does", () => {
+      // image 4: mask 0 has one candidate above τ = 1.3, mask 1 none (three open candidates, one rejected)
+      const image4 = withScores(
+        {
+          imageIds: [4],
+          maskCount: [2],
+          start: [0],
+          end: [6],
+          mask: [0, 0, 1, 1, 1, 1],
+          index: [0, 1, 2, 3, 4, 5],
+        },
+        [0.3, 0.3, 0.3, 0.3, 0.3, 0.3],
+        [1.5, 1.0, 1.1, 0.9, 1.2, 1.0],
+      );
+      const marks: ReviewInput = { decisions: { '4:1:3': 'rejected' }, edits: {}, deletedMasks: [] };
+      const policy = { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'random', seed: 7 } as const;
+      const counter = keptCounter(buildKeptBase(image4.columns, policy), marks);
+      for (const tau of [0.5, 1.05, 1.3, 2])
+        expect(projectKeptAt(counter, tau)).toBe(decided(image4, 0, { ...policy, tau }, marks));
+    });
   });
 
   it('counts every exportable candidate once and finds images by id', () => {

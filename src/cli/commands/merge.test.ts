@@ -2,11 +2,12 @@
  * `generate --shard I/N` and `merge` through the real CLI: two shards run as separate processes and merged equal one
  * unsharded run (same image list, same results per image); a bad `--shard` is a usage error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../../engine/demo/index.ts';
+import { SHARD_FILE } from '../../engine/pipeline/merge.ts';
 import { Project } from '../../engine/pipeline/store/index.ts';
 import { withoutTimings, writeScenes } from '../../engine/testing/fixtures.ts';
 import { runCli, type CliRun } from '../run-cli.ts';
@@ -76,6 +77,26 @@ describe('pseudo-ris generate --shard and merge', () => {
     ]);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stderr).toContain('warning: merged without shard(s) 1/2 (--allow-partial)');
+  });
+
+  it('names the images a shard has not generated yet, and exits 2', async () => {
+    // shard 1 as a run stopped before its first result leaves it: its images listed, none generated
+    const shard1 = Project.open(join(root, 'shard1'));
+    const pending = shard1.file.images.map((e) => e.path).sort();
+    const stopped = await Project.create(join(root, 'stopped1'), {
+      images: pending,
+      settings: shard1.file.settings,
+      pack: shard1.file.pack,
+      versions: shard1.file.versions,
+    });
+    stopped.close();
+    copyFileSync(join(root, 'shard1', SHARD_FILE), join(root, 'stopped1', SHARD_FILE));
+    const into = join(root, 'merged-stopped');
+    const merged = await cli(['merge', join(root, 'shard0'), join(root, 'stopped1'), '--into', into]);
+    expect(merged.code, merged.stderr).toBe(2);
+    expect(merged.stderr).toContain(
+      `${pending.length} image(s) not yet generated: ${pending.join(', ')}; run generate --project ${into} to finish them`,
+    );
   });
 
   it('refuses a shard index outside 0 … N-1', async () => {

@@ -16,9 +16,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readMaskPng } from '../image/mask.ts';
 import type { BinaryMask } from '../image/types.ts';
 import { exportProject } from './export.ts';
+import { catalogColumns } from './report.ts';
 import { decodeLikeAnnToMask, decodeLikeReferPy } from './export/coco-decode.ts';
-import { buildKeptIndex, decideViews, keptCountAt } from '../../shared/decide.ts';
-import { decisionColumns, keepPolicy } from '../filter/index.ts';
+import { decideViews } from '../../shared/decide.ts';
+import { buildKeptBase, keptCounter, projectKeptAt } from '../../shared/kept-counter.ts';
+import { keepPolicy } from '../filter/index.ts';
 import { Project } from '../pipeline/index.ts';
 import {
   rectMask,
@@ -454,8 +456,12 @@ describe("emptyMask: 'random' draws by the project's seed", () => {
       decision: null,
     }));
     const table = views.filter((_, k) => decideViews(views, policy)[k]).map((v) => v.id);
-    const { tau, ...indexPolicy } = policy;
-    const slider = keptCountAt(buildKeptIndex(decisionColumns([result]), indexPolicy), tau);
+    // the slider's count as the app takes it: the columnar counter over the store's columns (kept-counts.ts)
+    const { tau, ...counterPolicy } = policy;
+    const slider = projectKeptAt(
+      keptCounter(buildKeptBase(catalogColumns(project.catalog), counterPolicy), null),
+      tau,
+    );
     project.close();
     return { exported, stored, table, slider };
   }

@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildKeptIndex, decideViews, keptCountAt, type ReviewInput } from '../../shared/decide.ts';
+import { decideViews, type ReviewInput } from '../../shared/decide.ts';
+import { buildKeptBase, keptCounter, projectKeptAt, type CounterColumns } from '../../shared/kept-counter.ts';
 import type { CandidateResult, ImageResult } from '../../shared/results.ts';
 import { parseSettings } from '../../shared/settings.ts';
 import { candidateViews, emptyReview } from '../service/views.ts';
-import {
-  decide,
-  decideResult,
-  decisionColumns,
-  keepPolicy,
-  reviewedText,
-  type ScoredCandidate,
-} from './decide.ts';
+import { decide, decideResult, keepPolicy, reviewedText, type ScoredCandidate } from './decide.ts';
 import { mulberry32 } from '../../shared/testing/random.ts';
+import { ruleScore } from '../pipeline/store/columns.ts';
 
 function candidate(
   mask: number,
@@ -154,6 +149,30 @@ function randomProject(seed: number): { results: ImageResult[]; review: ReturnTy
   return { results, review };
 }
 
+/** Results' exportable candidates as the counter's columns: what `catalogColumns` reads from a project's store. */
+function counterColumns(results: readonly ImageResult[]): CounterColumns {
+  const columns = {
+    imageIds: results.map((r) => r.image.id),
+    maskCount: results.map((r) => r.masks.length),
+    start: [] as number[],
+    end: [] as number[],
+    mask: [] as number[],
+    index: [] as number[],
+    score: [] as number[],
+  };
+  for (const result of results) {
+    columns.start.push(columns.mask.length);
+    for (const c of result.candidates) {
+      if (c.comparison) continue;
+      columns.mask.push(c.mask);
+      columns.index.push(c.index);
+      columns.score.push(ruleScore(c.scores, result.masks.length));
+    }
+    columns.end.push(columns.mask.length);
+  }
+  return columns;
+}
+
 describe('engine and page agree', () => {
   const policies = (['keep-all', 'keep-by-cos-rank', 'drop'] as const).flatMap((singleMask) =>
     (['drop', 'keep-best', 'random'] as const).flatMap((emptyMask) =>
@@ -169,8 +188,8 @@ describe('engine and page agree', () => {
       for (const policy of policies) {
         // the run's seed drives `emptyMask: 'random'`: a different one per project
         const base = { ...policy, seed: 1000 + projectSeed };
-        // page, slider: columns as `filter:scores` sends them, index built once per policy
-        const index = buildKeptIndex(decisionColumns(results, review), base);
+        // slider and tiles: the columnar counter the engine answers `filter:counts` with, built once per policy
+        const counter = keptCounter(buildKeptBase(counterColumns(results), base), review);
         for (const tau of taus) {
           const filter = { ...base, tau };
           let engineKept = 0;
@@ -199,7 +218,7 @@ describe('engine and page agree', () => {
               });
             }
           }
-          expect({ projectSeed, ...filter, kept: keptCountAt(index, tau) }).toEqual({
+          expect({ projectSeed, ...filter, kept: projectKeptAt(counter, tau) }).toEqual({
             projectSeed,
             ...filter,
             kept: engineKept,

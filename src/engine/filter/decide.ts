@@ -4,9 +4,7 @@
  */
 import {
   decide as decideShared,
-  REVIEW_CODES,
   reviewMark,
-  type DecisionColumns,
   type DecisionInput,
   type KeepPolicy,
   type ReviewInput,
@@ -90,43 +88,4 @@ export function reviewedText(
 /** Kept candidates of an image at τ, as a set of `mask:index` keys (convenience for exporters and reports). */
 export function keptKeys(decisions: readonly Decision[]): Set<string> {
   return new Set(decisions.filter((d) => d.kept).map((d) => candidateKey(d.mask, d.candidate)));
-}
-
-/**
- * The exportable candidates of finished results as the page's columns (`filter:scores`): image position, mask, CoS,
- * DoS (NaN = none) and review mark per candidate, mask count per image. `buildKeptIndex` over them counts exactly what
- * `decideResult` keeps, at any τ.
- */
-export function decisionColumns(
-  results: readonly Pick<ImageResult, 'image' | 'masks' | 'candidates'>[],
-  review?: ReviewInput | null,
-): DecisionColumns & { imageIds: number[] } {
-  const image: number[] = [];
-  const mask: number[] = [];
-  const cos: number[] = [];
-  const dos: number[] = [];
-  const marks: number[] = [];
-  const maskCounts: number[] = [];
-  const imageIds: number[] = [];
-  results.forEach((result, position) => {
-    imageIds.push(result.image.id);
-    maskCounts.push(result.masks.length);
-    for (const c of result.candidates) {
-      if (c.comparison) continue;
-      image.push(position);
-      mask.push(c.mask);
-      cos.push(c.scores.cos ?? Number.NaN);
-      dos.push(c.scores.dos ?? Number.NaN);
-      marks.push(REVIEW_CODES[reviewMark(review, result.image.id, c.mask, c.index) ?? 'none']);
-    }
-  });
-  return {
-    image: Int32Array.from(image),
-    mask: Int32Array.from(mask),
-    cos: Float64Array.from(cos),
-    dos: Float64Array.from(dos),
-    review: Int8Array.from(marks),
-    maskCounts: Int32Array.from(maskCounts),
-    imageIds,
-  };
 }

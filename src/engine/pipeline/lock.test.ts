@@ -1,5 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -101,6 +110,21 @@ acquireProjectLock(${JSON.stringify(project)}); process.stdout.write('locked\\n'
     expect(() => acquireProjectLock(project)).toThrow(
       `project ${project} is in use by process 1 on elsewhere.invalid since 2026-01-01T00:00:00.000Z`,
     );
+  });
+
+  it('neither reads nor follows a project.lock planted as a link out: it is replaced by a lock of its own', () => {
+    const project = join(dir, 's');
+    mkdirSync(project);
+    // a project folder is untrusted input: the file out there reads as a holder that must not be believed or quoted
+    const outside = join(dir, 'outside.json');
+    const text = JSON.stringify({ pid: 1, host: 'elsewhere.invalid', since: '2026-01-01T00:00:00.000Z' });
+    writeFileSync(outside, text);
+    symlinkSync(outside, join(project, LOCK_FILE));
+    const lock = acquireProjectLock(project);
+    expect(lstatSync(join(project, LOCK_FILE)).isFile()).toBe(true);
+    expect(JSON.parse(readFileSync(join(project, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    lock.release();
+    expect(readFileSync(outside, 'utf8')).toBe(text);
   });
 });
 

@@ -1,10 +1,18 @@
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoPack } from '../demo/index.ts';
 import { openStages, type PackStages } from './engine.ts';
-import { inShard, mergeProjects, parseShard, settingsDifferences } from './merge.ts';
+import {
+  inShard,
+  mergeProjects,
+  parseShard,
+  readShard,
+  recordShard,
+  settingsDifferences,
+  SHARD_FILE,
+} from './merge.ts';
 import { runProject } from './run.ts';
 import { hashFile, listImages, Project } from './store/index.ts';
 import { fastSettings, withoutTimings, writeScenes } from '../testing/fixtures.ts';
@@ -100,6 +108,27 @@ describe('mergeProjects', () => {
     } finally {
       held.close();
     }
+  });
+
+  it('neither follows nor quotes a shard.json planted as a link out, and records a shard without writing through it', async () => {
+    const outside = join(dir, 'outside.txt');
+    writeFileSync(outside, 'root:x:0:0:CANARY');
+    const linked = join(dir, 's1-linked');
+    cpSync(join(dir, 's1'), linked, { recursive: true });
+    symlinkSync(outside, join(linked, SHARD_FILE));
+    const error = await mergeProjects([join(dir, 's0'), linked], join(dir, 'linked-merge')).catch(
+      (e: Error) => e,
+    );
+    expect((error as Error).message).toBe(
+      `${join(linked, SHARD_FILE)} is a link, not the project's own shard record: merge refused`,
+    );
+    recordShard(linked, { index: 1, count: 2, source: scenes.scenes });
+    expect(readFileSync(outside, 'utf8')).toBe('root:x:0:0:CANARY');
+    expect(readShard(linked)).toEqual({ index: 1, count: 2, source: scenes.scenes });
+    writeFileSync(join(linked, SHARD_FILE), 'root:x:0:0:CANARY');
+    expect(() => readShard(linked)).toThrow(
+      `${join(linked, SHARD_FILE)} is not a shard record (not valid JSON): merge refused`,
+    );
   });
 
   it('lists nested setting differences leaf by leaf', () => {

@@ -8,10 +8,11 @@
  * id and unique name depend on the whole list, and the merge re-numbers them as `buildImageList` numbers a folder
  * listing: every image path in sorted order.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { ImageResult } from '../../shared/results.ts';
-import { stableStringify } from '../../shared/settings.ts';
+import { jsonSyntaxReason, stableStringify } from '../../shared/settings.ts';
+import { ConfinedDir } from '../runtime/index.ts';
 import { checksumDifferences } from './queue/jobs.ts';
 import { listImages, Project, projectLockHolder, type ImageEntry } from './store/index.ts';
 
@@ -26,19 +27,51 @@ export interface ShardRecord {
   source: string;
 }
 
-/** Records in `projectDir` that it holds shard `index` of `count` of `source` (read by {@link mergeProjects}). */
+/**
+ * Records in `projectDir` that it holds shard `index` of `count` of `source` (read by {@link mergeProjects}). A
+ * project folder is untrusted input: the file is replaced atomically inside the opened project folder, never written
+ * through a `shard.json` planted there as a link.
+ */
 export function recordShard(projectDir: string, shard: ShardRecord): void {
-  writeFileSync(
-    join(projectDir, SHARD_FILE),
-    `${JSON.stringify({ ...shard, source: resolve(shard.source) })}\n`,
-  );
+  const dir = ConfinedDir.open(realpathSync.native(projectDir));
+  try {
+    dir.writeFile(SHARD_FILE, `${JSON.stringify({ ...shard, source: resolve(shard.source) })}\n`);
+  } finally {
+    dir.close();
+  }
 }
 
-/** The {@link ShardRecord} of a project, or null for a project that is no shard. */
+/**
+ * The {@link ShardRecord} of a project, or null for a project that is no shard. Read without following a link, and a
+ * file that does not parse is named, never quoted.
+ */
 export function readShard(projectDir: string): ShardRecord | null {
   const path = join(projectDir, SHARD_FILE);
-  if (!existsSync(path)) return null;
-  return JSON.parse(readFileSync(path, 'utf8')) as ShardRecord;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP')
+      throw new Error(`${path} is a link, not the project's own shard record: merge refused`, {
+        cause: error,
+      });
+    throw error;
+  }
+  let text: string;
+  try {
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return JSON.parse(text) as ShardRecord;
+  } catch (error) {
+    // no cause: V8's JSON message quotes the text
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(`${path} is not a shard record (${jsonSyntaxReason(error)}): merge refused`);
+  }
 }
 
 /**

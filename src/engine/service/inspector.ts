@@ -15,15 +15,25 @@ import {
 } from '../../shared/api.ts';
 import { settingKey, type CaptionTrace, type SamplingSetting } from '../../shared/caption.ts';
 import type { ImageResult } from '../../shared/results.ts';
+import type { Settings } from '../../shared/settings.ts';
 import { compareTraces } from '../caption/index.ts';
+import type { RgbImage } from '../image/index.ts';
 import {
   attributeOcclusion,
   decodeBeamWithTrace,
   decodeWithTrace,
   type DecodeTweaks,
+  type PackStages,
 } from '../pipeline/index.ts';
 import type { SessionState } from './session-state.ts';
 import { maskId } from './views.ts';
+
+/** What replaying a stored candidate needs besides the candidate (see {@link Inspector}'s `#replayContext`). */
+interface ReplayContext {
+  settings: Settings;
+  stages: PackStages;
+  image: RgbImage;
+}
 
 /** Trace and re-run of stored candidates. */
 export class Inspector {
@@ -36,8 +46,9 @@ export class Inspector {
         'unsupported',
         'beam-search candidates have no sampling trace: ask for their beam trace (inspector:beam)',
       );
-    const traced = await this.#decodeOne(result, candidate.mask, candidate.crop, candidate.setting, {});
-    return { candidateId, maskIds: result.masks.map((m) => maskId(result.image.id, m.index)), trace: traced };
+    const context = await this.#replayContext(result);
+    const traced = await this.#decodeOne(context, result, candidate, candidate.setting, {});
+    return { candidateId, maskIds: maskIds(result), trace: traced };
   }
 
   async beam({ candidateId }: ParsedParams<'inspector:beam'>): Promise<InspectorBeamTrace> {
@@ -47,15 +58,9 @@ export class Inspector {
         'unsupported',
         `candidate ${candidateId} is sampled (${candidate.settingKey}), not beam search: ask for its sampling trace (inspector:trace)`,
       );
-    const settings = this.session.require().file.settings;
-    const stages = await this.session.stages();
-    const path = await this.session.scope.check(result.image.path, 'image');
-    const image = await stages.load(path, settings.maxPixels);
     const trace = await decodeBeamWithTrace({
-      image,
+      ...(await this.#replayContext(result)),
       result,
-      settings,
-      stages,
       mask: candidate.mask,
       crop: candidate.crop,
       setting: candidate.setting,
@@ -67,12 +72,7 @@ export class Inspector {
         'engine',
         `the replayed beam search chose "${trace.text}" [${trace.tokenIds.join(',')}], not the stored "${candidate.text}" [${stored}]: the model pack or the decoding settings changed since the run`,
       );
-    return {
-      candidateId,
-      maskIds: result.masks.map((m) => maskId(result.image.id, m.index)),
-      trace,
-      storedScore: candidate.beamScore ?? null,
-    };
+    return { candidateId, maskIds: maskIds(result), trace, storedScore: candidate.beamScore ?? null };
   }
 
   async rerun({ candidateId, overrides }: ParsedParams<'inspector:rerun'>): Promise<InspectorRerun> {
@@ -87,27 +87,12 @@ export class Inspector {
       seed: overrides.seed,
       aggregation: overrides.aggregation,
     };
-    const dcs = await this.#decodeOne(
-      result,
-      candidate.mask,
-      candidate.crop,
-      { ...setting, distinctive: true },
-      tweaks,
-    );
-    const naive = await this.#decodeOne(
-      result,
-      candidate.mask,
-      candidate.crop,
-      { ...setting, distinctive: false },
-      tweaks,
-    );
-    return {
-      candidateId,
-      maskIds: result.masks.map((m) => maskId(result.image.id, m.index)),
-      naive,
-      dcs,
-      comparison: compareTraces(naive, dcs),
-    };
+    const context = await this.#replayContext(result);
+    const decode = (distinctive: boolean) =>
+      this.#decodeOne(context, result, candidate, { ...setting, distinctive }, tweaks);
+    const dcs = await decode(true);
+    const naive = await decode(false);
+    return { candidateId, maskIds: maskIds(result), naive, dcs, comparison: compareTraces(naive, dcs) };
   }
 
   async attribute({
@@ -123,18 +108,14 @@ export class Inspector {
         'invalid-params',
         `step must be in 0..${last}: candidate ${candidateId} has ${candidate.tokens.length} tokens (sot first), got ${step}`,
       );
-    const settings = this.session.require().file.settings;
-    const stages = await this.session.stages();
-    const vocabulary = stages.captionTokenizer.vocabularySize();
-    if (token !== undefined && token >= vocabulary)
-      throw new ApiError('invalid-params', `token must be an id in 0..${vocabulary - 1}, got ${token}`);
-    const path = await this.session.scope.check(result.image.path, 'image');
-    const image = await stages.load(path, settings.maxPixels);
+    const context = await this.#replayContext(result, (stages) => {
+      const vocabulary = stages.captionTokenizer.vocabularySize();
+      if (token !== undefined && token >= vocabulary)
+        throw new ApiError('invalid-params', `token must be an id in 0..${vocabulary - 1}, got ${token}`);
+    });
     const attribution = await attributeOcclusion({
-      image,
+      ...context,
       result,
-      settings,
-      stages,
       mask: candidate.mask,
       crop: candidate.crop,
       tokens: candidate.tokens,
@@ -145,21 +126,39 @@ export class Inspector {
     return { candidateId, ...attribution };
   }
 
-  /** Loads a stored image from the confined folders and decodes one setting with a trace (`decodeWithTrace`). */
-  async #decodeOne(
+  /**
+   * What replaying a candidate of stored `result` needs, resolved one way for every view (trace, beam trace, re-run,
+   * attribution): the project's settings, the pack's stages (`checkStages` refuses a parameter they bound before
+   * any file is read) and the image, loaded again from the confined folders. Each view checks its candidate first,
+   * before any model work.
+   */
+  async #replayContext(
     result: ImageResult,
-    mask: number,
-    crop: ImageResult['candidates'][number]['crop'],
+    checkStages: (stages: PackStages) => void = () => {},
+  ): Promise<ReplayContext> {
+    const settings = this.session.require().file.settings;
+    const stages = await this.session.stages();
+    checkStages(stages);
+    const path = await this.session.scope.check(result.image.path, 'image');
+    return { settings, stages, image: await stages.load(path, settings.maxPixels) };
+  }
+
+  /** Decodes a stored candidate's crop with one setting, traced (`decodeWithTrace`). */
+  async #decodeOne(
+    context: ReplayContext,
+    result: ImageResult,
+    { mask, crop }: ImageResult['candidates'][number],
     setting: SamplingSetting,
     tweaks: DecodeTweaks,
   ): Promise<CaptionTrace> {
-    const settings = this.session.require().file.settings;
-    const stages = await this.session.stages();
-    const path = await this.session.scope.check(result.image.path, 'image');
-    const image = await stages.load(path, settings.maxPixels);
-    const trace = await decodeWithTrace({ image, result, settings, stages, mask, crop, setting, tweaks });
+    const trace = await decodeWithTrace({ ...context, result, mask, crop, setting, tweaks });
     if (!trace)
       throw new ApiError('engine', `no trace was recorded for mask ${mask} (${settingKey(setting)})`);
     return trace;
   }
+}
+
+/** The ids of a result's masks, as the views name them. */
+function maskIds(result: ImageResult): string[] {
+  return result.masks.map((m) => maskId(result.image.id, m.index));
 }

@@ -6,7 +6,16 @@
  * whatever their characters; results travel as compact commit-log lines and the events stream is capped.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -260,31 +269,43 @@ describe('no hangs', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
-  it('refuses a database index Redis rejects, naming it', async (context) => {
+  it('refuses a database index Redis rejects, naming it (exit 1, no project made)', async (context) => {
     if (!redis) return context.skip('redis-server is not installed');
     const url = redis.url.replace(/\/0$/, '/99');
-    await expect(checkRedis(url, { timeoutMs: 3000 })).rejects.toThrow(
-      /--queue redis:\/\/127\.0\.0\.1:\d+\/99: Redis refuses database index 99 \(.*DB index is out of range/,
-    );
-  });
-
-  it('has a worker stop on SIGTERM while Redis does not answer', async () => {
-    let t0 = 0;
-    const end = await cli(['worker', '--queue', `redis://127.0.0.1:${silentPort}/0`], {
-      onStderr: (text, kill) => {
-        // the check of Redis is under way (it would take 8 s): the signal must be heard now
-        if (t0 === 0 && /connecting to /.test(text)) {
-          t0 = Date.now();
-          kill('SIGTERM');
-        }
-      },
-    });
-    expect(end.signal, end.stderr).toBeNull();
-    expect(end.stderr).toContain('stopping after the jobs in hand');
-    // stopped by the signal, not by the check's 8 s timeout
-    expect(end.stderr).not.toContain('cannot reach Redis');
-    expect(Date.now() - t0).toBeLessThan(7000);
+    const refusal =
+      /--queue redis:\/\/127\.0\.0\.1:\d+\/99: Redis refuses database index 99 \(.*DB index is out of range/;
+    await expect(checkRedis(url, { timeoutMs: 3000 })).rejects.toThrow(refusal);
+    const project = join(dir, 'db99-project');
+    const run = await cli(['generate', scenes.scenes, '--project', project, '--queue', url]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(refusal);
+    expect(existsSync(project)).toBe(false);
   }, 30_000);
+
+  // the signal must be heard while the check of Redis is under way (it would take 8 s): stopped, not refused
+  for (const [command, stopping, exitCode] of [
+    ['worker', 'stopping after the jobs in hand', 0],
+    ['generate', 'stopping the coordinator', 130],
+  ] as const)
+    it(`has ${command} stop on SIGTERM while Redis does not answer (exit ${exitCode})`, async () => {
+      const url = `redis://127.0.0.1:${silentPort}/0`;
+      const project = join(dir, 'sigterm-project');
+      const args = command === 'worker' ? [] : [scenes.scenes, '--project', project];
+      let t0 = 0;
+      const end = await cli([command, ...args, '--queue', url], {
+        onStderr: (text, kill) => {
+          if (t0 === 0 && /(connecting to|coordinating) redis:/.test(text)) {
+            t0 = Date.now();
+            kill('SIGTERM');
+          }
+        },
+      });
+      console.info(`${command}: stopped ${Date.now() - t0} ms after SIGTERM`);
+      expect(end.signal, end.stderr).toBeNull();
+      expect(end.code, end.stderr).toBe(exitCode);
+      expect(end.stderr).toContain(stopping);
+      expect(end.stderr).not.toContain('cannot reach Redis');
+    }, 30_000);
 });
 
 describe('passwords', () => {

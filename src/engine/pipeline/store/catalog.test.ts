@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,6 +139,29 @@ describe('the result catalog (index segments over the commit log)', () => {
     const replaced = ResultCatalog.open(p.dir);
     expect(replaced.problems.join()).toMatch(/does not match results\.jsonl \(the log was replaced\)/);
     expect(replaced.ids()[0]).toBe(n);
+  });
+
+  it('never reads, writes or removes segments through an index folder planted as a link out', async () => {
+    const n = SEGMENT_LIMITS.records + 10;
+    const p = await project(n);
+    // a project folder is untrusted input: its index/ may lead to a folder elsewhere holding a segment-named file
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    const victim = '000000000000-000000000010.seg';
+    writeFileSync(join(outside, victim), 'victim');
+    symlinkSync(outside, join(p.dir, INDEX_DIR));
+    commitSynthetic(
+      p,
+      Array.from({ length: n }, (_, k) => k + 1),
+    );
+    p.close();
+    const reopened = ResultCatalog.open(p.dir);
+    expect(reopened.size).toBe(n);
+    expect(reopened.problems).toEqual([
+      `${join(p.dir, INDEX_DIR)} is not a folder of the project (a link?): index segments are neither read nor written there; the index is kept in memory`,
+    ]);
+    expect(readdirSync(outside)).toEqual([victim]);
+    expect(readFileSync(join(outside, victim), 'utf8')).toBe('victim');
   });
 
   it('skips a damaged line in the middle and counts its image as pending, naming the line', async () => {

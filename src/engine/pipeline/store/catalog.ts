@@ -11,11 +11,13 @@
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageResult } from '../../../shared/results.ts';
+import { OutsideFolderError } from '../../runtime/index.ts';
 import { RecordColumns, recordRow, STATUS } from './columns.ts';
 import { CommitLog } from './log.ts';
 import { RESULTS_FILE } from './project-file.ts';
 import { decodeHeader, decodeLine, decodeSummary, RecordError, type ResultSummary } from './record.ts';
 import {
+  INDEX_DIR,
   lineCrc,
   listSegments,
   loadSegment,
@@ -23,6 +25,7 @@ import {
   removeSegment,
   segmentCounts,
   writeSegment,
+  type SegmentFile,
 } from './segments.ts';
 
 /** Records (or log bytes) past the last segment after which a new segment is written. */
@@ -54,6 +57,8 @@ export class ResultCatalog {
   readonly problems: string[] = [];
   /** Set when the folder cannot be written: the index then stays in memory. */
   readOnlyReason: string | null = null;
+  /** Set when `index` is not a folder of the project (a link planted there): segments are then left alone. */
+  #indexRefused = false;
   /** Per image id, the record (position in `columns`) that wins. */
   readonly #latest = new Map<number, number>();
   /** Image ids in the order their first record appeared. */
@@ -248,7 +253,13 @@ export class ResultCatalog {
   }
 
   #loadSegments(): void {
-    const segments = listSegments(this.dir).sort((a, b) => a.from - b.from || b.to - a.to);
+    let segments: SegmentFile[];
+    try {
+      segments = listSegments(this.dir).sort((a, b) => a.from - b.from || b.to - a.to);
+    } catch (error) {
+      if (error instanceof OutsideFolderError) return this.#refuseIndex();
+      throw error;
+    }
     const size = this.log.size();
     const used = new Set<string>();
     this.#sizeColumns(segments, size);
@@ -256,7 +267,7 @@ export class ResultCatalog {
       const next = segments.find((s) => s.from === this.#segmentEnd && s.to <= size);
       if (!next) break;
       try {
-        const segment = readSegment(next.file);
+        const segment = readSegment(this.dir, next);
         const h = segment.header;
         if (h.from !== next.from || h.to !== next.to) throw new Error('its name and header disagree');
         if (lineCrc(this.log.read(h.lastOffset, h.lastLength)) !== h.lastCrc)
@@ -277,7 +288,7 @@ export class ResultCatalog {
       }
     }
     // segments past a break, overlapping or beyond the log are stale: their ranges are rebuilt from the log
-    if (this.#writesIndex()) for (const s of segments) if (!used.has(s.file)) removeSegment(s.file);
+    if (this.#writesIndex()) for (const s of segments) if (!used.has(s.file)) removeSegment(this.dir, s);
   }
 
   /** Rebuilds the winner map for records loaded from a segment (positions `from` on). */
@@ -297,13 +308,13 @@ export class ResultCatalog {
    * Sizes the columns once for what the segment chain holds, plus a segment's worth for the log's tail, from the
    * segments' headers: loading 100k images then allocates each column once instead of growing it step by step.
    */
-  #sizeColumns(segments: ReadonlyArray<{ file: string; from: number; to: number }>, size: number): void {
+  #sizeColumns(segments: readonly SegmentFile[], size: number): void {
     let end = 0;
     let records = 0;
     let candidates = 0;
     for (;;) {
       const next = segments.find((s) => s.from === end && s.to <= size);
-      const counts = next && segmentCounts(next.file);
+      const counts = next && segmentCounts(this.dir, next);
       if (!next || !counts) break;
       records += counts.records;
       candidates += counts.candidates;
@@ -330,13 +341,22 @@ export class ResultCatalog {
     this.problems.push(this.readOnlyReason);
   }
 
+  /** `index` is not a folder of the project: said once, and the index kept in memory. */
+  #refuseIndex(): void {
+    this.#indexRefused = true;
+    this.problems.push(
+      `${join(this.dir, INDEX_DIR)} is not a folder of the project (a link?): index segments are neither read nor written there; the index is kept in memory`,
+    );
+  }
+
   /** Whether this catalog keeps the folder's index (writes segments, removes stale ones). */
   #writesIndex(): boolean {
     return this.options.writeIndex !== false && this.options.candidates !== false;
   }
 
   #maybeWriteSegment(): void {
-    if (!this.#writesIndex() || this.readOnlyReason !== null || this.#lastLine === null) return;
+    if (!this.#writesIndex() || this.readOnlyReason !== null || this.#indexRefused) return;
+    if (this.#lastLine === null) return;
     const records = this.columns.records - this.#segmentRecords;
     if (records < SEGMENT_RECORDS && this.#scanned - this.#segmentEnd < SEGMENT_BYTES) return;
     if (records === 0) return;
@@ -350,7 +370,8 @@ export class ResultCatalog {
         lastCrc: this.#lastLine.crc,
       });
     } catch (error) {
-      this.#readOnly((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+      if (error instanceof OutsideFolderError) this.#refuseIndex();
+      else this.#readOnly((error as NodeJS.ErrnoException).code ?? (error as Error).message);
       return;
     }
     this.#segmentEnd = this.#scanned;

@@ -1,13 +1,14 @@
 /**
  * The writer's lock of a project folder: one process at a time may append results or rewrite `project.json`.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeAll } from './atomic.ts';
 
 /** The writer's lock file. */
 export const LOCK_FILE = 'project.lock';
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /** Who holds a project's lock. */
 export interface LockHolder {
@@ -65,12 +66,20 @@ function alive(holder: LockHolder): boolean {
   return !(holder.start && start && holder.start !== start);
 }
 
+/**
+ * The holder a lock file names, or null when it names none (torn, unreadable). Never through a link: a project folder
+ * is untrusted input, and a `project.lock` planted as a link out is no holder (it is replaced like a torn lock).
+ */
 function readHolder(path: string): LockHolder | null {
+  let fd: number | null = null;
   try {
-    const holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+    fd = openSync(path, constants.O_RDONLY | NO_FOLLOW);
+    const holder = JSON.parse(readFileSync(fd, 'utf8')) as LockHolder;
     return Number.isInteger(holder.pid) && typeof holder.host === 'string' ? holder : null;
   } catch {
     return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

@@ -13,24 +13,29 @@
  *   u32 CRC-32 of everything before it
  * Segments of the first layout ("PRISSEG1": cos f64[n] · dos f64[n] in place of score) are read as they are: each
  * record's score is taken from the column its mask count selects.
+ *
+ * A project folder is untrusted input: `index/` is opened inside the project's real folder without following a link
+ * (runtime/safe-fs.ts), and every segment is read, written and removed inside that opened folder, so an `index`
+ * planted as a link out gets nothing read, written or deleted there (an `OutsideFolderError` instead).
  */
 import { crc32 } from 'node:zlib';
 import {
   closeSync,
+  constants,
+  fstatSync,
   lstatSync,
-  mkdirSync,
   openSync,
-  readdirSync,
-  readFileSync,
   readSync,
-  rmSync,
+  realpathSync,
+  unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.ts';
+import { ConfinedDir } from '../../runtime/index.ts';
 import type { RecordColumns } from './columns.ts';
 
 /** The folder of a project's index segments. */
 export const INDEX_DIR = 'index';
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 const MAGIC = Buffer.from('PRISSEG2', 'latin1');
 const MAGIC_1 = Buffer.from('PRISSEG1', 'latin1');
 /** Bytes per candidate, by layout. */
@@ -59,6 +64,14 @@ export interface Segment {
   /** 1: separate CoS and DoS columns; 2: the rule's score. */
   layout: 1 | 2;
   bytes: Buffer;
+}
+
+/** A segment file of a project's index folder: its name, its path (for messages) and the range its name claims. */
+export interface SegmentFile {
+  name: string;
+  file: string;
+  from: number;
+  to: number;
 }
 
 /** The CRC-32 of a log line's bytes (without "\n"). */
@@ -114,36 +127,33 @@ export function writeSegment(
   ]);
   const crc = Buffer.alloc(4);
   crc.writeUInt32LE(crc32(body));
-  const dir = join(projectDir, INDEX_DIR);
-  mkdirSync(dir, { recursive: true });
   const name = `${hex(header.from)}-${hex(header.to)}.seg`;
-  writeFileAtomic(join(dir, name), Buffer.concat([body, crc]));
+  inIndex(projectDir, (dir) => dir.writeFile(name, Buffer.concat([body, crc])), true);
   return name;
 }
 
-/** The segment files of a project's index folder, by the range their names claim (unchecked). */
-export function listSegments(projectDir: string): Array<{ file: string; from: number; to: number }> {
-  const dir = join(projectDir, INDEX_DIR);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
+/**
+ * The segment files of a project's index folder, by the range their names claim (unchecked); none when it has no
+ * index folder. Throws `OutsideFolderError` when `index` is not a folder of the project (a link).
+ */
+export function listSegments(projectDir: string): SegmentFile[] {
+  const names = inIndex(projectDir, (dir) => dir.list().map((e) => e.name)) ?? [];
   return names
-    .map((file) => ({ file, match: NAME.exec(file) }))
+    .map((name) => ({ name, match: NAME.exec(name) }))
     .filter((e) => e.match !== null)
     .map((e) => ({
-      file: join(dir, e.file),
+      name: e.name,
+      file: join(projectDir, INDEX_DIR, e.name),
       from: parseInt(e.match![1], 16),
       to: parseInt(e.match![2], 16),
     }));
 }
 
 /** Reads and checks one segment file; throws naming what is wrong. */
-export function readSegment(file: string): Segment {
-  if (!lstatSync(file).isFile()) throw new Error('it is not a regular file');
-  const bytes = readFileSync(file);
+export function readSegment(projectDir: string, segment: SegmentFile): Segment {
+  const file = segment.file;
+  const bytes = inIndex(projectDir, (dir) => dir.readFile(segment.name));
+  if (!bytes) throw new Error('it is not a regular file');
   const layout = magicLayout(bytes);
   if (bytes.length < 16 || layout === null) throw new Error('it is not an index segment');
   const stored = bytes.readUInt32LE(bytes.length - 4);
@@ -162,10 +172,14 @@ function magicLayout(bytes: Buffer): 1 | 2 | null {
 }
 
 /** The record and candidate counts a segment's header states (unchecked: to size the columns), or null. */
-export function segmentCounts(file: string): { records: number; candidates: number } | null {
+export function segmentCounts(
+  projectDir: string,
+  segment: SegmentFile,
+): { records: number; candidates: number } | null {
   let fd: number | null = null;
   try {
-    fd = openSync(file, 'r');
+    fd = inIndex(projectDir, (dir) => openSync(dir.at(segment.name), constants.O_RDONLY | NO_FOLLOW));
+    if (fd === null || !fstatSync(fd).isFile()) return null;
     const head = Buffer.alloc(4096);
     const read = readSync(fd, head, 0, head.length, 0);
     if (read < 12 || magicLayout(head) === null) return null;
@@ -222,11 +236,36 @@ export function loadSegment(segment: Segment, columns: RecordColumns): void {
 }
 
 /** Removes a segment file that is not part of the index any more (only regular files named as segments). */
-export function removeSegment(file: string): void {
+export function removeSegment(projectDir: string, segment: SegmentFile): void {
   try {
-    if (lstatSync(file).isFile() && NAME.test(file.split(/[\\/]/).pop() ?? '')) rmSync(file);
+    inIndex(projectDir, (dir) => {
+      const path = dir.at(segment.name);
+      if (lstatSync(path).isFile() && NAME.test(segment.name)) unlinkSync(path);
+    });
   } catch {
     /* already gone, or a read-only folder */
+  }
+}
+
+/**
+ * Runs `work` on the project's index folder, opened inside the project's real folder and never through a link
+ * (created with `create`); answers null without running it when there is no index folder.
+ */
+function inIndex<T>(projectDir: string, work: (dir: ConfinedDir) => T, create = false): T | null {
+  const project = ConfinedDir.open(realpathSync.native(projectDir));
+  let index: ConfinedDir;
+  try {
+    index = project.sub(INDEX_DIR, { create, noFollow: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  } finally {
+    project.close();
+  }
+  try {
+    return work(index);
+  } finally {
+    index.close();
   }
 }
 

@@ -1,32 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildKeptIndex } from '../../../shared/decide.ts';
-import { histogram, keptShareCurve } from './tau.ts';
-
-describe('the kept-share curve', () => {
-  const columns = (dos: number[], maskCounts = [2]) => ({
-    image: new Int32Array(dos.length),
-    mask: Int32Array.from(dos, (_, k) => k % 2),
-    cos: new Float64Array(dos.length).fill(20),
-    dos: Float64Array.from(dos),
-    review: new Int8Array(dos.length),
-    maskCounts: Int32Array.from(maskCounts),
-  });
-  const policy = { singleMask: 'keep-all', singleMaskShare: 0.5, emptyMask: 'drop', seed: 0 } as const;
-
-  it('gives the kept share per τ (DoS > τ) and zeros for an empty project', () => {
-    const curve = keptShareCurve(buildKeptIndex(columns([1, 2, 3, 4]), policy), [0, 1.5, 3.5, 5]);
-    expect(Array.from(curve)).toEqual([1, 0.75, 0.25, 0]);
-    expect(Array.from(keptShareCurve(buildKeptIndex(columns([], []), policy), [1]))).toEqual([0]);
-  });
-
-  it('follows the empty-mask policy: keep-best holds one candidate per mask at any τ', () => {
-    const curve = keptShareCurve(
-      buildKeptIndex(columns([1, 2, 3, 4]), { ...policy, emptyMask: 'keep-best' }),
-      [0, 3.5, 5],
-    );
-    expect(Array.from(curve)).toEqual([1, 0.5, 0.5]);
-  });
-});
+import { histogram } from './tau.ts';
 
 describe('histogram', () => {
   it('bins values and clamps out-of-range ones to the end bins', () => {

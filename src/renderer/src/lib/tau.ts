@@ -1,20 +1,7 @@
 /**
- * Client-side τ charts: the kept-share curve over the shared kept-count index (shared/decide.ts holds the keep rule
- * itself) and a DoS histogram, computed from stored scores so that moving τ never asks the engine for anything.
+ * A client-side DoS histogram over stored scores. (The kept-share curve is the engine's: the report reads it from
+ * the columnar kept counter, shared/kept-counter.ts.)
  */
-
-import { keptCountAt, type KeptIndex } from '../../../shared/decide.ts';
-
-/**
- * Share of exportable candidates kept at each τ of `taus`, in [0, 1], from the shared kept-count index (policies and
- * review included); an empty project gives zeros.
- */
-export function keptShareCurve(index: KeptIndex, taus: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(taus.length);
-  if (index.total === 0) return out;
-  for (let i = 0; i < taus.length; i++) out[i] = keptCountAt(index, taus[i]) / index.total;
-  return out;
-}
 
 /** One histogram: `counts[b]` holds values in [edges[b], edges[b+1]); the last bin also holds values ≥ its edge. */
 export interface Histogram {
