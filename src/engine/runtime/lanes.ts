@@ -67,3 +67,25 @@ const MAX_HOLD_MS = 1000;
 export function interactiveCount(): number {
   return interactiveInFlight;
 }
+
+/**
+ * A yield point for long synchronous work (a batch's mask post-processing): call the answer between two pieces of
+ * work; once the work has held the thread for `sliceMs` it answers a promise that resolves on the loop's next turn
+ * (so a read that arrived meanwhile is answered first), else null and the work goes on at once. Only the timing
+ * changes, never the order of the work or its results.
+ */
+export function timeSlicer(sliceMs = SLICE_MS): () => Promise<void> | null {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < sliceMs) return null;
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        since = performance.now();
+        resolve();
+      }),
+    );
+  };
+}
+
+/** 10 ms: a read waits at most about this long for the batch's synchronous work, and a yield costs microseconds. */
+const SLICE_MS = 10;

@@ -18,6 +18,7 @@ import {
 } from './contracts.ts';
 import { ModelPackError } from './errors.ts';
 import { modelTurn } from './lanes.ts';
+import type { GraphSession } from './graph-thread.ts';
 import { checkFile, checkFileQuick, packPath } from './files.ts';
 import { ManifestSchema, type GraphFile, type Manifest } from './manifest.ts';
 import {
@@ -432,7 +433,7 @@ class Session implements ModelSession {
     private readonly pack: string,
     readonly role: PackRole,
     graph: GraphFile,
-    private readonly session: ort.InferenceSession,
+    private readonly session: GraphSession,
     readonly providerInfo: ProviderInfo,
     readonly openMilliseconds: number,
   ) {

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../shared/models.ts';
+import { graphThread, type GraphSession } from './graph-thread.ts';
 
 const { onnx } = onnxProto;
 
@@ -100,7 +101,7 @@ export function sessionOptions(
 
 /** The outcome of creating a session with fallback. */
 export interface CreatedSession {
-  session: ort.InferenceSession;
+  session: GraphSession;
   requested: ExecutionProvider[];
   used: ExecutionProvider;
   /** Why `used` is not `requested[0]`; absent when it is. */
@@ -137,8 +138,11 @@ export async function createSessionWithFallback(
     // options do not reach); when the provider libraries are installed that line names the missing CUDA library.
     const options = sessionOptions(provider, tuning);
     try {
-      const session =
-        typeof model === 'string'
+      // in the graph thread when the runtime uses one (graph-thread.ts), else in this thread
+      const thread = graphThread();
+      const session: GraphSession = thread
+        ? await thread.create(model, options)
+        : typeof model === 'string'
           ? await ort.InferenceSession.create(model, options)
           : await ort.InferenceSession.create(model, options);
       return {

@@ -26,7 +26,7 @@ import {
   type AmgOptions,
   type CropBox,
 } from './amg.ts';
-import { throwIfCancelled } from '../runtime/index.ts';
+import { throwIfCancelled, timeSlicer } from '../runtime/index.ts';
 import { promptsInMemory, SegmentSession, type SamModel } from './model.ts';
 
 /** One generated mask with what SAM records for it. */
@@ -144,6 +144,9 @@ export async function generateMasks(
   );
   const total = perCrop.reduce((sum, n) => sum + n * n, 0);
   let done = 0;
+  // a chunk's post-processing (stability, binarize, runs for up to 64 points × 3 masks) gives the thread to a
+  // user's read every few milliseconds (issue 22)
+  const pause = timeSlicer();
 
   let kept: Candidate[] = [];
   for (let c = 0; c < crops.length; c++) {
@@ -171,6 +174,7 @@ export async function generateMasks(
       throwIfCancelled(options.signal, 'mask generation');
       // Each point's outputs in grid order: the same candidates, in the same order, as one-by-one decoding.
       for (let p = first; p < last; p++) {
+        await pause();
         const px = grid[2 * p] * cropSize.width;
         const py = grid[2 * p + 1] * cropSize.height;
         const decoded = decodedChunk[p - first];
