@@ -13,8 +13,9 @@
  * gives (graph-thread.test.ts compares them byte for byte). Feeds are copied across (the caller keeps its arrays:
  * embeddings and past key/values are fed again); outputs are transferred, not copied twice.
  *
- * Off by default: the CLI, benches and tests run sessions in their own thread; the served engine turns it on
- * (service/worker-entry.ts). {@link useGraphThread} switches the whole runtime, as it holds one thread.
+ * The caption decoders' token steps stay in the caller's thread (pack.ts `STEP_ROLES`: a hop per step costs more
+ * than the step). Off by default: the CLI, benches and tests run sessions in their own thread; the served engine
+ * turns it on (service/worker-entry.ts). {@link useGraphThread} switches the whole runtime, as it holds one thread.
  */
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';

@@ -68,6 +68,11 @@ export interface SessionTuning {
    * onnxruntime print its loader error on stderr before it throws; tests turn this off to exercise the real throw.
    */
   skipUninstalledProviders?: boolean;
+  /**
+   * Open the session in the caller's thread even when the runtime uses a graph thread (graph-thread.ts): for graphs
+   * run many times in short steps, where a thread hop per step costs more than the step.
+   */
+  inCallerThread?: boolean;
 }
 
 /** The session options for one provider attempt. */
@@ -139,7 +144,7 @@ export async function createSessionWithFallback(
     const options = sessionOptions(provider, tuning);
     try {
       // in the graph thread when the runtime uses one (graph-thread.ts), else in this thread
-      const thread = graphThread();
+      const thread = tuning.inCallerThread ? null : graphThread();
       const session: GraphSession = thread
         ? await thread.create(model, options)
         : typeof model === 'string'
