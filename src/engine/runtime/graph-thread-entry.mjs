@@ -2,11 +2,22 @@
 // engine's own thread — which answers the user's reads — never blocks in a graph run (onnxruntime-node runs a graph
 // synchronously on the calling thread). Plain JavaScript that imports only onnxruntime-node: it needs no TypeScript
 // loader in the worker.
-import { parentPort } from 'node:worker_threads';
+import { constants, getPriority, setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
 if (!parentPort) throw new Error('graph-thread-entry.mjs runs only as a worker thread');
 const port = parentPort;
+// Linux: the priority of this thread only (setpriority on thread id 0 = the calling thread), inherited by the
+// onnxruntime threads its sessions start — so a run's graphs take the cores only when the page, the server and
+// the engine's own thread do not need them. Elsewhere the call would lower the whole process: not made.
+if (workerData?.background && process.platform === 'linux') {
+  try {
+    setPriority(0, constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // not permitted here: the graphs run at the process's priority
+  }
+}
 /** @type {Map<number, import('onnxruntime-node').InferenceSession>} */
 const sessions = new Map();
 let nextId = 1;
@@ -67,6 +78,8 @@ async function handle(message) {
       }
       return { result, transfer };
     }
+    case 'priority':
+      return { result: getPriority(0), transfer: [] };
     case 'release': {
       const session = sessions.get(message.id);
       sessions.delete(message.id);

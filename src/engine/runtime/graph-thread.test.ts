@@ -1,5 +1,6 @@
 // The graph thread on the demo pack's real graphs: a whole demo image through the engine gives the same masks and
 // candidates as sessions in the caller's thread, and the caller's thread stays free while a graph runs there.
+import { constants, getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CandidateView, ImagePage, MaskView, RunFinished } from '../../shared/api.ts';
@@ -7,7 +8,7 @@ import { openPack } from '../pipeline/engine.ts';
 import { startTestEngine } from '../testing/engine.ts';
 import { SamModel, SegmentSession } from '../segment/model.ts';
 import { renderScene } from '../demo/index.ts';
-import { useGraphThread } from './graph-thread.ts';
+import { GraphThread, useGraphThread } from './graph-thread.ts';
 
 const PACK = join(import.meta.dirname, '../../../resources/models/demo');
 
@@ -87,4 +88,21 @@ describe('the graph thread', () => {
     expect(here.gap).toBeGreaterThan(here.milliseconds / 2);
     expect(there.gap).toBeLessThan(there.milliseconds / 2);
   }, 120_000);
+
+  it.runIf(process.platform === 'linux')(
+    'runs in the background below normal priority, the caller’s thread staying where it was',
+    async () => {
+      const before = getPriority(0);
+      const background = new GraphThread({ background: true });
+      const plain = new GraphThread();
+      try {
+        expect(await background.priority()).toBe(Math.max(before, constants.priority.PRIORITY_BELOW_NORMAL));
+        expect(await plain.priority()).toBe(before);
+        expect(getPriority(0)).toBe(before);
+      } finally {
+        await background.close();
+        await plain.close();
+      }
+    },
+  );
 });

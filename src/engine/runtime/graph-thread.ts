@@ -46,8 +46,13 @@ export class GraphThread {
   #seq = 0;
   #failure: Error | null = null;
 
-  constructor(entry: URL = new URL('./graph-thread-entry.mjs', import.meta.url)) {
-    this.#worker = new Worker(entry);
+  /**
+   * Starts the thread. `background`: on Linux its graphs (and onnxruntime's threads) run below normal priority, so
+   * the user's work on the machine goes first and the graphs use what is left.
+   */
+  constructor(options: { background?: boolean; entry?: URL } = {}) {
+    const entry = options.entry ?? new URL('./graph-thread-entry.mjs', import.meta.url);
+    this.#worker = new Worker(entry, { workerData: { background: options.background ?? false } });
     // the thread keeps no process alive while nothing awaits it (see #request)
     this.#worker.unref();
     this.#worker.on('message', (message: { seq: number; ok: boolean; result?: unknown; error?: Error }) => {
@@ -79,6 +84,11 @@ export class GraphThread {
       outputMetadata: ort.InferenceSession.ValueMetadata[];
     };
     return new RemoteSession(this, created);
+  }
+
+  /** The thread's scheduling priority (os.getPriority there: 10 below normal on Linux when `background`). */
+  async priority(): Promise<number> {
+    return (await this.#request({ op: 'priority' })) as number;
   }
 
   /** Stops the thread; sessions in it are gone. */
@@ -160,11 +170,12 @@ class RemoteSession implements GraphSession {
 let current: GraphThread | null = null;
 
 /**
- * Runs every session the runtime opens from now on in a graph thread (started here, once), or with `false` in the
- * caller's thread again (sessions already open stay where they are). Answers the thread, or null.
+ * Runs every session the runtime opens from now on in a graph thread (started here, once, in the background: see
+ * {@link GraphThread}), or with `false` in the caller's thread again (sessions already open stay where they are).
+ * Answers the thread, or null.
  */
 export function useGraphThread(on: boolean): GraphThread | null {
-  if (on) current ??= new GraphThread();
+  if (on) current ??= new GraphThread({ background: true });
   else current = null;
   return current;
 }
