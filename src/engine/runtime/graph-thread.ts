@@ -34,6 +34,15 @@ interface PlainTensor {
   dims: number[];
 }
 
+/** What the thread answers to `create`: the session's id there and its metadata. */
+interface CreatedSession {
+  id: number;
+  inputNames: string[];
+  outputNames: string[];
+  inputMetadata: ort.InferenceSession.ValueMetadata[];
+  outputMetadata: ort.InferenceSession.ValueMetadata[];
+}
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -76,13 +85,7 @@ export class GraphThread {
     model: string | Uint8Array,
     options: ort.InferenceSession.SessionOptions,
   ): Promise<GraphSession> {
-    const created = (await this.#request({ op: 'create', model, options })) as {
-      id: number;
-      inputNames: string[];
-      outputNames: string[];
-      inputMetadata: ort.InferenceSession.ValueMetadata[];
-      outputMetadata: ort.InferenceSession.ValueMetadata[];
-    };
+    const created = (await this.#request({ op: 'create', model, options })) as CreatedSession;
     return new RemoteSession(this, created);
   }
 
@@ -125,13 +128,7 @@ class RemoteSession implements GraphSession {
 
   constructor(
     private readonly thread: GraphThread,
-    created: {
-      id: number;
-      inputNames: string[];
-      outputNames: string[];
-      inputMetadata: ort.InferenceSession.ValueMetadata[];
-      outputMetadata: ort.InferenceSession.ValueMetadata[];
-    },
+    created: CreatedSession,
   ) {
     this.#id = created.id;
     this.inputNames = created.inputNames;
