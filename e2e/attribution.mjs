@@ -2,10 +2,9 @@
 // Occlusion attribution in the inspector (issue 22), its own block (served mode, Chromium at 1280×720): open a DCS
 // candidate's inspector, choose step 1, ask for the attribution, and see the naive and DCS drop maps over the crop,
 // with their legend and the token named. Fails on the code before: the inspector had no attribution view.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Candidates, Gallery, Inspector, Workspace } from './pages.mjs';
-import { CHROMIUM, launchChromium, startServe, stepRecorder } from './served.mjs';
+import { withServedBrowser } from './served.mjs';
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -13,12 +12,7 @@ function check(condition, message) {
 
 /** Runs the attribution check. Answers `{ steps }`, or `{ skipped }` without Chromium. */
 export async function runAttribution({ root, workDir, artifacts }) {
-  if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
-  const serve = await startServe(root, workDir);
-  const browser = await launchChromium();
-  const steps = [];
-  const step = stepRecorder(steps);
-  try {
+  return withServedBrowser(root, workDir, async ({ serve, browser, steps, step }) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     const app = new App(page, artifacts);
     const gallery = new Gallery(app);
@@ -67,8 +61,5 @@ export async function runAttribution({ root, workDir, artifacts }) {
       return drops.length;
     });
     return { steps, cells };
-  } finally {
-    await browser.close();
-    serve.child.kill('SIGTERM');
-  }
+  });
 }

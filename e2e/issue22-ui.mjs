@@ -3,11 +3,11 @@
 // value axes and clipped floor, whole heatmap tokens, beam ties explained, caption search with the filters, two
 // candidates side by side, the inspector's saves (JSON and PNG downloads), and zoom / pan on the mask canvas; then
 // the layout of every view at both sizes (issue22-layout.mjs). Each check fails on the code before these changes.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkLayoutItems, photographEveryView } from './issue22-layout.mjs';
 import { App, Candidates, Gallery, Inspector, Workspace } from './pages.mjs';
-import { CHROMIUM, launchChromium, startServe, stepRecorder } from './served.mjs';
+import { withServedBrowser } from './served.mjs';
 
 const LONG = 240_000;
 
@@ -283,12 +283,7 @@ async function beamTies(app) {
 
 /** Runs the block. Answers `{ steps, ... }` (the figures), or `{ skipped }` without Chromium. */
 export async function runIssue22Ui({ root, workDir, artifacts }) {
-  if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
-  const serve = await startServe(root, workDir);
-  const browser = await launchChromium();
-  const steps = [];
-  const step = stepRecorder(steps);
-  try {
+  return withServedBrowser(root, workDir, async ({ serve, browser, steps, step }) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
     const app = new App(page, artifacts);
     const gallery = new Gallery(app);
@@ -326,11 +321,5 @@ export async function runIssue22Ui({ root, workDir, artifacts }) {
     const seen = { zoom, search, compare, axes, beam, layout, views };
     console.log(`     issue 22 ui saw: ${JSON.stringify(seen)}`);
     return { steps, ...seen };
-  } catch (error) {
-    error.message += `\n--- serve log (tail) ---\n${serve.log().slice(-3000)}`;
-    throw error;
-  } finally {
-    await browser.close();
-    serve.child.kill('SIGTERM');
-  }
+  });
 }

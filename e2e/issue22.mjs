@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, ExportDialog, Gallery, Workspace } from './pages.mjs';
-import { CHROMIUM, launchChromium, startServe, stepRecorder } from './served.mjs';
+import { withServedBrowser } from './served.mjs';
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -40,12 +40,7 @@ async function screenPoint(app, x, y) {
 
 /** Runs issue 22's checks. Answers `{ steps, interactive }` (the figures), or `{ skipped }` without Chromium. */
 export async function runIssue22({ root, workDir, artifacts }) {
-  if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
-  const serve = await startServe(root, workDir);
-  const browser = await launchChromium();
-  const steps = [];
-  const step = stepRecorder(steps);
-  try {
+  return withServedBrowser(root, workDir, async ({ serve, browser, steps, step }) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     const app = new App(page, artifacts);
     const gallery = new Gallery(app);
@@ -345,11 +340,5 @@ export async function runIssue22({ root, workDir, artifacts }) {
         });
     });
     return { steps, interactive, twin, pause, parameters, dialog, models };
-  } catch (error) {
-    error.message += `\n--- serve log (tail) ---\n${serve.log().slice(-3000)}`;
-    throw error;
-  } finally {
-    await browser.close();
-    serve.child.kill('SIGTERM');
-  }
+  });
 }

@@ -31,6 +31,26 @@ export function stepRecorder(steps) {
   };
 }
 
+/**
+ * Runs a served-mode block: skips without Chromium, else starts `pseudo-ris serve` and Chromium, hands `run` both with
+ * a step recorder (`{ serve, browser, steps, step }`), and closes them after; a failure gets the serve log's tail.
+ */
+export async function withServedBrowser(root, workDir, run) {
+  if (!existsSync(CHROMIUM)) return { skipped: `Chromium not found at ${CHROMIUM}` };
+  const serve = await startServe(root, workDir);
+  const browser = await launchChromium();
+  const steps = [];
+  try {
+    return await run({ serve, browser, steps, step: stepRecorder(steps) });
+  } catch (error) {
+    error.message += `\n--- serve log (tail) ---\n${serve.log().slice(-3000)}`;
+    throw error;
+  } finally {
+    await browser.close();
+    serve.child.kill('SIGTERM');
+  }
+}
+
 /** Starts `pseudo-ris serve` and resolves with its URL (the line it prints) and the child process. */
 export function startServe(root, workDir) {
   const child = spawn(

@@ -18,6 +18,7 @@ import { parseSettings } from '../../shared/settings.ts';
 import {
   DEFAULT_MAX_PIXELS,
   ImageInputError,
+  loadDisplayImage,
   loadImage,
   MAX_IMAGE_BYTES,
   probeImage,
@@ -252,5 +253,39 @@ describe('probeImage', () => {
     expect(sniffFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBe('jpeg');
     expect(sniffFormat(new TextEncoder().encode('GIF89a...'))).toBe('gif');
     expect(sniffFormat(new TextEncoder().encode('hello'))).toBeUndefined();
+  });
+});
+
+describe('loadDisplayImage', () => {
+  /** The RGB pixels of encoded bytes, as loadImage reads them. */
+  const pixelsOf = async (bytes: Uint8Array) => (await loadImage(bytes)).data;
+
+  it('answers an 8-bit sRGB RGB PNG with the file’s own bytes', async () => {
+    const path = byFile('control.png').path;
+    const shown = await loadDisplayImage(path);
+    const probe = await probeImage(path);
+    expect(shown).toMatchObject({ mime: 'image/png', width: probe.width, height: probe.height });
+    expect(Buffer.from(shown.bytes).equals(await readFile(path))).toBe(true);
+  });
+
+  it.each(['exif-6.jpg', 'grey-alpha.png', 'palette.png', 'cmyk.jpg', 'rgb16.png'])(
+    'encodes %s as a PNG of the pixels loadImage reads (upright, sRGB, alpha over white)',
+    async (file) => {
+      const path = byFile(file).path;
+      const shown = await loadDisplayImage(path);
+      const image = await loadImage(path);
+      expect(shown).toMatchObject({ mime: 'image/png', width: image.width, height: image.height });
+      expect(Buffer.from(shown.bytes).equals(await readFile(path))).toBe(false);
+      expect(Buffer.from(await pixelsOf(shown.bytes)).equals(Buffer.from(image.data))).toBe(true);
+    },
+  );
+
+  it('shrinks to maxSide on the longer side, keeping the aspect', async () => {
+    const path = byFile('control.png').path;
+    const { width, height } = await probeImage(path);
+    const shown = await loadDisplayImage(path, { maxSide: 16 });
+    expect(shown.mime).toBe('image/png');
+    expect(Math.max(shown.width, shown.height)).toBe(16);
+    expect(shown.width / shown.height).toBeCloseTo(width / height, 1);
   });
 });

@@ -109,8 +109,88 @@ export async function loadImage(
   options: LoadImageOptions = {},
 ): Promise<RgbImage> {
   const { bytes, source } = await readInput(input, options.contains);
+  const probe = await probeBytes(bytes, source, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  return decodeProbed(bytes, source, probe, options);
+}
+
+/** An image as the page shows it: encoded bytes, their MIME type, and the upright size. */
+export interface DisplayImage extends Size {
+  mime: 'image/png' | 'image/jpeg' | 'image/webp';
+  bytes: Uint8Array;
+}
+
+/**
+ * An image encoded for display (the app's `image:get`), at most `maxSide` pixels on its longer side.
+ *
+ * A file a browser shows as the engine reads it — PNG, JPEG or WebP, 8-bit sRGB RGB, upright, one frame, no alpha or
+ * palette — that needs no resize is answered with its own bytes: no decode and re-encode (issue 22: that was 50–300
+ * ms of sharp per image step during a run). Any other image is decoded as {@link loadImage} does (orientation,
+ * colour, alpha over the background) and encoded as PNG.
+ */
+export async function loadDisplayImage(
+  input: string | Uint8Array,
+  options: LoadImageOptions & { maxSide?: number } = {},
+): Promise<DisplayImage> {
+  const { bytes, source } = await readInput(input, options.contains);
+  const probe = await probeBytes(bytes, source, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const { maxSide } = options;
+  const resize = maxSide !== undefined && Math.max(probe.width, probe.height) > maxSide;
+  const mime = SHOWN_AS_READ[probe.format];
+  if (mime && !resize && shownAsRead(probe))
+    return {
+      width: probe.width,
+      height: probe.height,
+      mime,
+      bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+    };
+  const image = await decodeProbed(bytes, source, probe, options);
+  let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  });
+  let { width, height } = image;
+  if (resize) {
+    const scale = maxSide / Math.max(width, height);
+    width = Math.max(1, Math.round(width * scale));
+    height = Math.max(1, Math.round(height * scale));
+    pipeline = pipeline.resize(width, height);
+  }
+  const encoded = await pipeline.png().toBuffer();
+  return {
+    width,
+    height,
+    mime: 'image/png',
+    bytes: new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength),
+  };
+}
+
+/** The formats a browser shows as they are, by sharp's format name. */
+const SHOWN_AS_READ: Partial<Record<string, DisplayImage['mime']>> = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+};
+
+/** Whether the browser shows the file's pixels as loadImage reads them: nothing to rotate, convert or flatten. */
+function shownAsRead(probe: ImageProbe): boolean {
+  return (
+    probe.orientation === 1 &&
+    probe.space === 'srgb' &&
+    probe.depth === 'uchar' &&
+    probe.channels === 3 &&
+    !probe.hasAlpha &&
+    !probe.isPalette &&
+    probe.pages === 1
+  );
+}
+
+/** Decodes a probed image as upright 8-bit sRGB RGB (see {@link loadImage}). */
+async function decodeProbed(
+  bytes: Buffer,
+  source: string,
+  probe: ImageProbe,
+  options: LoadImageOptions,
+): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const probe = await probeBytes(bytes, source, maxPixels);
   const [r, g, b] = options.background ?? [255, 255, 255];
   let decoded: { data: Buffer; info: OutputInfo };
   try {

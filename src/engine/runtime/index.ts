@@ -53,7 +53,15 @@ export {
   type RunBatchChoice,
 } from './batch.ts';
 export { providerAvailability, type ProviderAvailability } from './probe.ts';
-export { inBatchLane, interactive, interactiveCount, modelTurn } from './lanes.ts';
+export {
+  batchRunBudget,
+  inBatchLane,
+  interactive,
+  interactiveCount,
+  modelTurn,
+  timeSlicer,
+} from './lanes.ts';
+export { GraphThread, graphThread, useGraphThread, type GraphSession } from './graph-thread.ts';
 export {
   declaredShape,
   floatData,

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../shared/models.ts';
+import { graphThread, type GraphSession } from './graph-thread.ts';
 
 const { onnx } = onnxProto;
 
@@ -67,6 +68,11 @@ export interface SessionTuning {
    * onnxruntime print its loader error on stderr before it throws; tests turn this off to exercise the real throw.
    */
   skipUninstalledProviders?: boolean;
+  /**
+   * Open the session in the caller's thread even when the runtime uses a graph thread (graph-thread.ts): for graphs
+   * run many times in short steps, where a thread hop per step costs more than the step.
+   */
+  inCallerThread?: boolean;
 }
 
 /** The session options for one provider attempt. */
@@ -100,7 +106,7 @@ export function sessionOptions(
 
 /** The outcome of creating a session with fallback. */
 export interface CreatedSession {
-  session: ort.InferenceSession;
+  session: GraphSession;
   requested: ExecutionProvider[];
   used: ExecutionProvider;
   /** Why `used` is not `requested[0]`; absent when it is. */
@@ -137,8 +143,11 @@ export async function createSessionWithFallback(
     // options do not reach); when the provider libraries are installed that line names the missing CUDA library.
     const options = sessionOptions(provider, tuning);
     try {
-      const session =
-        typeof model === 'string'
+      // in the graph thread when the runtime uses one (graph-thread.ts), else in this thread
+      const thread = tuning.inCallerThread ? null : graphThread();
+      const session: GraphSession = thread
+        ? await thread.create(model, options)
+        : typeof model === 'string'
           ? await ort.InferenceSession.create(model, options)
           : await ort.InferenceSession.create(model, options);
       return {

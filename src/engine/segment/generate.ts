@@ -26,7 +26,7 @@ import {
   type AmgOptions,
   type CropBox,
 } from './amg.ts';
-import { throwIfCancelled } from '../runtime/index.ts';
+import { batchRunBudget, throwIfCancelled, timeSlicer } from '../runtime/index.ts';
 import { promptsInMemory, SegmentSession, type SamModel } from './model.ts';
 
 /** One generated mask with what SAM records for it. */
@@ -144,6 +144,9 @@ export async function generateMasks(
   );
   const total = perCrop.reduce((sum, n) => sum + n * n, 0);
   let done = 0;
+  // a chunk's post-processing (stability, binarize, runs for up to 64 points × 3 masks) gives the thread to a
+  // user's read every few milliseconds (issue 22)
+  const pause = timeSlicer();
 
   let kept: Candidate[] = [];
   for (let c = 0; c < crops.length; c++) {
@@ -153,8 +156,13 @@ export async function generateMasks(
     const grid = buildPointGrid(Math.max(1, perCrop[c]));
     const found: PendingCandidate[] = [];
     const points = grid.length / 2;
-    const chunk = model.batched ? Math.min(pointsPerBatch, promptsInMemory(cropSize)) : 1;
-    for (let first = 0; first < points; first += chunk) {
+    const largest = model.batched ? Math.min(pointsPerBatch, promptsInMemory(cropSize)) : 1;
+    // In a run the app waits on, chunks are sized to the batch's run budget from the last chunk's time per prompt,
+    // starting small (runtime/lanes.ts `batchRunBudget`); each prompt's outputs do not depend on its chunk
+    // (segment.test.ts: bit for bit as its own batch-1 run), so only the timing changes.
+    const budget = batchRunBudget();
+    let chunk = Number.isFinite(budget) ? Math.min(largest, FIRST_BUDGETED_CHUNK) : largest;
+    for (let first = 0; first < points;) {
       throwIfCancelled(options.signal, 'mask generation');
       const last = Math.min(points, first + chunk);
       const prompts = Array.from({ length: last - first }, (_, i) => ({
@@ -166,11 +174,17 @@ export async function generateMasks(
           },
         ],
       }));
+      const decodeStart = performance.now();
       const decodedChunk = await cropSession.decode(prompts);
+      if (Number.isFinite(budget)) {
+        const perPrompt = (performance.now() - decodeStart) / (last - first);
+        chunk = Math.max(1, Math.min(largest, Math.floor(budget / Math.max(perPrompt, 1e-3))));
+      }
       // a cancel that arrived while the batch ran stops before its masks are used
       throwIfCancelled(options.signal, 'mask generation');
       // Each point's outputs in grid order: the same candidates, in the same order, as one-by-one decoding.
       for (let p = first; p < last; p++) {
+        await pause();
         const px = grid[2 * p] * cropSize.width;
         const py = grid[2 * p + 1] * cropSize.height;
         const decoded = decodedChunk[p - first];
@@ -218,6 +232,7 @@ export async function generateMasks(
         done++;
         options.onProgress?.(done, total);
       }
+      first = last;
     }
     // Within a crop: NMS by predicted IoU (SAM's batched_nms with one category).
     const keep = boxNms(
@@ -313,3 +328,6 @@ function requireImage(image: RgbImage | null): RgbImage {
     throw new RangeError('generateMasks needs an image when given a model (or pass a SegmentSession)');
   return image;
 }
+
+/** 4 prompts: the first chunk of a budgeted generation, short enough to time one prompt before sizing the rest. */
+const FIRST_BUDGETED_CHUNK = 4;

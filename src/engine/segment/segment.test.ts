@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScene, type Scene } from '../demo/index.ts';
 import { maskIou } from '../image/mask.ts';
 import { openPack } from '../pipeline/engine.ts';
-import type { ModelPack } from '../runtime/index.ts';
+import { inBatchLane, type ModelPack } from '../runtime/index.ts';
 import { generateMasks } from './generate.ts';
 import { proposeMasks } from './index.ts';
 import { SamModel, SegmentSession, promptPoints } from './model.ts';
@@ -188,6 +188,22 @@ describe('batched SAM prompts (the fast contract) on the demo pack', () => {
       expect(Buffer.from(p.mask.data).equals(Buffer.from(one.proposals[i]!.mask.data))).toBe(true),
     );
     expect(batched.stats.afterNms).toBe(one.stats.afterNms);
+  });
+
+  it('in the batch lane, decodes in chunks sized to the run budget, with the same masks, scores and order', async () => {
+    const scene = renderScene(SEED, 17);
+    const options = { preset: 'reference' as const, pointsPerSide: 10 };
+    const throughput = await generateMasks(model, scene.image, options);
+    const budgeted = await inBatchLane(() => generateMasks(model, scene.image, options));
+    // outside a lane: ⌈100 / 64⌉ runs; in the batch lane the first chunk is 4 prompts, then sized by its time
+    expect(throughput.stats.decoderRuns).toBe(2);
+    expect(budgeted.stats.decoderRuns).toBeGreaterThan(2);
+    expect(budgeted.proposals.map((p) => [p.predictedIou, p.stability, p.point, p.bbox])).toEqual(
+      throughput.proposals.map((p) => [p.predictedIou, p.stability, p.point, p.bbox]),
+    );
+    budgeted.proposals.forEach((p, i) =>
+      expect(Buffer.from(p.mask.data).equals(Buffer.from(throughput.proposals[i]!.mask.data))).toBe(true),
+    );
   });
 
   it('gives every prompt the outputs of its own batch-1 run, bit for bit', async () => {

@@ -14,7 +14,6 @@
 import { existsSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
 import {
   ApiError,
   mergeSettings,
@@ -29,7 +28,7 @@ import {
 import { generationKey, type Settings } from '../../shared/settings.ts';
 import { ensureDemoPack, generateScenes } from '../demo/index.ts';
 import { allKeptAt, imageKeptAt } from '../../shared/kept-counter.ts';
-import { encodeRle, loadImage, type RgbImage } from '../image/index.ts';
+import { encodeRle, loadDisplayImage } from '../image/index.ts';
 import {
   listImages,
   Project,
@@ -312,32 +311,16 @@ export class ProjectSession {
     const entry = this.state.entry(imageId);
     const path = await this.state.scope.check(entry.path, 'image');
     const settings = this.state.require().file.settings;
-    let image: RgbImage;
     try {
-      image = await loadImage(path, {
+      // a PNG/JPEG/WebP the browser shows as read goes as its own bytes (no decode and re-encode)
+      return await loadDisplayImage(path, {
         maxPixels: settings.maxPixels,
         contains: (real) => this.state.scope.contains(real),
+        ...(maxSide ? { maxSide } : {}),
       });
     } catch (error) {
       throw new ApiError('invalid-params', `image ${entry.name}: ${(error as Error).message}`);
     }
-    let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
-      raw: { width: image.width, height: image.height, channels: 3 },
-    });
-    let { width, height } = image;
-    if (maxSide && Math.max(width, height) > maxSide) {
-      const scale = maxSide / Math.max(width, height);
-      width = Math.max(1, Math.round(width * scale));
-      height = Math.max(1, Math.round(height * scale));
-      pipeline = pipeline.resize(width, height);
-    }
-    const bytes = await pipeline.png().toBuffer();
-    return {
-      width,
-      height,
-      mime: 'image/png',
-      bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    };
   }
 
   /** Predicts a mask from a prompt, naming the shown mask it nearly repeats (not the one it refines). */
